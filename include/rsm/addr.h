@@ -1,0 +1,45 @@
+/* addr.h - Redis / agent endpoint addresses ("host:port").
+ *
+ * A host is a DNS name, a dotted IPv4 address or a bracketed IPv6 address
+ * ("[::1]:6379"). Names are kept as given and resolved by src/io at connect
+ * time, because pod IPs change. Plain value type: copy freely. */
+#ifndef RSM_ADDR_H
+#define RSM_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest DNS name is 253 characters; room for the NUL. */
+#define RSM_HOST_MAX 256
+/* "host:port" as text, with brackets for IPv6. */
+#define RSM_ADDR_STRLEN (RSM_HOST_MAX + 8)
+
+struct rsm_addr {
+    char host[RSM_HOST_MAX]; /* without brackets */
+    uint16_t port;           /* 1..65535 once parsed */
+};
+
+/* Parse "host:port" into *out. Errors (RSM_EINVAL) name the problem in
+ * errmsg: empty host, missing or bad port (must be 1..65535, digits only),
+ * host too long, bad characters, unbalanced brackets. *out is untouched on
+ * error. */
+int rsm_addr_parse(const char *text, struct rsm_addr *out, char *errmsg,
+                   size_t errlen);
+
+/* Build an address from a host and a port; RSM_EINVAL if the host is empty,
+ * too long or has bad characters, or the port is 0. */
+int rsm_addr_set(struct rsm_addr *out, const char *host, long port,
+                 char *errmsg, size_t errlen);
+
+/* Write "host:port" ("[v6]:port") into buf (at least RSM_ADDR_STRLEN);
+ * returns buf. */
+char *rsm_addr_format(const struct rsm_addr *a, char *buf, size_t len);
+
+/* Same host (case-insensitive) and port. */
+bool rsm_addr_equal(const struct rsm_addr *a, const struct rsm_addr *b);
+
+/* Total order (host case-insensitive, then port) for deterministic sorting. */
+int rsm_addr_compare(const struct rsm_addr *a, const struct rsm_addr *b);
+
+#endif /* RSM_ADDR_H */

@@ -1,0 +1,92 @@
+/* entry.h - one replicated log entry as a plain C value.
+ *
+ * The in-memory twin of `rsm.Entry` in proto/rsm.proto; src/core/codec
+ * converts between the two. Plain value type: fixed-size fields, no
+ * pointers, copy freely. Which fields matter depends on `kind` (see each
+ * comment); the others are zero. */
+#ifndef RSM_ENTRY_H
+#define RSM_ENTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rsm/addr.h"
+#include "rsm/policy.h"
+
+#define RSM_GROUP_NAME_MAX 64   /* including the NUL */
+#define RSM_MAX_MEMBERS 16      /* Redis instances per group */
+#define RSM_MAX_RANKED 16
+
+enum rsm_entry_kind {
+    RSM_ENTRY_NONE = 0,
+    RSM_ENTRY_OBSERVE_MASTER,
+    RSM_ENTRY_DECIDE_FAILOVER,
+    RSM_ENTRY_FAILOVER_PROGRESS,
+    RSM_ENTRY_COMPLETE_FAILOVER,
+    RSM_ENTRY_ABORT_FAILOVER,
+    RSM_ENTRY_SET_PAUSED,
+};
+
+/* Values of proto enums, mirrored. */
+enum rsm_failover_kind {
+    RSM_FAILOVER_AUTOMATIC = 0,
+    RSM_FAILOVER_MANUAL = 1,
+    RSM_FAILOVER_SWITCHOVER = 2,
+    RSM_FAILOVER_BOOTSTRAP = 3,
+};
+
+enum rsm_failover_step {
+    RSM_STEP_NONE = 0,
+    RSM_STEP_PROMOTED = 1,
+    RSM_STEP_REPLICAS_POINTED = 2,
+    RSM_STEP_OLD_MASTER_DEMOTED = 3,
+};
+
+enum rsm_failover_result {
+    RSM_RESULT_COMPLETED = 0,
+    RSM_RESULT_COMPLETED_WITH_STRAGGLERS = 1,
+    RSM_RESULT_ABORTED = 2,
+};
+
+struct rsm_ranked {
+    struct rsm_addr addr;
+    unsigned rank;                /* 1 = best, 0 = excluded */
+    char reason[RSM_REASON_MAX];
+    int64_t offset;
+    int priority;
+};
+
+struct rsm_entry {
+    enum rsm_entry_kind kind;
+    int64_t time_ms;                      /* leader wall clock at proposal */
+    char group[RSM_GROUP_NAME_MAX];       /* all kinds */
+    uint64_t epoch;                       /* decide, progress, complete,
+                                             abort */
+    struct rsm_addr master;               /* observe: the master;
+                                             decide: the new master */
+    struct rsm_addr old_master;           /* decide */
+    char run_id[41];                      /* observe */
+    unsigned n_members;                   /* observe */
+    struct rsm_addr members[RSM_MAX_MEMBERS];
+    unsigned n_ranked;                    /* decide */
+    struct rsm_ranked ranking[RSM_MAX_RANKED];
+    char reason[RSM_REASON_MAX];          /* decide, abort */
+    enum rsm_failover_kind failover_kind; /* decide */
+    int64_t old_offset, new_offset;       /* decide (-1 unknown) */
+    uint64_t decided_by;                  /* decide: leader's agent id */
+    enum rsm_failover_step step;          /* progress */
+    enum rsm_failover_result result;      /* complete */
+    unsigned n_stragglers;                /* complete */
+    struct rsm_addr stragglers[RSM_MAX_MEMBERS];
+    int64_t data_at_risk;                 /* complete (-1 unknown) */
+    bool paused;                          /* set-paused */
+};
+
+/* Zero *e and set the "unknown" numbers (-1 offsets). */
+void rsm_entry_init(struct rsm_entry *e, enum rsm_entry_kind kind,
+                    const char *group, int64_t time_ms);
+
+/* "observe-master", "decide-failover", ... */
+const char *rsm_entry_kind_str(enum rsm_entry_kind k);
+
+#endif /* RSM_ENTRY_H */

@@ -1,0 +1,93 @@
+/* fsm.h - the replicated state machine of the agent group.
+ *
+ * Deterministic: the state after applying a sequence of entries depends on
+ * nothing else (no clock, no randomness, no addresses of memory), so every
+ * agent that applies the same log holds the same state. Every entry is
+ * validated; a bad one (unknown group for a kind that needs one, wrong
+ * epoch, failover in flight, malformed bytes) is rejected with a reason and
+ * leaves the state unchanged.
+ *
+ * The rule that makes failovers exclusive: DecideFailover applies only when
+ * its epoch == group.epoch + 1 and no failover is in flight (and, for an
+ * automatic one, the group is not paused). Complete/Abort/Progress apply only
+ * to the in-flight failover of their epoch.
+ *
+ * Ownership: the caller owns struct rsm_fsm (embed or allocate it), calls
+ * rsm_fsm_init() and rsm_fsm_close(); groups are allocated inside. */
+#ifndef RSM_FSM_H
+#define RSM_FSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsm/entry.h"
+
+#define RSM_HISTORY_MAX 32
+
+struct rsm_history_item {
+    uint64_t epoch;
+    enum rsm_failover_kind kind;
+    enum rsm_failover_result result;
+    struct rsm_addr old_master, new_master;
+    int64_t decided_at_ms, ended_at_ms;
+    int64_t old_offset, new_offset, data_at_risk;
+    char reason[RSM_REASON_MAX];
+};
+
+struct rsm_group {
+    char name[RSM_GROUP_NAME_MAX];
+    bool has_master;
+    struct rsm_addr master;            /* committed master */
+    char master_run_id[41];
+    uint64_t epoch;                    /* last decided failover epoch */
+    bool paused;
+    unsigned n_members;
+    struct rsm_addr members[RSM_MAX_MEMBERS];
+    bool in_flight;
+    struct rsm_entry decision;         /* the DecideFailover in flight */
+    int64_t decided_at_ms;
+    enum rsm_failover_step step;       /* last step recorded */
+    unsigned n_history;                /* oldest first */
+    struct rsm_history_item history[RSM_HISTORY_MAX];
+    int64_t last_failover_end_ms;      /* 0 if never */
+};
+
+struct rsm_fsm {
+    struct rsm_group *groups;          /* sorted by name */
+    size_t n_groups;
+    uint64_t applied;                  /* entries accepted */
+    uint64_t rejected;                 /* entries rejected */
+};
+
+void rsm_fsm_init(struct rsm_fsm *fsm);
+void rsm_fsm_close(struct rsm_fsm *fsm);
+
+/* Apply one entry. Returns 0 if it changed the state, RSM_EREJECTED with
+ * the reason in reason[] otherwise (or RSM_ENOMEM). */
+int rsm_fsm_apply(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                  char *reason, size_t len);
+
+/* Decode (codec) and apply encoded bytes: a malformed buffer is rejected
+ * like a bad entry (RSM_EREJECTED, counted), never a crash. If out is not
+ * NULL it receives the decoded entry (kind NONE if undecodable). */
+int rsm_fsm_apply_bytes(struct rsm_fsm *fsm, const void *buf, size_t len,
+                        struct rsm_entry *out, char *reason, size_t rlen);
+
+/* Serialise the whole state (malloc'd buffer the caller frees). */
+int rsm_fsm_snapshot(const struct rsm_fsm *fsm, void **buf, size_t *len);
+
+/* Replace the state with a snapshot. On error (RSM_EPARSE with detail)
+ * the old state is kept. */
+int rsm_fsm_restore(struct rsm_fsm *fsm, const void *buf, size_t len,
+                    char *errmsg, size_t errlen);
+
+/* Lookup; NULL if the group is unknown. Pointers are valid until the next
+ * apply/restore/close. */
+const struct rsm_group *rsm_fsm_group(const struct rsm_fsm *fsm,
+                                      const char *name);
+
+/* true if both states are identical (for tests and cross-checks). */
+bool rsm_fsm_equal(const struct rsm_fsm *a, const struct rsm_fsm *b);
+
+#endif /* RSM_FSM_H */

@@ -1,0 +1,283 @@
+"""rsmtest - shared harness for integration tests with real processes.
+
+Every process is started here, tracked by PID and stopped by PID (never by
+name). Ports come from the kernel (bind to port 0 on 127.0.0.1), so tests
+running in parallel do not collide. Only loopback addresses are used.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+HOST = "127.0.0.1"
+BUILD_DIR = os.environ.get(
+    "RSM_BUILD_DIR",
+    os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+
+
+def binary(name):
+    """Path of a built binary (rsmctl, rsm-agent)."""
+    path = os.path.join(BUILD_DIR, name)
+    if not os.access(path, os.X_OK):
+        raise unittest.SkipTest  # never reached in CI: ctest builds first
+    return path
+
+
+_reserved = set()
+
+
+def free_port():
+    """A loopback TCP port nobody listens on right now (and that this
+    process has not handed out before)."""
+    while True:
+        s = socket.socket()
+        s.bind((HOST, 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _reserved and port + 10000 < 65536:
+            _reserved.add(port)
+            return port
+
+
+# --------------------------------------------------------------------------
+# Minimal RESP2 client
+# --------------------------------------------------------------------------
+class RespError(Exception):
+    pass
+
+
+class Resp:
+    def __init__(self, port, host=HOST, timeout=2.0, password=None):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.f = self.sock.makefile("rb")
+        if password is not None:
+            self.call("AUTH", password)
+
+    def close(self):
+        try:
+            self.f.close()
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if not isinstance(a, bytes):
+                a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+
+    def read(self):
+        line = self.f.readline()
+        if not line:
+            raise ConnectionError("connection closed")
+        t, rest = line[:1], line[1:-2]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            raise RespError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)[:-2]
+            return data.decode(errors="replace")
+        if t == b"*":
+            n = int(rest)
+            if n < 0:
+                return None
+            return [self.read() for _ in range(n)]
+        raise ConnectionError("bad RESP type %r" % line)
+
+    def call(self, *args):
+        self.send(*args)
+        return self.read()
+
+
+def call(port, *args, timeout=2.0, password=None):
+    with Resp(port, timeout=timeout, password=password) as c:
+        return c.call(*args)
+
+
+def parse_info(text):
+    out = {}
+    for line in text.splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except (OSError, RespError, ConnectionError) as e:
+            last = e
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+# --------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------
+class Proc:
+    """A child process we started; stopped by PID only."""
+
+    def __init__(self, argv, log_path, env=None):
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=self.log,
+                                  stdin=subprocess.DEVNULL, env=env)
+        self.pid = self.p.pid
+        self.stopped = False
+
+    def signal(self, sig):
+        if self.p.poll() is None:
+            os.kill(self.pid, sig)
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.stopped:
+            return self.p.returncode
+        if self.p.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+                os.kill(self.pid, sig)
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.p.wait()
+            except ProcessLookupError:
+                pass
+        self.stopped = True
+        self.log.close()
+        return self.p.returncode
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def output(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class Redis:
+    """One redis-server on 127.0.0.1:<port> in its own directory."""
+
+    def __init__(self, workdir, port=None, password=None, extra=(),
+                 replicaof=None, priority=None):
+        self.port = port or free_port()
+        self.dir = os.path.join(workdir, "redis-%d" % self.port)
+        os.makedirs(self.dir, exist_ok=True)
+        self.password = password
+        self.extra = list(extra)
+        self.replicaof = replicaof
+        self.priority = priority
+        self.proc = None
+
+    @property
+    def addr(self):
+        return "%s:%d" % (HOST, self.port)
+
+    def start(self):
+        conf = [
+            "port %d" % self.port, "bind %s" % HOST, "dir %s" % self.dir,
+            "save \"\"", "appendonly no", "daemonize no",
+            "repl-ping-replica-period 1", "repl-timeout 5",
+            "protected-mode no", "logfile \"\"",
+        ]
+        if self.password:
+            conf += ["requirepass %s" % self.password,
+                     "masterauth %s" % self.password]
+        if self.replicaof:
+            conf.append("replicaof %s %d" % (HOST, self.replicaof))
+        if self.priority is not None:
+            conf.append("replica-priority %d" % self.priority)
+        conf += self.extra
+        path = os.path.join(self.dir, "redis.conf")
+        with open(path, "w") as f:
+            f.write("\n".join(conf) + "\n")
+        os.chmod(path, 0o600)  # may hold a password
+        self.proc = Proc(["redis-server", path],
+                         os.path.join(self.dir, "redis.log"))
+        wait_until(lambda: self.call("PING") == "PONG", timeout=10,
+                   what="redis %d up" % self.port)
+        return self
+
+    def call(self, *args, timeout=2.0):
+        return call(self.port, *args, timeout=timeout, password=self.password)
+
+    def info(self, section="replication"):
+        return parse_info(self.call("INFO", section))
+
+    def linked_to(self, master_port):
+        i = self.info()
+        return (i.get("role") == "slave"
+                and int(i.get("master_port", 0)) == master_port
+                and i.get("master_link_status") == "up")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc:
+            self.proc.stop(sig)
+
+    def kill(self):
+        if self.proc:
+            self.proc.kill()
+
+
+class TestCase(unittest.TestCase):
+    """Base class: a temp dir and a list of things to stop at the end."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="rsm-it-")
+        self._procs = []
+
+    def tearDown(self):
+        for p in reversed(self._procs):
+            try:
+                p.stop(signal.SIGKILL)
+            except Exception:
+                pass
+        if not os.environ.get("RSM_KEEP_TMP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def redis(self, **kw):
+        r = Redis(self.workdir, **kw)
+        self._procs.append(r)
+        return r.start()
+
+    def replication_set(self, replicas=2, **kw):
+        """Start 1 master + N replicas; wait until every link is up."""
+        m = self.redis(**kw)
+        rs = [self.redis(replicaof=m.port, **kw) for _ in range(replicas)]
+        for r in rs:
+            wait_until(lambda r=r: r.linked_to(m.port), timeout=15,
+                       what="replica %d linked" % r.port)
+        return m, rs
+
+    def run_cmd(self, argv, timeout=60, env=None, input=None):
+        """Run a command to completion; returns CompletedProcess (text)."""
+        return subprocess.run(argv, capture_output=True, text=True,
+                              timeout=timeout, env=env, input=input)

@@ -1,0 +1,87 @@
+/* test_addr.c - unit tests for core/addr. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "rsm/addr.h"
+#include "rsm/err.h"
+
+static void test_parse_ipv4(void **state)
+{
+    struct rsm_addr a;
+    char err[RSM_ERRMSG_SIZE];
+
+    assert_int_equal(rsm_addr_parse("127.0.0.1:6379", &a, err, sizeof err),
+                     0);
+    assert_string_equal(a.host, "127.0.0.1");
+    assert_int_equal(a.port, 6379);
+}
+
+static void test_parse_name_and_v6(void **state)
+{
+    struct rsm_addr a;
+    char buf[RSM_ADDR_STRLEN];
+
+    assert_int_equal(rsm_addr_parse("redis-0.redis.ns.svc:7000", &a, NULL, 0),
+                     0);
+    assert_string_equal(a.host, "redis-0.redis.ns.svc");
+    assert_int_equal(rsm_addr_parse("[::1]:6380", &a, NULL, 0), 0);
+    assert_string_equal(a.host, "::1");
+    assert_string_equal(rsm_addr_format(&a, buf, sizeof buf), "[::1]:6380");
+}
+
+static void test_parse_errors(void **state)
+{
+    static const char *const bad[] = {
+        "",          "host",      "host:",      ":6379",     "h:0",
+        "h:65536",   "h:12a",     "h:-1",       "::1:6379",  "[::1:6379",
+        "a b:6379",  "h:99999999999999999999",  "[::1]6379",
+    };
+    struct rsm_addr a;
+    char err[RSM_ERRMSG_SIZE];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(rsm_addr_parse(bad[i], &a, err, sizeof err),
+                         RSM_EINVAL);
+        assert_true(strlen(err) > 0);
+    }
+}
+
+static void test_equal_and_compare(void **state)
+{
+    struct rsm_addr a, b;
+
+    assert_int_equal(rsm_addr_set(&a, "Host", 1, NULL, 0), 0);
+    assert_int_equal(rsm_addr_set(&b, "host", 1, NULL, 0), 0);
+    assert_true(rsm_addr_equal(&a, &b));
+    assert_int_equal(rsm_addr_compare(&a, &b), 0);
+    b.port = 2;
+    assert_false(rsm_addr_equal(&a, &b));
+    assert_true(rsm_addr_compare(&a, &b) < 0);
+    assert_int_equal(rsm_addr_set(&a, "", 1, NULL, 0), RSM_EINVAL);
+    assert_int_equal(rsm_addr_set(&a, "h", 70000, NULL, 0), RSM_EINVAL);
+}
+
+static void test_strerror_total(void **state)
+{
+    for (int i = 0; i < RSM_E_COUNT; i++)
+        assert_string_not_equal(rsm_strerror(i), "unknown error");
+    assert_string_equal(rsm_strerror(-1), "unknown error");
+    assert_string_equal(rsm_strerror(RSM_E_COUNT), "unknown error");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_ipv4),
+        cmocka_unit_test(test_parse_name_and_v6),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_equal_and_compare),
+        cmocka_unit_test(test_strerror_total),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
