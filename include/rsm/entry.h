@@ -110,5 +110,4 @@ const char *rsm_failover_result_str(enum rsm_failover_result r);
  * errmsg. Fields the kind does not use are not looked at. */
 int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen);
 
-
 #endif /* RSM_ENTRY_H */
