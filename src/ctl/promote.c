@@ -162,6 +162,17 @@ static const char *skip_quoted_prefix(const char *msg, const char *text)
     return msg;
 }
 
+/* "healthy: x" -> "x" when word is "healthy" (the verdict is printed
+ * already). */
+static const char *skip_word(const char *msg, const char *word)
+{
+    size_t n = strlen(word);
+
+    if (strncmp(msg, word, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+        return msg + n + 2;
+    return msg;
+}
+
 enum { OPT_DRY_RUN = 256, OPT_JSON, OPT_SRV, OPT_PWFILE, OPT_USER, OPT_TMO };
 
 static const struct option long_options[] = {
@@ -630,6 +641,9 @@ static void start_action(struct run *run, struct action *a, struct endpoint *ep,
         snprintf(a->command + strlen(a->command),
                  sizeof a->command - strlen(a->command), "%s%s", i ? " " : "",
                  argv[i]);
+    if (strcmp(what, "verify") == 0)
+        snprintf(a->command + strlen(a->command),
+                 sizeof a->command - strlen(a->command), " -> role:master");
     rv = rsm_redis_command(ep->link, run->opt->timeout_ms, on_action, a, argc,
                            argv);
     if (rv != 0) {
@@ -748,7 +762,7 @@ static int decide_and_act(struct run *run, const char **result)
         return RSMCTL_EXIT_UNAVAILABLE;
     }
     fprintf(run->human, "decision: %s: %s\n", rsm_verdict_str(p->verdict),
-            p->reason);
+            skip_word(p->reason, rsm_verdict_str(p->verdict)));
     switch (p->verdict) {
     case RSM_VERDICT_HEALTHY:
         *result = "nothing-to-do";
