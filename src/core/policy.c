@@ -14,8 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* --- keys ------------------------------------------------------------------
- */
+/* --- keys --- */
 
 /* The offset that matters for ranking. Computed here rather than with
  * rsm_info_offset() so that policy depends on the struct only. */
@@ -90,8 +89,7 @@ int rsm_policy_compare(const struct rsm_candidate *a,
     return rsm_addr_compare(&a->addr, &b->addr);
 }
 
-/* --- exclusions ------------------------------------------------------------
- */
+/* --- exclusions --- */
 
 void rsm_policy_config_init(struct rsm_policy_config *cfg)
 {
@@ -190,8 +188,7 @@ enum rsm_exclusion rsm_policy_exclusion(const struct rsm_candidate *c,
     return RSM_EXCL_NONE;
 }
 
-/* --- ranking ---------------------------------------------------------------
- */
+/* --- ranking --- */
 
 /* Insertion sort of out[0..k) by the candidates they point to. Groups are a
  * handful of instances; this needs no allocation and no qsort context. */

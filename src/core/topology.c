@@ -13,23 +13,25 @@
 #include <string.h>
 #include <strings.h>
 
-/* --- helpers ---------------------------------------------------------------
- */
+/* --- helpers --- */
 
-/* Append printf output to plan->reason, truncating silently. */
+/* Append printf output to plan->reason; a reason cut short ends in "...". */
 static void say(struct rsm_plan *plan, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void say(struct rsm_plan *plan, const char *fmt, ...)
 {
-    size_t used = strlen(plan->reason);
+    size_t size = sizeof plan->reason, used = strlen(plan->reason);
     va_list ap;
+    int w;
 
-    if (used + 1 >= sizeof plan->reason)
+    if (used + 1 >= size)
         return;
     va_start(ap, fmt);
-    vsnprintf(plan->reason + used, sizeof plan->reason - used, fmt, ap);
+    w = vsnprintf(plan->reason + used, size - used, fmt, ap);
     va_end(ap);
+    if (w > 0 && (size_t)w >= size - used)
+        memcpy(plan->reason + size - 4, "...", 4);
 }
 
 static bool is_role(const struct rsm_candidate *c, enum rsm_role role)
@@ -118,15 +120,23 @@ static void collect_repoint(const struct rsm_candidate *c, size_t n,
     }
 }
 
-/* " (a, b)" listing of the re-pointed instances. */
-static void say_repoint_list(const struct rsm_candidate *c,
+/* " (a, b)", or with from: " (a follows x, b is a master)". */
+static void say_repoint_list(const struct rsm_candidate *c, bool from,
                              struct rsm_plan *plan)
 {
-    char a[RSM_ADDR_STRLEN];
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
-    for (size_t i = 0; i < plan->n_repoint; i++)
-        say(plan, "%s%s", i == 0 ? " (" : ", ",
-            fmt_addr(&c[plan->repoint[i]].addr, a));
+    for (size_t i = 0; i < plan->n_repoint; i++) {
+        const struct rsm_candidate *r = &c[plan->repoint[i]];
+
+        say(plan, "%s%s", i == 0 ? " (" : ", ", fmt_addr(&r->addr, a));
+        if (!from)
+            continue;
+        if (r->info->role == RSM_ROLE_MASTER)
+            say(plan, " is a master");
+        else
+            say(plan, " follows %s", fmt_addr(&r->info->master, b));
+    }
     if (plan->n_repoint > 0)
         say(plan, ")");
 }
@@ -151,14 +161,13 @@ static void say_left_out(const struct rsm_candidate *c, size_t n,
     }
 }
 
-/* --- the cases -------------------------------------------------------------
- */
+/* --- the cases --- */
 
 /* Exactly one reachable master m: HEALTHY or REPOINT. */
 static void decide_one_master(const struct rsm_candidate *c, size_t n, size_t m,
                               struct rsm_plan *plan)
 {
-    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+    char a[RSM_ADDR_STRLEN];
     size_t following = 0, syncing = 0;
 
     plan->master = (long)m;
@@ -182,18 +191,12 @@ static void decide_one_master(const struct rsm_candidate *c, size_t n, size_t m,
         }
         say(plan, "; nothing to do");
     } else {
-        const struct rsm_info *first = c[plan->repoint[0]].info;
-
         plan->verdict = RSM_VERDICT_REPOINT;
         say(plan,
             "master %s is up; %zu instance%s not following it, re-pointing",
             fmt_addr(&c[m].addr, a), plan->n_repoint,
             plan->n_repoint == 1 ? "" : "s");
-        say_repoint_list(c, plan);
-        if (first->role == RSM_ROLE_REPLICA)
-            say(plan, "; e.g. %s follows %s",
-                fmt_addr(&c[plan->repoint[0]].addr, a),
-                fmt_addr(&first->master, b));
+        say_repoint_list(c, true, plan);
     }
     say_left_out(c, n, plan);
 }
@@ -215,25 +218,32 @@ static long find_live_master_elsewhere(const struct rsm_candidate *c, size_t n)
     return -1;
 }
 
-/* " (b: priority-zero, c: unreachable)" over the excluded candidates, only
- * the masters if masters_only. The full reasons are in plan->ranking. */
-static void say_exclusions(const struct rsm_candidate *c, bool masters_only,
-                           struct rsm_plan *plan)
+/* Which excluded candidates say_exclusions() lists. */
+enum excl_filter { ALL, MASTERS, REACHABLE };
+
+/* lead + "b: priority-zero, c: unreachable" + tail, over the excluded
+ * candidates that pass the filter; nothing if none does. The full reasons
+ * are in plan->ranking. */
+static void say_exclusions(const struct rsm_candidate *c,
+                           enum excl_filter filter, const char *lead,
+                           const char *tail, struct rsm_plan *plan)
 {
     char a[RSM_ADDR_STRLEN];
     size_t k = 0;
 
     for (size_t i = 0; i < plan->n_ranked; i++) {
         const struct rsm_rank *r = &plan->ranking[i];
+        const struct rsm_candidate *x = &c[r->index];
 
         if (r->excluded == RSM_EXCL_NONE ||
-            (masters_only && !is_role(&c[r->index], RSM_ROLE_MASTER)))
+            (filter == MASTERS && !is_role(x, RSM_ROLE_MASTER)) ||
+            (filter == REACHABLE && r->excluded == RSM_EXCL_UNREACHABLE))
             continue;
-        say(plan, "%s%s: %s", k++ == 0 ? " (" : ", ",
-            fmt_addr(&c[r->index].addr, a), rsm_exclusion_str(r->excluded));
+        say(plan, "%s%s: %s", k++ == 0 ? lead : ", ", fmt_addr(&x->addr, a),
+            rsm_exclusion_str(r->excluded));
     }
     if (k > 0)
-        say(plan, ")");
+        say(plan, "%s", tail);
 }
 
 /* No reachable master: MASTER_ELSEWHERE, NO_CANDIDATE or PROMOTE. */
@@ -242,6 +252,7 @@ static void decide_no_master(const struct rsm_candidate *c, size_t n,
 {
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
     long live = find_live_master_elsewhere(c, n);
+    const struct rsm_info *best;
 
     if (live >= 0) {
         const struct rsm_info *info = c[live].info;
@@ -258,24 +269,23 @@ static void decide_no_master(const struct rsm_candidate *c, size_t n,
     if (n_eligible == 0) {
         plan->verdict = RSM_VERDICT_NO_CANDIDATE;
         say(plan, "no reachable master and no eligible replica");
-        say_exclusions(c, false, plan);
+        say_exclusions(c, ALL, " (", ")", plan);
         return;
     }
     plan->verdict = RSM_VERDICT_PROMOTE;
     plan->master = (long)plan->ranking[0].index;
     plan->promote = true;
     collect_repoint(c, n, plan);
-    {
-        const struct rsm_info *best = c[plan->master].info;
-
-        say(plan,
-            "no reachable master; promoting %s (best of %zu eligible: "
-            "priority %d, offset %" PRId64 ") and re-pointing %zu instance%s",
-            fmt_addr(&c[plan->master].addr, a), n_eligible, best->priority,
-            best->slave_repl_offset, plan->n_repoint,
-            plan->n_repoint == 1 ? "" : "s");
-    }
-    say_repoint_list(c, plan);
+    best = c[plan->master].info;
+    say(plan,
+        "no reachable master; promoting %s (best of %zu eligible: priority "
+        "%d, offset %" PRId64 ")",
+        fmt_addr(&c[plan->master].addr, a), n_eligible, best->priority,
+        best->slave_repl_offset);
+    say_exclusions(c, REACHABLE, "; not eligible: ", "", plan);
+    say(plan, "; re-pointing %zu instance%s", plan->n_repoint,
+        plan->n_repoint == 1 ? "" : "s");
+    say_repoint_list(c, false, plan);
     say_left_out(c, n, plan);
 }
 
@@ -294,7 +304,7 @@ static void decide_many_masters(const struct rsm_candidate *c, size_t n,
     if (keep < 0) {
         plan->verdict = RSM_VERDICT_NO_CANDIDATE;
         say(plan, "%zu reachable masters and none of them eligible", n_masters);
-        say_exclusions(c, true, plan);
+        say_exclusions(c, MASTERS, " (", ")", plan);
         return;
     }
     plan->verdict = RSM_VERDICT_MISCONFIGURED;
@@ -305,12 +315,11 @@ static void decide_many_masters(const struct rsm_candidate *c, size_t n,
         ") and re-pointing %zu instance%s",
         n_masters, fmt_addr(&c[keep].addr, a), c[keep].info->master_repl_offset,
         plan->n_repoint, plan->n_repoint == 1 ? "" : "s");
-    say_repoint_list(c, plan);
+    say_repoint_list(c, true, plan);
     say_left_out(c, n, plan);
 }
 
-/* --- public ----------------------------------------------------------------
- */
+/* --- public --- */
 
 int rsm_topology_decide(const struct rsm_candidate *c, size_t n,
                         const struct rsm_policy_config *cfg,

@@ -11,7 +11,7 @@
 
 #include "rsm/policy.h"
 
-/* --- fixtures --------------------------------------------------------------
+/* --- fixtures ---
  * struct rsm_info values are built by hand (what rsm_info_init documents:
  * role unknown, numbers -1, priority 100), so these tests do not depend on
  * the INFO parser. */
@@ -61,8 +61,7 @@ static int sign(int v)
     return v < 0 ? -1 : v > 0 ? 1 : 0;
 }
 
-/* --- config and names ------------------------------------------------------
- */
+/* --- config and names --- */
 
 static void test_config_defaults(void **state)
 {
@@ -89,8 +88,7 @@ static void test_exclusion_names(void **state)
     assert_string_equal(rsm_exclusion_str((enum rsm_exclusion)99), "unknown");
 }
 
-/* --- exclusions ------------------------------------------------------------
- */
+/* --- exclusions --- */
 
 static void test_eligible_has_empty_reason(void **state)
 {
@@ -341,7 +339,7 @@ static void test_exclusion_order(void **state)
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, NULL, 0), RSM_EXCL_NONE);
 }
 
-/* --- each step of the order ----------------------------------------------- */
+/* --- each step of the order --- */
 
 /* Assert a < b in both directions. */
 static void assert_before(const struct rsm_candidate *a,
@@ -419,9 +417,9 @@ static void test_order_run_id_fourth(void **state)
     info_blank(&ib);
     cand(&a, "10.0.0.9", 6379, &ia);
     cand(&b, "10.0.0.1", 6379, &ib);
-    info_replica(&ia, 100, 1000, true, 1, "ABC");
-    info_replica(&ib, 100, 1000, true, 1, "abd");
-    assert_before(&a, &b); /* case-insensitive: abc < abd */
+    info_replica(&ia, 100, 1000, true, 1, "abc");
+    info_replica(&ib, 100, 1000, true, 1, "ABD");
+    assert_before(&a, &b); /* case-insensitive: abc < abd (strcmp: >) */
     info_replica(&ia, 100, 1000, true, 1, "zzz");
     info_replica(&ib, 100, 1000, true, 1, "");
     assert_before(&a, &b); /* empty run_id last */
@@ -445,8 +443,7 @@ static void test_order_address_last(void **state)
     assert_int_equal(rsm_policy_compare(&a, &a), 0);
 }
 
-/* --- ranking ---------------------------------------------------------------
- */
+/* --- ranking --- */
 
 static void test_rank_layout(void **state)
 {
@@ -520,8 +517,7 @@ static void test_seed_bug_ties_on_priority_and_offset(void **state)
     }
 }
 
-/* --- randomized properties -------------------------------------------------
- */
+/* --- randomized properties --- */
 
 #define PROP_SEED 0x5eed2024u
 #define PROP_SETS 2000
