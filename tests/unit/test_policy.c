@@ -460,7 +460,7 @@ static void test_rank_layout(void **state)
     info_replica(&info[4], 50, 10, false, 99, "e");  /* 1st */
     info[3].loading = true;
     for (int i = 0; i < 5; i++) {
-        char host[16];
+        char host[32];
         snprintf(host, sizeof host, "10.0.0.%d", i + 1);
         cand(&c[i], host, 6379, &info[i]);
     }
