@@ -15,13 +15,6 @@
 #include "rsm/err.h"
 #include "rsm/info.h"
 
-/* The build gives -fsanitize=fuzzer only to this file, not to the rsm_core
- * library it links: libFuzzer would see no coverage inside the parser. So
- * the parser (and the address checks it calls) is compiled right here; the
- * linker then takes no info.o or addr.o from librsm_core.a. */
-#include "../../src/core/addr.c"
-#include "../../src/core/info.c"
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(const struct rsm_info *info, int rv, const char *err)
