@@ -532,10 +532,24 @@ static void membership_done(void *arg, int status, const char *errmsg)
 static void membership_refused(struct rsm_api *a, struct rsm_resp_reply *r,
                                int rv)
 {
-    if (rv == RSM_ENOTLEADER)
+    switch (rv) {
+    case RSM_ENOTLEADER:
         not_leader(a, r);
-    else
-        rsm_resp_add_errorf(r, "ERR %s", rsm_strerror(rv));
+        break;
+    case RSM_EBUSY:
+        rsm_resp_add_error(r, "ERR a membership change is already in "
+                              "progress, try again");
+        break;
+    case RSM_EEXIST:
+        rsm_resp_add_error(r, "ERR member id or address already in use");
+        break;
+    case RSM_ENOTFOUND:
+        rsm_resp_add_error(r, "ERR no such member");
+        break;
+    default:
+        rsm_resp_add_errorf(r, "ERR membership change refused: %s",
+                            rsm_strerror(rv));
+    }
 }
 
 static enum rsm_resp_status cmd_member_add(struct rsm_api *a,

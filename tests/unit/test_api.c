@@ -619,7 +619,14 @@ static void test_member_add_and_remove_on_leader(void **state)
     f->node.cb = NULL;
     expect_status(read_reply(f, 2000), "OK");
 
-    /* the node refuses at once (lost leadership in between) */
+    /* the node refuses at once: a change in progress, a taken address */
+    f->node.refuse = RSM_EBUSY;
+    expect_error(CALL(f, "RSM", "MEMBER", "REMOVE", "2"),
+                 "ERR a membership change is already in progress, try again");
+    f->node.refuse = RSM_EEXIST;
+    expect_error(CALL(f, "RSM", "MEMBER", "ADD", "6", "127.0.0.1:7002"),
+                 "ERR member id or address already in use");
+    /* ... or lost leadership in between */
     f->node.refuse = RSM_ENOTLEADER;
     f->node.st.leader = f->node.st.members[2];
     expect_error(CALL(f, "RSM", "MEMBER", "REMOVE", "2"),
