@@ -250,7 +250,7 @@ void table_print(const struct table *t, FILE *out, const char *indent)
         size_t o = 0;
         for (unsigned c = 0; c < t->cols; c++)
             o += (size_t)snprintf(line + o, total + 1 - o, "%-*s  ", (int)w[c],
-                                  t->cells[r][c]);
+                                  t->cells[r][c] ? t->cells[r][c] : "");
         while (o > 0 && line[o - 1] == ' ')
             o--;
         fprintf(out, "%s%.*s\n", indent, (int)o, line);
