@@ -132,8 +132,10 @@ struct rsm_resp_handlers {
  * first resolved address that binds is used. Port 0 asks the kernel for a
  * free port (see rsm_resp_server_port). limits may be NULL for defaults.
  * Returns 0, or RSM_ERESOLVE / RSM_EIO (bind/listen failed, e.g. address
- * in use) / RSM_ENOMEM with errmsg naming the address. On error nothing is
- * left open on the loop. */
+ * in use) / RSM_ENOMEM with errmsg naming the address. A failed resolve or
+ * bind leaves nothing open on the loop (the socket is bound before it
+ * becomes a libuv handle); only if libuv then refuses the bound socket is
+ * a handle left closing: run the loop before uv_loop_close(). */
 int rsm_resp_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
                           const struct rsm_resp_limits *limits,
                           const struct rsm_resp_handlers *handlers,
