@@ -1,0 +1,134 @@
+/* node.h - this agent's Raft node: canonical/raft 0.15 over libuv, the
+ * replicated rsm_fsm, a TCP transport that resolves DNS names, the data-dir
+ * lock, and graceful shutdown.
+ *
+ * Peer addresses. `--peers 1=host:port,2=host:port/api,...`: each member's
+ * Raft address is "host:raftport", optionally followed by "/apiport", the
+ * port of that agent's client API on the same host. The whole string is the
+ * member address stored in the Raft configuration, so every agent (and a
+ * member added at run time with "RSM MEMBER ADD 4 host:7003/26382") knows
+ * where every other agent's API is, and a follower can name the leader's API
+ * address in -NOTLEADER replies. Without "/apiport" the API port is assumed
+ * to be the same as this agent's (the Kubernetes case: same ports on every
+ * pod). The transport strips the suffix and resolves the host with
+ * uv_getaddrinfo on every connect (raft 0.15 itself only parses dotted
+ * IPv4), so pods that change IP are found again.
+ *
+ * Ownership: rsm_node_start() allocates; rsm_node_stop() transfers
+ * leadership if leader, closes raft and every handle, releases the lock,
+ * then calls stop_cb and frees the node. Callbacks run on the loop thread. */
+#ifndef RSM_NODE_H
+#define RSM_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "rsm/addr.h"
+#include "rsm/entry.h"
+#include "rsm/fsm.h"
+
+#define RSM_MAX_AGENTS 16
+
+struct rsm_node;
+
+/* One agent of the group, as configured or as in the Raft configuration. */
+struct rsm_member {
+    uint64_t id;
+    struct rsm_addr raft;   /* host:raftport */
+    struct rsm_addr api;    /* host:apiport */
+    bool voter;
+};
+
+struct rsm_node_config {
+    uint64_t id;
+    unsigned n_peers;                         /* including this agent */
+    struct rsm_member peers[RSM_MAX_AGENTS];
+    struct rsm_addr raft_bind;                /* where to listen for Raft */
+    uint16_t api_port;                        /* this agent's API port */
+    const char *data_dir;
+    unsigned election_timeout_ms;             /* default 1000 */
+    unsigned heartbeat_timeout_ms;            /* default 100 */
+    unsigned snapshot_threshold;              /* default 1024 entries */
+};
+
+/* Parse "1=host:port[/api],2=..." into cfg->peers (api defaults to the host
+ * with default_api_port). RSM_EINVAL with the bad item named in errmsg:
+ * duplicate id, id 0, bad address, too many. */
+int rsm_node_parse_peers(const char *text, uint16_t default_api_port,
+                         struct rsm_node_config *cfg, char *errmsg,
+                         size_t errlen);
+
+/* Parse one member address "host:port[/api]". */
+int rsm_node_parse_member_addr(const char *text, uint16_t default_api_port,
+                               struct rsm_member *m, char *errmsg,
+                               size_t errlen);
+
+/* Events the node reports to its owner (logged by the node already). */
+enum rsm_node_event {
+    RSM_NODE_BECAME_LEADER,   /* and the barrier after election committed:
+                                 the state is safe to act on */
+    RSM_NODE_LOST_LEADERSHIP,
+    RSM_NODE_LEADER_CHANGED,
+    RSM_NODE_APPLIED,         /* an entry was applied (or rejected) */
+};
+
+struct rsm_node_observer {
+    void (*on_event)(void *arg, enum rsm_node_event ev,
+                     const struct rsm_entry *entry, int apply_status);
+    void *arg;
+};
+
+/* Lock the data dir (flock; RSM_ELOCKED names the holder's dir), init raft
+ * with the TCP transport, bootstrap on an empty dir (RAFT_CANTBOOTSTRAP on a
+ * restart is normal), pre-vote on, start. 0 or RSM_E* with errmsg. */
+int rsm_node_start(uv_loop_t *loop, const struct rsm_node_config *cfg,
+                   const struct rsm_node_observer *obs,
+                   struct rsm_node **out, char *errmsg, size_t errlen);
+
+typedef void (*rsm_node_stop_cb)(void *arg);
+
+/* Graceful stop (see above); safe to call once. */
+void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg);
+
+/* Snapshot of the node's Raft view for status output. */
+struct rsm_node_status {
+    uint64_t id;
+    const char *state;        /* "leader", "follower", "candidate",
+                                 "unavailable" */
+    uint64_t term;
+    bool has_leader;
+    struct rsm_member leader;
+    uint64_t commit_index, applied_index, last_index;
+    uint64_t leader_changes;
+    unsigned n_members;
+    struct rsm_member members[RSM_MAX_AGENTS];
+};
+
+void rsm_node_get_status(const struct rsm_node *n,
+                         struct rsm_node_status *out);
+
+/* The committed, applied state (read-only). */
+const struct rsm_fsm *rsm_node_fsm(const struct rsm_node *n);
+
+bool rsm_node_is_leader(const struct rsm_node *n);
+
+/* Completion of an asynchronous request: status 0, or RSM_ENOTLEADER /
+ * RSM_EREJECTED / RSM_ERAFT ... with a message. */
+typedef void (*rsm_node_done_cb)(void *arg, int status, const char *errmsg);
+
+/* Leader only (RSM_ENOTLEADER otherwise, cb not called). Propose an entry
+ * through raft_apply; cb runs after it is committed and applied (status =
+ * the FSM result) or failed (RAFT_LEADERSHIPLOST etc. mapped to RSM_ERAFT;
+ * such an entry may still commit later). */
+int rsm_node_propose(struct rsm_node *n, const struct rsm_entry *e,
+                     rsm_node_done_cb cb, void *arg);
+
+/* Leader only: membership changes (raft_add + raft_assign voter /
+ * raft_remove). cb runs when the change is committed or failed. */
+int rsm_node_add_member(struct rsm_node *n, const struct rsm_member *m,
+                        rsm_node_done_cb cb, void *arg);
+int rsm_node_remove_member(struct rsm_node *n, uint64_t id,
+                           rsm_node_done_cb cb, void *arg);
+
+#endif /* RSM_NODE_H */
