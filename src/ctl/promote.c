@@ -427,8 +427,8 @@ static void fill_row(const struct run *run, size_t i, struct row *row)
         strcpy(row->col[k], "-");
     snprintf(row->col[0], sizeof row->col[0], "%s", ep->name);
     if (ep->probe_status != 0) {
-        snprintf(row->col[7], sizeof row->col[7], "excluded: %s",
-                 ep->probe_err);
+        snprintf(row->col[7], sizeof row->col[7], "excluded: unreachable: %s",
+                 skip_word(ep->probe_err, ep->name));
         return;
     }
     snprintf(row->col[1], sizeof row->col[1], "%s", rsm_role_str(in->role));

@@ -226,6 +226,7 @@ class PromoteTest(TestCase):
             ["--password-file", pwdir, m.addr],    # unreadable
             ["--user", "alice", m.addr],           # user without password
             [m.addr, m.addr],                      # listed twice
+            ["--srv", "no spaces allowed", m.addr],  # bad SRV name
             [],                                    # nothing to do it on
         ]
         with Resp(m.port) as watch:  # one connection, counted once
@@ -243,6 +244,35 @@ class PromoteTest(TestCase):
         self.assertEqual(after, before)
 
     # -- more -------------------------------------------------------------
+    def test_hung_master_still_followed_is_not_replaced(self):
+        m, rs = self.replication_set(replicas=2)
+        m.pause()  # unreachable from here, but the replicas' links are up
+        res = self.rsmctl("promote", "--timeout-ms", "200", m.addr,
+                          *[r.addr for r in rs])
+        self.assert_ok(res, 3)
+        self.assertIn("decision: master-elsewhere", res.stdout)
+        m.resume()
+        self.assertEqual(roles([m] + rs), ["master", "slave", "slave"])
+        self.assertEqual(self.replicaof_calls(rs), [0, 0])
+
+    def test_failure_part_way_names_what_is_left(self):
+        m = self.redis()
+        good = [self.redis(replicaof=m.port) for _ in range(2)]
+        stuck = self.redis(replicaof=m.port, priority=0,
+                           extra=['rename-command REPLICAOF ""',
+                                  'rename-command SLAVEOF ""'])
+        for r in good + [stuck]:
+            wait_until(lambda r=r: r.linked_to(m.port), timeout=15)
+        self.kill_master(m, good + [stuck])
+        res = self.rsmctl("promote", *[r.addr for r in good + [stuck]])
+        self.assert_ok(res, 1)
+        self.assertIn("FAILED", res.stdout)
+        self.assertIn("left to do: re-point %s" % stuck.addr, res.stdout)
+        new = [r for r in good if r.info()["role"] == "master"]
+        self.assertEqual(len(new), 1)
+        other = [r for r in good if r is not new[0]]
+        self.assert_linked_to(new[0], other)
+
     def test_dry_run_json_changes_nothing(self):
         m, rs = self.replication_set(replicas=2)
         self.kill_master(m, rs)
