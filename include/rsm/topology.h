@@ -10,10 +10,13 @@
  *   - no reachable master -> PROMOTE the best eligible replica (policy
  *     ranking) and re-point every other reachable instance to it, unless a
  *     reachable replica still reports its link up to a master outside the
- *     list (then MASTER_ELSEWHERE: the master is alive, refuse to act);
+ *     list, or listed but unreachable from here (then MASTER_ELSEWHERE: the
+ *     master is alive, refuse to act);
  *   - several reachable masters -> MISCONFIGURED: the best master by the same
  *     ranking stays master, every other instance is re-pointed to it;
  *   - no eligible replica -> NO_CANDIDATE; nothing reachable -> UNREACHABLE.
+ * Instances that already follow the chosen master are not re-pointed;
+ * reachable instances whose INFO gave no role are never acted on.
  * Pure: no I/O; the caller executes the plan. */
 #ifndef RSM_TOPOLOGY_H
 #define RSM_TOPOLOGY_H
@@ -48,7 +51,9 @@ struct rsm_plan {
 };
 
 /* Decide for n (<= RSM_TOPOLOGY_MAX) endpoints. Returns 0 and fills *plan,
- * or RSM_EINVAL if n is too large. */
+ * or RSM_EINVAL if n is too large or one instance is listed twice (same
+ * address, or two reachable entries with the same run_id); then
+ * plan->reason says why and the plan does nothing. */
 int rsm_topology_decide(const struct rsm_candidate *c, size_t n,
                         const struct rsm_policy_config *cfg,
                         struct rsm_plan *plan);

@@ -7,6 +7,7 @@
  * exits 1; SIGTERM/SIGINT stop gracefully (a leader hands leadership over
  * first) and exit 0. */
 #include "rsm/addr.h"
+#include "rsm/api.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
 #include "rsm/node.h"
@@ -339,6 +340,7 @@ struct agent {
     uv_signal_t sigterm, sigint;
     struct settings set;
     struct rsm_node *node;
+    struct rsm_api *api;
     bool stopping;
     int exit_code;
     struct bench *bench; /* test-only apply benchmark, usually NULL */
@@ -486,7 +488,9 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     a->stopping = true;
     rsm_log(RSM_LOG_INFO, "shutdown", "signal=%s", name);
-    /* ---- API server: stop it here, before the node. ---- */
+    if (a->api != NULL) /* before the node */
+        rsm_api_stop(a->api, NULL, NULL);
+    a->api = NULL;
     rsm_node_stop(a->node, node_stopped, a);
 }
 
@@ -531,9 +535,16 @@ static void start(struct agent *a)
         close_signals(a);
         return;
     }
-    /* ---- API server: start it here (rsm_api_start(&a->loop, api_bind,
-     * a->node, ...)); on failure set exit_code 1, stopping, and
-     * rsm_node_stop(a->node, node_stopped, a). ---- */
+    rv = rsm_api_start(&a->loop, &a->set.api_bind, a->node, &a->api, err,
+                       sizeof err);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
+                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+        a->exit_code = 1;
+        a->stopping = true;
+        rsm_node_stop(a->node, node_stopped, a);
+    }
 }
 
 int main(int argc, char **argv)
