@@ -917,6 +917,17 @@ static raft_id transfer_target(struct rsm_node *n)
     return best;
 }
 
+static unsigned other_voters(const struct rsm_node *n)
+{
+    const struct raft_configuration *c = &n->raft.configuration;
+    unsigned k = 0;
+
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->servers[i].id != n->raft.id && c->servers[i].role == RAFT_VOTER)
+            k++;
+    return k;
+}
+
 void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg)
 {
     raft_id target;
@@ -933,8 +944,11 @@ void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg)
     }
     target = transfer_target(n);
     if (target == 0) {
-        rsm_log(RSM_LOG_WARN, "leadership-transfer-skipped",
-                "reason=no-reachable-voter term=%llu",
+        bool alone = other_voters(n) == 0;
+
+        rsm_log(alone ? RSM_LOG_INFO : RSM_LOG_WARN,
+                "leadership-transfer-skipped", "reason=%s term=%llu",
+                alone ? "no-other-voter" : "no-reachable-voter",
                 (unsigned long long)n->raft.current_term);
         begin_close(n);
         return;
