@@ -2,9 +2,12 @@
  * the resolving transport, leadership tracking, proposals, membership and
  * the graceful stop.
  *
- * raft 0.15 has no state-change callback: a timer polls raft_state(), the
- * term, the leader, the configuration and the snapshot index every POLL_MS
- * and turns differences into log lines and observer events. A new leader
+ * raft 0.15 has no state-change callback. A timer (poll_cb) compares
+ * raft_state(), the term, the leader, the configuration and the snapshot
+ * index with what it saw last and turns differences into log lines and
+ * observer events. It runs every POLL_MS, and at once (next loop turn, out
+ * of raft's call stack) when a raft tick or received message changed one
+ * of them: raft_io's start() is wrapped to see those callbacks. A new leader
  * commits a barrier first (0.15 does not append a no-op on election, so
  * entries of older terms are only known committed after one of its own) and
  * reports RSM_NODE_BECAME_LEADER only when the barrier has been applied. */
@@ -30,7 +33,9 @@
 #include <raft.h>
 #include <raft/uv.h>
 
-#define POLL_MS 20
+#ifndef POLL_MS
+#define POLL_MS 250
+#endif
 /* Log segment size. raft_uv reads a whole open segment into memory on
  * restart and keeps it while any of its entries is in the in-memory log;
  * the 8 MiB default cost ~16 MB of RSS after a crash. Our entries are small
@@ -321,6 +326,11 @@ struct rsm_node {
     struct raft_uv_transport transport;
     struct raft_io io;
     struct raft raft;
+    /* raft_io->start and the callbacks raft gave it, wrapped (see top). */
+    int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                    raft_io_recv_cb recv);
+    raft_io_tick_cb raft_tick;
+    raft_io_recv_cb raft_recv;
     uv_timer_t poll;
     uv_timer_t stop_timer;
     unsigned handles_open;
@@ -577,6 +587,12 @@ static void watch_log(struct rsm_node *n)
     }
 }
 
+static bool needs_barrier(const struct rsm_node *n)
+{
+    return n->raft.state == RAFT_LEADER && !n->ready && !n->barrier_inflight &&
+           !n->stopping;
+}
+
 static void poll_cb(uv_timer_t *t)
 {
     struct rsm_node *n = t->data;
@@ -586,9 +602,58 @@ static void poll_cb(uv_timer_t *t)
     watch_state(n);
     watch_leader(n);
     watch_log(n);
-    if (n->raft.state == RAFT_LEADER && !n->ready && !n->barrier_inflight &&
-        !n->stopping)
+    if (needs_barrier(n))
         start_barrier(n);
+}
+
+/* Cheap: did anything poll_cb looks at change since it last ran? */
+static bool changed(struct rsm_node *n)
+{
+    const struct raft *r = &n->raft;
+    raft_id id;
+    const char *addr;
+
+    if (r->state != n->state_seen || r->current_term != n->term_seen ||
+        r->configuration_index != n->conf_seen ||
+        r->configuration_uncommitted_index != n->conf_uncommitted_seen ||
+        r->log.snapshot.last_index != n->snap_seen || needs_barrier(n))
+        return true;
+    raft_leader(&n->raft, &id, &addr);
+    return id != n->leader_seen;
+}
+
+/* After raft handled a tick or a message: run poll_cb on the next loop
+ * turn if something changed. */
+static void kick(struct rsm_node *n)
+{
+    if (!n->closing && changed(n))
+        uv_timer_start(&n->poll, poll_cb, 0, POLL_MS);
+}
+
+static void io_tick(struct raft_io *io)
+{
+    struct rsm_node *n = container_of(io, struct rsm_node, io);
+
+    n->raft_tick(io);
+    kick(n);
+}
+
+static void io_recv(struct raft_io *io, struct raft_message *msg)
+{
+    struct rsm_node *n = container_of(io, struct rsm_node, io);
+
+    n->raft_recv(io, msg);
+    kick(n);
+}
+
+static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                    raft_io_recv_cb recv)
+{
+    struct rsm_node *n = container_of(io, struct rsm_node, io);
+
+    n->raft_tick = tick;
+    n->raft_recv = recv;
+    return n->io_start(io, msecs, io_tick, io_recv);
 }
 
 /* ---------------------------------------------------------------------------
@@ -754,6 +819,8 @@ static int start_io(struct rsm_node *n, char *errmsg, size_t errlen)
         goto err_after_transport;
     }
     raft_uv_set_segment_size(&n->io, SEGMENT_SIZE);
+    n->io_start = n->io.start;
+    n->io.start = io_start;
     rv = raft_init(&n->raft, &n->io, &n->fsm, n->cfg.id, n->self_addr);
     if (rv != 0) {
         rv = rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_init: %s (%s)",
