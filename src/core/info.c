@@ -1,0 +1,486 @@
+/* info.c - parse the text of Redis INFO replies into struct rsm_info.
+ *
+ * The text comes from the network: it is not NUL-terminated, may be cut
+ * anywhere and may hold any byte. Every access is bounded by len; values are
+ * copied into fixed buffers only after their length has been checked. */
+#include "rsm/info.h"
+#include "rsm/err.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* At most this many bytes of a key or value are quoted in an error. */
+#define QUOTE_MAX 40
+
+/* A slice of the input text. */
+struct span {
+    const char *p;
+    size_t n;
+};
+
+/* State of one rsm_info_parse() call. */
+struct parser {
+    struct rsm_info *info;
+    unsigned line; /* 1-based number of the line being parsed */
+    struct span key;
+    char *errmsg;
+    size_t errlen;
+};
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ * ---------------------------------------------------------------------- */
+
+static bool span_eq(struct span s, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    return s.n == n && memcmp(s.p, lit, n) == 0;
+}
+
+static int quote_len(struct span s)
+{
+    return (int)(s.n < QUOTE_MAX ? s.n : QUOTE_MAX);
+}
+
+/* Report code with "line N: <key>: <detail>" (or "line N: <detail>" when
+ * there is no key) in the parser's errmsg. */
+static int fail(const struct parser *ps, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(const struct parser *ps, int code, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (ps->errmsg == NULL || ps->errlen == 0)
+        return code;
+    if (ps->key.n > 0)
+        n = snprintf(ps->errmsg, ps->errlen, "line %u: %.*s: ", ps->line,
+                     quote_len(ps->key), ps->key.p);
+    else
+        n = snprintf(ps->errmsg, ps->errlen, "line %u: ", ps->line);
+    if (n < 0 || (size_t)n >= ps->errlen)
+        return code;
+    va_start(ap, fmt);
+    vsnprintf(ps->errmsg + n, ps->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Parse a decimal integer (optional '-', digits only, nothing else) into
+ * *out and check min <= value <= max. */
+static int parse_int(const struct parser *ps, struct span v, int64_t min,
+                     int64_t max, int64_t *out)
+{
+    bool neg = v.n > 0 && v.p[0] == '-';
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    uint64_t mag = 0;
+    int64_t val;
+
+    if (v.n == (neg ? 1u : 0u))
+        return fail(ps, RSM_EPARSE, "empty number");
+    for (size_t i = neg; i < v.n; i++) {
+        if (v.p[i] < '0' || v.p[i] > '9')
+            return fail(ps, RSM_EPARSE, "'%.*s' is not a number", quote_len(v),
+                        v.p);
+    }
+    for (size_t i = neg; i < v.n; i++) {
+        unsigned d = (unsigned)(v.p[i] - '0');
+        if (mag > (limit - d) / 10)
+            return fail(ps, RSM_ERANGE, "'%.*s' overflows 64 bits",
+                        quote_len(v), v.p);
+        mag = mag * 10 + d;
+    }
+    if (neg)
+        val = mag == limit ? INT64_MIN : -(int64_t)mag;
+    else
+        val = (int64_t)mag;
+    if (val < min || val > max)
+        return fail(ps, RSM_ERANGE, "%lld out of range %lld..%lld",
+                    (long long)val, (long long)min, (long long)max);
+    *out = val;
+    return 0;
+}
+
+/* "0" or "1". */
+static int parse_flag(const struct parser *ps, struct span v, bool *out)
+{
+    if (span_eq(v, "0") || span_eq(v, "1")) {
+        *out = v.p[0] == '1';
+        return 0;
+    }
+    return fail(ps, RSM_EPARSE, "'%.*s' is not 0 or 1", quote_len(v), v.p);
+}
+
+/* Copy a value of visible ASCII characters (no spaces, no controls) into
+ * buf of size len, NUL-terminated. */
+static int copy_word(const struct parser *ps, struct span v, char *buf,
+                     size_t len)
+{
+    if (v.n == 0)
+        return fail(ps, RSM_EPARSE, "empty value");
+    if (v.n >= len)
+        return fail(ps, RSM_EPARSE, "value longer than %zu bytes", len - 1);
+    for (size_t i = 0; i < v.n; i++) {
+        unsigned char c = (unsigned char)v.p[i];
+        if (c <= ' ' || c > '~')
+            return fail(ps, RSM_EPARSE, "bad byte 0x%02x in value", c);
+    }
+    memcpy(buf, v.p, v.n);
+    buf[v.n] = '\0';
+    return 0;
+}
+
+/* A host name or address, checked by the same rules as every rsm_addr. */
+static int copy_host(const struct parser *ps, struct span v, char *buf,
+                     size_t len)
+{
+    struct rsm_addr tmp;
+    char why[RSM_ERRMSG_SIZE];
+    int rv = copy_word(ps, v, buf, len);
+
+    if (rv != 0)
+        return rv;
+    if (rsm_addr_set(&tmp, buf, 1, why, sizeof why) != 0)
+        return fail(ps, RSM_EPARSE, "%s", why);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Named fields
+ * ---------------------------------------------------------------------- */
+
+struct field;
+typedef int (*field_fn)(struct parser *ps, const struct field *f,
+                        struct span v);
+
+/* One known "key:value" line: which handler, which struct member. */
+struct field {
+    const char *key;
+    field_fn fn;
+    size_t off; /* offsetof the member in struct rsm_info */
+};
+
+#define MEMBER(ps, f, type) ((type *)((char *)(ps)->info + (f)->off))
+
+static int set_i64(struct parser *ps, const struct field *f, struct span v)
+{
+    return parse_int(ps, v, INT64_MIN, INT64_MAX, MEMBER(ps, f, int64_t));
+}
+
+static int set_flag(struct parser *ps, const struct field *f, struct span v)
+{
+    return parse_flag(ps, v, MEMBER(ps, f, bool));
+}
+
+_Static_assert(RSM_RUNID_LEN == RSM_REPLID_LEN, "set_id serves both ids");
+
+/* master_replid, run_id: exactly 40 hex digits. */
+static int set_id(struct parser *ps, const struct field *f, struct span v)
+{
+    char *dst = MEMBER(ps, f, char);
+
+    if (v.n != RSM_RUNID_LEN)
+        return fail(ps, RSM_EPARSE, "expected %d hex digits, got %zu bytes",
+                    RSM_RUNID_LEN, v.n);
+    for (size_t i = 0; i < v.n; i++) {
+        char c = v.p[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+              (c >= 'A' && c <= 'F')))
+            return fail(ps, RSM_EPARSE, "'%.*s' is not hexadecimal",
+                        quote_len(v), v.p);
+    }
+    memcpy(dst, v.p, v.n);
+    dst[v.n] = '\0';
+    return 0;
+}
+
+static int set_version(struct parser *ps, const struct field *f, struct span v)
+{
+    return copy_word(ps, v, ps->info->redis_version,
+                     sizeof ps->info->redis_version);
+}
+
+static int set_role(struct parser *ps, const struct field *f, struct span v)
+{
+    if (span_eq(v, "master"))
+        ps->info->role = RSM_ROLE_MASTER;
+    else if (span_eq(v, "slave"))
+        ps->info->role = RSM_ROLE_REPLICA;
+    else
+        return fail(ps, RSM_EPARSE, "unknown role '%.*s'", quote_len(v), v.p);
+    return 0;
+}
+
+static int set_link(struct parser *ps, const struct field *f, struct span v)
+{
+    if (span_eq(v, "up"))
+        ps->info->link_up = true;
+    else if (span_eq(v, "down"))
+        ps->info->link_up = false;
+    else
+        return fail(ps, RSM_EPARSE, "'%.*s' is neither up nor down",
+                    quote_len(v), v.p);
+    return 0;
+}
+
+/* master_host and master_port arrive on separate lines (in either order,
+ * possibly in separate replies): each is checked on its own and stored into
+ * info->master as it comes. */
+static int set_host(struct parser *ps, const struct field *f, struct span v)
+{
+    char host[RSM_HOST_MAX];
+    int rv = copy_host(ps, v, host, sizeof host);
+
+    if (rv == 0)
+        memcpy(ps->info->master.host, host, strlen(host) + 1);
+    return rv;
+}
+
+static int set_port(struct parser *ps, const struct field *f, struct span v)
+{
+    int64_t port;
+    int rv = parse_int(ps, v, 1, 65535, &port);
+
+    if (rv == 0)
+        ps->info->master.port = (uint16_t)port;
+    return rv;
+}
+
+static int set_priority(struct parser *ps, const struct field *f, struct span v)
+{
+    int64_t prio;
+    int rv = parse_int(ps, v, 0, INT_MAX, &prio);
+
+    if (rv == 0) {
+        ps->info->priority = (int)prio;
+        ps->info->has_priority = true;
+    }
+    return rv;
+}
+
+static int set_count(struct parser *ps, const struct field *f, struct span v)
+{
+    int64_t n;
+    int rv = parse_int(ps, v, 0, UINT_MAX, &n);
+
+    if (rv == 0)
+        ps->info->connected_replicas = (unsigned)n;
+    return rv;
+}
+
+#define AT(member) offsetof(struct rsm_info, member)
+
+static const struct field fields[] = {
+    {"role", set_role, 0},
+    {"master_host", set_host, 0},
+    {"master_port", set_port, 0},
+    {"master_link_status", set_link, 0},
+    {"master_last_io_seconds_ago", set_i64, AT(master_last_io_s)},
+    {"master_link_down_since_seconds", set_i64, AT(link_down_since_s)},
+    {"master_sync_in_progress", set_flag, AT(sync_in_progress)},
+    {"slave_repl_offset", set_i64, AT(slave_repl_offset)},
+    {"master_repl_offset", set_i64, AT(master_repl_offset)},
+    {"slave_priority", set_priority, 0},
+    {"replica_priority", set_priority, 0},
+    {"slave_read_only", set_flag, AT(read_only)},
+    {"replica_read_only", set_flag, AT(read_only)},
+    {"master_replid", set_id, AT(master_replid)},
+    {"run_id", set_id, AT(run_id)},
+    {"redis_version", set_version, 0},
+    {"loading", set_flag, AT(loading)},
+    {"connected_slaves", set_count, 0},
+};
+
+/* ------------------------------------------------------------------------
+ * slaveN:ip=...,port=...,state=...,offset=...,lag=...
+ * ---------------------------------------------------------------------- */
+
+/* "slave" followed by digits only. */
+static bool is_replica_key(struct span key)
+{
+    if (key.n <= 5 || memcmp(key.p, "slave", 5) != 0)
+        return false;
+    for (size_t i = 5; i < key.n; i++) {
+        if (key.p[i] < '0' || key.p[i] > '9')
+            return false;
+    }
+    return true;
+}
+
+/* One "name=value" item of a replica line. */
+static int replica_item(struct parser *ps, struct span item,
+                        struct rsm_info_replica *r, bool *has_ip,
+                        bool *has_port)
+{
+    const char *eq = memchr(item.p, '=', item.n);
+    struct span name, v;
+    int64_t n;
+    int rv = 0;
+
+    if (eq == NULL)
+        return fail(ps, RSM_EPARSE, "no '=' in '%.*s'", quote_len(item),
+                    item.p);
+    name = (struct span){item.p, (size_t)(eq - item.p)};
+    v = (struct span){eq + 1, item.n - name.n - 1};
+    if (span_eq(name, "ip")) {
+        rv = copy_host(ps, v, r->ip, sizeof r->ip);
+        *has_ip = rv == 0;
+    } else if (span_eq(name, "port")) {
+        /* 0 is real: a SYNC client that announced no port (redis-cli
+         * --replica, backup tools). */
+        rv = parse_int(ps, v, 0, 65535, &n);
+        if (rv == 0)
+            r->port = (uint16_t)n;
+        *has_port = rv == 0;
+    } else if (span_eq(name, "state")) {
+        rv = copy_word(ps, v, r->state, sizeof r->state);
+    } else if (span_eq(name, "offset")) {
+        rv = parse_int(ps, v, INT64_MIN, INT64_MAX, &r->offset);
+    } else if (span_eq(name, "lag")) {
+        rv = parse_int(ps, v, INT64_MIN, INT64_MAX, &r->lag);
+    }
+    return rv;
+}
+
+/* Replicas are stored by their index N, which Redis numbers from 0 without
+ * gaps; so a second reply parsed into the same struct overwrites slots
+ * rather than appending duplicates. Lines past RSM_INFO_MAX_REPLICAS are
+ * checked, then dropped. */
+static int parse_replica(struct parser *ps, struct span v)
+{
+    struct span digits = {ps->key.p + 5, ps->key.n - 5};
+    struct rsm_info *info = ps->info;
+    struct rsm_info_replica r = {.offset = -1, .lag = -1};
+    bool has_ip = false, has_port = false;
+    int64_t idx;
+    size_t start = 0;
+    int rv = parse_int(ps, digits, 0, INT_MAX, &idx);
+
+    if (rv != 0)
+        return rv;
+    if (idx > (int64_t)info->n_replicas && idx < RSM_INFO_MAX_REPLICAS)
+        return fail(ps, RSM_EPARSE, "listed before slave%u", info->n_replicas);
+    while (start <= v.n) {
+        const char *comma = memchr(v.p + start, ',', v.n - start);
+        size_t end = comma ? (size_t)(comma - v.p) : v.n;
+        rv = replica_item(ps, (struct span){v.p + start, end - start}, &r,
+                          &has_ip, &has_port);
+        if (rv != 0)
+            return rv;
+        start = end + 1;
+    }
+    if (!has_ip || !has_port)
+        return fail(ps, RSM_EPARSE, "no %s", has_ip ? "port" : "ip");
+    if (idx < RSM_INFO_MAX_REPLICAS) {
+        info->replicas[idx] = r;
+        if (idx == (int64_t)info->n_replicas)
+            info->n_replicas++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Lines
+ * ---------------------------------------------------------------------- */
+
+static int parse_line(struct parser *ps, struct span line)
+{
+    const char *colon;
+    struct span v;
+
+    if (line.n == 0 || line.p[0] == '#')
+        return 0;
+    colon = memchr(line.p, ':', line.n);
+    if (colon == NULL) {
+        ps->key = (struct span){"", 0};
+        return fail(ps, RSM_EPARSE, "no ':' in '%.*s'", quote_len(line),
+                    line.p);
+    }
+    ps->key = (struct span){line.p, (size_t)(colon - line.p)};
+    v = (struct span){colon + 1, line.n - ps->key.n - 1};
+    if (is_replica_key(ps->key))
+        return parse_replica(ps, v);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (span_eq(ps->key, fields[i].key))
+            return fields[i].fn(ps, &fields[i], v);
+    }
+    return 0; /* unknown fields are someone else's business */
+}
+
+/* ------------------------------------------------------------------------
+ * Public API
+ * ---------------------------------------------------------------------- */
+
+void rsm_info_init(struct rsm_info *info)
+{
+    assert(info != NULL);
+    memset(info, 0, sizeof *info);
+    info->role = RSM_ROLE_UNKNOWN;
+    info->master_last_io_s = -1;
+    info->link_down_since_s = -1;
+    info->slave_repl_offset = -1;
+    info->master_repl_offset = -1;
+    info->priority = 100;
+}
+
+int rsm_info_parse(struct rsm_info *info, const char *text, size_t len,
+                   char *errmsg, size_t errlen)
+{
+    struct parser ps = {.info = info, .errmsg = errmsg, .errlen = errlen};
+    size_t pos = 0;
+
+    assert(info != NULL);
+    assert(text != NULL || len == 0);
+    while (pos < len) {
+        const char *start = text + pos;
+        const char *nl = memchr(start, '\n', len - pos);
+        struct span line = {start, nl ? (size_t)(nl - start) : len - pos};
+        int rv;
+
+        ps.line++;
+        if (nl == NULL) {
+            const char *colon = memchr(line.p, ':', line.n);
+            ps.key =
+                (struct span){line.p, colon ? (size_t)(colon - line.p) : 0};
+            return fail(&ps, RSM_ETRUNC,
+                        "input ends in the middle of the line '%.*s'",
+                        quote_len(line), line.p);
+        }
+        pos += line.n + 1;
+        if (line.n > 0 && line.p[line.n - 1] == '\r')
+            line.n--;
+        rv = parse_line(&ps, line);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+int64_t rsm_info_offset(const struct rsm_info *info)
+{
+    switch (info->role) {
+    case RSM_ROLE_REPLICA:
+        return info->slave_repl_offset;
+    case RSM_ROLE_MASTER:
+        return info->master_repl_offset;
+    default:
+        return -1;
+    }
+}
+
+const char *rsm_role_str(enum rsm_role role)
+{
+    switch (role) {
+    case RSM_ROLE_MASTER:
+        return "master";
+    case RSM_ROLE_REPLICA:
+        return "replica";
+    default:
+        return "unknown";
+    }
+}
