@@ -8,6 +8,7 @@
 #define RSM_ENTRY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rsm/addr.h"
@@ -86,7 +87,27 @@ struct rsm_entry {
 void rsm_entry_init(struct rsm_entry *e, enum rsm_entry_kind kind,
                     const char *group, int64_t time_ms);
 
-/* "observe-master", "decide-failover", ... */
+/* "observe-master", "decide-failover", ... ("unknown" out of range). */
 const char *rsm_entry_kind_str(enum rsm_entry_kind k);
+
+/* "automatic", "manual", "switchover", "bootstrap" ("unknown"). */
+const char *rsm_failover_kind_str(enum rsm_failover_kind k);
+
+/* "none", "promoted", "replicas-pointed", "old-master-demoted"
+ * ("unknown"). */
+const char *rsm_failover_step_str(enum rsm_failover_step s);
+
+/* "completed", "completed-with-stragglers", "aborted" ("unknown"). */
+const char *rsm_failover_result_str(enum rsm_failover_result r);
+
+/* Check the form of an entry (not the rules of the FSM): a known kind; a
+ * group name that is non-empty, NUL-terminated in its buffer and made of
+ * printable non-space ASCII (it appears in logs and space-separated pub/sub
+ * payloads); every string NUL-terminated in its buffer; the addresses the
+ * kind uses either empty (host "" and port 0) or valid (rsm_addr_set
+ * rules; members, ranking and stragglers never empty); counts within
+ * RSM_MAX_*; enums in range. 0 or RSM_EINVAL with the field named in
+ * errmsg. Fields the kind does not use are not looked at. */
+int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen);
 
 #endif /* RSM_ENTRY_H */

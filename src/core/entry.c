@@ -1,0 +1,239 @@
+/* entry.c - replicated log entries as plain values: init, names, form
+ * check. The rules of the state machine are in fsm.c. */
+#include "rsm/entry.h"
+#include "rsm/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void rsm_entry_init(struct rsm_entry *e, enum rsm_entry_kind kind,
+                    const char *group, int64_t time_ms)
+{
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->time_ms = time_ms;
+    if (group != NULL)
+        snprintf(e->group, sizeof e->group, "%s", group);
+    e->old_offset = -1;
+    e->new_offset = -1;
+    e->data_at_risk = -1;
+}
+
+const char *rsm_entry_kind_str(enum rsm_entry_kind k)
+{
+    switch (k) {
+    case RSM_ENTRY_NONE:
+        return "none";
+    case RSM_ENTRY_OBSERVE_MASTER:
+        return "observe-master";
+    case RSM_ENTRY_DECIDE_FAILOVER:
+        return "decide-failover";
+    case RSM_ENTRY_FAILOVER_PROGRESS:
+        return "failover-progress";
+    case RSM_ENTRY_COMPLETE_FAILOVER:
+        return "complete-failover";
+    case RSM_ENTRY_ABORT_FAILOVER:
+        return "abort-failover";
+    case RSM_ENTRY_SET_PAUSED:
+        return "set-paused";
+    }
+    return "unknown";
+}
+
+const char *rsm_failover_kind_str(enum rsm_failover_kind k)
+{
+    switch (k) {
+    case RSM_FAILOVER_AUTOMATIC:
+        return "automatic";
+    case RSM_FAILOVER_MANUAL:
+        return "manual";
+    case RSM_FAILOVER_SWITCHOVER:
+        return "switchover";
+    case RSM_FAILOVER_BOOTSTRAP:
+        return "bootstrap";
+    }
+    return "unknown";
+}
+
+const char *rsm_failover_step_str(enum rsm_failover_step s)
+{
+    switch (s) {
+    case RSM_STEP_NONE:
+        return "none";
+    case RSM_STEP_PROMOTED:
+        return "promoted";
+    case RSM_STEP_REPLICAS_POINTED:
+        return "replicas-pointed";
+    case RSM_STEP_OLD_MASTER_DEMOTED:
+        return "old-master-demoted";
+    }
+    return "unknown";
+}
+
+const char *rsm_failover_result_str(enum rsm_failover_result r)
+{
+    switch (r) {
+    case RSM_RESULT_COMPLETED:
+        return "completed";
+    case RSM_RESULT_COMPLETED_WITH_STRAGGLERS:
+        return "completed-with-stragglers";
+    case RSM_RESULT_ABORTED:
+        return "aborted";
+    }
+    return "unknown";
+}
+
+/* ---- form check ---------------------------------------------------------- */
+
+static int check_str(const char *s, size_t size, const char *field,
+                     char *errmsg, size_t errlen)
+{
+    if (memchr(s, '\0', size) == NULL)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "%s: not terminated within %zu bytes", field, size);
+    return 0;
+}
+
+static int check_group(const char *g, char *errmsg, size_t errlen)
+{
+    int rv = check_str(g, RSM_GROUP_NAME_MAX, "group", errmsg, errlen);
+
+    if (rv != 0)
+        return rv;
+    if (g[0] == '\0')
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "group: empty name");
+    for (const char *p = g; *p; p++) {
+        if (*p <= ' ' || *p > '~')
+            return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                            "group: bad character 0x%02x in name",
+                            (unsigned)(unsigned char)*p);
+    }
+    return 0;
+}
+
+/* An address is empty (host "" and port 0) or valid; empty only if
+ * may_be_empty. */
+static int check_addr(const struct rsm_addr *a, bool may_be_empty,
+                      const char *field, char *errmsg, size_t errlen)
+{
+    struct rsm_addr tmp;
+    char detail[RSM_ERRMSG_SIZE];
+
+    if (memchr(a->host, '\0', sizeof a->host) == NULL)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "%s: host not terminated",
+                        field);
+    if (a->host[0] == '\0' && a->port == 0) {
+        if (may_be_empty)
+            return 0;
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "%s: empty address", field);
+    }
+    if (rsm_addr_set(&tmp, a->host, a->port, detail, sizeof detail) != 0)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "%s: %s", field, detail);
+    return 0;
+}
+
+static int check_addrs(const struct rsm_addr *a, unsigned n, const char *field,
+                       char *errmsg, size_t errlen)
+{
+    char name[64];
+    int rv;
+
+    if (n > RSM_MAX_MEMBERS)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "%s: %u > %d addresses",
+                        field, n, RSM_MAX_MEMBERS);
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "%s[%u]", field, i);
+        rv = check_addr(&a[i], false, name, errmsg, errlen);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static int check_observe(const struct rsm_entry *e, char *errmsg, size_t errlen)
+{
+    int rv = check_addr(&e->master, true, "master", errmsg, errlen);
+
+    if (rv == 0)
+        rv = check_str(e->run_id, sizeof e->run_id, "run_id", errmsg, errlen);
+    if (rv == 0)
+        rv = check_addrs(e->members, e->n_members, "members", errmsg, errlen);
+    return rv;
+}
+
+static int check_ranking(const struct rsm_entry *e, char *errmsg, size_t errlen)
+{
+    char name[64];
+    int rv;
+
+    if (e->n_ranked > RSM_MAX_RANKED)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "ranking: %u > %d lines",
+                        e->n_ranked, RSM_MAX_RANKED);
+    for (unsigned i = 0; i < e->n_ranked; i++) {
+        snprintf(name, sizeof name, "ranking[%u].addr", i);
+        rv = check_addr(&e->ranking[i].addr, false, name, errmsg, errlen);
+        if (rv != 0)
+            return rv;
+        snprintf(name, sizeof name, "ranking[%u].reason", i);
+        rv = check_str(e->ranking[i].reason, RSM_REASON_MAX, name, errmsg,
+                       errlen);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static int check_decide(const struct rsm_entry *e, char *errmsg, size_t errlen)
+{
+    int rv = check_addr(&e->old_master, true, "old_master", errmsg, errlen);
+
+    if (rv == 0)
+        rv = check_addr(&e->master, true, "new_master", errmsg, errlen);
+    if (rv == 0)
+        rv = check_ranking(e, errmsg, errlen);
+    if (rv == 0)
+        rv = check_str(e->reason, sizeof e->reason, "reason", errmsg, errlen);
+    if (rv == 0 && ((unsigned)e->failover_kind > RSM_FAILOVER_BOOTSTRAP))
+        rv = rsm_errf(RSM_EINVAL, errmsg, errlen, "kind: bad value %d",
+                      (int)e->failover_kind);
+    return rv;
+}
+
+static int check_complete(const struct rsm_entry *e, char *errmsg,
+                          size_t errlen)
+{
+    if ((unsigned)e->result > RSM_RESULT_ABORTED)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "result: bad value %d",
+                        (int)e->result);
+    return check_addrs(e->stragglers, e->n_stragglers, "stragglers", errmsg,
+                       errlen);
+}
+
+int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen)
+{
+    int rv;
+
+    if (e->kind <= RSM_ENTRY_NONE || e->kind > RSM_ENTRY_SET_PAUSED)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "unknown entry kind %d",
+                        (int)e->kind);
+    rv = check_group(e->group, errmsg, errlen);
+    if (rv != 0)
+        return rv;
+    switch (e->kind) {
+    case RSM_ENTRY_OBSERVE_MASTER:
+        return check_observe(e, errmsg, errlen);
+    case RSM_ENTRY_DECIDE_FAILOVER:
+        return check_decide(e, errmsg, errlen);
+    case RSM_ENTRY_FAILOVER_PROGRESS:
+        if ((unsigned)e->step > RSM_STEP_OLD_MASTER_DEMOTED)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen, "step: bad value %d",
+                            (int)e->step);
+        return 0;
+    case RSM_ENTRY_COMPLETE_FAILOVER:
+        return check_complete(e, errmsg, errlen);
+    case RSM_ENTRY_ABORT_FAILOVER:
+        return check_str(e->reason, sizeof e->reason, "reason", errmsg, errlen);
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,601 @@
+/* test_codec.c - unit tests for core/codec: entries <-> protobuf. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsm.pb-c.h"
+#include "rsm/codec.h"
+#include "rsm/entry.h"
+#include "rsm/err.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void set_addr(struct rsm_addr *a, const char *host, unsigned port)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->host, sizeof a->host, "%s", host);
+    a->port = (uint16_t)port;
+}
+
+/* One entry of each kind with every field it uses filled in. */
+static void make_entry(struct rsm_entry *e, enum rsm_entry_kind kind)
+{
+    rsm_entry_init(e, kind, "mymaster", 1700000000123LL);
+    switch (kind) {
+    case RSM_ENTRY_OBSERVE_MASTER:
+        set_addr(&e->master, "10.0.0.1", 6379);
+        snprintf(e->run_id, sizeof e->run_id, "%040d", 7);
+        e->n_members = 3;
+        set_addr(&e->members[0], "10.0.0.1", 6379);
+        set_addr(&e->members[1], "redis-1.redis.ns.svc", 6379);
+        set_addr(&e->members[2], "::1", 6380);
+        break;
+    case RSM_ENTRY_DECIDE_FAILOVER:
+        e->epoch = 7;
+        set_addr(&e->old_master, "10.0.0.1", 6379);
+        set_addr(&e->master, "10.0.0.2", 6379);
+        e->n_ranked = 2;
+        set_addr(&e->ranking[0].addr, "10.0.0.2", 6379);
+        e->ranking[0].rank = 1;
+        e->ranking[0].offset = 123456;
+        e->ranking[0].priority = 100;
+        set_addr(&e->ranking[1].addr, "10.0.0.3", 6379);
+        snprintf(e->ranking[1].reason, RSM_REASON_MAX, "priority 0");
+        e->ranking[1].offset = -1;
+        snprintf(e->reason, sizeof e->reason, "master down for 1000 ms");
+        e->failover_kind = RSM_FAILOVER_SWITCHOVER;
+        e->old_offset = 123500;
+        e->new_offset = 123456;
+        e->decided_by = 3;
+        break;
+    case RSM_ENTRY_FAILOVER_PROGRESS:
+        e->epoch = 7;
+        e->step = RSM_STEP_REPLICAS_POINTED;
+        break;
+    case RSM_ENTRY_COMPLETE_FAILOVER:
+        e->epoch = 7;
+        e->result = RSM_RESULT_COMPLETED_WITH_STRAGGLERS;
+        e->n_stragglers = 1;
+        set_addr(&e->stragglers[0], "10.0.0.3", 6379);
+        e->data_at_risk = 44;
+        break;
+    case RSM_ENTRY_ABORT_FAILOVER:
+        e->epoch = 7;
+        snprintf(e->reason, sizeof e->reason, "promotion failed: timeout");
+        break;
+    case RSM_ENTRY_SET_PAUSED:
+        e->paused = true;
+        break;
+    default:
+        break;
+    }
+}
+
+static void assert_addr_same(const struct rsm_addr *a, const struct rsm_addr *b)
+{
+    assert_string_equal(a->host, b->host);
+    assert_int_equal(a->port, b->port);
+}
+
+static void assert_entry_same(const struct rsm_entry *a,
+                              const struct rsm_entry *b)
+{
+    assert_int_equal(a->kind, b->kind);
+    assert_int_equal(a->time_ms, b->time_ms);
+    assert_string_equal(a->group, b->group);
+    assert_int_equal(a->epoch, b->epoch);
+    assert_addr_same(&a->master, &b->master);
+    assert_addr_same(&a->old_master, &b->old_master);
+    assert_string_equal(a->run_id, b->run_id);
+    assert_int_equal(a->n_members, b->n_members);
+    for (unsigned i = 0; i < a->n_members; i++)
+        assert_addr_same(&a->members[i], &b->members[i]);
+    assert_int_equal(a->n_ranked, b->n_ranked);
+    for (unsigned i = 0; i < a->n_ranked; i++) {
+        assert_addr_same(&a->ranking[i].addr, &b->ranking[i].addr);
+        assert_int_equal(a->ranking[i].rank, b->ranking[i].rank);
+        assert_string_equal(a->ranking[i].reason, b->ranking[i].reason);
+        assert_int_equal(a->ranking[i].offset, b->ranking[i].offset);
+        assert_int_equal(a->ranking[i].priority, b->ranking[i].priority);
+    }
+    assert_string_equal(a->reason, b->reason);
+    assert_int_equal(a->failover_kind, b->failover_kind);
+    assert_int_equal(a->old_offset, b->old_offset);
+    assert_int_equal(a->new_offset, b->new_offset);
+    assert_int_equal(a->decided_by, b->decided_by);
+    assert_int_equal(a->step, b->step);
+    assert_int_equal(a->result, b->result);
+    assert_int_equal(a->n_stragglers, b->n_stragglers);
+    for (unsigned i = 0; i < a->n_stragglers; i++)
+        assert_addr_same(&a->stragglers[i], &b->stragglers[i]);
+    assert_int_equal(a->data_at_risk, b->data_at_risk);
+    assert_int_equal(a->paused, b->paused);
+}
+
+/* Pack a hand-built protobuf Entry (for inputs our encoder refuses). */
+static uint8_t *pack_entry(const Rsm__Entry *m, size_t *len)
+{
+    uint8_t *buf;
+
+    *len = rsm__entry__get_packed_size(m);
+    buf = malloc(*len + 1);
+    assert_non_null(buf);
+    rsm__entry__pack(m, buf);
+    return buf;
+}
+
+/* Decode must fail with RSM_EPARSE and an errmsg containing needle. */
+static void assert_decode_fails(const void *buf, size_t len, const char *needle)
+{
+    struct rsm_entry e;
+    char err[RSM_ERRMSG_SIZE] = "";
+
+    assert_int_equal(rsm_codec_decode_entry(buf, len, &e, err, sizeof err),
+                     RSM_EPARSE);
+    assert_int_equal(e.kind, RSM_ENTRY_NONE);
+    if (strstr(err, needle) == NULL)
+        fail_msg("error '%s' does not mention '%s'", err, needle);
+}
+
+static const enum rsm_entry_kind all_kinds[] = {
+    RSM_ENTRY_OBSERVE_MASTER,    RSM_ENTRY_DECIDE_FAILOVER,
+    RSM_ENTRY_FAILOVER_PROGRESS, RSM_ENTRY_COMPLETE_FAILOVER,
+    RSM_ENTRY_ABORT_FAILOVER,    RSM_ENTRY_SET_PAUSED,
+};
+#define N_KINDS (sizeof all_kinds / sizeof all_kinds[0])
+
+/* ---- round trips -----------------------------------------------------------
+ */
+
+static void test_round_trip_every_kind(void **state)
+{
+    for (size_t k = 0; k < N_KINDS; k++) {
+        struct rsm_entry in, out;
+        void *buf = NULL;
+        size_t len = 0;
+        char err[RSM_ERRMSG_SIZE] = "";
+
+        make_entry(&in, all_kinds[k]);
+        assert_int_equal(rsm_codec_encode_entry(&in, &buf, &len), 0);
+        assert_true(len > 0);
+        if (rsm_codec_decode_entry(buf, len, &out, err, sizeof err) != 0)
+            fail_msg("%s: %s", rsm_entry_kind_str(in.kind), err);
+        assert_entry_same(&in, &out);
+        free(buf);
+    }
+}
+
+/* Empty addresses are absent from the message and come back empty. */
+static void test_round_trip_bootstrap_without_old_master(void **state)
+{
+    struct rsm_entry in, out;
+    void *buf;
+    size_t len;
+
+    rsm_entry_init(&in, RSM_ENTRY_DECIDE_FAILOVER, "g", 5);
+    in.epoch = 1;
+    in.failover_kind = RSM_FAILOVER_BOOTSTRAP;
+    set_addr(&in.master, "10.0.0.9", 7000);
+    assert_int_equal(rsm_codec_encode_entry(&in, &buf, &len), 0);
+    assert_int_equal(rsm_codec_decode_entry(buf, len, &out, NULL, 0), 0);
+    assert_entry_same(&in, &out);
+    assert_string_equal(out.old_master.host, "");
+    assert_int_equal(out.old_master.port, 0);
+    free(buf);
+}
+
+static void test_round_trip_limits(void **state)
+{
+    struct rsm_entry in, out;
+    void *buf;
+    size_t len;
+
+    make_entry(&in, RSM_ENTRY_OBSERVE_MASTER);
+    memset(in.group, 'g', RSM_GROUP_NAME_MAX - 1);
+    in.group[RSM_GROUP_NAME_MAX - 1] = '\0';
+    memset(in.master.host, 'h', RSM_HOST_MAX - 1);
+    in.master.host[RSM_HOST_MAX - 1] = '\0';
+    in.master.port = 65535;
+    in.n_members = RSM_MAX_MEMBERS;
+    for (unsigned i = 0; i < RSM_MAX_MEMBERS; i++)
+        set_addr(&in.members[i], "10.1.1.1", 1000 + i);
+    assert_int_equal(rsm_codec_encode_entry(&in, &buf, &len), 0);
+    assert_int_equal(rsm_codec_decode_entry(buf, len, &out, NULL, 0), 0);
+    assert_entry_same(&in, &out);
+    free(buf);
+}
+
+/* ---- hostile input ---------------------------------------------------------
+ */
+
+/* Every proper prefix of a valid entry is refused, never read past. */
+static void test_truncated_at_every_length(void **state)
+{
+    for (size_t k = 0; k < N_KINDS; k++) {
+        struct rsm_entry in, out;
+        void *buf;
+        size_t len;
+
+        make_entry(&in, all_kinds[k]);
+        assert_int_equal(rsm_codec_encode_entry(&in, &buf, &len), 0);
+        for (size_t n = 0; n < len; n++) {
+            /* An exact copy so that ASan sees any read past n. */
+            uint8_t *cut = malloc(n > 0 ? n : 1);
+            char err[RSM_ERRMSG_SIZE] = "";
+
+            memcpy(cut, buf, n);
+            assert_int_equal(
+                rsm_codec_decode_entry(cut, n, &out, err, sizeof err),
+                RSM_EPARSE);
+            assert_int_equal(out.kind, RSM_ENTRY_NONE);
+            assert_true(strlen(err) > 0);
+            free(cut);
+        }
+        free(buf);
+    }
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Random bytes, and valid entries with random bytes flipped: decoding
+ * never crashes, and whatever decodes passes the form check and encodes
+ * again. */
+static void test_random_garbage(void **state)
+{
+    uint8_t garbage[512];
+    unsigned accepted = 0, refused = 0;
+
+    for (int i = 0; i < 20000; i++) {
+        size_t len = rng() % sizeof garbage;
+        struct rsm_entry out;
+        void *buf = NULL;
+        size_t n;
+        int rv;
+
+        if (i % 2 == 0) {
+            for (size_t j = 0; j < len; j++)
+                garbage[j] = (uint8_t)rng();
+        } else {
+            struct rsm_entry in;
+            void *enc;
+
+            make_entry(&in, all_kinds[rng() % N_KINDS]);
+            assert_int_equal(rsm_codec_encode_entry(&in, &enc, &len), 0);
+            memcpy(garbage, enc, len);
+            free(enc);
+            for (int f = 0; f < 3; f++)
+                garbage[rng() % len] = (uint8_t)rng();
+        }
+        rv = rsm_codec_decode_entry(garbage, len, &out, NULL, 0);
+        if (rv != 0) {
+            assert_int_equal(rv, RSM_EPARSE);
+            assert_int_equal(out.kind, RSM_ENTRY_NONE);
+            refused++;
+            continue;
+        }
+        accepted++;
+        assert_int_equal(rsm_entry_check(&out, NULL, 0), 0);
+        assert_int_equal(rsm_codec_encode_entry(&out, &buf, &n), 0);
+        free(buf);
+    }
+    assert_true(refused > 0);
+    assert_true(accepted > 0); /* flipped bytes often leave it valid */
+}
+
+static void test_oversize_strings(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__ObserveMaster om = RSM__OBSERVE_MASTER__INIT;
+    Rsm__Addr master = RSM__ADDR__INIT;
+    char group[RSM_GROUP_NAME_MAX + 1], host[RSM_HOST_MAX + 1], run_id[42];
+    uint8_t *buf;
+    size_t len;
+
+    memset(group, 'g', sizeof group - 1);
+    group[sizeof group - 1] = '\0'; /* 64 characters: one too many */
+    memset(host, 'h', sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    memset(run_id, 'a', sizeof run_id - 1);
+    run_id[sizeof run_id - 1] = '\0';
+    master.host = "10.0.0.1";
+    master.port = 6379;
+    om.group = group;
+    om.master = &master;
+    m.kind_case = RSM__ENTRY__KIND_OBSERVE_MASTER;
+    m.observe_master = &om;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "observe_master.group");
+    free(buf);
+
+    om.group = "g";
+    master.host = host;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "observe_master.master.host");
+    free(buf);
+
+    master.host = "10.0.0.1";
+    om.run_id = run_id;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "observe_master.run_id");
+    free(buf);
+}
+
+static void test_oversize_reason(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__AbortFailover ab = RSM__ABORT_FAILOVER__INIT;
+    char reason[RSM_REASON_MAX + 1];
+    uint8_t *buf;
+    size_t len;
+
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = '\0';
+    ab.group = "g";
+    ab.epoch = 1;
+    ab.reason = reason;
+    m.kind_case = RSM__ENTRY__KIND_ABORT_FAILOVER;
+    m.abort_failover = &ab;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "abort_failover.reason");
+    free(buf);
+}
+
+static void test_bad_ports(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__DecideFailover d = RSM__DECIDE_FAILOVER__INIT;
+    Rsm__Addr nm = RSM__ADDR__INIT;
+    uint8_t *buf;
+    size_t len;
+
+    d.group = "g";
+    d.epoch = 1;
+    d.new_master = &nm;
+    m.kind_case = RSM__ENTRY__KIND_DECIDE_FAILOVER;
+    m.decide_failover = &d;
+
+    nm.host = "10.0.0.2";
+    nm.port = 70000;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "decide_failover.new_master.port: 70000");
+    free(buf);
+
+    nm.port = 0;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "port 0");
+    free(buf);
+
+    nm.host = "";
+    nm.port = 6379;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "port without a host");
+    free(buf);
+}
+
+static void test_bad_host_characters(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__SetPaused sp = RSM__SET_PAUSED__INIT;
+    Rsm__CompleteFailover c = RSM__COMPLETE_FAILOVER__INIT;
+    Rsm__Addr s = RSM__ADDR__INIT, *sv[1] = {&s};
+    uint8_t *buf;
+    size_t len;
+
+    sp.group = "my group"; /* a space breaks pub/sub payloads */
+    m.kind_case = RSM__ENTRY__KIND_SET_PAUSED;
+    m.set_paused = &sp;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "group");
+    free(buf);
+
+    sp.group = "";
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "group: empty name");
+    free(buf);
+
+    c.group = "g";
+    c.epoch = 1;
+    s.host = "bad host";
+    s.port = 6379;
+    c.n_stragglers = 1;
+    c.stragglers = sv;
+    m.kind_case = RSM__ENTRY__KIND_COMPLETE_FAILOVER;
+    m.complete_failover = &c;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "stragglers[0]");
+    free(buf);
+}
+
+static void test_bad_enums(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__DecideFailover d = RSM__DECIDE_FAILOVER__INIT;
+    Rsm__FailoverProgress p = RSM__FAILOVER_PROGRESS__INIT;
+    Rsm__CompleteFailover c = RSM__COMPLETE_FAILOVER__INIT;
+    uint8_t *buf;
+    size_t len;
+
+    d.group = "g";
+    d.kind = (Rsm__FailoverKind)9;
+    m.kind_case = RSM__ENTRY__KIND_DECIDE_FAILOVER;
+    m.decide_failover = &d;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "decide_failover.kind: unknown value 9");
+    free(buf);
+
+    p.group = "g";
+    p.step = (Rsm__FailoverStep)-1;
+    m.kind_case = RSM__ENTRY__KIND_FAILOVER_PROGRESS;
+    m.failover_progress = &p;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "failover_progress.step");
+    free(buf);
+
+    c.group = "g";
+    c.result = (Rsm__FailoverResult)3;
+    m.kind_case = RSM__ENTRY__KIND_COMPLETE_FAILOVER;
+    m.complete_failover = &c;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "complete_failover.result");
+    free(buf);
+}
+
+static void test_too_many_members_and_ranked(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__ObserveMaster om = RSM__OBSERVE_MASTER__INIT;
+    Rsm__DecideFailover d = RSM__DECIDE_FAILOVER__INIT;
+    Rsm__Addr a = RSM__ADDR__INIT, *av[RSM_MAX_MEMBERS + 1];
+    Rsm__Ranked r = RSM__RANKED__INIT, *rv[RSM_MAX_RANKED + 1];
+    uint8_t *buf;
+    size_t len;
+
+    a.host = "10.0.0.1";
+    a.port = 6379;
+    r.addr = &a;
+    for (int i = 0; i <= RSM_MAX_MEMBERS; i++)
+        av[i] = &a;
+    for (int i = 0; i <= RSM_MAX_RANKED; i++)
+        rv[i] = &r;
+    om.group = "g";
+    om.n_members = RSM_MAX_MEMBERS + 1;
+    om.members = av;
+    m.kind_case = RSM__ENTRY__KIND_OBSERVE_MASTER;
+    m.observe_master = &om;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "observe_master.members: 17 addresses");
+    free(buf);
+
+    d.group = "g";
+    d.n_ranking = RSM_MAX_RANKED + 1;
+    d.ranking = rv;
+    m.kind_case = RSM__ENTRY__KIND_DECIDE_FAILOVER;
+    m.decide_failover = &d;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "decide_failover.ranking: 17 lines");
+    free(buf);
+
+    /* A ranking line without an address. */
+    r.addr = NULL;
+    d.n_ranking = 1;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "ranking[0]");
+    free(buf);
+}
+
+static void test_unknown_kind(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    uint8_t *buf;
+    size_t len;
+    /* time_ms = 1, then field 20 (a kind from a newer version),
+     * length-delimited, 2 bytes. */
+    static const uint8_t newer[] = {0x08, 0x01, 0xa2, 0x01, 0x02, 0x0a, 0x00};
+
+    m.time_ms = 42;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "unknown entry kind");
+    free(buf);
+
+    assert_decode_fails(newer, sizeof newer, "unknown entry kind");
+    assert_decode_fails("", 0, "unknown entry kind");
+}
+
+static void test_encode_refuses_malformed_entry(void **state)
+{
+    struct rsm_entry e;
+    void *buf = NULL;
+    size_t len = 0;
+    char err[RSM_ERRMSG_SIZE];
+
+    make_entry(&e, RSM_ENTRY_OBSERVE_MASTER);
+    e.n_members = RSM_MAX_MEMBERS + 1;
+    assert_int_equal(rsm_codec_encode_entry(&e, &buf, &len), RSM_EINVAL);
+    assert_null(buf);
+    assert_int_equal(rsm_entry_check(&e, err, sizeof err), RSM_EINVAL);
+    assert_non_null(strstr(err, "members"));
+
+    make_entry(&e, RSM_ENTRY_SET_PAUSED);
+    e.kind = (enum rsm_entry_kind)99;
+    assert_int_equal(rsm_codec_encode_entry(&e, &buf, &len), RSM_EINVAL);
+    assert_int_equal(rsm_entry_check(&e, err, sizeof err), RSM_EINVAL);
+    assert_string_equal(err, "unknown entry kind 99");
+
+    make_entry(&e, RSM_ENTRY_DECIDE_FAILOVER);
+    memset(e.group, 'x', sizeof e.group); /* not terminated */
+    assert_int_equal(rsm_entry_check(&e, err, sizeof err), RSM_EINVAL);
+    assert_non_null(strstr(err, "not terminated"));
+
+    make_entry(&e, RSM_ENTRY_DECIDE_FAILOVER);
+    e.ranking[0].addr.port = 0;
+    assert_int_equal(rsm_entry_check(&e, err, sizeof err), RSM_EINVAL);
+    assert_non_null(strstr(err, "ranking[0].addr"));
+}
+
+static void test_names(void **state)
+{
+    assert_string_equal(rsm_entry_kind_str(RSM_ENTRY_OBSERVE_MASTER),
+                        "observe-master");
+    assert_string_equal(rsm_entry_kind_str(RSM_ENTRY_FAILOVER_PROGRESS),
+                        "failover-progress");
+    assert_string_equal(rsm_entry_kind_str((enum rsm_entry_kind)77), "unknown");
+    assert_string_equal(rsm_failover_kind_str(RSM_FAILOVER_BOOTSTRAP),
+                        "bootstrap");
+    assert_string_equal(rsm_failover_step_str(RSM_STEP_OLD_MASTER_DEMOTED),
+                        "old-master-demoted");
+    assert_string_equal(
+        rsm_failover_result_str(RSM_RESULT_COMPLETED_WITH_STRAGGLERS),
+        "completed-with-stragglers");
+}
+
+static void test_entry_init_sets_unknowns(void **state)
+{
+    struct rsm_entry e;
+
+    memset(&e, 0x5a, sizeof e);
+    rsm_entry_init(&e, RSM_ENTRY_COMPLETE_FAILOVER, "g1", 99);
+    assert_int_equal(e.kind, RSM_ENTRY_COMPLETE_FAILOVER);
+    assert_string_equal(e.group, "g1");
+    assert_int_equal(e.time_ms, 99);
+    assert_int_equal(e.old_offset, -1);
+    assert_int_equal(e.new_offset, -1);
+    assert_int_equal(e.data_at_risk, -1);
+    assert_int_equal(e.n_members, 0);
+    assert_int_equal(e.epoch, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_every_kind),
+        cmocka_unit_test(test_round_trip_bootstrap_without_old_master),
+        cmocka_unit_test(test_round_trip_limits),
+        cmocka_unit_test(test_truncated_at_every_length),
+        cmocka_unit_test(test_random_garbage),
+        cmocka_unit_test(test_oversize_strings),
+        cmocka_unit_test(test_oversize_reason),
+        cmocka_unit_test(test_bad_ports),
+        cmocka_unit_test(test_bad_host_characters),
+        cmocka_unit_test(test_bad_enums),
+        cmocka_unit_test(test_too_many_members_and_ranked),
+        cmocka_unit_test(test_unknown_kind),
+        cmocka_unit_test(test_encode_refuses_malformed_entry),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_entry_init_sets_unknowns),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
