@@ -945,6 +945,18 @@ void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
             break;
         if (apply_status == 0 && entry->kind == RSM_ENTRY_COMPLETE_FAILOVER)
             run_hook(m, entry, committed(g));
+#ifdef RSM_TEST_FAULTS
+        /* Test builds: die like a SIGKILL right after a decision commits
+         * and before Redis is touched, so that tests can check that the
+         * next leader completes the same epoch. */
+        if (apply_status == 0 && entry->kind == RSM_ENTRY_DECIDE_FAILOVER &&
+            getenv("RSM_FAULT_CRASH_AFTER_DECIDE") != NULL) {
+            rsm_log(RSM_LOG_WARN, "fault-crash-after-decide",
+                    "group=%s epoch=%llu", entry->group,
+                    (unsigned long long)entry->epoch);
+            raise(SIGKILL);
+        }
+#endif
         mark_dirty(g);
         break;
     default:
