@@ -133,6 +133,14 @@ bool rsm_node_is_leader(const struct rsm_node *n);
  * RSM_EREJECTED / RSM_ERAFT ... with a message. */
 typedef void (*rsm_node_done_cb)(void *arg, int status, const char *errmsg);
 
+/* Encode an entry the way raft 0.15 needs it: the protobuf bytes padded to
+ * a multiple of 8 bytes with a field protobuf skips (number 2047, reserved
+ * in proto/rsm.proto), in a raft_malloc'd buffer (raft_free it unless
+ * raft_apply took it). Anything that calls raft_apply must use this: raft
+ * 0.15 corrupts batches of entries whose lengths are not multiples of 8.
+ * 0, or the codec's error / RSM_ENOMEM. */
+int rsm_node_encode_entry(const struct rsm_entry *e, void **buf, size_t *len);
+
 /* Leader only (RSM_ENOTLEADER otherwise, cb not called). Propose an entry
  * through raft_apply; cb runs after it is committed and applied (status =
  * the FSM result) or failed (RAFT_LEADERSHIPLOST etc. mapped to RSM_ERAFT;

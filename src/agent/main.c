@@ -352,7 +352,7 @@ struct agent {
  * and logs the commit latency (event bench-apply). Used by
  * scripts/bench-raft.sh; not a flag, not in --help. */
 struct bench {
-    unsigned total, done, errors;
+    unsigned total, done, errors, rejected;
     uint64_t *lat_ns;
     uint64_t t0;
     bool started;
@@ -373,8 +373,9 @@ static void bench_report(struct bench *b)
 
     qsort(b->lat_ns, n, sizeof b->lat_ns[0], cmp_u64);
     rsm_log(RSM_LOG_INFO, "bench-apply",
-            "n=%u errors=%u median_us=%.0f p99_us=%.0f max_us=%.0f", n,
-            b->errors, n ? (double)b->lat_ns[n / 2] / 1e3 : 0.0,
+            "n=%u errors=%u rejected=%u median_us=%.0f p99_us=%.0f "
+            "max_us=%.0f",
+            n, b->errors, b->rejected, n ? (double)b->lat_ns[n / 2] / 1e3 : 0.0,
             n ? (double)b->lat_ns[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] /
                     1e3
               : 0.0,
@@ -387,7 +388,9 @@ static void bench_applied(void *arg, int status, const char *msg)
     struct bench *b = a->bench;
 
     b->lat_ns[b->done++] = uv_hrtime() - b->t0;
-    if (status == RSM_ERAFT || status == RSM_ECANCELED)
+    if (status == RSM_EREJECTED)
+        b->rejected++;
+    else if (status != 0)
         b->errors++;
     (void)msg;
     bench_next(a);
@@ -404,7 +407,7 @@ static void bench_next(struct agent *a)
     }
     rsm_entry_init(&e, RSM_ENTRY_OBSERVE_MASTER, "bench",
                    (int64_t)(uv_now(&a->loop)));
-    rsm_addr_set(&e.master, "127.0.0.1", 1 + (long)(b->done % 60000), NULL, 0);
+    rsm_addr_set(&e.master, "127.0.0.1", 6379, NULL, 0);
     b->t0 = uv_hrtime();
     if (rsm_node_propose(a->node, &e, bench_applied, a) != 0) {
         b->errors++;

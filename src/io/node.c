@@ -31,6 +31,14 @@
 #include <raft/uv.h>
 
 #define POLL_MS 20
+/* Log segment size. raft_uv reads a whole open segment into memory on
+ * restart and keeps it while any of its entries is in the in-memory log;
+ * the 8 MiB default cost ~16 MB of RSS after a crash. Our entries are small
+ * (bytes to a few KB); a batch larger than a segment still goes into one
+ * (the file grows). */
+#ifndef SEGMENT_SIZE
+#define SEGMENT_SIZE (64 * 1024)
+#endif
 /* "host:port/apiport" */
 #define MEMBER_STRLEN (RSM_ADDR_STRLEN + 8)
 
@@ -594,7 +602,12 @@ static void on_fsm_event(void *arg, const struct rsm_raft_fsm_event *ev)
 
     switch (ev->type) {
     case RSM_RAFT_FSM_APPLIED:
-    case RSM_RAFT_FSM_REJECTED:
+        rsm_log(RSM_LOG_DEBUG, "entry-applied", "kind=%s epoch=%llu",
+                rsm_entry_kind_str(ev->entry->kind),
+                (unsigned long long)ev->entry->epoch);
+        emit(n, RSM_NODE_APPLIED, ev->entry, ev->rc);
+        break;
+    case RSM_RAFT_FSM_REJECTED: /* logged by raft_fsm.c */
         emit(n, RSM_NODE_APPLIED, ev->entry, ev->rc);
         break;
     case RSM_RAFT_FSM_RESTORED:
@@ -740,6 +753,7 @@ static int start_io(struct rsm_node *n, char *errmsg, size_t errlen)
                       n->data_dir, raft_strerror(rv), n->io.errmsg);
         goto err_after_transport;
     }
+    raft_uv_set_segment_size(&n->io, SEGMENT_SIZE);
     rv = raft_init(&n->raft, &n->io, &n->fsm, n->cfg.id, n->self_addr);
     if (rv != 0) {
         rv = rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_init: %s (%s)",
@@ -903,6 +917,17 @@ static raft_id transfer_target(struct rsm_node *n)
     return best;
 }
 
+static unsigned other_voters(const struct rsm_node *n)
+{
+    const struct raft_configuration *c = &n->raft.configuration;
+    unsigned k = 0;
+
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->servers[i].id != n->raft.id && c->servers[i].role == RAFT_VOTER)
+            k++;
+    return k;
+}
+
 void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg)
 {
     raft_id target;
@@ -919,8 +944,11 @@ void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg)
     }
     target = transfer_target(n);
     if (target == 0) {
-        rsm_log(RSM_LOG_WARN, "leadership-transfer-skipped",
-                "reason=no-reachable-voter term=%llu",
+        bool alone = other_voters(n) == 0;
+
+        rsm_log(alone ? RSM_LOG_INFO : RSM_LOG_WARN,
+                "leadership-transfer-skipped", "reason=%s term=%llu",
+                alone ? "no-other-voter" : "no-reachable-voter",
                 (unsigned long long)n->raft.current_term);
         begin_close(n);
         return;
@@ -991,6 +1019,49 @@ bool rsm_node_is_leader(const struct rsm_node *n)
  * Proposals
  * ------------------------------------------------------------------------- */
 
+/* raft 0.15 requires every entry to be a multiple of 8 bytes long: its
+ * batch encoder copies entries back to back but its decoder steps over
+ * 8-byte padded lengths (an assert that Debian's NDEBUG build drops), so a
+ * follower catching up on several entries at once, or an agent reloading
+ * its log, reads garbage. We pad the protobuf bytes with one extra field
+ * that protobuf skips as unknown: field PAD_FIELD, wire type 2 (bytes),
+ * at least 3 bytes (2-byte key, 1-byte length). proto/rsm.proto reserves
+ * the number. */
+#define PAD_FIELD 2047
+#define PAD_MIN   3
+
+int rsm_node_encode_entry(const struct rsm_entry *e, void **buf, size_t *len)
+{
+    void *enc;
+    size_t n, pad;
+    unsigned char *out;
+    unsigned key = (PAD_FIELD << 3) | 2;
+    int rv;
+
+    rv = rsm_codec_encode_entry(e, &enc, &n);
+    if (rv != 0)
+        return rv;
+    pad = (8 - n % 8) % 8;
+    if (pad != 0 && pad < PAD_MIN)
+        pad += 8;
+    out = raft_malloc(n + pad);
+    if (out == NULL) {
+        free(enc);
+        return RSM_ENOMEM;
+    }
+    memcpy(out, enc, n);
+    free(enc);
+    if (pad > 0) {
+        out[n] = (unsigned char)(0x80 | (key & 0x7f));
+        out[n + 1] = (unsigned char)(key >> 7);
+        out[n + 2] = (unsigned char)(pad - PAD_MIN);
+        memset(out + n + PAD_MIN, 0, pad - PAD_MIN);
+    }
+    *buf = out;
+    *len = n + pad;
+    return 0;
+}
+
 struct proposal {
     struct raft_apply req;
     struct rsm_node *n;
@@ -1026,26 +1097,18 @@ int rsm_node_propose(struct rsm_node *n, const struct rsm_entry *e,
 {
     struct raft_buffer buf;
     struct proposal *p;
-    void *enc;
-    size_t len;
     int rv;
 
     if (n->stopping || n->raft.state != RAFT_LEADER)
         return RSM_ENOTLEADER;
-    rv = rsm_codec_encode_entry(e, &enc, &len);
+    rv = rsm_node_encode_entry(e, &buf.base, &buf.len);
     if (rv != 0)
         return rv;
-    buf.len = len;
-    buf.base = raft_malloc(len > 0 ? len : 1);
     p = calloc(1, sizeof *p);
-    if (buf.base == NULL || p == NULL) {
+    if (p == NULL) {
         raft_free(buf.base);
-        free(p);
-        free(enc);
         return RSM_ENOMEM;
     }
-    memcpy(buf.base, enc, len);
-    free(enc);
     p->n = n;
     p->cb = cb;
     p->arg = arg;

@@ -309,24 +309,20 @@ static void accepted(struct raft_uv_transport *inner, raft_id id,
  * throw-away socket to the same address to learn why. */
 static void explain_listen_failure(struct impl *im, char *buf, size_t len)
 {
-    struct sockaddr_storage ss;
-    int fd, one = 1;
+    struct sockaddr_in sa;
+    char ip[INET_ADDRSTRLEN];
+    unsigned port = 0;
     const char *why = "cannot listen";
+    int fd, one = 1;
 
-    if (uv_ip4_addr("0.0.0.0", 0, (struct sockaddr_in *)&ss) == 0) {
-        char ip[INET_ADDRSTRLEN];
-        unsigned port = 0;
-
-        if (sscanf(im->bind, "%15[0-9.]:%u", ip, &port) == 2 &&
-            uv_ip4_addr(ip, (int)port, (struct sockaddr_in *)&ss) == 0) {
-            fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            if (fd >= 0) {
-                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-                if (bind(fd, (struct sockaddr *)&ss,
-                         sizeof(struct sockaddr_in)) != 0)
-                    why = strerror(errno);
-                close(fd);
-            }
+    if (sscanf(im->bind, "%15[0-9.]:%u", ip, &port) == 2 &&
+        uv_ip4_addr(ip, (int)port, &sa) == 0) {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+                why = strerror(errno);
+            close(fd);
         }
     }
     snprintf(buf, len, "listen on %s: %s", im->bind, why);

@@ -5,9 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <raft.h>
+
+#include "rsm/codec.h"
 #include "rsm/err.h"
 #include "rsm/node.h"
 
@@ -259,6 +264,46 @@ static void test_peers_error_names_the_item(void **state)
     assert_non_null(strstr(err, "2=bad:port"));
 }
 
+/* ---------------------------------------------------------------------------
+ * rsm_node_encode_entry: raft 0.15 needs 8-byte multiples
+ * ------------------------------------------------------------------------- */
+
+/* Padded bytes decode to exactly what the unpadded bytes decode to, for
+ * every residue of the unpadded length mod 8. */
+static void test_encode_entry_pads_to_8_and_decodes_alike(void **state)
+{
+    bool seen[8] = {false};
+    char name[RSM_GROUP_NAME_MAX];
+
+    for (unsigned k = 1; k <= 24; k++) {
+        struct rsm_entry e, plain, padded;
+        void *enc, *buf;
+        size_t n, len;
+        char err[RSM_ERRMSG_SIZE];
+
+        memset(name, 'g', k);
+        name[k] = '\0';
+        rsm_entry_init(&e, RSM_ENTRY_OBSERVE_MASTER, name, 1700000000000);
+        assert_int_equal(rsm_addr_set(&e.master, "10.0.0.1", 6379, NULL, 0), 0);
+        assert_int_equal(rsm_codec_encode_entry(&e, &enc, &n), 0);
+        assert_int_equal(rsm_node_encode_entry(&e, &buf, &len), 0);
+        seen[n % 8] = true;
+        assert_int_equal(len % 8, 0);
+        assert_true(len >= n && len < n + 11);
+        assert_memory_equal(buf, enc, n); /* the entry itself, then pad */
+        assert_int_equal(
+            rsm_codec_decode_entry(enc, n, &plain, err, sizeof err), 0);
+        if (rsm_codec_decode_entry(buf, len, &padded, err, sizeof err) != 0)
+            fail_msg("padded entry (%zu -> %zu bytes): %s", n, len, err);
+        assert_memory_equal(&plain, &padded, sizeof plain);
+        assert_string_equal(padded.group, name);
+        free(enc);
+        raft_free(buf);
+    }
+    for (int r = 0; r < 8; r++)
+        assert_true(seen[r]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_peers_max),
         cmocka_unit_test(test_peers_errors),
         cmocka_unit_test(test_peers_error_names_the_item),
+        cmocka_unit_test(test_encode_entry_pads_to_8_and_decodes_alike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
