@@ -283,34 +283,43 @@ class ApiTest(TestCase):
 
     # ------------------------------------------------------------------
     def test_status_shows_replicated_groups(self):
-        """With the test-only RSM_BENCH_APPLIES the leader commits three
-        ObserveMaster entries of group "bench" (masters 127.0.0.1:1..3);
-        the first creates the group, the others are rejected (a master
-        changes only through a failover). Every agent shows just that."""
+        """With the test-only RSM_BENCH_APPLIES the leader proposes three
+        ObserveMaster entries of group "bench". Every agent then shows the
+        same committed group in RSM STATUS, rsmctl status and INFO."""
         self.start_all(env=dict(os.environ, RSM_BENCH_APPLIES="3"))
-        self.wait_leader()
+        leader = self.wait_leader()
+
+        def three_done(a):
+            st = a.status()
+            return st["groups"] and \
+                st["fsm"]["applied"] + st["fsm"]["rejected"] == 3
+        wait_until(lambda: three_done(leader), timeout=15,
+                   what="the leader applied its 3 entries")
+        want = leader.status()["groups"]
+        self.assertEqual(len(want), 1)
+        g = want[0]
+        self.assertEqual((g["name"], g["epoch"], g["in_flight"],
+                          g["history"], g["paused"]),
+                         ("bench", 0, None, [], False))
+        self.assertRegex(g["master"], r"^127\.0\.0\.1:\d+$")
         for a in self.agents:
-            wait_until(lambda a=a: a.status()["fsm"] ==
-                       {"applied": 1, "rejected": 2},
-                       timeout=15, what="agent %d applied all 3" % a.id)
+            wait_until(lambda a=a: three_done(a), timeout=15,
+                       what="agent %d applied the 3 entries" % a.id)
             r = self.rsmctl("status", "--agent", a.api, "--json")
             self.assertEqual(r.returncode, 0, r.stderr)
-            g = json.loads(r.stdout)["status"]["groups"][0]
-            self.assertEqual((g["name"], g["master"], g["epoch"],
-                              g["in_flight"], g["history"]),
-                             ("bench", "127.0.0.1:1", 0, None, []))
+            self.assertEqual(json.loads(r.stdout)["status"]["groups"], want)
             r = self.rsmctl("status", "--agent", a.api)
             self.assertEqual(r.returncode, 0, r.stderr)
             lines = r.stdout[r.stdout.index("Groups:"):].splitlines()
             self.assertEqual(lines[1].split(), ["GROUP", "MASTER", "EPOCH",
                                                 "IN", "FLIGHT", "LAST",
                                                 "FAILOVER"])
-            self.assertEqual(lines[2].split(), ["bench", "127.0.0.1:1", "0",
+            self.assertEqual(lines[2].split(), ["bench", g["master"], "0",
                                                 "-", "-"])
             info = parse_info(a.call("INFO", "groups"))
             self.assertEqual(info["groups"], "1")
-            self.assertEqual(info["group0"], "name=bench,master=127.0.0.1:1,"
-                             "epoch=0,paused=0,in_flight=0")
+            self.assertEqual(info["group0"], "name=bench,master=%s,epoch=0,"
+                             "paused=0,in_flight=0" % g["master"])
         self.stop_cleanly(self.agents)
 
 
