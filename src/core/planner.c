@@ -318,7 +318,7 @@ static int decide(struct ctx *c, enum rsm_failover_kind kind,
     best = eligible > 0 ? from[rank[0].index] : NULL;
     e = propose(c, RSM_ENTRY_DECIDE_FAILOVER);
     fill_ranking(e, rank, n, cand, from);
-    if (best == NULL || best->info == NULL || best->info->priority == 0) {
+    if (best == NULL || best->info == NULL || best->info->priority <= 0) {
         reasonf(c, "%s; no eligible candidate: ", why);
         explain_exclusions(c, e);
         rsm_entry_init(&c->out->entry, RSM_ENTRY_NONE, c->in->group, c->now);
@@ -411,8 +411,9 @@ static int observe_master(struct ctx *c, const struct rsm_observation *m,
     char a[RSM_ADDR_STRLEN];
 
     observe(c, m);
-    reasonf(c, "record master %s (%u instance%s claim role:master)",
-            fmt_addr(&m->addr, a), n_masters, n_masters == 1 ? "" : "s");
+    reasonf(c, "record master %s (%u instance%s role:master)",
+            fmt_addr(&m->addr, a), n_masters,
+            n_masters == 1 ? " claims" : "s claim");
     return 0;
 }
 
