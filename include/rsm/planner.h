@@ -116,8 +116,8 @@ struct rsm_planner_input {
                                           used while a failover is in
                                           flight */
     const struct rsm_planner_config *cfg;
-    uint64_t leader_id;                /* recorded as decided_by */
-    int64_t now_ms;                    /* leader wall clock (entry time) */
+    uint64_t leader_id; /* recorded as decided_by */
+    int64_t now_ms;     /* leader wall clock (entry time) */
 };
 
 enum rsm_plan_kind {
@@ -143,7 +143,7 @@ enum rsm_redis_cmd {
 
 /* One command for one instance. */
 struct rsm_redis_action {
-    struct rsm_addr addr;   /* where to send it */
+    struct rsm_addr addr; /* where to send it */
     enum rsm_redis_cmd cmd;
     struct rsm_addr master; /* RSM_CMD_REPLICAOF: host and port to follow */
 };
@@ -161,7 +161,7 @@ struct rsm_redis_action {
  * Sentinel's payload "<group> <old-ip> <old-port> <new-ip> <new-port>";
  * for the others it is human text starting with the group name. */
 struct rsm_plan_event {
-    const char *name;                  /* static string */
+    const char *name; /* static string */
     char detail[RSM_PLAN_DETAIL_MAX];
 };
 
@@ -171,11 +171,11 @@ struct rsm_plan_event {
 /* The next step. Exactly one of: nothing, one entry, some actions. */
 struct rsm_planner_plan {
     enum rsm_plan_kind kind;
-    enum rsm_failover_state state;  /* of the group, when planned */
-    uint64_t epoch;                 /* failover in flight or decided, else 0 */
+    enum rsm_failover_state state; /* of the group, when planned */
+    uint64_t epoch;                /* failover in flight or decided, else 0 */
     char reason[RSM_PLAN_REASON_MAX]; /* always set: what and why */
-    struct rsm_entry entry;         /* RSM_PLAN_PROPOSE */
-    unsigned n_actions;             /* RSM_PLAN_REDIS: >= 1 */
+    struct rsm_entry entry;           /* RSM_PLAN_PROPOSE */
+    unsigned n_actions;               /* RSM_PLAN_REDIS: >= 1 */
     struct rsm_redis_action actions[RSM_MAX_MEMBERS];
     unsigned n_events;
     struct rsm_plan_event events[RSM_PLAN_MAX_EVENTS];

@@ -72,7 +72,8 @@ static bool same_role(const struct rsm_info *a, const struct rsm_info *b)
 {
     if (a->role != b->role)
         return false;
-    return a->role != RSM_ROLE_REPLICA || rsm_addr_equal(&a->master, &b->master);
+    return a->role != RSM_ROLE_REPLICA ||
+           rsm_addr_equal(&a->master, &b->master);
 }
 
 /* Compare the new INFO with the previous one: restart detection. */
@@ -152,9 +153,8 @@ enum rsm_health_state rsm_detector_state(const struct rsm_health *h,
         return RSM_HEALTH_SUSPECT;
     if (h->last_alive == RSM_ALIVE_LOADING || (h->has_info && h->info.loading))
         return RSM_HEALTH_LOADING;
-    if (h->restarted &&
-        (h->restarted_empty ||
-         now_ms - h->restarted_at_ms < cfg->down_after_ms))
+    if (h->restarted && (h->restarted_empty ||
+                         now_ms - h->restarted_at_ms < cfg->down_after_ms))
         return RSM_HEALTH_RESTARTED;
     return RSM_HEALTH_UP;
 }
@@ -179,8 +179,8 @@ const char *rsm_health_state_str(enum rsm_health_state s)
 }
 
 void rsm_detector_observe(const struct rsm_health *h,
-                          const struct rsm_detector_config *cfg,
-                          int64_t now_ms, struct rsm_observation *out)
+                          const struct rsm_detector_config *cfg, int64_t now_ms,
+                          struct rsm_observation *out)
 {
     memset(out, 0, sizeof *out);
     out->addr = h->addr;
@@ -332,8 +332,8 @@ static bool verdict_when_answering(const struct rsm_verdict_input *in,
         return true;
     }
     out->down_ms = role_age;
-    verdict(out, RSM_MASTER_DOWN, "reports role:replica of %s for %lld ms",
-            buf, (long long)role_age);
+    verdict(out, RSM_MASTER_DOWN, "reports role:replica of %s for %lld ms", buf,
+            (long long)role_age);
     return true;
 }
 
