@@ -126,7 +126,8 @@ struct rsm_health {
     struct rsm_info info;
     int64_t info_ms;       /* when info arrived, -1 none */
     int64_t role_since_ms; /* since when info has shown its current
-                              role and master address, -1 none */
+                          role and master address (under the
+                          current run_id), -1 none */
 
     bool restarted;          /* run_id changed at restarted_at_ms */
     bool restarted_empty;    /* ... and its offset dropped (sticky) */

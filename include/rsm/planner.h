@@ -31,11 +31,14 @@
  *      timeout completes the failover with stragglers instead;
  *   2. paused group: nothing;
  *   3. no committed master (group not in the FSM yet, or none recorded):
- *      once every member has been probed, propose ObserveMaster for the
- *      master found (several: the one most replicas follow with their link
- *      up, then the highest offset, then the smallest address); with no
- *      master at all, and no replica still hearing from one, decide a
- *      BOOTSTRAP failover to the best replica;
+ *      once every member has answered or is DOWN (and no master found is
+ *      loading or suspect), propose ObserveMaster for the master found
+ *      (several: the one most replicas follow with their link up, then the
+ *      highest offset, then the smallest address), with the configured
+ *      members; with no master at all, and no replica still hearing from
+ *      one: first ObserveMaster without a master (the FSM then knows the
+ *      group and its members), then a BOOTSTRAP DecideFailover (epoch =
+ *      committed epoch + 1) to the best replica, executed as in 1;
  *   4. committed master DOWN or FAILED_RESTART (the verdict): decide an
  *      automatic failover (epoch = committed epoch + 1) to the best replica
  *      by the policy ranking, unless the last failover ended less than
@@ -48,7 +51,10 @@
  *      made its replica after repoint_grace_ms of being seen so (at once if
  *      it is a former master from the group's history or restarted empty);
  *      a replica following another master is re-pointed after
- *      repoint_grace_ms (at most parallel_syncs syncing at once).
+ *      repoint_grace_ms (at most parallel_syncs syncing at once). With
+ *      nothing to repair, propose ObserveMaster for the committed master
+ *      when its committed run_id (cleared by every failover) or members
+ *      differ from what is observed and configured.
  *
  * Safety: the only REPLICAOF NO ONE it ever plans is to the new master of
  * the committed in-flight decision; a decision never ranks a priority-0
@@ -181,7 +187,8 @@ struct rsm_planner_plan {
     struct rsm_plan_event events[RSM_PLAN_MAX_EVENTS];
 };
 
-/* Compute the next step (see the top of this file). Returns 0, or
+/* Compute the next step (see the top of this file). plan must not be NULL
+ * (it is always filled, reason included). Returns 0, or
  * RSM_EINVAL for bad input (a NULL pointer, no or too long group name,
  * n_obs > RSM_MAX_MEMBERS, committed group of another name): then the plan
  * is NONE with the problem in reason. */

@@ -100,8 +100,12 @@ static void note_restart(struct rsm_health *h, const struct rsm_info *now,
 static void take_info(struct rsm_health *h, const struct rsm_info *info,
                       int64_t t)
 {
+    int64_t restarted = h->restarted_at_ms;
+
     note_restart(h, info, t);
-    if (!h->has_info || !same_role(&h->info, info))
+    /* A new process is a new claim: its role counts from now. */
+    if (!h->has_info || !same_role(&h->info, info) ||
+        h->restarted_at_ms != restarted)
         h->role_since_ms = t;
     /* Re-synced from a master: whatever it lost, it holds its master's
      * data now, so it no longer threatens anyone's. */

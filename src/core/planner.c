@@ -4,6 +4,7 @@
 #include "rsm/err.h"
 #include "rsm/policy.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -885,6 +886,7 @@ int rsm_planner_next(const struct rsm_planner_input *in,
     struct ctx c;
     int rc;
 
+    assert(plan != NULL);
     memset(plan, 0, sizeof *plan);
     plan->kind = RSM_PLAN_NONE;
     rc = in == NULL ? RSM_EINVAL : check_input(in, plan);

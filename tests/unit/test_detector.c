@@ -415,6 +415,14 @@ static void test_role_age_tracks_role_and_master(void **state)
     feed_info(h, &i, f->now + 900);
     rsm_detector_observe(h, &f->cfg, f->now + 900, &o);
     assert_int_equal(o.role_age_ms, 0);
+    feed_info(h, &i, f->now + 1900);
+    rsm_detector_observe(h, &f->cfg, f->now + 2000, &o);
+    assert_int_equal(o.role_age_ms, 1100);
+    /* restarted (new process), same role: its claim counts from now */
+    master_info(&i, "ssss", 30);
+    feed_info(h, &i, f->now + 2100);
+    rsm_detector_observe(h, &f->cfg, f->now + 2200, &o);
+    assert_int_equal(o.role_age_ms, 100);
     assert_false(o.restarted_empty);
 }
 

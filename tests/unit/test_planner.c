@@ -458,6 +458,13 @@ static bool in_flight(const struct sim *s)
     return g != NULL && g->in_flight;
 }
 
+static bool promotion_recorded(const struct sim *s)
+{
+    const struct rsm_group *g = group(s);
+
+    return g != NULL && g->in_flight && g->step >= RSM_STEP_PROMOTED;
+}
+
 static bool failover_ended(const struct sim *s)
 {
     const struct rsm_group *g = group(s);
@@ -906,8 +913,7 @@ static void test_leader_changes_after_promotion_resumes(void **state)
     s->sync_ms = 300;
     kill_fake(s, 0);
     run_until(s, in_flight, 20);
-    while (group(s)->step < RSM_STEP_PROMOTED)
-        step(s);
+    run_until(s, promotion_recorded, 10);
     /* new leader (agent 3) just after the promotion was recorded */
     s->leader = 2;
     reset_records(s, 2);
@@ -930,8 +936,7 @@ static void test_no_second_decision_while_in_flight(void **state)
     /* the master stays down all along: still one decision, until the
      * timeout aborts it (check_plan asserts no DecideFailover is planned
      * while one is in flight) */
-    while (in_flight(s))
-        step(s);
+    run_until(s, failover_ended, s->pcfg.failover_timeout_ms / TICK + 5);
     assert_int_equal(s->decisions_applied, 1);
     assert_int_equal(group(s)->history[0].result, RSM_RESULT_ABORTED);
 }
