@@ -1,0 +1,723 @@
+/* redis.c - one client link to one Redis endpoint: a libuv TCP stream
+ * carrying hiredis's protocol layer, with our own deadlines.
+ *
+ * States: IDLE -> RESOLVING -> CONNECTING -> (AUTH) -> READY. Commands wait
+ * in `waiting` until the link is READY, are then written and move to `sent`,
+ * whose head is the command the next reply belongs to. Any I/O failure or
+ * deadline fails every command of both queues and drops the connection.
+ *
+ * Lifetime: the struct counts what still refers to it (the user until
+ * rsm_redis_close, the link timer, each command timer, each TCP handle, each
+ * name resolution in flight) and is freed when the count drops to zero,
+ * always from a libuv close or request callback. */
+#include "rsm/redis.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Messages name the address (up to RSM_ADDR_STRLEN) plus some detail. */
+#define MSG_SIZE (RSM_ADDR_STRLEN + RSM_ERRMSG_SIZE)
+
+enum state {
+    ST_IDLE = 0,
+    ST_RESOLVING,
+    ST_CONNECTING,
+    ST_AUTH,
+    ST_READY,
+};
+
+/* One command from rsm_redis_command() to its callback. Owned by the link;
+ * freed in the close callback of its deadline timer. */
+struct cmd {
+    struct cmd *next;
+    struct rsm_redis *r;
+    uv_timer_t timer;
+    rsm_redis_cb cb;
+    void *arg;
+    char *buf; /* RESP text until written (then owned by the write) */
+    size_t len;
+    uint64_t start_ns;
+    uint64_t timeout_ms;
+};
+
+struct queue {
+    struct cmd *head, *tail;
+};
+
+/* One TCP connection attempt. Freed in the handle's close callback. */
+struct conn {
+    uv_tcp_t tcp;
+    uv_connect_t req;
+    struct rsm_redis *r;
+    redisReader *reader;
+    bool closing;
+};
+
+/* One uv_getaddrinfo in flight; stale once r->resolving points elsewhere. */
+struct resolve {
+    uv_getaddrinfo_t req;
+    struct rsm_redis *r;
+};
+
+/* One write in flight; owns the buffer. */
+struct wreq {
+    uv_write_t req;
+    char *buf;
+    size_t len;
+    bool secret; /* holds the password: wiped before free */
+};
+
+struct rsm_redis {
+    uv_loop_t *loop;
+    struct rsm_addr addr;
+    char name[RSM_ADDR_STRLEN]; /* "host:port" for messages */
+    char *user;
+    char *password;
+    uint64_t connect_timeout_ms;
+
+    enum state state;
+    struct resolve *resolving;
+    struct addrinfo *ai_list, *ai_next;
+    int last_connect_err; /* libuv code of the last failed attempt */
+    struct conn *conn;
+    uv_timer_t timer; /* connect deadline, or a deferred failure */
+    int deferred;     /* RSM_E* to fail with when `timer` fires, or 0 */
+    char deferred_msg[MSG_SIZE];
+
+    struct queue waiting; /* not written yet */
+    struct queue sent;    /* written, replies due in this order */
+
+    unsigned refs;
+    bool closing;
+    rsm_redis_close_cb close_cb;
+    void *close_arg;
+    char rbuf[16384];
+};
+
+static void fail_all(struct rsm_redis *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail_soon(struct rsm_redis *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void on_link_timer(uv_timer_t *t);
+
+/* ------------------------------------------------------------------------
+ * Queues and reference counting
+ * ---------------------------------------------------------------------- */
+
+static void queue_push(struct queue *q, struct cmd *c)
+{
+    c->next = NULL;
+    if (q->tail != NULL)
+        q->tail->next = c;
+    else
+        q->head = c;
+    q->tail = c;
+}
+
+static struct cmd *queue_pop(struct queue *q)
+{
+    struct cmd *c = q->head;
+
+    if (c != NULL) {
+        q->head = c->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        c->next = NULL;
+    }
+    return c;
+}
+
+static void wipe_free(char *s)
+{
+    if (s != NULL) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+static void unref(struct rsm_redis *r)
+{
+    assert(r->refs > 0);
+    if (--r->refs > 0)
+        return;
+    if (r->close_cb != NULL)
+        r->close_cb(r, r->close_arg);
+    free(r->user);
+    wipe_free(r->password);
+    free(r);
+}
+
+/* ------------------------------------------------------------------------
+ * Completing commands
+ * ---------------------------------------------------------------------- */
+
+static void cmd_closed(uv_handle_t *h)
+{
+    struct cmd *c = h->data;
+    struct rsm_redis *r = c->r;
+
+    redisFreeCommand(c->buf);
+    free(c);
+    unref(r);
+}
+
+/* Run the callback of c (already out of every queue) and release it. */
+static void complete(struct cmd *c, int status, const redisReply *reply,
+                     const char *msg)
+{
+    struct rsm_redis_result res = {
+        .status = status,
+        .reply = reply,
+        .errmsg = msg,
+        .latency_ms = (uv_hrtime() - c->start_ns) / 1000000u,
+    };
+
+    uv_timer_stop(&c->timer);
+    c->cb(c->r, &res, c->arg);
+    uv_close((uv_handle_t *)&c->timer, cmd_closed);
+}
+
+/* ------------------------------------------------------------------------
+ * Dropping the connection
+ * ---------------------------------------------------------------------- */
+
+static void conn_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    struct rsm_redis *r = c->r;
+
+    if (c->reader != NULL)
+        redisReaderFree(c->reader);
+    free(c);
+    unref(r);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (!c->closing) {
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, conn_closed);
+    }
+}
+
+/* Forget the connection and any attempt in progress; queues are kept. */
+static void drop(struct rsm_redis *r)
+{
+    if (r->resolving != NULL) {
+        uv_cancel((uv_req_t *)&r->resolving->req); /* cb frees it */
+        r->resolving = NULL;
+    }
+    if (r->ai_list != NULL) {
+        uv_freeaddrinfo(r->ai_list);
+        r->ai_list = r->ai_next = NULL;
+    }
+    if (r->conn != NULL) {
+        conn_close(r->conn);
+        r->conn = NULL;
+    }
+    uv_timer_stop(&r->timer);
+    r->state = ST_IDLE;
+}
+
+/* Fail every queued command with status and the same message, then drop the
+ * connection. Only from a libuv callback (or rsm_redis_close): callbacks
+ * run right here. They may issue new commands (which start a new
+ * connection) or close the link. */
+static void fail_all(struct rsm_redis *r, int status, const char *fmt, ...)
+{
+    char msg[MSG_SIZE];
+    struct queue q = r->sent;
+    struct cmd *c;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+
+    /* sent first, then waiting: the order the commands were issued in */
+    if (q.tail != NULL) {
+        q.tail->next = r->waiting.head;
+        if (r->waiting.tail != NULL)
+            q.tail = r->waiting.tail;
+    } else {
+        q = r->waiting;
+    }
+    r->sent.head = r->sent.tail = NULL;
+    r->waiting.head = r->waiting.tail = NULL;
+    r->deferred = 0;
+    drop(r);
+    while ((c = queue_pop(&q)) != NULL)
+        complete(c, status, NULL, msg);
+}
+
+/* Like fail_all, but from inside rsm_redis_command(), where callbacks must
+ * not run: drop now, fail from the link timer on the next loop turn. */
+static void fail_soon(struct rsm_redis *r, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->deferred_msg, sizeof r->deferred_msg, fmt, ap);
+    va_end(ap);
+    drop(r);
+    r->deferred = status;
+    uv_timer_start(&r->timer, on_link_timer, 0, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Writing
+ * ---------------------------------------------------------------------- */
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct wreq *w = req->data;
+    struct conn *c = req->handle->data;
+    struct rsm_redis *r = c->r;
+
+    if (w->secret)
+        explicit_bzero(w->buf, w->len);
+    redisFreeCommand(w->buf);
+    free(w);
+    if (status < 0 && status != UV_ECANCELED && c == r->conn)
+        fail_all(r, RSM_ECONNECT, "%s: write failed: %s", r->name,
+                 uv_strerror(status));
+}
+
+/* Write buf (taking ownership) on the current connection; 0 or a libuv
+ * error, in which case buf is freed. */
+static int write_buf(struct rsm_redis *r, char *buf, size_t len, bool secret)
+{
+    struct wreq *w = malloc(sizeof *w);
+    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+    int rv;
+
+    if (w == NULL) {
+        rv = UV_ENOMEM;
+        goto err_free_buf;
+    }
+    w->buf = buf;
+    w->len = len;
+    w->secret = secret;
+    w->req.data = w;
+    rv = uv_write(&w->req, (uv_stream_t *)&r->conn->tcp, &b, 1, on_write);
+    if (rv != 0)
+        goto err_free_wreq;
+    return 0;
+
+err_free_wreq:
+    free(w);
+err_free_buf:
+    if (secret)
+        explicit_bzero(buf, len);
+    redisFreeCommand(buf);
+    return rv;
+}
+
+/* Write c and move it to `sent`. */
+static int send_cmd(struct rsm_redis *r, struct cmd *c)
+{
+    char *buf = c->buf;
+
+    c->buf = NULL;
+    queue_push(&r->sent, c);
+    return write_buf(r, buf, c->len, false);
+}
+
+/* The link is usable: write everything that waited for it. From callbacks
+ * only. */
+static void ready(struct rsm_redis *r)
+{
+    struct cmd *c;
+    int rv;
+
+    r->state = ST_READY;
+    uv_timer_stop(&r->timer);
+    while ((c = queue_pop(&r->waiting)) != NULL) {
+        rv = send_cmd(r, c);
+        if (rv != 0) {
+            fail_all(r, RSM_ECONNECT, "%s: write failed: %s", r->name,
+                     uv_strerror(rv));
+            return;
+        }
+    }
+}
+
+static int send_auth(struct rsm_redis *r)
+{
+    const char *argv[3] = {"AUTH"};
+    int argc = 1, len;
+    char *buf;
+
+    if (r->user != NULL)
+        argv[argc++] = r->user;
+    argv[argc++] = r->password;
+    len = redisFormatCommandArgv(&buf, argc, argv, NULL);
+    if (len < 0)
+        return UV_ENOMEM;
+    return write_buf(r, buf, (size_t)len, true);
+}
+
+/* ------------------------------------------------------------------------
+ * Reading
+ * ---------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+
+    *buf = uv_buf_init(c->r->rbuf, sizeof c->r->rbuf);
+}
+
+/* Hand one reply to whoever waits for it. */
+static void dispatch(struct rsm_redis *r, const redisReply *reply)
+{
+    char msg[MSG_SIZE];
+    struct cmd *c;
+
+    if (r->state == ST_AUTH) {
+        if (reply->type == REDIS_REPLY_ERROR)
+            fail_all(r, RSM_EAUTH, "%s: AUTH refused: %.*s", r->name,
+                     (int)reply->len, reply->str);
+        else
+            ready(r);
+        return;
+    }
+    c = queue_pop(&r->sent);
+    if (c == NULL) {
+        fail_all(r, RSM_EPROTO, "%s: reply without a command", r->name);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(msg, sizeof msg, "%s: error reply: %.*s", r->name,
+                 (int)reply->len, reply->str);
+        complete(c, RSM_EREPLY, reply, msg);
+    } else {
+        snprintf(msg, sizeof msg, "%s: ok", r->name);
+        complete(c, 0, reply, msg);
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    struct rsm_redis *r = c->r;
+    void *reply;
+
+    if (c != r->conn)
+        return;
+    if (nread < 0) {
+        if (nread == UV_EOF)
+            fail_all(r, RSM_ECONNECT, "%s: connection closed by the server",
+                     r->name);
+        else
+            fail_all(r, RSM_ECONNECT, "%s: read failed: %s", r->name,
+                     uv_strerror((int)nread));
+        return;
+    }
+    if (redisReaderFeed(c->reader, buf->base, (size_t)nread) != REDIS_OK) {
+        fail_all(r, RSM_ENOMEM, "%s: reply buffer: out of memory", r->name);
+        return;
+    }
+    while (c == r->conn) {
+        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
+            fail_all(r, RSM_EPROTO, "%s: bad reply: %s", r->name,
+                     c->reader->errstr);
+            return;
+        }
+        if (reply == NULL)
+            break;
+        dispatch(r, reply);
+        freeReplyObject(reply);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Connecting
+ * ---------------------------------------------------------------------- */
+
+static void try_connect(struct rsm_redis *r);
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    struct rsm_redis *r = c->r;
+    int rv;
+
+    if (c != r->conn)
+        return; /* dropped meanwhile (status is UV_ECANCELED) */
+    if (status < 0) {
+        r->last_connect_err = status;
+        conn_close(c);
+        r->conn = NULL;
+        r->ai_next = r->ai_next->ai_next;
+        try_connect(r);
+        return;
+    }
+    uv_freeaddrinfo(r->ai_list);
+    r->ai_list = r->ai_next = NULL;
+    uv_tcp_nodelay(&c->tcp, 1);
+    rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (rv == 0 && r->password != NULL) {
+        r->state = ST_AUTH;
+        rv = send_auth(r);
+    }
+    if (rv != 0) {
+        fail_all(r, RSM_ECONNECT, "%s: %s", r->name, uv_strerror(rv));
+        return;
+    }
+    if (r->password == NULL)
+        ready(r);
+}
+
+/* Start one TCP connect to the address at ai_next; 0 or a libuv error. */
+static int connect_one(struct rsm_redis *r)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    int rv;
+
+    if (c == NULL)
+        return UV_ENOMEM;
+    c->r = r;
+    c->reader = redisReaderCreate();
+    if (c->reader == NULL) {
+        free(c);
+        return UV_ENOMEM;
+    }
+    rv = uv_tcp_init(r->loop, &c->tcp);
+    if (rv != 0) {
+        redisReaderFree(c->reader);
+        free(c);
+        return rv;
+    }
+    c->tcp.data = c;
+    c->req.data = c;
+    r->refs++;
+    r->conn = c;
+    rv = uv_tcp_connect(&c->req, &c->tcp, r->ai_next->ai_addr, on_connect);
+    if (rv != 0) {
+        conn_close(c);
+        r->conn = NULL;
+    }
+    return rv;
+}
+
+/* Try the resolved addresses from ai_next on, until one connect starts. */
+static void try_connect(struct rsm_redis *r)
+{
+    int rv;
+
+    r->state = ST_CONNECTING;
+    for (; r->ai_next != NULL; r->ai_next = r->ai_next->ai_next) {
+        if (r->ai_next->ai_family != AF_INET &&
+            r->ai_next->ai_family != AF_INET6)
+            continue;
+        rv = connect_one(r);
+        if (rv == 0)
+            return;
+        r->last_connect_err = rv;
+    }
+    fail_all(r, RSM_ECONNECT, "%s: cannot connect: %s", r->name,
+             uv_strerror(r->last_connect_err));
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
+{
+    struct resolve *res = req->data;
+    struct rsm_redis *r = res->r;
+    bool stale = r->resolving != res;
+
+    free(res);
+    if (stale) {
+        if (ai != NULL)
+            uv_freeaddrinfo(ai);
+        unref(r);
+        return;
+    }
+    r->resolving = NULL;
+    if (status < 0) {
+        fail_all(r, RSM_ERESOLVE, "%s: cannot resolve host: %s", r->name,
+                 uv_strerror(status));
+    } else {
+        r->ai_list = r->ai_next = ai;
+        r->last_connect_err = UV_EADDRNOTAVAIL;
+        try_connect(r);
+    }
+    unref(r);
+}
+
+/* From rsm_redis_command: resolve the host again and connect. */
+static void start_connect(struct rsm_redis *r)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_NUMERICSERV,
+    };
+    struct resolve *res = malloc(sizeof *res);
+    char port[8];
+    int rv;
+
+    if (res == NULL) {
+        fail_soon(r, RSM_ENOMEM, "%s: out of memory", r->name);
+        return;
+    }
+    snprintf(port, sizeof port, "%u", r->addr.port);
+    res->r = r;
+    res->req.data = res;
+    rv = uv_getaddrinfo(r->loop, &res->req, on_resolved, r->addr.host, port,
+                        &hints);
+    if (rv != 0) {
+        free(res);
+        fail_soon(r, RSM_ERESOLVE, "%s: cannot resolve host: %s", r->name,
+                  uv_strerror(rv));
+        return;
+    }
+    r->refs++;
+    r->resolving = res;
+    r->state = ST_RESOLVING;
+    if (r->connect_timeout_ms > 0)
+        uv_timer_start(&r->timer, on_link_timer, r->connect_timeout_ms, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Deadlines
+ * ---------------------------------------------------------------------- */
+
+static void on_link_timer(uv_timer_t *t)
+{
+    struct rsm_redis *r = t->data;
+
+    if (r->deferred != 0)
+        fail_all(r, r->deferred, "%s", r->deferred_msg);
+    else
+        fail_all(r, RSM_ETIMEOUT, "%s: connect timed out after %" PRIu64 " ms",
+                 r->name, r->connect_timeout_ms);
+}
+
+static void on_cmd_timer(uv_timer_t *t)
+{
+    struct cmd *c = t->data;
+    struct rsm_redis *r = c->r;
+
+    fail_all(r, RSM_ETIMEOUT,
+             "%s: no reply within %" PRIu64 " ms, connection dropped", r->name,
+             c->timeout_ms);
+}
+
+/* ------------------------------------------------------------------------
+ * Public API
+ * ---------------------------------------------------------------------- */
+
+int rsm_redis_create(uv_loop_t *loop, const struct rsm_redis_config *cfg,
+                     struct rsm_redis **out)
+{
+    struct rsm_redis *r = calloc(1, sizeof *r);
+
+    if (r == NULL)
+        return RSM_ENOMEM;
+    r->loop = loop;
+    r->addr = cfg->addr;
+    rsm_addr_format(&r->addr, r->name, sizeof r->name);
+    r->connect_timeout_ms = cfg->connect_timeout_ms;
+    if (cfg->password != NULL) {
+        r->password = strdup(cfg->password);
+        if (r->password == NULL)
+            goto err_free;
+        if (cfg->user != NULL) {
+            r->user = strdup(cfg->user);
+            if (r->user == NULL)
+                goto err_free;
+        }
+    }
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    r->refs = 2; /* the user, the link timer */
+    *out = r;
+    return 0;
+
+err_free:
+    free(r->user);
+    wipe_free(r->password);
+    free(r);
+    return RSM_ENOMEM;
+}
+
+int rsm_redis_command(struct rsm_redis *r, uint64_t timeout_ms, rsm_redis_cb cb,
+                      void *arg, int argc, const char *const *argv)
+{
+    struct cmd *c;
+    int len;
+
+    if (r->closing || cb == NULL || argc < 1 || argv == NULL || timeout_ms == 0)
+        return RSM_EINVAL;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i] == NULL)
+            return RSM_EINVAL;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return RSM_ENOMEM;
+    len = redisFormatCommandArgv(&c->buf, argc, (const char **)argv, NULL);
+    if (len < 0) {
+        free(c);
+        return RSM_ENOMEM;
+    }
+    c->len = (size_t)len;
+    c->r = r;
+    c->cb = cb;
+    c->arg = arg;
+    c->timeout_ms = timeout_ms;
+    c->start_ns = uv_hrtime();
+    uv_timer_init(r->loop, &c->timer);
+    c->timer.data = c;
+    r->refs++;
+    uv_update_time(r->loop);
+    uv_timer_start(&c->timer, on_cmd_timer, timeout_ms, 0);
+
+    if (r->state == ST_READY) {
+        int rv = send_cmd(r, c);
+        if (rv != 0)
+            fail_soon(r, RSM_ECONNECT, "%s: write failed: %s", r->name,
+                      uv_strerror(rv));
+        return 0;
+    }
+    queue_push(&r->waiting, c);
+    if (r->state == ST_IDLE && r->deferred == 0)
+        start_connect(r);
+    return 0;
+}
+
+int rsm_redis_connected(const struct rsm_redis *r)
+{
+    return r->state == ST_READY;
+}
+
+const struct rsm_addr *rsm_redis_addr(const struct rsm_redis *r)
+{
+    return &r->addr;
+}
+
+static void link_timer_closed(uv_handle_t *h)
+{
+    unref(h->data);
+}
+
+void rsm_redis_close(struct rsm_redis *r, rsm_redis_close_cb close_cb,
+                     void *arg)
+{
+    assert(!r->closing);
+    r->closing = true; /* callbacks below cannot queue new commands */
+    r->close_cb = close_cb;
+    r->close_arg = arg;
+    fail_all(r, RSM_ECANCELED, "%s: link closed", r->name);
+    uv_close((uv_handle_t *)&r->timer, link_timer_closed);
+    if (r->password != NULL)
+        explicit_bzero(r->password, strlen(r->password));
+    unref(r);
+}
