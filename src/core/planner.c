@@ -806,12 +806,33 @@ static int demote_phase(struct ctx *c, const struct flight *f)
     return 0;
 }
 
+/* The promoted master restarted empty: pointing more replicas at it
+ * would wipe them. End this failover now; the verdict on the (now
+ * committed) empty master is FAILED_RESTART, which decides the next one
+ * at once, among the replicas that still hold the data. */
+static int new_master_lost_data(struct ctx *c, const struct flight *f)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    c->out->state = c->g->step == RSM_STEP_PROMOTED ? RSM_FO_RECONF_SLAVES
+                                                    : RSM_FO_DEMOTE_OLD_MASTER;
+    complete(c, f);
+    reasonf(c,
+            "complete failover epoch %llu now: new master %s restarted "
+            "empty, re-pointing stopped",
+            (unsigned long long)f->d->epoch, fmt_addr(f->new_m, a));
+    return 0;
+}
+
 static int run_failover(struct ctx *c)
 {
     struct flight f;
 
     flight_init(c, &f);
     c->out->epoch = f.d->epoch;
+    if (c->g->step >= RSM_STEP_PROMOTED && f.chosen != NULL &&
+        f.chosen->restarted_empty)
+        return new_master_lost_data(c, &f);
     switch (c->g->step) {
     case RSM_STEP_NONE:
         return promote_phase(c, &f);

@@ -1222,6 +1222,44 @@ static void test_dead_replica_is_a_straggler_without_waiting(void **state)
     assert_true(g->history[0].ended_at_ms - g->history[0].decided_at_ms < 1000);
 }
 
+static void test_new_master_restarted_empty_stops_reconfiguration(void **state)
+{
+    struct sim *s = booted(state, 4);
+    const struct rsm_group *g;
+    int64_t data;
+    int m;
+
+    s->sync_ms = 1000;
+    s->f[2].lag = 10;
+    s->f[3].lag = 20;
+    s->f[0].offset += 5000;
+    run(s, 2);
+    data = s->f[0].offset;
+    kill_fake(s, 0);
+    run_until(s, promotion_recorded, 20);
+    step(s); /* one replica re-pointed, syncing */
+    assert_int_equal(count_syncing(s), 1);
+    /* the new master crashes and restarts without its data */
+    s->f[1].offset = 0;
+    snprintf(s->f[1].run_id, sizeof s->f[1].run_id, "run-1-empty");
+    step(s);
+    g = group(s);
+    assert_int_equal(g->n_history, 1);
+    assert_int_equal(g->history[0].epoch, 1);
+    assert_int_equal(count_event(s, "+slave-reconf-sent"), 1);
+    /* decided again at once (no flapping hold for an empty master) */
+    assert_true(g->in_flight);
+    assert_int_equal(g->epoch, 2);
+    assert_non_null(strstr(g->decision.reason, "restarted empty"));
+    run_until(s, failover_ended, 30);
+    g = group(s);
+    m = find_fake(s, &g->master);
+    assert_true(m == 2 || m == 3);
+    assert_true(s->f[m].offset >= data - 20); /* the data survived */
+    run(s, 20);
+    assert_true(follows_linked(s, 1, m)); /* the empty one follows it */
+}
+
 static void test_data_at_risk_recorded(void **state)
 {
     struct sim *s = booted(state, 3);
@@ -1346,6 +1384,7 @@ int main(void)
         T(test_chosen_unreachable_before_promotion_aborts),
         T(test_reconf_timeout_completes_with_stragglers),
         T(test_dead_replica_is_a_straggler_without_waiting),
+        T(test_new_master_restarted_empty_stops_reconfiguration),
         T(test_data_at_risk_recorded),
         T(test_paused_group_holds_back),
         T(test_invalid_input),
