@@ -28,7 +28,10 @@
  *      Before promotion is verified, the failover is aborted (AbortFailover)
  *      when the chosen replica is DOWN or not monitored, restarted empty,
  *      or failover_timeout_ms has passed since the decision. After it, a
- *      timeout completes the failover with stragglers instead;
+ *      timeout completes the failover with stragglers instead, and so does
+ *      a new master that restarted empty, at once (re-pointing replicas at
+ *      it would wipe them; the verdict FAILED_RESTART then decides the
+ *      next failover);
  *   2. paused group: nothing;
  *   3. no committed master (group not in the FSM yet, or none recorded):
  *      once every member has answered or is DOWN (and no master found is
@@ -64,8 +67,12 @@
  *
  * How the shell uses it (the leader only; followers never act on Redis):
  *   - every probe interval, and again at once after an entry of the group
- *     is applied or after actions complete, build the observations, the
- *     verdict, call rsm_planner_next() and log plan.reason when it changes;
+ *     is applied or after actions complete (probe the instances acted on
+ *     first, so that the plan sees the effect), build the observations
+ *     (rsm_detector_observe() of each configured instance, in
+ *     configuration order) and, when a master is committed, the verdict
+ *     (rsm_detector_master_verdict() with the other agents' views), call
+ *     rsm_planner_next() and log plan.reason when it changes;
  *   - RSM_PLAN_PROPOSE: propose plan.entry (codec + raft_apply); keep at
  *     most one proposal per group outstanding, skipping PROPOSE plans until
  *     it is applied or fails; touch Redis for the group only as later plans
@@ -80,7 +87,9 @@
  *
  * Ownership: all structs are plain values owned by the caller; the input
  * points to caller-owned data that need only be valid during the call; the
- * plan holds no pointers except event names, which are static strings. */
+ * plan holds no pointers except event names, which are static strings.
+ * A plan is about 31 KB: keep one per group (or one reused), not many on
+ * the stack. */
 #ifndef RSM_PLANNER_H
 #define RSM_PLANNER_H
 
