@@ -506,7 +506,7 @@ static unsigned count_event(const struct sim *s, const char *name)
 static struct sim *sim_new(size_t n)
 {
     struct sim *s = calloc(1, sizeof *s);
-    char text[32];
+    char text[48];
 
     assert_non_null(s);
     assert_true(n <= MAXF);
@@ -816,6 +816,19 @@ test_master_unreachable_but_replica_hears_it_no_failover(void **state)
     s->cut[1][0] = false;
     run(s, 5);
     assert_int_equal(s->decisions_applied, 0);
+}
+
+static void test_leader_cut_from_everything_no_failover(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    /* the leader's own links fail; the other agents see a healthy master */
+    for (size_t i = 0; i < s->n; i++)
+        s->cut[0][i] = true;
+    run(s, 30);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "but agent 2 had one"));
 }
 
 static void
@@ -1366,6 +1379,7 @@ int main(void)
         T(test_master_killed_quorum_agrees_decides_epoch_plus_one),
         T(test_switch_master_payload_is_sentinels),
         T(test_master_unreachable_but_replica_hears_it_no_failover),
+        T(test_leader_cut_from_everything_no_failover),
         T(test_sigstop_short_nothing_long_failover_old_master_demoted),
         T(test_returning_old_master_demoted),
         T(test_leader_changes_mid_failover_resumes_same_epoch),
