@@ -33,12 +33,12 @@ class Agent:
     def member_addr(self):
         return "%s:%d/%d" % (HOST, self.raft_port, self.api_port)
 
-    def start(self, peers, *extra):
+    def start(self, peers, *extra, env=None):
         argv = [binary("rsm-agent"), "--id", str(self.id), "--peers", peers,
                 "--data-dir", self.data_dir,
                 "--api-bind", self.api, *extra]
         log = os.path.join(self.tc.workdir, "agent%d.log" % self.id)
-        self.proc = Proc(argv, log)
+        self.proc = Proc(argv, log, env=env)
         self.tc._procs.append(self.proc)
         return self
 
@@ -61,9 +61,10 @@ class ApiTest(TestCase):
     def setUp(self):
         super().setUp()
         self.agents = [Agent(self, i) for i in (1, 2, 3)]
-        peers = peers_of(self.agents)
+
+    def start_all(self, env=None):
         for a in self.agents:
-            a.start(peers)
+            a.start(peers_of(self.agents), env=env)
 
     def rsmctl(self, *args, env=None):
         e = dict(os.environ)
@@ -102,6 +103,7 @@ class ApiTest(TestCase):
 
     # ------------------------------------------------------------------
     def test_status_members_and_bad_requests(self):
+        self.start_all()
         leader = self.wait_leader()
         followers = [a for a in self.agents if a is not leader]
 
@@ -226,6 +228,7 @@ class ApiTest(TestCase):
 
     # ------------------------------------------------------------------
     def test_add_and_remove_a_fourth_agent(self):
+        self.start_all()
         leader = self.wait_leader()
         follower = next(a for a in self.agents if a is not leader)
         fourth = Agent(self, 4)
@@ -277,6 +280,47 @@ class ApiTest(TestCase):
         # The group still works; everyone stops cleanly.
         self.assertEqual(self.wait_leader(), leader)
         self.stop_cleanly([fourth] + self.agents)
+
+    # ------------------------------------------------------------------
+    def test_status_shows_replicated_groups(self):
+        """With the test-only RSM_BENCH_APPLIES the leader proposes three
+        ObserveMaster entries of group "bench". Every agent then shows the
+        same committed group in RSM STATUS, rsmctl status and INFO."""
+        self.start_all(env=dict(os.environ, RSM_BENCH_APPLIES="3"))
+        leader = self.wait_leader()
+
+        def three_done(a):
+            st = a.status()
+            return st["groups"] and \
+                st["fsm"]["applied"] + st["fsm"]["rejected"] == 3
+        wait_until(lambda: three_done(leader), timeout=15,
+                   what="the leader applied its 3 entries")
+        want = leader.status()["groups"]
+        self.assertEqual(len(want), 1)
+        g = want[0]
+        self.assertEqual((g["name"], g["epoch"], g["in_flight"],
+                          g["history"], g["paused"]),
+                         ("bench", 0, None, [], False))
+        self.assertRegex(g["master"], r"^127\.0\.0\.1:\d+$")
+        for a in self.agents:
+            wait_until(lambda a=a: three_done(a), timeout=15,
+                       what="agent %d applied the 3 entries" % a.id)
+            r = self.rsmctl("status", "--agent", a.api, "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(json.loads(r.stdout)["status"]["groups"], want)
+            r = self.rsmctl("status", "--agent", a.api)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout[r.stdout.index("Groups:"):].splitlines()
+            self.assertEqual(lines[1].split(), ["GROUP", "MASTER", "EPOCH",
+                                                "IN", "FLIGHT", "LAST",
+                                                "FAILOVER"])
+            self.assertEqual(lines[2].split(), ["bench", g["master"], "0",
+                                                "-", "-"])
+            info = parse_info(a.call("INFO", "groups"))
+            self.assertEqual(info["groups"], "1")
+            self.assertEqual(info["group0"], "name=bench,master=%s,epoch=0,"
+                             "paused=0,in_flight=0" % g["master"])
+        self.stop_cleanly(self.agents)
 
 
 class RsmctlUsageTest(TestCase):

@@ -1,0 +1,277 @@
+/* detector.h - health of Redis instances, and whether a master is down.
+ *
+ * Pure: the I/O shell probes each instance (INFO, or PING for a cheap
+ * liveness probe), turns what came back into a struct rsm_probe_result and
+ * feeds it to that instance's struct rsm_health with rsm_detector_feed().
+ * The state of an instance is then a function of its record and the time:
+ *
+ *   UNKNOWN    nothing fed yet, and down_after_ms has not passed since the
+ *              record was created;
+ *   UP         the latest probe got a valid reply;
+ *   SUSPECT    the latest probe failed, but a valid reply came less than
+ *              down_after_ms ago;
+ *   DOWN       no valid reply for down_after_ms (counted from the record's
+ *              creation if there never was one);
+ *   LOADING    alive but loading its data set (a LOADING error reply, or
+ *              INFO says loading:1): never down, never promotable;
+ *   RESTARTED  alive, and its run_id changed since the previous INFO (shown
+ *              for down_after_ms after the restart, and for as long as the
+ *              restart is "empty", see below).
+ *
+ * A valid reply is a parsed INFO, a PONG, or one of the error replies that
+ * prove the server is alive and answering (LOADING, BUSY, MASTERDOWN). Any
+ * other outcome (timeout, refused or closed connection, unparseable reply,
+ * other error replies such as NOAUTH) is a failed probe, like Sentinel.
+ *
+ * Restarted empty: when an INFO shows a new run_id AND a replication offset
+ * below the last one seen under the old run_id, the instance restarted
+ * without its data. The flag is sticky until the instance has been seen as
+ * a replica with its master link up (it has been re-synced from a master),
+ * because an empty master must never be left to wipe its replicas.
+ * A record only knows what it was fed: an agent that starts (or becomes
+ * leader) after the restart cannot see it.
+ *
+ * The master verdict (rsm_detector_master_verdict) combines the leader's
+ * record of the committed master, its records of the other instances (the
+ * replicas' view of their link) and the views of the other agents into
+ * OK / UNREACHABLE_FROM_AGENT / DOWN / FAILED_RESTART, with a reason.
+ *
+ * Ownership: every struct here is a plain value type owned by the caller
+ * (embed or allocate it, copy freely); no function allocates or keeps a
+ * pointer beyond the call, except struct rsm_observation whose `info`
+ * points into the struct rsm_health it was built from. */
+#ifndef RSM_DETECTOR_H
+#define RSM_DETECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsm/addr.h"
+#include "rsm/info.h"
+#include "rsm/policy.h"
+
+/* ---- probe results ------------------------------------------------------ */
+
+/* How a probe ended. */
+enum rsm_probe_outcome {
+    RSM_PROBE_OK = 0,      /* valid reply: INFO parsed, or PONG */
+    RSM_PROBE_TIMEOUT,     /* no reply before the probe's deadline */
+    RSM_PROBE_REFUSED,     /* connect refused, reset or closed */
+    RSM_PROBE_ERROR_REPLY, /* the server answered with an error reply */
+    RSM_PROBE_BAD_REPLY,   /* unparseable INFO, protocol error */
+};
+
+/* Error replies that mean "alive, just not serving that right now". */
+enum rsm_alive_error {
+    RSM_ALIVE_NONE = 0,
+    RSM_ALIVE_LOADING,    /* -LOADING: loading the data set */
+    RSM_ALIVE_BUSY,       /* -BUSY: running a script or function */
+    RSM_ALIVE_MASTERDOWN, /* -MASTERDOWN: replica with stale data off */
+};
+
+/* What one probe of one instance brought back. Filled by the shell.
+ * `info` matters only when outcome == RSM_PROBE_OK and has_info; `alive`
+ * only when outcome == RSM_PROBE_ERROR_REPLY. */
+struct rsm_probe_result {
+    enum rsm_probe_outcome outcome;
+    enum rsm_alive_error alive;
+    bool has_info;        /* false for a PING-only probe */
+    struct rsm_info info; /* INFO replication (+ server, persistence) */
+    int64_t time_ms;      /* when the reply or the failure arrived */
+};
+
+/* Which alive error an error reply's text is: "LOADING ...", "BUSY ...",
+ * "MASTERDOWN ..." (the first word, case-sensitive as Redis sends it);
+ * RSM_ALIVE_NONE for any other text or NULL. */
+enum rsm_alive_error rsm_detector_alive_error(const char *reply_text);
+
+/* ---- per-instance health ------------------------------------------------ */
+
+enum rsm_health_state {
+    RSM_HEALTH_UNKNOWN = 0,
+    RSM_HEALTH_UP,
+    RSM_HEALTH_SUSPECT,
+    RSM_HEALTH_DOWN,
+    RSM_HEALTH_LOADING,
+    RSM_HEALTH_RESTARTED,
+};
+
+/* Knobs of the detector (one set per monitored group). */
+struct rsm_detector_config {
+    int64_t down_after_ms;   /* no valid reply for this long = down (> 0) */
+    unsigned quorum;         /* agents that must see the master down, the
+                                leader included (0 is taken as 1) */
+    int64_t view_max_age_ms; /* other agents' views older than this are
+                                ignored; 0 = down_after_ms */
+};
+
+/* Defaults: down_after 5000 ms, quorum 1, view_max_age = down_after. */
+void rsm_detector_config_init(struct rsm_detector_config *cfg);
+
+/* What one agent knows of one instance: the results fed so far, reduced.
+ * Owned by the caller; one per monitored instance; initialise with
+ * rsm_detector_init(). Read the fields freely; change them only through
+ * the functions below. */
+struct rsm_health {
+    struct rsm_addr addr;
+    int64_t since_ms;      /* when tracking started */
+    int64_t last_probe_ms; /* latest result fed, -1 none */
+    enum rsm_probe_outcome last_outcome;
+    enum rsm_alive_error last_alive; /* of the latest result */
+    int64_t last_valid_ms;           /* latest valid reply, -1 never */
+    unsigned failures;               /* failed probes in a row */
+
+    bool has_info; /* info holds the latest parsed INFO */
+    struct rsm_info info;
+    int64_t info_ms;       /* when info arrived, -1 none */
+    int64_t role_since_ms; /* since when info has shown its current
+                          role and master address (under the
+                          current run_id), -1 none */
+
+    bool restarted;          /* run_id changed at restarted_at_ms */
+    bool restarted_empty;    /* ... and its offset dropped (sticky) */
+    int64_t restarted_at_ms; /* -1 never */
+    char prev_run_id[RSM_RUNID_LEN + 1];
+    int64_t prev_offset; /* offset last seen under prev_run_id */
+};
+
+/* Start tracking addr at now_ms: nothing known, state UNKNOWN. */
+void rsm_detector_init(struct rsm_health *h, const struct rsm_addr *addr,
+                       int64_t now_ms);
+
+/* Feed one probe result. Results must come in time order: a result older
+ * than the latest one fed is ignored and RSM_EINVAL returned (the record is
+ * unchanged), as is an outcome or alive value out of range. Returns 0 when
+ * the result was taken into account. */
+int rsm_detector_feed(struct rsm_health *h, const struct rsm_probe_result *r);
+
+/* State of the instance at now_ms (see the top of this file). */
+enum rsm_health_state rsm_detector_state(const struct rsm_health *h,
+                                         const struct rsm_detector_config *cfg,
+                                         int64_t now_ms);
+
+/* Milliseconds without a valid reply at now_ms: since the latest valid
+ * reply, or since tracking started if there never was one. */
+int64_t rsm_detector_no_reply_ms(const struct rsm_health *h, int64_t now_ms);
+
+/* "unknown", "up", "suspect", "down", "loading", "restarted". */
+const char *rsm_health_state_str(enum rsm_health_state s);
+
+/* ---- observations: what the planner is given ---------------------------- */
+
+/* One instance as seen at now_ms, for the planner. Built from a health
+ * record by rsm_detector_observe(); `info` points into that record and is
+ * valid until it is fed again or goes away. May also be filled by hand
+ * (tests, simulations): then the caller owns what info points to. */
+struct rsm_observation {
+    struct rsm_addr addr;
+    enum rsm_health_state state;
+    const struct rsm_info *info; /* latest INFO, NULL if none ever */
+    int64_t info_age_ms;         /* now - time of that INFO, -1 if none */
+    int64_t role_age_ms;         /* how long INFO has shown the current
+                                    role and master address, -1 if none */
+    int64_t no_reply_ms;         /* see rsm_detector_no_reply_ms() */
+    bool restarted_empty;
+};
+
+void rsm_detector_observe(const struct rsm_health *h,
+                          const struct rsm_detector_config *cfg, int64_t now_ms,
+                          struct rsm_observation *out);
+
+/* ---- other agents' views of a master ------------------------------------ */
+
+/* What another agent reported about a master (its own cheap liveness
+ * probe). The follower builds it with rsm_detector_view(); the leader sets
+ * age_ms = now - the time it received it. */
+struct rsm_agent_view {
+    uint64_t agent_id;
+    struct rsm_addr master;      /* which instance the view is about */
+    enum rsm_health_state state; /* that agent's detector state */
+    int64_t no_reply_ms;         /* that agent's no-reply time, at report */
+    int64_t age_ms;              /* how old the view is, at the leader */
+};
+
+/* Fill a view of h at now_ms, for agent_id, with age_ms = 0. */
+void rsm_detector_view(const struct rsm_health *h,
+                       const struct rsm_detector_config *cfg, int64_t now_ms,
+                       uint64_t agent_id, struct rsm_agent_view *out);
+
+/* ---- the verdict on a group's master ------------------------------------ */
+
+enum rsm_master_status {
+    RSM_MASTER_OK = 0,
+    /* The leader cannot show it down (not long enough, a replica or an
+     * agent still hears from it, no quorum): report, do nothing. */
+    RSM_MASTER_UNREACHABLE_FROM_AGENT,
+    /* Objectively down: see rsm_detector_master_verdict(). */
+    RSM_MASTER_DOWN,
+    /* Restarted empty (run_id changed, offset dropped): failed at once. */
+    RSM_MASTER_FAILED_RESTART,
+};
+
+#define RSM_VERDICT_REASON_MAX 256
+
+struct rsm_master_verdict {
+    enum rsm_master_status status;
+    char reason[RSM_VERDICT_REASON_MAX]; /* one line for the operator */
+    int64_t no_reply_ms;                 /* the leader's, -1 if not monitored */
+    int64_t down_ms;     /* how long it has been failing as far as the
+                            leader knows (policy master_down_ms), -1
+                            unless DOWN or FAILED_RESTART */
+    int64_t last_offset; /* last replication offset the leader saw on
+                            it, -1 unknown (decision old_offset) */
+    unsigned votes;      /* agents that see it down, leader included */
+    unsigned n_agents;   /* agents counted (leader + views given) */
+    unsigned quorum;     /* the quorum applied */
+};
+
+/* Everything the verdict is computed from; the caller owns every pointer,
+ * which need only be valid during the call. */
+struct rsm_verdict_input {
+    const struct rsm_addr *master;    /* the committed master */
+    const struct rsm_health *members; /* the leader's records of the
+                                         group's instances (the master
+                                         among them, found by address) */
+    size_t n_members;
+    const struct rsm_agent_view *views; /* other agents' views (may be
+                                           NULL if n_views == 0) */
+    size_t n_views;
+    unsigned n_agents; /* agents in the group, leader
+                          included, for the report; 0 =
+                          1 + n_views */
+    const struct rsm_detector_config *cfg;
+    int64_t now_ms;
+};
+
+/* The verdict on the committed master, checked in this order:
+ *  1. not among the members, or nothing known of it yet -> UNREACHABLE;
+ *  2. restarted empty -> FAILED_RESTART (no quorum needed: the leader read
+ *     the evidence in the master's own reply);
+ *  3. the leader had a valid reply less than down_after_ms ago: OK if that
+ *     reply (the latest INFO) shows role:master or no role is known, or
+ *     the master has shown role:replica for less than down_after_ms;
+ *     DOWN if it has reported role:replica for down_after_ms or more
+ *     (like Sentinel: a master that turned into a replica has failed);
+ *     UNREACHABLE ("no reply for N ms") if the latest probe failed;
+ *  4. a reachable replica (INFO newer than down_after_ms) of this master
+ *     with master_link_status:up and master_last_io_seconds_ago * 1000 +
+ *     INFO age < down_after_ms -> UNREACHABLE ("... but replica X heard
+ *     from it N s ago");
+ *  5. a fresh view (age <= view_max_age_ms) of another agent whose latest
+ *     probe of it succeeded (UP, LOADING or RESTARTED) with no_reply_ms +
+ *     age_ms < down_after_ms -> UNREACHABLE ("agent N had a reply ...");
+ *  6. votes = 1 (the leader) + fresh views in state DOWN about this
+ *     address; votes < quorum -> UNREACHABLE ("no quorum: v of n agents
+ *     see it down, quorum q");
+ *  7. otherwise DOWN.
+ * So the master is never DOWN while fresh evidence says it is alive.
+ * Views about another address and stale views are ignored. Returns 0, or
+ * RSM_EINVAL if a required pointer is NULL (out then says UNREACHABLE). */
+int rsm_detector_master_verdict(const struct rsm_verdict_input *in,
+                                struct rsm_master_verdict *out);
+
+/* "ok", "unreachable-from-agent", "down", "failed-restart". */
+const char *rsm_master_status_str(enum rsm_master_status s);
+
+#endif /* RSM_DETECTOR_H */

@@ -1,0 +1,105 @@
+/* monitor.h - the agent's watch over Redis: probes, the leader loop, and
+ * the execution of committed decisions.
+ *
+ * Every agent probes: the Raft leader sends INFO to every configured
+ * instance each probe interval and feeds its detector; a follower only
+ * PINGs each group's committed master, so that the leader can ask for its
+ * view (rsm_monitor_views(), served by the API as RSM VIEWS). Only the
+ * leader, and only once the node reported RSM_NODE_BECAME_LEADER (its
+ * barrier committed), asks the planner (src/core/planner) what to do and
+ * does it: it proposes entries through the node, and it sends REPLICAOF
+ * commands only as plans computed from the committed state say. A follower
+ * never sends anything to Redis but PING.
+ *
+ * Every plan event is logged as a named event ("+promoted-slave", ...) and
+ * passed to the event callback (for pub/sub). When a CompleteFailover is
+ * applied, the leader runs the --on-failover hook, if any.
+ *
+ * Ownership: rsm_monitor_start() allocates and copies the configuration
+ * (the password too; it is wiped on stop); rsm_monitor_stop() closes every
+ * link, timer and hook process and frees the monitor in its callback. */
+#ifndef RSM_MONITOR_H
+#define RSM_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "rsm/addr.h"
+#include "rsm/detector.h"
+#include "rsm/entry.h"
+#include "rsm/node.h"
+#include "rsm/planner.h"
+
+#define RSM_MAX_GROUPS 64
+
+struct rsm_monitor;
+
+/* One replication group as configured with --monitor NAME=addr,addr,... */
+struct rsm_monitor_group_config {
+    char name[RSM_GROUP_NAME_MAX];
+    unsigned n_addrs;
+    struct rsm_addr addrs[RSM_MAX_MEMBERS];
+};
+
+struct rsm_monitor_config {
+    uint64_t agent_id;
+    unsigned n_groups;
+    struct rsm_monitor_group_config groups[RSM_MAX_GROUPS];
+    uint64_t probe_interval_ms; /* default 100 */
+    uint64_t probe_timeout_ms;  /* 0 = derived from the interval */
+    struct rsm_detector_config detector;
+    struct rsm_planner_config planner;
+    char redis_user[128];     /* "" for none */
+    char redis_password[256]; /* "" for none; never logged */
+    char on_failover[1024];   /* hook script path, "" for none */
+    uint64_t hook_timeout_ms; /* default 30000 */
+};
+
+/* Defaults for every knob; no groups. */
+void rsm_monitor_config_init(struct rsm_monitor_config *cfg);
+
+/* Parse one --monitor value "NAME=host:port,host:port" and append it.
+ * RSM_EINVAL with the problem in errmsg (bad name, bad address, duplicate
+ * group or address, too many). */
+int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
+                            char *errmsg, size_t errlen);
+
+/* Called for every plan event (after logging it); may be NULL. */
+typedef void (*rsm_monitor_event_cb)(void *arg, const char *group,
+                                     const char *name, const char *detail);
+
+int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
+                      struct rsm_node *node, rsm_monitor_event_cb event_cb,
+                      void *event_arg, struct rsm_monitor **out, char *errmsg,
+                      size_t errlen);
+
+/* Forward the node's events (the agent's node observer calls this). */
+void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
+                            const struct rsm_entry *entry, int apply_status);
+
+/* This agent's view of each group's committed master, for the leader:
+ * fills up to max views (one per group that has a committed master) and
+ * returns how many. */
+size_t rsm_monitor_views(const struct rsm_monitor *m,
+                         struct rsm_agent_view *views, const char **groups,
+                         size_t max);
+
+/* Status of one group for status output: the latest verdict, plan reason
+ * and per-instance observations. Returns false if the group is unknown. */
+struct rsm_monitor_group_status {
+    const char *name;
+    bool acting;                       /* this agent is the acting leader */
+    struct rsm_master_verdict verdict; /* leader only */
+    const char *last_reason;           /* latest plan reason, "" if none */
+    unsigned n;
+    struct rsm_observation obs[RSM_MAX_MEMBERS];
+};
+bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
+                              struct rsm_monitor_group_status *out);
+
+typedef void (*rsm_monitor_stop_cb)(void *arg);
+void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg);
+
+#endif /* RSM_MONITOR_H */

@@ -1,0 +1,215 @@
+/* planner.h - the leader's next step for one monitored group.
+ *
+ * Pure: rsm_planner_next() looks at the committed state of a group (from
+ * the FSM), what the leader currently observes of each configured Redis
+ * instance (detector.h), and the verdict on the committed master, and says
+ * what to do now: nothing (with the reason), propose one log entry, or send
+ * REPLICAOF commands. It keeps no memory between calls: everything it
+ * decides follows from the committed state and the observations, so a new
+ * leader calling it with the same log gets the same next step and resumes
+ * an in-flight failover where the old leader left it.
+ *
+ * What it plans, in order of precedence:
+ *   1. a failover in flight (committed DecideFailover not yet completed or
+ *      aborted) is driven step by step, even if the group is paused:
+ *        SEND_PROMOTE      REPLICAOF NO ONE to the chosen replica, until it
+ *                          reports role:master;
+ *        WAIT_PROMOTION    it does: propose FailoverProgress(PROMOTED);
+ *        RECONF_SLAVES     REPLICAOF new-master to the other instances, at
+ *                          most parallel_syncs of them syncing at once, and
+ *                          to the old master at once if it answers; when
+ *                          every reachable one is linked to the new master,
+ *                          propose FailoverProgress(REPLICAS_POINTED);
+ *        DEMOTE_OLD_MASTER REPLICAOF new-master to the old master if it
+ *                          answers and is not its replica yet; then propose
+ *                          CompleteFailover (stragglers = instances not
+ *                          linked to the new master; the old master only if
+ *                          it answers and was not demoted).
+ *      Before promotion is verified, the failover is aborted (AbortFailover)
+ *      when the chosen replica is DOWN or not monitored, restarted empty,
+ *      or failover_timeout_ms has passed since the decision. After it, a
+ *      timeout completes the failover with stragglers instead, and so does
+ *      a new master that restarted empty, at once (re-pointing replicas at
+ *      it would wipe them; the verdict FAILED_RESTART then decides the
+ *      next failover);
+ *   2. paused group: nothing;
+ *   3. no committed master (group not in the FSM yet, or none recorded):
+ *      once every member has answered or is DOWN (and no master found is
+ *      loading or suspect), propose ObserveMaster for the master found
+ *      (several: the one most replicas follow with their link up, then the
+ *      highest offset, then the smallest address), with the configured
+ *      members; with no master at all, and no replica still hearing from
+ *      one: first ObserveMaster without a master (the FSM then knows the
+ *      group and its members), then a BOOTSTRAP DecideFailover (epoch =
+ *      committed epoch + 1) to the best replica, executed as in 1;
+ *   4. committed master DOWN or FAILED_RESTART (the verdict): decide an
+ *      automatic failover (epoch = committed epoch + 1) to the best replica
+ *      by the policy ranking, unless the last failover ended less than
+ *      min_failover_interval_ms ago ("flapping", not applied to a master
+ *      that restarted empty) or the last attempt aborted less than
+ *      down_after_ms ago, or no replica is eligible (reason lists each
+ *      exclusion); UNREACHABLE_FROM_AGENT: nothing, with its reason;
+ *   5. committed master OK and reporting role:master: repair the topology:
+ *      an instance claiming role:master that is not the committed master is
+ *      made its replica after repoint_grace_ms of being seen so (at once if
+ *      it is a former master from the group's history or restarted empty);
+ *      a replica following another master is re-pointed after
+ *      repoint_grace_ms (at most parallel_syncs syncing at once). With
+ *      nothing to repair, propose ObserveMaster for the committed master
+ *      when its committed run_id (cleared by every failover) or members
+ *      differ from what is observed and configured.
+ *
+ * Safety: the only REPLICAOF NO ONE it ever plans is to the new master of
+ * the committed in-flight decision; a decision never ranks a priority-0
+ * replica first (policy), and is re-checked here; a DecideFailover is never
+ * planned while one is in flight. Everything else re-points instances at the
+ * committed master (or at the new master of the committed decision).
+ *
+ * How the shell uses it (the leader only; followers never act on Redis):
+ *   - every probe interval, and again at once after an entry of the group
+ *     is applied or after actions complete (probe the instances acted on
+ *     first, so that the plan sees the effect), build the observations
+ *     (rsm_detector_observe() of each configured instance, in
+ *     configuration order) and, when a master is committed, the verdict
+ *     (rsm_detector_master_verdict() with the other agents' views), call
+ *     rsm_planner_next() and log plan.reason when it changes;
+ *   - RSM_PLAN_PROPOSE: propose plan.entry (codec + raft_apply); keep at
+ *     most one proposal per group outstanding, skipping PROPOSE plans until
+ *     it is applied or fails; touch Redis for the group only as later plans
+ *     say (they are computed from the state once the entry is applied);
+ *   - RSM_PLAN_REDIS: send every action now (they are independent and
+ *     idempotent: re-sending one is harmless, so a plan computed from an
+ *     observation older than a command already sent may repeat it; the
+ *     shell may skip an action identical to one still in flight);
+ *   - log every plan.events[i] (name, detail), publish them to
+ *     subscribers. Events come with the proposal or the actions that cause
+ *     them, so a repeated action repeats its event.
+ *
+ * Ownership: all structs are plain values owned by the caller; the input
+ * points to caller-owned data that need only be valid during the call; the
+ * plan holds no pointers except event names, which are static strings.
+ * A plan is about 31 KB: keep one per group (or one reused), not many on
+ * the stack. */
+#ifndef RSM_PLANNER_H
+#define RSM_PLANNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsm/addr.h"
+#include "rsm/detector.h"
+#include "rsm/entry.h"
+#include "rsm/fsm.h"
+
+/* Knobs (one set per group). */
+struct rsm_planner_config {
+    int64_t down_after_ms;            /* as given to the detector */
+    int64_t failover_timeout_ms;      /* from the decision to the end */
+    int64_t min_failover_interval_ms; /* anti-flap: since the last end */
+    unsigned parallel_syncs;          /* replicas syncing at once (0 = 1) */
+    int64_t repoint_grace_ms;         /* before fixing a wrong topology */
+    int64_t max_info_age_ms;          /* older INFO is not used: policy
+                                         "stale", not counted as linked;
+                                         0 = down_after_ms */
+    int64_t max_lag_bytes;            /* policy lag rule, 0 = off */
+};
+
+/* Defaults: down_after 5000, failover_timeout 60000, min interval 60000,
+ * parallel_syncs 1, repoint_grace 5000, max_info_age 0, max_lag 0. */
+void rsm_planner_config_init(struct rsm_planner_config *cfg);
+
+/* Everything a plan is computed from. */
+struct rsm_planner_input {
+    const char *group;                 /* group name (< RSM_GROUP_NAME_MAX) */
+    const struct rsm_group *committed; /* NULL: not in the FSM yet */
+    const struct rsm_observation *obs; /* one per configured instance, in
+                                          configuration order */
+    size_t n_obs;                      /* <= RSM_MAX_MEMBERS */
+    const struct rsm_master_verdict *verdict; /* on committed->master; may
+                                          be NULL when there is none; not
+                                          used while a failover is in
+                                          flight */
+    const struct rsm_planner_config *cfg;
+    uint64_t leader_id; /* recorded as decided_by */
+    int64_t now_ms;     /* leader wall clock (entry time) */
+};
+
+enum rsm_plan_kind {
+    RSM_PLAN_NONE = 0, /* nothing to do now: see reason */
+    RSM_PLAN_PROPOSE,  /* propose entry */
+    RSM_PLAN_REDIS,    /* send actions[] */
+};
+
+/* Where the group's failover is, Sentinel-style. */
+enum rsm_failover_state {
+    RSM_FO_NONE = 0,          /* no failover in flight or being decided */
+    RSM_FO_SELECT_SLAVE,      /* deciding: the plan proposes DecideFailover */
+    RSM_FO_SEND_PROMOTE,      /* decided; chosen not yet role:master */
+    RSM_FO_WAIT_PROMOTION,    /* chosen reports role:master; recording it */
+    RSM_FO_RECONF_SLAVES,     /* promoted; re-pointing the others */
+    RSM_FO_DEMOTE_OLD_MASTER, /* replicas done; demoting the old master */
+};
+
+enum rsm_redis_cmd {
+    RSM_CMD_REPLICAOF_NO_ONE = 1, /* promote */
+    RSM_CMD_REPLICAOF,            /* follow `master` */
+};
+
+/* One command for one instance. */
+struct rsm_redis_action {
+    struct rsm_addr addr; /* where to send it */
+    enum rsm_redis_cmd cmd;
+    struct rsm_addr master; /* RSM_CMD_REPLICAOF: host and port to follow */
+};
+
+#define RSM_PLAN_DETAIL_MAX 320
+
+/* A named event for the log and for subscribers. Names are Sentinel's
+ * where one exists: +try-failover, +failover-state-select-slave,
+ * +selected-slave, +failover-state-send-slaveof-noone, +promoted-slave,
+ * +failover-state-reconf-slaves, +slave-reconf-sent, +convert-to-slave,
+ * +fix-slave-config, +failover-end-for-timeout, +failover-end,
+ * +switch-master, -failover-abort-timeout, and ours: +observe-master,
+ * +failover-state-demote-old-master, -failover-abort-slave-unreachable,
+ * -failover-abort-slave-restarted. For +switch-master the detail is
+ * Sentinel's payload "<group> <old-ip> <old-port> <new-ip> <new-port>";
+ * for the others it is human text starting with the group name. */
+struct rsm_plan_event {
+    const char *name; /* static string */
+    char detail[RSM_PLAN_DETAIL_MAX];
+};
+
+#define RSM_PLAN_MAX_EVENTS (RSM_MAX_MEMBERS + 4)
+#define RSM_PLAN_REASON_MAX 512
+
+/* The next step. Exactly one of: nothing, one entry, some actions. */
+struct rsm_planner_plan {
+    enum rsm_plan_kind kind;
+    enum rsm_failover_state state; /* of the group, when planned */
+    uint64_t epoch;                /* failover in flight or decided, else 0 */
+    char reason[RSM_PLAN_REASON_MAX]; /* always set: what and why */
+    struct rsm_entry entry;           /* RSM_PLAN_PROPOSE */
+    unsigned n_actions;               /* RSM_PLAN_REDIS: >= 1 */
+    struct rsm_redis_action actions[RSM_MAX_MEMBERS];
+    unsigned n_events;
+    struct rsm_plan_event events[RSM_PLAN_MAX_EVENTS];
+};
+
+/* Compute the next step (see the top of this file). plan must not be NULL
+ * (it is always filled, reason included). Returns 0, or
+ * RSM_EINVAL for bad input (a NULL pointer, no or too long group name,
+ * n_obs > RSM_MAX_MEMBERS, committed group of another name): then the plan
+ * is NONE with the problem in reason. */
+int rsm_planner_next(const struct rsm_planner_input *in,
+                     struct rsm_planner_plan *plan);
+
+/* "none", "propose", "redis". */
+const char *rsm_plan_kind_str(enum rsm_plan_kind k);
+/* "none", "select-slave", "send-promote", "wait-promotion",
+ * "reconf-slaves", "demote-old-master". */
+const char *rsm_failover_state_str(enum rsm_failover_state s);
+/* "REPLICAOF NO ONE", "REPLICAOF". */
+const char *rsm_redis_cmd_str(enum rsm_redis_cmd c);
+
+#endif /* RSM_PLANNER_H */

@@ -1,0 +1,986 @@
+/* planner.c - the leader's next step for one group: record the master,
+ * decide a failover, drive a decided one, or repair the topology. Pure. */
+#include "rsm/planner.h"
+#include "rsm/err.h"
+#include "rsm/policy.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Everything one call works with. */
+struct ctx {
+    const struct rsm_planner_input *in;
+    const struct rsm_group *g; /* committed group or NULL */
+    struct rsm_planner_plan *out;
+    int64_t now;
+    int64_t down_after;
+    int64_t max_info_age;
+    unsigned parallel_syncs;
+};
+
+void rsm_planner_config_init(struct rsm_planner_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->down_after_ms = 5000;
+    cfg->failover_timeout_ms = 60000;
+    cfg->min_failover_interval_ms = 60000;
+    cfg->parallel_syncs = 1;
+    cfg->repoint_grace_ms = 5000;
+}
+
+/* ======================================================================
+ * Building the plan
+ * ====================================================================== */
+
+static void vappendf(char *buf, size_t len, const char *fmt, va_list ap)
+{
+    size_t used = strlen(buf);
+
+    if (used + 1 < len)
+        vsnprintf(buf + used, len - used, fmt, ap);
+}
+
+static void reasonf(struct ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void reasonf(struct ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    c->out->reason[0] = '\0';
+    va_start(ap, fmt);
+    vappendf(c->out->reason, sizeof c->out->reason, fmt, ap);
+    va_end(ap);
+}
+
+static void reason_append(struct ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void reason_append(struct ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vappendf(c->out->reason, sizeof c->out->reason, fmt, ap);
+    va_end(ap);
+}
+
+static void event(struct ctx *c, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void event(struct ctx *c, const char *name, const char *fmt, ...)
+{
+    struct rsm_plan_event *e;
+    va_list ap;
+
+    if (c->out->n_events >= RSM_PLAN_MAX_EVENTS)
+        return;
+    e = &c->out->events[c->out->n_events++];
+    e->name = name;
+    e->detail[0] = '\0';
+    va_start(ap, fmt);
+    vappendf(e->detail, sizeof e->detail, fmt, ap);
+    va_end(ap);
+}
+
+static void add_action(struct ctx *c, const struct rsm_addr *addr,
+                       enum rsm_redis_cmd cmd, const struct rsm_addr *master)
+{
+    struct rsm_redis_action *a;
+
+    if (c->out->n_actions >= RSM_MAX_MEMBERS)
+        return;
+    a = &c->out->actions[c->out->n_actions++];
+    memset(a, 0, sizeof *a);
+    a->addr = *addr;
+    a->cmd = cmd;
+    if (master != NULL)
+        a->master = *master;
+    c->out->kind = RSM_PLAN_REDIS;
+}
+
+/* Start a proposal of kind k. */
+static struct rsm_entry *propose(struct ctx *c, enum rsm_entry_kind k)
+{
+    rsm_entry_init(&c->out->entry, k, c->in->group, c->now);
+    c->out->kind = RSM_PLAN_PROPOSE;
+    return &c->out->entry;
+}
+
+static const char *fmt_addr(const struct rsm_addr *a, char *buf)
+{
+    return rsm_addr_format(a, buf, RSM_ADDR_STRLEN);
+}
+
+/* ======================================================================
+ * Reading observations
+ * ====================================================================== */
+
+static const struct rsm_observation *find_obs(const struct ctx *c,
+                                              const struct rsm_addr *addr)
+{
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        if (rsm_addr_equal(&c->in->obs[i].addr, addr))
+            return &c->in->obs[i];
+    }
+    return NULL;
+}
+
+/* Answering, with an INFO recent enough to go by. */
+static bool usable(const struct ctx *c, const struct rsm_observation *o)
+{
+    if (o == NULL || o->info == NULL || o->info_age_ms < 0 ||
+        o->info_age_ms > c->max_info_age)
+        return false;
+    return o->state == RSM_HEALTH_UP || o->state == RSM_HEALTH_SUSPECT ||
+           o->state == RSM_HEALTH_LOADING || o->state == RSM_HEALTH_RESTARTED;
+}
+
+/* Usable and able to take a command now. */
+static bool can_command(const struct ctx *c, const struct rsm_observation *o)
+{
+    return usable(c, o) && o->state != RSM_HEALTH_SUSPECT &&
+           o->state != RSM_HEALTH_LOADING && !o->info->loading;
+}
+
+static bool is_master(const struct rsm_observation *o)
+{
+    return o->info->role == RSM_ROLE_MASTER;
+}
+
+static bool follows(const struct rsm_observation *o,
+                    const struct rsm_addr *master)
+{
+    return o->info->role == RSM_ROLE_REPLICA &&
+           rsm_addr_equal(&o->info->master, master);
+}
+
+static bool linked_to(const struct ctx *c, const struct rsm_observation *o,
+                      const struct rsm_addr *master)
+{
+    return usable(c, o) && follows(o, master) && o->info->link_up &&
+           !o->info->sync_in_progress;
+}
+
+/* Reachable replica whose link to its master is up with recent contact. */
+static bool hears_its_master(const struct ctx *c,
+                             const struct rsm_observation *o)
+{
+    const struct rsm_info *i = o->info;
+
+    return usable(c, o) && i->role == RSM_ROLE_REPLICA && i->link_up &&
+           i->master_last_io_s >= 0 &&
+           i->master_last_io_s * 1000 + o->info_age_ms < c->down_after;
+}
+
+static bool was_old_master(const struct ctx *c, const struct rsm_addr *addr)
+{
+    if (c->g == NULL)
+        return false;
+    for (unsigned i = 0; i < c->g->n_history && i < RSM_HISTORY_MAX; i++) {
+        if (rsm_addr_equal(&c->g->history[i].old_master, addr))
+            return true;
+    }
+    return false;
+}
+
+static bool addr_is_set(const struct rsm_addr *a)
+{
+    return a->port != 0 && a->host[0] != '\0';
+}
+
+/* ======================================================================
+ * Deciding a failover
+ * ====================================================================== */
+
+/* Anti-flap: true (and the plan says why) if a new automatic decision
+ * must wait. */
+static bool held_back(struct ctx *c)
+{
+    const struct rsm_group *g = c->g;
+    const struct rsm_history_item *last;
+    int64_t since, hold;
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    if (g == NULL || g->n_history == 0 || g->last_failover_end_ms <= 0)
+        return false;
+    last = &g->history[(g->n_history - 1) % RSM_HISTORY_MAX];
+    since = c->now - g->last_failover_end_ms;
+    if (last->result == RSM_RESULT_ABORTED) {
+        hold = c->down_after;
+        if (since >= hold)
+            return false;
+        reasonf(c,
+                "retry held back: failover epoch %llu aborted %lld ms ago, "
+                "next attempt in %lld ms",
+                (unsigned long long)last->epoch, (long long)since,
+                (long long)(hold - since));
+        return true;
+    }
+    hold = c->in->cfg->min_failover_interval_ms;
+    if (since >= hold)
+        return false;
+    reasonf(c,
+            "flapping: failover epoch %llu (%s -> %s) ended %lld ms ago, "
+            "min interval %lld ms",
+            (unsigned long long)last->epoch, fmt_addr(&last->old_master, a),
+            fmt_addr(&last->new_master, b), (long long)since, (long long)hold);
+    return true;
+}
+
+/* Candidates: every instance but the old master. Returns how many. */
+static size_t build_candidates(const struct ctx *c,
+                               const struct rsm_addr *old_master,
+                               struct rsm_candidate *cand,
+                               const struct rsm_observation **from)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        const struct rsm_observation *o = &c->in->obs[i];
+
+        if (old_master != NULL && rsm_addr_equal(&o->addr, old_master))
+            continue;
+        memset(&cand[n], 0, sizeof cand[n]);
+        cand[n].addr = o->addr;
+        /* A restarted-empty instance is kept out as if unreachable; the
+         * reason is rewritten after ranking. */
+        cand[n].reachable = o->info != NULL && o->state != RSM_HEALTH_DOWN &&
+                            o->state != RSM_HEALTH_UNKNOWN &&
+                            !o->restarted_empty;
+        cand[n].info = cand[n].reachable ? o->info : NULL;
+        cand[n].info_age_ms = o->info_age_ms;
+        from[n] = o;
+        n++;
+    }
+    return n;
+}
+
+static void fill_ranking(struct rsm_entry *e, const struct rsm_rank *rank,
+                         size_t n, const struct rsm_candidate *cand,
+                         const struct rsm_observation **from)
+{
+    e->n_ranked = 0;
+    for (size_t i = 0; i < n && i < RSM_MAX_RANKED; i++) {
+        struct rsm_ranked *r = &e->ranking[e->n_ranked++];
+        const struct rsm_observation *o = from[rank[i].index];
+
+        r->addr = cand[rank[i].index].addr;
+        r->rank = rank[i].rank;
+        memcpy(r->reason, rank[i].reason, sizeof r->reason);
+        if (o->restarted_empty)
+            snprintf(r->reason, sizeof r->reason,
+                     "restarted empty (run_id changed, offset dropped)");
+        r->offset = o->info ? rsm_info_offset(o->info) : -1;
+        r->priority = o->info ? o->info->priority : -1;
+    }
+}
+
+/* "a: priority-zero (...); b: unreachable (...)" */
+static void explain_exclusions(struct ctx *c, const struct rsm_entry *e)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    if (e->n_ranked == 0)
+        reason_append(c, "no instance besides the old master");
+    for (unsigned i = 0; i < e->n_ranked; i++)
+        reason_append(c, "%s%s: %s", i ? "; " : "",
+                      fmt_addr(&e->ranking[i].addr, a), e->ranking[i].reason);
+}
+
+static void policy_config(const struct ctx *c,
+                          const struct rsm_master_verdict *v,
+                          struct rsm_policy_config *pc)
+{
+    rsm_policy_config_init(pc);
+    pc->max_info_age_ms = c->max_info_age;
+    pc->master_down_ms = v ? v->down_ms : -1;
+    pc->down_after_ms = c->down_after;
+    pc->max_lag_bytes = c->in->cfg->max_lag_bytes;
+    pc->reference_offset = v ? v->last_offset : -1;
+}
+
+/* Propose DecideFailover to the best candidate, or say why not. */
+static int decide(struct ctx *c, enum rsm_failover_kind kind,
+                  const struct rsm_addr *old_master, const char *why)
+{
+    const struct rsm_master_verdict *v = old_master ? c->in->verdict : NULL;
+    struct rsm_candidate cand[RSM_MAX_MEMBERS];
+    const struct rsm_observation *from[RSM_MAX_MEMBERS];
+    struct rsm_rank rank[RSM_MAX_MEMBERS];
+    struct rsm_policy_config pc;
+    struct rsm_entry *e;
+    const struct rsm_observation *best;
+    size_t n, eligible;
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    n = build_candidates(c, old_master, cand, from);
+    policy_config(c, v, &pc);
+    eligible = rsm_policy_rank(cand, n, &pc, rank);
+    best = eligible > 0 ? from[rank[0].index] : NULL;
+    e = propose(c, RSM_ENTRY_DECIDE_FAILOVER);
+    fill_ranking(e, rank, n, cand, from);
+    if (best == NULL || best->info == NULL || best->info->priority <= 0) {
+        reasonf(c, "%s; no eligible candidate: ", why);
+        explain_exclusions(c, e);
+        rsm_entry_init(&c->out->entry, RSM_ENTRY_NONE, c->in->group, c->now);
+        c->out->kind = RSM_PLAN_NONE;
+        return 0;
+    }
+    e->epoch = (c->g ? c->g->epoch : 0) + 1;
+    e->master = best->addr;
+    if (old_master != NULL)
+        e->old_master = *old_master;
+    snprintf(e->reason, sizeof e->reason, "%s", why);
+    e->failover_kind = kind;
+    e->old_offset = v ? v->last_offset : -1;
+    e->new_offset = rsm_info_offset(best->info);
+    e->decided_by = c->in->leader_id;
+    c->out->state = RSM_FO_SELECT_SLAVE;
+    c->out->epoch = e->epoch;
+    fmt_addr(&e->master, b);
+    if (old_master != NULL)
+        fmt_addr(old_master, a);
+    else
+        snprintf(a, sizeof a, "(none)");
+    reasonf(c, "decide failover epoch %llu: %s -> %s (%s)",
+            (unsigned long long)e->epoch, a, b, why);
+    event(c, "+try-failover", "%s %s epoch %llu: %s", c->in->group, a,
+          (unsigned long long)e->epoch, why);
+    event(c, "+failover-state-select-slave", "%s %s", c->in->group, a);
+    event(c, "+selected-slave", "%s %s offset %lld priority %d", c->in->group,
+          b, (long long)e->new_offset, best->info->priority);
+    return 0;
+}
+
+/* ======================================================================
+ * No committed master: first start
+ * ====================================================================== */
+
+/* Reachable replicas that follow m with their link up. */
+static unsigned count_followers(const struct ctx *c,
+                                const struct rsm_observation *m)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        if (linked_to(c, &c->in->obs[i], &m->addr))
+            n++;
+    }
+    return n;
+}
+
+/* Is a a better master to record than b? */
+static bool better_master(const struct ctx *c, const struct rsm_observation *a,
+                          const struct rsm_observation *b)
+{
+    unsigned fa = count_followers(c, a), fb = count_followers(c, b);
+    int64_t oa = rsm_info_offset(a->info), ob = rsm_info_offset(b->info);
+
+    if (fa != fb)
+        return fa > fb;
+    if (oa != ob)
+        return oa > ob;
+    return rsm_addr_compare(&a->addr, &b->addr) < 0;
+}
+
+/* Propose ObserveMaster for m (NULL: no master, record the members only)
+ * with the configured members. */
+static struct rsm_entry *observe(struct ctx *c, const struct rsm_observation *m)
+{
+    struct rsm_entry *e = propose(c, RSM_ENTRY_OBSERVE_MASTER);
+    char a[RSM_ADDR_STRLEN];
+
+    if (m != NULL) {
+        e->master = m->addr;
+        snprintf(e->run_id, sizeof e->run_id, "%s", m->info->run_id);
+    }
+    e->n_members = (unsigned)c->in->n_obs;
+    for (size_t i = 0; i < c->in->n_obs; i++)
+        e->members[i] = c->in->obs[i].addr;
+    if (m != NULL)
+        event(c, "+observe-master", "%s %s run_id %s", c->in->group,
+              fmt_addr(&m->addr, a), m->info->run_id);
+    else
+        event(c, "+observe-master", "%s no master, %u members", c->in->group,
+              e->n_members);
+    return e;
+}
+
+static int observe_master(struct ctx *c, const struct rsm_observation *m,
+                          unsigned n_masters)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    observe(c, m);
+    reasonf(c, "record master %s (%u instance%s role:master)",
+            fmt_addr(&m->addr, a), n_masters,
+            n_masters == 1 ? " claims" : "s claim");
+    return 0;
+}
+
+static int first_start(struct ctx *c)
+{
+    const struct rsm_observation *best = NULL;
+    unsigned n_masters = 0;
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        const struct rsm_observation *o = &c->in->obs[i];
+
+        if (o->state == RSM_HEALTH_UNKNOWN) {
+            reasonf(c, "no master committed; waiting for a first probe of %s",
+                    fmt_addr(&o->addr, a));
+            return 0;
+        }
+        if (!usable(c, o) && o->state != RSM_HEALTH_DOWN) {
+            reasonf(c, "no master committed; waiting for %s (%s)",
+                    fmt_addr(&o->addr, a), rsm_health_state_str(o->state));
+            return 0;
+        }
+        if (usable(c, o) && is_master(o) && !can_command(c, o)) {
+            reasonf(c, "no master committed; waiting for master %s (%s)",
+                    fmt_addr(&o->addr, a), rsm_health_state_str(o->state));
+            return 0;
+        }
+        if (usable(c, o) && is_master(o)) {
+            n_masters++;
+            if (best == NULL || better_master(c, o, best))
+                best = o;
+        }
+    }
+    if (best != NULL)
+        return observe_master(c, best, n_masters);
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        const struct rsm_observation *o = &c->in->obs[i];
+
+        if (hears_its_master(c, o)) {
+            reasonf(c,
+                    "no master reachable, but replica %s heard from its "
+                    "master %s %lld s ago: not bootstrapping",
+                    fmt_addr(&o->addr, a), fmt_addr(&o->info->master, b),
+                    (long long)o->info->master_last_io_s);
+            return 0;
+        }
+    }
+    if (c->g == NULL) {
+        /* DecideFailover needs the group in the FSM: create it first. */
+        observe(c, NULL);
+        reasonf(c, "no master at all: record the group, then bootstrap");
+        return 0;
+    }
+    return decide(c, RSM_FAILOVER_BOOTSTRAP, NULL,
+                  "no master at all at first start");
+}
+
+/* ======================================================================
+ * Steady state: repair the topology around a healthy committed master
+ * ====================================================================== */
+
+/* Replicas of m still syncing (pointed at it, link not up yet). */
+static unsigned count_syncing(const struct ctx *c, const struct rsm_addr *m,
+                              const struct rsm_addr *skip)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        const struct rsm_observation *o = &c->in->obs[i];
+
+        if ((skip != NULL && rsm_addr_equal(&o->addr, skip)) || !usable(c, o))
+            continue;
+        if (follows(o, m) && !linked_to(c, o, m))
+            n++;
+    }
+    return n;
+}
+
+/* One instance that is not the committed master m. */
+static void repair_one(struct ctx *c, const struct rsm_observation *o,
+                       const struct rsm_addr *m, unsigned *slots,
+                       unsigned *waiting)
+{
+    int64_t grace = c->in->cfg->repoint_grace_ms;
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN], w[RSM_ADDR_STRLEN];
+
+    if (!can_command(c, o) || o->info->role == RSM_ROLE_UNKNOWN ||
+        follows(o, m))
+        return;
+    fmt_addr(&o->addr, a);
+    fmt_addr(m, b);
+    if (is_master(o)) {
+        bool now = was_old_master(c, &o->addr) || o->restarted_empty;
+
+        if (!now && o->role_age_ms < grace) {
+            (*waiting)++;
+            return;
+        }
+        add_action(c, &o->addr, RSM_CMD_REPLICAOF, m);
+        event(c, "+convert-to-slave",
+              "%s %s claims role:master%s: now a "
+              "replica of %s",
+              c->in->group, a, now ? " (former master)" : "", b);
+        return;
+    }
+    if (o->role_age_ms < grace || *slots == 0) {
+        (*waiting)++;
+        return;
+    }
+    (*slots)--;
+    add_action(c, &o->addr, RSM_CMD_REPLICAOF, m);
+    event(c, "+fix-slave-config", "%s %s follows %s, re-pointed to %s",
+          c->in->group, a, fmt_addr(&o->info->master, w), b);
+}
+
+/* Does the committed record of a healthy master need refreshing: its
+ * run_id (unknown after a failover, changed by a restart that kept the
+ * data) or the configured members? */
+static bool record_stale(const struct ctx *c, const struct rsm_observation *m)
+{
+    const struct rsm_group *g = c->g;
+
+    if (m->restarted_empty || m->info->run_id[0] == '\0')
+        return false;
+    if (strcmp(g->master_run_id, m->info->run_id) != 0)
+        return true;
+    if (g->n_members != c->in->n_obs)
+        return true;
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        if (!rsm_addr_equal(&g->members[i], &c->in->obs[i].addr))
+            return true;
+    }
+    return false;
+}
+
+static int steady_state(struct ctx *c)
+{
+    const struct rsm_addr *m = &c->g->master;
+    const struct rsm_observation *mo = find_obs(c, m);
+    unsigned syncing, slots, waiting = 0;
+    char a[RSM_ADDR_STRLEN];
+
+    fmt_addr(m, a);
+    if (!usable(c, mo) || !is_master(mo)) {
+        reasonf(c, "master %s %s; not re-pointing anything", a,
+                mo == NULL       ? "is not monitored"
+                : !usable(c, mo) ? "has no recent INFO"
+                                 : "does not report role:master");
+        return 0;
+    }
+    syncing = count_syncing(c, m, NULL);
+    slots = syncing < c->parallel_syncs ? c->parallel_syncs - syncing : 0;
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        if (!rsm_addr_equal(&c->in->obs[i].addr, m))
+            repair_one(c, &c->in->obs[i], m, &slots, &waiting);
+    }
+    if (c->out->n_actions > 0)
+        reasonf(c, "re-point %u instance%s to master %s", c->out->n_actions,
+                c->out->n_actions == 1 ? "" : "s", a);
+    else if (record_stale(c, mo)) {
+        observe(c, mo);
+        reasonf(c, "master %s ok; refresh its record (run_id, members)", a);
+    } else if (waiting > 0)
+        reasonf(c, "master %s ok; %u instance%s to re-point after grace", a,
+                waiting, waiting == 1 ? "" : "s");
+    else
+        reasonf(c, "master %s ok", a);
+    return 0;
+}
+
+/* ======================================================================
+ * The in-flight failover, one function per state
+ * ====================================================================== */
+
+struct flight {
+    const struct rsm_entry *d; /* committed decision */
+    const struct rsm_addr *new_m;
+    const struct rsm_addr *old_m; /* NULL for bootstrap */
+    const struct rsm_observation *chosen;
+    const struct rsm_observation *old;
+    bool timed_out;
+    int64_t elapsed;
+};
+
+static void flight_init(const struct ctx *c, struct flight *f)
+{
+    f->d = &c->g->decision;
+    f->new_m = &f->d->master;
+    f->old_m = addr_is_set(&f->d->old_master) ? &f->d->old_master : NULL;
+    f->chosen = find_obs(c, f->new_m);
+    f->old = f->old_m ? find_obs(c, f->old_m) : NULL;
+    f->elapsed = c->now - c->g->decided_at_ms;
+    f->timed_out = f->elapsed > c->in->cfg->failover_timeout_ms;
+}
+
+static int abort_failover(struct ctx *c, const struct flight *f, const char *ev,
+                          const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int abort_failover(struct ctx *c, const struct flight *f, const char *ev,
+                          const char *fmt, ...)
+{
+    struct rsm_entry *e = propose(c, RSM_ENTRY_ABORT_FAILOVER);
+    va_list ap;
+
+    e->epoch = f->d->epoch;
+    va_start(ap, fmt);
+    vsnprintf(e->reason, sizeof e->reason, fmt, ap);
+    va_end(ap);
+    reasonf(c, "abort failover epoch %llu: %s", (unsigned long long)f->d->epoch,
+            e->reason);
+    event(c, ev, "%s epoch %llu: %s", c->in->group,
+          (unsigned long long)f->d->epoch, e->reason);
+    return 0;
+}
+
+/* SEND_PROMOTE / WAIT_PROMOTION (committed step NONE). */
+static int promote_phase(struct ctx *c, const struct flight *f)
+{
+    const struct rsm_observation *o = f->chosen;
+    struct rsm_entry *e;
+    char a[RSM_ADDR_STRLEN];
+
+    fmt_addr(f->new_m, a);
+    if (usable(c, o) && is_master(o) && !o->restarted_empty) {
+        c->out->state = RSM_FO_WAIT_PROMOTION;
+        e = propose(c, RSM_ENTRY_FAILOVER_PROGRESS);
+        e->epoch = f->d->epoch;
+        e->step = RSM_STEP_PROMOTED;
+        reasonf(c, "%s reports role:master: record the promotion", a);
+        event(c, "+promoted-slave", "%s %s epoch %llu", c->in->group, a,
+              (unsigned long long)f->d->epoch);
+        event(c, "+failover-state-reconf-slaves", "%s %s", c->in->group, a);
+        return 0;
+    }
+    c->out->state = RSM_FO_SEND_PROMOTE;
+    if (f->timed_out)
+        return abort_failover(c, f, "-failover-abort-timeout",
+                              "promotion of %s not seen within %lld ms", a,
+                              (long long)c->in->cfg->failover_timeout_ms);
+    if (o == NULL || o->state == RSM_HEALTH_DOWN)
+        return abort_failover(c, f, "-failover-abort-slave-unreachable",
+                              "%s unreachable before promotion", a);
+    if (o->restarted_empty)
+        return abort_failover(c, f, "-failover-abort-slave-restarted",
+                              "%s restarted empty before promotion", a);
+    if (!can_command(c, o)) {
+        reasonf(c, "waiting to promote %s (%s)", a,
+                rsm_health_state_str(o->state));
+        return 0;
+    }
+    add_action(c, f->new_m, RSM_CMD_REPLICAOF_NO_ONE, NULL);
+    reasonf(c, "promote %s (epoch %llu)", a, (unsigned long long)f->d->epoch);
+    event(c, "+failover-state-send-slaveof-noone", "%s %s epoch %llu",
+          c->in->group, a, (unsigned long long)f->d->epoch);
+    return 0;
+}
+
+/* Demote the old master now if it answers and is not a replica of the new
+ * one yet. Returns true if an action was added. */
+static bool demote_old(struct ctx *c, const struct flight *f)
+{
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    if (f->old == NULL || !can_command(c, f->old) || follows(f->old, f->new_m))
+        return false;
+    add_action(c, f->old_m, RSM_CMD_REPLICAOF, f->new_m);
+    event(c, "+convert-to-slave", "%s old master %s now a replica of %s",
+          c->in->group, fmt_addr(f->old_m, a), fmt_addr(f->new_m, b));
+    return true;
+}
+
+static bool is_old_or_new(const struct flight *f, const struct rsm_addr *a)
+{
+    return rsm_addr_equal(a, f->new_m) ||
+           (f->old_m != NULL && rsm_addr_equal(a, f->old_m));
+}
+
+/* Propose CompleteFailover with whoever is not linked to the new master. */
+static int complete(struct ctx *c, const struct flight *f)
+{
+    struct rsm_entry *e = propose(c, RSM_ENTRY_COMPLETE_FAILOVER);
+    const struct rsm_entry *d = f->d;
+    char b[RSM_ADDR_STRLEN];
+
+    e->epoch = d->epoch;
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        const struct rsm_observation *o = &c->in->obs[i];
+        bool straggler;
+
+        if (rsm_addr_equal(&o->addr, f->new_m))
+            continue;
+        if (f->old_m != NULL && rsm_addr_equal(&o->addr, f->old_m))
+            straggler = usable(c, o) && !follows(o, f->new_m);
+        else
+            straggler = !linked_to(c, o, f->new_m);
+        if (straggler && e->n_stragglers < RSM_MAX_MEMBERS)
+            e->stragglers[e->n_stragglers++] = o->addr;
+    }
+    e->result = e->n_stragglers ? RSM_RESULT_COMPLETED_WITH_STRAGGLERS
+                                : RSM_RESULT_COMPLETED;
+    e->data_at_risk =
+        d->old_offset >= 0 && d->new_offset >= 0
+            ? (d->old_offset > d->new_offset ? d->old_offset - d->new_offset
+                                             : 0)
+            : -1;
+    fmt_addr(f->new_m, b);
+    reasonf(c, "complete failover epoch %llu: master %s, %u straggler%s",
+            (unsigned long long)d->epoch, b, e->n_stragglers,
+            e->n_stragglers == 1 ? "" : "s");
+    if (f->timed_out)
+        event(c, "+failover-end-for-timeout", "%s epoch %llu after %lld ms",
+              c->in->group, (unsigned long long)d->epoch,
+              (long long)f->elapsed);
+    event(c, "+failover-end", "%s epoch %llu %s", c->in->group,
+          (unsigned long long)d->epoch,
+          e->n_stragglers ? "with stragglers" : "completed");
+    if (f->old_m != NULL)
+        event(c, "+switch-master", "%s %s %u %s %u", c->in->group,
+              f->old_m->host, (unsigned)f->old_m->port, f->new_m->host,
+              (unsigned)f->new_m->port);
+    else
+        event(c, "+switch-master", "%s %s %u %s %u", c->in->group, "-", 0u,
+              f->new_m->host, (unsigned)f->new_m->port);
+    return 0;
+}
+
+/* RECONF_SLAVES (committed step PROMOTED). */
+static int reconf_phase(struct ctx *c, const struct flight *f)
+{
+    unsigned syncing = count_syncing(c, f->new_m, f->old_m);
+    unsigned slots =
+        syncing < c->parallel_syncs ? c->parallel_syncs - syncing : 0;
+    unsigned pending = 0;
+    struct rsm_entry *e;
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    c->out->state = RSM_FO_RECONF_SLAVES;
+    if (f->timed_out)
+        return complete(c, f);
+    fmt_addr(f->new_m, b);
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        const struct rsm_observation *o = &c->in->obs[i];
+
+        if (is_old_or_new(f, &o->addr) || !can_command(c, o) ||
+            follows(o, f->new_m))
+            continue;
+        pending++;
+        if (slots == 0)
+            continue;
+        slots--;
+        add_action(c, &o->addr, RSM_CMD_REPLICAOF, f->new_m);
+        event(c, "+slave-reconf-sent", "%s %s -> %s", c->in->group,
+              fmt_addr(&o->addr, a), b);
+    }
+    demote_old(c, f);
+    if (c->out->n_actions > 0) {
+        reasonf(c,
+                "re-point to %s: %u pending, %u syncing (parallel_syncs "
+                "%u)",
+                b, pending, syncing, c->parallel_syncs);
+        return 0;
+    }
+    if (pending > 0 || syncing > 0) {
+        reasonf(c,
+                "waiting: %u replica%s syncing with %s, %u pending "
+                "(parallel_syncs %u)",
+                syncing, syncing == 1 ? "" : "s", b, pending,
+                c->parallel_syncs);
+        return 0;
+    }
+    e = propose(c, RSM_ENTRY_FAILOVER_PROGRESS);
+    e->epoch = f->d->epoch;
+    e->step = RSM_STEP_REPLICAS_POINTED;
+    reasonf(c, "every reachable replica is linked to %s", b);
+    event(c, "+failover-state-demote-old-master", "%s epoch %llu", c->in->group,
+          (unsigned long long)f->d->epoch);
+    return 0;
+}
+
+/* DEMOTE_OLD_MASTER (committed step REPLICAS_POINTED or later). */
+static int demote_phase(struct ctx *c, const struct flight *f)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    c->out->state = RSM_FO_DEMOTE_OLD_MASTER;
+    if (f->timed_out || !demote_old(c, f))
+        return complete(c, f);
+    reasonf(c, "demote old master %s", fmt_addr(f->old_m, a));
+    return 0;
+}
+
+/* The promoted master restarted empty: pointing more replicas at it
+ * would wipe them. End this failover now; the verdict on the (now
+ * committed) empty master is FAILED_RESTART, which decides the next one
+ * at once, among the replicas that still hold the data. */
+static int new_master_lost_data(struct ctx *c, const struct flight *f)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    c->out->state = c->g->step == RSM_STEP_PROMOTED ? RSM_FO_RECONF_SLAVES
+                                                    : RSM_FO_DEMOTE_OLD_MASTER;
+    complete(c, f);
+    reasonf(c,
+            "complete failover epoch %llu now: new master %s restarted "
+            "empty, re-pointing stopped",
+            (unsigned long long)f->d->epoch, fmt_addr(f->new_m, a));
+    return 0;
+}
+
+static int run_failover(struct ctx *c)
+{
+    struct flight f;
+
+    flight_init(c, &f);
+    c->out->epoch = f.d->epoch;
+    if (c->g->step >= RSM_STEP_PROMOTED && f.chosen != NULL &&
+        f.chosen->restarted_empty)
+        return new_master_lost_data(c, &f);
+    switch (c->g->step) {
+    case RSM_STEP_NONE:
+        return promote_phase(c, &f);
+    case RSM_STEP_PROMOTED:
+        return reconf_phase(c, &f);
+    case RSM_STEP_REPLICAS_POINTED:
+    case RSM_STEP_OLD_MASTER_DEMOTED:
+        return demote_phase(c, &f);
+    }
+    reasonf(c, "failover epoch %llu at unknown step %d",
+            (unsigned long long)f.d->epoch, (int)c->g->step);
+    return 0;
+}
+
+/* ======================================================================
+ * Entry point
+ * ====================================================================== */
+
+static int check_input(const struct rsm_planner_input *in,
+                       struct rsm_planner_plan *out)
+{
+    const char *why = NULL;
+
+    if (in->group == NULL || in->group[0] == '\0')
+        why = "no group name";
+    else if (strlen(in->group) >= RSM_GROUP_NAME_MAX)
+        why = "group name too long";
+    else if (in->cfg == NULL)
+        why = "no configuration";
+    else if (in->obs == NULL && in->n_obs > 0)
+        why = "no observations";
+    else if (in->n_obs > RSM_MAX_MEMBERS)
+        why = "too many instances";
+    else if (in->committed != NULL &&
+             strcmp(in->committed->name, in->group) != 0)
+        why = "committed state of another group";
+    if (why == NULL)
+        return 0;
+    snprintf(out->reason, sizeof out->reason, "invalid input: %s", why);
+    return RSM_EINVAL;
+}
+
+static int decide_on_verdict(struct ctx *c)
+{
+    const struct rsm_master_verdict *v = c->in->verdict;
+    const struct rsm_addr *m = &c->g->master;
+
+    if (v == NULL) {
+        reasonf(c, "no verdict on the master");
+        return 0;
+    }
+    switch (v->status) {
+    case RSM_MASTER_OK:
+        return steady_state(c);
+    case RSM_MASTER_UNREACHABLE_FROM_AGENT:
+        reasonf(c, "master unreachable from agent: %s", v->reason);
+        return 0;
+    case RSM_MASTER_DOWN:
+        if (held_back(c))
+            return 0;
+        return decide(c, RSM_FAILOVER_AUTOMATIC, m, v->reason);
+    case RSM_MASTER_FAILED_RESTART:
+        return decide(c, RSM_FAILOVER_AUTOMATIC, m, v->reason);
+    }
+    reasonf(c, "unknown verdict %d", (int)v->status);
+    return 0;
+}
+
+int rsm_planner_next(const struct rsm_planner_input *in,
+                     struct rsm_planner_plan *plan)
+{
+    struct ctx c;
+    int rc;
+
+    assert(plan != NULL);
+    memset(plan, 0, sizeof *plan);
+    plan->kind = RSM_PLAN_NONE;
+    rc = in == NULL ? RSM_EINVAL : check_input(in, plan);
+    if (rc != 0) {
+        if (in == NULL)
+            snprintf(plan->reason, sizeof plan->reason, "invalid input: none");
+        return rc;
+    }
+    memset(&c, 0, sizeof c);
+    c.in = in;
+    c.g = in->committed;
+    c.out = plan;
+    c.now = in->now_ms;
+    c.down_after = in->cfg->down_after_ms;
+    c.max_info_age =
+        in->cfg->max_info_age_ms > 0 ? in->cfg->max_info_age_ms : c.down_after;
+    c.parallel_syncs =
+        in->cfg->parallel_syncs > 0 ? in->cfg->parallel_syncs : 1;
+    rsm_entry_init(&plan->entry, RSM_ENTRY_NONE, in->group, c.now);
+    if (c.g != NULL && c.g->in_flight)
+        return run_failover(&c);
+    if (c.g != NULL && c.g->paused) {
+        reasonf(&c, "paused");
+        return 0;
+    }
+    if (c.g == NULL || !c.g->has_master)
+        return first_start(&c);
+    return decide_on_verdict(&c);
+}
+
+/* ======================================================================
+ * Names
+ * ====================================================================== */
+
+const char *rsm_plan_kind_str(enum rsm_plan_kind k)
+{
+    switch (k) {
+    case RSM_PLAN_NONE:
+        return "none";
+    case RSM_PLAN_PROPOSE:
+        return "propose";
+    case RSM_PLAN_REDIS:
+        return "redis";
+    }
+    return "invalid";
+}
+
+const char *rsm_failover_state_str(enum rsm_failover_state s)
+{
+    switch (s) {
+    case RSM_FO_NONE:
+        return "none";
+    case RSM_FO_SELECT_SLAVE:
+        return "select-slave";
+    case RSM_FO_SEND_PROMOTE:
+        return "send-promote";
+    case RSM_FO_WAIT_PROMOTION:
+        return "wait-promotion";
+    case RSM_FO_RECONF_SLAVES:
+        return "reconf-slaves";
+    case RSM_FO_DEMOTE_OLD_MASTER:
+        return "demote-old-master";
+    }
+    return "invalid";
+}
+
+const char *rsm_redis_cmd_str(enum rsm_redis_cmd c)
+{
+    switch (c) {
+    case RSM_CMD_REPLICAOF_NO_ONE:
+        return "REPLICAOF NO ONE";
+    case RSM_CMD_REPLICAOF:
+        return "REPLICAOF";
+    }
+    return "invalid";
+}

@@ -1,0 +1,1200 @@
+/* monitor.c - probes, the leader loop and the execution of committed
+ * decisions (see monitor.h for the contract).
+ *
+ * Time: the detector runs on the loop's monotonic clock (uv_now); the
+ * planner gets the wall clock, because it compares it with times recorded
+ * in committed entries (decided_at_ms, last_failover_end_ms) that another
+ * agent's wall clock wrote. */
+#include "rsm/monitor.h"
+#include "rsm/err.h"
+#include "rsm/log.h"
+#include "rsm/redis.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+struct group;
+
+/* One configured Redis instance: its link and what the detector knows. */
+struct instance {
+    struct group *g;
+    size_t index; /* into g->health */
+    struct rsm_redis *link;
+    bool probing;                   /* a probe is in flight */
+    bool reprobe;                   /* probe again when it ends */
+    int64_t probe_sent_ms;          /* of the probe in flight */
+    int64_t fed_probe_sent_ms;      /* of the latest result fed */
+    bool acting;                    /* an action is in flight */
+    struct rsm_redis_action action; /* the latest action sent */
+    int64_t action_done_ms;         /* when it completed, -1 never */
+};
+
+struct group {
+    struct rsm_monitor *m;
+    struct rsm_monitor_group_config cfg;
+    struct rsm_health health[RSM_MAX_MEMBERS];
+    struct instance inst[RSM_MAX_MEMBERS];
+    bool proposing; /* an entry is being committed */
+    bool dirty;     /* evaluate at the next kick */
+    struct rsm_master_verdict verdict;
+    char last_reason[RSM_PLAN_REASON_MAX];
+    unsigned n_views;
+    struct rsm_agent_view views[RSM_MAX_AGENTS]; /* age_ms = 0 */
+    int64_t views_ms[RSM_MAX_AGENTS];            /* when received */
+};
+
+/* Another agent the leader asks for its views. */
+struct peer {
+    struct rsm_monitor *m;
+    uint64_t id;
+    struct rsm_addr api;
+    struct rsm_redis *link;
+    bool asking;
+};
+
+/* A running --on-failover hook. */
+struct hook {
+    struct rsm_monitor *m;
+    uv_process_t proc;
+    uv_timer_t timer;
+    int closing; /* handles still to close */
+    struct hook *next;
+};
+
+struct rsm_monitor {
+    uv_loop_t *loop;
+    struct rsm_monitor_config cfg;
+    struct rsm_node *node;
+    rsm_monitor_event_cb event_cb;
+    void *event_arg;
+    uv_timer_t tick;
+    uv_timer_t kick; /* 0 ms: evaluate dirty groups */
+    bool kick_armed;
+    uv_timer_t deadline; /* a master's down_after runs out */
+    int64_t deadline_ms; /* when it fires, -1 if not armed */
+    bool acting;         /* leader with its barrier committed */
+    struct group *groups;
+    unsigned n_peers;
+    struct peer peers[RSM_MAX_AGENTS];
+    struct hook *hooks;
+    bool stopping;
+    unsigned pending_close; /* handles and links still closing */
+    rsm_monitor_stop_cb stop_cb;
+    void *stop_arg;
+};
+
+static void probe(struct instance *in);
+static void evaluate(struct group *g);
+static void maybe_free(struct rsm_monitor *m);
+
+/* ------------------------------------------------------------------------
+ * Configuration
+ * ---------------------------------------------------------------------- */
+
+void rsm_monitor_config_init(struct rsm_monitor_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->probe_interval_ms = 100;
+    rsm_detector_config_init(&cfg->detector);
+    cfg->detector.quorum = 0; /* majority of the agents */
+    rsm_planner_config_init(&cfg->planner);
+    cfg->hook_timeout_ms = 30000;
+}
+
+static int check_group_name(const char *name, size_t n, char *errmsg,
+                            size_t errlen)
+{
+    if (n == 0)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "empty group name");
+    if (n >= RSM_GROUP_NAME_MAX)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "group name longer than %d characters",
+                        RSM_GROUP_NAME_MAX - 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!isgraph((unsigned char)name[i]))
+            return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                            "group name must be printable without spaces");
+    }
+    return 0;
+}
+
+int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
+                            char *errmsg, size_t errlen)
+{
+    const char *eq = strchr(text, '=');
+    struct rsm_monitor_group_config gc;
+    char buf[4096], *save = NULL, *tok;
+    int rv;
+
+    if (eq == NULL)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "'%s': expected NAME=host:port,host:port", text);
+    rv = check_group_name(text, (size_t)(eq - text), errmsg, errlen);
+    if (rv != 0)
+        return rv;
+    if (cfg->n_groups == RSM_MAX_GROUPS)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "more than %d groups",
+                        RSM_MAX_GROUPS);
+    memset(&gc, 0, sizeof gc);
+    memcpy(gc.name, text, (size_t)(eq - text));
+    for (unsigned i = 0; i < cfg->n_groups; i++) {
+        if (strcmp(cfg->groups[i].name, gc.name) == 0)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                            "group '%s' given twice", gc.name);
+    }
+    if (strlen(eq + 1) >= sizeof buf)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "address list too long");
+    strcpy(buf, eq + 1);
+    for (tok = strtok_r(buf, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        char e[RSM_ERRMSG_SIZE];
+        struct rsm_addr a;
+        if (gc.n_addrs == RSM_MAX_MEMBERS)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                            "group '%s': more than %d instances", gc.name,
+                            RSM_MAX_MEMBERS);
+        if (rsm_addr_parse(tok, &a, e, sizeof e) != 0)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen, "group '%s': %s",
+                            gc.name, e);
+        for (unsigned i = 0; i < gc.n_addrs; i++) {
+            if (rsm_addr_equal(&gc.addrs[i], &a))
+                return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                                "group '%s': %s listed twice", gc.name, tok);
+        }
+        gc.addrs[gc.n_addrs++] = a;
+    }
+    if (gc.n_addrs == 0)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "group '%s': no instances",
+                        gc.name);
+    cfg->groups[cfg->n_groups++] = gc;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Small helpers
+ * ---------------------------------------------------------------------- */
+
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int64_t mono_ms(const struct rsm_monitor *m)
+{
+    return (int64_t)uv_now(m->loop);
+}
+
+static uint64_t probe_timeout(const struct rsm_monitor *m)
+{
+    uint64_t t = m->cfg.probe_timeout_ms;
+
+    if (t == 0) {
+        t = m->cfg.probe_interval_ms * 3;
+        if (t < 300)
+            t = 300;
+    }
+    return t;
+}
+
+static const struct rsm_group *committed(const struct group *g)
+{
+    return rsm_fsm_group(rsm_node_fsm(g->m->node), g->cfg.name);
+}
+
+static struct instance *find_instance(struct group *g, const struct rsm_addr *a)
+{
+    for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
+        if (rsm_addr_equal(&g->cfg.addrs[i], a))
+            return &g->inst[i];
+    }
+    return NULL;
+}
+
+static void mark_dirty(struct group *g);
+
+/* ------------------------------------------------------------------------
+ * Probing
+ * ---------------------------------------------------------------------- */
+
+/* One probe of one instance: INFO replication, server and persistence
+ * pipelined (leader), or a PING (follower). Freed when the last reply
+ * arrives. */
+struct probe {
+    struct instance *in;
+    unsigned pending;
+    int64_t sent_ms;
+    struct rsm_probe_result res;
+    bool failed;
+    bool canceled;
+};
+
+static enum rsm_probe_outcome outcome_of(int status)
+{
+    switch (status) {
+    case RSM_ETIMEOUT:
+        return RSM_PROBE_TIMEOUT;
+    case RSM_EREPLY:
+    case RSM_EAUTH:
+        return RSM_PROBE_ERROR_REPLY;
+    case RSM_EPROTO:
+        return RSM_PROBE_BAD_REPLY;
+    default:
+        return RSM_PROBE_REFUSED;
+    }
+}
+
+/* Record the first failure of a probe; later replies do not undo it. */
+static void probe_fail(struct probe *p, const struct rsm_redis_result *res)
+{
+    if (p->failed)
+        return;
+    p->failed = true;
+    p->res.outcome = outcome_of(res->status);
+    if (res->status == RSM_EREPLY && res->reply != NULL)
+        p->res.alive = rsm_detector_alive_error(res->reply->str);
+    if (res->status == RSM_ECANCELED)
+        p->canceled = true;
+}
+
+static void probe_take_reply(struct probe *p,
+                             const struct rsm_redis_result *res)
+{
+    const redisReply *r = res->reply;
+    char err[RSM_ERRMSG_SIZE];
+
+    if (res->status != 0) {
+        probe_fail(p, res);
+        return;
+    }
+    if (r->type == REDIS_REPLY_STATUS)
+        return; /* PONG */
+    if (r->type != REDIS_REPLY_STRING ||
+        rsm_info_parse(&p->res.info, r->str, r->len, err, sizeof err) != 0) {
+        if (!p->failed) {
+            p->failed = true;
+            p->res.outcome = RSM_PROBE_BAD_REPLY;
+        }
+        return;
+    }
+    p->res.has_info = true;
+}
+
+static void probe_done(struct probe *p)
+{
+    struct instance *in = p->in;
+    struct group *g = in->g;
+    struct rsm_monitor *m = g->m;
+
+    in->probing = false;
+    if (!p->canceled && !m->stopping) {
+        p->res.time_ms = mono_ms(m);
+        if (p->failed)
+            p->res.has_info = false;
+        else
+            p->res.outcome = RSM_PROBE_OK;
+        if (rsm_detector_feed(&g->health[in->index], &p->res) == 0)
+            in->fed_probe_sent_ms = p->sent_ms;
+        if (m->acting)
+            mark_dirty(g);
+        if (in->reprobe) {
+            in->reprobe = false;
+            probe(in);
+        }
+    }
+    free(p);
+}
+
+static void probe_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
+                     void *arg)
+{
+    struct probe *p = arg;
+
+    (void)r;
+    probe_take_reply(p, res);
+    if (--p->pending == 0)
+        probe_done(p);
+}
+
+static void probe(struct instance *in)
+{
+    static const char *const info_repl[] = {"INFO", "replication"};
+    static const char *const info_server[] = {"INFO", "server"};
+    static const char *const info_pers[] = {"INFO", "persistence"};
+    static const char *const ping[] = {"PING"};
+    struct rsm_monitor *m = in->g->m;
+    uint64_t timeout = probe_timeout(m);
+    struct probe *p;
+
+    if (in->probing) {
+        in->reprobe = true;
+        return;
+    }
+    p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return;
+    p->in = in;
+    p->sent_ms = mono_ms(m);
+    rsm_info_init(&p->res.info);
+    if (m->acting) {
+        const char *const *cmds[] = {info_repl, info_server, info_pers};
+        for (int i = 0; i < 3; i++) {
+            if (rsm_redis_command(in->link, timeout, probe_cb, p, 2, cmds[i]) ==
+                0)
+                p->pending++;
+        }
+    } else if (rsm_redis_command(in->link, timeout, probe_cb, p, 1, ping) ==
+               0) {
+        p->pending++;
+    }
+    if (p->pending == 0) {
+        free(p);
+        return;
+    }
+    in->probing = true;
+}
+
+/* Followers only keep a liveness probe on each group's committed master. */
+static void probe_group(struct group *g)
+{
+    const struct rsm_group *cg = committed(g);
+
+    for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
+        if (g->m->acting || (cg != NULL && cg->has_master &&
+                             rsm_addr_equal(&cg->master, &g->cfg.addrs[i])))
+            probe(&g->inst[i]);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Views of the other agents (leader only)
+ * ---------------------------------------------------------------------- */
+
+static struct group *group_by_name(struct rsm_monitor *m, const char *name)
+{
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        if (strcmp(m->groups[i].cfg.name, name) == 0)
+            return &m->groups[i];
+    }
+    return NULL;
+}
+
+static void store_view(struct group *g, const struct rsm_agent_view *v,
+                       int64_t now)
+{
+    unsigned i;
+
+    for (i = 0; i < g->n_views; i++) {
+        if (g->views[i].agent_id == v->agent_id)
+            break;
+    }
+    if (i == g->n_views) {
+        if (g->n_views == RSM_MAX_AGENTS)
+            return;
+        g->n_views++;
+    }
+    g->views[i] = *v;
+    g->views_ms[i] = now;
+}
+
+static enum rsm_health_state state_from_str(const char *s)
+{
+    for (int st = RSM_HEALTH_UNKNOWN; st <= RSM_HEALTH_RESTARTED; st++) {
+        if (strcmp(s, rsm_health_state_str((enum rsm_health_state)st)) == 0)
+            return (enum rsm_health_state)st;
+    }
+    return RSM_HEALTH_UNKNOWN;
+}
+
+/* RSM VIEWS reply: an array of [group, host, port, state, no_reply_ms]. */
+static void views_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
+                     void *arg)
+{
+    struct peer *p = arg;
+    struct rsm_monitor *m = p->m;
+    const redisReply *rep = res->reply;
+
+    (void)r;
+    p->asking = false;
+    if (res->status != 0 || m->stopping || rep->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *e = rep->element[i];
+        struct rsm_agent_view v;
+        struct group *g;
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 5 ||
+            e->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[1]->type != REDIS_REPLY_STRING ||
+            e->element[2]->type != REDIS_REPLY_INTEGER ||
+            e->element[3]->type != REDIS_REPLY_STRING ||
+            e->element[4]->type != REDIS_REPLY_INTEGER)
+            continue;
+        g = group_by_name(m, e->element[0]->str);
+        if (g == NULL)
+            continue;
+        memset(&v, 0, sizeof v);
+        v.agent_id = p->id;
+        if (rsm_addr_set(&v.master, e->element[1]->str,
+                         (long)e->element[2]->integer, NULL, 0) != 0)
+            continue;
+        v.state = state_from_str(e->element[3]->str);
+        v.no_reply_ms = e->element[4]->integer;
+        store_view(g, &v, mono_ms(m));
+    }
+}
+
+static void peer_close_cb(struct rsm_redis *r, void *arg)
+{
+    struct rsm_monitor *m = arg;
+
+    (void)r;
+    m->pending_close--;
+    maybe_free(m);
+}
+
+static void peer_drop(struct peer *p)
+{
+    if (p->link != NULL) {
+        p->m->pending_close++;
+        rsm_redis_close(p->link, peer_close_cb, p->m);
+        p->link = NULL;
+    }
+    p->asking = false;
+}
+
+/* Make m->peers match the Raft configuration (other members only). */
+static void sync_peers(struct rsm_monitor *m)
+{
+    struct rsm_node_status st;
+    bool keep[RSM_MAX_AGENTS] = {false};
+
+    rsm_node_get_status(m->node, &st);
+    for (unsigned i = 0; i < st.n_members; i++) {
+        const struct rsm_member *mb = &st.members[i];
+        unsigned j;
+        if (mb->id == m->cfg.agent_id)
+            continue;
+        for (j = 0; j < m->n_peers; j++) {
+            if (m->peers[j].id == mb->id)
+                break;
+        }
+        if (j == m->n_peers) {
+            if (m->n_peers == RSM_MAX_AGENTS)
+                continue;
+            memset(&m->peers[j], 0, sizeof m->peers[j]);
+            m->peers[j].m = m;
+            m->peers[j].id = mb->id;
+            m->n_peers++;
+        }
+        if (m->peers[j].link != NULL &&
+            !rsm_addr_equal(&m->peers[j].api, &mb->api))
+            peer_drop(&m->peers[j]);
+        m->peers[j].api = mb->api;
+        keep[j] = true;
+    }
+    for (unsigned j = 0; j < m->n_peers;) {
+        if (!keep[j]) {
+            peer_drop(&m->peers[j]);
+            m->peers[j] = m->peers[m->n_peers - 1];
+            keep[j] = keep[m->n_peers - 1];
+            m->n_peers--;
+            continue;
+        }
+        j++;
+    }
+}
+
+static void ask_peers(struct rsm_monitor *m)
+{
+    static const char *const argv[] = {"RSM", "VIEWS"};
+
+    sync_peers(m);
+    for (unsigned i = 0; i < m->n_peers; i++) {
+        struct peer *p = &m->peers[i];
+        if (p->asking)
+            continue;
+        if (p->link == NULL) {
+            struct rsm_redis_config rc;
+            memset(&rc, 0, sizeof rc);
+            rc.addr = p->api;
+            rc.connect_timeout_ms = probe_timeout(m);
+            if (rsm_redis_create(m->loop, &rc, &p->link) != 0)
+                continue;
+        }
+        if (rsm_redis_command(p->link, probe_timeout(m), views_cb, p, 2,
+                              argv) == 0)
+            p->asking = true;
+    }
+}
+
+size_t rsm_monitor_views(const struct rsm_monitor *m,
+                         struct rsm_agent_view *views, const char **groups,
+                         size_t max)
+{
+    int64_t now = mono_ms(m);
+    size_t n = 0;
+
+    for (unsigned i = 0; i < m->cfg.n_groups && n < max; i++) {
+        const struct group *g = &m->groups[i];
+        const struct rsm_group *cg = committed(g);
+        if (cg == NULL || !cg->has_master)
+            continue;
+        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+            if (!rsm_addr_equal(&g->cfg.addrs[j], &cg->master))
+                continue;
+            rsm_detector_view(&g->health[j], &m->cfg.detector, now,
+                              m->cfg.agent_id, &views[n]);
+            groups[n++] = g->cfg.name;
+            break;
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------
+ * Acting on Redis (leader only, as plans say)
+ * ---------------------------------------------------------------------- */
+
+struct action_ctx {
+    struct instance *in;
+    struct rsm_redis_action action;
+};
+
+static bool same_action(const struct rsm_redis_action *a,
+                        const struct rsm_redis_action *b)
+{
+    return a->cmd == b->cmd && rsm_addr_equal(&a->addr, &b->addr) &&
+           (a->cmd != RSM_CMD_REPLICAOF ||
+            rsm_addr_equal(&a->master, &b->master));
+}
+
+static void action_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
+                      void *arg)
+{
+    struct action_ctx *ctx = arg;
+    struct instance *in = ctx->in;
+    struct rsm_monitor *m = in->g->m;
+    char a[RSM_ADDR_STRLEN], q[RSM_ERRMSG_SIZE + 2];
+
+    (void)r;
+    in->acting = false;
+    if (res->status == RSM_ECANCELED || m->stopping) {
+        free(ctx);
+        return;
+    }
+    in->action_done_ms = mono_ms(m);
+    rsm_addr_format(&ctx->action.addr, a, sizeof a);
+    if (res->status != 0) {
+        rsm_log(RSM_LOG_WARN, "redis-command-failed",
+                "group=%s addr=%s command=\"%s\" error=%s", in->g->cfg.name, a,
+                rsm_redis_cmd_str(ctx->action.cmd),
+                rsm_log_quote(res->errmsg, q, sizeof q));
+        in->action_done_ms = -1; /* allow an immediate retry */
+    }
+    free(ctx);
+    probe(in); /* see the effect as soon as possible */
+}
+
+static void send_action(struct group *g, const struct rsm_redis_action *act)
+{
+    struct rsm_monitor *m = g->m;
+    struct instance *in = find_instance(g, &act->addr);
+    struct action_ctx *ctx;
+    char port[8], a[RSM_ADDR_STRLEN], to[RSM_ADDR_STRLEN];
+    const char *argv[3] = {"REPLICAOF", "NO", "ONE"};
+
+    if (in == NULL)
+        return;
+    /* Skip what is in flight, or done and not yet seen by a later probe. */
+    if (in->acting && same_action(&in->action, act))
+        return;
+    if (in->action_done_ms >= 0 && same_action(&in->action, act) &&
+        in->fed_probe_sent_ms < in->action_done_ms)
+        return;
+    ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return;
+    ctx->in = in;
+    ctx->action = *act;
+    if (act->cmd == RSM_CMD_REPLICAOF) {
+        snprintf(port, sizeof port, "%u", act->master.port);
+        argv[1] = act->master.host;
+        argv[2] = port;
+    }
+    if (rsm_redis_command(in->link, probe_timeout(m) * 2, action_cb, ctx, 3,
+                          argv) != 0) {
+        free(ctx);
+        return;
+    }
+    in->acting = true;
+    in->action = *act;
+    rsm_addr_format(&act->addr, a, sizeof a);
+    if (act->cmd == RSM_CMD_REPLICAOF)
+        rsm_log(RSM_LOG_INFO, "redis-command",
+                "group=%s addr=%s "
+                "command=\"REPLICAOF %s\"",
+                g->cfg.name, a, rsm_addr_format(&act->master, to, sizeof to));
+    else
+        rsm_log(RSM_LOG_INFO, "redis-command",
+                "group=%s addr=%s command=\"REPLICAOF NO ONE\"", g->cfg.name,
+                a);
+}
+
+/* ------------------------------------------------------------------------
+ * The leader loop: observations -> verdict -> plan -> act
+ * ---------------------------------------------------------------------- */
+
+static void emit_events(struct group *g, const struct rsm_planner_plan *plan)
+{
+    struct rsm_monitor *m = g->m;
+    char q[RSM_PLAN_DETAIL_MAX + 8];
+
+    for (unsigned i = 0; i < plan->n_events; i++) {
+        const struct rsm_plan_event *ev = &plan->events[i];
+        rsm_log(RSM_LOG_INFO, ev->name, "group=%s epoch=%llu detail=%s",
+                g->cfg.name, (unsigned long long)plan->epoch,
+                rsm_log_quote(ev->detail, q, sizeof q));
+        if (m->event_cb != NULL)
+            m->event_cb(m->event_arg, g->cfg.name, ev->name, ev->detail);
+    }
+}
+
+static void proposed_cb(void *arg, int status, const char *errmsg)
+{
+    struct group *g = arg;
+    char q[RSM_ERRMSG_SIZE + 2];
+
+    g->proposing = false;
+    if (status != 0 && status != RSM_EREJECTED)
+        rsm_log(RSM_LOG_WARN, "proposal-failed", "group=%s error=%s",
+                g->cfg.name, rsm_log_quote(errmsg ? errmsg : "", q, sizeof q));
+    if (!g->m->stopping)
+        mark_dirty(g);
+}
+
+static void deadline_cb(uv_timer_t *t)
+{
+    struct rsm_monitor *m = t->data;
+
+    m->deadline_ms = -1;
+    for (unsigned i = 0; i < m->cfg.n_groups; i++)
+        mark_dirty(&m->groups[i]);
+}
+
+/* A master that stopped answering is DOWN exactly down_after_ms after its
+ * last valid reply: evaluate right then rather than at the next tick. */
+static void arm_deadline(struct group *g)
+{
+    struct rsm_monitor *m = g->m;
+    const struct rsm_master_verdict *v = &g->verdict;
+    int64_t now = mono_ms(m), at;
+
+    if (v->status != RSM_MASTER_UNREACHABLE_FROM_AGENT || v->no_reply_ms < 0 ||
+        v->no_reply_ms >= m->cfg.detector.down_after_ms)
+        return;
+    at = now + (m->cfg.detector.down_after_ms - v->no_reply_ms);
+    if (m->deadline_ms >= 0 && m->deadline_ms <= at && m->deadline_ms > now)
+        return;
+    m->deadline_ms = at;
+    uv_timer_start(&m->deadline, deadline_cb, (uint64_t)(at - now), 0);
+}
+
+static void compute_verdict(struct group *g, const struct rsm_group *cg,
+                            int64_t now)
+{
+    struct rsm_agent_view views[RSM_MAX_AGENTS];
+    struct rsm_node_status st;
+    struct rsm_verdict_input vin;
+    struct rsm_detector_config dc = g->m->cfg.detector;
+
+    rsm_node_get_status(g->m->node, &st);
+    for (unsigned i = 0; i < g->n_views; i++) {
+        views[i] = g->views[i];
+        views[i].age_ms = now - g->views_ms[i];
+    }
+    if (dc.quorum == 0)
+        dc.quorum = st.n_members / 2 + 1;
+    memset(&vin, 0, sizeof vin);
+    vin.master = &cg->master;
+    vin.members = g->health;
+    vin.n_members = g->cfg.n_addrs;
+    vin.views = views;
+    vin.n_views = g->n_views;
+    vin.n_agents = st.n_members;
+    vin.cfg = &dc;
+    vin.now_ms = now;
+    rsm_detector_master_verdict(&vin, &g->verdict);
+    arm_deadline(g);
+}
+
+/* Two reasons that differ only in their numbers ("no reply for 201 ms")
+ * say the same thing: log a plan only when its shape changes. */
+static bool same_shape(const char *a, const char *b)
+{
+    for (;;) {
+        while (isdigit((unsigned char)*a))
+            a++;
+        while (isdigit((unsigned char)*b))
+            b++;
+        if (*a != *b)
+            return false;
+        if (*a == '\0')
+            return true;
+        a++;
+        b++;
+    }
+}
+
+static void evaluate(struct group *g)
+{
+    struct rsm_monitor *m = g->m;
+    const struct rsm_group *cg = committed(g);
+    struct rsm_observation obs[RSM_MAX_MEMBERS];
+    struct rsm_planner_input pin;
+    struct rsm_planner_plan plan;
+    int64_t now = mono_ms(m);
+    char q[RSM_PLAN_REASON_MAX + 8];
+
+    if (!m->acting || m->stopping)
+        return;
+    for (unsigned i = 0; i < g->cfg.n_addrs; i++)
+        rsm_detector_observe(&g->health[i], &m->cfg.detector, now, &obs[i]);
+    if (cg != NULL && cg->has_master)
+        compute_verdict(g, cg, now);
+    memset(&pin, 0, sizeof pin);
+    pin.group = g->cfg.name;
+    pin.committed = cg;
+    pin.obs = obs;
+    pin.n_obs = g->cfg.n_addrs;
+    pin.verdict = (cg != NULL && cg->has_master) ? &g->verdict : NULL;
+    pin.cfg = &m->cfg.planner;
+    pin.leader_id = m->cfg.agent_id;
+    pin.now_ms = wall_ms();
+    rsm_planner_next(&pin, &plan);
+
+    if (!same_shape(plan.reason, g->last_reason)) {
+        snprintf(g->last_reason, sizeof g->last_reason, "%s", plan.reason);
+        rsm_log(RSM_LOG_INFO, "plan", "group=%s kind=%s state=%s reason=%s",
+                g->cfg.name, rsm_plan_kind_str(plan.kind),
+                rsm_failover_state_str(plan.state),
+                rsm_log_quote(plan.reason, q, sizeof q));
+    }
+    if (plan.kind == RSM_PLAN_PROPOSE) {
+        if (g->proposing)
+            return;
+        g->proposing = true;
+        if (rsm_node_propose(m->node, &plan.entry, proposed_cb, g) != 0) {
+            g->proposing = false;
+            return;
+        }
+        rsm_log(RSM_LOG_INFO, "propose", "group=%s entry=%s epoch=%llu",
+                g->cfg.name, rsm_entry_kind_str(plan.entry.kind),
+                (unsigned long long)plan.entry.epoch);
+        emit_events(g, &plan);
+    } else if (plan.kind == RSM_PLAN_REDIS) {
+        emit_events(g, &plan);
+        for (unsigned i = 0; i < plan.n_actions; i++)
+            send_action(g, &plan.actions[i]);
+    }
+}
+
+static void kick_cb(uv_timer_t *t)
+{
+    struct rsm_monitor *m = t->data;
+
+    m->kick_armed = false;
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        if (m->groups[i].dirty) {
+            m->groups[i].dirty = false;
+            evaluate(&m->groups[i]);
+        }
+    }
+}
+
+/* Evaluate g soon, outside of the current callback (never from inside a
+ * raft callback: proposing from there would re-enter raft). */
+static void mark_dirty(struct group *g)
+{
+    struct rsm_monitor *m = g->m;
+
+    g->dirty = true;
+    if (!m->kick_armed && !m->stopping) {
+        m->kick_armed = true;
+        uv_timer_start(&m->kick, kick_cb, 0, 0);
+    }
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    struct rsm_monitor *m = t->data;
+
+    for (unsigned i = 0; i < m->cfg.n_groups; i++)
+        probe_group(&m->groups[i]);
+    if (m->acting) {
+        ask_peers(m);
+        for (unsigned i = 0; i < m->cfg.n_groups; i++)
+            mark_dirty(&m->groups[i]);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The --on-failover hook
+ * ---------------------------------------------------------------------- */
+
+static void hook_closed(uv_handle_t *h)
+{
+    struct hook *hk = h->data;
+    struct rsm_monitor *m = hk->m;
+
+    if (--hk->closing > 0)
+        return;
+    for (struct hook **pp = &m->hooks; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == hk) {
+            *pp = hk->next;
+            break;
+        }
+    }
+    free(hk);
+    m->pending_close--;
+    maybe_free(m);
+}
+
+static void hook_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+    struct hook *hk = p->data;
+
+    if (status == 0 && sig == 0)
+        rsm_log(RSM_LOG_INFO, "hook-done", "pid=%d", p->pid);
+    else
+        rsm_log(RSM_LOG_WARN, "hook-failed", "pid=%d status=%lld signal=%d",
+                p->pid, (long long)status, sig);
+    uv_timer_stop(&hk->timer);
+    uv_close((uv_handle_t *)&hk->proc, hook_closed);
+    uv_close((uv_handle_t *)&hk->timer, hook_closed);
+}
+
+static void hook_timeout_cb(uv_timer_t *t)
+{
+    struct hook *hk = t->data;
+
+    rsm_log(RSM_LOG_WARN, "hook-timeout", "pid=%d", hk->proc.pid);
+    uv_process_kill(&hk->proc, SIGKILL);
+}
+
+extern char **environ;
+
+static void run_hook(struct rsm_monitor *m, const struct rsm_entry *e,
+                     const struct rsm_group *cg)
+{
+    char epoch[24], old[RSM_ADDR_STRLEN], neu[RSM_ADDR_STRLEN];
+    char env_buf[4][RSM_ADDR_STRLEN + 32];
+    const struct rsm_history_item *h;
+    uv_process_options_t opt;
+    struct hook *hk;
+    size_t n_env = 0;
+    char **env;
+    int rv;
+
+    if (m->cfg.on_failover[0] == '\0' || cg == NULL || cg->n_history == 0)
+        return;
+    h = &cg->history[cg->n_history - 1];
+    snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)e->epoch);
+    rsm_addr_format(&h->old_master, old, sizeof old);
+    rsm_addr_format(&h->new_master, neu, sizeof neu);
+    while (environ[n_env] != NULL)
+        n_env++;
+    env = calloc(n_env + 5, sizeof *env);
+    hk = calloc(1, sizeof *hk);
+    if (env == NULL || hk == NULL) {
+        free(env);
+        free(hk);
+        return;
+    }
+    memcpy(env, environ, n_env * sizeof *env);
+    snprintf(env_buf[0], sizeof env_buf[0], "RSM_GROUP=%s", e->group);
+    snprintf(env_buf[1], sizeof env_buf[1], "RSM_EPOCH=%s", epoch);
+    snprintf(env_buf[2], sizeof env_buf[2], "RSM_OLD_MASTER=%s", old);
+    snprintf(env_buf[3], sizeof env_buf[3], "RSM_NEW_MASTER=%s", neu);
+    for (int i = 0; i < 4; i++)
+        env[n_env + (size_t)i] = env_buf[i];
+
+    char *args[] = {
+        m->cfg.on_failover, (char *)e->group, epoch, old, neu, NULL};
+    memset(&opt, 0, sizeof opt);
+    opt.file = m->cfg.on_failover;
+    opt.args = args;
+    opt.env = env;
+    opt.exit_cb = hook_exit_cb;
+    opt.stdio_count = 0;
+    hk->m = m;
+    hk->proc.data = hk;
+    rv = uv_spawn(m->loop, &hk->proc, &opt);
+    free(env);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_WARN, "hook-failed", "path=%s error=\"%s\"",
+                m->cfg.on_failover, uv_strerror(rv));
+        hk->closing = 1;
+        m->pending_close++;
+        uv_close((uv_handle_t *)&hk->proc, hook_closed);
+        hk->next = m->hooks;
+        m->hooks = hk;
+        return;
+    }
+    rsm_log(RSM_LOG_INFO, "hook-started",
+            "pid=%d group=%s epoch=%s old=%s "
+            "new=%s",
+            hk->proc.pid, e->group, epoch, old, neu);
+    uv_timer_init(m->loop, &hk->timer);
+    hk->timer.data = hk;
+    uv_timer_start(&hk->timer, hook_timeout_cb, m->cfg.hook_timeout_ms, 0);
+    hk->closing = 2;
+    m->pending_close++;
+    hk->next = m->hooks;
+    m->hooks = hk;
+}
+
+/* ------------------------------------------------------------------------
+ * Node events
+ * ---------------------------------------------------------------------- */
+
+/* A follower only watched each committed master: what it knows of the
+ * other instances is stale or nothing, and "no reply for a long time" would
+ * read as DOWN. A new leader starts those records afresh (UNKNOWN until its
+ * first probe), so that nothing is decided on them before it has looked. */
+static void forget_unwatched(struct rsm_monitor *m)
+{
+    int64_t now = mono_ms(m);
+
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        struct group *g = &m->groups[i];
+        const struct rsm_group *cg = committed(g);
+        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+            if (cg != NULL && cg->has_master &&
+                rsm_addr_equal(&cg->master, &g->cfg.addrs[j]))
+                continue;
+            rsm_detector_init(&g->health[j], &g->cfg.addrs[j], now);
+            g->inst[j].fed_probe_sent_ms = -1;
+        }
+    }
+}
+
+void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
+                            const struct rsm_entry *entry, int apply_status)
+{
+    struct group *g;
+
+    if (m == NULL || m->stopping)
+        return;
+    switch (ev) {
+    case RSM_NODE_BECAME_LEADER:
+        forget_unwatched(m);
+        m->acting = true;
+        rsm_log(RSM_LOG_INFO, "leader-acting",
+                "groups=%u detail=\"barrier committed, watching Redis\"",
+                m->cfg.n_groups);
+        tick_cb(&m->tick);
+        break;
+    case RSM_NODE_LOST_LEADERSHIP:
+        if (m->acting)
+            rsm_log(RSM_LOG_INFO, "leader-stopped-acting", NULL);
+        m->acting = false;
+        for (unsigned i = 0; i < m->cfg.n_groups; i++)
+            m->groups[i].last_reason[0] = '\0';
+        break;
+    case RSM_NODE_APPLIED:
+        if (entry == NULL || !m->acting)
+            break;
+        g = group_by_name(m, entry->group);
+        if (g == NULL)
+            break;
+        if (apply_status == 0 && entry->kind == RSM_ENTRY_COMPLETE_FAILOVER)
+            run_hook(m, entry, committed(g));
+#ifdef RSM_TEST_FAULTS
+        /* Test builds: die like a SIGKILL right after a decision commits
+         * and before Redis is touched, so that tests can check that the
+         * next leader completes the same epoch. */
+        if (apply_status == 0 && entry->kind == RSM_ENTRY_DECIDE_FAILOVER &&
+            getenv("RSM_FAULT_CRASH_AFTER_DECIDE") != NULL) {
+            rsm_log(RSM_LOG_WARN, "fault-crash-after-decide",
+                    "group=%s epoch=%llu", entry->group,
+                    (unsigned long long)entry->epoch);
+            raise(SIGKILL);
+        }
+#endif
+        mark_dirty(g);
+        break;
+    default:
+        break;
+    }
+}
+
+bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
+                              struct rsm_monitor_group_status *out)
+{
+    const struct group *g;
+    int64_t now;
+
+    if (index >= m->cfg.n_groups)
+        return false;
+    g = &m->groups[index];
+    now = mono_ms(m);
+    memset(out, 0, sizeof *out);
+    out->name = g->cfg.name;
+    out->acting = m->acting;
+    out->verdict = g->verdict;
+    out->last_reason = g->last_reason;
+    out->n = g->cfg.n_addrs;
+    for (unsigned i = 0; i < g->cfg.n_addrs; i++)
+        rsm_detector_observe(&g->health[i], &m->cfg.detector, now,
+                             &out->obs[i]);
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Start and stop
+ * ---------------------------------------------------------------------- */
+
+static int open_links(struct rsm_monitor *m, char *errmsg, size_t errlen)
+{
+    int64_t now = mono_ms(m);
+
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        struct group *g = &m->groups[i];
+        g->m = m;
+        g->cfg = m->cfg.groups[i];
+        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+            struct rsm_redis_config rc;
+            struct instance *in = &g->inst[j];
+            memset(&rc, 0, sizeof rc);
+            rc.addr = g->cfg.addrs[j];
+            rc.user = m->cfg.redis_user[0] ? m->cfg.redis_user : NULL;
+            rc.password =
+                m->cfg.redis_password[0] ? m->cfg.redis_password : NULL;
+            rc.connect_timeout_ms = probe_timeout(m);
+            in->g = g;
+            in->index = j;
+            in->action_done_ms = -1;
+            in->fed_probe_sent_ms = -1;
+            rsm_detector_init(&g->health[j], &g->cfg.addrs[j], now);
+            if (rsm_redis_create(m->loop, &rc, &in->link) != 0)
+                return rsm_errf(RSM_ENOMEM, errmsg, errlen,
+                                "out of memory for Redis links");
+        }
+    }
+    return 0;
+}
+
+int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
+                      struct rsm_node *node, rsm_monitor_event_cb event_cb,
+                      void *event_arg, struct rsm_monitor **out, char *errmsg,
+                      size_t errlen)
+{
+    struct rsm_monitor *m = calloc(1, sizeof *m);
+    int rv;
+
+    if (m == NULL)
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
+    m->loop = loop;
+    m->cfg = *cfg;
+    m->node = node;
+    m->event_cb = event_cb;
+    m->event_arg = event_arg;
+    m->groups = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof *m->groups);
+    if (m->groups == NULL) {
+        free(m);
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
+    }
+    uv_timer_init(loop, &m->tick);
+    uv_timer_init(loop, &m->kick);
+    uv_timer_init(loop, &m->deadline);
+    m->deadline.data = m;
+    m->deadline_ms = -1;
+    m->tick.data = m;
+    m->kick.data = m;
+    rv = open_links(m, errmsg, errlen);
+    if (rv != 0) {
+        rsm_monitor_stop(m, NULL, NULL);
+        return rv;
+    }
+    uv_timer_start(&m->tick, tick_cb, 0, cfg->probe_interval_ms);
+    for (unsigned i = 0; i < cfg->n_groups; i++) {
+        char list[RSM_MAX_MEMBERS * RSM_ADDR_STRLEN] = "", a[RSM_ADDR_STRLEN];
+        for (unsigned j = 0; j < cfg->groups[i].n_addrs; j++) {
+            if (j)
+                strcat(list, ",");
+            strcat(list,
+                   rsm_addr_format(&cfg->groups[i].addrs[j], a, sizeof a));
+        }
+        rsm_log(RSM_LOG_INFO, "monitor",
+                "group=%s instances=%s "
+                "down_after_ms=%lld",
+                cfg->groups[i].name, list,
+                (long long)cfg->detector.down_after_ms);
+    }
+    *out = m;
+    return 0;
+}
+
+static void maybe_free(struct rsm_monitor *m)
+{
+    if (!m->stopping || m->pending_close > 0)
+        return;
+    explicit_bzero(m->cfg.redis_password, sizeof m->cfg.redis_password);
+    if (m->stop_cb != NULL)
+        m->stop_cb(m->stop_arg);
+    free(m->groups);
+    free(m);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    struct rsm_monitor *m = h->data;
+
+    m->pending_close--;
+    maybe_free(m);
+}
+
+static void link_closed(struct rsm_redis *r, void *arg)
+{
+    struct rsm_monitor *m = arg;
+
+    (void)r;
+    m->pending_close--;
+    maybe_free(m);
+}
+
+void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
+{
+    if (m->stopping)
+        return;
+    m->stopping = true;
+    m->acting = false;
+    m->stop_cb = cb;
+    m->stop_arg = arg;
+    m->pending_close += 3;
+    uv_close((uv_handle_t *)&m->deadline, timer_closed);
+    uv_close((uv_handle_t *)&m->tick, timer_closed);
+    uv_close((uv_handle_t *)&m->kick, timer_closed);
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        struct group *g = &m->groups[i];
+        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+            if (g->inst[j].link == NULL)
+                continue;
+            m->pending_close++;
+            rsm_redis_close(g->inst[j].link, link_closed, m);
+            g->inst[j].link = NULL;
+        }
+    }
+    for (unsigned i = 0; i < m->n_peers; i++)
+        peer_drop(&m->peers[i]);
+    for (struct hook *hk = m->hooks; hk != NULL; hk = hk->next) {
+        if (hk->closing == 2 && !uv_is_closing((uv_handle_t *)&hk->proc))
+            uv_process_kill(&hk->proc, SIGTERM);
+    }
+}
