@@ -373,6 +373,33 @@ class AgentTest(TestCase):
                    new.status()["commit_index"], timeout=10,
                    what="same commit index")
 
+    def test_unresolvable_peer_is_reported_once_and_tolerated(self):
+        """Peer 3's name does not resolve: agents 1 and 2 still form a
+        majority, log the failure once (not on every retry) and stop
+        cleanly with connects to it pending."""
+        g = Group(self, host=HOST)
+        a1, a2, a3 = g.agents[1], g.agents[2], g.agents[3]
+        g.peers = lambda: "1=%s:%d/%d,2=%s:%d/%d,3=nonexistent.invalid:%d" % (
+            HOST, a1.raft_port, a1.api_port, HOST, a2.raft_port, a2.api_port,
+            a3.raft_port)
+        a1.start()
+        a2.start()
+        leader = wait_until(lambda: ([a for a in (a1, a2) if a.view()[2]]
+                                     or [None])[0], timeout=15,
+                            what="a leader among agents 1 and 2")
+        time.sleep(3)  # raft retries the connection every second
+        # The leader retried every second; a follower only tried if it
+        # was a candidate.
+        failed = {a.id: len(a.find("raft-resolve-failed", peer=3,
+                                   host="nonexistent.invalid"))
+                  for a in (a1, a2)}
+        self.assertEqual(failed[leader.id], 1, leader.proc.output())
+        self.assertLessEqual(max(failed.values()), 1)
+        self.assertTrue(leader.view()[2])
+        for a in (a2, a1):
+            a.proc.signal(signal.SIGTERM)
+            self.assertEqual(a.proc.p.wait(timeout=10), 0, a.proc.output())
+
     def _catch_up_and_replay(self, threshold):
         """Two agents commit N entries; a third starts late and catches up;
         then every agent restarts and rebuilds its state from its data dir:
