@@ -95,6 +95,9 @@ void rsm_api_set_monitor(struct rsm_api *a, struct rsm_monitor *m);
 /* The port actually listened on. */
 uint16_t rsm_api_port(const struct rsm_api *a);
 
+/* Clients connected to the client port now. */
+unsigned rsm_api_clients(const struct rsm_api *a);
+
 typedef void (*rsm_api_stop_cb)(void *arg);
 
 /* Close the listener and every client, then call cb (may be NULL) from the
