@@ -29,6 +29,7 @@ enum {
 int rsmctl_promote(int argc, char **argv);
 int rsmctl_status(int argc, char **argv);  /* status.c */
 int rsmctl_members(int argc, char **argv); /* members.c */
+int rsmctl_redis_boot(int argc, char **argv); /* redis_boot.c */
 
 /* --- shared helpers (opts.c) -------------------------------------------- */
 

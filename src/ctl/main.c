@@ -16,6 +16,7 @@ static const struct subcommand subcommands[] = {
      "one-shot: promote the best replica if the master is gone"},
     {"status", rsmctl_status, "the agent group and its groups at a glance"},
     {"members", rsmctl_members, "list, add or remove agents of the group"},
+    {"redis-boot", rsmctl_redis_boot, "start Redis as what the agents say"},
 };
 
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])

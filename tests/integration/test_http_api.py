@@ -16,59 +16,10 @@ import time
 import unittest
 
 import promtext
+from agentset import Agents
 from rsmtest import HOST, Proc, TestCase, binary, call, free_port, wait_until
 
 GROUP = "g"
-
-
-class Agents:
-    """N rsm-agents with an HTTP port each, watching one group."""
-
-    def __init__(self, tc, n, monitor, down_after=1000):
-        self.tc = tc
-        self.ids = list(range(1, n + 1))
-        self.raft = {i: free_port() for i in self.ids}
-        self.api = {i: free_port() for i in self.ids}
-        self.http = {i: free_port() for i in self.ids}
-        self.procs = {}
-        self.monitor = monitor
-        self.down_after = down_after
-
-    def peers(self):
-        return ",".join("%d=%s:%d/%d" % (i, HOST, self.raft[i], self.api[i])
-                        for i in self.ids)
-
-    def start(self, i):
-        argv = [binary("rsm-agent"), "--id", str(i), "--peers", self.peers(),
-                "--data-dir", os.path.join(self.tc.workdir, "agent%d" % i),
-                "--api-bind", "%s:%d" % (HOST, self.api[i]),
-                "--http-bind", "%s:%d" % (HOST, self.http[i]),
-                "--monitor", self.monitor,
-                "--down-after-ms", str(self.down_after),
-                "--min-failover-interval-ms", "0"]
-        p = Proc(argv, os.path.join(self.tc.workdir, "agent%d.log" % i))
-        self.procs[i] = p
-        self.tc._procs.append(p)
-        return p
-
-    def start_all(self):
-        for i in self.ids:
-            self.start(i)
-
-    def status(self, i):
-        return json.loads(call(self.api[i], "RSM", "STATUS"))
-
-    def leader(self):
-        for i in self.ids:
-            p = self.procs.get(i)
-            if p is None or not p.alive():
-                continue
-            try:
-                if self.status(i)["role"] == "leader":
-                    return i
-            except (OSError, ValueError, KeyError):
-                pass
-        return None
 
 
 def get(port, path, method="GET", timeout=3.0):
