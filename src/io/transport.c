@@ -18,12 +18,21 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* An outgoing connection whose sent data stays unacknowledged this long is
+ * dropped by the kernel (TCP_USER_TIMEOUT). raft_uv never reads from the
+ * connections it opens, so a peer that vanished without a reset (a pod
+ * deleted, its IP gone) would otherwise keep the leader writing into a dead
+ * socket for the ~15 minutes of TCP retransmissions, never reconnecting and
+ * so never resolving the peer's new address. */
+#define SEND_USER_TIMEOUT_MS 5000
 
 /* "255.255.255.255:65535" */
 #define IPPORT_LEN (INET_ADDRSTRLEN + 8)
@@ -184,6 +193,12 @@ static void inner_connected(struct raft_uv_connect *ireq, uv_stream_t *stream,
     }
     if (status != 0 && status != RAFT_CANCELED)
         im->stats.connect_errors++;
+    if (status == 0) {
+        uv_os_fd_t fd;
+        unsigned ms = SEND_USER_TIMEOUT_MS;
+        if (uv_fileno((uv_handle_t *)stream, &fd) == 0)
+            setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    }
     finish(c, stream, status);
 }
 
