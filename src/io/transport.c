@@ -33,6 +33,12 @@
  * socket for the ~15 minutes of TCP retransmissions, never reconnecting and
  * so never resolving the peer's new address. */
 #define SEND_USER_TIMEOUT_MS 5000
+/* raft_uv_tcp's connect has no deadline: a SYN to an address nobody owns
+ * any more (a pod moved) is retried by the kernel for minutes, and raft_uv
+ * does not try again meanwhile. After this long raft_uv is told the connect
+ * failed; it retries, and the retry resolves the name again. The abandoned
+ * attempt ends on its own (its stream, if any, is closed). */
+#define CONNECT_TIMEOUT_MS 2000
 
 /* "255.255.255.255:65535" */
 #define IPPORT_LEN (INET_ADDRSTRLEN + 8)
@@ -72,6 +78,9 @@ struct conn {
     raft_id id;
     struct rsm_addr addr; /* Raft host:port of the peer */
     bool resolving;
+    uv_timer_t timer;     /* CONNECT_TIMEOUT_MS, once connecting */
+    bool timer_on;        /* timer initialised: close it before free */
+    bool answered;        /* raft_uv's callback has run */
     struct conn *prev, *next;
 };
 
@@ -111,16 +120,43 @@ static void maybe_closed(struct impl *im)
     cb(im->outer);
 }
 
-/* Complete raft_uv's request and forget it. */
-static void finish(struct conn *c, uv_stream_t *stream, int status)
+static void timer_closed(uv_handle_t *h)
 {
+    struct conn *c = h->data;
     struct impl *im = c->im;
-    struct raft_uv_connect *req = c->req;
 
     unlink_conn(im, c);
     free(c);
-    req->cb(req, stream, status);
     maybe_closed(im);
+}
+
+/* Run raft_uv's callback (once). */
+static void answer(struct conn *c, uv_stream_t *stream, int status)
+{
+    struct raft_uv_connect *req = c->req;
+
+    c->answered = true;
+    req->cb(req, stream, status);
+}
+
+/* Complete raft_uv's request (unless a timeout already did) and forget
+ * it: free it now, or once its timer has closed. */
+static void finish(struct conn *c, uv_stream_t *stream, int status)
+{
+    struct impl *im = c->im;
+
+    if (c->timer_on) {
+        uv_timer_stop(&c->timer);
+        uv_close((uv_handle_t *)&c->timer, timer_closed);
+    } else {
+        unlink_conn(im, c);
+    }
+    if (!c->answered)
+        answer(c, stream, status);
+    if (!c->timer_on) {
+        free(c);
+        maybe_closed(im);
+    }
 }
 
 static struct peer_seen *peer_seen(struct impl *im, raft_id id)
@@ -184,9 +220,10 @@ static void inner_connected(struct raft_uv_connect *ireq, uv_stream_t *stream,
     struct conn *c = ireq->data;
     struct impl *im = c->im;
 
-    if (status == 0 && im->closing) {
-        /* Connected just as we started closing: raft_uv expects CANCELED
-         * now, and the stream is ours to close. */
+    if (status == 0 && (im->closing || c->answered)) {
+        /* Connected just as we started closing (raft_uv expects CANCELED
+         * now), or after the connect timed out: the stream is ours to
+         * close. */
         stream->data = c;
         uv_close((uv_handle_t *)stream, stream_closed);
         return;
@@ -202,16 +239,37 @@ static void inner_connected(struct raft_uv_connect *ireq, uv_stream_t *stream,
     finish(c, stream, status);
 }
 
-/* Step 3: ask raft_uv_tcp to connect to ip. 0 or a RAFT_* code. */
+static void connect_timeout(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+
+    if (c->answered)
+        return;
+    c->im->stats.connect_errors++;
+    rsm_log(RSM_LOG_DEBUG, "raft-connect-timeout", "peer=%llu host=%s",
+            (unsigned long long)c->id, c->addr.host);
+    answer(c, NULL, RAFT_NOCONNECTION);
+}
+
+/* Step 3: ask raft_uv_tcp to connect to ip, with a deadline. 0 or a
+ * RAFT_* code. */
 static int connect_ip(struct conn *c, const char *ip)
 {
     struct impl *im = c->im;
     char ipport[IPPORT_LEN];
+    int rv;
 
     snprintf(ipport, sizeof ipport, "%.15s:%u", ip, (unsigned)c->addr.port);
     c->inner_req.data = c;
-    return im->inner.connect(&im->inner, &c->inner_req, c->id, ipport,
-                             inner_connected);
+    rv = im->inner.connect(&im->inner, &c->inner_req, c->id, ipport,
+                           inner_connected);
+    if (rv == 0) {
+        uv_timer_init(im->loop, &c->timer);
+        c->timer.data = c;
+        c->timer_on = true;
+        uv_timer_start(&c->timer, connect_timeout, CONNECT_TIMEOUT_MS, 0);
+    }
+    return rv;
 }
 
 static void resolved(uv_getaddrinfo_t *gai, int status, struct addrinfo *res)
