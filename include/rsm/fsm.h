@@ -12,6 +12,32 @@
  * automatic one, the group is not paused). Complete/Abort/Progress apply only
  * to the in-flight failover of their epoch.
  *
+ * The rules per kind (checked in this order; the first that fails is the
+ * reason, e.g. "epoch 3 is not next (group epoch 3)"):
+ *   ObserveMaster    creates the group if absent; sets the master if none
+ *                    is committed; the committed master again refreshes
+ *                    run id and members; any other master (or none) is
+ *                    refused: the master changes only through a failover.
+ *                    An empty master records the members of a group that
+ *                    has no master yet (then BOOTSTRAP decides one).
+ *   DecideFailover   group exists; epoch == group.epoch + 1; nothing in
+ *                    flight; not AUTOMATIC while paused; a new master that
+ *                    is not the old master; BOOTSTRAP only while no master
+ *                    is committed; old_master == the committed master when
+ *                    there is one (else the decision is stale). Accepted:
+ *                    epoch consumed, decision in flight, step NONE.
+ *   FailoverProgress the in-flight epoch; the step moves forward only
+ *                    (steps may be skipped; a repeat is refused as "step X
+ *                    already recorded").
+ *   CompleteFailover the in-flight epoch, result not ABORTED: the new
+ *                    master is committed (run id cleared until observed),
+ *                    a history item is appended (oldest dropped beyond
+ *                    RSM_HISTORY_MAX), last_failover_end_ms = time_ms.
+ *   AbortFailover    the in-flight epoch: master unchanged, epoch stays
+ *                    consumed, history item RESULT_ABORTED with the abort
+ *                    reason, last_failover_end_ms = time_ms.
+ *   SetPaused        group exists.
+ *
  * Ownership: the caller owns struct rsm_fsm (embed or allocate it), calls
  * rsm_fsm_init() and rsm_fsm_close(); groups are allocated inside. */
 #ifndef RSM_FSM_H
@@ -56,15 +82,16 @@ struct rsm_group {
 struct rsm_fsm {
     struct rsm_group *groups;          /* sorted by name */
     size_t n_groups;
-    uint64_t applied;                  /* entries accepted */
-    uint64_t rejected;                 /* entries rejected */
+    uint64_t applied;                  /* entries accepted (in snapshots) */
+    uint64_t rejected;                 /* entries rejected (in snapshots) */
 };
 
 void rsm_fsm_init(struct rsm_fsm *fsm);
 void rsm_fsm_close(struct rsm_fsm *fsm);
 
-/* Apply one entry. Returns 0 if it changed the state, RSM_EREJECTED with
- * the reason in reason[] otherwise (or RSM_ENOMEM). */
+/* Apply one entry. Returns 0 if it was accepted (applied++), RSM_EREJECTED
+ * with the reason in reason[] otherwise (rejected++), or RSM_ENOMEM (state
+ * unchanged, nothing counted: apply it again). reason is "" on success. */
 int rsm_fsm_apply(struct rsm_fsm *fsm, const struct rsm_entry *e,
                   char *reason, size_t len);
 

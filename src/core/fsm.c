@@ -85,8 +85,7 @@ static struct rsm_group *insert(struct rsm_fsm *fsm, const char *name)
     return g;
 }
 
-/* ---- helpers ---------------------------------------------------------------
- */
+/* ---- helpers ------------------------------------------------------------- */
 
 static bool addr_empty(const struct rsm_addr *a)
 {
@@ -159,8 +158,7 @@ static int unknown_group(const struct rsm_entry *e, char *reason, size_t len)
     return reject(reason, len, "unknown group '%s'", e->group);
 }
 
-/* ---- ObserveMaster ---------------------------------------------------------
- */
+/* ---- ObserveMaster ------------------------------------------------------- */
 
 static void record_observation(struct rsm_group *g, const struct rsm_entry *e)
 {
@@ -202,8 +200,7 @@ static int apply_observe(struct rsm_fsm *fsm, const struct rsm_entry *e,
     return 0;
 }
 
-/* ---- DecideFailover --------------------------------------------------------
- */
+/* ---- DecideFailover ------------------------------------------------------ */
 
 static int check_decide(const struct rsm_group *g, const struct rsm_entry *e,
                         char *reason, size_t len)
@@ -258,8 +255,7 @@ static int apply_decide(struct rsm_fsm *fsm, const struct rsm_entry *e,
     return 0;
 }
 
-/* ---- Progress, Complete, Abort: the in-flight failover ---------------------
- */
+/* ---- Progress, Complete, Abort: the in-flight failover ------------------- */
 
 /* The group of e, if its failover of e->epoch is in flight. */
 static int in_flight_group(struct rsm_fsm *fsm, const struct rsm_entry *e,
@@ -388,8 +384,7 @@ static int apply_paused(struct rsm_fsm *fsm, const struct rsm_entry *e,
     return 0;
 }
 
-/* ---- entry points
- * ------------------------------------------------------------ */
+/* ---- entry points -------------------------------------------------------- */
 
 static int dispatch(struct rsm_fsm *fsm, const struct rsm_entry *e,
                     char *reason, size_t len)
@@ -470,8 +465,7 @@ int rsm_fsm_restore(struct rsm_fsm *fsm, const void *buf, size_t len,
     return 0;
 }
 
-/* ---- equality
- * ---------------------------------------------------------------- */
+/* ---- equality ------------------------------------------------------------ */
 
 /* Exact equality (not rsm_addr_equal's case folding): identical states. */
 static bool addr_same(const struct rsm_addr *a, const struct rsm_addr *b)

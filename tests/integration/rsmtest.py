@@ -158,7 +158,11 @@ class Proc:
     def alive(self):
         return self.p.poll() is None
 
-    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+    def stop(self, sig=None, timeout=10.0):
+        # (the default cannot be signal.SIGTERM: in this class body the name
+        # `signal` is the method above)
+        if sig is None:
+            sig = signal.SIGTERM
         if self.stopped:
             return self.p.returncode
         if self.p.poll() is None:
@@ -206,6 +210,7 @@ class Redis:
             "port %d" % self.port, "bind %s" % HOST, "dir %s" % self.dir,
             "save \"\"", "appendonly no", "daemonize no",
             "repl-ping-replica-period 1", "repl-timeout 5",
+            "repl-diskless-sync-delay 0",  # replicas link in ms, not 5 s
             "protected-mode no", "logfile \"\"",
         ]
         if self.password:
@@ -237,6 +242,41 @@ class Redis:
         return (i.get("role") == "slave"
                 and int(i.get("master_port", 0)) == master_port
                 and i.get("master_link_status") == "up")
+
+    def pause(self):
+        """SIGSTOP: the kernel still accepts connections, nothing answers."""
+        self.proc.signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.signal(signal.SIGCONT)
+
+    def write_keys(self, prefix, n, value_size=16, batch=200):
+        """SET prefix0..prefix<n-1> to values of value_size bytes,
+        pipelined in batches on one connection."""
+        value = "v" * value_size
+        with Resp(self.port, password=self.password) as c:
+            for start in range(0, n, batch):
+                end = min(n, start + batch)
+                for i in range(start, end):
+                    c.send("SET", "%s%d" % (prefix, i), value)
+                for i in range(start, end):
+                    c.read()
+
+    def commandstats(self):
+        """{command: calls} from INFO commandstats."""
+        out = {}
+        for k, v in self.info("commandstats").items():
+            if k.startswith("cmdstat_"):
+                fields = dict(f.split("=", 1) for f in v.split(","))
+                out[k[len("cmdstat_"):]] = int(fields["calls"])
+        return out
+
+    def offset(self):
+        """The replication offset that ranking uses."""
+        i = self.info()
+        key = "slave_repl_offset" if i.get("role") == "slave" \
+            else "master_repl_offset"
+        return int(i[key])
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc:
@@ -277,7 +317,86 @@ class TestCase(unittest.TestCase):
                        what="replica %d linked" % r.port)
         return m, rs
 
+    def rsmctl(self, *args, timeout=60, env=None):
+        """Run build/rsmctl with args; returns CompletedProcess (text)."""
+        return self.run_cmd([binary("rsmctl")] + [str(a) for a in args],
+                            timeout=timeout, env=env)
+
     def run_cmd(self, argv, timeout=60, env=None, input=None):
         """Run a command to completion; returns CompletedProcess (text)."""
         return subprocess.run(argv, capture_output=True, text=True,
                               timeout=timeout, env=env, input=input)
+
+
+# --------------------------------------------------------------------------
+# DNS
+# --------------------------------------------------------------------------
+class SrvResponder:
+    """A tiny DNS server on 127.0.0.1 (UDP, kernel-chosen port) answering
+    SRV queries from a fixed table {name: [(priority, weight, port,
+    target), ...]}; any other query gets NXDOMAIN. Runs in a thread of the
+    test process; close() stops it."""
+
+    def __init__(self, records):
+        import threading
+        self.records = {k.rstrip(".").lower(): v for k, v in records.items()}
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((HOST, 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.queries = []
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def addr(self):
+        return "%s:%d" % (HOST, self.port)
+
+    @staticmethod
+    def _name(labels):
+        out = b""
+        for part in labels.split("."):
+            if part:
+                out += bytes([len(part)]) + part.encode()
+        return out + b"\0"
+
+    def _answer(self, q):
+        import struct
+        tid, _flags, qd = struct.unpack(">HHH", q[:6])
+        i, labels = 12, []
+        while q[i]:
+            labels.append(q[i + 1:i + 1 + q[i]].decode().lower())
+            i += 1 + q[i]
+        qtype = struct.unpack(">H", q[i + 1:i + 3])[0]
+        question = q[12:i + 5]
+        name = ".".join(labels)
+        self.queries.append((name, qtype))
+        recs = self.records.get(name) if qtype == 33 else None
+        if recs is None:
+            return struct.pack(">HHHHHH", tid, 0x8183, 1, 0, 0, 0) + question
+        out = struct.pack(">HHHHHH", tid, 0x8580, 1, len(recs), 0, 0)
+        out += question
+        for prio, weight, port, target in recs:
+            rdata = struct.pack(">HHH", prio, weight, port) + self._name(target)
+            out += b"\xc0\x0c" + struct.pack(">HHIH", 33, 1, 30, len(rdata))
+            out += rdata
+        return out
+
+    def _serve(self):
+        while not self._stop:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                self.sock.sendto(self._answer(q), peer)
+            except (IndexError, ValueError, OSError):
+                pass
+
+    def close(self):
+        self._stop = True
+        self._thread.join()
+        self.sock.close()

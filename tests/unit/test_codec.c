@@ -149,8 +149,7 @@ static const enum rsm_entry_kind all_kinds[] = {
 };
 #define N_KINDS (sizeof all_kinds / sizeof all_kinds[0])
 
-/* ---- round trips -----------------------------------------------------------
- */
+/* ---- round trips --------------------------------------------------------- */
 
 static void test_round_trip_every_kind(void **state)
 {
@@ -210,8 +209,7 @@ static void test_round_trip_limits(void **state)
     free(buf);
 }
 
-/* ---- hostile input ---------------------------------------------------------
- */
+/* ---- hostile input ------------------------------------------------------- */
 
 /* Every proper prefix of a valid entry is refused, never read past. */
 static void test_truncated_at_every_length(void **state)

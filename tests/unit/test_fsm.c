@@ -18,8 +18,7 @@
 #define B "10.0.0.2:6379"
 #define C "10.0.0.3:6379"
 
-/* ---- fixture and entry builders --------------------------------------------
- */
+/* ---- fixture and entry builders ------------------------------------------ */
 
 struct fx {
     struct rsm_fsm fsm;
@@ -213,8 +212,7 @@ static void in_flight(struct fx *f)
     ok(f, decide(f, "g", 1, A, B));
 }
 
-/* ---- ObserveMaster
- * ----------------------------------------------------------- */
+/* ---- ObserveMaster ------------------------------------------------------- */
 
 static void test_observe_creates_group_and_sets_master(void **state)
 {
@@ -290,8 +288,7 @@ static void test_groups_are_kept_sorted(void **state)
     assert_null(rsm_fsm_group(&f->fsm, "q"));
 }
 
-/* ---- DecideFailover: the epoch rule
- * ------------------------------------------ */
+/* ---- DecideFailover: the epoch rule -------------------------------------- */
 
 static void test_decide_applies_next_epoch(void **state)
 {
@@ -378,8 +375,7 @@ static void test_set_paused_unknown_group_is_rejected(void **state)
     refused(f, set_paused(f, "g", true), "unknown group 'g'");
 }
 
-/* ---- FailoverProgress -----------------------------------------------------
- */
+/* ---- FailoverProgress ---------------------------------------------------- */
 
 static void test_progress_moves_forward_only(void **state)
 {
@@ -411,8 +407,7 @@ static void test_progress_needs_the_in_flight_epoch(void **state)
             "epoch 2 is not the failover in flight (epoch 1)");
 }
 
-/* ---- CompleteFailover / AbortFailover -------------------------------------
- */
+/* ---- CompleteFailover / AbortFailover ------------------------------------ */
 
 static void test_complete_commits_new_master_and_history(void **state)
 {
@@ -512,8 +507,7 @@ static void test_history_is_bounded_oldest_dropped(void **state)
         assert_int_equal(g->history[i].epoch, g->history[i - 1].epoch + 1);
 }
 
-/* ---- malformed entries ------------------------------------------------------
- */
+/* ---- malformed entries --------------------------------------------------- */
 
 static void test_malformed_entries_are_rejected(void **state)
 {
@@ -590,8 +584,7 @@ static void test_apply_bytes_garbage_is_rejected_not_fatal(void **state)
     rsm_fsm_close(&before);
 }
 
-/* ---- snapshot and restore -------------------------------------------------
- */
+/* ---- snapshot and restore ------------------------------------------------ */
 
 /* Several groups, one with a failover in flight, history, paused flags. */
 static void rich_state(struct fx *f)
@@ -842,8 +835,7 @@ static void test_restore_refuses_inconsistent_snapshots(void **state)
     }
 }
 
-/* ---- determinism
- * -------------------------------------------------------------- */
+/* ---- determinism --------------------------------------------------------- */
 
 static void test_same_entries_give_equal_states(void **state)
 {
@@ -872,8 +864,7 @@ static void test_same_entries_give_equal_states(void **state)
     free(g);
 }
 
-/* ---- scenarios
- * ------------------------------------------------------------------ */
+/* ---- scenarios ----------------------------------------------------------- */
 
 /* Two leaders (old one partitioned, new one elected) both read epoch 0
  * and propose epoch 1: the log orders them, the first applies, the second

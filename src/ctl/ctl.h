@@ -1,0 +1,60 @@
+/* ctl.h - rsmctl: subcommands and the helpers they share.
+ *
+ * Adding a subcommand: write `int rsmctl_<name>(int argc, char **argv)` in
+ * src/ctl/<name>.c, declare it below, and add one line to the table in
+ * main.c. A subcommand gets argv[0] = its own name, prints its own --help,
+ * and returns one of the RSMCTL_EXIT_* codes. */
+#ifndef RSM_CTL_H
+#define RSM_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsm/addr.h"
+
+/* Keep in step with project(... VERSION) in CMakeLists.txt. */
+#define RSMCTL_VERSION "0.1.0"
+
+/* Exit codes shared by every subcommand (documented in `rsmctl --help`). */
+enum {
+    RSMCTL_EXIT_OK = 0,          /* nothing needed, or done */
+    RSMCTL_EXIT_FAILED = 1,      /* attempted and failed part-way */
+    RSMCTL_EXIT_USAGE = 2,       /* bad flags or input; nothing contacted */
+    RSMCTL_EXIT_UNAVAILABLE = 3, /* nothing reachable / nothing eligible */
+};
+
+/* --- subcommands -------------------------------------------------------- */
+
+/* `rsmctl promote [options] host:port ...` (promote.c). */
+int rsmctl_promote(int argc, char **argv);
+
+/* --- shared helpers (opts.c) -------------------------------------------- */
+
+/* Largest password we read, including the NUL. */
+#define RSMCTL_SECRET_MAX 512
+
+/* Load the Redis password: from `path` if not NULL (one line; a trailing
+ * "\n" or "\r\n" is dropped), else from the environment variable `env` if
+ * set and non-empty, else leave buf empty. Returns 0 or RSM_EINVAL /
+ * RSM_EIO with a message that names the file (never its content). */
+int rsmctl_read_secret(const char *path, const char *env, char *buf, size_t len,
+                       char *errmsg, size_t errlen);
+
+/* Parse a decimal number in [min, max] (digits only). 0 or RSM_EINVAL. */
+int rsmctl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Local wall-clock time "HH:MM:SS.mmm" into buf (at least 16 bytes). */
+const char *rsmctl_timestamp(char *buf, size_t len);
+
+/* --- DNS SRV discovery (srv.c) ------------------------------------------ */
+
+/* Look up the SRV record `name` and store its targets as addresses
+ * (target host name, port), lowest priority first, duplicates dropped, at
+ * most max. Blocking (res_nquery): call before starting any loop. Returns
+ * 0 with *n >= 1, RSM_EINVAL for a bad name, RSM_ENOTFOUND when the name
+ * has no usable SRV record, RSM_EPARSE for a malformed answer; errmsg
+ * names `name`. */
+int rsmctl_srv_lookup(const char *name, struct rsm_addr *out, size_t max,
+                      size_t *n, char *errmsg, size_t errlen);
+
+#endif /* RSM_CTL_H */

@@ -1,0 +1,64 @@
+/* main.c - rsmctl: dispatch to a subcommand. */
+#include "ctl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* One line per subcommand. */
+static const struct subcommand subcommands[] = {
+    {"promote", rsmctl_promote,
+     "one-shot: promote the best replica if the master is gone"},
+};
+
+#define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: rsmctl <command> [options] ...\n"
+                 "       rsmctl <command> --help\n"
+                 "       rsmctl --help | --version\n\ncommands:\n");
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", subcommands[i].name,
+                subcommands[i].summary);
+    fprintf(out,
+            "\nexit codes:\n"
+            "  0  nothing needed, or done\n"
+            "  1  attempted and failed part-way (the output says where and "
+            "what is left)\n"
+            "  2  usage error: bad flag, address or file; nothing contacted\n"
+            "  3  nothing reachable, no eligible replica, or refusing to act\n"
+            "\nThe Redis password comes from --password-file FILE or the "
+            "environment\nvariable RSM_REDIS_PASSWORD, never from the command "
+            "line.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+
+    if (cmd == NULL) {
+        usage(stderr);
+        return RSMCTL_EXIT_USAGE;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return RSMCTL_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("rsmctl %s\n", RSMCTL_VERSION);
+        return RSMCTL_EXIT_OK;
+    }
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
+        if (strcmp(cmd, subcommands[i].name) == 0)
+            return subcommands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "rsmctl: unknown command '%s' (see rsmctl --help)\n", cmd);
+    return RSMCTL_EXIT_USAGE;
+}
