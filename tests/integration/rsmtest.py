@@ -590,7 +590,8 @@ class Agents:
     def group_status(self, name):
         """Group `name` as the first live agent that answers reports it
         (the leader first), or None."""
-        order = sorted(self.alive(), key=lambda a: a is not self.leader())
+        ld = self.leader()
+        order = sorted(self.alive(), key=lambda a: a is not ld)
         for a in order:
             try:
                 return a.group_status(name)
