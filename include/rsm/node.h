@@ -37,6 +37,8 @@ struct rsm_member {
     uint64_t id;
     struct rsm_addr raft;   /* host:raftport */
     struct rsm_addr api;    /* host:apiport */
+    bool api_given;         /* "/apiport" was written: the Raft
+                               configuration keeps the address as written */
     bool voter;
 };
 
@@ -50,6 +52,8 @@ struct rsm_node_config {
     unsigned election_timeout_ms;             /* default 1000 */
     unsigned heartbeat_timeout_ms;            /* default 100 */
     unsigned snapshot_threshold;              /* default 1024 entries */
+    bool join;                                /* never bootstrap: wait to be
+                                                 added by the leader */
 };
 
 /* Parse "1=host:port[/api],2=..." into cfg->peers (api defaults to the host
@@ -59,7 +63,9 @@ int rsm_node_parse_peers(const char *text, uint16_t default_api_port,
                          struct rsm_node_config *cfg, char *errmsg,
                          size_t errlen);
 
-/* Parse one member address "host:port[/api]". */
+/* Parse one member address "host:port[/api]" into m->raft, m->api and
+ * m->api_given; sets m->voter, leaves m->id alone. RSM_EINVAL with errmsg,
+ * *m untouched on error. */
 int rsm_node_parse_member_addr(const char *text, uint16_t default_api_port,
                                struct rsm_member *m, char *errmsg,
                                size_t errlen);
@@ -79,9 +85,17 @@ struct rsm_node_observer {
     void *arg;
 };
 
+/* A member address as stored in the Raft configuration: "host:raftport",
+ * plus "/apiport" if it was given. Returns buf (RSM_ADDR_STRLEN + 8). */
+char *rsm_node_format_member(const struct rsm_member *m, char *buf,
+                             size_t len);
+
 /* Lock the data dir (flock; RSM_ELOCKED names the holder's dir), init raft
  * with the TCP transport, bootstrap on an empty dir (RAFT_CANTBOOTSTRAP on a
- * restart is normal), pre-vote on, start. 0 or RSM_E* with errmsg. */
+ * restart is normal) unless cfg->join, pre-vote on, start. cfg->id must be
+ * one of cfg->peers (that entry is this agent's own address). 0 or RSM_E*
+ * with errmsg. On error *out is NULL, but closing raft may still need the
+ * loop: run it until it returns before uv_loop_close(). */
 int rsm_node_start(uv_loop_t *loop, const struct rsm_node_config *cfg,
                    const struct rsm_node_observer *obs,
                    struct rsm_node **out, char *errmsg, size_t errlen);
@@ -111,11 +125,21 @@ void rsm_node_get_status(const struct rsm_node *n,
 /* The committed, applied state (read-only). */
 const struct rsm_fsm *rsm_node_fsm(const struct rsm_node *n);
 
+/* Raft state is leader. The barrier of the new term may not have
+ * committed yet: act on the state only after RSM_NODE_BECAME_LEADER. */
 bool rsm_node_is_leader(const struct rsm_node *n);
 
 /* Completion of an asynchronous request: status 0, or RSM_ENOTLEADER /
  * RSM_EREJECTED / RSM_ERAFT ... with a message. */
 typedef void (*rsm_node_done_cb)(void *arg, int status, const char *errmsg);
+
+/* Encode an entry the way raft 0.15 needs it: the protobuf bytes padded to
+ * a multiple of 8 bytes with a field protobuf skips (number 2047, reserved
+ * in proto/rsm.proto), in a raft_malloc'd buffer (raft_free it unless
+ * raft_apply took it). Anything that calls raft_apply must use this: raft
+ * 0.15 corrupts batches of entries whose lengths are not multiples of 8.
+ * 0, or the codec's error / RSM_ENOMEM. */
+int rsm_node_encode_entry(const struct rsm_entry *e, void **buf, size_t *len);
 
 /* Leader only (RSM_ENOTLEADER otherwise, cb not called). Propose an entry
  * through raft_apply; cb runs after it is committed and applied (status =
@@ -125,7 +149,10 @@ int rsm_node_propose(struct rsm_node *n, const struct rsm_entry *e,
                      rsm_node_done_cb cb, void *arg);
 
 /* Leader only: membership changes (raft_add + raft_assign voter /
- * raft_remove). cb runs when the change is committed or failed. */
+ * raft_remove). cb runs when the change is committed or failed. A non-zero
+ * return (RSM_ENOTLEADER, RSM_EBUSY: a change is in progress, RSM_EEXIST:
+ * id or address taken, RSM_ENOTFOUND: no such member, ...) means cb is not
+ * called. */
 int rsm_node_add_member(struct rsm_node *n, const struct rsm_member *m,
                         rsm_node_done_cb cb, void *arg);
 int rsm_node_remove_member(struct rsm_node *n, uint64_t id,

@@ -27,6 +27,8 @@ enum {
 
 /* `rsmctl promote [options] host:port ...` (promote.c). */
 int rsmctl_promote(int argc, char **argv);
+int rsmctl_status(int argc, char **argv);  /* status.c */
+int rsmctl_members(int argc, char **argv); /* members.c */
 
 /* --- shared helpers (opts.c) -------------------------------------------- */
 

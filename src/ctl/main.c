@@ -14,6 +14,8 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
     {"promote", rsmctl_promote,
      "one-shot: promote the best replica if the master is gone"},
+    {"status", rsmctl_status, "the agent group and its groups at a glance"},
+    {"members", rsmctl_members, "list, add or remove agents of the group"},
 };
 
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])

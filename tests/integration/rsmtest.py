@@ -151,10 +151,6 @@ class Proc:
         self.pid = self.p.pid
         self.stopped = False
 
-    def signal(self, sig):
-        if self.p.poll() is None:
-            os.kill(self.pid, sig)
-
     def alive(self):
         return self.p.poll() is None
 
@@ -181,6 +177,12 @@ class Proc:
 
     def kill(self):
         return self.stop(signal.SIGKILL)
+
+    # Defined after stop(): inside the class body this name would hide the
+    # signal module from stop()'s default argument.
+    def signal(self, sig):
+        if self.p.poll() is None:
+            os.kill(self.pid, sig)
 
     def output(self):
         with open(self.log_path, "rb") as f:

@@ -1,0 +1,581 @@
+/* main.c - rsm-agent: the daemon. One libuv loop, single-threaded: the Raft
+ * node (src/io/node.c), the client API, signals.
+ *
+ * Every flag can also come from an RSM_* environment variable (the flag
+ * wins). A bad flag or value prints one line on stderr and exits 2; a
+ * start-up failure (data dir locked, port in use, ...) logs an error and
+ * exits 1; SIGTERM/SIGINT stop gracefully (a leader hands leadership over
+ * first) and exit 0. */
+#include "rsm/addr.h"
+#include "rsm/api.h"
+#include "rsm/err.h"
+#include "rsm/log.h"
+#include "rsm/node.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <uv.h>
+
+#define PROG       "rsm-agent"
+#define EXIT_USAGE 2
+
+/* ---------------------------------------------------------------------------
+ * Flags
+ * ------------------------------------------------------------------------- */
+
+enum opt_id {
+    O_ID,
+    O_PEERS,
+    O_RAFT_BIND,
+    O_DATA_DIR,
+    O_API_BIND,
+    O_ELECTION,
+    O_HEARTBEAT,
+    O_SNAPSHOT,
+    O_JOIN,
+    O_LOG_FORMAT,
+    O_LOG_LEVEL,
+    O_HELP,
+    O_VERSION,
+    O_COUNT
+};
+
+struct opt {
+    const char *name;
+    const char *env; /* NULL: flag only */
+    const char *arg; /* NULL: no value */
+    const char *def; /* shown in --help; NULL: none */
+    const char *help;
+};
+
+static const struct opt opts[O_COUNT] = {
+    [O_ID] = {"id", "RSM_ID", "N", NULL,
+              "this agent's id, one of the ids in --peers (required)"},
+    [O_PEERS] = {"peers", "RSM_PEERS", "LIST", NULL,
+                 "the initial voters, \"1=host:port[/apiport],2=...\": Raft "
+                 "address of each agent, optionally its API port (default: "
+                 "this agent's); host may be a DNS name (required)"},
+    [O_RAFT_BIND] = {"raft-bind", "RSM_RAFT_BIND", "HOST:PORT",
+                     "the address of --id in --peers",
+                     "where to listen for Raft peers (IPv4; a name is "
+                     "resolved at start)"},
+    [O_DATA_DIR] = {"data-dir", "RSM_DATA_DIR", "DIR", NULL,
+                    "Raft log and snapshots, locked while running "
+                    "(required; created if missing)"},
+    [O_API_BIND] = {"api-bind", "RSM_API_BIND", "HOST:PORT", "0.0.0.0:26379",
+                    "client API (RESP) address"},
+    [O_ELECTION] = {"election-timeout-ms", "RSM_ELECTION_TIMEOUT_MS", "MS",
+                    "1000", "Raft election timeout"},
+    [O_HEARTBEAT] = {"heartbeat-timeout-ms", "RSM_HEARTBEAT_TIMEOUT_MS", "MS",
+                     "100",
+                     "Raft heartbeat interval (below the election "
+                     "timeout)"},
+    [O_SNAPSHOT] = {"snapshot-threshold", "RSM_SNAPSHOT_THRESHOLD", "N", "1024",
+                    "entries between snapshots"},
+    [O_JOIN] = {"join", "RSM_JOIN", NULL, "off",
+                "never bootstrap: wait to be added to a running group "
+                "(RSM MEMBER ADD); the variable takes 1/true/yes"},
+    [O_LOG_FORMAT] = {"log-format", "RSM_LOG_FORMAT", "logfmt|json", "logfmt",
+                      "log line format (stderr)"},
+    [O_LOG_LEVEL] = {"log-level", "RSM_LOG_LEVEL", "debug|info|warn|error",
+                     "info", "lowest level logged"},
+    [O_HELP] = {"help", NULL, NULL, NULL, "show this help and exit"},
+    [O_VERSION] = {"version", NULL, NULL, NULL, "print the version and exit"},
+};
+
+/* A value and where it came from ("--id" or "RSM_ID"), for messages. */
+struct optval {
+    const char *val;
+    char src[48];
+};
+
+struct settings {
+    struct rsm_node_config node;
+    struct rsm_addr api_bind;
+    enum rsm_log_level log_level;
+    enum rsm_log_format log_format;
+};
+
+/* "  --flag ARG   text" with text wrapped at 79 columns. */
+static void print_wrapped(FILE *out, const char *left, const char *text)
+{
+    const int indent = 30, width = 79;
+    int col;
+
+    col = fprintf(out, "  %s", left);
+    if (col >= indent - 1) {
+        fputc('\n', out);
+        col = 0;
+    }
+    while (*text) {
+        size_t w = strcspn(text, " ");
+
+        if (col > indent && col + 1 + (int)w > width) {
+            fputc('\n', out);
+            col = 0;
+        }
+        if (col < indent) {
+            col += fprintf(out, "%*s", indent - col, "");
+        } else {
+            fputc(' ', out);
+            col++;
+        }
+        col += fprintf(out, "%.*s", (int)w, text);
+        text += w;
+        while (*text == ' ')
+            text++;
+    }
+    fputc('\n', out);
+}
+
+static void usage(FILE *out)
+{
+    char left[64];
+
+    fprintf(out,
+            "Usage: " PROG " --id N --peers LIST --data-dir DIR [flags]\n\n"
+            "The rsm-agent daemon: one member of the Raft group that "
+            "replicates the\nRedis failover state. Every flag can also be "
+            "set with the environment\nvariable shown; a flag wins over "
+            "its variable.\n\nFlags:\n");
+    for (int i = 0; i < O_COUNT; i++) {
+        const struct opt *o = &opts[i];
+
+        snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "",
+                 o->arg ? o->arg : "");
+        print_wrapped(out, left, o->help);
+        if (o->env != NULL)
+            fprintf(out, "%*s env %s%s%s\n", 29, "", o->env,
+                    o->def ? ", default: " : "", o->def ? o->def : "");
+    }
+    fprintf(out, "\nExit status: 0 after a clean stop (SIGTERM/SIGINT), "
+                 "1 if the agent could not\nstart or failed, 2 for a bad "
+                 "flag or value.\n");
+}
+
+/* One-line usage error, exit 2. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, PROG ": ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see " PROG " --help)\n");
+    exit(EXIT_USAGE);
+}
+
+static unsigned long parse_number(const struct optval *v, unsigned long min,
+                                  unsigned long max)
+{
+    char *end;
+    unsigned long x;
+
+    errno = 0;
+    if (v->val[0] < '0' || v->val[0] > '9')
+        bad_usage("%s: '%s' is not a number", v->src, v->val);
+    x = strtoul(v->val, &end, 10);
+    if (*end != '\0')
+        bad_usage("%s: '%s' is not a number", v->src, v->val);
+    if (errno == ERANGE || x < min || x > max)
+        bad_usage("%s: %s is out of range %lu-%lu", v->src, v->val, min, max);
+    return x;
+}
+
+static bool parse_bool(const struct optval *v)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off", ""};
+
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (strcasecmp(v->val, yes[i]) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (strcasecmp(v->val, no[i]) == 0)
+            return false;
+    bad_usage("%s: '%s' is not a boolean (1/0, true/false, yes/no)", v->src,
+              v->val);
+}
+
+static void parse_addr_opt(const struct optval *v, struct rsm_addr *out)
+{
+    char err[RSM_ERRMSG_SIZE];
+
+    if (rsm_addr_parse(v->val, out, err, sizeof err) != 0)
+        bad_usage("%s: '%s': %s", v->src, v->val, err);
+}
+
+/* Collect values: environment first, then flags on top. */
+static void collect(int argc, char **argv, struct optval vals[O_COUNT])
+{
+    struct option longopts[O_COUNT + 1];
+
+    memset(vals, 0, sizeof(struct optval) * O_COUNT);
+    for (int i = 0; i < O_COUNT; i++) {
+        const char *e = opts[i].env ? getenv(opts[i].env) : NULL;
+
+        if (e != NULL) {
+            vals[i].val = e;
+            snprintf(vals[i].src, sizeof vals[i].src, "%s", opts[i].env);
+        }
+        longopts[i] = (struct option){
+            opts[i].name, opts[i].arg ? required_argument : no_argument, NULL,
+            i};
+    }
+    memset(&longopts[O_COUNT], 0, sizeof longopts[O_COUNT]);
+    opterr = 0;
+    for (;;) {
+        int idx = getopt_long(argc, argv, ":", longopts, NULL);
+
+        if (idx == -1)
+            break;
+        if (idx == ':')
+            bad_usage("flag '%s' needs a value", argv[optind - 1]);
+        if (idx == '?')
+            bad_usage("unknown flag '%s'", argv[optind - 1]);
+        vals[idx].val = opts[idx].arg ? optarg : "1";
+        snprintf(vals[idx].src, sizeof vals[idx].src, "--%s", opts[idx].name);
+    }
+    if (optind < argc)
+        bad_usage("unexpected argument '%s'", argv[optind]);
+}
+
+static void require(const struct optval vals[O_COUNT], enum opt_id id)
+{
+    if (vals[id].val == NULL || vals[id].val[0] == '\0')
+        bad_usage("--%s is required (or %s)", opts[id].name, opts[id].env);
+}
+
+static const struct rsm_member *find_peer(const struct rsm_node_config *c,
+                                          uint64_t id)
+{
+    for (unsigned i = 0; i < c->n_peers; i++)
+        if (c->peers[i].id == id)
+            return &c->peers[i];
+    return NULL;
+}
+
+static void parse_settings(int argc, char **argv, struct settings *s)
+{
+    struct optval v[O_COUNT];
+    struct rsm_node_config *nc = &s->node;
+    const struct rsm_member *self;
+    char err[RSM_ERRMSG_SIZE];
+
+    collect(argc, argv, v);
+    if (v[O_HELP].val != NULL) {
+        usage(stdout);
+        exit(0);
+    }
+    if (v[O_VERSION].val != NULL) {
+        printf(PROG " 0.1.0\n");
+        exit(0);
+    }
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < O_COUNT; i++) {
+        if (v[i].val == NULL && opts[i].def != NULL && opts[i].arg != NULL &&
+            i != O_RAFT_BIND) {
+            v[i].val = opts[i].def;
+            snprintf(v[i].src, sizeof v[i].src, "--%s", opts[i].name);
+        }
+    }
+    require(v, O_ID);
+    require(v, O_PEERS);
+    require(v, O_DATA_DIR);
+    if (rsm_log_level_parse(v[O_LOG_LEVEL].val, &s->log_level) != 0)
+        bad_usage("%s: '%s' is not one of debug, info, warn, error",
+                  v[O_LOG_LEVEL].src, v[O_LOG_LEVEL].val);
+    if (rsm_log_format_parse(v[O_LOG_FORMAT].val, &s->log_format) != 0)
+        bad_usage("%s: '%s' is not logfmt or json", v[O_LOG_FORMAT].src,
+                  v[O_LOG_FORMAT].val);
+    nc->id = parse_number(&v[O_ID], 1, ULONG_MAX);
+    parse_addr_opt(&v[O_API_BIND], &s->api_bind);
+    nc->api_port = s->api_bind.port;
+    if (rsm_node_parse_peers(v[O_PEERS].val, nc->api_port, nc, err,
+                             sizeof err) != 0)
+        bad_usage("%s: %s", v[O_PEERS].src, err);
+    self = find_peer(nc, nc->id);
+    if (self == NULL)
+        bad_usage("%s: id %llu is not in %s", v[O_ID].src,
+                  (unsigned long long)nc->id, v[O_PEERS].src);
+    if (v[O_RAFT_BIND].val != NULL) {
+        parse_addr_opt(&v[O_RAFT_BIND], &nc->raft_bind);
+    } else {
+        nc->raft_bind = self->raft;
+    }
+    nc->data_dir = v[O_DATA_DIR].val;
+    nc->election_timeout_ms =
+        (unsigned)parse_number(&v[O_ELECTION], 10, 3600000);
+    nc->heartbeat_timeout_ms =
+        (unsigned)parse_number(&v[O_HEARTBEAT], 1, 3600000);
+    if (nc->heartbeat_timeout_ms >= nc->election_timeout_ms)
+        bad_usage("%s (%u) must be below %s (%u)", v[O_HEARTBEAT].src,
+                  nc->heartbeat_timeout_ms, v[O_ELECTION].src,
+                  nc->election_timeout_ms);
+    nc->snapshot_threshold =
+        (unsigned)parse_number(&v[O_SNAPSHOT], 1, UINT_MAX);
+    nc->join = v[O_JOIN].val != NULL ? parse_bool(&v[O_JOIN]) : false;
+}
+
+/* ---------------------------------------------------------------------------
+ * The daemon
+ * ------------------------------------------------------------------------- */
+
+struct bench;
+
+struct agent {
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    struct settings set;
+    struct rsm_node *node;
+    struct rsm_api *api;
+    bool stopping;
+    int exit_code;
+    struct bench *bench; /* test-only apply benchmark, usually NULL */
+};
+
+#ifdef RSM_TEST_FAULTS
+/* Test-only: with RSM_BENCH_APPLIES=N in the environment, the first time
+ * this agent is the ready leader it proposes N entries one after the other
+ * and logs the commit latency (event bench-apply). Used by
+ * scripts/bench-raft.sh; not a flag, not in --help. */
+struct bench {
+    unsigned total, done, errors, rejected;
+    uint64_t *lat_ns;
+    uint64_t t0;
+    bool started;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void bench_next(struct agent *a);
+
+static void bench_report(struct bench *b)
+{
+    unsigned n = b->done;
+
+    qsort(b->lat_ns, n, sizeof b->lat_ns[0], cmp_u64);
+    rsm_log(RSM_LOG_INFO, "bench-apply",
+            "n=%u errors=%u rejected=%u median_us=%.0f p99_us=%.0f "
+            "max_us=%.0f",
+            n, b->errors, b->rejected, n ? (double)b->lat_ns[n / 2] / 1e3 : 0.0,
+            n ? (double)b->lat_ns[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] /
+                    1e3
+              : 0.0,
+            n ? (double)b->lat_ns[n - 1] / 1e3 : 0.0);
+}
+
+static void bench_applied(void *arg, int status, const char *msg)
+{
+    struct agent *a = arg;
+    struct bench *b = a->bench;
+
+    b->lat_ns[b->done++] = uv_hrtime() - b->t0;
+    if (status == RSM_EREJECTED)
+        b->rejected++;
+    else if (status != 0)
+        b->errors++;
+    (void)msg;
+    bench_next(a);
+}
+
+static void bench_next(struct agent *a)
+{
+    struct bench *b = a->bench;
+    struct rsm_entry e;
+
+    if (b->done == b->total || a->stopping || a->node == NULL) {
+        bench_report(b);
+        return;
+    }
+    rsm_entry_init(&e, RSM_ENTRY_OBSERVE_MASTER, "bench",
+                   (int64_t)(uv_now(&a->loop)));
+    rsm_addr_set(&e.master, "127.0.0.1", 6379, NULL, 0);
+    b->t0 = uv_hrtime();
+    if (rsm_node_propose(a->node, &e, bench_applied, a) != 0) {
+        b->errors++;
+        bench_report(b);
+    }
+}
+
+static void bench_maybe_start(struct agent *a)
+{
+    const char *env = getenv("RSM_BENCH_APPLIES");
+    long n = env ? strtol(env, NULL, 10) : 0;
+
+    if (a->bench != NULL || n <= 0 || n > 1000000)
+        return;
+    a->bench = calloc(1, sizeof *a->bench);
+    if (a->bench == NULL)
+        return;
+    a->bench->lat_ns = calloc((size_t)n, sizeof(uint64_t));
+    if (a->bench->lat_ns == NULL)
+        return;
+    a->bench->total = (unsigned)n;
+    bench_next(a);
+}
+
+static void bench_free(struct agent *a)
+{
+    if (a->bench != NULL)
+        free(a->bench->lat_ns);
+    free(a->bench);
+    a->bench = NULL;
+}
+#else
+static void bench_maybe_start(struct agent *a)
+{
+    (void)a;
+}
+
+static void bench_free(struct agent *a)
+{
+    (void)a;
+}
+#endif
+
+static void on_node_event(void *arg, enum rsm_node_event ev,
+                          const struct rsm_entry *e, int status)
+{
+    struct agent *a = arg;
+
+    /* The leader loop (failure detection, failovers) hooks in here. */
+    if (ev == RSM_NODE_BECAME_LEADER)
+        bench_maybe_start(a);
+    (void)e;
+    (void)status;
+}
+
+static void close_signals(struct agent *a)
+{
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+}
+
+static void node_stopped(void *arg)
+{
+    struct agent *a = arg;
+
+    a->node = NULL;
+    close_signals(a);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct agent *a = h->data;
+    const char *name = signum == SIGTERM ? "TERM" : "INT";
+
+    if (a->stopping) {
+        rsm_log(RSM_LOG_WARN, "shutdown-in-progress", "signal=%s", name);
+        return;
+    }
+    a->stopping = true;
+    rsm_log(RSM_LOG_INFO, "shutdown", "signal=%s", name);
+    if (a->api != NULL) /* before the node */
+        rsm_api_stop(a->api, NULL, NULL);
+    a->api = NULL;
+    rsm_node_stop(a->node, node_stopped, a);
+}
+
+static void log_leftover(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    rsm_log(RSM_LOG_ERROR, "loop-handle-left", "type=%s closing=%d",
+            uv_handle_type_name(uv_handle_get_type(h)), uv_is_closing(h));
+}
+
+static void log_start(const struct agent *a)
+{
+    const struct rsm_node_config *c = &a->set.node;
+    char raft[RSM_ADDR_STRLEN], api[RSM_ADDR_STRLEN], q[512];
+
+    rsm_log(RSM_LOG_INFO, "agent-starting",
+            "id=%llu voters=%u raft_bind=%s api_bind=%s data_dir=%s "
+            "election_ms=%u heartbeat_ms=%u snapshot_threshold=%u join=%s",
+            (unsigned long long)c->id, c->n_peers,
+            rsm_addr_format(&c->raft_bind, raft, sizeof raft),
+            rsm_addr_format(&a->set.api_bind, api, sizeof api),
+            rsm_log_quote(c->data_dir, q, sizeof q), c->election_timeout_ms,
+            c->heartbeat_timeout_ms, c->snapshot_threshold,
+            c->join ? "true" : "false");
+}
+
+/* Start the node and the API; on failure leave the loop to wind down. */
+static void start(struct agent *a)
+{
+    struct rsm_node_observer obs = {on_node_event, a};
+    char err[RSM_ERRMSG_SIZE], q[2 * RSM_ERRMSG_SIZE];
+    int rv;
+
+    log_start(a);
+    rv =
+        rsm_node_start(&a->loop, &a->set.node, &obs, &a->node, err, sizeof err);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
+                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+        a->exit_code = 1;
+        close_signals(a);
+        return;
+    }
+    rv = rsm_api_start(&a->loop, &a->set.api_bind, a->node, &a->api, err,
+                       sizeof err);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
+                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+        a->exit_code = 1;
+        a->stopping = true;
+        rsm_node_stop(a->node, node_stopped, a);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct agent a;
+    int rv;
+
+    memset(&a, 0, sizeof a);
+    parse_settings(argc, argv, &a.set);
+    rsm_log_setup(a.set.log_level, a.set.log_format);
+    signal(SIGPIPE, SIG_IGN);
+    rv = uv_loop_init(&a.loop);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s", uv_strerror(rv));
+        return 1;
+    }
+    uv_signal_init(&a.loop, &a.sigterm);
+    uv_signal_init(&a.loop, &a.sigint);
+    a.sigterm.data = a.sigint.data = &a;
+    uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&a.sigint, on_signal, SIGINT);
+
+    start(&a);
+    uv_run(&a.loop, UV_RUN_DEFAULT);
+    bench_free(&a);
+    rv = uv_loop_close(&a.loop);
+    if (rv != 0) {
+        uv_walk(&a.loop, log_leftover, NULL);
+        rsm_log(RSM_LOG_ERROR, "loop-not-clean", "error=%s", uv_strerror(rv));
+        return 1;
+    }
+    rsm_log(RSM_LOG_INFO, "agent-exit", "status=%d", a.exit_code);
+    return a.exit_code;
+}

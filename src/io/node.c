@@ -1,0 +1,1240 @@
+/* node.c - this agent's Raft node: data-dir lock, canonical/raft 0.15 over
+ * the resolving transport, leadership tracking, proposals, membership and
+ * the graceful stop.
+ *
+ * raft 0.15 has no state-change callback: a timer polls raft_state(), the
+ * term, the leader, the configuration and the snapshot index every POLL_MS
+ * and turns differences into log lines and observer events. A new leader
+ * commits a barrier first (0.15 does not append a no-op on election, so
+ * entries of older terms are only known committed after one of its own) and
+ * reports RSM_NODE_BECAME_LEADER only when the barrier has been applied. */
+#include "rsm/node.h"
+#include "rsm/codec.h"
+#include "rsm/err.h"
+#include "rsm/log.h"
+#include "rsm/raft_fsm.h"
+#include "rsm/transport.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <raft.h>
+#include <raft/uv.h>
+
+#define POLL_MS 20
+/* Log segment size. raft_uv reads a whole open segment into memory on
+ * restart and keeps it while any of its entries is in the in-memory log;
+ * the 8 MiB default cost ~16 MB of RSS after a crash. Our entries are small
+ * (bytes to a few KB); a batch larger than a segment still goes into one
+ * (the file grows). */
+#ifndef SEGMENT_SIZE
+#define SEGMENT_SIZE (64 * 1024)
+#endif
+/* "host:port/apiport" */
+#define MEMBER_STRLEN (RSM_ADDR_STRLEN + 8)
+
+#define container_of(ptr, type, member)                                        \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---------------------------------------------------------------------------
+ * Member addresses and the peer list
+ * ------------------------------------------------------------------------- */
+
+static int parse_api_port(const char *s, uint16_t *port, char *errmsg,
+                          size_t errlen)
+{
+    unsigned long v = 0;
+
+    if (*s == '\0')
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "missing API port");
+    for (const char *p = s; *p; p++) {
+        if (!isdigit((unsigned char)*p))
+            return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                            "API port '%s' is not a number", s);
+        v = v * 10 + (unsigned long)(*p - '0');
+        if (v > 65535)
+            break;
+    }
+    if (v < 1 || v > 65535)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "API port '%s' out of range 1-65535", s);
+    *port = (uint16_t)v;
+    return 0;
+}
+
+int rsm_node_parse_member_addr(const char *text, uint16_t default_api_port,
+                               struct rsm_member *m, char *errmsg,
+                               size_t errlen)
+{
+    char buf[MEMBER_STRLEN];
+    struct rsm_addr raft;
+    uint16_t api = default_api_port;
+    char *slash;
+    int rv;
+
+    if (text == NULL || *text == '\0')
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "empty address");
+    if (strlen(text) >= sizeof buf)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "address too long");
+    memcpy(buf, text, strlen(text) + 1);
+    slash = strchr(buf, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        rv = parse_api_port(slash + 1, &api, errmsg, errlen);
+        if (rv != 0)
+            return rv;
+    }
+    rv = rsm_addr_parse(buf, &raft, errmsg, errlen);
+    if (rv != 0)
+        return rv;
+    m->raft = raft;
+    m->api = raft;
+    m->api.port = api;
+    m->api_given = slash != NULL;
+    m->voter = true;
+    return 0;
+}
+
+char *rsm_node_format_member(const struct rsm_member *m, char *buf, size_t len)
+{
+    char raft[RSM_ADDR_STRLEN];
+
+    rsm_addr_format(&m->raft, raft, sizeof raft);
+    if (m->api_given)
+        snprintf(buf, len, "%s/%u", raft, (unsigned)m->api.port);
+    else
+        snprintf(buf, len, "%s", raft);
+    return buf;
+}
+
+/* "12" -> 12; ids are 1..2^63 (raft_id is 64 bits, 0 means none). */
+static int parse_id(const char *s, size_t n, uint64_t *id)
+{
+    uint64_t v = 0;
+
+    if (n == 0 || n > 19)
+        return RSM_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return RSM_EINVAL;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *id = v;
+    return 0;
+}
+
+/* Parse "id=addr" (already trimmed, NUL-terminated) into *m. */
+static int parse_peer_item(const char *item, uint16_t default_api_port,
+                           struct rsm_member *m, char *errmsg, size_t errlen)
+{
+    const char *eq = strchr(item, '=');
+    char why[RSM_ERRMSG_SIZE];
+
+    if (eq == NULL)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "peer '%s': expected id=host:port[/apiport]", item);
+    if (parse_id(item, (size_t)(eq - item), &m->id) != 0)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "peer '%s': id must be a positive number", item);
+    if (m->id == 0)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "peer '%s': id 0 is not allowed", item);
+    if (rsm_node_parse_member_addr(eq + 1, default_api_port, m, why,
+                                   sizeof why) != 0)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "peer '%s': %s", item, why);
+    return 0;
+}
+
+static int check_unique(const struct rsm_member *peers, unsigned n,
+                        char *errmsg, size_t errlen)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    for (unsigned i = 0; i < n; i++) {
+        for (unsigned j = 0; j < i; j++) {
+            if (peers[i].id == peers[j].id)
+                return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                                "duplicate peer id %llu",
+                                (unsigned long long)peers[i].id);
+            if (rsm_addr_equal(&peers[i].raft, &peers[j].raft))
+                return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                                "peers %llu and %llu have the same address %s",
+                                (unsigned long long)peers[j].id,
+                                (unsigned long long)peers[i].id,
+                                rsm_addr_format(&peers[i].raft, a, sizeof a));
+        }
+    }
+    return 0;
+}
+
+int rsm_node_parse_peers(const char *text, uint16_t default_api_port,
+                         struct rsm_node_config *cfg, char *errmsg,
+                         size_t errlen)
+{
+    struct rsm_member peers[RSM_MAX_AGENTS];
+    char item[MEMBER_STRLEN + 24];
+    unsigned n = 0, pos = 0;
+    const char *p = text;
+    int rv;
+
+    if (text == NULL || *text == '\0')
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "empty peer list");
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+
+        pos++;
+        while (len > 0 && isspace((unsigned char)*p)) {
+            p++;
+            len--;
+        }
+        while (len > 0 && isspace((unsigned char)p[len - 1]))
+            len--;
+        if (len == 0)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                            "empty peer at position %u", pos);
+        if (len >= sizeof item)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                            "peer at position %u is too long", pos);
+        if (n == RSM_MAX_AGENTS)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen, "more than %d peers",
+                            RSM_MAX_AGENTS);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        rv = parse_peer_item(item, default_api_port, &peers[n], errmsg, errlen);
+        if (rv != 0)
+            return rv;
+        n++;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    rv = check_unique(peers, n, errmsg, errlen);
+    if (rv != 0)
+        return rv;
+    memcpy(cfg->peers, peers, n * sizeof peers[0]);
+    cfg->n_peers = n;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * The data-dir lock
+ * ------------------------------------------------------------------------- */
+
+/* mkdir -p dir (mode 0700 for what we create). */
+static int make_dir(const char *dir, char *errmsg, size_t errlen)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof path)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "bad data dir '%s'", dir);
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return rsm_errf(RSM_EIO, errmsg, errlen, "create %s: %s", path,
+                            strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return rsm_errf(RSM_EIO, errmsg, errlen, "create data dir %s: %s", path,
+                        strerror(errno));
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return rsm_errf(RSM_EIO, errmsg, errlen,
+                        "data dir %s is not a directory", path);
+    return 0;
+}
+
+/* The pid written in a LOCK file by its holder, or 0. */
+static long lock_holder(int fd)
+{
+    char buf[32];
+    ssize_t r = pread(fd, buf, sizeof buf - 1, 0);
+
+    if (r <= 0)
+        return 0;
+    buf[r] = '\0';
+    return strtol(buf, NULL, 10);
+}
+
+/* Take an exclusive flock on <dir>/LOCK and write our pid in it. The lock
+ * lives as long as the descriptor (released by close or by process exit,
+ * also on SIGKILL). */
+static int lock_dir(const char *dir, int *fd_out, char *errmsg, size_t errlen)
+{
+    char path[PATH_MAX], pid[32];
+    int fd, n;
+
+    if (snprintf(path, sizeof path, "%s/LOCK", dir) >= (int)sizeof path)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "data dir path too long");
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return rsm_errf(RSM_EIO, errmsg, errlen, "open %s: %s", path,
+                        strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        long holder = lock_holder(fd);
+
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return rsm_errf(RSM_ELOCKED, errmsg, errlen,
+                            "data dir %s is locked by another rsm-agent "
+                            "(pid %ld)",
+                            dir, holder);
+        return rsm_errf(RSM_EIO, errmsg, errlen, "lock %s: %s", path,
+                        strerror(e));
+    }
+    n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        rsm_log(RSM_LOG_WARN, "lock-pid-write-failed", "path=%s", path);
+    *fd_out = fd;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * The node
+ * ------------------------------------------------------------------------- */
+
+struct rsm_node {
+    uv_loop_t *loop;
+    struct rsm_node_config cfg; /* cfg.data_dir points to data_dir */
+    char *data_dir;
+    char self_addr[MEMBER_STRLEN];
+    struct rsm_node_observer obs;
+    int lock_fd;
+
+    struct rsm_fsm state; /* the replicated state */
+    struct raft_fsm fsm;  /* drives state (raft_fsm.h) */
+    struct raft_uv_transport transport;
+    struct raft_io io;
+    struct raft raft;
+    uv_timer_t poll;
+    uv_timer_t stop_timer;
+    unsigned handles_open;
+
+    /* What the last poll saw. */
+    int state_seen;
+    raft_term term_seen;
+    raft_id leader_seen;
+    raft_index conf_seen, conf_uncommitted_seen, snap_seen;
+    bool restored; /* a snapshot was restored since the last poll */
+    bool ready;    /* leader and the barrier applied */
+    bool barrier_inflight;
+    uint64_t leader_changes;
+
+    /* Stopping. The transfer request stays here until raft is closed:
+     * raft 0.15 may touch it after its callback. */
+    struct raft_transfer transfer;
+    bool stopping, closing;
+    rsm_node_stop_cb stop_cb;
+    void *stop_arg;
+};
+
+static void emit(struct rsm_node *n, enum rsm_node_event ev,
+                 const struct rsm_entry *e, int status)
+{
+    if (n->obs.on_event != NULL && !n->closing)
+        n->obs.on_event(n->obs.arg, ev, e, status);
+}
+
+static const char *state_name(int state)
+{
+    switch (state) {
+    case RAFT_LEADER:
+        return "leader";
+    case RAFT_FOLLOWER:
+        return "follower";
+    case RAFT_CANDIDATE:
+        return "candidate";
+    default:
+        return "unavailable";
+    }
+}
+
+/* RSM_E* for a raft error code. */
+static int map_raft_error(int rv)
+{
+    switch (rv) {
+    case 0:
+        return 0;
+    case RAFT_NOMEM:
+        return RSM_ENOMEM;
+    case RAFT_NOTLEADER:
+        return RSM_ENOTLEADER;
+    case RAFT_CANTCHANGE:
+        return RSM_EBUSY;
+    case RAFT_DUPLICATEID:
+    case RAFT_DUPLICATEADDRESS:
+        return RSM_EEXIST;
+    case RAFT_BADID:
+    case RAFT_BADROLE:
+    case RAFT_NOTFOUND:
+        return RSM_ENOTFOUND;
+    case RAFT_SHUTDOWN:
+    case RAFT_CANCELED:
+        return RSM_ECANCELED;
+    default:
+        return RSM_ERAFT;
+    }
+}
+
+/* Members of the current (possibly uncommitted) configuration. */
+static unsigned config_members(const struct rsm_node *n, struct rsm_member *out,
+                               unsigned max)
+{
+    const struct raft_configuration *c = &n->raft.configuration;
+    unsigned k = 0;
+
+    for (unsigned i = 0; i < c->n && k < max; i++) {
+        struct rsm_member m;
+
+        memset(&m, 0, sizeof m);
+        if (rsm_node_parse_member_addr(c->servers[i].address, n->cfg.api_port,
+                                       &m, NULL, 0) != 0)
+            continue; /* not one of ours; never written by this agent */
+        m.id = c->servers[i].id;
+        m.voter = c->servers[i].role == RAFT_VOTER;
+        out[k++] = m;
+    }
+    return k;
+}
+
+/* ---------------------------------------------------------------------------
+ * Watching raft (poll)
+ * ------------------------------------------------------------------------- */
+
+static void barrier_done(struct raft_barrier *req, int status);
+
+struct barrier {
+    struct raft_barrier req;
+    struct rsm_node *n;
+    raft_term term;
+    uint64_t started_ns;
+};
+
+/* A new leader commits a barrier before it says it is ready. */
+static void start_barrier(struct rsm_node *n)
+{
+    struct barrier *b = calloc(1, sizeof *b);
+    int rv;
+
+    if (b == NULL)
+        return; /* retried on the next poll */
+    b->n = n;
+    b->term = n->raft.current_term;
+    b->started_ns = uv_hrtime();
+    b->req.data = b;
+    rv = raft_barrier(&n->raft, &b->req, barrier_done);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_WARN, "leader-barrier-failed", "term=%llu error=%s",
+                (unsigned long long)b->term, raft_strerror(rv));
+        free(b);
+        return;
+    }
+    n->barrier_inflight = true;
+}
+
+static void barrier_done(struct raft_barrier *req, int status)
+{
+    struct barrier *b = req->data;
+    struct rsm_node *n = b->n;
+    double ms = (double)(uv_hrtime() - b->started_ns) / 1e6;
+
+    n->barrier_inflight = false;
+    if (n->closing) {
+        free(b);
+        return;
+    }
+    if (status != 0) {
+        rsm_log(RSM_LOG_WARN, "leader-barrier-failed", "term=%llu error=%s",
+                (unsigned long long)b->term, raft_strerror(status));
+    } else if (n->raft.state == RAFT_LEADER &&
+               n->raft.current_term == b->term && !n->ready) {
+        n->ready = true;
+        rsm_log(RSM_LOG_INFO, "leader-ready",
+                "term=%llu barrier_ms=%.1f applied=%llu",
+                (unsigned long long)b->term, ms,
+                (unsigned long long)n->raft.last_applied);
+        emit(n, RSM_NODE_BECAME_LEADER, NULL, 0);
+    }
+    free(b);
+}
+
+static void log_members(struct rsm_node *n, const char *event, bool committed)
+{
+    struct rsm_member ms[RSM_MAX_AGENTS];
+    unsigned k = config_members(n, ms, RSM_MAX_AGENTS);
+    char list[RSM_MAX_AGENTS * (MEMBER_STRLEN + 32)] = "", addr[MEMBER_STRLEN];
+    size_t o = 0;
+
+    for (unsigned i = 0; i < k && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%llu:%s:%s",
+                              i ? "," : "", (unsigned long long)ms[i].id,
+                              rsm_node_format_member(&ms[i], addr, sizeof addr),
+                              ms[i].voter ? "voter" : "non-voter");
+    rsm_log(RSM_LOG_INFO, event, "index=%llu committed=%s members=%s",
+            (unsigned long long)(committed
+                                     ? n->raft.configuration_index
+                                     : n->raft.configuration_uncommitted_index),
+            committed ? "true" : "false", *list ? list : "none");
+}
+
+static void watch_state(struct rsm_node *n)
+{
+    int st = n->raft.state;
+    raft_term term = n->raft.current_term;
+    bool was_leader = n->state_seen == RAFT_LEADER;
+
+    if (st == n->state_seen && (st != RAFT_LEADER || term == n->term_seen)) {
+        n->term_seen = term;
+        return;
+    }
+    if (was_leader) {
+        rsm_log(RSM_LOG_INFO, "lost-leadership", "term=%llu new_term=%llu",
+                (unsigned long long)n->term_seen, (unsigned long long)term);
+        n->ready = false;
+        emit(n, RSM_NODE_LOST_LEADERSHIP, NULL, 0);
+    }
+    switch (st) {
+    case RAFT_LEADER:
+        n->ready = false;
+        rsm_log(RSM_LOG_INFO, "became-leader", "term=%llu",
+                (unsigned long long)term);
+        break;
+    case RAFT_FOLLOWER:
+        rsm_log(RSM_LOG_INFO, "became-follower", "term=%llu",
+                (unsigned long long)term);
+        break;
+    case RAFT_CANDIDATE:
+        rsm_log(RSM_LOG_DEBUG, "became-candidate", "term=%llu",
+                (unsigned long long)term);
+        break;
+    default:
+        rsm_log(RSM_LOG_WARN, "raft-unavailable", "term=%llu",
+                (unsigned long long)term);
+        break;
+    }
+    n->state_seen = st;
+    n->term_seen = term;
+}
+
+static void watch_leader(struct rsm_node *n)
+{
+    raft_id id;
+    const char *addr;
+
+    raft_leader(&n->raft, &id, &addr);
+    if (id == n->leader_seen)
+        return;
+    n->leader_seen = id;
+    if (id == 0) {
+        rsm_log(RSM_LOG_DEBUG, "leader-unknown", "term=%llu",
+                (unsigned long long)n->raft.current_term);
+        return;
+    }
+    n->leader_changes++;
+    rsm_log(RSM_LOG_INFO, "leader-changed", "leader=%llu addr=%s term=%llu",
+            (unsigned long long)id, addr ? addr : "?",
+            (unsigned long long)n->raft.current_term);
+    emit(n, RSM_NODE_LEADER_CHANGED, NULL, 0);
+}
+
+static void watch_log(struct rsm_node *n)
+{
+    const struct raft *r = &n->raft;
+
+    if (r->configuration_index != n->conf_seen) {
+        n->conf_seen = r->configuration_index;
+        log_members(n, "membership", true);
+    }
+    if (r->configuration_uncommitted_index != n->conf_uncommitted_seen) {
+        n->conf_uncommitted_seen = r->configuration_uncommitted_index;
+        if (r->configuration_uncommitted_index != 0)
+            log_members(n, "membership-change", false);
+    }
+    if (r->log.snapshot.last_index != n->snap_seen) {
+        n->snap_seen = r->log.snapshot.last_index;
+        /* raft_fsm.c logs the snapshot itself; this is where it sits in
+         * the log, once stored (taken) or installed (restored). */
+        rsm_log(RSM_LOG_INFO,
+                n->restored ? "snapshot-installed" : "snapshot-stored",
+                "index=%llu term=%llu", (unsigned long long)n->snap_seen,
+                (unsigned long long)r->log.snapshot.last_term);
+        n->restored = false;
+    }
+}
+
+static void poll_cb(uv_timer_t *t)
+{
+    struct rsm_node *n = t->data;
+
+    if (n->closing)
+        return;
+    watch_state(n);
+    watch_leader(n);
+    watch_log(n);
+    if (n->raft.state == RAFT_LEADER && !n->ready && !n->barrier_inflight &&
+        !n->stopping)
+        start_barrier(n);
+}
+
+/* ---------------------------------------------------------------------------
+ * The FSM: src/io/raft_fsm.c drives our rsm_fsm and logs rejected entries
+ * and snapshots; we pass its events on.
+ * ------------------------------------------------------------------------- */
+
+static void on_fsm_event(void *arg, const struct rsm_raft_fsm_event *ev)
+{
+    struct rsm_node *n = arg;
+
+    switch (ev->type) {
+    case RSM_RAFT_FSM_APPLIED:
+        rsm_log(RSM_LOG_DEBUG, "entry-applied", "kind=%s epoch=%llu",
+                rsm_entry_kind_str(ev->entry->kind),
+                (unsigned long long)ev->entry->epoch);
+        emit(n, RSM_NODE_APPLIED, ev->entry, ev->rc);
+        break;
+    case RSM_RAFT_FSM_REJECTED: /* logged by raft_fsm.c */
+        emit(n, RSM_NODE_APPLIED, ev->entry, ev->rc);
+        break;
+    case RSM_RAFT_FSM_RESTORED:
+        n->restored = true;
+        break;
+    default:
+        break;
+    }
+}
+
+static int fsm_setup(struct rsm_node *n, char *errmsg, size_t errlen)
+{
+    int rv;
+
+    rsm_fsm_init(&n->state);
+    rv = rsm_raft_fsm_init(&n->fsm, &n->state, on_fsm_event, n);
+    if (rv != 0) {
+        rsm_fsm_close(&n->state);
+        return rsm_errf(rv, errmsg, errlen, "fsm: %s", rsm_strerror(rv));
+    }
+    return 0;
+}
+
+static void fsm_teardown(struct rsm_node *n)
+{
+    rsm_raft_fsm_close(&n->fsm);
+    rsm_fsm_close(&n->state);
+}
+
+/* ---------------------------------------------------------------------------
+ * Start
+ * ------------------------------------------------------------------------- */
+
+static const struct rsm_member *self_member(const struct rsm_node_config *cfg)
+{
+    for (unsigned i = 0; i < cfg->n_peers; i++) {
+        if (cfg->peers[i].id == cfg->id)
+            return &cfg->peers[i];
+    }
+    return NULL;
+}
+
+static int check_config(const struct rsm_node_config *cfg, char *errmsg,
+                        size_t errlen)
+{
+    if (cfg->id == 0)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "id must be > 0");
+    if (self_member(cfg) == NULL)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "id %llu is not in peers",
+                        (unsigned long long)cfg->id);
+    if (cfg->data_dir == NULL || *cfg->data_dir == '\0')
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "no data dir");
+    if (cfg->heartbeat_timeout_ms == 0 ||
+        cfg->heartbeat_timeout_ms >= cfg->election_timeout_ms)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "heartbeat timeout must be > 0 and below the "
+                        "election timeout");
+    return 0;
+}
+
+/* Write the configured voters as the first configuration, on an empty data
+ * dir only. 0 also when the dir already holds a log (a restart). */
+static int bootstrap(struct rsm_node *n, char *errmsg, size_t errlen)
+{
+    struct raft_configuration conf;
+    char addr[MEMBER_STRLEN];
+    int rv = 0;
+
+    raft_configuration_init(&conf);
+    for (unsigned i = 0; i < n->cfg.n_peers && rv == 0; i++)
+        rv = raft_configuration_add(
+            &conf, n->cfg.peers[i].id,
+            rsm_node_format_member(&n->cfg.peers[i], addr, sizeof addr),
+            RAFT_VOTER);
+    if (rv == 0)
+        rv = raft_bootstrap(&n->raft, &conf);
+    raft_configuration_close(&conf);
+    if (rv == RAFT_CANTBOOTSTRAP) {
+        rsm_log(RSM_LOG_INFO, "raft-restart", "data_dir=%s", n->data_dir);
+        return 0;
+    }
+    if (rv != 0)
+        return rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_bootstrap: %s (%s)",
+                        raft_strerror(rv), raft_errmsg(&n->raft));
+    rsm_log(RSM_LOG_INFO, "raft-bootstrap", "voters=%u data_dir=%s",
+            n->cfg.n_peers, n->data_dir);
+    return 0;
+}
+
+static void raft_closed(struct raft *r);
+
+/* raft_init succeeded: the rest of start, whose failures need raft_close. */
+static int start_raft(struct rsm_node *n, char *errmsg, size_t errlen)
+{
+    int rv;
+
+    raft_set_election_timeout(&n->raft, n->cfg.election_timeout_ms);
+    raft_set_heartbeat_timeout(&n->raft, n->cfg.heartbeat_timeout_ms);
+    raft_set_snapshot_threshold(&n->raft, n->cfg.snapshot_threshold);
+    raft_set_pre_vote(&n->raft, true);
+    if (!n->cfg.join) {
+        rv = bootstrap(n, errmsg, errlen);
+        if (rv != 0)
+            return rv;
+    }
+    rv = raft_start(&n->raft);
+    if (rv != 0) {
+        const char *why = n->transport.errmsg[0]     ? n->transport.errmsg
+                          : raft_errmsg(&n->raft)[0] ? raft_errmsg(&n->raft)
+                                                     : n->io.errmsg;
+        return rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_start: %s (%s)",
+                        raft_strerror(rv), why);
+    }
+    rv = uv_timer_start(&n->poll, poll_cb, 0, POLL_MS);
+    if (rv != 0)
+        return rsm_errf(RSM_EIO, errmsg, errlen, "poll timer: %s",
+                        uv_strerror(rv));
+    return 0;
+}
+
+/* Before raft_init: lock, fsm, transport, raft_uv. Undone synchronously on
+ * error. */
+static int start_io(struct rsm_node *n, char *errmsg, size_t errlen)
+{
+    int rv;
+
+    rv = make_dir(n->data_dir, errmsg, errlen);
+    if (rv != 0)
+        return rv;
+    rv = lock_dir(n->data_dir, &n->lock_fd, errmsg, errlen);
+    if (rv != 0)
+        return rv;
+    rv = fsm_setup(n, errmsg, errlen);
+    if (rv != 0)
+        goto err_after_lock;
+    rv = rsm_transport_init(&n->transport, n->loop, &n->cfg.raft_bind, errmsg,
+                            errlen);
+    if (rv != 0)
+        goto err_after_fsm;
+    rv = raft_uv_init(&n->io, n->loop, n->data_dir, &n->transport);
+    if (rv != 0) {
+        rv = rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_uv_init %s: %s (%s)",
+                      n->data_dir, raft_strerror(rv), n->io.errmsg);
+        goto err_after_transport;
+    }
+    raft_uv_set_segment_size(&n->io, SEGMENT_SIZE);
+    rv = raft_init(&n->raft, &n->io, &n->fsm, n->cfg.id, n->self_addr);
+    if (rv != 0) {
+        rv = rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_init: %s (%s)",
+                      raft_strerror(rv), raft_errmsg(&n->raft));
+        goto err_after_raft_uv;
+    }
+    return 0;
+
+err_after_raft_uv:
+    raft_uv_close(&n->io);
+err_after_transport:
+    rsm_transport_destroy(&n->transport);
+err_after_fsm:
+    fsm_teardown(n);
+err_after_lock:
+    close(n->lock_fd);
+    n->lock_fd = -1;
+    return rv;
+}
+
+int rsm_node_start(uv_loop_t *loop, const struct rsm_node_config *cfg,
+                   const struct rsm_node_observer *obs, struct rsm_node **out,
+                   char *errmsg, size_t errlen)
+{
+    struct rsm_node *n;
+    int rv;
+
+    *out = NULL;
+    rv = check_config(cfg, errmsg, errlen);
+    if (rv != 0)
+        return rv;
+    n = calloc(1, sizeof *n);
+    if (n == NULL)
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "node: no memory");
+    n->loop = loop;
+    n->cfg = *cfg;
+    n->data_dir = strdup(cfg->data_dir);
+    n->cfg.data_dir = n->data_dir;
+    n->lock_fd = -1;
+    n->state_seen = RAFT_UNAVAILABLE;
+    if (obs != NULL)
+        n->obs = *obs;
+    rsm_node_format_member(self_member(cfg), n->self_addr, sizeof n->self_addr);
+    if (n->data_dir == NULL) {
+        free(n);
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "node: no memory");
+    }
+    rv = start_io(n, errmsg, errlen);
+    if (rv != 0) {
+        free(n->data_dir);
+        free(n);
+        return rv;
+    }
+    /* From here on the node is freed by raft_closed(). */
+    uv_timer_init(loop, &n->poll);
+    uv_timer_init(loop, &n->stop_timer);
+    n->poll.data = n;
+    n->stop_timer.data = n;
+    n->handles_open = 2;
+    rv = start_raft(n, errmsg, errlen);
+    if (rv != 0) {
+        n->stopping = n->closing = true;
+        raft_close(&n->raft, raft_closed);
+        return rv;
+    }
+    rsm_log(RSM_LOG_INFO, "node-started", "id=%llu addr=%s data_dir=%s",
+            (unsigned long long)cfg->id, n->self_addr, n->data_dir);
+    *out = n;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Stop
+ * ------------------------------------------------------------------------- */
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct rsm_node *n = h->data;
+    rsm_node_stop_cb cb;
+    void *arg;
+
+    if (--n->handles_open > 0)
+        return;
+    cb = n->stop_cb;
+    arg = n->stop_arg;
+    if (n->lock_fd >= 0)
+        close(n->lock_fd); /* releases the flock */
+    rsm_log(RSM_LOG_INFO, "node-stopped", "id=%llu",
+            (unsigned long long)n->cfg.id);
+    free(n->data_dir);
+    free(n);
+    if (cb != NULL)
+        cb(arg);
+}
+
+static void raft_closed(struct raft *r)
+{
+    struct rsm_node *n = container_of(r, struct rsm_node, raft);
+
+    raft_uv_close(&n->io);
+    rsm_transport_destroy(&n->transport);
+    fsm_teardown(n);
+    uv_close((uv_handle_t *)&n->poll, handle_closed);
+    uv_close((uv_handle_t *)&n->stop_timer, handle_closed);
+}
+
+static void begin_close(struct rsm_node *n)
+{
+    if (n->closing)
+        return;
+    n->closing = true;
+    n->ready = false;
+    uv_timer_stop(&n->poll);
+    uv_timer_stop(&n->stop_timer);
+    raft_close(&n->raft, raft_closed);
+}
+
+static void transfer_done(struct raft_transfer *req)
+{
+    struct rsm_node *n = container_of(req, struct rsm_node, transfer);
+    raft_id id;
+    const char *addr;
+
+    if (n->closing)
+        return;
+    raft_leader(&n->raft, &id, &addr);
+    rsm_log(id != 0 && id != n->cfg.id ? RSM_LOG_INFO : RSM_LOG_WARN,
+            "leadership-transferred", "leader=%llu term=%llu",
+            (unsigned long long)id, (unsigned long long)n->raft.current_term);
+    begin_close(n);
+}
+
+static void stop_timeout(uv_timer_t *t)
+{
+    struct rsm_node *n = t->data;
+
+    rsm_log(RSM_LOG_WARN, "leadership-transfer-timeout", "after_ms=%u",
+            2 * n->cfg.election_timeout_ms);
+    begin_close(n);
+}
+
+/* The voter most likely to win at once: caught up furthest and heard from
+ * within the last election timeout. 0 if none: nobody could take over. */
+static raft_id transfer_target(struct rsm_node *n)
+{
+    const struct raft *r = &n->raft;
+    raft_id best = 0;
+    raft_index best_match = 0;
+
+    for (unsigned i = 0; i < r->configuration.n; i++) {
+        const struct raft_server *s = &r->configuration.servers[i];
+        const struct raft_progress *p = &r->leader_state.progress[i];
+
+        if (s->id == r->id || s->role != RAFT_VOTER || !p->recent_recv)
+            continue;
+        if (best == 0 || p->match_index > best_match) {
+            best = s->id;
+            best_match = p->match_index;
+        }
+    }
+    return best;
+}
+
+static unsigned other_voters(const struct rsm_node *n)
+{
+    const struct raft_configuration *c = &n->raft.configuration;
+    unsigned k = 0;
+
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->servers[i].id != n->raft.id && c->servers[i].role == RAFT_VOTER)
+            k++;
+    return k;
+}
+
+void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg)
+{
+    raft_id target;
+    int rv;
+
+    if (n->stopping)
+        return;
+    n->stopping = true;
+    n->stop_cb = cb;
+    n->stop_arg = arg;
+    if (n->raft.state != RAFT_LEADER) {
+        begin_close(n);
+        return;
+    }
+    target = transfer_target(n);
+    if (target == 0) {
+        bool alone = other_voters(n) == 0;
+
+        rsm_log(alone ? RSM_LOG_INFO : RSM_LOG_WARN,
+                "leadership-transfer-skipped", "reason=%s term=%llu",
+                alone ? "no-other-voter" : "no-reachable-voter",
+                (unsigned long long)n->raft.current_term);
+        begin_close(n);
+        return;
+    }
+    memset(&n->transfer, 0, sizeof n->transfer);
+    rv = raft_transfer(&n->raft, &n->transfer, target, transfer_done);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_WARN, "leadership-transfer-failed", "error=%s",
+                raft_strerror(rv));
+        begin_close(n);
+        return;
+    }
+    rsm_log(RSM_LOG_INFO, "leadership-transfer", "to=%llu term=%llu",
+            (unsigned long long)n->transfer.id,
+            (unsigned long long)n->raft.current_term);
+    uv_timer_start(&n->stop_timer, stop_timeout,
+                   2 * (uint64_t)n->cfg.election_timeout_ms, 0);
+}
+
+/* ---------------------------------------------------------------------------
+ * Status
+ * ------------------------------------------------------------------------- */
+
+void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out)
+{
+    struct raft *r = (struct raft *)&n->raft;
+    raft_id lid;
+    const char *laddr;
+
+    memset(out, 0, sizeof *out);
+    out->id = n->cfg.id;
+    out->state = n->closing ? "unavailable" : state_name(r->state);
+    out->term = r->current_term;
+    out->commit_index = r->commit_index;
+    out->applied_index = raft_last_applied(r);
+    out->last_index = raft_last_index(r);
+    out->leader_changes = n->leader_changes;
+    out->n_members = config_members(n, out->members, RSM_MAX_AGENTS);
+    raft_leader(r, &lid, &laddr);
+    if (lid == 0 || n->closing)
+        return;
+    for (unsigned i = 0; i < out->n_members; i++) {
+        if (out->members[i].id == lid) {
+            out->has_leader = true;
+            out->leader = out->members[i];
+            return;
+        }
+    }
+    if (laddr != NULL &&
+        rsm_node_parse_member_addr(laddr, n->cfg.api_port, &out->leader, NULL,
+                                   0) == 0) {
+        out->has_leader = true;
+        out->leader.id = lid;
+    }
+}
+
+const struct rsm_fsm *rsm_node_fsm(const struct rsm_node *n)
+{
+    return &n->state;
+}
+
+bool rsm_node_is_leader(const struct rsm_node *n)
+{
+    return !n->closing && n->raft.state == RAFT_LEADER;
+}
+
+/* ---------------------------------------------------------------------------
+ * Proposals
+ * ------------------------------------------------------------------------- */
+
+/* raft 0.15 requires every entry to be a multiple of 8 bytes long: its
+ * batch encoder copies entries back to back but its decoder steps over
+ * 8-byte padded lengths (an assert that Debian's NDEBUG build drops), so a
+ * follower catching up on several entries at once, or an agent reloading
+ * its log, reads garbage. We pad the protobuf bytes with one extra field
+ * that protobuf skips as unknown: field PAD_FIELD, wire type 2 (bytes),
+ * at least 3 bytes (2-byte key, 1-byte length). proto/rsm.proto reserves
+ * the number. */
+#define PAD_FIELD 2047
+#define PAD_MIN   3
+
+int rsm_node_encode_entry(const struct rsm_entry *e, void **buf, size_t *len)
+{
+    void *enc;
+    size_t n, pad;
+    unsigned char *out;
+    unsigned key = (PAD_FIELD << 3) | 2;
+    int rv;
+
+    rv = rsm_codec_encode_entry(e, &enc, &n);
+    if (rv != 0)
+        return rv;
+    pad = (8 - n % 8) % 8;
+    if (pad != 0 && pad < PAD_MIN)
+        pad += 8;
+    out = raft_malloc(n + pad);
+    if (out == NULL) {
+        free(enc);
+        return RSM_ENOMEM;
+    }
+    memcpy(out, enc, n);
+    free(enc);
+    if (pad > 0) {
+        out[n] = (unsigned char)(0x80 | (key & 0x7f));
+        out[n + 1] = (unsigned char)(key >> 7);
+        out[n + 2] = (unsigned char)(pad - PAD_MIN);
+        memset(out + n + PAD_MIN, 0, pad - PAD_MIN);
+    }
+    *buf = out;
+    *len = n + pad;
+    return 0;
+}
+
+struct proposal {
+    struct raft_apply req;
+    struct rsm_node *n;
+    rsm_node_done_cb cb;
+    void *arg;
+};
+
+static void apply_done(struct raft_apply *req, int status, void *result)
+{
+    struct proposal *p = req->data;
+    int code = 0;
+    const char *msg = NULL;
+
+    if (status == RAFT_LEADERSHIPLOST) {
+        code = RSM_ERAFT;
+        msg = "leadership lost, entry may still commit";
+    } else if (status != 0) {
+        code = RSM_ERAFT;
+        msg = raft_strerror(status);
+    } else {
+        /* raft 0.15 calls us right after the FSM applied this entry. */
+        code = rsm_raft_fsm_result(result);
+        if (code != 0)
+            msg = rsm_raft_fsm_last_reason(&p->n->fsm);
+    }
+    if (p->cb != NULL)
+        p->cb(p->arg, code, msg);
+    free(p);
+}
+
+int rsm_node_propose(struct rsm_node *n, const struct rsm_entry *e,
+                     rsm_node_done_cb cb, void *arg)
+{
+    struct raft_buffer buf;
+    struct proposal *p;
+    int rv;
+
+    if (n->stopping || n->raft.state != RAFT_LEADER)
+        return RSM_ENOTLEADER;
+    rv = rsm_node_encode_entry(e, &buf.base, &buf.len);
+    if (rv != 0)
+        return rv;
+    p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        raft_free(buf.base);
+        return RSM_ENOMEM;
+    }
+    p->n = n;
+    p->cb = cb;
+    p->arg = arg;
+    p->req.data = p;
+    rv = raft_apply(&n->raft, &p->req, &buf, 1, apply_done);
+    if (rv != 0) {
+        /* The callback will not run and the buffer is still ours. */
+        raft_free(buf.base);
+        free(p);
+        return map_raft_error(rv) == RSM_ENOTLEADER ? RSM_ENOTLEADER
+                                                    : RSM_ERAFT;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Membership
+ * ------------------------------------------------------------------------- */
+
+enum change_op { OP_ADD, OP_PROMOTE, OP_REMOVE };
+
+struct change {
+    struct raft_change add, assign, remove;
+    struct rsm_node *n;
+    enum change_op op;
+    raft_id id;
+    char addr[MEMBER_STRLEN];
+    rsm_node_done_cb cb;
+    void *arg;
+};
+
+static const char *op_name(enum change_op op)
+{
+    return op == OP_ADD ? "add" : op == OP_PROMOTE ? "promote" : "remove";
+}
+
+static void change_finish(struct change *c, int status)
+{
+    char msg[RSM_ERRMSG_SIZE] = "";
+
+    if (status != 0)
+        snprintf(msg, sizeof msg, "member %s %llu: %s", op_name(c->op),
+                 (unsigned long long)c->id, raft_strerror(status));
+    rsm_log(status ? RSM_LOG_WARN : RSM_LOG_INFO, "member-change-done",
+            "op=%s id=%llu addr=%s status=%s", op_name(c->op),
+            (unsigned long long)c->id, c->addr[0] ? c->addr : "-",
+            status ? raft_strerror(status) : "ok");
+    if (c->cb != NULL)
+        c->cb(c->arg, map_raft_error(status), status ? msg : NULL);
+    free(c);
+}
+
+static void change_done(struct raft_change *req, int status)
+{
+    struct change *c = req->data;
+    int rv;
+
+    if (status == 0 && c->op == OP_ADD && !c->n->closing) {
+        /* Added as a spare: now make it a voter (raft catches it up). */
+        c->op = OP_PROMOTE;
+        rv = raft_assign(&c->n->raft, &c->assign, c->id, RAFT_VOTER,
+                         change_done);
+        if (rv == 0)
+            return;
+        status = rv;
+    }
+    change_finish(c, status);
+}
+
+static struct change *change_new(struct rsm_node *n, enum change_op op,
+                                 raft_id id, rsm_node_done_cb cb, void *arg)
+{
+    struct change *c = calloc(1, sizeof *c);
+
+    if (c == NULL)
+        return NULL;
+    c->n = n;
+    c->op = op;
+    c->id = id;
+    c->cb = cb;
+    c->arg = arg;
+    c->add.data = c->assign.data = c->remove.data = c;
+    return c;
+}
+
+int rsm_node_add_member(struct rsm_node *n, const struct rsm_member *m,
+                        rsm_node_done_cb cb, void *arg)
+{
+    struct change *c;
+    int rv;
+
+    if (n->stopping || n->raft.state != RAFT_LEADER)
+        return RSM_ENOTLEADER;
+    if (m->id == 0)
+        return RSM_EINVAL;
+    c = change_new(n, OP_ADD, m->id, cb, arg);
+    if (c == NULL)
+        return RSM_ENOMEM;
+    rsm_node_format_member(m, c->addr, sizeof c->addr);
+    rv = raft_add(&n->raft, &c->add, m->id, c->addr, change_done);
+    if (rv != 0) {
+        free(c);
+        return map_raft_error(rv);
+    }
+    rsm_log(RSM_LOG_INFO, "member-change", "op=add id=%llu addr=%s",
+            (unsigned long long)m->id, c->addr);
+    return 0;
+}
+
+int rsm_node_remove_member(struct rsm_node *n, uint64_t id, rsm_node_done_cb cb,
+                           void *arg)
+{
+    struct change *c;
+    int rv;
+
+    if (n->stopping || n->raft.state != RAFT_LEADER)
+        return RSM_ENOTLEADER;
+    c = change_new(n, OP_REMOVE, id, cb, arg);
+    if (c == NULL)
+        return RSM_ENOMEM;
+    rv = raft_remove(&n->raft, &c->remove, id, change_done);
+    if (rv != 0) {
+        free(c);
+        return map_raft_error(rv);
+    }
+    rsm_log(RSM_LOG_INFO, "member-change", "op=remove id=%llu",
+            (unsigned long long)id);
+    return 0;
+}

@@ -1,0 +1,768 @@
+/* test_api.c - unit tests for io/api: the INFO and STATUS rendering from
+ * plain structs, then the command table over real sockets on 127.0.0.1
+ * against a fake node (the API reaches the node only through
+ * struct rsm_api_node_ops). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rsm/api.h"
+#include "rsm/err.h"
+#include "rsm/fsm.h"
+
+/* ===================================================================
+ * A fake node: a status and an FSM the test sets, membership changes the
+ * test completes by hand.
+ * =================================================================== */
+
+struct rsm_node {
+    struct rsm_node_status st;
+    struct rsm_fsm fsm;
+    bool leader;
+    int refuse;          /* returned by add/remove if not 0 */
+    rsm_node_done_cb cb; /* the change in progress */
+    void *cb_arg;
+    struct rsm_member added;
+    uint64_t removed;
+    int n_changes;
+};
+
+static void fake_status(const struct rsm_node *n, struct rsm_node_status *out)
+{
+    *out = n->st;
+}
+
+static const struct rsm_fsm *fake_fsm(const struct rsm_node *n)
+{
+    return &n->fsm;
+}
+
+static bool fake_is_leader(const struct rsm_node *n)
+{
+    return n->leader;
+}
+
+static int fake_add(struct rsm_node *n, const struct rsm_member *m,
+                    rsm_node_done_cb cb, void *arg)
+{
+    if (n->refuse)
+        return n->refuse;
+    n->added = *m;
+    n->cb = cb;
+    n->cb_arg = arg;
+    n->n_changes++;
+    return 0;
+}
+
+static int fake_remove(struct rsm_node *n, uint64_t id, rsm_node_done_cb cb,
+                       void *arg)
+{
+    if (n->refuse)
+        return n->refuse;
+    n->removed = id;
+    n->cb = cb;
+    n->cb_arg = arg;
+    n->n_changes++;
+    return 0;
+}
+
+/* "host:port[/apiport]" (the real parser lives in node.c). */
+static int fake_parse(const char *text, uint16_t def_api, struct rsm_member *m,
+                      char *errmsg, size_t errlen)
+{
+    char buf[RSM_ADDR_STRLEN];
+    char *slash;
+    long api = def_api;
+
+    snprintf(buf, sizeof buf, "%s", text);
+    slash = strchr(buf, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        api = strtol(slash + 1, NULL, 10);
+    }
+    if (rsm_addr_parse(buf, &m->raft, errmsg, errlen) != 0)
+        return RSM_EINVAL;
+    return rsm_addr_set(&m->api, m->raft.host, api, errmsg, errlen);
+}
+
+static const struct rsm_api_node_ops fake_ops = {
+    fake_status, fake_fsm, fake_is_leader, fake_add, fake_remove, fake_parse,
+};
+
+static void member(struct rsm_member *m, uint64_t id, const char *raft,
+                   const char *api)
+{
+    m->id = id;
+    assert_int_equal(rsm_addr_parse(raft, &m->raft, NULL, 0), 0);
+    assert_int_equal(rsm_addr_parse(api, &m->api, NULL, 0), 0);
+    m->voter = true;
+}
+
+/* Agent 1 of 3, follower of agent 2. */
+static void three_agents(struct rsm_node_status *st)
+{
+    memset(st, 0, sizeof *st);
+    st->id = 1;
+    st->state = "follower";
+    st->term = 7;
+    st->has_leader = true;
+    st->commit_index = 42;
+    st->applied_index = 41;
+    st->last_index = 43;
+    st->leader_changes = 3;
+    st->n_members = 3;
+    member(&st->members[0], 1, "127.0.0.1:7001", "127.0.0.1:26379");
+    member(&st->members[1], 2, "127.0.0.1:7002", "127.0.0.1:26380");
+    member(&st->members[2], 3, "127.0.0.1:7003", "127.0.0.1:26381");
+    st->leader = st->members[1];
+}
+
+static void addr_of(struct rsm_addr *a, const char *text)
+{
+    assert_int_equal(rsm_addr_parse(text, a, NULL, 0), 0);
+}
+
+static void apply(struct rsm_fsm *fsm, const struct rsm_entry *e)
+{
+    char reason[RSM_ERRMSG_SIZE];
+
+    if (rsm_fsm_apply(fsm, e, reason, sizeof reason) != 0)
+        fail_msg("%s refused: %s", rsm_entry_kind_str(e->kind), reason);
+}
+
+/* Group "mymaster": master A, one completed failover A -> B (epoch 1),
+ * then a decided failover B -> C in flight (epoch 2). Group "other": a
+ * master and nothing else, paused. */
+static void two_groups(struct rsm_fsm *fsm)
+{
+    struct rsm_entry *e = calloc(1, sizeof *e);
+
+    assert_non_null(e);
+    rsm_entry_init(e, RSM_ENTRY_OBSERVE_MASTER, "mymaster", 1000);
+    addr_of(&e->master, "10.0.0.1:6379");
+    snprintf(e->run_id, sizeof e->run_id, "run-a");
+    e->n_members = 3;
+    addr_of(&e->members[0], "10.0.0.1:6379");
+    addr_of(&e->members[1], "10.0.0.2:6379");
+    addr_of(&e->members[2], "10.0.0.3:6379");
+    apply(fsm, e);
+
+    rsm_entry_init(e, RSM_ENTRY_DECIDE_FAILOVER, "mymaster", 2000);
+    e->epoch = 1;
+    addr_of(&e->old_master, "10.0.0.1:6379");
+    addr_of(&e->master, "10.0.0.2:6379");
+    e->n_ranked = 1;
+    addr_of(&e->ranking[0].addr, "10.0.0.2:6379");
+    e->ranking[0].rank = 1;
+    e->ranking[0].offset = 900;
+    e->ranking[0].priority = 100;
+    snprintf(e->reason, sizeof e->reason, "master down");
+    e->old_offset = 1000;
+    e->new_offset = 900;
+    e->decided_by = 2;
+    apply(fsm, e);
+
+    rsm_entry_init(e, RSM_ENTRY_COMPLETE_FAILOVER, "mymaster", 3000);
+    e->epoch = 1;
+    e->result = RSM_RESULT_COMPLETED;
+    e->data_at_risk = 100;
+    apply(fsm, e);
+
+    rsm_entry_init(e, RSM_ENTRY_DECIDE_FAILOVER, "mymaster", 4000);
+    e->epoch = 2;
+    addr_of(&e->old_master, "10.0.0.2:6379");
+    addr_of(&e->master, "10.0.0.3:6379");
+    e->failover_kind = RSM_FAILOVER_SWITCHOVER;
+    e->n_ranked = 2;
+    addr_of(&e->ranking[0].addr, "10.0.0.3:6379");
+    e->ranking[0].rank = 1;
+    addr_of(&e->ranking[1].addr, "10.0.0.1:6379");
+    e->ranking[1].rank = 0;
+    snprintf(e->ranking[1].reason, sizeof e->ranking[1].reason, "priority 0");
+    snprintf(e->reason, sizeof e->reason, "operator switchover");
+    e->decided_by = 2;
+    apply(fsm, e);
+
+    rsm_entry_init(e, RSM_ENTRY_OBSERVE_MASTER, "other", 5000);
+    addr_of(&e->master, "10.0.1.1:6379");
+    e->n_members = 1;
+    addr_of(&e->members[0], "10.0.1.1:6379");
+    apply(fsm, e);
+    rsm_entry_init(e, RSM_ENTRY_SET_PAUSED, "other", 6000);
+    e->paused = true;
+    apply(fsm, e);
+    free(e);
+}
+
+static const struct rsm_api_server_info server_info = {"9.9.9", 90061, 26379};
+
+/* ===================================================================
+ * Rendering
+ * =================================================================== */
+
+static void assert_has(const char *text, const char *needle)
+{
+    if (strstr(text, needle) == NULL)
+        fail_msg("'%s' not in:\n%s", needle, text);
+}
+
+static void test_info_every_section(void **state)
+{
+    struct rsm_node_status st;
+    struct rsm_fsm fsm;
+    char *text;
+
+    three_agents(&st);
+    rsm_fsm_init(&fsm);
+    two_groups(&fsm);
+    text = rsm_api_render_info(&st, &fsm, &server_info, NULL);
+    assert_non_null(text);
+    assert_true(strncmp(text, "# Server\r\nrsm_version:9.9.9\r\n", 29) == 0);
+    assert_has(text, "\r\nuptime_in_seconds:90061\r\nuptime_in_days:1\r\n");
+    assert_has(text, "\r\n\r\n# Raft\r\nraft_id:1\r\nraft_role:follower\r\n"
+                     "raft_term:7\r\nraft_leader_id:2\r\n"
+                     "raft_leader_addr:127.0.0.1:7002\r\n"
+                     "raft_leader_api:127.0.0.1:26380\r\n"
+                     "raft_commit_index:42\r\nraft_applied_index:41\r\n"
+                     "raft_last_index:43\r\nraft_leader_changes:3\r\n"
+                     "raft_members:3\r\n");
+    assert_has(text, "member0:id=1,raft=127.0.0.1:7001,api=127.0.0.1:26379,"
+                     "voter=1,leader=0\r\n");
+    assert_has(text, "member1:id=2,raft=127.0.0.1:7002,api=127.0.0.1:26380,"
+                     "voter=1,leader=1\r\n");
+    assert_has(text, "# Groups\r\ngroups:2\r\n");
+    assert_has(text, "group0:name=mymaster,master=10.0.0.2:6379,epoch=2,"
+                     "paused=0,in_flight=1\r\n");
+    assert_has(text, "group1:name=other,master=10.0.1.1:6379,epoch=0,"
+                     "paused=1,in_flight=0\r\n");
+    free(text);
+    rsm_fsm_close(&fsm);
+}
+
+static void test_info_one_section_and_unknown(void **state)
+{
+    struct rsm_node_status st;
+    char *text;
+
+    three_agents(&st);
+    text = rsm_api_render_info(&st, NULL, &server_info, "RAFT");
+    assert_true(strncmp(text, "# Raft\r\n", 8) == 0);
+    assert_null(strstr(text, "# Server"));
+    assert_null(strstr(text, "# Groups"));
+    free(text);
+    text = rsm_api_render_info(&st, NULL, &server_info, "groups");
+    assert_string_equal(text, "# Groups\r\ngroups:0\r\nfsm_applied:0\r\n"
+                              "fsm_rejected:0\r\n");
+    free(text);
+    text = rsm_api_render_info(&st, NULL, &server_info, "nosuchsection");
+    assert_string_equal(text, "");
+    free(text);
+}
+
+static void test_info_without_leader(void **state)
+{
+    struct rsm_node_status st;
+    char *text;
+
+    three_agents(&st);
+    st.has_leader = false;
+    st.state = "candidate";
+    text = rsm_api_render_info(&st, NULL, &server_info, "raft");
+    assert_has(text, "raft_role:candidate\r\n");
+    assert_has(text, "raft_leader_id:0\r\nraft_leader_addr:\r\n"
+                     "raft_leader_api:\r\n");
+    assert_has(text, "voter=1,leader=0\r\nmember1:");
+    assert_null(strstr(text, "leader=1"));
+    free(text);
+}
+
+static json_t *get(json_t *o, const char *path)
+{
+    char buf[128], *save = NULL;
+
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *k = strtok_r(buf, ".", &save); k && o;
+         k = strtok_r(NULL, ".", &save)) {
+        if (json_is_array(o))
+            o = json_array_get(o, strtoul(k, NULL, 10));
+        else
+            o = json_object_get(o, k);
+    }
+    if (o == NULL)
+        fail_msg("no %s in the status JSON", path);
+    return o;
+}
+
+static void assert_jstr(json_t *o, const char *path, const char *want)
+{
+    json_t *v = get(o, path);
+
+    assert_true(json_is_string(v));
+    assert_string_equal(json_string_value(v), want);
+}
+
+static void assert_jint(json_t *o, const char *path, long long want)
+{
+    json_t *v = get(o, path);
+
+    assert_true(json_is_integer(v));
+    assert_int_equal(json_integer_value(v), want);
+}
+
+static void test_status_json(void **state)
+{
+    struct rsm_node_status st;
+    struct rsm_fsm fsm;
+    json_error_t jerr;
+    char *text;
+    json_t *o;
+
+    three_agents(&st);
+    rsm_fsm_init(&fsm);
+    two_groups(&fsm);
+    text = rsm_api_render_status(&st, &fsm, &server_info);
+    assert_non_null(text);
+    o = json_loads(text, 0, &jerr);
+    assert_non_null(o);
+    assert_jstr(o, "version", "9.9.9");
+    assert_jint(o, "id", 1);
+    assert_jstr(o, "role", "follower");
+    assert_jint(o, "term", 7);
+    assert_jint(o, "leader.id", 2);
+    assert_jstr(o, "leader.api", "127.0.0.1:26380");
+    assert_jint(o, "commit_index", 42);
+    assert_jint(o, "applied_index", 41);
+    assert_int_equal(json_array_size(get(o, "members")), 3);
+    assert_jstr(o, "members.2.raft", "127.0.0.1:7003");
+    assert_true(json_is_true(get(o, "members.1.leader")));
+    assert_true(json_is_false(get(o, "members.0.leader")));
+    assert_true(json_is_true(get(o, "members.0.voter")));
+    assert_jint(o, "fsm.applied", 6);
+    assert_int_equal(json_array_size(get(o, "groups")), 2);
+    assert_jstr(o, "groups.0.name", "mymaster");
+    assert_jstr(o, "groups.0.master", "10.0.0.2:6379");
+    assert_jint(o, "groups.0.epoch", 2);
+    assert_true(json_is_false(get(o, "groups.0.paused")));
+    assert_int_equal(json_array_size(get(o, "groups.0.members")), 3);
+    assert_jint(o, "groups.0.in_flight.epoch", 2);
+    assert_jstr(o, "groups.0.in_flight.kind", "switchover");
+    assert_jstr(o, "groups.0.in_flight.old_master", "10.0.0.2:6379");
+    assert_jstr(o, "groups.0.in_flight.new_master", "10.0.0.3:6379");
+    assert_jstr(o, "groups.0.in_flight.step", "none");
+    assert_jstr(o, "groups.0.in_flight.reason", "operator switchover");
+    assert_jint(o, "groups.0.in_flight.ranking.1.rank", 0);
+    assert_jstr(o, "groups.0.in_flight.ranking.1.reason", "priority 0");
+    assert_int_equal(json_array_size(get(o, "groups.0.history")), 1);
+    assert_jint(o, "groups.0.history.0.epoch", 1);
+    assert_jstr(o, "groups.0.history.0.result", "completed");
+    assert_jstr(o, "groups.0.history.0.kind", "automatic");
+    assert_jstr(o, "groups.0.history.0.old_master", "10.0.0.1:6379");
+    assert_jstr(o, "groups.0.history.0.new_master", "10.0.0.2:6379");
+    assert_jint(o, "groups.0.history.0.data_at_risk", 100);
+    assert_jint(o, "groups.0.last_failover_end_ms", 3000);
+    assert_jstr(o, "groups.1.name", "other");
+    assert_true(json_is_null(get(o, "groups.1.in_flight")));
+    assert_true(json_is_true(get(o, "groups.1.paused")));
+    json_decref(o);
+    free(text);
+
+    /* no leader, no FSM */
+    st.has_leader = false;
+    text = rsm_api_render_status(&st, NULL, &server_info);
+    o = json_loads(text, 0, &jerr);
+    assert_non_null(o);
+    assert_true(json_is_null(get(o, "leader")));
+    assert_int_equal(json_array_size(get(o, "groups")), 0);
+    json_decref(o);
+    free(text);
+    rsm_fsm_close(&fsm);
+}
+
+/* ===================================================================
+ * Commands over sockets
+ * =================================================================== */
+
+struct fx {
+    uv_loop_t loop;
+    struct rsm_node node;
+    struct rsm_api *api;
+    bool stopped;
+    int fd;
+    redisReader *reader;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    struct rsm_api_config cfg = {.bind = {.host = "127.0.0.1", .port = 0}};
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    char err[RSM_ERRMSG_SIZE];
+
+    assert_non_null(f);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    three_agents(&f->node.st);
+    rsm_fsm_init(&f->node.fsm);
+    two_groups(&f->node.fsm);
+    assert_int_equal(rsm_api_start_ops(&f->loop, &cfg, &f->node, &fake_ops,
+                                       &f->api, err, sizeof err),
+                     0);
+    f->fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_port = htons(rsm_api_port(f->api));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(f->fd, (struct sockaddr *)&a, sizeof a), 0);
+    f->reader = redisReaderCreate();
+    *state = f;
+    return 0;
+}
+
+static void on_stopped(void *arg)
+{
+    ((struct fx *)arg)->stopped = true;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    close(f->fd);
+    redisReaderFree(f->reader);
+    rsm_api_stop(f->api, on_stopped, f);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_true(f->stopped);
+    /* a change that completes after the API is gone is harmless */
+    if (f->node.cb)
+        f->node.cb(f->node.cb_arg, 0, NULL);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    rsm_fsm_close(&f->node.fsm);
+    free(f);
+    return 0;
+}
+
+static void send_cmd(struct fx *f, int argc, const char **argv)
+{
+    char *buf = NULL;
+    int n = redisFormatCommandArgv(&buf, argc, argv, NULL);
+
+    assert_true(n > 0);
+    assert_int_equal(send(f->fd, buf, (size_t)n, MSG_NOSIGNAL), n);
+    free(buf);
+}
+
+/* The next reply, or NULL if none came within 2 s (caller frees). */
+static redisReply *read_reply(struct fx *f, int ms)
+{
+    void *rep = NULL;
+    char buf[16384];
+
+    for (int i = 0; i < ms; i++) {
+        struct pollfd p = {.fd = f->fd, .events = POLLIN};
+        assert_int_equal(redisReaderGetReply(f->reader, &rep), REDIS_OK);
+        if (rep != NULL)
+            return rep;
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        if (poll(&p, 1, 1) == 1) {
+            ssize_t n = recv(f->fd, buf, sizeof buf, MSG_DONTWAIT);
+            assert_true(n > 0);
+            redisReaderFeed(f->reader, buf, (size_t)n);
+        }
+    }
+    return NULL;
+}
+
+#define CALL(f, ...)                                                           \
+    call(f, sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *),      \
+         (const char *[]){__VA_ARGS__})
+
+static redisReply *call(struct fx *f, int argc, const char **argv)
+{
+    redisReply *r;
+
+    send_cmd(f, argc, argv);
+    r = read_reply(f, 2000);
+    assert_non_null(r);
+    return r;
+}
+
+static void expect_status(redisReply *r, const char *s)
+{
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    assert_string_equal(r->str, s);
+    freeReplyObject(r);
+}
+
+static void expect_error(redisReply *r, const char *s)
+{
+    if (r->type != REDIS_REPLY_ERROR || strcmp(r->str, s) != 0)
+        fail_msg("expected error '%s', got type %d '%s'", s, r->type,
+                 r->str ? r->str : "");
+    freeReplyObject(r);
+}
+
+static void test_ping_info_status(void **state)
+{
+    struct fx *f = *state;
+    redisReply *r;
+    json_error_t jerr;
+    json_t *o;
+
+    expect_status(CALL(f, "PING"), "PONG");
+    r = CALL(f, "ping", "hello");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, "hello");
+    freeReplyObject(r);
+
+    r = CALL(f, "INFO");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_has(r->str, "rsm_version:" RSM_VERSION "\r\n");
+    assert_has(r->str, "raft_leader_api:127.0.0.1:26380\r\n");
+    assert_has(r->str, "group0:name=mymaster");
+    freeReplyObject(r);
+    r = CALL(f, "info", "raft");
+    assert_true(strncmp(r->str, "# Raft\r\n", 8) == 0);
+    freeReplyObject(r);
+
+    r = CALL(f, "RSM", "STATUS");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    o = json_loads(r->str, 0, &jerr);
+    assert_non_null(o);
+    assert_jint(o, "leader.id", 2);
+    assert_jstr(o, "groups.0.name", "mymaster");
+    json_decref(o);
+    freeReplyObject(r);
+}
+
+static void test_members(void **state)
+{
+    struct fx *f = *state;
+    redisReply *r = CALL(f, "rsm", "members"), *m;
+
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 3);
+    m = r->element[1];
+    assert_int_equal(m->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(m->elements, 5);
+    assert_int_equal(m->element[0]->integer, 2);
+    assert_string_equal(m->element[1]->str, "127.0.0.1:7002");
+    assert_string_equal(m->element[2]->str, "127.0.0.1:26380");
+    assert_int_equal(m->element[3]->integer, 1);
+    assert_int_equal(m->element[4]->integer, 1);
+    assert_int_equal(r->element[0]->element[4]->integer, 0);
+    freeReplyObject(r);
+}
+
+static void test_follower_names_the_leader(void **state)
+{
+    struct fx *f = *state;
+
+    expect_error(CALL(f, "RSM", "MEMBER", "ADD", "4", "127.0.0.1:7004"),
+                 "NOTLEADER 2 127.0.0.1:26380");
+    expect_error(CALL(f, "RSM", "MEMBER", "REMOVE", "3"),
+                 "NOTLEADER 2 127.0.0.1:26380");
+    f->node.st.has_leader = false;
+    expect_error(CALL(f, "RSM", "MEMBER", "REMOVE", "3"),
+                 "NOLEADER no leader elected");
+    assert_int_equal(f->node.n_changes, 0);
+}
+
+/* The leader answers a membership change once the node reports it
+ * committed; a request pipelined behind it waits for it. */
+static void test_member_add_and_remove_on_leader(void **state)
+{
+    struct fx *f = *state;
+    const char *add[] = {"RSM", "MEMBER", "ADD", "4", "127.0.0.1:7004/26382"};
+    const char *ping[] = {"PING"};
+
+    f->node.leader = true;
+    f->node.st.leader = f->node.st.members[0];
+    send_cmd(f, 5, add);
+    send_cmd(f, 1, ping);
+    assert_null(read_reply(f, 100)); /* not committed yet */
+    assert_int_equal(f->node.n_changes, 1);
+    assert_int_equal(f->node.added.id, 4);
+    assert_true(f->node.added.voter);
+    assert_string_equal(f->node.added.raft.host, "127.0.0.1");
+    assert_int_equal(f->node.added.raft.port, 7004);
+    assert_int_equal(f->node.added.api.port, 26382);
+    f->node.cb(f->node.cb_arg, 0, NULL);
+    f->node.cb = NULL;
+    expect_status(read_reply(f, 2000), "OK");
+    expect_status(read_reply(f, 2000), "PONG");
+
+    /* the API port is ours when the address has none */
+    const char *add5[] = {"RSM", "MEMBER", "ADD", "5", "127.0.0.1:7005"};
+    send_cmd(f, 5, add5);
+    assert_null(read_reply(f, 50));
+    assert_int_equal(f->node.added.api.port, rsm_api_port(f->api));
+    f->node.cb(f->node.cb_arg, RSM_ERAFT, "leadership lost");
+    f->node.cb = NULL;
+    expect_error(read_reply(f, 2000),
+                 "ERR membership change failed: leadership lost");
+
+    const char *rm[] = {"RSM", "MEMBER", "REMOVE", "3"};
+    send_cmd(f, 4, rm);
+    assert_null(read_reply(f, 50));
+    assert_int_equal(f->node.removed, 3);
+    f->node.cb(f->node.cb_arg, 0, NULL);
+    f->node.cb = NULL;
+    expect_status(read_reply(f, 2000), "OK");
+
+    /* the node refuses at once: a change in progress, a taken address */
+    f->node.refuse = RSM_EBUSY;
+    expect_error(CALL(f, "RSM", "MEMBER", "REMOVE", "2"),
+                 "ERR a membership change is already in progress, try again");
+    f->node.refuse = RSM_EEXIST;
+    expect_error(CALL(f, "RSM", "MEMBER", "ADD", "6", "127.0.0.1:7002"),
+                 "ERR member id or address already in use");
+    /* ... or lost leadership in between */
+    f->node.refuse = RSM_ENOTLEADER;
+    f->node.st.leader = f->node.st.members[2];
+    expect_error(CALL(f, "RSM", "MEMBER", "REMOVE", "2"),
+                 "NOTLEADER 3 127.0.0.1:26381");
+}
+
+static void test_member_changes_bad_arguments(void **state)
+{
+    struct fx *f = *state;
+
+    f->node.leader = true;
+    expect_error(CALL(f, "RSM", "MEMBER", "ADD", "x", "127.0.0.1:7004"),
+                 "ERR invalid member id 'x'");
+    expect_error(CALL(f, "RSM", "MEMBER", "ADD", "0", "127.0.0.1:7004"),
+                 "ERR invalid member id '0'");
+    expect_error(CALL(f, "RSM", "MEMBER", "ADD", "-1", "127.0.0.1:7004"),
+                 "ERR invalid member id '-1'");
+    expect_error(CALL(f, "RSM", "MEMBER", "ADD", "2", "127.0.0.1:7009"),
+                 "ERR member 2 already exists");
+    expect_error(CALL(f, "RSM", "MEMBER", "REMOVE", "9"), "ERR no member 9");
+    {
+        redisReply *r = CALL(f, "RSM", "MEMBER", "ADD", "4", "nope");
+        assert_int_equal(r->type, REDIS_REPLY_ERROR);
+        assert_true(
+            strncmp(r->str, "ERR invalid member address 'nope': ", 35) == 0);
+        freeReplyObject(r);
+    }
+    assert_int_equal(f->node.n_changes, 0);
+}
+
+static void test_unknown_commands_and_arity(void **state)
+{
+    struct fx *f = *state;
+    redisReply *r;
+
+    expect_error(CALL(f, "FLUSHALL"),
+                 "ERR unknown command 'FLUSHALL', with args beginning "
+                 "with: ");
+    expect_error(CALL(f, "get", "a", "b"),
+                 "ERR unknown command 'get', with args beginning with: 'a' "
+                 "'b' ");
+    expect_error(CALL(f, "PING", "a", "b"),
+                 "ERR wrong number of arguments for 'ping' command");
+    expect_error(CALL(f, "INFO", "a", "b"),
+                 "ERR wrong number of arguments for 'info' command");
+    expect_error(CALL(f, "RSM"),
+                 "ERR wrong number of arguments for 'rsm' command");
+    expect_error(CALL(f, "RSM", "FROB"),
+                 "ERR unknown subcommand 'FROB'. Try RSM HELP.");
+    expect_error(CALL(f, "RSM", "STATUS", "x"),
+                 "ERR wrong number of arguments for 'rsm|status' command");
+    expect_error(CALL(f, "RSM", "MEMBER"),
+                 "ERR wrong number of arguments for 'rsm|member' command");
+    expect_error(CALL(f, "RSM", "MEMBER", "JOIN", "4"),
+                 "ERR unknown subcommand 'JOIN'. Try RSM HELP.");
+    expect_error(CALL(f, "RSM", "MEMBER", "ADD", "4"),
+                 "ERR wrong number of arguments for 'rsm|member|add' "
+                 "command");
+    r = CALL(f, "RSM", "HELP");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_true(r->elements >= 6);
+    freeReplyObject(r);
+    /* the connection still works after all that */
+    expect_status(CALL(f, "PING"), "PONG");
+}
+
+/* The client leaves while its change is in progress: the completion still
+ * runs (and frees the orphaned reply). */
+static void test_client_gone_before_commit(void **state)
+{
+    struct fx *f = *state;
+    const char *add[] = {"RSM", "MEMBER", "ADD", "4", "127.0.0.1:7004"};
+
+    f->node.leader = true;
+    send_cmd(f, 5, add);
+    assert_null(read_reply(f, 50));
+    assert_non_null(f->node.cb);
+    close(f->fd);
+    f->fd = -1;
+    for (int i = 0; i < 50; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    f->node.cb(f->node.cb_arg, 0, NULL);
+    f->node.cb = NULL;
+}
+
+/* Stopped with a change in progress: completed after the stop (in
+ * teardown). */
+static void test_stop_with_change_in_progress(void **state)
+{
+    struct fx *f = *state;
+    const char *add[] = {"RSM", "MEMBER", "ADD", "4", "127.0.0.1:7004"};
+
+    f->node.leader = true;
+    send_cmd(f, 5, add);
+    assert_null(read_reply(f, 50));
+    assert_non_null(f->node.cb);
+}
+
+static void test_bind_error(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_api_config cfg = {.bind = {.host = "127.0.0.1"}};
+    struct rsm_api *other;
+    char err[RSM_ERRMSG_SIZE];
+
+    cfg.bind.port = rsm_api_port(f->api);
+    assert_int_equal(rsm_api_start_ops(&f->loop, &cfg, &f->node, &fake_ops,
+                                       &other, err, sizeof err),
+                     RSM_EIO);
+    assert_has(err, "in use");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_info_every_section),
+        cmocka_unit_test(test_info_one_section_and_unknown),
+        cmocka_unit_test(test_info_without_leader),
+        cmocka_unit_test(test_status_json),
+        cmocka_unit_test_setup_teardown(test_ping_info_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_members, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follower_names_the_leader, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_member_add_and_remove_on_leader,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_changes_bad_arguments,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_commands_and_arity, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_client_gone_before_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stop_with_change_in_progress,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bind_error, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
