@@ -4,7 +4,9 @@
  *   PING [message]            +PONG, or the message as a bulk string
  *   INFO [section]            "# Server", "# Raft", "# Groups" sections
  *                             (section: server|raft|groups|all|default)
- *   RSM STATUS                JSON (see rsm_api_render_status)
+ *   RSM STATUS                JSON (see rsm_api_render_status), plus
+ *                             "monitor" (monitor_status.h) if a monitor
+ *                             is set
  *   RSM MEMBERS               one array per member:
  *                             [:id, $raft-addr, $api-addr, :voter, :leader]
  *   RSM MEMBER ADD id host:port[/apiport]      leader only, +OK once the
@@ -89,7 +91,8 @@ static inline int rsm_api_start(uv_loop_t *loop, const struct rsm_addr *bind,
     return rsm_api_start_ops(loop, &cfg, node, &node_ops, out, errmsg, errlen);
 }
 
-/* Let RSM VIEWS answer from the monitor (NULL: no views). */
+/* Let RSM VIEWS answer from the monitor, and RSM STATUS show what it sees
+ * of each instance (NULL: no views, no "monitor" in the status). */
 void rsm_api_set_monitor(struct rsm_api *a, struct rsm_monitor *m);
 
 /* The port actually listened on. */

@@ -3,6 +3,7 @@
 #include "rsm/entry.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
+#include "rsm/monitor_status.h"
 
 #include <jansson.h>
 
@@ -460,6 +461,8 @@ static enum rsm_resp_status cmd_status(struct rsm_api *a,
     a->ops->get_status(a->node, &st);
     server_info(a, &si);
     json = rsm_api_render_status(&st, a->ops->fsm(a->node), &si);
+    if (json != NULL && a->monitor != NULL)
+        json = rsm_monitor_status_attach(json, a->monitor);
     if (json == NULL) {
         rsm_resp_add_error(r, "ERR out of memory");
         return RSM_RESP_DONE;
