@@ -482,7 +482,8 @@ class Agent:
         return self.stop(signal.SIGKILL)
 
     def call(self, *args, timeout=2.0):
-        return call(self.api_port, *args, timeout=timeout)
+        return call(self.api_port, *args, timeout=timeout,
+                    password=self.group.password)
 
     def status(self):
         """RSM STATUS as a dict."""
@@ -520,7 +521,8 @@ class Agents:
     """N rsm-agent processes on loopback forming one Raft group: ports from
     free_port(), data dirs in the test's temp dir, peers given as
     "id=127.0.0.1:raft/api". Every process is registered with the TestCase,
-    so tearDown stops it by PID.
+    so tearDown stops it by PID. With `password`, every call() starts
+    with AUTH (for agents started with --requirepass-file).
 
         ag = Agents(self, 3, args=["--monitor", "g=127.0.0.1:7000,..."])
         ag.start()
@@ -528,8 +530,9 @@ class Agents:
     """
 
     def __init__(self, tc, n=3, args=(), env=None, election_ms=300,
-                 heartbeat_ms=30):
+                 heartbeat_ms=30, password=None):
         self.tc = tc
+        self.password = password  # AUTH on every call, if not None
         self.args = list(args)
         self.env = dict(env or {})
         self.election_ms = election_ms
