@@ -728,11 +728,15 @@ static void print_groups(FILE *out, bool color, const struct snapshot *s)
         return;
     }
     if (s->monitor != NULL && s->leader != NULL &&
-        s->leader->status != s->answer)
-        fprintf(out,
-                "\nInstances as the leader, agent %" PRIu64 " at %s, "
-                "sees them.\n",
-                s->leader->id, s->leader->api);
+        s->leader->status != s->answer) {
+        char line[RSM_ADDR_STRLEN + 96];
+        snprintf(line, sizeof line,
+                 "Instances as the leader, agent %" PRIu64 " at %s, sees "
+                 "them.",
+                 s->leader->id, s->leader->api);
+        fputc('\n', out);
+        text_wrap(out, color, "", 0, TC_NONE, line);
+    }
     json_array_foreach(groups, i, g)
     {
         print_group(out, color, s, g, by_name(mgroups, jstr(g, "name")));
@@ -746,17 +750,19 @@ static void print_groups(FILE *out, bool color, const struct snapshot *s)
 
 static void print_human(FILE *out, bool color, const struct snapshot *s)
 {
-    char name[RSM_ADDR_STRLEN];
+    char name[RSM_ADDR_STRLEN], line[2 * RSM_ADDR_STRLEN + 96];
     json_t *leader = json_object_get(s->answer, "leader");
 
-    fprintf(out,
-            "Answered by agent %" PRId64 " at %s (%s, term %" PRId64 ").\n",
-            jint(s->answer, "id"), rsm_addr_format(&s->who, name, sizeof name),
-            jstr(s->answer, "role"), jint(s->answer, "term"));
-    if (json_is_object(leader))
-        fprintf(out, "Leader: agent %" PRId64 " (API %s).\n",
-                jint(leader, "id"), jstr(leader, "api"));
-    else
+    snprintf(line, sizeof line,
+             "Answered by agent %" PRId64 " at %s (%s, term %" PRId64 ").",
+             jint(s->answer, "id"), rsm_addr_format(&s->who, name, sizeof name),
+             jstr(s->answer, "role"), jint(s->answer, "term"));
+    text_wrap(out, color, "", 0, TC_NONE, line);
+    if (json_is_object(leader)) {
+        snprintf(line, sizeof line, "Leader: agent %" PRId64 " (API %s).",
+                 jint(leader, "id"), jstr(leader, "api"));
+        text_wrap(out, color, "", 0, TC_NONE, line);
+    } else
         fprintf(out, "%sLeader: none known.%s\n", text_on(color, TC_RED),
                 text_off(color, TC_RED));
     fprintf(out, "\nAgents:\n");
