@@ -38,6 +38,8 @@ struct rsm_node {
     struct rsm_member added;
     uint64_t removed;
     int n_changes;
+    struct rsm_entry proposed; /* the last entry proposed */
+    int n_proposed;
 };
 
 static void fake_status(const struct rsm_node *n, struct rsm_node_status *out)
@@ -98,8 +100,23 @@ static int fake_parse(const char *text, uint16_t def_api, struct rsm_member *m,
     return rsm_addr_set(&m->api, m->raft.host, api, errmsg, errlen);
 }
 
+static int fake_propose(struct rsm_node *n, const struct rsm_entry *e,
+                        rsm_node_done_cb cb, void *arg)
+{
+    if (!n->leader)
+        return RSM_ENOTLEADER;
+    if (n->refuse)
+        return n->refuse;
+    n->proposed = *e;
+    n->n_proposed++;
+    n->cb = cb;
+    n->cb_arg = arg;
+    return 0;
+}
+
 static const struct rsm_api_node_ops fake_ops = {
-    fake_status, fake_fsm, fake_is_leader, fake_add, fake_remove, fake_parse,
+    fake_status, fake_fsm,   fake_is_leader, fake_add,
+    fake_remove, fake_parse, fake_propose,
 };
 
 static void member(struct rsm_member *m, uint64_t id, const char *raft,
@@ -207,7 +224,8 @@ static void two_groups(struct rsm_fsm *fsm)
     free(e);
 }
 
-static const struct rsm_api_server_info server_info = {"9.9.9", 90061, 26379};
+static const struct rsm_api_server_info server_info = {
+    .version = "9.9.9", .uptime_s = 90061, .port = 26379};
 
 /* ===================================================================
  * Rendering
