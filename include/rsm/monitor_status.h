@@ -6,8 +6,10 @@
  * state and nulls. The JSON of one group:
  *
  *   {"name", "acting": bool,
- *    "verdict": {"status", "reason", "no_reply_ms", "down_ms", "votes",
- *                "n_agents", "quorum"} | null (not acting),
+ *    "verdict": {"master", "status", "reason", "no_reply_ms", "down_ms",
+ *                "votes", "n_agents", "quorum"} | null (not acting);
+ *               "master" is the address the verdict is about (null
+ *               before the first one),
  *    "last_reason": "latest plan reason" ("" if none),
  *    "instances": [{"addr", "state", "role", "master", "link", "offset",
  *                   "lag_bytes", "priority", "last_io_s", "info_age_ms",

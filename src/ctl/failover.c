@@ -6,7 +6,7 @@
  * "-NOTLEADER <id> <host:port>" and are sent once more, there
  * (agentlink_ask_leader). failover then waits, by default, until the
  * agents' committed state shows it finished. history reads the committed
- * history from any agent. */
+ * history (RSM HISTORY) from any agent. */
 #include "agentlink.h"
 #include "ctl.h"
 #include "table.h"
@@ -450,49 +450,92 @@ static void print_item(bool color, const char *group, json_t *h)
         text_wrap(stdout, color, "    reason: ", 2, TC_NONE, jstr(h, "reason"));
 }
 
+/* One item of RSM HISTORY, a flat array of key/value bulk strings, as a
+ * JSON object with the keys of RSM STATUS's history ("old-master" ->
+ * "old_master") and numbers as numbers; NULL if malformed. */
+static json_t *history_item(const struct agent_reply *r)
+{
+    static const char *const numbers[] = {
+        "epoch",      "decided_at_ms", "ended_at_ms",
+        "old_offset", "new_offset",    "data_at_risk",
+    };
+    json_t *o;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0)
+        return NULL;
+    o = json_object();
+    for (size_t i = 0; o != NULL && i < r->elements; i += 2) {
+        const struct agent_reply *k = &r->element[i], *v = &r->element[i + 1];
+        char key[32];
+        bool number = false;
+        char *end;
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            k->len >= sizeof key) {
+            json_decref(o);
+            return NULL;
+        }
+        for (size_t c = 0; c <= k->len; c++)
+            key[c] = k->str[c] == '-' ? '_' : k->str[c];
+        for (size_t n = 0; n < sizeof numbers / sizeof numbers[0]; n++)
+            number = number || strcmp(key, numbers[n]) == 0;
+        if (number) {
+            long long x = strtoll(v->str, &end, 10);
+            json_object_set_new(o, key,
+                                *end == '\0' && v->len > 0 ? json_integer(x)
+                                                           : json_null());
+        } else {
+            json_object_set_new(o, key, json_string(v->str));
+        }
+    }
+    return o;
+}
+
 static int history(const struct options *opt)
 {
-    json_t *st, *g, *h, *out = json_array();
+    const char *argv[] = {"RSM", "HISTORY", opt->group};
     bool color = text_use_color(stdout);
-    size_t i, j, n = 0;
+    json_t *out = json_array(), *h;
+    struct agent_call c;
+    size_t i;
     int rv;
 
-    st = get_status(&opt->link, opt->prog, false, &rv);
-    if (st == NULL) {
+    if (agentlink_ask_first(&opt->link, opt->prog, &c, opt->group ? 3 : 2, argv,
+                            &rv) < 0) {
+        fprintf(stderr, "%s: no agent answered\n", opt->prog);
         json_decref(out);
         return rv;
     }
-    if (opt->group != NULL && find_group(st, opt->group) == NULL) {
-        fprintf(stderr, "%s: the agents know no group '%s'\n", opt->prog,
-                opt->group);
-        json_decref(st);
-        json_decref(out);
-        return RSMCTL_EXIT_FAILED;
+    rv = RSMCTL_EXIT_OK;
+    if (c.status == RSM_EREPLY) {
+        fprintf(stderr, "%s: %s\n", opt->prog, c.reply.str);
+        rv = RSMCTL_EXIT_FAILED;
+    } else if (c.reply.type != REDIS_REPLY_ARRAY) {
+        fprintf(stderr, "%s: unexpected reply to RSM HISTORY\n", opt->prog);
+        rv = RSMCTL_EXIT_FAILED;
     }
-    json_array_foreach(json_object_get(st, "groups"), i, g)
-    {
-        if (opt->group != NULL && strcmp(jstr(g, "name"), opt->group) != 0)
-            continue;
-        json_array_foreach(json_object_get(g, "history"), j, h)
-        {
-            json_t *item = json_deep_copy(h);
-            json_object_set_new(item, "group", json_string(jstr(g, "name")));
-            json_array_append_new(out, item);
-            if (!opt->json)
-                print_item(color, jstr(g, "name"), h);
-            n++;
+    for (i = 0; rv == RSMCTL_EXIT_OK && i < c.reply.elements; i++) {
+        h = history_item(&c.reply.element[i]);
+        if (h == NULL) {
+            fprintf(stderr, "%s: malformed history item\n", opt->prog);
+            rv = RSMCTL_EXIT_FAILED;
         }
+        json_array_append_new(out, h);
     }
-    if (opt->json) {
+    agentlink_calls_free(&c, 1);
+    if (rv == RSMCTL_EXIT_OK && opt->json) {
         json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
-    } else if (n == 0) {
-        printf("no failover yet%s%s\n", opt->group ? " of " : "",
-               opt->group ? opt->group : "");
+    } else if (rv == RSMCTL_EXIT_OK) {
+        json_array_foreach(out, i, h)
+        {
+            print_item(color, jstr(h, "group"), h);
+        }
+        if (json_array_size(out) == 0)
+            printf("no failover yet%s%s\n", opt->group ? " of " : "",
+                   opt->group ? opt->group : "");
     }
     json_decref(out);
-    json_decref(st);
-    return RSMCTL_EXIT_OK;
+    return rv;
 }
 
 /* --- entry points

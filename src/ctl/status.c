@@ -575,6 +575,8 @@ static void instance_notes(FILE *out, bool color, json_t *instances,
         const char *addr = jstr(in, "addr"), *role = jstr(in, "role");
         bool is_master = strcmp(addr, master) == 0;
         line[0] = '\0';
+        if (strcmp(jstr(in, "state"), "up") != 0)
+            continue; /* what it said last may be long gone */
         if (strcmp(role, "replica") == 0 && is_master)
             snprintf(line, sizeof line,
                      "%s is the committed master but reports role replica",

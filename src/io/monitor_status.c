@@ -96,7 +96,8 @@ static json_t *instance_json(const struct rsm_monitor_group_status *gs,
     return o;
 }
 
-static json_t *verdict_json(const struct rsm_master_verdict *v, bool *oom)
+static json_t *verdict_json(const struct rsm_master_verdict *v,
+                            const struct rsm_addr *master, bool *oom)
 {
     json_t *o = json_object();
 
@@ -104,6 +105,7 @@ static json_t *verdict_json(const struct rsm_master_verdict *v, bool *oom)
         *oom = true;
         return NULL;
     }
+    jset(o, "master", master->port != 0 ? jaddr(master) : json_null(), oom);
     jset(o, "status", json_string(rsm_master_status_str(v->status)), oom);
     jset(o, "reason", json_string(v->reason), oom);
     jset(o, "no_reply_ms", jint_or_null(v->no_reply_ms), oom);
@@ -124,7 +126,9 @@ json_t *rsm_monitor_group_status_json(const struct rsm_monitor_group_status *gs)
     jset(o, "name", json_string(gs->name ? gs->name : ""), &oom);
     jset(o, "acting", json_boolean(gs->acting), &oom);
     jset(o, "verdict",
-         gs->acting ? verdict_json(&gs->verdict, &oom) : json_null(), &oom);
+         gs->acting ? verdict_json(&gs->verdict, &gs->verdict_master, &oom)
+                    : json_null(),
+         &oom);
     jset(o, "last_reason", json_string(gs->last_reason ? gs->last_reason : ""),
          &oom);
     for (unsigned i = 0; i < gs->n && i < RSM_MAX_MEMBERS; i++) {

@@ -362,7 +362,8 @@ class RsmctlTest(TestCase):
                            x["new_master"]) for x in h],
                          [("g1", 1, old.addr, new.addr)])
         r = self.ctl("status", "--agents", f.api)
-        self.assertRegex(r.stdout, r"Last failover: \d{4}-\d\d-\d\d "
+        self.assertRegex(" ".join(r.stdout.split()),
+                         r"Last failover: \d{4}-\d\d-\d\d "
                                    r"\d\d:\d\d:\d\d \(\d+s ago\), %s -> %s, "
                                    r"epoch 1, automatic, completed"
                          % (re.escape(old.addr), re.escape(new.addr)))
@@ -372,6 +373,10 @@ class RsmctlTest(TestCase):
         f = self.followers[1]
         for x in self.rs:
             wait_until(lambda x=x: x.linked_to(self.m.port), timeout=10)
+        # Paused: no automatic failover, but a manual one is still allowed.
+        r = self.ctl("pause", "g1", "--agents", self.leader.api)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("not the leader", r.stderr)
         r = self.ctl("failover", "g1", "--agents", f.api)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("not the leader; sending to leader %d at %s"
@@ -385,15 +390,22 @@ class RsmctlTest(TestCase):
         new = self.by_addr(m.group(2))
         self.assertIn(new, self.rs)
         g = self.ag.group_status("g1")
-        self.assertEqual((g["master"], g["epoch"]), (new.addr, 1))
+        self.assertEqual((g["master"], g["epoch"], g["paused"]),
+                         (new.addr, 1, True))
+        self.assertEqual(g["history"][-1]["kind"], "manual")
         wait_until(lambda: new.info()["role"] == "master", timeout=10,
                    what="new master promoted")
         other = next(x for x in self.rs if x is not new)
         wait_until(lambda: other.linked_to(new.port), timeout=15,
                    what="the other replica follows the new master")
         r = self.ctl("history", "--agents", self.leader.api)
+        self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("g1  epoch 1", r.stdout)
+        self.assertIn("  manual  completed", r.stdout)
         self.assertIn("%s -> %s" % (self.m.addr, new.addr), r.stdout)
+        r = self.ctl("history", "nope", "--agents", f.api)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no such group 'nope'", r.stderr)
 
         # An unknown group: refused before anything is sent.
         r = self.ctl("failover", "nope", "--agents", f.api)

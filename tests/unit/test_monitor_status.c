@@ -220,6 +220,7 @@ static void test_verdict_only_when_acting(void **state)
     f->gs.acting = true;
     f->gs.verdict.status = RSM_MASTER_UNREACHABLE_FROM_AGENT;
     strcpy(f->gs.verdict.reason, "no reply for 600 ms");
+    set_addr(&f->gs.verdict_master, 7000);
     f->gs.verdict.no_reply_ms = 600;
     f->gs.verdict.down_ms = -1;
     f->gs.verdict.votes = 1;
@@ -228,7 +229,19 @@ static void test_verdict_only_when_acting(void **state)
     g = rsm_monitor_group_status_json(&f->gs);
     assert_non_null(g);
     assert_true(json_is_true(json_object_get(g, "acting")));
+    json_decref(g);
+
+    memset(&f->gs.verdict_master, 0, sizeof f->gs.verdict_master);
+    g = rsm_monitor_group_status_json(&f->gs); /* no verdict yet */
+    assert_non_null(g);
+    assert_null_field(json_object_get(g, "verdict"), "master");
+    json_decref(g);
+
+    set_addr(&f->gs.verdict_master, 7000);
+    g = rsm_monitor_group_status_json(&f->gs);
+    assert_non_null(g);
     v = json_object_get(g, "verdict");
+    assert_string_equal(get_str(v, "master"), "127.0.0.1:7000");
     assert_string_equal(get_str(v, "status"), "unreachable-from-agent");
     assert_string_equal(get_str(v, "reason"), "no reply for 600 ms");
     assert_int_equal(get_int(v, "no_reply_ms"), 600);
