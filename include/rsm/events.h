@@ -20,7 +20,11 @@
  *     instance as the slave payload); a repeat of the same event and
  *     instance within a second is dropped.
  * Each publication is also logged (event "publish", level info).
- * Detector states are polled (a timer, every 100 ms), not pushed.
+ * Detector states are polled (a timer, every 100 ms), not pushed, and once
+ * more when a DecideFailover applies, so that +sdown/+odown precede the
+ * +try-failover they caused. Events are queued and published from a 0 ms
+ * timer, in order: never from inside a raft callback, because a push may
+ * let its client's next request run (and propose).
  *
  * It also builds the Sentinel view of a group (rsm_events_view) from the
  * committed state and the monitor's observations, with the same rule for
@@ -79,7 +83,8 @@ void rsm_events_view(struct rsm_events *ev, const struct rsm_group *g,
 void rsm_events_knobs(const struct rsm_events *ev,
                       struct rsm_sentinel_knobs *out);
 
-/* Publish one event now (also logged). Returns the receivers. */
+/* Publish one event now (also logged), bypassing the queue: not from
+ * inside a raft callback. Returns the receivers. */
 size_t rsm_events_publish(struct rsm_events *ev, const char *channel,
                           const char *payload);
 

@@ -53,6 +53,9 @@ struct rsm_monitor_config {
     struct rsm_planner_config planner;
     char redis_user[128];     /* "" for none */
     char redis_password[256]; /* "" for none; never logged */
+    char agent_password[256]; /* AUTH to the other agents' API (their
+                                 --requirepass), "" for none; never
+                                 logged */
     char on_failover[1024];   /* hook script path, "" for none */
     uint64_t hook_timeout_ms; /* default 30000 */
 };

@@ -480,6 +480,10 @@ static void parse_api_settings(struct optval *v, struct settings *s)
             bad_usage("RSM_REQUIREPASS: too long");
         strcpy(ac->requirepass, pw);
     }
+    /* every agent of a group has the same password: the leader uses it to
+     * ask the others for their views (RSM VIEWS) */
+    snprintf(s->mon.agent_password, sizeof s->mon.agent_password, "%s",
+             ac->requirepass);
 }
 
 static void parse_settings(int argc, char **argv, struct settings *s)

@@ -43,16 +43,27 @@ struct track {
     bool has_committed; /* the committed master, and since when */
     struct rsm_addr committed;
     int64_t committed_since;
-    bool odown_tracked, odown;
+    bool odown_tracked, odown; /* about odown_addr */
+    struct rsm_addr odown_addr;
     size_t n;
     struct inst_track inst[RSM_MAX_MEMBERS + 2];
     struct recent recent[N_RECENT];
     unsigned next_recent;
 };
 
+/* An event waiting to be published. */
+struct pending {
+    struct pending *next;
+    const char *channel; /* static string */
+    char payload[RSM_SENTINEL_PAYLOAD_MAX];
+};
+
 struct rsm_events {
     uv_loop_t *loop;
     uv_timer_t timer;
+    uv_timer_t flush; /* 0 ms: publishes the queue */
+    struct pending *head, *tail;
+    int closing; /* handles still closing */
     struct rsm_events_node node;
     struct rsm_pubsub *ps;
     struct rsm_monitor *mon;
@@ -90,6 +101,43 @@ size_t rsm_events_publish(struct rsm_events *ev, const char *channel,
     rsm_log(RSM_LOG_INFO, "publish", "channel=%s payload=%s receivers=%zu",
             channel, rsm_log_quote(payload, q, sizeof q), n);
     return n;
+}
+
+/* Publishing pushes to clients, which may then run their next request
+ * (resp_server): never do it from inside a raft callback (an applied
+ * entry), where a request that proposes would re-enter raft. Events are
+ * queued and published, in order, from a 0 ms timer. */
+static void on_flush(uv_timer_t *timer)
+{
+    struct rsm_events *ev = timer->data;
+
+    while (ev->head != NULL) {
+        struct pending *p = ev->head;
+        ev->head = p->next;
+        if (ev->head == NULL)
+            ev->tail = NULL;
+        rsm_events_publish(ev, p->channel, p->payload);
+        free(p);
+    }
+}
+
+static void emit(struct rsm_events *ev, const char *channel,
+                 const char *payload)
+{
+    struct pending *p = malloc(sizeof *p);
+
+    if (p == NULL)
+        return;
+    p->next = NULL;
+    p->channel = channel;
+    snprintf(p->payload, sizeof p->payload, "%s", payload);
+    if (ev->tail != NULL)
+        ev->tail->next = p;
+    else
+        ev->head = p;
+    ev->tail = p;
+    if (ev->closing == 0)
+        uv_timer_start(&ev->flush, on_flush, 0, 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -164,7 +212,7 @@ static void follow_masters(struct rsm_events *ev, struct track *t,
         return;
     if (t->has_master && !rsm_addr_equal(&t->master, &m) && loud) {
         rsm_sentinel_payload_switch(p, sizeof p, g->name, &t->master, &m);
-        rsm_events_publish(ev, "+switch-master", p);
+        emit(ev, "+switch-master", p);
     }
     if (t->has_master && !rsm_addr_equal(&t->master, &m))
         inst_forget(t, &t->master); /* its role changed: start afresh */
@@ -310,7 +358,7 @@ static void publish_instance(struct rsm_events *ev, const char *name,
     else
         rsm_sentinel_payload_slave(p, sizeof p, v->g->name, &v->inst[i].addr,
                                    v->has_master ? &v->master : NULL);
-    rsm_events_publish(ev, name, p);
+    emit(ev, name, p);
 }
 
 /* s_down of every watched instance of v: a transition is published; an
@@ -343,10 +391,15 @@ static void poll_odown(struct rsm_events *ev, struct track *t,
 {
     char p[RSM_SENTINEL_PAYLOAD_MAX], tail[40];
 
-    if (!gs->acting || !v->has_master) {
+    if (!gs->acting || !v->has_master ||
+        (t->odown_tracked && !rsm_addr_equal(&t->odown_addr, &v->master))) {
+        /* not the leader, or another master (a failover moved it): the
+         * old state goes silently, like Sentinel's old master instance */
         t->odown_tracked = t->odown = false;
-        return;
     }
+    if (!gs->acting || !v->has_master)
+        return;
+    t->odown_addr = v->master;
     if (t->odown_tracked && t->odown == v->o_down)
         return;
     if (!t->odown_tracked && !v->o_down) {
@@ -359,7 +412,7 @@ static void poll_odown(struct rsm_events *ev, struct track *t,
                  gs->verdict.quorum);
         strncat(p, tail, sizeof p - strlen(p) - 1);
     }
-    rsm_events_publish(ev, v->o_down ? "+odown" : "-odown", p);
+    emit(ev, v->o_down ? "+odown" : "-odown", p);
     t->odown_tracked = true;
     t->odown = v->o_down;
 }
@@ -427,12 +480,16 @@ static void on_applied(struct rsm_events *ev, const struct rsm_entry *e)
     size_t n;
 
     check_caught_up(ev);
+    /* what the detector says first: +sdown/+odown come before the
+     * +try-failover they caused, even within one poll interval */
+    if (g != NULL && ev->caught_up && e->kind == RSM_ENTRY_DECIDE_FAILOVER)
+        poll_group(ev, g);
     out = calloc(RSM_SENTINEL_MAX_EVENTS, sizeof *out);
     if (out == NULL)
         return;
     n = rsm_sentinel_entry_events(e, g, out, RSM_SENTINEL_MAX_EVENTS);
     for (size_t i = 0; i < n && ev->caught_up; i++)
-        rsm_events_publish(ev, out[i].name, out[i].payload);
+        emit(ev, out[i].name, out[i].payload);
     free(out);
     t = g != NULL ? track_get(ev, g->name) : NULL;
     if (t != NULL)
@@ -517,7 +574,7 @@ void rsm_events_monitor_event(struct rsm_events *ev, const char *group,
     if (!rsm_sentinel_master_addr(g, &m))
         memset(&m, 0, sizeof m);
     rsm_sentinel_payload_slave(p, sizeof p, group, &a, &m);
-    rsm_events_publish(ev, chan, p);
+    emit(ev, chan, p);
 }
 
 /* ---------------------------------------------------------------------
@@ -536,7 +593,9 @@ int rsm_events_start(uv_loop_t *loop, const struct rsm_events_node *node,
     ev->ps = ps;
     ev->acting_since = now_ms(ev);
     uv_timer_init(loop, &ev->timer);
+    uv_timer_init(loop, &ev->flush);
     ev->timer.data = ev;
+    ev->flush.data = ev;
     uv_timer_start(&ev->timer, on_poll, POLL_MS, POLL_MS);
     *out = ev;
     return 0;
@@ -552,6 +611,13 @@ static void on_timer_closed(uv_handle_t *h)
 {
     struct rsm_events *ev = h->data;
 
+    if (--ev->closing > 0)
+        return;
+    while (ev->head != NULL) { /* not published: nobody listens now */
+        struct pending *p = ev->head;
+        ev->head = p->next;
+        free(p);
+    }
     if (ev->stop_cb != NULL)
         ev->stop_cb(ev->stop_arg);
     free(ev->tracks);
@@ -563,5 +629,7 @@ void rsm_events_stop(struct rsm_events *ev, rsm_events_stop_cb cb, void *arg)
     ev->stop_cb = cb;
     ev->stop_arg = arg;
     ev->mon = NULL;
+    ev->closing = 2;
     uv_close((uv_handle_t *)&ev->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&ev->flush, on_timer_closed);
 }

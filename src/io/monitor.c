@@ -532,6 +532,8 @@ static void ask_peers(struct rsm_monitor *m)
             struct rsm_redis_config rc;
             memset(&rc, 0, sizeof rc);
             rc.addr = p->api;
+            rc.password =
+                m->cfg.agent_password[0] ? m->cfg.agent_password : NULL;
             rc.connect_timeout_ms = probe_timeout(m);
             if (rsm_redis_create(m->loop, &rc, &p->link) != 0)
                 continue;
@@ -1240,6 +1242,7 @@ static void maybe_free(struct rsm_monitor *m)
     if (!m->stopping || m->pending_close > 0)
         return;
     explicit_bzero(m->cfg.redis_password, sizeof m->cfg.redis_password);
+    explicit_bzero(m->cfg.agent_password, sizeof m->cfg.agent_password);
     if (m->stop_cb != NULL)
         m->stop_cb(m->stop_arg);
     free(m->groups);

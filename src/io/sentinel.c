@@ -39,11 +39,12 @@ static uint64_t mix(uint64_t x)
 
 void rsm_sentinel_run_id(uint64_t agent_id, char *out)
 {
+    uint64_t h1 = mix(agent_id ^ 0x72736d2d6167656eULL), h2 = mix(h1),
+             h3 = mix(h2);
     char buf[3 * 16 + 1];
 
-    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
-             mix(agent_id ^ 0x72736d2d6167656eULL), mix(agent_id + 1),
-             mix(agent_id + 2));
+    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, h1, h2,
+             h3);
     memcpy(out, buf, RSM_SENTINEL_RUNID_LEN);
     out[RSM_SENTINEL_RUNID_LEN] = '\0';
 }

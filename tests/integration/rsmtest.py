@@ -113,6 +113,15 @@ def call(port, *args, timeout=2.0, password=None):
         return c.call(*args)
 
 
+def pairs(flat):
+    """A flat [k1, v1, k2, v2, ...] reply (Sentinel's, HELLO's) as a
+    dict."""
+    if flat is None:
+        return None
+    it = iter(flat)
+    return dict(zip(it, it))
+
+
 def parse_info(text):
     out = {}
     for line in text.splitlines():
@@ -324,6 +333,16 @@ class TestCase(unittest.TestCase):
         return self.run_cmd([binary("rsmctl")] + [str(a) for a in args],
                             timeout=timeout, env=env)
 
+    def redis_cli(self, port, *args, password=None, timeout=30):
+        """Run redis-cli -p port args...; the password, if any, goes in
+        REDISCLI_AUTH, never in the arguments. Returns CompletedProcess."""
+        env = dict(os.environ)
+        if password is not None:
+            env["REDISCLI_AUTH"] = password
+        return self.run_cmd(["redis-cli", "-h", HOST, "-p", str(port)]
+                            + [str(a) for a in args], timeout=timeout,
+                            env=env)
+
     def run_cmd(self, argv, timeout=60, env=None, input=None):
         """Run a command to completion; returns CompletedProcess (text)."""
         return subprocess.run(argv, capture_output=True, text=True,
@@ -532,7 +551,7 @@ class Agents:
     def __init__(self, tc, n=3, args=(), env=None, election_ms=300,
                  heartbeat_ms=30, password=None):
         self.tc = tc
-        self.password = password  # AUTH on every call, if not None
+        self.password = password  # for AUTH on the agents' API, if set
         self.args = list(args)
         self.env = dict(env or {})
         self.election_ms = election_ms
