@@ -9,6 +9,13 @@
  *                             [:id, $raft-addr, $api-addr, :voter, :leader]
  *   RSM MEMBER ADD id host:port[/apiport]      leader only, +OK once the
  *   RSM MEMBER REMOVE id                       change is committed
+ *   RSM VIEWS                 this agent's view of each group's committed
+ *                             master, for the leader's quorum: one array
+ *                             [$group, $host, :port, $state, :no_reply_ms]
+ *   SENTINEL GET-MASTER-ADDR-BY-NAME name
+ *                             [$host, $port] of the committed master, a
+ *                             null array for an unknown group (Sentinel's
+ *                             reply, so that clients find the master)
  *   RSM HELP                  the list above
  * A command that needs the leader, sent to a follower, is answered
  *   -NOTLEADER <leader-id> <leader-api-host:port>
@@ -32,6 +39,7 @@
 
 #include "rsm/addr.h"
 #include "rsm/fsm.h"
+#include "rsm/monitor.h"
 #include "rsm/node.h"
 #include "rsm/resp_server.h"
 
@@ -80,6 +88,9 @@ static inline int rsm_api_start(uv_loop_t *loop, const struct rsm_addr *bind,
 
     return rsm_api_start_ops(loop, &cfg, node, &node_ops, out, errmsg, errlen);
 }
+
+/* Let RSM VIEWS answer from the monitor (NULL: no views). */
+void rsm_api_set_monitor(struct rsm_api *a, struct rsm_monitor *m);
 
 /* The port actually listened on. */
 uint16_t rsm_api_port(const struct rsm_api *a);

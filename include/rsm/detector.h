@@ -55,19 +55,19 @@
 
 /* How a probe ended. */
 enum rsm_probe_outcome {
-    RSM_PROBE_OK = 0,       /* valid reply: INFO parsed, or PONG */
-    RSM_PROBE_TIMEOUT,      /* no reply before the probe's deadline */
-    RSM_PROBE_REFUSED,      /* connect refused, reset or closed */
-    RSM_PROBE_ERROR_REPLY,  /* the server answered with an error reply */
-    RSM_PROBE_BAD_REPLY,    /* unparseable INFO, protocol error */
+    RSM_PROBE_OK = 0,      /* valid reply: INFO parsed, or PONG */
+    RSM_PROBE_TIMEOUT,     /* no reply before the probe's deadline */
+    RSM_PROBE_REFUSED,     /* connect refused, reset or closed */
+    RSM_PROBE_ERROR_REPLY, /* the server answered with an error reply */
+    RSM_PROBE_BAD_REPLY,   /* unparseable INFO, protocol error */
 };
 
 /* Error replies that mean "alive, just not serving that right now". */
 enum rsm_alive_error {
     RSM_ALIVE_NONE = 0,
-    RSM_ALIVE_LOADING,      /* -LOADING: loading the data set */
-    RSM_ALIVE_BUSY,         /* -BUSY: running a script or function */
-    RSM_ALIVE_MASTERDOWN,   /* -MASTERDOWN: replica with stale data off */
+    RSM_ALIVE_LOADING,    /* -LOADING: loading the data set */
+    RSM_ALIVE_BUSY,       /* -BUSY: running a script or function */
+    RSM_ALIVE_MASTERDOWN, /* -MASTERDOWN: replica with stale data off */
 };
 
 /* What one probe of one instance brought back. Filled by the shell.
@@ -76,9 +76,9 @@ enum rsm_alive_error {
 struct rsm_probe_result {
     enum rsm_probe_outcome outcome;
     enum rsm_alive_error alive;
-    bool has_info;          /* false for a PING-only probe */
-    struct rsm_info info;   /* INFO replication (+ server, persistence) */
-    int64_t time_ms;        /* when the reply or the failure arrived */
+    bool has_info;        /* false for a PING-only probe */
+    struct rsm_info info; /* INFO replication (+ server, persistence) */
+    int64_t time_ms;      /* when the reply or the failure arrived */
 };
 
 /* Which alive error an error reply's text is: "LOADING ...", "BUSY ...",
@@ -99,11 +99,11 @@ enum rsm_health_state {
 
 /* Knobs of the detector (one set per monitored group). */
 struct rsm_detector_config {
-    int64_t down_after_ms;    /* no valid reply for this long = down (> 0) */
-    unsigned quorum;          /* agents that must see the master down, the
-                                 leader included (0 is taken as 1) */
-    int64_t view_max_age_ms;  /* other agents' views older than this are
-                                 ignored; 0 = down_after_ms */
+    int64_t down_after_ms;   /* no valid reply for this long = down (> 0) */
+    unsigned quorum;         /* agents that must see the master down, the
+                                leader included (0 is taken as 1) */
+    int64_t view_max_age_ms; /* other agents' views older than this are
+                                ignored; 0 = down_after_ms */
 };
 
 /* Defaults: down_after 5000 ms, quorum 1, view_max_age = down_after. */
@@ -115,24 +115,25 @@ void rsm_detector_config_init(struct rsm_detector_config *cfg);
  * the functions below. */
 struct rsm_health {
     struct rsm_addr addr;
-    int64_t since_ms;              /* when tracking started */
-    int64_t last_probe_ms;         /* latest result fed, -1 none */
+    int64_t since_ms;      /* when tracking started */
+    int64_t last_probe_ms; /* latest result fed, -1 none */
     enum rsm_probe_outcome last_outcome;
-    enum rsm_alive_error last_alive;  /* of the latest result */
-    int64_t last_valid_ms;         /* latest valid reply, -1 never */
-    unsigned failures;             /* failed probes in a row */
+    enum rsm_alive_error last_alive; /* of the latest result */
+    int64_t last_valid_ms;           /* latest valid reply, -1 never */
+    unsigned failures;               /* failed probes in a row */
 
-    bool has_info;                 /* info holds the latest parsed INFO */
+    bool has_info; /* info holds the latest parsed INFO */
     struct rsm_info info;
-    int64_t info_ms;               /* when info arrived, -1 none */
-    int64_t role_since_ms;         /* since when info has shown its current
-                                      role and master address, -1 none */
+    int64_t info_ms;       /* when info arrived, -1 none */
+    int64_t role_since_ms; /* since when info has shown its current
+                          role and master address (under the
+                          current run_id), -1 none */
 
-    bool restarted;                /* run_id changed at restarted_at_ms */
-    bool restarted_empty;          /* ... and its offset dropped (sticky) */
-    int64_t restarted_at_ms;       /* -1 never */
+    bool restarted;          /* run_id changed at restarted_at_ms */
+    bool restarted_empty;    /* ... and its offset dropped (sticky) */
+    int64_t restarted_at_ms; /* -1 never */
     char prev_run_id[RSM_RUNID_LEN + 1];
-    int64_t prev_offset;           /* offset last seen under prev_run_id */
+    int64_t prev_offset; /* offset last seen under prev_run_id */
 };
 
 /* Start tracking addr at now_ms: nothing known, state UNKNOWN. */
@@ -166,17 +167,17 @@ const char *rsm_health_state_str(enum rsm_health_state s);
 struct rsm_observation {
     struct rsm_addr addr;
     enum rsm_health_state state;
-    const struct rsm_info *info;  /* latest INFO, NULL if none ever */
-    int64_t info_age_ms;          /* now - time of that INFO, -1 if none */
-    int64_t role_age_ms;          /* how long INFO has shown the current
-                                     role and master address, -1 if none */
-    int64_t no_reply_ms;          /* see rsm_detector_no_reply_ms() */
+    const struct rsm_info *info; /* latest INFO, NULL if none ever */
+    int64_t info_age_ms;         /* now - time of that INFO, -1 if none */
+    int64_t role_age_ms;         /* how long INFO has shown the current
+                                    role and master address, -1 if none */
+    int64_t no_reply_ms;         /* see rsm_detector_no_reply_ms() */
     bool restarted_empty;
 };
 
 void rsm_detector_observe(const struct rsm_health *h,
-                          const struct rsm_detector_config *cfg,
-                          int64_t now_ms, struct rsm_observation *out);
+                          const struct rsm_detector_config *cfg, int64_t now_ms,
+                          struct rsm_observation *out);
 
 /* ---- other agents' views of a master ------------------------------------ */
 
@@ -185,10 +186,10 @@ void rsm_detector_observe(const struct rsm_health *h,
  * age_ms = now - the time it received it. */
 struct rsm_agent_view {
     uint64_t agent_id;
-    struct rsm_addr master;       /* which instance the view is about */
-    enum rsm_health_state state;  /* that agent's detector state */
-    int64_t no_reply_ms;          /* that agent's no-reply time, at report */
-    int64_t age_ms;               /* how old the view is, at the leader */
+    struct rsm_addr master;      /* which instance the view is about */
+    enum rsm_health_state state; /* that agent's detector state */
+    int64_t no_reply_ms;         /* that agent's no-reply time, at report */
+    int64_t age_ms;              /* how old the view is, at the leader */
 };
 
 /* Fill a view of h at now_ms, for agent_id, with age_ms = 0. */
@@ -214,31 +215,31 @@ enum rsm_master_status {
 struct rsm_master_verdict {
     enum rsm_master_status status;
     char reason[RSM_VERDICT_REASON_MAX]; /* one line for the operator */
-    int64_t no_reply_ms;     /* the leader's, -1 if not monitored */
-    int64_t down_ms;         /* how long it has been failing as far as the
-                                leader knows (policy master_down_ms), -1
-                                unless DOWN or FAILED_RESTART */
-    int64_t last_offset;     /* last replication offset the leader saw on
-                                it, -1 unknown (decision old_offset) */
-    unsigned votes;          /* agents that see it down, leader included */
-    unsigned n_agents;       /* agents counted (leader + views given) */
-    unsigned quorum;         /* the quorum applied */
+    int64_t no_reply_ms;                 /* the leader's, -1 if not monitored */
+    int64_t down_ms;     /* how long it has been failing as far as the
+                            leader knows (policy master_down_ms), -1
+                            unless DOWN or FAILED_RESTART */
+    int64_t last_offset; /* last replication offset the leader saw on
+                            it, -1 unknown (decision old_offset) */
+    unsigned votes;      /* agents that see it down, leader included */
+    unsigned n_agents;   /* agents counted (leader + views given) */
+    unsigned quorum;     /* the quorum applied */
 };
 
 /* Everything the verdict is computed from; the caller owns every pointer,
  * which need only be valid during the call. */
 struct rsm_verdict_input {
-    const struct rsm_addr *master;     /* the committed master */
-    const struct rsm_health *members;  /* the leader's records of the
-                                          group's instances (the master
-                                          among them, found by address) */
+    const struct rsm_addr *master;    /* the committed master */
+    const struct rsm_health *members; /* the leader's records of the
+                                         group's instances (the master
+                                         among them, found by address) */
     size_t n_members;
     const struct rsm_agent_view *views; /* other agents' views (may be
                                            NULL if n_views == 0) */
     size_t n_views;
-    unsigned n_agents;                 /* agents in the group, leader
-                                          included, for the report; 0 =
-                                          1 + n_views */
+    unsigned n_agents; /* agents in the group, leader
+                          included, for the report; 0 =
+                          1 + n_views */
     const struct rsm_detector_config *cfg;
     int64_t now_ms;
 };

@@ -28,14 +28,20 @@
  *      Before promotion is verified, the failover is aborted (AbortFailover)
  *      when the chosen replica is DOWN or not monitored, restarted empty,
  *      or failover_timeout_ms has passed since the decision. After it, a
- *      timeout completes the failover with stragglers instead;
+ *      timeout completes the failover with stragglers instead, and so does
+ *      a new master that restarted empty, at once (re-pointing replicas at
+ *      it would wipe them; the verdict FAILED_RESTART then decides the
+ *      next failover);
  *   2. paused group: nothing;
  *   3. no committed master (group not in the FSM yet, or none recorded):
- *      once every member has been probed, propose ObserveMaster for the
- *      master found (several: the one most replicas follow with their link
- *      up, then the highest offset, then the smallest address); with no
- *      master at all, and no replica still hearing from one, decide a
- *      BOOTSTRAP failover to the best replica;
+ *      once every member has answered or is DOWN (and no master found is
+ *      loading or suspect), propose ObserveMaster for the master found
+ *      (several: the one most replicas follow with their link up, then the
+ *      highest offset, then the smallest address), with the configured
+ *      members; with no master at all, and no replica still hearing from
+ *      one: first ObserveMaster without a master (the FSM then knows the
+ *      group and its members), then a BOOTSTRAP DecideFailover (epoch =
+ *      committed epoch + 1) to the best replica, executed as in 1;
  *   4. committed master DOWN or FAILED_RESTART (the verdict): decide an
  *      automatic failover (epoch = committed epoch + 1) to the best replica
  *      by the policy ranking, unless the last failover ended less than
@@ -48,7 +54,10 @@
  *      made its replica after repoint_grace_ms of being seen so (at once if
  *      it is a former master from the group's history or restarted empty);
  *      a replica following another master is re-pointed after
- *      repoint_grace_ms (at most parallel_syncs syncing at once).
+ *      repoint_grace_ms (at most parallel_syncs syncing at once). With
+ *      nothing to repair, propose ObserveMaster for the committed master
+ *      when its committed run_id (cleared by every failover) or members
+ *      differ from what is observed and configured.
  *
  * Safety: the only REPLICAOF NO ONE it ever plans is to the new master of
  * the committed in-flight decision; a decision never ranks a priority-0
@@ -58,8 +67,12 @@
  *
  * How the shell uses it (the leader only; followers never act on Redis):
  *   - every probe interval, and again at once after an entry of the group
- *     is applied or after actions complete, build the observations, the
- *     verdict, call rsm_planner_next() and log plan.reason when it changes;
+ *     is applied or after actions complete (probe the instances acted on
+ *     first, so that the plan sees the effect), build the observations
+ *     (rsm_detector_observe() of each configured instance, in
+ *     configuration order) and, when a master is committed, the verdict
+ *     (rsm_detector_master_verdict() with the other agents' views), call
+ *     rsm_planner_next() and log plan.reason when it changes;
  *   - RSM_PLAN_PROPOSE: propose plan.entry (codec + raft_apply); keep at
  *     most one proposal per group outstanding, skipping PROPOSE plans until
  *     it is applied or fails; touch Redis for the group only as later plans
@@ -74,7 +87,9 @@
  *
  * Ownership: all structs are plain values owned by the caller; the input
  * points to caller-owned data that need only be valid during the call; the
- * plan holds no pointers except event names, which are static strings. */
+ * plan holds no pointers except event names, which are static strings.
+ * A plan is about 31 KB: keep one per group (or one reused), not many on
+ * the stack. */
 #ifndef RSM_PLANNER_H
 #define RSM_PLANNER_H
 
@@ -116,8 +131,8 @@ struct rsm_planner_input {
                                           used while a failover is in
                                           flight */
     const struct rsm_planner_config *cfg;
-    uint64_t leader_id;                /* recorded as decided_by */
-    int64_t now_ms;                    /* leader wall clock (entry time) */
+    uint64_t leader_id; /* recorded as decided_by */
+    int64_t now_ms;     /* leader wall clock (entry time) */
 };
 
 enum rsm_plan_kind {
@@ -143,7 +158,7 @@ enum rsm_redis_cmd {
 
 /* One command for one instance. */
 struct rsm_redis_action {
-    struct rsm_addr addr;   /* where to send it */
+    struct rsm_addr addr; /* where to send it */
     enum rsm_redis_cmd cmd;
     struct rsm_addr master; /* RSM_CMD_REPLICAOF: host and port to follow */
 };
@@ -161,7 +176,7 @@ struct rsm_redis_action {
  * Sentinel's payload "<group> <old-ip> <old-port> <new-ip> <new-port>";
  * for the others it is human text starting with the group name. */
 struct rsm_plan_event {
-    const char *name;                  /* static string */
+    const char *name; /* static string */
     char detail[RSM_PLAN_DETAIL_MAX];
 };
 
@@ -171,17 +186,18 @@ struct rsm_plan_event {
 /* The next step. Exactly one of: nothing, one entry, some actions. */
 struct rsm_planner_plan {
     enum rsm_plan_kind kind;
-    enum rsm_failover_state state;  /* of the group, when planned */
-    uint64_t epoch;                 /* failover in flight or decided, else 0 */
+    enum rsm_failover_state state; /* of the group, when planned */
+    uint64_t epoch;                /* failover in flight or decided, else 0 */
     char reason[RSM_PLAN_REASON_MAX]; /* always set: what and why */
-    struct rsm_entry entry;         /* RSM_PLAN_PROPOSE */
-    unsigned n_actions;             /* RSM_PLAN_REDIS: >= 1 */
+    struct rsm_entry entry;           /* RSM_PLAN_PROPOSE */
+    unsigned n_actions;               /* RSM_PLAN_REDIS: >= 1 */
     struct rsm_redis_action actions[RSM_MAX_MEMBERS];
     unsigned n_events;
     struct rsm_plan_event events[RSM_PLAN_MAX_EVENTS];
 };
 
-/* Compute the next step (see the top of this file). Returns 0, or
+/* Compute the next step (see the top of this file). plan must not be NULL
+ * (it is always filled, reason included). Returns 0, or
  * RSM_EINVAL for bad input (a NULL pointer, no or too long group name,
  * n_obs > RSM_MAX_MEMBERS, committed group of another name): then the plan
  * is NONE with the problem in reason. */

@@ -10,6 +10,7 @@
 #include "rsm/api.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
+#include "rsm/monitor.h"
 #include "rsm/node.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -43,6 +45,18 @@ enum opt_id {
     O_HEARTBEAT,
     O_SNAPSHOT,
     O_JOIN,
+    O_MONITOR,
+    O_DOWN_AFTER,
+    O_PROBE_INTERVAL,
+    O_QUORUM,
+    O_FAILOVER_TIMEOUT,
+    O_MIN_FAILOVER_INTERVAL,
+    O_PARALLEL_SYNCS,
+    O_REPOINT_GRACE,
+    O_REDIS_USER,
+    O_REDIS_PASSWORD_FILE,
+    O_ON_FAILOVER,
+    O_HOOK_TIMEOUT,
     O_LOG_FORMAT,
     O_LOG_LEVEL,
     O_HELP,
@@ -85,6 +99,49 @@ static const struct opt opts[O_COUNT] = {
     [O_JOIN] = {"join", "RSM_JOIN", NULL, "off",
                 "never bootstrap: wait to be added to a running group "
                 "(RSM MEMBER ADD); the variable takes 1/true/yes"},
+    [O_MONITOR] = {"monitor", "RSM_MONITOR", "NAME=HOST:PORT,...", NULL,
+                   "watch a Redis replication group: its name (as clients "
+                   "ask Sentinel for it) and every instance, master and "
+                   "replicas; repeat the flag for more groups (in the "
+                   "variable, separate groups with ';')"},
+    [O_DOWN_AFTER] = {"down-after-ms", "RSM_DOWN_AFTER_MS", "MS", "5000",
+                      "a master with no valid reply for this long (and "
+                      "seen so by a quorum of agents and by no replica) is "
+                      "down"},
+    [O_PROBE_INTERVAL] = {"probe-interval-ms", "RSM_PROBE_INTERVAL_MS", "MS",
+                          "100", "how often every instance is probed"},
+    [O_QUORUM] = {"quorum", "RSM_QUORUM", "N", "majority",
+                  "agents that must see a master down, the leader "
+                  "included"},
+    [O_FAILOVER_TIMEOUT] = {"failover-timeout-ms", "RSM_FAILOVER_TIMEOUT_MS",
+                            "MS", "60000",
+                            "a failover not promoted by then is aborted; "
+                            "one promoted but not finished completes with "
+                            "stragglers"},
+    [O_MIN_FAILOVER_INTERVAL] = {"min-failover-interval-ms",
+                                 "RSM_MIN_FAILOVER_INTERVAL_MS", "MS", "60000",
+                                 "anti-flap: no automatic failover of a "
+                                 "group sooner than this after its last "
+                                 "one"},
+    [O_PARALLEL_SYNCS] = {"parallel-syncs", "RSM_PARALLEL_SYNCS", "N", "1",
+                          "replicas re-pointed (and syncing) at once"},
+    [O_REPOINT_GRACE] = {"repoint-grace-ms", "RSM_REPOINT_GRACE_MS", "MS",
+                         "5000",
+                         "how long an instance may follow the wrong master "
+                         "(or claim to be one) before it is re-pointed"},
+    [O_REDIS_USER] = {"redis-user", "RSM_REDIS_USER", "USER", NULL,
+                      "ACL user for AUTH to Redis"},
+    [O_REDIS_PASSWORD_FILE] = {"redis-password-file", "RSM_REDIS_PASSWORD_FILE",
+                               "FILE", NULL,
+                               "Redis password: the first line of FILE; "
+                               "or the password itself in the variable "
+                               "RSM_REDIS_PASSWORD (never a flag)"},
+    [O_ON_FAILOVER] = {"on-failover", "RSM_ON_FAILOVER", "SCRIPT", NULL,
+                       "run by the leader when a failover completes, with "
+                       "arguments GROUP EPOCH OLD NEW (and RSM_GROUP, "
+                       "RSM_EPOCH, RSM_OLD_MASTER, RSM_NEW_MASTER)"},
+    [O_HOOK_TIMEOUT] = {"hook-timeout-ms", "RSM_HOOK_TIMEOUT_MS", "MS", "30000",
+                        "the hook is killed after this long"},
     [O_LOG_FORMAT] = {"log-format", "RSM_LOG_FORMAT", "logfmt|json", "logfmt",
                       "log line format (stderr)"},
     [O_LOG_LEVEL] = {"log-level", "RSM_LOG_LEVEL", "debug|info|warn|error",
@@ -101,6 +158,7 @@ struct optval {
 
 struct settings {
     struct rsm_node_config node;
+    struct rsm_monitor_config mon;
     struct rsm_addr api_bind;
     enum rsm_log_level log_level;
     enum rsm_log_format log_format;
@@ -217,6 +275,10 @@ static void parse_addr_opt(const struct optval *v, struct rsm_addr *out)
         bad_usage("%s: '%s': %s", v->src, v->val, err);
 }
 
+/* --monitor may be given several times: every value is kept here. */
+static const char *monitor_flags[RSM_MAX_GROUPS + 1];
+static unsigned n_monitor_flags;
+
 /* Collect values: environment first, then flags on top. */
 static void collect(int argc, char **argv, struct optval vals[O_COUNT])
 {
@@ -246,6 +308,8 @@ static void collect(int argc, char **argv, struct optval vals[O_COUNT])
         if (idx == '?')
             bad_usage("unknown flag '%s'", argv[optind - 1]);
         vals[idx].val = opts[idx].arg ? optarg : "1";
+        if (idx == O_MONITOR && n_monitor_flags <= RSM_MAX_GROUPS)
+            monitor_flags[n_monitor_flags++] = optarg;
         snprintf(vals[idx].src, sizeof vals[idx].src, "--%s", opts[idx].name);
     }
     if (optind < argc)
@@ -265,6 +329,99 @@ static const struct rsm_member *find_peer(const struct rsm_node_config *c,
         if (c->peers[i].id == id)
             return &c->peers[i];
     return NULL;
+}
+
+/* The first line of a password file, without its line end. */
+static void read_password_file(const struct optval *v, char *out, size_t len)
+{
+    FILE *f = fopen(v->val, "r");
+    size_t n;
+
+    if (f == NULL)
+        bad_usage("%s: cannot read '%s': %s", v->src, v->val, strerror(errno));
+    if (fgets(out, (int)len, f) == NULL)
+        out[0] = '\0';
+    fclose(f);
+    n = strcspn(out, "\r\n");
+    if (out[n] == '\0' && n == len - 1)
+        bad_usage("%s: the password in '%s' is too long", v->src, v->val);
+    out[n] = '\0';
+    if (n == 0)
+        bad_usage("%s: '%s' holds no password", v->src, v->val);
+}
+
+static void parse_monitor_list(const struct optval *v, const char *text,
+                               struct rsm_monitor_config *mc)
+{
+    char err[RSM_ERRMSG_SIZE];
+
+    if (rsm_monitor_parse_group(mc, text, err, sizeof err) != 0)
+        bad_usage("%s: %s", v->src, err);
+}
+
+/* --monitor and the failure-detection knobs. */
+static void parse_monitor_settings(struct optval *v, struct settings *s)
+{
+    struct rsm_monitor_config *mc = &s->mon;
+    const char *pw = getenv("RSM_REDIS_PASSWORD");
+
+    rsm_monitor_config_init(mc);
+    mc->agent_id = s->node.id;
+    if (n_monitor_flags > RSM_MAX_GROUPS)
+        bad_usage("--monitor: more than %d groups", RSM_MAX_GROUPS);
+    for (unsigned i = 0; i < n_monitor_flags; i++)
+        parse_monitor_list(&v[O_MONITOR], monitor_flags[i], mc);
+    if (n_monitor_flags == 0 && v[O_MONITOR].val != NULL) {
+        /* from the variable: groups separated by ';' */
+        char buf[8192], *save = NULL;
+        if (strlen(v[O_MONITOR].val) >= sizeof buf)
+            bad_usage("%s: too long", v[O_MONITOR].src);
+        strcpy(buf, v[O_MONITOR].val);
+        for (char *t = strtok_r(buf, ";", &save); t != NULL;
+             t = strtok_r(NULL, ";", &save))
+            parse_monitor_list(&v[O_MONITOR], t, mc);
+    }
+    mc->detector.down_after_ms =
+        (int64_t)parse_number(&v[O_DOWN_AFTER], 10, 86400000);
+    mc->planner.down_after_ms = mc->detector.down_after_ms;
+    mc->probe_interval_ms = parse_number(&v[O_PROBE_INTERVAL], 10, 60000);
+    if (strcmp(v[O_QUORUM].val, "majority") != 0)
+        mc->detector.quorum =
+            (unsigned)parse_number(&v[O_QUORUM], 1, RSM_MAX_AGENTS);
+    mc->planner.failover_timeout_ms =
+        (int64_t)parse_number(&v[O_FAILOVER_TIMEOUT], 100, 86400000);
+    mc->planner.min_failover_interval_ms =
+        (int64_t)parse_number(&v[O_MIN_FAILOVER_INTERVAL], 0, 86400000);
+    mc->planner.parallel_syncs =
+        (unsigned)parse_number(&v[O_PARALLEL_SYNCS], 1, RSM_MAX_MEMBERS);
+    mc->planner.repoint_grace_ms =
+        (int64_t)parse_number(&v[O_REPOINT_GRACE], 0, 86400000);
+    mc->hook_timeout_ms = parse_number(&v[O_HOOK_TIMEOUT], 1, 86400000);
+    if (v[O_REDIS_USER].val != NULL) {
+        if (strlen(v[O_REDIS_USER].val) >= sizeof mc->redis_user)
+            bad_usage("%s: too long", v[O_REDIS_USER].src);
+        strcpy(mc->redis_user, v[O_REDIS_USER].val);
+    }
+    if (v[O_REDIS_PASSWORD_FILE].val != NULL)
+        read_password_file(&v[O_REDIS_PASSWORD_FILE], mc->redis_password,
+                           sizeof mc->redis_password);
+    else if (pw != NULL && *pw != '\0') {
+        if (strlen(pw) >= sizeof mc->redis_password)
+            bad_usage("RSM_REDIS_PASSWORD: too long");
+        strcpy(mc->redis_password, pw);
+    }
+    if (mc->redis_user[0] && !mc->redis_password[0])
+        bad_usage("%s needs a password (--redis-password-file or "
+                  "RSM_REDIS_PASSWORD)",
+                  v[O_REDIS_USER].src);
+    if (v[O_ON_FAILOVER].val != NULL) {
+        if (strlen(v[O_ON_FAILOVER].val) >= sizeof mc->on_failover)
+            bad_usage("%s: too long", v[O_ON_FAILOVER].src);
+        if (access(v[O_ON_FAILOVER].val, X_OK) != 0)
+            bad_usage("%s: '%s' is not an executable file",
+                      v[O_ON_FAILOVER].src, v[O_ON_FAILOVER].val);
+        strcpy(mc->on_failover, v[O_ON_FAILOVER].val);
+    }
 }
 
 static void parse_settings(int argc, char **argv, struct settings *s)
@@ -327,6 +484,7 @@ static void parse_settings(int argc, char **argv, struct settings *s)
     nc->snapshot_threshold =
         (unsigned)parse_number(&v[O_SNAPSHOT], 1, UINT_MAX);
     nc->join = v[O_JOIN].val != NULL ? parse_bool(&v[O_JOIN]) : false;
+    parse_monitor_settings(v, s);
 }
 
 /* ---------------------------------------------------------------------------
@@ -341,6 +499,7 @@ struct agent {
     struct settings set;
     struct rsm_node *node;
     struct rsm_api *api;
+    struct rsm_monitor *monitor;
     bool stopping;
     int exit_code;
     struct bench *bench; /* test-only apply benchmark, usually NULL */
@@ -456,11 +615,10 @@ static void on_node_event(void *arg, enum rsm_node_event ev,
 {
     struct agent *a = arg;
 
-    /* The leader loop (failure detection, failovers) hooks in here. */
     if (ev == RSM_NODE_BECAME_LEADER)
         bench_maybe_start(a);
-    (void)e;
-    (void)status;
+    if (a->monitor != NULL)
+        rsm_monitor_node_event(a->monitor, ev, e, status);
 }
 
 static void close_signals(struct agent *a)
@@ -488,6 +646,12 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     a->stopping = true;
     rsm_log(RSM_LOG_INFO, "shutdown", "signal=%s", name);
+    if (a->monitor != NULL) { /* first: stop touching Redis */
+        if (a->api != NULL)
+            rsm_api_set_monitor(a->api, NULL);
+        rsm_monitor_stop(a->monitor, NULL, NULL);
+    }
+    a->monitor = NULL;
     if (a->api != NULL) /* before the node */
         rsm_api_stop(a->api, NULL, NULL);
     a->api = NULL;
@@ -544,7 +708,22 @@ static void start(struct agent *a)
         a->exit_code = 1;
         a->stopping = true;
         rsm_node_stop(a->node, node_stopped, a);
+        return;
     }
+    rv = rsm_monitor_start(&a->loop, &a->set.mon, a->node, NULL, NULL,
+                           &a->monitor, err, sizeof err);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
+                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+        a->exit_code = 1;
+        a->stopping = true;
+        rsm_api_stop(a->api, NULL, NULL);
+        a->api = NULL;
+        rsm_node_stop(a->node, node_stopped, a);
+        return;
+    }
+    rsm_api_set_monitor(a->api, a->monitor);
 }
 
 int main(int argc, char **argv)

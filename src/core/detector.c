@@ -72,7 +72,8 @@ static bool same_role(const struct rsm_info *a, const struct rsm_info *b)
 {
     if (a->role != b->role)
         return false;
-    return a->role != RSM_ROLE_REPLICA || rsm_addr_equal(&a->master, &b->master);
+    return a->role != RSM_ROLE_REPLICA ||
+           rsm_addr_equal(&a->master, &b->master);
 }
 
 /* Compare the new INFO with the previous one: restart detection. */
@@ -99,8 +100,12 @@ static void note_restart(struct rsm_health *h, const struct rsm_info *now,
 static void take_info(struct rsm_health *h, const struct rsm_info *info,
                       int64_t t)
 {
+    int64_t restarted = h->restarted_at_ms;
+
     note_restart(h, info, t);
-    if (!h->has_info || !same_role(&h->info, info))
+    /* A new process is a new claim: its role counts from now. */
+    if (!h->has_info || !same_role(&h->info, info) ||
+        h->restarted_at_ms != restarted)
         h->role_since_ms = t;
     /* Re-synced from a master: whatever it lost, it holds its master's
      * data now, so it no longer threatens anyone's. */
@@ -152,9 +157,8 @@ enum rsm_health_state rsm_detector_state(const struct rsm_health *h,
         return RSM_HEALTH_SUSPECT;
     if (h->last_alive == RSM_ALIVE_LOADING || (h->has_info && h->info.loading))
         return RSM_HEALTH_LOADING;
-    if (h->restarted &&
-        (h->restarted_empty ||
-         now_ms - h->restarted_at_ms < cfg->down_after_ms))
+    if (h->restarted && (h->restarted_empty ||
+                         now_ms - h->restarted_at_ms < cfg->down_after_ms))
         return RSM_HEALTH_RESTARTED;
     return RSM_HEALTH_UP;
 }
@@ -179,8 +183,8 @@ const char *rsm_health_state_str(enum rsm_health_state s)
 }
 
 void rsm_detector_observe(const struct rsm_health *h,
-                          const struct rsm_detector_config *cfg,
-                          int64_t now_ms, struct rsm_observation *out)
+                          const struct rsm_detector_config *cfg, int64_t now_ms,
+                          struct rsm_observation *out)
 {
     memset(out, 0, sizeof *out);
     out->addr = h->addr;
@@ -332,8 +336,8 @@ static bool verdict_when_answering(const struct rsm_verdict_input *in,
         return true;
     }
     out->down_ms = role_age;
-    verdict(out, RSM_MASTER_DOWN, "reports role:replica of %s for %lld ms",
-            buf, (long long)role_age);
+    verdict(out, RSM_MASTER_DOWN, "reports role:replica of %s for %lld ms", buf,
+            (long long)role_age);
     return true;
 }
 

@@ -4,6 +4,7 @@
 #include "rsm/err.h"
 #include "rsm/policy.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 /* Everything one call works with. */
 struct ctx {
     const struct rsm_planner_input *in;
-    const struct rsm_group *g;  /* committed group or NULL */
+    const struct rsm_group *g; /* committed group or NULL */
     struct rsm_planner_plan *out;
     int64_t now;
     int64_t down_after;
@@ -282,8 +283,8 @@ static void explain_exclusions(struct ctx *c, const struct rsm_entry *e)
     if (e->n_ranked == 0)
         reason_append(c, "no instance besides the old master");
     for (unsigned i = 0; i < e->n_ranked; i++)
-        reason_append(c, "%s%s: %s", i ? "; " : "", fmt_addr(&e->ranking[i].addr, a),
-                      e->ranking[i].reason);
+        reason_append(c, "%s%s: %s", i ? "; " : "",
+                      fmt_addr(&e->ranking[i].addr, a), e->ranking[i].reason);
 }
 
 static void policy_config(const struct ctx *c,
@@ -318,7 +319,7 @@ static int decide(struct ctx *c, enum rsm_failover_kind kind,
     best = eligible > 0 ? from[rank[0].index] : NULL;
     e = propose(c, RSM_ENTRY_DECIDE_FAILOVER);
     fill_ranking(e, rank, n, cand, from);
-    if (best == NULL || best->info == NULL || best->info->priority == 0) {
+    if (best == NULL || best->info == NULL || best->info->priority <= 0) {
         reasonf(c, "%s; no eligible candidate: ", why);
         explain_exclusions(c, e);
         rsm_entry_init(&c->out->entry, RSM_ENTRY_NONE, c->in->group, c->now);
@@ -382,22 +383,38 @@ static bool better_master(const struct ctx *c, const struct rsm_observation *a,
     return rsm_addr_compare(&a->addr, &b->addr) < 0;
 }
 
-static int observe_master(struct ctx *c, const struct rsm_observation *m,
-                          unsigned n_masters)
+/* Propose ObserveMaster for m (NULL: no master, record the members only)
+ * with the configured members. */
+static struct rsm_entry *observe(struct ctx *c, const struct rsm_observation *m)
 {
     struct rsm_entry *e = propose(c, RSM_ENTRY_OBSERVE_MASTER);
     char a[RSM_ADDR_STRLEN];
 
-    e->master = m->addr;
-    snprintf(e->run_id, sizeof e->run_id, "%s", m->info->run_id);
+    if (m != NULL) {
+        e->master = m->addr;
+        snprintf(e->run_id, sizeof e->run_id, "%s", m->info->run_id);
+    }
     e->n_members = (unsigned)c->in->n_obs;
     for (size_t i = 0; i < c->in->n_obs; i++)
         e->members[i] = c->in->obs[i].addr;
-    fmt_addr(&m->addr, a);
-    reasonf(c, "record master %s (%u instance%s claim role:master)", a,
-            n_masters, n_masters == 1 ? "" : "s");
-    event(c, "+observe-master", "%s %s run_id %s", c->in->group, a,
-          m->info->run_id);
+    if (m != NULL)
+        event(c, "+observe-master", "%s %s run_id %s", c->in->group,
+              fmt_addr(&m->addr, a), m->info->run_id);
+    else
+        event(c, "+observe-master", "%s no master, %u members", c->in->group,
+              e->n_members);
+    return e;
+}
+
+static int observe_master(struct ctx *c, const struct rsm_observation *m,
+                          unsigned n_masters)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    observe(c, m);
+    reasonf(c, "record master %s (%u instance%s role:master)",
+            fmt_addr(&m->addr, a), n_masters,
+            n_masters == 1 ? " claims" : "s claim");
     return 0;
 }
 
@@ -420,7 +437,12 @@ static int first_start(struct ctx *c)
                     fmt_addr(&o->addr, a), rsm_health_state_str(o->state));
             return 0;
         }
-        if (usable(c, o) && is_master(o) && can_command(c, o)) {
+        if (usable(c, o) && is_master(o) && !can_command(c, o)) {
+            reasonf(c, "no master committed; waiting for master %s (%s)",
+                    fmt_addr(&o->addr, a), rsm_health_state_str(o->state));
+            return 0;
+        }
+        if (usable(c, o) && is_master(o)) {
             n_masters++;
             if (best == NULL || better_master(c, o, best))
                 best = o;
@@ -439,6 +461,12 @@ static int first_start(struct ctx *c)
                     (long long)o->info->master_last_io_s);
             return 0;
         }
+    }
+    if (c->g == NULL) {
+        /* DecideFailover needs the group in the FSM: create it first. */
+        observe(c, NULL);
+        reasonf(c, "no master at all: record the group, then bootstrap");
+        return 0;
     }
     return decide(c, RSM_FAILOVER_BOOTSTRAP, NULL,
                   "no master at all at first start");
@@ -471,7 +499,7 @@ static void repair_one(struct ctx *c, const struct rsm_observation *o,
                        unsigned *waiting)
 {
     int64_t grace = c->in->cfg->repoint_grace_ms;
-    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN], w[RSM_ADDR_STRLEN];
 
     if (!can_command(c, o) || o->info->role == RSM_ROLE_UNKNOWN ||
         follows(o, m))
@@ -486,9 +514,10 @@ static void repair_one(struct ctx *c, const struct rsm_observation *o,
             return;
         }
         add_action(c, &o->addr, RSM_CMD_REPLICAOF, m);
-        event(c, "+convert-to-slave", "%s %s claims role:master%s: now a "
-              "replica of %s", c->in->group, a,
-              now ? " (former master)" : "", b);
+        event(c, "+convert-to-slave",
+              "%s %s claims role:master%s: now a "
+              "replica of %s",
+              c->in->group, a, now ? " (former master)" : "", b);
         return;
     }
     if (o->role_age_ms < grace || *slots == 0) {
@@ -498,7 +527,27 @@ static void repair_one(struct ctx *c, const struct rsm_observation *o,
     (*slots)--;
     add_action(c, &o->addr, RSM_CMD_REPLICAOF, m);
     event(c, "+fix-slave-config", "%s %s follows %s, re-pointed to %s",
-          c->in->group, a, fmt_addr(&o->info->master, b), fmt_addr(m, b));
+          c->in->group, a, fmt_addr(&o->info->master, w), b);
+}
+
+/* Does the committed record of a healthy master need refreshing: its
+ * run_id (unknown after a failover, changed by a restart that kept the
+ * data) or the configured members? */
+static bool record_stale(const struct ctx *c, const struct rsm_observation *m)
+{
+    const struct rsm_group *g = c->g;
+
+    if (m->restarted_empty || m->info->run_id[0] == '\0')
+        return false;
+    if (strcmp(g->master_run_id, m->info->run_id) != 0)
+        return true;
+    if (g->n_members != c->in->n_obs)
+        return true;
+    for (size_t i = 0; i < c->in->n_obs; i++) {
+        if (!rsm_addr_equal(&g->members[i], &c->in->obs[i].addr))
+            return true;
+    }
+    return false;
 }
 
 static int steady_state(struct ctx *c)
@@ -511,7 +560,7 @@ static int steady_state(struct ctx *c)
     fmt_addr(m, a);
     if (!usable(c, mo) || !is_master(mo)) {
         reasonf(c, "master %s %s; not re-pointing anything", a,
-                mo == NULL         ? "is not monitored"
+                mo == NULL       ? "is not monitored"
                 : !usable(c, mo) ? "has no recent INFO"
                                  : "does not report role:master");
         return 0;
@@ -525,7 +574,10 @@ static int steady_state(struct ctx *c)
     if (c->out->n_actions > 0)
         reasonf(c, "re-point %u instance%s to master %s", c->out->n_actions,
                 c->out->n_actions == 1 ? "" : "s", a);
-    else if (waiting > 0)
+    else if (record_stale(c, mo)) {
+        observe(c, mo);
+        reasonf(c, "master %s ok; refresh its record (run_id, members)", a);
+    } else if (waiting > 0)
         reasonf(c, "master %s ok; %u instance%s to re-point after grace", a,
                 waiting, waiting == 1 ? "" : "s");
     else
@@ -538,9 +590,9 @@ static int steady_state(struct ctx *c)
  * ====================================================================== */
 
 struct flight {
-    const struct rsm_entry *d;       /* committed decision */
+    const struct rsm_entry *d; /* committed decision */
     const struct rsm_addr *new_m;
-    const struct rsm_addr *old_m;    /* NULL for bootstrap */
+    const struct rsm_addr *old_m; /* NULL for bootstrap */
     const struct rsm_observation *chosen;
     const struct rsm_observation *old;
     bool timed_out;
@@ -558,11 +610,11 @@ static void flight_init(const struct ctx *c, struct flight *f)
     f->timed_out = f->elapsed > c->in->cfg->failover_timeout_ms;
 }
 
-static int abort_failover(struct ctx *c, const struct flight *f,
-                          const char *ev, const char *fmt, ...)
+static int abort_failover(struct ctx *c, const struct flight *f, const char *ev,
+                          const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static int abort_failover(struct ctx *c, const struct flight *f,
-                          const char *ev, const char *fmt, ...)
+static int abort_failover(struct ctx *c, const struct flight *f, const char *ev,
+                          const char *fmt, ...)
 {
     struct rsm_entry *e = propose(c, RSM_ENTRY_ABORT_FAILOVER);
     va_list ap;
@@ -571,8 +623,8 @@ static int abort_failover(struct ctx *c, const struct flight *f,
     va_start(ap, fmt);
     vsnprintf(e->reason, sizeof e->reason, fmt, ap);
     va_end(ap);
-    reasonf(c, "abort failover epoch %llu: %s",
-            (unsigned long long)f->d->epoch, e->reason);
+    reasonf(c, "abort failover epoch %llu: %s", (unsigned long long)f->d->epoch,
+            e->reason);
     event(c, ev, "%s epoch %llu: %s", c->in->group,
           (unsigned long long)f->d->epoch, e->reason);
     return 0;
@@ -645,7 +697,7 @@ static int complete(struct ctx *c, const struct flight *f)
 {
     struct rsm_entry *e = propose(c, RSM_ENTRY_COMPLETE_FAILOVER);
     const struct rsm_entry *d = f->d;
-    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+    char b[RSM_ADDR_STRLEN];
 
     e->epoch = d->epoch;
     for (size_t i = 0; i < c->in->n_obs; i++) {
@@ -663,11 +715,11 @@ static int complete(struct ctx *c, const struct flight *f)
     }
     e->result = e->n_stragglers ? RSM_RESULT_COMPLETED_WITH_STRAGGLERS
                                 : RSM_RESULT_COMPLETED;
-    e->data_at_risk = d->old_offset >= 0 && d->new_offset >= 0
-                          ? (d->old_offset > d->new_offset
-                                 ? d->old_offset - d->new_offset
-                                 : 0)
-                          : -1;
+    e->data_at_risk =
+        d->old_offset >= 0 && d->new_offset >= 0
+            ? (d->old_offset > d->new_offset ? d->old_offset - d->new_offset
+                                             : 0)
+            : -1;
     fmt_addr(f->new_m, b);
     reasonf(c, "complete failover epoch %llu: master %s, %u straggler%s",
             (unsigned long long)d->epoch, b, e->n_stragglers,
@@ -686,7 +738,6 @@ static int complete(struct ctx *c, const struct flight *f)
     else
         event(c, "+switch-master", "%s %s %u %s %u", c->in->group, "-", 0u,
               f->new_m->host, (unsigned)f->new_m->port);
-    (void)a;
     return 0;
 }
 
@@ -694,8 +745,8 @@ static int complete(struct ctx *c, const struct flight *f)
 static int reconf_phase(struct ctx *c, const struct flight *f)
 {
     unsigned syncing = count_syncing(c, f->new_m, f->old_m);
-    unsigned slots = syncing < c->parallel_syncs ? c->parallel_syncs - syncing
-                                                 : 0;
+    unsigned slots =
+        syncing < c->parallel_syncs ? c->parallel_syncs - syncing : 0;
     unsigned pending = 0;
     struct rsm_entry *e;
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
@@ -720,22 +771,26 @@ static int reconf_phase(struct ctx *c, const struct flight *f)
     }
     demote_old(c, f);
     if (c->out->n_actions > 0) {
-        reasonf(c, "re-point to %s: %u pending, %u syncing (parallel_syncs "
-                "%u)", b, pending, syncing, c->parallel_syncs);
+        reasonf(c,
+                "re-point to %s: %u pending, %u syncing (parallel_syncs "
+                "%u)",
+                b, pending, syncing, c->parallel_syncs);
         return 0;
     }
     if (pending > 0 || syncing > 0) {
-        reasonf(c, "waiting: %u replica%s syncing with %s, %u pending "
-                "(parallel_syncs %u)", syncing, syncing == 1 ? "" : "s", b,
-                pending, c->parallel_syncs);
+        reasonf(c,
+                "waiting: %u replica%s syncing with %s, %u pending "
+                "(parallel_syncs %u)",
+                syncing, syncing == 1 ? "" : "s", b, pending,
+                c->parallel_syncs);
         return 0;
     }
     e = propose(c, RSM_ENTRY_FAILOVER_PROGRESS);
     e->epoch = f->d->epoch;
     e->step = RSM_STEP_REPLICAS_POINTED;
     reasonf(c, "every reachable replica is linked to %s", b);
-    event(c, "+failover-state-demote-old-master", "%s epoch %llu",
-          c->in->group, (unsigned long long)f->d->epoch);
+    event(c, "+failover-state-demote-old-master", "%s epoch %llu", c->in->group,
+          (unsigned long long)f->d->epoch);
     return 0;
 }
 
@@ -751,12 +806,33 @@ static int demote_phase(struct ctx *c, const struct flight *f)
     return 0;
 }
 
+/* The promoted master restarted empty: pointing more replicas at it
+ * would wipe them. End this failover now; the verdict on the (now
+ * committed) empty master is FAILED_RESTART, which decides the next one
+ * at once, among the replicas that still hold the data. */
+static int new_master_lost_data(struct ctx *c, const struct flight *f)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    c->out->state = c->g->step == RSM_STEP_PROMOTED ? RSM_FO_RECONF_SLAVES
+                                                    : RSM_FO_DEMOTE_OLD_MASTER;
+    complete(c, f);
+    reasonf(c,
+            "complete failover epoch %llu now: new master %s restarted "
+            "empty, re-pointing stopped",
+            (unsigned long long)f->d->epoch, fmt_addr(f->new_m, a));
+    return 0;
+}
+
 static int run_failover(struct ctx *c)
 {
     struct flight f;
 
     flight_init(c, &f);
     c->out->epoch = f.d->epoch;
+    if (c->g->step >= RSM_STEP_PROMOTED && f.chosen != NULL &&
+        f.chosen->restarted_empty)
+        return new_master_lost_data(c, &f);
     switch (c->g->step) {
     case RSM_STEP_NONE:
         return promote_phase(c, &f);
@@ -831,13 +907,13 @@ int rsm_planner_next(const struct rsm_planner_input *in,
     struct ctx c;
     int rc;
 
+    assert(plan != NULL);
     memset(plan, 0, sizeof *plan);
     plan->kind = RSM_PLAN_NONE;
     rc = in == NULL ? RSM_EINVAL : check_input(in, plan);
     if (rc != 0) {
         if (in == NULL)
-            snprintf(plan->reason, sizeof plan->reason,
-                     "invalid input: none");
+            snprintf(plan->reason, sizeof plan->reason, "invalid input: none");
         return rc;
     }
     memset(&c, 0, sizeof c);
@@ -846,10 +922,10 @@ int rsm_planner_next(const struct rsm_planner_input *in,
     c.out = plan;
     c.now = in->now_ms;
     c.down_after = in->cfg->down_after_ms;
-    c.max_info_age = in->cfg->max_info_age_ms > 0 ? in->cfg->max_info_age_ms
-                                                  : c.down_after;
-    c.parallel_syncs = in->cfg->parallel_syncs > 0 ? in->cfg->parallel_syncs
-                                                   : 1;
+    c.max_info_age =
+        in->cfg->max_info_age_ms > 0 ? in->cfg->max_info_age_ms : c.down_after;
+    c.parallel_syncs =
+        in->cfg->parallel_syncs > 0 ? in->cfg->parallel_syncs : 1;
     rsm_entry_init(&plan->entry, RSM_ENTRY_NONE, in->group, c.now);
     if (c.g != NULL && c.g->in_flight)
         return run_failover(&c);

@@ -19,7 +19,8 @@ struct rsm_api {
     struct rsm_resp_server *srv;
     struct rsm_node *node;
     const struct rsm_api_node_ops *ops;
-    uint64_t started_ms; /* uv_now() at start */
+    struct rsm_monitor *monitor; /* for RSM VIEWS; NULL if none */
+    uint64_t started_ms;         /* uv_now() at start */
     rsm_api_stop_cb stop_cb;
     void *stop_arg;
 };
@@ -619,6 +620,45 @@ static enum rsm_resp_status cmd_help(struct rsm_api *a,
                                      struct rsm_resp_reply *r,
                                      const struct rsm_resp_request *req);
 
+static enum rsm_resp_status cmd_views(struct rsm_api *a,
+                                      struct rsm_resp_reply *r,
+                                      const struct rsm_resp_request *req)
+{
+    struct rsm_agent_view views[RSM_MAX_GROUPS];
+    const char *groups[RSM_MAX_GROUPS];
+    size_t n = 0;
+
+    if (a->monitor != NULL)
+        n = rsm_monitor_views(a->monitor, views, groups, RSM_MAX_GROUPS);
+    rsm_resp_add_array(r, (long)n);
+    for (size_t i = 0; i < n; i++) {
+        rsm_resp_add_array(r, 5);
+        rsm_resp_add_cstr(r, groups[i]);
+        rsm_resp_add_cstr(r, views[i].master.host);
+        rsm_resp_add_int(r, views[i].master.port);
+        rsm_resp_add_cstr(r, rsm_health_state_str(views[i].state));
+        rsm_resp_add_int(r, views[i].no_reply_ms);
+    }
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status
+cmd_get_master_addr(struct rsm_api *a, struct rsm_resp_reply *r,
+                    const struct rsm_resp_request *req)
+{
+    const struct rsm_group *g =
+        rsm_fsm_group(a->ops->fsm(a->node), req->argv[2]);
+
+    if (g == NULL || !g->has_master) {
+        rsm_resp_add_array(r, -1);
+        return RSM_RESP_DONE;
+    }
+    rsm_resp_add_array(r, 2);
+    rsm_resp_add_cstr(r, g->master.host);
+    rsm_resp_add_bulkf(r, "%u", g->master.port);
+    return RSM_RESP_DONE;
+}
+
 static const struct cmd commands[] = {
     {{"PING"}, 1, 2, false, "PING [message]", cmd_ping},
     {{"INFO"}, 1, 2, false, "INFO [server|raft|groups|all]", cmd_info},
@@ -636,6 +676,19 @@ static const struct cmd commands[] = {
      true,
      "RSM MEMBER REMOVE <id> -- leader only",
      cmd_member_remove},
+    {{"RSM", "VIEWS"},
+     2,
+     2,
+     false,
+     "RSM VIEWS -- this agent's view of "
+     "each master",
+     cmd_views},
+    {{"SENTINEL", "GET-MASTER-ADDR-BY-NAME"},
+     3,
+     3,
+     false,
+     "SENTINEL GET-MASTER-ADDR-BY-NAME <group>",
+     cmd_get_master_addr},
     {{"RSM", "HELP"}, 2, 2, false, "RSM HELP", cmd_help},
 };
 
@@ -785,6 +838,11 @@ int rsm_api_start_ops(uv_loop_t *loop, const struct rsm_api_config *cfg,
     }
     *out = a;
     return 0;
+}
+
+void rsm_api_set_monitor(struct rsm_api *a, struct rsm_monitor *m)
+{
+    a->monitor = m;
 }
 
 uint16_t rsm_api_port(const struct rsm_api *a)

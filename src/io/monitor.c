@@ -703,6 +703,24 @@ static void compute_verdict(struct group *g, const struct rsm_group *cg,
     rsm_detector_master_verdict(&vin, &g->verdict);
 }
 
+/* Two reasons that differ only in their numbers ("no reply for 201 ms")
+ * say the same thing: log a plan only when its shape changes. */
+static bool same_shape(const char *a, const char *b)
+{
+    for (;;) {
+        while (isdigit((unsigned char)*a))
+            a++;
+        while (isdigit((unsigned char)*b))
+            b++;
+        if (*a != *b)
+            return false;
+        if (*a == '\0')
+            return true;
+        a++;
+        b++;
+    }
+}
+
 static void evaluate(struct group *g)
 {
     struct rsm_monitor *m = g->m;
@@ -730,7 +748,7 @@ static void evaluate(struct group *g)
     pin.now_ms = wall_ms();
     rsm_planner_next(&pin, &plan);
 
-    if (strcmp(plan.reason, g->last_reason) != 0) {
+    if (!same_shape(plan.reason, g->last_reason)) {
         snprintf(g->last_reason, sizeof g->last_reason, "%s", plan.reason);
         rsm_log(RSM_LOG_INFO, "plan", "group=%s kind=%s state=%s reason=%s",
                 g->cfg.name, rsm_plan_kind_str(plan.kind),

@@ -1,0 +1,1410 @@
+/* test_planner.c - unit tests for core/planner, driven by a small
+ * simulation: fake Redis instances whose INFO evolves with fake time, three
+ * agents each feeding its own detector records, the committed state in a
+ * real rsm_fsm. Each step advances time by one probe interval, probes, asks
+ * the planner, commits what it proposes (re-planning at once, as the shell
+ * does after an entry applies) and executes its REPLICAOF commands on the
+ * fakes. Every step also checks the safety rules: a proposed entry is well
+ * formed and applies; REPLICAOF NO ONE only ever targets the new master of
+ * the committed in-flight decision; no decision while one is in flight; at
+ * most one instance promoted per epoch; never a priority-0 replica. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsm/detector.h"
+#include "rsm/err.h"
+#include "rsm/fsm.h"
+#include "rsm/planner.h"
+
+#define GROUP      "cache"
+#define MAXF       6
+#define AGENTS     3
+#define TICK       100
+#define DOWN_AFTER 1000
+#define MAX_EPOCH  8
+
+/* ======================================================================
+ * Fake Redis instances
+ * ====================================================================== */
+
+enum proc { PROC_UP, PROC_KILLED, PROC_STOPPED };
+
+struct fake {
+    struct rsm_addr addr;
+    enum proc proc;
+    bool loading; /* answers -LOADING */
+    bool deaf;    /* commands to it fail */
+    enum rsm_role role;
+    int master; /* index followed, -1 none */
+    bool link_up;
+    int64_t link_change_ms;
+    int64_t last_io_ms;
+    int64_t sync_start_ms; /* -1: not syncing */
+    char synced_run_id[RSM_RUNID_LEN + 1];
+    int64_t offset;
+    int64_t lag; /* bytes behind its master even when linked */
+    int priority;
+    char run_id[RSM_RUNID_LEN + 1];
+};
+
+struct sim {
+    int64_t now;
+    size_t n;
+    struct fake f[MAXF];
+    struct rsm_health h[AGENTS][MAXF];
+    bool cut[AGENTS][MAXF]; /* agent a cannot reach instance i */
+    unsigned leader;
+    bool drop_actions; /* the leader dies before touching Redis */
+    int64_t sync_ms;
+    int64_t reconnect_ms;
+    struct rsm_detector_config dcfg;
+    struct rsm_planner_config pcfg;
+    struct rsm_fsm fsm;
+    struct rsm_observation obs[MAXF];
+    struct rsm_master_verdict verdict;
+    struct rsm_planner_plan plan;
+    /* what happened */
+    char events[512][48];
+    unsigned n_events;
+    unsigned decisions_applied;
+    int promoted[MAX_EPOCH]; /* index promoted in each epoch, -1 */
+    unsigned max_syncing;
+    bool state_seen[RSM_FO_DEMOTE_OLD_MASTER + 1];
+    struct rsm_entry last_complete; /* the last CompleteFailover applied */
+    char reason[RSM_ERRMSG_SIZE];
+};
+
+static struct rsm_addr mkaddr(const char *text)
+{
+    struct rsm_addr a;
+
+    memset(&a, 0, sizeof a);
+    assert_int_equal(rsm_addr_parse(text, &a, NULL, 0), 0);
+    return a;
+}
+
+static int find_fake(const struct sim *s, const struct rsm_addr *a)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (rsm_addr_equal(&s->f[i].addr, a))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Become a replica of m (REPLICAOF): the sync starts at once. */
+static void fake_follow(struct sim *s, int i, int m)
+{
+    struct fake *r = &s->f[i];
+
+    r->role = RSM_ROLE_REPLICA;
+    r->master = m;
+    r->link_up = false;
+    r->link_change_ms = s->now;
+    r->sync_start_ms = s->now;
+}
+
+static void fake_promote(struct sim *s, int i)
+{
+    struct fake *r = &s->f[i];
+
+    r->role = RSM_ROLE_MASTER;
+    r->master = -1;
+    r->link_up = false;
+    r->sync_start_ms = -1;
+    r->lag = 0;
+}
+
+/* Replication between fakes at s->now. */
+static void replicate(struct sim *s, struct fake *r)
+{
+    struct fake *m = &s->f[r->master];
+
+    if (m->proc == PROC_KILLED || (m->proc == PROC_UP && r->link_up &&
+                                   strcmp(r->synced_run_id, m->run_id) != 0)) {
+        if (r->link_up) { /* connection closed: reconnect later */
+            r->link_up = false;
+            r->link_change_ms = s->now;
+        }
+        r->sync_start_ms = -1;
+        return;
+    }
+    if (m->proc == PROC_STOPPED || m->loading)
+        return; /* the link stays as it is, no I/O */
+    if (!r->link_up && r->sync_start_ms < 0 &&
+        s->now - r->link_change_ms >= s->reconnect_ms)
+        r->sync_start_ms = s->now;
+    if (!r->link_up && r->sync_start_ms >= 0 &&
+        s->now - r->sync_start_ms >= s->sync_ms) {
+        r->link_up = true;
+        r->link_change_ms = s->now;
+        r->sync_start_ms = -1;
+        memcpy(r->synced_run_id, m->run_id, sizeof r->synced_run_id);
+    }
+    if (r->link_up) {
+        r->offset = m->offset - r->lag;
+        r->last_io_ms = s->now;
+    }
+}
+
+static void advance(struct sim *s, int64_t ms)
+{
+    s->now += ms;
+    for (size_t i = 0; i < s->n; i++) {
+        struct fake *r = &s->f[i];
+
+        if (r->proc == PROC_UP && r->role == RSM_ROLE_REPLICA && r->master >= 0)
+            replicate(s, r);
+    }
+}
+
+static void fake_info(const struct sim *s, int i, struct rsm_info *info)
+{
+    const struct fake *r = &s->f[i];
+
+    rsm_info_init(info);
+    info->role = r->role;
+    snprintf(info->run_id, sizeof info->run_id, "%s", r->run_id);
+    info->master_repl_offset = r->offset;
+    info->priority = r->priority;
+    info->has_priority = true;
+    if (r->role == RSM_ROLE_REPLICA) {
+        info->master = s->f[r->master].addr;
+        info->link_up = r->link_up;
+        info->master_last_io_s =
+            r->link_up ? (s->now - r->last_io_ms) / 1000 : -1;
+        info->link_down_since_s =
+            r->link_up ? -1 : (s->now - r->link_change_ms) / 1000;
+        info->sync_in_progress = r->sync_start_ms >= 0;
+        info->slave_repl_offset = r->offset;
+        return;
+    }
+    for (size_t j = 0; j < s->n; j++) {
+        const struct fake *o = &s->f[j];
+
+        if (o->proc == PROC_UP && o->role == RSM_ROLE_REPLICA &&
+            o->master == i && o->link_up)
+            info->connected_replicas++;
+    }
+}
+
+static void probe(struct sim *s, unsigned a, int i)
+{
+    struct rsm_probe_result r;
+    const struct fake *x = &s->f[i];
+
+    memset(&r, 0, sizeof r);
+    r.time_ms = s->now;
+    if (s->cut[a][i] || x->proc == PROC_STOPPED)
+        r.outcome = RSM_PROBE_TIMEOUT;
+    else if (x->proc == PROC_KILLED)
+        r.outcome = RSM_PROBE_REFUSED;
+    else if (x->loading) {
+        r.outcome = RSM_PROBE_ERROR_REPLY;
+        r.alive = rsm_detector_alive_error("LOADING Redis is loading");
+    } else {
+        r.outcome = RSM_PROBE_OK;
+        r.has_info = true;
+        fake_info(s, i, &r.info);
+    }
+    assert_int_equal(rsm_detector_feed(&s->h[a][i], &r), 0);
+}
+
+/* ======================================================================
+ * The simulated leader
+ * ====================================================================== */
+
+static const struct rsm_group *group(const struct sim *s)
+{
+    return rsm_fsm_group(&s->fsm, GROUP);
+}
+
+static void reset_records(struct sim *s, unsigned a)
+{
+    for (size_t i = 0; i < s->n; i++)
+        rsm_detector_init(&s->h[a][i], &s->f[i].addr, s->now);
+}
+
+static void compute_verdict(struct sim *s, const struct rsm_group *g)
+{
+    struct rsm_agent_view views[AGENTS];
+    struct rsm_verdict_input in;
+    size_t nv = 0;
+    int m = find_fake(s, &g->master);
+
+    for (unsigned a = 0; a < AGENTS && m >= 0; a++) {
+        if (a != s->leader)
+            rsm_detector_view(&s->h[a][m], &s->dcfg, s->now, a + 1,
+                              &views[nv++]);
+    }
+    memset(&in, 0, sizeof in);
+    in.master = &g->master;
+    in.members = s->h[s->leader];
+    in.n_members = s->n;
+    in.views = views;
+    in.n_views = nv;
+    in.n_agents = AGENTS;
+    in.cfg = &s->dcfg;
+    in.now_ms = s->now;
+    assert_int_equal(rsm_detector_master_verdict(&in, &s->verdict), 0);
+}
+
+static void check_plan(struct sim *s, const struct rsm_group *g)
+{
+    const struct rsm_planner_plan *p = &s->plan;
+    char err[RSM_ERRMSG_SIZE];
+
+    assert_true(strlen(p->reason) > 0);
+    if (p->kind == RSM_PLAN_PROPOSE) {
+        if (rsm_entry_check(&p->entry, err, sizeof err) != 0)
+            fail_msg("bad entry: %s", err);
+        assert_int_equal(p->n_actions, 0);
+    }
+    if (p->kind == RSM_PLAN_REDIS)
+        assert_true(p->n_actions > 0);
+    if (p->kind == RSM_PLAN_PROPOSE &&
+        p->entry.kind == RSM_ENTRY_DECIDE_FAILOVER) {
+        int c = find_fake(s, &p->entry.master);
+
+        assert_true(g == NULL || !g->in_flight); /* never a second one */
+        assert_true(c >= 0);
+        assert_true(s->f[c].priority > 0);
+    }
+    for (unsigned k = 0; k < p->n_actions; k++) {
+        const struct rsm_redis_action *a = &p->actions[k];
+
+        if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
+            /* only the new master of the committed decision */
+            assert_non_null(g);
+            assert_true(g->in_flight);
+            assert_true(rsm_addr_equal(&a->addr, &g->decision.master));
+            assert_int_equal(g->decision.epoch, g->epoch);
+        } else {
+            assert_int_equal(a->cmd, RSM_CMD_REPLICAOF);
+            assert_false(rsm_addr_equal(&a->addr, &a->master));
+        }
+    }
+}
+
+/* RSM_TEST_VERBOSE=1: print every plan (to read a scenario). */
+static void print_plan(const struct sim *s)
+{
+    const struct rsm_planner_plan *p = &s->plan;
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    printf("t=%lld %s [%s] %s\n", (long long)(s->now % 100000),
+           rsm_plan_kind_str(p->kind), rsm_failover_state_str(p->state),
+           p->reason);
+    for (unsigned k = 0; k < p->n_actions; k++)
+        printf("    %s %s %s\n",
+               rsm_addr_format(&p->actions[k].addr, a, sizeof a),
+               rsm_redis_cmd_str(p->actions[k].cmd),
+               p->actions[k].cmd == RSM_CMD_REPLICAOF
+                   ? rsm_addr_format(&p->actions[k].master, b, sizeof b)
+                   : "");
+    for (unsigned k = 0; k < p->n_events; k++)
+        printf("    event %s %s\n", p->events[k].name, p->events[k].detail);
+}
+
+static void plan(struct sim *s)
+{
+    const struct rsm_group *g = group(s);
+    struct rsm_planner_input in;
+
+    for (size_t i = 0; i < s->n; i++)
+        rsm_detector_observe(&s->h[s->leader][i], &s->dcfg, s->now, &s->obs[i]);
+    if (g != NULL && g->has_master)
+        compute_verdict(s, g);
+    memset(&in, 0, sizeof in);
+    in.group = GROUP;
+    in.committed = g;
+    in.obs = s->obs;
+    in.n_obs = s->n;
+    in.verdict = g != NULL && g->has_master ? &s->verdict : NULL;
+    in.cfg = &s->pcfg;
+    in.leader_id = s->leader + 1;
+    in.now_ms = s->now;
+    assert_int_equal(rsm_planner_next(&in, &s->plan), 0);
+    check_plan(s, g);
+    if (getenv("RSM_TEST_VERBOSE") != NULL)
+        print_plan(s);
+    assert_true(s->plan.state <= RSM_FO_DEMOTE_OLD_MASTER);
+    s->state_seen[s->plan.state] = true;
+    if (s->plan.state != RSM_FO_NONE)
+        assert_int_equal(s->plan.epoch,
+                         (g ? g->epoch : 0) +
+                             (s->plan.state == RSM_FO_SELECT_SLAVE));
+    for (unsigned k = 0; k < s->plan.n_events && s->n_events < 512; k++)
+        snprintf(s->events[s->n_events++], sizeof s->events[0], "%s",
+                 s->plan.events[k].name);
+}
+
+static void commit(struct sim *s)
+{
+    int rc =
+        rsm_fsm_apply(&s->fsm, &s->plan.entry, s->reason, sizeof s->reason);
+
+    if (rc != 0)
+        fail_msg("%s rejected: %s", rsm_entry_kind_str(s->plan.entry.kind),
+                 s->reason);
+    if (s->plan.entry.kind == RSM_ENTRY_DECIDE_FAILOVER)
+        s->decisions_applied++;
+    if (s->plan.entry.kind == RSM_ENTRY_COMPLETE_FAILOVER)
+        s->last_complete = s->plan.entry;
+}
+
+static unsigned count_syncing(const struct sim *s)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->f[i].proc == PROC_UP && s->f[i].role == RSM_ROLE_REPLICA &&
+            s->f[i].sync_start_ms >= 0)
+            n++;
+    }
+    return n;
+}
+
+static void execute(struct sim *s)
+{
+    const struct rsm_group *g = group(s);
+
+    for (unsigned k = 0; k < s->plan.n_actions && !s->drop_actions; k++) {
+        const struct rsm_redis_action *a = &s->plan.actions[k];
+        int i = find_fake(s, &a->addr);
+
+        assert_true(i >= 0);
+        if (s->f[i].proc != PROC_UP || s->f[i].deaf || s->f[i].loading ||
+            s->cut[s->leader][i])
+            continue; /* the command fails */
+        if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
+            uint64_t e = g->decision.epoch;
+
+            assert_true(e < MAX_EPOCH);
+            assert_true(s->promoted[e] < 0 || s->promoted[e] == i);
+            s->promoted[e] = i;
+            if (s->f[i].role != RSM_ROLE_MASTER)
+                fake_promote(s, i);
+        } else {
+            int m = find_fake(s, &a->master);
+
+            assert_true(m >= 0);
+            if (s->f[i].role != RSM_ROLE_REPLICA || s->f[i].master != m)
+                fake_follow(s, i, m);
+        }
+    }
+    if (count_syncing(s) > s->max_syncing)
+        s->max_syncing = count_syncing(s);
+}
+
+/* One probe interval. Returns the kind of the last plan. */
+static enum rsm_plan_kind step(struct sim *s)
+{
+    advance(s, TICK);
+    for (unsigned a = 0; a < AGENTS; a++) {
+        for (size_t i = 0; i < s->n; i++)
+            probe(s, a, (int)i);
+    }
+    for (int k = 0; k < 8; k++) {
+        plan(s);
+        if (s->plan.kind == RSM_PLAN_PROPOSE) {
+            commit(s);
+            continue;
+        }
+        if (s->plan.kind == RSM_PLAN_REDIS)
+            execute(s);
+        break;
+    }
+    return s->plan.kind;
+}
+
+static void run(struct sim *s, int steps)
+{
+    for (int k = 0; k < steps; k++)
+        step(s);
+}
+
+/* Run until pred holds; fail after max steps. Returns the steps taken. */
+static int run_until(struct sim *s, bool (*pred)(const struct sim *), int max)
+{
+    for (int k = 0; k < max; k++) {
+        if (pred(s))
+            return k;
+        step(s);
+    }
+    if (!pred(s))
+        fail_msg("condition not reached after %d steps; last plan: %s", max,
+                 s->plan.reason);
+    return max;
+}
+
+static bool has_master(const struct sim *s)
+{
+    const struct rsm_group *g = group(s);
+
+    return g != NULL && g->has_master;
+}
+
+static bool in_flight(const struct sim *s)
+{
+    const struct rsm_group *g = group(s);
+
+    return g != NULL && g->in_flight;
+}
+
+static bool promotion_recorded(const struct sim *s)
+{
+    const struct rsm_group *g = group(s);
+
+    return g != NULL && g->in_flight && g->step >= RSM_STEP_PROMOTED;
+}
+
+static bool failover_ended(const struct sim *s)
+{
+    const struct rsm_group *g = group(s);
+
+    return g != NULL && !g->in_flight && g->n_history > 0;
+}
+
+static bool follows_linked(const struct sim *s, int i, int m)
+{
+    const struct fake *r = &s->f[i];
+
+    return r->proc == PROC_UP && r->role == RSM_ROLE_REPLICA &&
+           r->master == m && r->link_up;
+}
+
+/* Index of the event named name at or after from, -1 if none. */
+static int find_event(const struct sim *s, const char *name, int from)
+{
+    for (unsigned k = (unsigned)from; k < s->n_events; k++) {
+        if (strcmp(s->events[k], name) == 0)
+            return (int)k;
+    }
+    return -1;
+}
+
+static unsigned count_event(const struct sim *s, const char *name)
+{
+    unsigned n = 0;
+
+    for (unsigned k = 0; k < s->n_events; k++)
+        n += strcmp(s->events[k], name) == 0;
+    return n;
+}
+
+/* ======================================================================
+ * Fixture: n instances, index 0 master, the others its replicas
+ * ====================================================================== */
+
+static struct sim *sim_new(size_t n)
+{
+    struct sim *s = calloc(1, sizeof *s);
+    char text[48];
+
+    assert_non_null(s);
+    assert_true(n <= MAXF);
+    s->now = 1000000;
+    s->n = n;
+    s->sync_ms = 0;
+    s->reconnect_ms = 1000;
+    rsm_detector_config_init(&s->dcfg);
+    s->dcfg.down_after_ms = DOWN_AFTER;
+    s->dcfg.quorum = 2;
+    rsm_planner_config_init(&s->pcfg);
+    s->pcfg.down_after_ms = DOWN_AFTER;
+    s->pcfg.failover_timeout_ms = 10000;
+    s->pcfg.min_failover_interval_ms = 30000;
+    s->pcfg.parallel_syncs = 1;
+    s->pcfg.repoint_grace_ms = 2000;
+    rsm_fsm_init(&s->fsm);
+    for (int e = 0; e < MAX_EPOCH; e++)
+        s->promoted[e] = -1;
+    for (size_t i = 0; i < n; i++) {
+        struct fake *f = &s->f[i];
+
+        snprintf(text, sizeof text, "10.0.0.%zu:6379", i + 1);
+        f->addr = mkaddr(text);
+        f->proc = PROC_UP;
+        f->priority = 100;
+        f->offset = 1000;
+        f->sync_start_ms = -1;
+        f->master = -1;
+        snprintf(f->run_id, sizeof f->run_id, "run-%zu", i);
+        if (i == 0) {
+            f->role = RSM_ROLE_MASTER;
+        } else {
+            f->role = RSM_ROLE_REPLICA;
+            f->master = 0;
+            f->link_up = true;
+            f->last_io_ms = s->now;
+            snprintf(f->synced_run_id, sizeof f->synced_run_id, "run-0");
+        }
+    }
+    for (unsigned a = 0; a < AGENTS; a++)
+        reset_records(s, a);
+    return s;
+}
+
+static int setup(void **state)
+{
+    *state = NULL;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct sim *s = *state;
+
+    if (s != NULL) {
+        rsm_fsm_close(&s->fsm);
+        free(s);
+    }
+    return 0;
+}
+
+/* A group of n with its master committed by the planner itself. */
+static struct sim *booted(void **state, size_t n)
+{
+    struct sim *s = sim_new(n);
+
+    *state = s;
+    run_until(s, has_master, 3);
+    assert_true(rsm_addr_equal(&group(s)->master, &s->f[0].addr));
+    run(s, 2);
+    s->n_events = 0;
+    return s;
+}
+
+static void kill_fake(struct sim *s, int i)
+{
+    s->f[i].proc = PROC_KILLED;
+}
+
+/* ======================================================================
+ * First start
+ * ====================================================================== */
+
+static void test_first_start_observes_master(void **state)
+{
+    struct sim *s = sim_new(3);
+    const struct rsm_group *g;
+
+    *state = s;
+    step(s);
+    g = group(s);
+    assert_non_null(g);
+    assert_true(g->has_master);
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    assert_string_equal(g->master_run_id, "run-0");
+    assert_int_equal(g->n_members, 3);
+    assert_int_equal(g->epoch, 0);
+    assert_int_equal(count_event(s, "+observe-master"), 1);
+    /* then quiet: nothing to do */
+    assert_int_equal(step(s), RSM_PLAN_NONE);
+    assert_string_equal(s->plan.reason, "master 10.0.0.1:6379 ok");
+}
+
+static void test_first_start_waits_for_every_first_probe(void **state)
+{
+    struct sim *s = sim_new(3);
+
+    *state = s;
+    /* instance 2 does not answer at first (probe timing out) */
+    s->cut[0][2] = true;
+    step(s);
+    assert_null(group(s));
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_string_equal(s->plan.reason,
+                        "no master committed; waiting for 10.0.0.3:6379 "
+                        "(suspect)");
+    s->cut[0][2] = false;
+    step(s);
+    assert_true(has_master(s));
+}
+
+static void test_first_start_no_master_bootstraps_best_replica(void **state)
+{
+    struct sim *s = sim_new(3);
+    const struct rsm_group *g;
+
+    *state = s;
+    kill_fake(s, 0); /* the master never answers: replicas lose their link */
+    s->f[2].lag = 50;
+    s->f[1].offset = 900;
+    s->f[2].offset = 1000;
+    /* nothing until the silent one is known to be down */
+    run(s, 5);
+    assert_null(group(s));
+    assert_non_null(strstr(s->plan.reason, "waiting for 10.0.0.1:6379"));
+    run_until(s, failover_ended, 40);
+    g = group(s);
+    assert_true(g->has_master);
+    assert_true(rsm_addr_equal(&g->master, &s->f[2].addr)); /* best offset */
+    assert_int_equal(g->epoch, 1);
+    assert_int_equal(g->history[0].kind, RSM_FAILOVER_BOOTSTRAP);
+    /* the dead one is not linked to the new master: a straggler */
+    assert_int_equal(g->history[0].result,
+                     RSM_RESULT_COMPLETED_WITH_STRAGGLERS);
+    assert_int_equal(s->last_complete.n_stragglers, 1);
+    assert_true(rsm_addr_equal(&s->last_complete.stragglers[0], &s->f[0].addr));
+    assert_int_equal(g->history[0].old_master.port, 0);
+    assert_int_equal(g->history[0].data_at_risk, -1);
+    assert_int_equal(s->f[2].role, RSM_ROLE_MASTER);
+    assert_true(follows_linked(s, 1, 2));
+    assert_int_equal(s->promoted[1], 2);
+    assert_int_equal(g->n_members, 3);
+}
+
+static void test_first_start_replica_hears_master_elsewhere_waits(void **state)
+{
+    struct sim *s = sim_new(4);
+
+    *state = s;
+    /* instance 0 follows 3, which the leader cannot reach: every listed
+     * instance the leader sees is a replica, but 3 is alive. */
+    fake_promote(s, 3);
+    for (int i = 0; i < 3; i++) {
+        fake_follow(s, i, 3);
+        s->f[i].sync_start_ms = -1;
+        s->f[i].link_up = true;
+        snprintf(s->f[i].synced_run_id, sizeof s->f[i].synced_run_id, "run-3");
+    }
+    s->cut[0][3] = true;
+    run(s, 15);
+    assert_null(group(s));
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "not bootstrapping"));
+    assert_non_null(strstr(s->plan.reason, "heard from its master "
+                                           "10.0.0.4:6379 0 s ago"));
+}
+
+static void test_first_start_several_masters_records_most_followed(void **state)
+{
+    struct sim *s = sim_new(4);
+    const struct rsm_group *g;
+
+    *state = s;
+    /* 0 has replicas 2, 3; 1 claims master with none (and more data) */
+    fake_promote(s, 1);
+    s->f[1].offset = 5000;
+    step(s);
+    g = group(s);
+    assert_non_null(g);
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    /* 1 is a rogue master: made a replica after the grace period */
+    run(s, 15);
+    assert_int_equal(s->f[1].role, RSM_ROLE_MASTER);
+    assert_non_null(strstr(s->plan.reason, "to re-point after grace"));
+    run(s, 10);
+    assert_true(follows_linked(s, 1, 0));
+    assert_int_equal(count_event(s, "+convert-to-slave"), 1);
+    assert_int_equal(group(s)->epoch, 0);
+}
+
+/* ======================================================================
+ * Failovers
+ * ====================================================================== */
+
+static void
+test_master_killed_quorum_agrees_decides_epoch_plus_one(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+    const struct rsm_history_item *h;
+    int64_t t0;
+    int steps, e;
+
+    s->f[2].lag = 100; /* replica 1 has more data */
+    run(s, 2);
+    t0 = s->now;
+    kill_fake(s, 0);
+    /* nothing before down_after */
+    run(s, DOWN_AFTER / TICK - 1);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_non_null(strstr(s->plan.reason, "unreachable from agent"));
+    run_until(s, in_flight, 3);
+    g = group(s);
+    assert_int_equal(g->epoch, 1);
+    assert_true(rsm_addr_equal(&g->decision.master, &s->f[1].addr));
+    assert_true(rsm_addr_equal(&g->decision.old_master, &s->f[0].addr));
+    assert_int_equal(g->decision.old_offset, 1000);
+    assert_int_equal(g->decision.new_offset, 1000);
+    assert_int_equal(g->decision.decided_by, 1);
+    assert_int_equal(g->decision.failover_kind, RSM_FAILOVER_AUTOMATIC);
+    assert_int_equal(g->decision.n_ranked, 2);
+    assert_int_equal(g->decision.ranking[0].rank, 1);
+    assert_int_equal(g->decision.ranking[1].rank, 2);
+    assert_true(rsm_addr_equal(&g->decision.ranking[1].addr, &s->f[2].addr));
+    assert_int_equal(g->decision.ranking[1].offset, 900);
+    assert_non_null(strstr(g->decision.reason, "3 of 3 agents see it down"));
+    steps = run_until(s, failover_ended, 20);
+    (void)steps;
+    g = group(s);
+    h = &g->history[0];
+    assert_int_equal(g->n_history, 1);
+    assert_int_equal(h->epoch, 1);
+    assert_int_equal(h->result, RSM_RESULT_COMPLETED);
+    assert_true(rsm_addr_equal(&h->new_master, &s->f[1].addr));
+    assert_true(rsm_addr_equal(&g->master, &s->f[1].addr));
+    assert_int_equal(h->data_at_risk, 0);
+    assert_int_equal(s->f[1].role, RSM_ROLE_MASTER);
+    assert_true(follows_linked(s, 2, 1));
+    assert_int_equal(s->decisions_applied, 1);
+    /* every surviving replica linked within down_after + 5 ticks */
+    assert_true(s->now - t0 <= DOWN_AFTER + 5 * TICK);
+    /* the named steps, in order */
+    e = find_event(s, "+try-failover", 0);
+    assert_true(e >= 0);
+    e = find_event(s, "+selected-slave", e);
+    assert_true(e >= 0);
+    e = find_event(s, "+failover-state-send-slaveof-noone", e);
+    assert_true(e >= 0);
+    e = find_event(s, "+promoted-slave", e);
+    assert_true(e >= 0);
+    e = find_event(s, "+slave-reconf-sent", e);
+    assert_true(e >= 0);
+    e = find_event(s, "+failover-end", e);
+    assert_true(e >= 0);
+    assert_true(find_event(s, "+switch-master", e) > e);
+
+    /* afterwards: the new master's run_id is recorded, then quiet */
+    run(s, 3);
+    assert_string_equal(group(s)->master_run_id, "run-1");
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    run(s, 50);
+    assert_int_equal(group(s)->epoch, 1);
+}
+
+static void test_switch_master_payload_is_sentinels(void **state)
+{
+    struct sim *s = booted(state, 2);
+
+    kill_fake(s, 0);
+    for (int k = 0; k < 40 && !failover_ended(s); k++) {
+        step(s);
+        for (unsigned j = 0; j < s->plan.n_events; j++) {
+            if (strcmp(s->plan.events[j].name, "+switch-master") == 0)
+                assert_string_equal(s->plan.events[j].detail,
+                                    "cache 10.0.0.1 6379 10.0.0.2 6379");
+        }
+    }
+    assert_true(failover_ended(s));
+    assert_int_equal(count_event(s, "+switch-master"), 1);
+}
+
+static void
+test_master_unreachable_but_replica_hears_it_no_failover(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    /* the leader is cut from the master; the other agents too (so the
+     * quorum agrees), but the replicas still hear from it */
+    s->cut[0][0] = s->cut[1][0] = true;
+    run(s, 30);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "but replica 10.0.0."));
+    assert_non_null(strstr(s->plan.reason, "heard from it 0 s ago"));
+    /* and with only the leader cut: no quorum */
+    s->cut[1][0] = false;
+    run(s, 5);
+    assert_int_equal(s->decisions_applied, 0);
+}
+
+static void test_leader_cut_from_everything_no_failover(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    /* the leader's own links fail; the other agents see a healthy master */
+    for (size_t i = 0; i < s->n; i++)
+        s->cut[0][i] = true;
+    run(s, 30);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "but agent 2 had one"));
+}
+
+static void
+test_sigstop_short_nothing_long_failover_old_master_demoted(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->f[0].proc = PROC_STOPPED;
+    run(s, (DOWN_AFTER - 200) / TICK);
+    s->f[0].proc = PROC_UP;
+    run(s, 20);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(group(s)->epoch, 0);
+    /* longer: the replicas' contact ages out, then failover */
+    s->f[0].proc = PROC_STOPPED;
+    run_until(s, failover_ended, 40);
+    assert_int_equal(group(s)->epoch, 1);
+    assert_int_equal(group(s)->history[0].result, RSM_RESULT_COMPLETED);
+    /* SIGCONT: the old master comes back claiming master: demoted at
+     * once (no grace for a former master) */
+    s->f[0].proc = PROC_UP;
+    run(s, 3);
+    assert_int_equal(s->f[0].role, RSM_ROLE_REPLICA);
+    assert_int_equal(s->f[0].master, find_fake(s, &group(s)->master));
+    assert_int_equal(count_event(s, "+convert-to-slave"), 1);
+}
+
+static void test_returning_old_master_demoted(void **state)
+{
+    struct sim *s = booted(state, 3);
+    int64_t back;
+
+    kill_fake(s, 0);
+    run_until(s, failover_ended, 40);
+    run(s, 5);
+    /* it restarts with its data, as a master */
+    s->f[0].proc = PROC_UP;
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-again");
+    back = s->now;
+    run_until(s, failover_ended, 1); /* still ended */
+    step(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_REDIS);
+    assert_int_equal(s->plan.n_actions, 1);
+    assert_true(rsm_addr_equal(&s->plan.actions[0].addr, &s->f[0].addr));
+    assert_true(rsm_addr_equal(&s->plan.actions[0].master, &s->f[1].addr));
+    assert_string_equal(s->plan.events[0].name, "+convert-to-slave");
+    run(s, 2);
+    assert_true(follows_linked(s, 0, 1));
+    assert_true(s->now - back < s->pcfg.repoint_grace_ms);
+    assert_int_equal(group(s)->epoch, 1);
+}
+
+static void test_leader_changes_mid_failover_resumes_same_epoch(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->f[2].lag = 10;
+    run(s, 1);
+    kill_fake(s, 0);
+    /* the leader dies right after the decision commits, before it
+     * touches Redis */
+    s->drop_actions = true;
+    run_until(s, in_flight, 20);
+    step(s); /* it would have sent REPLICAOF NO ONE: dropped */
+    assert_int_equal(s->f[1].role, RSM_ROLE_REPLICA);
+    /* agent 2 takes over with empty detector records */
+    s->leader = 1;
+    s->drop_actions = false;
+    reset_records(s, 1);
+    step(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_REDIS); /* the same promotion */
+    assert_int_equal(s->plan.state, RSM_FO_SEND_PROMOTE);
+    assert_int_equal(s->plan.epoch, 1);
+    assert_int_equal(s->plan.actions[0].cmd, RSM_CMD_REPLICAOF_NO_ONE);
+    assert_true(rsm_addr_equal(&s->plan.actions[0].addr, &s->f[1].addr));
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_int_equal(g->epoch, 1);
+    assert_int_equal(g->n_history, 1);
+    assert_int_equal(g->history[0].result, RSM_RESULT_COMPLETED);
+    assert_true(rsm_addr_equal(&g->master, &s->f[1].addr));
+    assert_int_equal(s->decisions_applied, 1);
+    assert_int_equal(s->promoted[1], 1);
+    assert_true(follows_linked(s, 2, 1));
+}
+
+static void test_leader_changes_after_promotion_resumes(void **state)
+{
+    struct sim *s = booted(state, 4);
+    const struct rsm_group *g;
+
+    s->f[2].lag = 10;
+    s->f[3].lag = 20;
+    s->sync_ms = 300;
+    kill_fake(s, 0);
+    run_until(s, in_flight, 20);
+    run_until(s, promotion_recorded, 10);
+    /* new leader (agent 3) just after the promotion was recorded */
+    s->leader = 2;
+    reset_records(s, 2);
+    run_until(s, failover_ended, 30);
+    g = group(s);
+    assert_int_equal(g->epoch, 1);
+    assert_int_equal(s->decisions_applied, 1);
+    assert_int_equal(count_event(s, "+promoted-slave"), 1);
+    assert_true(follows_linked(s, 2, 1));
+    assert_true(follows_linked(s, 3, 1));
+}
+
+static void test_no_second_decision_while_in_flight(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    kill_fake(s, 0);
+    s->drop_actions = true; /* the failover cannot make progress */
+    run_until(s, in_flight, 20);
+    /* the master stays down all along: still one decision, until the
+     * timeout aborts it (check_plan asserts no DecideFailover is planned
+     * while one is in flight) */
+    run_until(s, failover_ended, s->pcfg.failover_timeout_ms / TICK + 5);
+    assert_int_equal(s->decisions_applied, 1);
+    assert_int_equal(group(s)->history[0].result, RSM_RESULT_ABORTED);
+}
+
+static void test_loading_reply_is_alive(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->f[0].loading = true; /* e.g. restarted, loading a big RDB */
+    run(s, 50);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(s->verdict.status, RSM_MASTER_OK);
+    assert_int_equal(s->obs[0].state, RSM_HEALTH_LOADING);
+}
+
+static void test_restarted_empty_master_is_failed(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+    int64_t data, t0;
+
+    s->f[0].offset += 4000; /* writes */
+    s->f[2].lag = 100;
+    run(s, 2);
+    data = s->f[0].offset;
+    /* restarted without its data, before down_after */
+    s->f[0].offset = 0;
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-empty");
+    t0 = s->now;
+    step(s);
+    g = group(s);
+    assert_true(g->in_flight || g->n_history > 0); /* decided at once */
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_non_null(strstr(g->history[0].reason, "restarted empty"));
+    assert_true(rsm_addr_equal(&g->master, &s->f[1].addr));
+    assert_int_equal(g->history[0].old_offset, data);
+    assert_int_equal(g->history[0].data_at_risk, 0);
+    /* the replicas kept the data: no one re-synced from the empty one */
+    assert_int_equal(s->f[1].offset, data);
+    assert_true(follows_linked(s, 2, 1));
+    assert_int_equal(s->f[2].offset, data - 100);
+    /* and the empty one was made a replica of the new master */
+    assert_int_equal(s->f[0].role, RSM_ROLE_REPLICA);
+    assert_int_equal(s->f[0].master, 1);
+    assert_true(s->now - t0 < s->reconnect_ms);
+    run(s, 5);
+    assert_true(follows_linked(s, 0, 1));
+    assert_false(s->h[0][0].restarted_empty);
+}
+
+static void
+test_all_replicas_priority_zero_no_decision_with_reason(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->f[1].priority = 0;
+    s->f[2].priority = 0;
+    run(s, 2);
+    kill_fake(s, 0);
+    run(s, 30);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(group(s)->epoch, 0);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "no eligible candidate: "));
+    assert_non_null(strstr(s->plan.reason, "10.0.0.2:6379: priority 0"));
+    assert_non_null(strstr(s->plan.reason, "10.0.0.3:6379: priority 0"));
+    /* one of them becomes eligible: retried, decided */
+    s->f[2].priority = 10;
+    run_until(s, failover_ended, 20);
+    assert_true(rsm_addr_equal(&group(s)->master, &s->f[2].addr));
+    assert_int_equal(s->promoted[1], 2);
+}
+
+static void test_flapping_held_back(void **state)
+{
+    struct sim *s = booted(state, 3);
+    int64_t ended;
+
+    kill_fake(s, 0);
+    run_until(s, failover_ended, 40);
+    ended = group(s)->last_failover_end_ms;
+    run(s, 5);
+    /* the new master fails too, soon after */
+    kill_fake(s, 1);
+    run(s, 30);
+    assert_int_equal(group(s)->epoch, 1);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "flapping: failover epoch 1 "
+                                           "(10.0.0.1:6379 -> "
+                                           "10.0.0.2:6379) ended"));
+    /* once min_failover_interval has passed: decided */
+    while (s->now - ended < s->pcfg.min_failover_interval_ms - TICK) {
+        step(s);
+        assert_int_equal(group(s)->epoch, 1);
+    }
+    run_until(s, in_flight, 5);
+    run_until(s, failover_ended, 20);
+    assert_int_equal(group(s)->epoch, 2);
+    assert_true(rsm_addr_equal(&group(s)->master, &s->f[2].addr));
+}
+
+static void test_rogue_master_demoted_after_grace(void **state)
+{
+    struct sim *s = booted(state, 3);
+    int64_t t0;
+
+    fake_promote(s, 2); /* someone ran REPLICAOF NO ONE on it */
+    t0 = s->now;
+    while (s->now - t0 < s->pcfg.repoint_grace_ms - TICK) {
+        step(s);
+        assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    }
+    run(s, 3);
+    assert_int_equal(count_event(s, "+convert-to-slave"), 1);
+    run(s, 2);
+    assert_true(follows_linked(s, 2, 0));
+}
+
+static void test_wrong_master_replica_repointed_after_grace(void **state)
+{
+    struct sim *s = booted(state, 3);
+    int64_t t0;
+
+    fake_follow(s, 2, 1); /* chained behind the other replica */
+    t0 = s->now;
+    while (s->now - t0 < s->pcfg.repoint_grace_ms - TICK) {
+        step(s);
+        assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+        assert_int_equal(s->f[2].master, 1);
+    }
+    run(s, 3);
+    assert_int_equal(count_event(s, "+fix-slave-config"), 1);
+    assert_int_equal(s->f[2].master, 0);
+    run(s, 2);
+    assert_true(follows_linked(s, 2, 0));
+    assert_int_equal(group(s)->epoch, 0);
+}
+
+static void test_committed_master_turned_replica_is_not_followed(void **state)
+{
+    struct sim *s = booted(state, 3);
+    int m;
+
+    /* someone swapped roles by hand: 2 master, 0 its replica. Never make
+     * 2 a replica of 0 while 0 is a replica (a loop). */
+    fake_promote(s, 2);
+    fake_follow(s, 0, 2);
+    run(s, DOWN_AFTER / TICK - 1);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "role:replica"));
+    assert_int_equal(s->f[2].role, RSM_ROLE_MASTER);
+    /* after down_after of that, the committed master counts as failed */
+    run_until(s, failover_ended, 30);
+    assert_int_equal(group(s)->epoch, 1);
+    assert_non_null(strstr(group(s)->history[0].reason, "role:replica"));
+    m = find_fake(s, &group(s)->master);
+    assert_true(m == 1 || m == 2);
+    run(s, 5);
+    for (int i = 0; i < 3; i++)
+        assert_true(i == m || follows_linked(s, i, m));
+}
+
+static void test_parallel_syncs_limits_reconfiguration(void **state)
+{
+    struct sim *s = booted(state, 5);
+
+    s->sync_ms = 500;
+    for (int i = 2; i < 5; i++)
+        s->f[i].lag = 10 * i;
+    run(s, 2);
+    kill_fake(s, 0);
+    run_until(s, failover_ended, 60);
+    assert_int_equal(s->max_syncing, 1);
+    for (int i = 2; i < 5; i++)
+        assert_true(follows_linked(s, i, 1));
+    assert_int_equal(count_event(s, "+slave-reconf-sent"), 3);
+    assert_int_equal(group(s)->history[0].result, RSM_RESULT_COMPLETED);
+}
+
+static void test_parallel_syncs_two_at_once(void **state)
+{
+    struct sim *s = booted(state, 5);
+
+    s->sync_ms = 500;
+    s->pcfg.parallel_syncs = 2;
+    kill_fake(s, 0);
+    run_until(s, failover_ended, 60);
+    assert_int_equal(s->max_syncing, 2);
+    for (int i = 2; i < 5; i++)
+        assert_true(follows_linked(s, i, 1));
+}
+
+static void test_promotion_timeout_aborts(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+    int64_t aborted;
+
+    s->f[1].deaf = true; /* REPLICAOF NO ONE keeps failing */
+    s->f[2].lag = 10;
+    kill_fake(s, 0);
+    run_until(s, in_flight, 20);
+    run_until(s, failover_ended, s->pcfg.failover_timeout_ms / TICK + 5);
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "not seen within"));
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    assert_int_equal(count_event(s, "-failover-abort-timeout"), 1);
+    assert_int_equal(s->promoted[1], -1);
+    /* the retry waits down_after, then takes epoch 2 */
+    aborted = g->last_failover_end_ms;
+    s->f[1].deaf = false;
+    step(s);
+    assert_non_null(strstr(s->plan.reason, "retry held back"));
+    run_until(s, in_flight, 20);
+    assert_true(s->now - aborted >= DOWN_AFTER);
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_int_equal(g->epoch, 2);
+    assert_int_equal(g->history[1].result, RSM_RESULT_COMPLETED);
+    assert_int_equal(s->promoted[2], 1);
+}
+
+static void test_chosen_unreachable_before_promotion_aborts(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->f[2].lag = 10;
+    kill_fake(s, 0);
+    s->drop_actions = true;
+    run_until(s, in_flight, 20);
+    kill_fake(s, 1); /* the chosen one dies before it is promoted */
+    s->drop_actions = false;
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "unreachable"));
+    assert_int_equal(count_event(s, "-failover-abort-slave-unreachable"), 1);
+    /* next attempt: the other replica */
+    run_until(s, in_flight, 20);
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_int_equal(g->epoch, 2);
+    assert_true(rsm_addr_equal(&g->master, &s->f[2].addr));
+}
+
+static void test_reconf_timeout_completes_with_stragglers(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->f[2].lag = 10;
+    s->f[2].deaf = true; /* never takes the REPLICAOF */
+    kill_fake(s, 0);
+    run_until(s, failover_ended, s->pcfg.failover_timeout_ms / TICK + 20);
+    g = group(s);
+    assert_int_equal(g->history[0].result,
+                     RSM_RESULT_COMPLETED_WITH_STRAGGLERS);
+    assert_true(rsm_addr_equal(&g->master, &s->f[1].addr));
+    assert_int_equal(count_event(s, "+failover-end-for-timeout"), 1);
+    assert_true(g->history[0].ended_at_ms - g->history[0].decided_at_ms >
+                s->pcfg.failover_timeout_ms);
+}
+
+static void test_dead_replica_is_a_straggler_without_waiting(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+    const struct rsm_entry *last = &s->last_complete;
+
+    s->f[2].lag = 10;
+    kill_fake(s, 2);
+    run(s, 2);
+    kill_fake(s, 0);
+    run_until(s, failover_ended, 30);
+    g = group(s);
+    assert_int_equal(g->history[0].result,
+                     RSM_RESULT_COMPLETED_WITH_STRAGGLERS);
+    assert_int_equal(last->n_stragglers, 1);
+    assert_true(rsm_addr_equal(&last->stragglers[0], &s->f[2].addr));
+    assert_true(g->history[0].ended_at_ms - g->history[0].decided_at_ms < 1000);
+}
+
+static void test_new_master_restarted_empty_stops_reconfiguration(void **state)
+{
+    struct sim *s = booted(state, 4);
+    const struct rsm_group *g;
+    int64_t data;
+    int m;
+
+    s->sync_ms = 1000;
+    s->f[2].lag = 10;
+    s->f[3].lag = 20;
+    s->f[0].offset += 5000;
+    run(s, 2);
+    data = s->f[0].offset;
+    kill_fake(s, 0);
+    run_until(s, promotion_recorded, 20);
+    step(s); /* one replica re-pointed, syncing */
+    assert_int_equal(count_syncing(s), 1);
+    /* the new master crashes and restarts without its data */
+    s->f[1].offset = 0;
+    snprintf(s->f[1].run_id, sizeof s->f[1].run_id, "run-1-empty");
+    step(s);
+    g = group(s);
+    assert_int_equal(g->n_history, 1);
+    assert_int_equal(g->history[0].epoch, 1);
+    assert_int_equal(count_event(s, "+slave-reconf-sent"), 1);
+    /* decided again at once (no flapping hold for an empty master) */
+    assert_true(g->in_flight);
+    assert_int_equal(g->epoch, 2);
+    assert_non_null(strstr(g->decision.reason, "restarted empty"));
+    run_until(s, failover_ended, 30);
+    g = group(s);
+    m = find_fake(s, &g->master);
+    assert_true(m == 2 || m == 3);
+    assert_true(s->f[m].offset >= data - 20); /* the data survived */
+    run(s, 20);
+    assert_true(follows_linked(s, 1, m)); /* the empty one follows it */
+}
+
+static void test_data_at_risk_recorded(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->f[1].lag = 100;
+    s->f[2].lag = 300;
+    s->f[0].offset += 1000;
+    run(s, 2);
+    kill_fake(s, 0);
+    run_until(s, failover_ended, 30);
+    g = group(s);
+    assert_int_equal(g->history[0].old_offset, 2000);
+    assert_int_equal(g->history[0].new_offset, 1900);
+    assert_int_equal(g->history[0].data_at_risk, 100);
+}
+
+static void test_paused_group_holds_back(void **state)
+{
+    struct sim *s = booted(state, 3);
+    struct rsm_entry e;
+
+    rsm_entry_init(&e, RSM_ENTRY_SET_PAUSED, GROUP, s->now);
+    e.paused = true;
+    assert_int_equal(rsm_fsm_apply(&s->fsm, &e, NULL, 0), 0);
+    kill_fake(s, 0);
+    run(s, 30);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_string_equal(s->plan.reason, "paused");
+    e.paused = false;
+    assert_int_equal(rsm_fsm_apply(&s->fsm, &e, NULL, 0), 0);
+    run_until(s, failover_ended, 20);
+    assert_int_equal(group(s)->epoch, 1);
+}
+
+/* ======================================================================
+ * Direct calls
+ * ====================================================================== */
+
+static void test_invalid_input(void **state)
+{
+    struct sim *s = sim_new(2);
+    struct rsm_planner_input in;
+    struct rsm_group other;
+
+    *state = s;
+    memset(&in, 0, sizeof in);
+    in.cfg = &s->pcfg;
+    in.obs = s->obs;
+    in.n_obs = 2;
+    assert_int_equal(rsm_planner_next(&in, &s->plan), RSM_EINVAL);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_string_equal(s->plan.reason, "invalid input: no group name");
+    in.group = GROUP;
+    in.n_obs = RSM_MAX_MEMBERS + 1;
+    assert_int_equal(rsm_planner_next(&in, &s->plan), RSM_EINVAL);
+    assert_string_equal(s->plan.reason, "invalid input: too many instances");
+    in.n_obs = 2;
+    memset(&other, 0, sizeof other);
+    snprintf(other.name, sizeof other.name, "other");
+    in.committed = &other;
+    assert_int_equal(rsm_planner_next(&in, &s->plan), RSM_EINVAL);
+    in.committed = NULL;
+    in.cfg = NULL;
+    assert_int_equal(rsm_planner_next(&in, &s->plan), RSM_EINVAL);
+    assert_int_equal(rsm_planner_next(NULL, &s->plan), RSM_EINVAL);
+    in.group = "a-name-that-is-far-too-long-for-the-group-name-buffer-of-"
+               "the-fsm-really";
+    in.cfg = &s->pcfg;
+    assert_int_equal(rsm_planner_next(&in, &s->plan), RSM_EINVAL);
+}
+
+static void test_names(void **state)
+{
+    assert_string_equal(rsm_plan_kind_str(RSM_PLAN_REDIS), "redis");
+    assert_string_equal(rsm_failover_state_str(RSM_FO_RECONF_SLAVES),
+                        "reconf-slaves");
+    assert_string_equal(rsm_failover_state_str((enum rsm_failover_state)99),
+                        "invalid");
+    assert_string_equal(rsm_redis_cmd_str(RSM_CMD_REPLICAOF_NO_ONE),
+                        "REPLICAOF NO ONE");
+}
+
+static void test_plan_states_during_failover(void **state)
+{
+    struct sim *s = booted(state, 3);
+    s->sync_ms = 200;
+    memset(s->state_seen, 0, sizeof s->state_seen);
+    kill_fake(s, 0);
+    run_until(s, failover_ended, 30);
+    for (int k = RSM_FO_SELECT_SLAVE; k <= RSM_FO_DEMOTE_OLD_MASTER; k++)
+        assert_true(s->state_seen[k]);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_first_start_observes_master),
+        T(test_first_start_waits_for_every_first_probe),
+        T(test_first_start_no_master_bootstraps_best_replica),
+        T(test_first_start_replica_hears_master_elsewhere_waits),
+        T(test_first_start_several_masters_records_most_followed),
+        T(test_master_killed_quorum_agrees_decides_epoch_plus_one),
+        T(test_switch_master_payload_is_sentinels),
+        T(test_master_unreachable_but_replica_hears_it_no_failover),
+        T(test_leader_cut_from_everything_no_failover),
+        T(test_sigstop_short_nothing_long_failover_old_master_demoted),
+        T(test_returning_old_master_demoted),
+        T(test_leader_changes_mid_failover_resumes_same_epoch),
+        T(test_leader_changes_after_promotion_resumes),
+        T(test_no_second_decision_while_in_flight),
+        T(test_loading_reply_is_alive),
+        T(test_restarted_empty_master_is_failed),
+        T(test_all_replicas_priority_zero_no_decision_with_reason),
+        T(test_flapping_held_back),
+        T(test_rogue_master_demoted_after_grace),
+        T(test_wrong_master_replica_repointed_after_grace),
+        T(test_committed_master_turned_replica_is_not_followed),
+        T(test_parallel_syncs_limits_reconfiguration),
+        T(test_parallel_syncs_two_at_once),
+        T(test_promotion_timeout_aborts),
+        T(test_chosen_unreachable_before_promotion_aborts),
+        T(test_reconf_timeout_completes_with_stragglers),
+        T(test_dead_replica_is_a_straggler_without_waiting),
+        T(test_new_master_restarted_empty_stops_reconfiguration),
+        T(test_data_at_risk_recorded),
+        T(test_paused_group_holds_back),
+        T(test_invalid_input),
+        T(test_names),
+        T(test_plan_states_during_failover),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
