@@ -46,7 +46,8 @@ class FailoverTest(TestCase):
     # helpers
     # ------------------------------------------------------------------
     def start_agents(self, groups, extra=(), env=None,
-                     min_interval_ms=60000):
+                     min_interval_ms=60000, election_ms=ELECTION_MS,
+                     wait_master=True):
         """3 agents monitoring groups {name: [master, replica, ...]};
         returns once every agent holds the committed master of every
         group (ObserveMaster applied everywhere)."""
@@ -59,9 +60,12 @@ class FailoverTest(TestCase):
             args += ["--monitor", "%s=%s" % (
                 name, ",".join(r.addr for r in members))]
         ag = Agents(self, 3, args=list(args) + list(extra), env=env,
-                    election_ms=ELECTION_MS, heartbeat_ms=HEARTBEAT_MS)
+                    election_ms=election_ms,
+                    heartbeat_ms=max(HEARTBEAT_MS, election_ms // 10))
         ag.start()
         ag.wait_leader(timeout=15)
+        if not wait_master:
+            return ag
         for name, members in groups.items():
             m = members[0]
             ag.wait_group(name, lambda g, m=m: g["master"] == m.addr,
@@ -506,6 +510,45 @@ class FailoverTest(TestCase):
         print("\n  second failover %.1f s after the second kill"
               % (time.monotonic() - t_kill))
 
+
+    # ------------------------------------------------------------------
+    # 8. First start: the first leader is elected after down-after
+    # ------------------------------------------------------------------
+    def test_8_first_leader_waits_for_the_master_before_recording(self):
+        """The agents' first election takes longer than down-after (Raft
+        election timeout 1200 ms; the default 1000 ms does that too), and
+        the master is slow to answer the new leader's first probes (hung
+        until 300 ms after the leader starts acting). The leader has not
+        gone down-after without a reply from it: it must wait and record
+        that master, never "bootstrap" by promoting a replica over it."""
+        m, rs = self.replication_set(2)
+        m.write_keys("k:", 300)
+        watch = RoleWatcher([m] + rs).start()
+        m.pause()
+        ag = self.start_agents({"g": [m] + rs}, election_ms=1200,
+                               wait_master=False)
+        leader = ag.wait_leader()
+        wait_until(lambda: leader.events("leader-acting"), timeout=5,
+                   what="leader acting")
+        time.sleep(0.3)
+        m.resume()
+        ag.wait_group("g", lambda g: g["master"] is not None, timeout=15,
+                      every=True, what="a master recorded on every agent")
+        time.sleep(5 * PROBE_MS / 1000.0)
+        watch.stop()
+        for a in ag.alive():
+            g = a.group_status("g")
+            self.assertEqual((g["master"], g["epoch"], g["history"],
+                              g["in_flight"]), (m.addr, 0, [], None),
+                             "agent %d: %s\nplans: %s" % (
+                                 a.id, json.dumps(g),
+                                 "\n".join(self.plan_reasons(ag, "g"))))
+        self.assertEqual(self.decisions(ag), [])
+        self.assertEqual(watch.ever_master, {m.port})
+        self.assertEqual(m.info()["role"], "master")
+        for r in rs:
+            self.assertTrue(r.linked_to(m.port), r.addr)
+        self.assert_keys(m, "k:", 300)
 
 if __name__ == "__main__":
     unittest.main()
