@@ -80,15 +80,20 @@ static void usage(FILE *out, enum verb v)
         fprintf(out,
                 "usage: rsmctl %s [options] GROUP\n"
                 "\n"
-                "%s automatic failover of GROUP (committed through the "
-                "Raft log, so every\nagent and any later leader %s). "
-                "A manual failover is always allowed.\n"
+                "%s\n"
+                "(committed through the Raft log: every agent and any later "
+                "leader\nabide by it). A manual failover is always "
+                "allowed.\n"
                 "\n"
                 "options:\n" AGENTLINK_HELP
                 "  --timeout-ms N            per agent (default 10000)\n"
                 "  -h, --help                this text\n\n%s",
-                verb_name[v], v == PAUSE ? "Stop" : "Allow again the",
-                v == PAUSE ? "holds off" : "may fail over again", exit_codes);
+                verb_name[v],
+                v == PAUSE ? "No automatic failover of GROUP until it is "
+                             "resumed"
+                           : "Automatic failover of GROUP again, after a "
+                             "pause",
+                exit_codes);
         break;
     case HISTORY:
         fprintf(out,
