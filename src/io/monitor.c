@@ -842,9 +842,12 @@ static void evaluate(struct group *g)
                 rsm_failover_state_str(plan.state),
                 rsm_log_quote(plan.reason, q, sizeof q));
     }
+    /* While an entry of the group is on its way to commit, the committed
+     * state the plan was computed from is about to change (an abort, a
+     * completed step): act on nothing until it has been applied. */
+    if (g->proposing)
+        return;
     if (plan.kind == RSM_PLAN_PROPOSE) {
-        if (g->proposing)
-            return;
         g->proposing = true;
         if (rsm_node_propose(m->node, &plan.entry, proposed_cb, g) != 0) {
             g->proposing = false;
