@@ -1968,6 +1968,11 @@ uint16_t rsm_api_port(const struct rsm_api *a)
     return rsm_resp_server_port(a->srv);
 }
 
+unsigned rsm_api_clients(const struct rsm_api *a)
+{
+    return rsm_resp_server_clients(a->srv);
+}
+
 static void finish_stop(void *arg)
 {
     struct rsm_api *a = arg;
