@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1809,10 +1810,13 @@ static const struct cmd *lookup(struct rsm_resp_reply *r,
 {
     const struct cmd *full = NULL, *part = NULL;
     int full_n = 0, part_k = 0;
+    int first = tolower((unsigned char)req->argv[0][0]);
 
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const struct cmd *c = &commands[i];
         int n = n_words(c), k = 0;
+        if (tolower((unsigned char)c->words[0][0]) != first)
+            continue; /* the cheap test first: this is every request */
         while (k < n && k < req->argc &&
                strcasecmp(req->argv[k], c->words[k]) == 0)
             k++;
