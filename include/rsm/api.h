@@ -182,6 +182,9 @@ void rsm_api_monitor_event(void *arg, const char *group, const char *name,
 /* The port actually listened on. */
 uint16_t rsm_api_port(const struct rsm_api *a);
 
+/* Clients connected now (including ones being closed). */
+unsigned rsm_api_clients(const struct rsm_api *a);
+
 typedef void (*rsm_api_stop_cb)(void *arg);
 
 /* Close the listener and every client, then call cb (may be NULL) from the

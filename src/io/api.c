@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1812,10 +1813,13 @@ static const struct cmd *lookup(struct rsm_resp_reply *r,
 {
     const struct cmd *full = NULL, *part = NULL;
     int full_n = 0, part_k = 0;
+    int first = tolower((unsigned char)req->argv[0][0]);
 
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const struct cmd *c = &commands[i];
         int n = n_words(c), k = 0;
+        if (tolower((unsigned char)c->words[0][0]) != first)
+            continue; /* the cheap test first: this is every request */
         while (k < n && k < req->argc &&
                strcasecmp(req->argv[k], c->words[k]) == 0)
             k++;
@@ -1969,6 +1973,11 @@ void rsm_api_set_monitor(struct rsm_api *a, struct rsm_monitor *m)
 uint16_t rsm_api_port(const struct rsm_api *a)
 {
     return rsm_resp_server_port(a->srv);
+}
+
+unsigned rsm_api_clients(const struct rsm_api *a)
+{
+    return rsm_resp_server_clients(a->srv);
 }
 
 static void finish_stop(void *arg)

@@ -866,6 +866,24 @@ static void flush(struct rsm_resp_client *c)
     w->c = c;
     w->len = off;
     b = uv_buf_init(w->data, (unsigned)off);
+    if (c->writes == 0) {
+        /* Nothing queued: write now. Most replies leave at once, which
+         * spares libuv's write request and the epoll changes it makes. */
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n == (int)off) {
+            free(w);
+            if (c->close_written)
+                client_close(c);
+            return;
+        }
+        if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
+            free(w);
+            client_close(c);
+            return;
+        }
+        if (n > 0)
+            b = uv_buf_init(w->data + n, (unsigned)(off - (size_t)n));
+    }
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
         free(w);
         client_close(c);
