@@ -60,6 +60,11 @@ enum opt_id {
     O_REDIS_PASSWORD_FILE,
     O_ON_FAILOVER,
     O_HOOK_TIMEOUT,
+    O_REQUIREPASS_FILE,
+    O_MAX_CLIENTS,
+    O_CLIENT_IDLE_TIMEOUT,
+    O_MAX_REQUEST_BYTES,
+    O_SUBSCRIBER_OUTPUT_LIMIT,
     O_LOG_FORMAT,
     O_LOG_LEVEL,
     O_HELP,
@@ -103,7 +108,10 @@ static const struct opt opts[O_COUNT] = {
                             "ends the host name (a StatefulSet pod rsm-0 is "
                             "1); the variable takes 1/true/yes"},
     [O_ELECTION] = {"election-timeout-ms", "RSM_ELECTION_TIMEOUT_MS", "MS",
-                    "1000", "Raft election timeout"},
+                    "700",
+                    "Raft election timeout (raft waits 1-2x this before "
+                    "an election; 700 ms keeps a lost leader replaced "
+                    "in about 1.2 s with pre-vote)"},
     [O_HEARTBEAT] = {"heartbeat-timeout-ms", "RSM_HEARTBEAT_TIMEOUT_MS", "MS",
                      "100",
                      "Raft heartbeat interval (below the election "
@@ -156,6 +164,28 @@ static const struct opt opts[O_COUNT] = {
                        "RSM_EPOCH, RSM_OLD_MASTER, RSM_NEW_MASTER)"},
     [O_HOOK_TIMEOUT] = {"hook-timeout-ms", "RSM_HOOK_TIMEOUT_MS", "MS", "30000",
                         "the hook is killed after this long"},
+    [O_REQUIREPASS_FILE] = {"requirepass-file", "RSM_REQUIREPASS_FILE", "FILE",
+                            NULL,
+                            "clients of the API must AUTH with the password "
+                            "on the first line of FILE; or the password "
+                            "itself in the variable RSM_REQUIREPASS (never "
+                            "a flag)"},
+    [O_MAX_CLIENTS] = {"max-clients", "RSM_MAX_CLIENTS", "N", "1000",
+                       "API clients connected at once; more are refused "
+                       "with an error"},
+    [O_CLIENT_IDLE_TIMEOUT] = {"client-idle-timeout-ms",
+                               "RSM_CLIENT_IDLE_TIMEOUT_MS", "MS", "0",
+                               "close API clients idle this long (0: never; "
+                               "subscribers are exempt)"},
+    [O_MAX_REQUEST_BYTES] = {"max-request-bytes", "RSM_MAX_REQUEST_BYTES", "N",
+                             "1048576",
+                             "largest API request; a bigger one gets an "
+                             "error and the connection is closed"},
+    [O_SUBSCRIBER_OUTPUT_LIMIT] = {"subscriber-output-limit-bytes",
+                                   "RSM_SUBSCRIBER_OUTPUT_LIMIT_BYTES", "N",
+                                   "1048576",
+                                   "a subscriber with more than this "
+                                   "waiting for it is disconnected"},
     [O_LOG_FORMAT] = {"log-format", "RSM_LOG_FORMAT", "logfmt|json", "logfmt",
                       "log line format (stderr)"},
     [O_LOG_LEVEL] = {"log-level", "RSM_LOG_LEVEL", "debug|info|warn|error",
@@ -173,6 +203,7 @@ struct optval {
 struct settings {
     struct rsm_node_config node;
     struct rsm_monitor_config mon;
+    struct rsm_api_config api;
     struct rsm_addr api_bind;
     bool http_on;
     bool http_required; /* given explicitly: failing to listen is fatal */
@@ -468,6 +499,37 @@ static void id_from_hostname(struct optval *id)
              (int)(end < 20 ? end : 20), host);
 }
 
+/* The client port: password and limits. */
+static void parse_api_settings(struct optval *v, struct settings *s)
+{
+    struct rsm_api_config *ac = &s->api;
+    const char *pw = getenv("RSM_REQUIREPASS");
+
+    ac->bind = s->api_bind;
+    rsm_resp_limits_default(&ac->limits);
+    ac->limits_set = true;
+    ac->limits.max_clients =
+        (unsigned)parse_number(&v[O_MAX_CLIENTS], 1, 1000000);
+    ac->limits.idle_timeout_ms =
+        parse_number(&v[O_CLIENT_IDLE_TIMEOUT], 0, 86400000);
+    ac->limits.max_request_bytes =
+        parse_number(&v[O_MAX_REQUEST_BYTES], 1024, 512UL * 1024 * 1024);
+    ac->subscriber_output_limit =
+        parse_number(&v[O_SUBSCRIBER_OUTPUT_LIMIT], 1024, 1UL << 30);
+    if (v[O_REQUIREPASS_FILE].val != NULL) {
+        read_password_file(&v[O_REQUIREPASS_FILE], ac->requirepass,
+                           sizeof ac->requirepass);
+    } else if (pw != NULL && *pw != '\0') {
+        if (strlen(pw) >= sizeof ac->requirepass)
+            bad_usage("RSM_REQUIREPASS: too long");
+        strcpy(ac->requirepass, pw);
+    }
+    /* every agent of a group has the same password: the leader uses it to
+     * ask the others for their views (RSM VIEWS) */
+    snprintf(s->mon.agent_password, sizeof s->mon.agent_password, "%s",
+             ac->requirepass);
+}
+
 static void parse_settings(int argc, char **argv, struct settings *s)
 {
     struct optval v[O_COUNT];
@@ -536,6 +598,7 @@ static void parse_settings(int argc, char **argv, struct settings *s)
         (unsigned)parse_number(&v[O_SNAPSHOT], 1, UINT_MAX);
     nc->join = v[O_JOIN].val != NULL ? parse_bool(&v[O_JOIN]) : false;
     parse_monitor_settings(v, s);
+    parse_api_settings(v, s);
 }
 
 /* ---------------------------------------------------------------------------
@@ -671,6 +734,8 @@ static void on_node_event(void *arg, enum rsm_node_event ev,
         bench_maybe_start(a);
     if (a->monitor != NULL)
         rsm_monitor_node_event(a->monitor, ev, e, status);
+    if (a->api != NULL)
+        rsm_api_node_event(a->api, ev, e, status);
 }
 
 static void close_signals(struct agent *a)
@@ -788,8 +853,9 @@ static void start(struct agent *a)
         close_signals(a);
         return;
     }
-    rv = rsm_api_start(&a->loop, &a->set.api_bind, a->node, &a->api, err,
-                       sizeof err);
+    rv = rsm_api_start_ops(&a->loop, &a->set.api, a->node,
+                           rsm_api_real_node_ops(), &a->api, err, sizeof err);
+    explicit_bzero(a->set.api.requirepass, sizeof a->set.api.requirepass);
     if (rv != 0) {
         rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
                 rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
@@ -799,8 +865,9 @@ static void start(struct agent *a)
         rsm_node_stop(a->node, node_stopped, a);
         return;
     }
-    rv = rsm_monitor_start(&a->loop, &a->set.mon, a->node, NULL, NULL,
-                           &a->monitor, err, sizeof err);
+    rv =
+        rsm_monitor_start(&a->loop, &a->set.mon, a->node, rsm_api_monitor_event,
+                          a->api, &a->monitor, err, sizeof err);
     if (rv != 0) {
         rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
                 rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),

@@ -209,7 +209,7 @@ class AgentTest(TestCase):
                      "--api-bind", "--election-timeout-ms",
                      "--heartbeat-timeout-ms", "--snapshot-threshold",
                      "--log-format", "--log-level", "RSM_PEERS",
-                     "0.0.0.0:26379", "1000"):
+                     "0.0.0.0:26379", "default: 700"):
             self.assertIn(flag, r.stdout)
 
     def test_start_failures_are_clear(self):
