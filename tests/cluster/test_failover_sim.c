@@ -128,6 +128,10 @@ struct world {
     int isolate_on_commit;   /* entry kind: cut the proposer off from
                                 the agents once it applied it */
     bool isolate_from_redis; /* ... and from every instance */
+    int depose_on_commit;    /* entry kind: the proposer hands leadership
+                                over once it applied it */
+    int to_depose;           /* set by that hook, done by step() */
+    int deposed;             /* agent deposed by the hook, -1 */
     unsigned props_at_isolation;
     int64_t sync_ms; /* a replica's full sync takes this long */
     int isolated;    /* agent isolated by a hook, -1 */
@@ -320,6 +324,9 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
         w->isolated = (int)p->agent;
         w->props_at_isolation = w->n_props;
     }
+    if (status == 0 && p->result == 0 && (int)p->kind == w->depose_on_commit &&
+        w->deposed < 0)
+        w->to_depose = (int)p->agent; /* not from inside raft */
 }
 
 static void barrier_cb(struct raft_barrier *req, int status)
@@ -554,6 +561,15 @@ static void step(struct world *w)
             probe(w, a, i);
     }
     for (;;) {
+        if (w->to_depose >= 0 && !w->transfer_pending) {
+            w->transfer.data = w;
+            assert_int_equal(raft_transfer(server(w, (unsigned)w->to_depose),
+                                           &w->transfer, 0, transfer_cb),
+                             0);
+            w->transfer_pending = true;
+            w->deposed = w->to_depose;
+            w->to_depose = -1;
+        }
         for (unsigned a = 0; a < N; a++)
             agent_turn(w, a);
         if (raft_fixture_time(&w->fx) >= w->raft_end)
@@ -657,6 +673,7 @@ static int setup(void **state)
         w->promoted[e] = -1;
     w->isolate_on_propose = w->isolate_on_commit = -1;
     w->isolated = -1;
+    w->depose_on_commit = w->to_depose = w->deposed = -1;
     w->sync_ms = TICK;
     for (int i = 0; i < NF; i++) {
         struct fake *f = &w->f[i];
@@ -837,6 +854,24 @@ static void test_leader_partitioned_after_decision_commits(void **state)
                                                           re-decided */
 }
 
+/* The leader hands leadership over (raft_transfer) right after its
+ * decision committed; it stays reachable, as a follower. Whoever leads
+ * next resumes epoch 1 from the log: one decision, one promotion. */
+static void test_leader_deposed_after_decision_commits(void **state)
+{
+    struct world *w = *state;
+    unsigned l = boot(w);
+
+    w->depose_on_commit = RSM_ENTRY_DECIDE_FAILOVER;
+    w->f[0].dead = true;
+    run_until(w, failover_ended, 20000, "failover ended");
+    assert_int_equal(w->deposed, (int)l);
+    assert_int_not_equal(acting_leader(w), (int)l);
+    assert_int_equal(heal_and_check(w), 1);
+    assert_one_completed_failover(w);
+    assert_int_equal(w->seen[0].decided_by[1], l + 1);
+}
+
 static bool isolated_stepped_down(struct world *w)
 {
     return !is_leader(w, (unsigned)w->isolated);
@@ -937,6 +972,7 @@ int main(void)
         T(test_master_dies_one_failover_epoch_1),
         T(test_leader_partitioned_before_decision_commits),
         T(test_leader_partitioned_after_decision_commits),
+        T(test_leader_deposed_after_decision_commits),
         T(test_partitioned_old_leader_plans_from_stale_state),
         T(test_leader_cut_from_master_only_no_failover),
         T(test_leader_changes_repeatedly_one_epoch),
