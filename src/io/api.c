@@ -1407,7 +1407,7 @@ static enum rsm_resp_status cmd_command_info(const struct call *x);
 /* Multi-word entries before the single word they start with (lookup
  * takes the longest match). */
 static const struct cmd commands[] = {
-    {{"AUTH"}, 2, 3, NOAUTH | PUBSUB, "AUTH [default] <password>", cmd_auth},
+    {{"AUTH"}, 2, 3, NOAUTH, "AUTH [default] <password>", cmd_auth},
     {{"HELLO"},
      1,
      -1,
