@@ -57,7 +57,9 @@
  *   exempt from the idle timeout and dropped when more than
  *   subscriber_output_limit bytes wait for it. Events: see events.h.
  * Ours
- *   RSM STATUS                JSON (see rsm_api_render_status)
+ *   RSM STATUS                JSON (see rsm_api_render_status), plus
+ *                             "monitor" (monitor_status.h) if a monitor
+ *                             is set
  *   RSM MEMBERS               one array per member:
  *                             [:id, $raft-addr, $api-addr, :voter, :leader]
  *   RSM MEMBER ADD id host:port[/apiport]      leader only, +OK once the
@@ -164,8 +166,9 @@ static inline int rsm_api_start(uv_loop_t *loop, const struct rsm_addr *bind,
 }
 
 /* Answer RSM VIEWS, SENTINEL FAILOVER and the observed fields of the
- * Sentinel replies from the monitor, and publish its events (NULL: none;
- * set NULL before stopping the monitor). */
+ * Sentinel replies from the monitor, show what it sees of each instance in
+ * RSM STATUS ("monitor"), and publish its events (NULL: none; set NULL
+ * before stopping the monitor). */
 void rsm_api_set_monitor(struct rsm_api *a, struct rsm_monitor *m);
 
 /* Forward the node's events (the agent's node observer calls this): the

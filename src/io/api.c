@@ -4,6 +4,7 @@
 #include "rsm/err.h"
 #include "rsm/events.h"
 #include "rsm/log.h"
+#include "rsm/monitor_status.h"
 #include "rsm/pubsub.h"
 #include "rsm/sentinel.h"
 
@@ -1104,6 +1105,8 @@ static enum rsm_resp_status cmd_status(const struct call *x)
     x->a->ops->get_status(x->a->node, &st);
     server_info(x->a, &si);
     json = rsm_api_render_status(&st, fsm_of(x->a), &si);
+    if (json != NULL && x->a->monitor != NULL)
+        json = rsm_monitor_status_attach(json, x->a->monitor);
     if (json == NULL) {
         rsm_resp_add_error(x->r, "ERR out of memory");
         return RSM_RESP_DONE;

@@ -328,6 +328,13 @@ class TestCase(unittest.TestCase):
                        what="replica %d linked" % r.port)
         return m, rs
 
+    def wait_replicated(self, m, rs, timeout=15):
+        """Wait until every replica in rs has everything m wrote (its
+        offset equals m's). Redis replicates asynchronously: a write the
+        master acknowledged may not have left it yet."""
+        wait_until(lambda: all(r.offset() == m.offset() for r in rs),
+                   timeout=timeout, what="replicas caught up with %s" % m.addr)
+
     def rsmctl(self, *args, timeout=60, env=None):
         """Run build/rsmctl with args; returns CompletedProcess (text)."""
         return self.run_cmd([binary("rsmctl")] + [str(a) for a in args],
@@ -540,7 +547,8 @@ class Agents:
     """N rsm-agent processes on loopback forming one Raft group: ports from
     free_port(), data dirs in the test's temp dir, peers given as
     "id=127.0.0.1:raft/api". Every process is registered with the TestCase,
-    so tearDown stops it by PID.
+    so tearDown stops it by PID. With `password`, every call() starts
+    with AUTH (for agents started with --requirepass-file).
 
         ag = Agents(self, 3, args=["--monitor", "g=127.0.0.1:7000,..."])
         ag.start()

@@ -219,6 +219,7 @@ class FailoverTest(TestCase):
     def test_2_sigstop_short_is_ignored_long_fails_over_and_demotes(self):
         m, rs = self.replication_set(2)
         m.write_keys("k:", 300)
+        self.wait_replicated(m, rs)
         ag = self.start_agents({"g": [m] + rs})
 
         # Hung for half of down-after: nothing happens.
@@ -279,6 +280,7 @@ class FailoverTest(TestCase):
     def test_3_leader_crash_after_decide_next_leader_completes_same_epoch(self):
         m, rs = self.replication_set(2)
         m.write_keys("k:", 300)
+        self.wait_replicated(m, rs)
         ag = self.start_agents(
             {"g": [m] + rs}, env={"RSM_FAULT_CRASH_AFTER_DECIDE": "1"})
         leader = ag.wait_leader()
@@ -348,8 +350,7 @@ class FailoverTest(TestCase):
     def test_4_master_restarted_empty_does_not_wipe_replicas(self):
         m, rs = self.replication_set(2)
         m.write_keys("k:", 1000)
-        wait_until(lambda: all(r.offset() == m.offset() for r in rs),
-                   what="replicas caught up")
+        self.wait_replicated(m, rs)
         ag = self.start_agents({"g": [m] + rs})
         # Make sure the leader has seen the master's offset under its
         # current run_id (it probes every PROBE_MS).
@@ -422,6 +423,7 @@ class FailoverTest(TestCase):
         ma, ra = self.replication_set(2)
         mb, rb = self.replication_set(2)
         mb.write_keys("b:", 200)
+        self.wait_replicated(mb, rb)
         ag = self.start_agents({"ga": [ma] + ra, "gb": [mb] + rb})
         watch_b = RoleWatcher([mb] + rb).start()
         ma.kill()
@@ -458,6 +460,7 @@ class FailoverTest(TestCase):
         flap_ms = 4000
         m, rs = self.replication_set(2)
         m.write_keys("k:", 200)
+        self.wait_replicated(m, rs)
         ag = self.start_agents({"g": [m] + rs}, min_interval_ms=flap_ms)
         m.kill()
         g1 = self.wait_failovers(ag, "g", 1)
@@ -523,6 +526,7 @@ class FailoverTest(TestCase):
         that master, never "bootstrap" by promoting a replica over it."""
         m, rs = self.replication_set(2)
         m.write_keys("k:", 300)
+        self.wait_replicated(m, rs)
         watch = RoleWatcher([m] + rs).start()
         m.pause()
         ag = self.start_agents({"g": [m] + rs}, election_ms=1200,
