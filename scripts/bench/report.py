@@ -271,6 +271,60 @@ def discovery(outdir, raw):
     return ([med([r[i] for r in rows]) for i in range(1, 5)], len(rows))
 
 
+def scale(outdir, raw, md):
+    path = os.path.join(raw, "scale.csv")
+    if not os.path.exists(path):
+        md.append("not run\n")
+        return
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    md.append("One rsm-agent (a group of one: the leader) probing N endpoints "
+              "every 100 ms (10 Hz), groups of 3. The endpoints are one "
+              "asyncio process answering PING/INFO on N ports, not real "
+              "redis-servers. CPU = median of 1 s samples; probe period = "
+              "time between two probes of one endpoint as the server sees "
+              "it (100 ms when the agent keeps up; the agent does not "
+              "expose its own probe latency). redis-sentinel not run.\n")
+    md.append("| N | groups | agent CPU % | agent RSS kB | probe period p50 ms "
+              "| p99 ms | note |")
+    md.append("|---|---|---|---|---|---|---|")
+    good = []
+    for r in rows:
+        md.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            r["n"], r["groups"], r["agent_cpu_percent"] or "-",
+            r["agent_rss_kb"] or "-", r["probe_period_p50_ms"] or "-",
+            r["probe_period_p99_ms"] or "-", r["note"] or ""))
+        if r["agent_cpu_percent"]:
+            good.append(r)
+    md.append("")
+    shutil.copy(path, os.path.join(outdir, "scale.csv"))
+    if len(good) < 1:
+        return
+    with open(os.path.join(outdir, "scale.dat"), "w") as f:
+        for r in good:
+            f.write("%s %s %s %s\n" % (r["n"], r["agent_cpu_percent"],
+                                        r["probe_period_p50_ms"],
+                                        r["probe_period_p99_ms"]))
+    if gnuplot(outdir, "scale", """
+set terminal pngcairo size 800,480 font ",10"
+set output "scale.png"
+set title "One agent probing N endpoints at 10 Hz (fake RESP endpoints)"
+set xlabel "endpoints N"
+set ylabel "agent CPU, % of a core"
+set y2label "probe period, ms"
+set ytics nomirror
+set y2tics
+set yrange [0:*]
+set y2range [0:*]
+set grid
+set key top left
+plot "scale.dat" using 1:2 with linespoints pt 7 lw 2 title "agent CPU %", \\
+     "" using 1:3 axes x1y2 with linespoints pt 5 title "probe period p50", \\
+     "" using 1:4 axes x1y2 with linespoints pt 9 title "probe period p99"
+"""):
+        md.append("![scale](scale.png)\n")
+
+
 def main():
     outdir = sys.argv[1]
     raw = os.path.join(outdir, "raw")
@@ -312,7 +366,8 @@ def main():
             fmt(scpu, 1), fmt(acpu, 1), fmt(ratio(acpu, scpu), 2)))
     else:
         md.append("not run\n")
-    md.append("## 4. Scale\n\nnot run by this version of run.sh\n")
+    md.append("## 4. Scale: one agent watching N endpoints\n")
+    scale(outdir, raw, md)
     with open(os.path.join(outdir, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 

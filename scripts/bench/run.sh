@@ -14,12 +14,16 @@
 #   -n N                requests per redis-benchmark round (200000)
 #   --base-port P       the failover bench's fixed ports (see
 #                       bench-failover.sh; default 7000)
+#   --scale "N.."       endpoints per scale point (default "10 100 300";
+#                       "" skips), --scale-seconds S per point (30)
 #
 # Parts: 1. failover (scripts/bench-failover.sh, one call per down-after and
 # signal); 2. agent leader loss (scripts/bench-raft.sh) and the idle
 # footprint (taken in the first failover series); 3. client port
-# (scripts/bench-discovery.sh). Writes bench-results/<UTC time>/: raw/
-# (every script's own output), *.csv, *.png, summary.md, readme-table.md.
+# (scripts/bench-discovery.sh); 4. scale (scripts/bench/scale.py: one
+# agent, N endpoints served by one asyncio process, not real redis-servers).
+# Writes bench-results/<UTC time>/: raw/ (every script's own output), *.csv,
+# *.png, summary.md, readme-table.md.
 # Installs missing Debian packages (gnuplot-nox among them) through
 # scripts/deps.sh and builds build/rsm-agent if it is missing. Only
 # 127.0.0.1. Exit 1 if a part failed (the report is written anyway).
@@ -34,8 +38,10 @@ idle_seconds=60
 rounds=5
 requests=200000
 base=7000
+scale="10 100 300"
+scale_seconds=30
 usage() {
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 while [ $# -gt 0 ]; do
@@ -47,11 +53,13 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=${2:?}; shift 2 ;;
     -n) requests=${2:?}; shift 2 ;;
     --base-port) base=${2:?}; shift 2 ;;
+    --scale) scale=${2?}; shift 2 ;;
+    --scale-seconds) scale_seconds=${2:?}; shift 2 ;;
     -h | --help) usage 0 ;;
     *) echo "bench/run: unknown argument '$1'" >&2; usage ;;
     esac
 done
-for v in "$runs" "$idle_seconds" "$rounds" "$requests" "$base" $down_afters; do
+for v in "$runs" "$idle_seconds" "$rounds" "$requests" "$base" "$scale_seconds" $down_afters $scale; do
     case $v in '' | *[!0-9]*) echo "bench/run: bad number '$v'" >&2; exit 2 ;; esac
 done
 
@@ -116,6 +124,14 @@ echo "== client port, $rounds rounds of $requests requests" >&2
 scripts/bench-discovery.sh -n "$requests" --rounds "$rounds" \
     >"$raw/discovery.log" 2>&1 || status=1
 tail -2 "$raw/discovery.log" >&2
+
+# 4. scale
+if [ -n "$scale" ]; then
+    echo "== scale: $scale endpoints, $scale_seconds s each" >&2
+    python3 scripts/bench/scale.py --points "$scale" --seconds "$scale_seconds" \
+        >"$raw/scale.csv" 2>"$raw/scale.log" || status=1
+    cat "$raw/scale.csv" >&2
+fi
 
 python3 scripts/bench/report.py "$out" || status=1
 echo "report: $out/summary.md" >&2
