@@ -50,7 +50,7 @@ def gnuplot(outdir, name, script):
     if not shutil.which("gnuplot"):
         print("report: gnuplot missing, %s.png not drawn" % name, file=sys.stderr)
         return False
-    r = subprocess.run(["gnuplot", path], cwd=outdir, capture_output=True,
+    r = subprocess.run(["gnuplot", name + ".gp"], cwd=outdir, capture_output=True,
                        text=True)
     if r.returncode != 0:
         print("report: gnuplot %s: %s" % (name, r.stderr), file=sys.stderr)
@@ -281,7 +281,7 @@ def scale(outdir, raw, md):
     md.append("One rsm-agent (a group of one: the leader) probing N endpoints "
               "every 100 ms (10 Hz), groups of 3. The endpoints are one "
               "asyncio process answering PING/INFO on N ports, not real "
-              "redis-servers. CPU = median of 1 s samples; probe period = "
+              "redis-servers. CPU = median of 5 s samples; probe period = "
               "time between two probes of one endpoint as the server sees "
               "it (100 ms when the agent keeps up; the agent does not "
               "expose its own probe latency). redis-sentinel not run.\n")

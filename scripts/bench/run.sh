@@ -13,7 +13,8 @@
 #   --rounds N          redis-benchmark rounds on the client port (5)
 #   -n N                requests per redis-benchmark round (200000)
 #   --base-port P       the failover bench's fixed ports (see
-#                       bench-failover.sh; default 7000)
+#                       bench-failover.sh; default 7000), series k on
+#                       P + 200 (k - 1)
 #   --scale "N.."       endpoints per scale point (default "10 100 300";
 #                       "" skips), --scale-seconds S per point (30)
 #
@@ -90,7 +91,7 @@ status=0
 cat "$raw/machine.txt"
 
 # 1. failover, and the idle footprint in the first series
-first=1
+first=1 series=0
 for da in $down_afters; do
     for sig in $signals; do
         idle=0
@@ -98,9 +99,11 @@ for da in $down_afters; do
         first=0
         echo "== failover SIG$sig, down-after $da, $runs runs" >&2
         log=$raw/failover-$sig-$da.log
+        # each series on its own ports: the last one's may be in TIME_WAIT
         scripts/bench-failover.sh --runs "$runs" --signals "$sig" \
-            --down-after "$da" --base-port "$base" \
+            --down-after "$da" --base-port $((base + 200 * series)) \
             -- --idle-seconds "$idle" >"$log" 2>&1 || status=1
+        series=$((series + 1))
         json=$(awk '/^json: / {print $2}' "$log")
         if [ -n "$json" ] && [ -f "$json" ]; then
             mv "$json" "$raw/failover-$sig-$da.json"

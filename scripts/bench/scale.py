@@ -12,7 +12,7 @@ group smaller when N is not a multiple of 3), one --monitor per group.
 more than 64 groups of 3 is reported as over the cap and not run.
 
 For each point prints one CSV line: n, groups, agent CPU % of a core
-(median of 1 s samples over --seconds, after a warm-up), agent RSS kB, and
+(median of 5 s samples over --seconds, after a warm-up), agent RSS kB, and
 the probe period p50/p99 seen by the fake server (time between two INFO
 replication on the same port; 100 ms when the agent keeps up) and the
 number of probes served. The agent does not expose its probe latency, so
@@ -185,8 +185,9 @@ def point(a, n):
             fake.times[p] = []
         cpu, rss = [], 0
         t_prev, (c_prev, _) = time.monotonic(), proc_sample(proc.pid)
-        for _ in range(a.seconds):
-            time.sleep(1)
+        step = 5 if a.seconds >= 10 else a.seconds
+        for _ in range(max(1, a.seconds // step)):
+            time.sleep(step)
             t, (c, rss) = time.monotonic(), proc_sample(proc.pid)
             cpu.append(100.0 * (c - c_prev) / hz / (t - t_prev))
             t_prev, c_prev = t, c
