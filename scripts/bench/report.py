@@ -130,9 +130,10 @@ def failover(outdir, series, md):
               ["signal", "down_after_ms", "phase", "sentinel_ms", "agent_ms",
                "ratio"], mrows)
 
-    # distribution of t_replicas: one column per series, jittered points
+    # distribution of t_replicas: one column per series, jittered points,
+    # the median as a bar
     dist = os.path.join(outdir, "failover_dist.dat")
-    labels = []
+    labels, medians = [], []
     with open(dist, "w") as f:
         x = 0
         for sig, da in keys:
@@ -141,28 +142,28 @@ def failover(outdir, series, md):
                 labels.append('"%s\\nSIG%s %d" %d' % (name, sig, da, x))
                 vals = [v for v in table[(sig, da)][impl + "_repl"]
                         if v is not None]
+                color = 0x3060c0 if impl == "sentinel" else 0xd04020
                 for j, v in enumerate(vals):
-                    f.write("%d %.3f %.1f %d\n" % (
-                        x, x + (j % 5 - 2) * 0.04, v, 0 if impl == "sentinel"
-                        else 1))
-                f.write("\n")
+                    f.write("%.3f %.1f %d\n" % (x + (j % 7 - 3) * 0.05, v,
+                                                color))
+                if vals:
+                    medians.append("%d %.1f" % (x, statistics.median(vals)))
+        f.write("\n\n" + "\n".join(medians) + "\n")
     n = len(labels)
     gnuplot(outdir, "failover_dist", """
 set terminal pngcairo size %d,560 font ",10"
 set output "failover_dist.png"
-set title "Failover: signal -> every replica linked to the new master (t\\_replicas), each point one run"
+set title "Failover: signal -> every replica linked to the new master, one point per run, bar = median" noenhanced
 set ylabel "ms"
-set xrange [0.3:%f]
+set bmargin 5
+set xrange [0.4:%f]
 set yrange [0:*]
 set xtics (%s)
 set grid ytics
-set style fill transparent solid 0.25
-set boxwidth 0.5
 unset key
-plot "failover_dist.dat" using 1:3:(0.5):(column(4)==0?0x3060c0:0xd04020) \\
-       with boxplot lc rgb variable, \\
-     "" using 2:3:(column(4)==0?0x3060c0:0xd04020) with points pt 7 ps 0.9 lc rgb variable
-""" % (max(640, 150 * n), n + 0.7, ", ".join(labels)))
+plot "failover_dist.dat" index 0 using 1:2:3 with points pt 7 ps 1 lc rgb variable, \\
+     "" index 1 using 1:2:(0.3) with xerrorbars pt 0 lw 2 lc rgb "black"
+""" % (max(640, 150 * n), n + 0.6, ", ".join(labels)))
 
     # timeline of the median phases
     tl = os.path.join(outdir, "failover_timeline.dat")
