@@ -7,9 +7,9 @@ set -euo pipefail
 RSM_PACKAGES=(
     build-essential cmake pkg-config git
     libuv1-dev libhiredis-dev libraft-dev libprotobuf-c-dev
-    protobuf-c-compiler libjansson-dev libcmocka-dev
+    protobuf-c-compiler libjansson-dev libcmocka-dev libhttp-parser-dev
     redis-server redis-tools redis-sentinel python3 python3-redis iproute2
-    procps
+    procps python3-prometheus-client
 )
 # Only scripts/bench/run.sh needs these (rsm_install_deps "${RSM_BENCH_PACKAGES[@]}").
 RSM_BENCH_PACKAGES=(gnuplot-nox)

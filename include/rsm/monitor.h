@@ -130,6 +130,28 @@ rsm_monitor_get_config(const struct rsm_monitor *m);
 int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
                                  rsm_node_done_cb cb, void *arg);
 
+/* Latency of the probes of one group (the leader's INFO probes, a
+ * follower's PINGs), from send to the last reply, in milliseconds. Probes
+ * that got an answer (a valid reply, or an "alive" error such as LOADING)
+ * are counted in buckets[i]: the latency is at most
+ * rsm_monitor_latency_bounds_ms[i] and above the bound before it; the last
+ * bucket has no upper bound. Counts per bucket are not cumulative. Probes
+ * without an answer (timeout, refused, bad reply) are counted in failed. */
+#define RSM_MONITOR_LATENCY_BUCKETS 12
+extern const double
+    rsm_monitor_latency_bounds_ms[RSM_MONITOR_LATENCY_BUCKETS - 1];
+struct rsm_monitor_latency {
+    uint64_t buckets[RSM_MONITOR_LATENCY_BUCKETS];
+    uint64_t count;
+    double sum_ms;
+    uint64_t failed;
+};
+
+/* Group `index` (in --monitor order) since the start; false if there is
+ * no such group. */
+bool rsm_monitor_probe_latency(const struct rsm_monitor *m, size_t index,
+                               struct rsm_monitor_latency *out);
+
 typedef void (*rsm_monitor_stop_cb)(void *arg);
 void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg);
 

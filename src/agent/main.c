@@ -9,6 +9,7 @@
 #include "rsm/addr.h"
 #include "rsm/api.h"
 #include "rsm/err.h"
+#include "rsm/http_api.h"
 #include "rsm/log.h"
 #include "rsm/monitor.h"
 #include "rsm/node.h"
@@ -41,6 +42,8 @@ enum opt_id {
     O_RAFT_BIND,
     O_DATA_DIR,
     O_API_BIND,
+    O_HTTP_BIND,
+    O_ID_FROM_HOSTNAME,
     O_ELECTION,
     O_HEARTBEAT,
     O_SNAPSHOT,
@@ -93,6 +96,17 @@ static const struct opt opts[O_COUNT] = {
                     "(required; created if missing)"},
     [O_API_BIND] = {"api-bind", "RSM_API_BIND", "HOST:PORT", "0.0.0.0:26379",
                     "client API (RESP) address"},
+    [O_HTTP_BIND] = {"http-bind", "RSM_HTTP_BIND", "HOST:PORT|off",
+                     "0.0.0.0:26380",
+                     "HTTP port: GET /healthz, /readyz, /metrics "
+                     "(Prometheus); off: none. Given explicitly, failing "
+                     "to listen stops the agent; the default port in use "
+                     "only logs a warning"},
+    [O_ID_FROM_HOSTNAME] = {"id-from-hostname", "RSM_ID_FROM_HOSTNAME", NULL,
+                            "off",
+                            "without --id: the id is 1 + the ordinal that "
+                            "ends the host name (a StatefulSet pod rsm-0 is "
+                            "1); the variable takes 1/true/yes"},
     [O_ELECTION] = {"election-timeout-ms", "RSM_ELECTION_TIMEOUT_MS", "MS",
                     "700",
                     "Raft election timeout (raft waits 1-2x this before "
@@ -191,6 +205,9 @@ struct settings {
     struct rsm_monitor_config mon;
     struct rsm_api_config api;
     struct rsm_addr api_bind;
+    bool http_on;
+    bool http_required; /* given explicitly: failing to listen is fatal */
+    struct rsm_addr http_bind;
     enum rsm_log_level log_level;
     enum rsm_log_format log_format;
 };
@@ -455,6 +472,33 @@ static void parse_monitor_settings(struct optval *v, struct settings *s)
     }
 }
 
+/* --id-from-hostname: "rsm-2" (or "rsm-2.rsm.ns.svc...") gives id 3. The
+ * value lives in a static buffer, like the other values' argv/environ. */
+static void id_from_hostname(struct optval *id)
+{
+    static char buf[24];
+    char host[256];
+    size_t end, start;
+    unsigned long ord;
+
+    if (gethostname(host, sizeof host) != 0)
+        bad_usage("--id-from-hostname: gethostname: %s", strerror(errno));
+    host[sizeof host - 1] = '\0';
+    end = strcspn(host, ".");
+    start = end;
+    while (start > 0 && host[start - 1] >= '0' && host[start - 1] <= '9')
+        start--;
+    if (start == end || end - start > 6 || start == 0 || host[start - 1] != '-')
+        bad_usage("--id-from-hostname: host name '%s' does not end in "
+                  "-<ordinal>",
+                  host);
+    ord = strtoul(host + start, NULL, 10);
+    snprintf(buf, sizeof buf, "%lu", ord + 1);
+    id->val = buf;
+    snprintf(id->src, sizeof id->src, "--id-from-hostname (%.*s)",
+             (int)(end < 20 ? end : 20), host);
+}
+
 /* The client port: password and limits. */
 static void parse_api_settings(struct optval *v, struct settings *s)
 {
@@ -503,6 +547,7 @@ static void parse_settings(int argc, char **argv, struct settings *s)
         exit(0);
     }
     memset(s, 0, sizeof *s);
+    s->http_required = v[O_HTTP_BIND].val != NULL;
     for (int i = 0; i < O_COUNT; i++) {
         if (v[i].val == NULL && opts[i].def != NULL && opts[i].arg != NULL &&
             i != O_RAFT_BIND) {
@@ -510,6 +555,9 @@ static void parse_settings(int argc, char **argv, struct settings *s)
             snprintf(v[i].src, sizeof v[i].src, "--%s", opts[i].name);
         }
     }
+    if (v[O_ID].val == NULL && v[O_ID_FROM_HOSTNAME].val != NULL &&
+        parse_bool(&v[O_ID_FROM_HOSTNAME]))
+        id_from_hostname(&v[O_ID]);
     require(v, O_ID);
     require(v, O_PEERS);
     require(v, O_DATA_DIR);
@@ -521,6 +569,9 @@ static void parse_settings(int argc, char **argv, struct settings *s)
                   v[O_LOG_FORMAT].val);
     nc->id = parse_number(&v[O_ID], 1, ULONG_MAX);
     parse_addr_opt(&v[O_API_BIND], &s->api_bind);
+    s->http_on = strcmp(v[O_HTTP_BIND].val, "off") != 0;
+    if (s->http_on)
+        parse_addr_opt(&v[O_HTTP_BIND], &s->http_bind);
     nc->api_port = s->api_bind.port;
     if (rsm_node_parse_peers(v[O_PEERS].val, nc->api_port, nc, err,
                              sizeof err) != 0)
@@ -562,6 +613,7 @@ struct agent {
     struct settings set;
     struct rsm_node *node;
     struct rsm_api *api;
+    struct rsm_http_api *http;
     struct rsm_monitor *monitor;
     bool stopping;
     int exit_code;
@@ -700,17 +752,13 @@ static void node_stopped(void *arg)
     close_signals(a);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* Stop everything that runs, in order; the loop then winds down. */
+static void stop_all(struct agent *a)
 {
-    struct agent *a = h->data;
-    const char *name = signum == SIGTERM ? "TERM" : "INT";
-
-    if (a->stopping) {
-        rsm_log(RSM_LOG_WARN, "shutdown-in-progress", "signal=%s", name);
-        return;
-    }
     a->stopping = true;
-    rsm_log(RSM_LOG_INFO, "shutdown", "signal=%s", name);
+    if (a->http != NULL) /* before the monitor and the API it reads */
+        rsm_http_api_stop(a->http, NULL, NULL);
+    a->http = NULL;
     if (a->monitor != NULL) { /* first: stop touching Redis */
         if (a->api != NULL)
             rsm_api_set_monitor(a->api, NULL);
@@ -721,6 +769,19 @@ static void on_signal(uv_signal_t *h, int signum)
         rsm_api_stop(a->api, NULL, NULL);
     a->api = NULL;
     rsm_node_stop(a->node, node_stopped, a);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct agent *a = h->data;
+    const char *name = signum == SIGTERM ? "TERM" : "INT";
+
+    if (a->stopping) {
+        rsm_log(RSM_LOG_WARN, "shutdown-in-progress", "signal=%s", name);
+        return;
+    }
+    rsm_log(RSM_LOG_INFO, "shutdown", "signal=%s", name);
+    stop_all(a);
 }
 
 static void log_leftover(uv_handle_t *h, void *arg)
@@ -744,6 +805,34 @@ static void log_start(const struct agent *a)
             rsm_log_quote(c->data_dir, q, sizeof q), c->election_timeout_ms,
             c->heartbeat_timeout_ms, c->snapshot_threshold,
             c->join ? "true" : "false");
+}
+
+/* The HTTP port, started last: if it fails, everything stops. */
+static void start_http(struct agent *a)
+{
+    struct rsm_http_api_config hc = {.bind = a->set.http_bind};
+    char err[RSM_ERRMSG_SIZE], q[2 * RSM_ERRMSG_SIZE];
+    int rv;
+
+    if (!a->set.http_on)
+        return;
+    rv = rsm_http_api_start(&a->loop, &hc, a->node, &a->http, err, sizeof err);
+    if (rv != 0 && !a->set.http_required) {
+        rsm_log(RSM_LOG_WARN, "http-disabled", "error=%s detail=%s",
+                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+        return;
+    }
+    if (rv != 0) {
+        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
+                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+        a->exit_code = 1;
+        stop_all(a);
+        return;
+    }
+    rsm_http_api_set_api(a->http, a->api);
+    rsm_http_api_set_monitor(a->http, a->monitor);
 }
 
 /* Start the node and the API; on failure leave the loop to wind down. */
@@ -791,6 +880,7 @@ static void start(struct agent *a)
         return;
     }
     rsm_api_set_monitor(a->api, a->monitor);
+    start_http(a);
 }
 
 int main(int argc, char **argv)

@@ -34,6 +34,7 @@ int rsmctl_failover(int argc, char **argv); /* failover.c */
 int rsmctl_pause(int argc, char **argv);    /* failover.c */
 int rsmctl_resume(int argc, char **argv);   /* failover.c */
 int rsmctl_history(int argc, char **argv);  /* failover.c */
+int rsmctl_redis_boot(int argc, char **argv); /* redis_boot.c */
 
 /* --- shared helpers (opts.c) -------------------------------------------- */
 

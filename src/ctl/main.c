@@ -20,6 +20,7 @@ static const struct subcommand subcommands[] = {
     {"pause", rsmctl_pause, "no automatic failover of a Redis group"},
     {"resume", rsmctl_resume, "automatic failover of a Redis group again"},
     {"history", rsmctl_history, "the failovers the agents committed"},
+    {"redis-boot", rsmctl_redis_boot, "start Redis as what the agents say"},
 };
 
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])

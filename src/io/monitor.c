@@ -54,6 +54,7 @@ struct group {
     unsigned n_views;
     struct rsm_agent_view views[RSM_MAX_AGENTS]; /* age_ms = 0 */
     int64_t views_ms[RSM_MAX_AGENTS];            /* when received */
+    struct rsm_monitor_latency latency;          /* of answered probes */
 };
 
 /* Another agent the leader asks for its views. */
@@ -239,6 +240,7 @@ struct probe {
     struct instance *in;
     unsigned pending;
     int64_t sent_ms;
+    uint64_t sent_ns; /* uv_hrtime(), for the latency histogram */
     struct rsm_probe_result res;
     bool failed;
     bool canceled;
@@ -295,6 +297,29 @@ static void probe_take_reply(struct probe *p,
     p->res.has_info = true;
 }
 
+const double rsm_monitor_latency_bounds_ms[RSM_MONITOR_LATENCY_BUCKETS - 1] = {
+    0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000};
+
+/* Answers (valid or "alive" errors) go into the histogram; the rest are
+ * counted as failed. */
+static void count_latency(struct rsm_monitor_latency *l,
+                          const struct rsm_probe_result *r, uint64_t ns)
+{
+    double ms = (double)ns / 1e6;
+    unsigned b = 0;
+
+    if (r->outcome != RSM_PROBE_OK && r->alive == RSM_ALIVE_NONE) {
+        l->failed++;
+        return;
+    }
+    while (b < RSM_MONITOR_LATENCY_BUCKETS - 1 &&
+           ms > rsm_monitor_latency_bounds_ms[b])
+        b++;
+    l->buckets[b]++;
+    l->count++;
+    l->sum_ms += ms;
+}
+
 static void probe_done(struct probe *p)
 {
     struct instance *in = p->in;
@@ -308,6 +333,7 @@ static void probe_done(struct probe *p)
             p->res.has_info = false;
         else
             p->res.outcome = RSM_PROBE_OK;
+        count_latency(&g->latency, &p->res, uv_hrtime() - p->sent_ns);
         if (rsm_detector_feed(&g->health[in->index], &p->res) == 0)
             in->fed_probe_sent_ms = p->sent_ms;
         if (m->acting)
@@ -350,6 +376,7 @@ static void probe(struct instance *in)
         return;
     p->in = in;
     p->sent_ms = mono_ms(m);
+    p->sent_ns = uv_hrtime();
     rsm_info_init(&p->res.info);
     if (m->acting) {
         const char *const *cmds[] = {info_repl, info_server, info_pers};
@@ -828,7 +855,10 @@ static void evaluate(struct group *g)
     pin.cfg = &m->cfg.planner;
     pin.leader_id = m->cfg.agent_id;
     pin.now_ms = wall_ms();
-    pin.manual_failover = g->manual.cb != NULL && !g->manual.proposed;
+    /* a manual request waits while an entry of the group is being
+     * committed: the state it would be judged on is about to change */
+    pin.manual_failover =
+        g->manual.cb != NULL && !g->manual.proposed && !g->proposing;
     rsm_planner_next(&pin, &plan);
     if (pin.manual_failover && !manual_planned(g, cg, &plan)) {
         mark_dirty(g); /* plan again, without the request */
@@ -1153,6 +1183,15 @@ int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
     rsm_log(RSM_LOG_INFO, "manual-failover-requested", "group=%s", group);
     mark_dirty(g);
     return 0;
+}
+
+bool rsm_monitor_probe_latency(const struct rsm_monitor *m, size_t index,
+                               struct rsm_monitor_latency *out)
+{
+    if (index >= m->cfg.n_groups)
+        return false;
+    *out = m->groups[index].latency;
+    return true;
 }
 
 /* ------------------------------------------------------------------------

@@ -328,6 +328,13 @@ class TestCase(unittest.TestCase):
                        what="replica %d linked" % r.port)
         return m, rs
 
+    def wait_replicated(self, m, rs, timeout=15):
+        """Wait until every replica in rs has everything m wrote (its
+        offset equals m's). Redis replicates asynchronously: a write the
+        master acknowledged may not have left it yet."""
+        wait_until(lambda: all(r.offset() == m.offset() for r in rs),
+                   timeout=timeout, what="replicas caught up with %s" % m.addr)
+
     def rsmctl(self, *args, timeout=60, env=None):
         """Run build/rsmctl with args; returns CompletedProcess (text)."""
         return self.run_cmd([binary("rsmctl")] + [str(a) for a in args],

@@ -14,6 +14,7 @@ nothing here is a timing assertion beyond "not before down-after".
 
 import datetime
 import json
+import os
 import time
 import unittest
 
@@ -219,6 +220,7 @@ class FailoverTest(TestCase):
     def test_2_sigstop_short_is_ignored_long_fails_over_and_demotes(self):
         m, rs = self.replication_set(2)
         m.write_keys("k:", 300)
+        self.wait_replicated(m, rs)
         ag = self.start_agents({"g": [m] + rs})
 
         # Hung for half of down-after: nothing happens.
@@ -279,6 +281,7 @@ class FailoverTest(TestCase):
     def test_3_leader_crash_after_decide_next_leader_completes_same_epoch(self):
         m, rs = self.replication_set(2)
         m.write_keys("k:", 300)
+        self.wait_replicated(m, rs)
         ag = self.start_agents(
             {"g": [m] + rs}, env={"RSM_FAULT_CRASH_AFTER_DECIDE": "1"})
         leader = ag.wait_leader()
@@ -348,8 +351,7 @@ class FailoverTest(TestCase):
     def test_4_master_restarted_empty_does_not_wipe_replicas(self):
         m, rs = self.replication_set(2)
         m.write_keys("k:", 1000)
-        wait_until(lambda: all(r.offset() == m.offset() for r in rs),
-                   what="replicas caught up")
+        self.wait_replicated(m, rs)
         ag = self.start_agents({"g": [m] + rs})
         # Make sure the leader has seen the master's offset under its
         # current run_id (it probes every PROBE_MS).
@@ -422,6 +424,7 @@ class FailoverTest(TestCase):
         ma, ra = self.replication_set(2)
         mb, rb = self.replication_set(2)
         mb.write_keys("b:", 200)
+        self.wait_replicated(mb, rb)
         ag = self.start_agents({"ga": [ma] + ra, "gb": [mb] + rb})
         watch_b = RoleWatcher([mb] + rb).start()
         ma.kill()
@@ -458,6 +461,7 @@ class FailoverTest(TestCase):
         flap_ms = 4000
         m, rs = self.replication_set(2)
         m.write_keys("k:", 200)
+        self.wait_replicated(m, rs)
         ag = self.start_agents({"g": [m] + rs}, min_interval_ms=flap_ms)
         m.kill()
         g1 = self.wait_failovers(ag, "g", 1)
@@ -523,6 +527,7 @@ class FailoverTest(TestCase):
         that master, never "bootstrap" by promoting a replica over it."""
         m, rs = self.replication_set(2)
         m.write_keys("k:", 300)
+        self.wait_replicated(m, rs)
         watch = RoleWatcher([m] + rs).start()
         m.pause()
         ag = self.start_agents({"g": [m] + rs}, election_ms=1200,
@@ -549,6 +554,40 @@ class FailoverTest(TestCase):
         for r in rs:
             self.assertTrue(r.linked_to(m.port), r.addr)
         self.assert_keys(m, "k:", 300)
+
+    def test_9_on_failover_hook_runs_once_with_the_failover(self):
+        """--on-failover runs on the leader once the failover completes,
+        with GROUP EPOCH OLD NEW as arguments and in the environment; a
+        hook that hangs is killed after --hook-timeout-ms and the agent
+        carries on."""
+        out = os.path.join(self.workdir, "hook.out")
+        hook = os.path.join(self.workdir, "hook.sh")
+        with open(hook, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "echo \"$* env=$RSM_GROUP,$RSM_EPOCH,$RSM_OLD_MASTER,"
+                    "$RSM_NEW_MASTER\" >> %s\n"
+                    "exec sleep 30\n" % out)
+        os.chmod(hook, 0o755)
+        m, rs = self.replication_set(2)
+        ag = self.start_agents({"g": [m] + rs},
+                               extra=["--on-failover", hook,
+                                      "--hook-timeout-ms", 500])
+        m.kill()
+        g = self.wait_failovers(ag, "g", 1)
+        new = g["master"]
+        wait_until(lambda: os.path.exists(out), timeout=10,
+                   what="the hook to run")
+        wait_until(lambda: ag.events("hook-timeout"), timeout=10,
+                   what="the hanging hook to be killed")
+        time.sleep(0.5)
+        with open(out) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines, ["g 1 %s %s env=g,1,%s,%s"
+                                 % (m.addr, new, m.addr, new)],
+                         "the hook runs once, on the leader only")
+        # The agent keeps serving after killing its hook.
+        self.assertEqual(ag.wait_leader().group_status("g")["master"], new)
+
 
 if __name__ == "__main__":
     unittest.main()
