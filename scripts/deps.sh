@@ -11,10 +11,13 @@ RSM_PACKAGES=(
     redis-server redis-tools redis-sentinel python3 python3-redis iproute2
     procps python3-prometheus-client
 )
+# Only scripts/bench/run.sh needs these (rsm_install_deps "${RSM_BENCH_PACKAGES[@]}").
+RSM_BENCH_PACKAGES=(gnuplot-nox)
 
+# rsm_install_deps [EXTRA_PACKAGE...]: RSM_PACKAGES and the extra ones.
 rsm_install_deps() {
     local missing=() p
-    for p in "${RSM_PACKAGES[@]}"; do
+    for p in "${RSM_PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
             || missing+=("$p")
     done
@@ -30,5 +33,9 @@ rsm_install_deps() {
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-    rsm_install_deps
+    if [ "${1:-}" = --bench ]; then
+        rsm_install_deps "${RSM_BENCH_PACKAGES[@]}"
+    else
+        rsm_install_deps
+    fi
 fi

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# run.sh - every comparison of rsm-agent against redis-sentinel, on this
+# machine, in one run, with a report: CSV files, PNG plots (gnuplot) and a
+# Markdown summary that starts with the machine and the date.
+#
+#   scripts/bench/run.sh                       # 10 runs, the full set
+#   scripts/bench/run.sh --runs 3 --down-after 1000 --idle-seconds 10
+#
+#   --runs N            failover runs per series and leader-loss runs (10)
+#   --down-after "MS.." failover down-after values (default "1000 5000")
+#   --signals "S.."     KILL and/or STOP (default "KILL STOP")
+#   --idle-seconds S    idle RSS/CPU window, 3 agents vs 3 sentinels (60)
+#   --rounds N          redis-benchmark rounds on the client port (5)
+#   -n N                requests per redis-benchmark round (200000)
+#   --base-port P       the failover bench's fixed ports (see
+#                       bench-failover.sh; default 7000), series k on
+#                       P + 200 (k - 1)
+#   --scale "N.."       endpoints per scale point (default "10 100 300";
+#                       "" skips), --scale-seconds S per point (30)
+#
+# Parts: 1. failover (scripts/bench-failover.sh, one call per down-after and
+# signal); 2. agent leader loss (scripts/bench-raft.sh) and the idle
+# footprint (taken in the first failover series); 3. client port
+# (scripts/bench-discovery.sh); 4. scale (scripts/bench/scale.py: one
+# agent, N endpoints served by one asyncio process, not real redis-servers).
+# Writes bench-results/<UTC time>/: raw/ (every script's own output), *.csv,
+# *.png, summary.md, readme-table.md.
+# Installs missing Debian packages (gnuplot-nox among them) through
+# scripts/deps.sh and builds build/rsm-agent if it is missing. Only
+# 127.0.0.1. Exit 1 if a part failed (the report is written anyway).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+
+runs=10
+down_afters="1000 5000"
+signals="KILL STOP"
+idle_seconds=60
+rounds=5
+requests=200000
+base=7000
+scale="10 100 300"
+scale_seconds=30
+usage() {
+    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+    exit "${1:-2}"
+}
+while [ $# -gt 0 ]; do
+    case $1 in
+    --runs) runs=${2:?}; shift 2 ;;
+    --down-after) down_afters=${2:?}; shift 2 ;;
+    --signals) signals=${2:?}; shift 2 ;;
+    --idle-seconds) idle_seconds=${2:?}; shift 2 ;;
+    --rounds) rounds=${2:?}; shift 2 ;;
+    -n) requests=${2:?}; shift 2 ;;
+    --base-port) base=${2:?}; shift 2 ;;
+    --scale) scale=${2?}; shift 2 ;;
+    --scale-seconds) scale_seconds=${2:?}; shift 2 ;;
+    -h | --help) usage 0 ;;
+    *) echo "bench/run: unknown argument '$1'" >&2; usage ;;
+    esac
+done
+for v in "$runs" "$idle_seconds" "$rounds" "$requests" "$base" "$scale_seconds" $down_afters $scale; do
+    case $v in '' | *[!0-9]*) echo "bench/run: bad number '$v'" >&2; exit 2 ;; esac
+done
+
+# shellcheck source=../deps.sh
+. scripts/deps.sh
+rsm_install_deps "${RSM_BENCH_PACKAGES[@]}"
+if [ ! -x build/rsm-agent ]; then
+    cmake -S . -B build >/dev/null
+    cmake --build build -j2 --target rsm-agent
+fi
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=bench-results/$stamp
+raw=$out/raw
+mkdir -p "$raw"
+status=0
+
+{
+    echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo
+    echo "Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)," \
+         "$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM," \
+         "Linux $(uname -r), $(redis-server --version | awk '{print $3}' | sed 's/v=/redis /')," \
+         "redis-sentinel of the same package"
+    echo
+    echo "Everything on 127.0.0.1, both sides in the same run."
+} >"$raw/machine.txt"
+cat "$raw/machine.txt"
+
+# 1. failover, and the idle footprint in the first series
+first=1 series=0
+for da in $down_afters; do
+    for sig in $signals; do
+        idle=0
+        [ $first = 1 ] && idle=$idle_seconds
+        first=0
+        echo "== failover SIG$sig, down-after $da, $runs runs" >&2
+        log=$raw/failover-$sig-$da.log
+        # each series on its own ports: the last one's may be in TIME_WAIT
+        scripts/bench-failover.sh --runs "$runs" --signals "$sig" \
+            --down-after "$da" --base-port $((base + 200 * series)) \
+            -- --idle-seconds "$idle" >"$log" 2>&1 || status=1
+        series=$((series + 1))
+        json=$(awk '/^json: / {print $2}' "$log")
+        if [ -n "$json" ] && [ -f "$json" ]; then
+            mv "$json" "$raw/failover-$sig-$da.json"
+            mv "${json%.json}" "$raw/failover-$sig-$da"
+        else
+            echo "bench/run: failover SIG$sig $da: no result (see $log)" >&2
+            status=1
+        fi
+        sed -n '/^Failover/,$p' "$log" >&2
+    done
+done
+
+# 2. agent leader loss (idle is measured above, next to redis-sentinel)
+echo "== agent leader loss, $runs runs" >&2
+scripts/bench-raft.sh --runs "$runs" --idle-seconds 0 \
+    >"$raw/raft.log" 2>&1 || status=1
+grep -E 'elected|ready|raft_apply' "$raw/raft.log" | tail -3 >&2
+
+# 3. client port
+echo "== client port, $rounds rounds of $requests requests" >&2
+scripts/bench-discovery.sh -n "$requests" --rounds "$rounds" \
+    >"$raw/discovery.log" 2>&1 || status=1
+tail -2 "$raw/discovery.log" >&2
+
+# 4. scale
+if [ -n "$scale" ]; then
+    echo "== scale: $scale endpoints, $scale_seconds s each" >&2
+    python3 scripts/bench/scale.py --points "$scale" --seconds "$scale_seconds" \
+        >"$raw/scale.csv" 2>"$raw/scale.log" || status=1
+    cat "$raw/scale.csv" >&2
+fi
+
+python3 scripts/bench/report.py "$out" || status=1
+echo "report: $out/summary.md" >&2
+exit $status
