@@ -32,6 +32,21 @@
  *      a new master that restarted empty, at once (re-pointing replicas at
  *      it would wipe them; the verdict FAILED_RESTART then decides the
  *      next failover);
+ *      A SWITCHOVER decision is driven differently before promotion:
+ *        SEND_PROMOTE      FAILOVER TO target TIMEOUT remaining-ms to the
+ *                          old master while it is role:master and the
+ *                          target is linked to it (Redis's coordinated
+ *                          failover: it pauses writes, waits for the
+ *                          target to have every write, then swaps roles,
+ *                          or gives up and resumes at the timeout), until
+ *                          the target reports role:master; then as above
+ *                          (the old master already follows it).
+ *      It is aborted when the target is not promoted within the decision's
+ *      timeout_ms (plus 1 s for Redis's own timeout to fire: the old master
+ *      then serves again, no write lost), or the target is DOWN, not
+ *      monitored or restarted empty. REPLICAOF NO ONE is never sent for a
+ *      switchover: a write acknowledged by the old master during the swap
+ *      could be lost;
  *   2. a manual failover requested (input manual_failover) with a master
  *      committed: DecideFailover{MANUAL} to the best replica by the policy
  *      ranking (the master is usually fine: the verdict is not needed and
@@ -143,6 +158,20 @@ struct rsm_planner_input {
                              failover in flight, decide a MANUAL one now to
                              the best replica, whatever the verdict, the
                              anti-flap hold or the paused flag */
+    bool switchover;      /* an operator asked for a planned switchover
+                             (RSM SWITCHOVER): with a master committed that
+                             answers as role:master, no failover in flight
+                             and the group not paused, decide a SWITCHOVER
+                             to switchover_to (or the best replica when its
+                             port is 0), which must be ranked eligible by
+                             the policy (never priority 0, linked, lag within
+                             max_lag_bytes of the master's offset); the
+                             master must run Redis >= 6.2. Otherwise
+                             nothing, with the reason. manual_failover wins
+                             when both are set. */
+    struct rsm_addr switchover_to;
+    int64_t switchover_timeout_ms; /* recorded in the decision; 0 = the
+                                      failover_timeout_ms */
 };
 
 enum rsm_plan_kind {
@@ -164,13 +193,18 @@ enum rsm_failover_state {
 enum rsm_redis_cmd {
     RSM_CMD_REPLICAOF_NO_ONE = 1, /* promote */
     RSM_CMD_REPLICAOF,            /* follow `master` */
+    RSM_CMD_FAILOVER,             /* FAILOVER TO master.host master.port
+                                     TIMEOUT timeout_ms (sent to the old
+                                     master of a switchover) */
 };
 
 /* One command for one instance. */
 struct rsm_redis_action {
     struct rsm_addr addr; /* where to send it */
     enum rsm_redis_cmd cmd;
-    struct rsm_addr master; /* RSM_CMD_REPLICAOF: host and port to follow */
+    struct rsm_addr master; /* RSM_CMD_REPLICAOF: host and port to follow;
+                               RSM_CMD_FAILOVER: the target */
+    int64_t timeout_ms;     /* RSM_CMD_FAILOVER: > 0 */
 };
 
 #define RSM_PLAN_DETAIL_MAX 320
@@ -219,7 +253,7 @@ const char *rsm_plan_kind_str(enum rsm_plan_kind k);
 /* "none", "select-slave", "send-promote", "wait-promotion",
  * "reconf-slaves", "demote-old-master". */
 const char *rsm_failover_state_str(enum rsm_failover_state s);
-/* "REPLICAOF NO ONE", "REPLICAOF". */
+/* "REPLICAOF NO ONE", "REPLICAOF", "FAILOVER". */
 const char *rsm_redis_cmd_str(enum rsm_redis_cmd c);
 
 #endif /* RSM_PLANNER_H */
