@@ -9,7 +9,9 @@
  *                             AUTH, HELLO and QUIT answers
  *                             "-NOAUTH Authentication required." until the
  *                             client authenticates (a wrong password:
- *                             -WRONGPASS; the password is never logged)
+ *                             -WRONGPASS; the password is never logged);
+ *                             without a password, "AUTH default any" is
+ *                             +OK and "AUTH x" an error, like Redis
  *   HELLO [2 [AUTH user pass] [SETNAME name]]
  *                             the connection's properties as a flat array
  *                             of pairs (server, version, proto 2, id, mode

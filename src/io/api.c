@@ -589,13 +589,15 @@ static bool same_secret(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 /* Check user (may be NULL: "default") and password; logs a failure
- * (never the password). */
+ * (never the password). Without a configured password, like Redis's
+ * "nopass" default user: any password for "default" is good. */
 static bool check_password(struct api_client *cl, const char *user,
                            const char *pass, size_t len)
 {
     struct rsm_api *a = cl->a;
-    bool ok = (user == NULL || strcmp(user, "default") == 0) &&
-              same_secret(a->requirepass, a->pass_len, pass, len);
+    bool ok =
+        (user == NULL || strcmp(user, "default") == 0) &&
+        (!a->has_pass || same_secret(a->requirepass, a->pass_len, pass, len));
 
     if (!ok)
         rsm_log(RSM_LOG_WARN, "api-auth-failed", "peer=%s client_id=%" PRIu64,
@@ -612,7 +614,7 @@ static enum rsm_resp_status cmd_auth(const struct call *x)
     const struct rsm_resp_request *req = x->req;
     int pi = req->argc == 3 ? 2 : 1;
 
-    if (!x->a->has_pass) {
+    if (!x->a->has_pass && req->argc == 2) { /* Redis's answer */
         rsm_resp_add_error(x->r,
                            "ERR AUTH <password> called without any password "
                            "configured for the default user. Are you sure "
@@ -687,8 +689,7 @@ static enum rsm_resp_status cmd_hello(const struct call *x)
     }
     for (int i = 2; i < req->argc; i++) {
         if (strcasecmp(req->argv[i], "AUTH") == 0 && i + 2 < req->argc) {
-            if (!x->a->has_pass ||
-                !check_password(x->cl, req->argv[i + 1], req->argv[i + 2],
+            if (!check_password(x->cl, req->argv[i + 1], req->argv[i + 2],
                                 req->argvlen[i + 2])) {
                 rsm_resp_add_error(x->r, "WRONGPASS invalid username-password "
                                          "pair or user is disabled.");
@@ -1409,7 +1410,7 @@ static enum rsm_resp_status cmd_command_info(const struct call *x);
 /* Multi-word entries before the single word they start with (lookup
  * takes the longest match). */
 static const struct cmd commands[] = {
-    {{"AUTH"}, 2, 3, NOAUTH | PUBSUB, "AUTH [default] <password>", cmd_auth},
+    {{"AUTH"}, 2, 3, NOAUTH, "AUTH [default] <password>", cmd_auth},
     {{"HELLO"},
      1,
      -1,

@@ -67,7 +67,10 @@ struct rsm_events {
     struct rsm_events_node node;
     struct rsm_pubsub *ps;
     struct rsm_monitor *mon;
-    int64_t mon_since;    /* when the monitor was attached */
+    int64_t mon_since;                     /* when the monitor was attached */
+    char (*mon_names)[RSM_GROUP_NAME_MAX]; /* the monitor's groups, by
+                                              index (fixed at its start) */
+    size_t n_mon;
     int64_t acting_since; /* when the node last became the ready leader */
     bool caught_up;       /* applied the log up to the commit index once */
     struct track *tracks;
@@ -254,9 +257,9 @@ static bool monitor_status(const struct rsm_events *ev, const char *name,
 {
     if (ev->mon == NULL)
         return false;
-    for (size_t i = 0; rsm_monitor_group_status(ev->mon, i, gs); i++) {
-        if (strcmp(gs->name, name) == 0)
-            return true;
+    for (size_t i = 0; i < ev->n_mon; i++) {
+        if (strcmp(ev->mon_names[i], name) == 0)
+            return rsm_monitor_group_status(ev->mon, i, gs);
     }
     return false;
 }
@@ -603,8 +606,27 @@ int rsm_events_start(uv_loop_t *loop, const struct rsm_events_node *node,
 
 void rsm_events_set_monitor(struct rsm_events *ev, struct rsm_monitor *m)
 {
+    const struct rsm_monitor_config *c;
+
+    free(ev->mon_names);
+    ev->mon_names = NULL;
+    ev->n_mon = 0;
     ev->mon = m;
     ev->mon_since = now_ms(ev);
+    if (m == NULL)
+        return;
+    /* the names once: looking a group up must not compute every group's
+     * observations (the API does it for each group on each poll) */
+    c = rsm_monitor_get_config(m);
+    ev->mon_names =
+        calloc(c->n_groups ? c->n_groups : 1, sizeof *ev->mon_names);
+    if (ev->mon_names == NULL) {
+        ev->mon = NULL; /* no observations rather than a wrong lookup */
+        return;
+    }
+    for (unsigned i = 0; i < c->n_groups; i++)
+        memcpy(ev->mon_names[i], c->groups[i].name, RSM_GROUP_NAME_MAX);
+    ev->n_mon = c->n_groups;
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -620,6 +642,7 @@ static void on_timer_closed(uv_handle_t *h)
     }
     if (ev->stop_cb != NULL)
         ev->stop_cb(ev->stop_arg);
+    free(ev->mon_names);
     free(ev->tracks);
     free(ev);
 }

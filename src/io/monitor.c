@@ -855,7 +855,10 @@ static void evaluate(struct group *g)
     pin.cfg = &m->cfg.planner;
     pin.leader_id = m->cfg.agent_id;
     pin.now_ms = wall_ms();
-    pin.manual_failover = g->manual.cb != NULL && !g->manual.proposed;
+    /* a manual request waits while an entry of the group is being
+     * committed: the state it would be judged on is about to change */
+    pin.manual_failover =
+        g->manual.cb != NULL && !g->manual.proposed && !g->proposing;
     rsm_planner_next(&pin, &plan);
     if (pin.manual_failover && !manual_planned(g, cg, &plan)) {
         mark_dirty(g); /* plan again, without the request */

@@ -614,7 +614,10 @@ struct rsm_resp_server {
     struct rsm_resp_handlers h;
     struct rsm_resp_client *clients;
     unsigned n_clients;
-    unsigned open_handles; /* listener + timer + clients not yet closed */
+    unsigned open_handles;      /* listener + timer + clients not yet closed */
+    uint64_t refused_logged_ms; /* a flood of refusals is logged once a
+                                   second, with the count */
+    unsigned refused;           /* since then */
     bool stopping;
     rsm_resp_server_stop_cb stop_cb;
     void *stop_arg;
@@ -1181,9 +1184,15 @@ static void on_connection(uv_stream_t *l, int status)
     c->last_active = uv_now(s->loop);
     if (s->n_clients > s->limits.max_clients) {
         struct rsm_resp_reply *r = reply_new(c);
-        rsm_log(RSM_LOG_WARN, "api-client-refused",
-                "peer=%s reason=max-clients max=%u", c->peer,
-                s->limits.max_clients);
+        uint64_t now = uv_now(s->loop);
+        s->refused++;
+        if (s->refused_logged_ms == 0 || now - s->refused_logged_ms >= 1000) {
+            rsm_log(RSM_LOG_WARN, "api-client-refused",
+                    "peer=%s reason=max-clients max=%u refused=%u", c->peer,
+                    s->limits.max_clients, s->refused);
+            s->refused_logged_ms = now;
+            s->refused = 0;
+        }
         if (r == NULL) {
             client_close(c);
             return;

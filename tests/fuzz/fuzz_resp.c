@@ -13,7 +13,10 @@
  *
  *   CC=clang cmake -S . -B build-fuzz -DRSM_FUZZ=ON
  *   cmake --build build-fuzz --target fuzz_resp
- *   ./build-fuzz/fuzz_resp -max_total_time=60 tests/fuzz/corpus/resp */
+ *   mkdir -p /tmp/resp-corpus   # new inputs go to the first directory
+ *   ./build-fuzz/fuzz_resp -max_total_time=60 /tmp/resp-corpus \
+ *       tests/fuzz/corpus/resp
+ * The seeds in tests/fuzz/corpus/resp start with that setup byte. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>

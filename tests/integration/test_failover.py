@@ -14,6 +14,7 @@ nothing here is a timing assertion beyond "not before down-after".
 
 import datetime
 import json
+import os
 import time
 import unittest
 
@@ -553,6 +554,40 @@ class FailoverTest(TestCase):
         for r in rs:
             self.assertTrue(r.linked_to(m.port), r.addr)
         self.assert_keys(m, "k:", 300)
+
+    def test_9_on_failover_hook_runs_once_with_the_failover(self):
+        """--on-failover runs on the leader once the failover completes,
+        with GROUP EPOCH OLD NEW as arguments and in the environment; a
+        hook that hangs is killed after --hook-timeout-ms and the agent
+        carries on."""
+        out = os.path.join(self.workdir, "hook.out")
+        hook = os.path.join(self.workdir, "hook.sh")
+        with open(hook, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "echo \"$* env=$RSM_GROUP,$RSM_EPOCH,$RSM_OLD_MASTER,"
+                    "$RSM_NEW_MASTER\" >> %s\n"
+                    "exec sleep 30\n" % out)
+        os.chmod(hook, 0o755)
+        m, rs = self.replication_set(2)
+        ag = self.start_agents({"g": [m] + rs},
+                               extra=["--on-failover", hook,
+                                      "--hook-timeout-ms", 500])
+        m.kill()
+        g = self.wait_failovers(ag, "g", 1)
+        new = g["master"]
+        wait_until(lambda: os.path.exists(out), timeout=10,
+                   what="the hook to run")
+        wait_until(lambda: ag.events("hook-timeout"), timeout=10,
+                   what="the hanging hook to be killed")
+        time.sleep(0.5)
+        with open(out) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines, ["g 1 %s %s env=g,1,%s,%s"
+                                 % (m.addr, new, m.addr, new)],
+                         "the hook runs once, on the leader only")
+        # The agent keeps serving after killing its hook.
+        self.assertEqual(ag.wait_leader().group_status("g")["master"], new)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -983,6 +983,14 @@ static void test_connection_commands(void **state)
                  "ERR AUTH <password> called without any password "
                  "configured for the default user. Are you sure your "
                  "configuration is correct?");
+    /* no password configured: the default user takes any, like Redis */
+    expect_status(CALL(f, "AUTH", "default", "whatever"), "OK");
+    expect_error(CALL(f, "AUTH", "someone", "whatever"),
+                 "WRONGPASS invalid username-password pair or user is "
+                 "disabled.");
+    r = CALL(f, "HELLO", "2", "AUTH", "default", "x");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
     expect_error(CALL(f, "HELLO", "3"), "NOPROTO unsupported protocol version");
     expect_error(CALL(f, "HELLO", "x"),
                  "ERR Protocol version is not an integer or out of range");
