@@ -41,12 +41,18 @@
  *                          or gives up and resumes at the timeout), until
  *                          the target reports role:master; then as above
  *                          (the old master already follows it).
- *      It is aborted when the target is not promoted within the decision's
- *      timeout_ms (plus 1 s for Redis's own timeout to fire: the old master
- *      then serves again, no write lost), or the target is DOWN, not
- *      monitored or restarted empty. REPLICAOF NO ONE is never sent for a
- *      switchover: a write acknowledged by the old master during the swap
- *      could be lost;
+ *      FAILOVER is not re-sent while the old master reports one running
+ *      (master_failover_state). It is aborted when the target is not
+ *      promoted within the decision's timeout_ms (plus 1 s for Redis's own
+ *      timeout to fire), or the target is DOWN, not monitored or restarted
+ *      empty: first FAILOVER ABORT to the old master while it reports
+ *      waiting-for-sync, then, once it reports no FAILOVER running (or,
+ *      not answering, past the deadline + 1 s), AbortFailover: the old
+ *      master serves again, no write lost. While it reports
+ *      failover-in-progress (roles being swapped) or already follows the
+ *      target, the outcome is awaited instead (until timeout_ms + 1 s past
+ *      the deadline). REPLICAOF NO ONE is never sent for a switchover: a
+ *      write acknowledged by the old master during the swap could be lost;
  *   2. a manual failover requested (input manual_failover) with a master
  *      committed: DecideFailover{MANUAL} to the best replica by the policy
  *      ranking (the master is usually fine: the verdict is not needed and
@@ -196,6 +202,8 @@ enum rsm_redis_cmd {
     RSM_CMD_FAILOVER,             /* FAILOVER TO master.host master.port
                                      TIMEOUT timeout_ms (sent to the old
                                      master of a switchover) */
+    RSM_CMD_FAILOVER_ABORT,       /* FAILOVER ABORT (to that old master,
+                                     while it waits for the target) */
 };
 
 /* One command for one instance. */
@@ -253,7 +261,7 @@ const char *rsm_plan_kind_str(enum rsm_plan_kind k);
 /* "none", "select-slave", "send-promote", "wait-promotion",
  * "reconf-slaves", "demote-old-master". */
 const char *rsm_failover_state_str(enum rsm_failover_state s);
-/* "REPLICAOF NO ONE", "REPLICAOF", "FAILOVER". */
+/* "REPLICAOF NO ONE", "REPLICAOF", "FAILOVER", "FAILOVER ABORT". */
 const char *rsm_redis_cmd_str(enum rsm_redis_cmd c);
 
 #endif /* RSM_PLANNER_H */

@@ -715,13 +715,19 @@ static int promote_phase(struct ctx *c, const struct flight *f)
 
 /* SEND_PROMOTE / WAIT_PROMOTION of a SWITCHOVER: ask the old master for
  * Redis's coordinated FAILOVER TO the target, with a timeout that ends
- * by the decision's deadline (a re-sent one too). */
+ * by the decision's deadline (a re-sent one too); see planner.h. */
 static int switchover_phase(struct ctx *c, const struct flight *f)
 {
     const struct rsm_observation *o = f->chosen, *old = f->old;
     int64_t limit = f->d->timeout_ms > 0 ? f->d->timeout_ms
                                          : c->in->cfg->failover_timeout_ms;
     int64_t left = limit - f->elapsed;
+    bool old_seen = usable(c, old);
+    enum rsm_failover_cmd_state fs =
+        old_seen && is_master(old) ? old->info->failover_state : RSM_FOCMD_NONE;
+    bool swapped = old_seen && follows(old, f->new_m);
+    const char *ev = NULL;
+    char why[RSM_ADDR_STRLEN + 64];
     struct rsm_redis_action *act;
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
@@ -730,26 +736,52 @@ static int switchover_phase(struct ctx *c, const struct flight *f)
     if (usable(c, o) && is_master(o) && !o->restarted_empty)
         return promote_phase(c, f); /* records the promotion */
     c->out->state = RSM_FO_SEND_PROMOTE;
-    /* 1 s past the deadline: Redis's own FAILOVER timeout has fired. */
-    if (left < -1000)
-        return abort_failover(c, f, "-failover-abort-timeout",
-                              "switchover: %s not promoted within %lld ms, "
-                              "%s keeps serving",
-                              a, (long long)limit, b);
-    if (o == NULL || o->state == RSM_HEALTH_DOWN)
-        return abort_failover(c, f, "-failover-abort-slave-unreachable",
-                              "switchover: %s unreachable, %s keeps serving", a,
+    if (left < -1000) { /* Redis's own FAILOVER timeout has fired */
+        ev = "-failover-abort-timeout";
+        snprintf(why, sizeof why, "%s not promoted within %lld ms", a,
+                 (long long)limit);
+    } else if (o == NULL || o->state == RSM_HEALTH_DOWN) {
+        ev = "-failover-abort-slave-unreachable";
+        snprintf(why, sizeof why, "%s unreachable", a);
+    } else if (o->restarted_empty) {
+        ev = "-failover-abort-slave-restarted";
+        snprintf(why, sizeof why, "%s restarted empty", a);
+    }
+    if (ev != NULL) {
+        bool overdue = left < -1000 - limit;
+
+        if (!overdue && (swapped || fs == RSM_FOCMD_IN_PROGRESS)) {
+            reasonf(c,
+                    "switchover to %s: %s; roles being swapped by %s: "
+                    "waiting for the outcome",
+                    a, why, b);
+            return 0;
+        }
+        if (!overdue && fs == RSM_FOCMD_WAITING_SYNC) {
+            add_action(c, f->old_m, RSM_CMD_FAILOVER_ABORT, NULL);
+            reasonf(c, "switchover to %s: %s; FAILOVER ABORT on %s", a, why, b);
+            return 0;
+        }
+        if (!overdue && !old_seen && left >= -1000) {
+            reasonf(c,
+                    "switchover to %s: %s; %s not answering: waiting for "
+                    "its FAILOVER timeout",
+                    a, why, b);
+            return 0;
+        }
+        return abort_failover(c, f, ev, "switchover: %s, %s keeps serving", why,
                               b);
-    if (o->restarted_empty)
-        return abort_failover(c, f, "-failover-abort-slave-restarted",
-                              "switchover: %s restarted empty, %s keeps "
-                              "serving",
-                              a, b);
+    }
     if (left < 100) {
         reasonf(c,
                 "switchover to %s: deadline reached, waiting for %s to "
                 "resume",
                 a, b);
+        return 0;
+    }
+    if (fs != RSM_FOCMD_NONE || swapped) {
+        reasonf(c, "switchover to %s: FAILOVER running on %s (%lld ms left)", a,
+                b, (long long)left);
         return 0;
     }
     if (old == NULL || !can_command(c, old) || !is_master(old) ||
@@ -813,8 +845,10 @@ static int complete(struct ctx *c, const struct flight *f)
     }
     e->result = e->n_stragglers ? RSM_RESULT_COMPLETED_WITH_STRAGGLERS
                                 : RSM_RESULT_COMPLETED;
+    /* A switchover swaps roles only once the target has every write. */
     e->data_at_risk =
-        d->old_offset >= 0 && d->new_offset >= 0
+        d->failover_kind == RSM_FAILOVER_SWITCHOVER ? 0
+        : d->old_offset >= 0 && d->new_offset >= 0
             ? (d->old_offset > d->new_offset ? d->old_offset - d->new_offset
                                              : 0)
             : -1;
@@ -1129,6 +1163,8 @@ const char *rsm_redis_cmd_str(enum rsm_redis_cmd c)
         return "REPLICAOF";
     case RSM_CMD_FAILOVER:
         return "FAILOVER";
+    case RSM_CMD_FAILOVER_ABORT:
+        return "FAILOVER ABORT";
     }
     return "invalid";
 }

@@ -51,6 +51,7 @@ struct fake {
     int64_t lag; /* bytes behind its master even when linked */
     int priority;
     char run_id[RSM_RUNID_LEN + 1];
+    int fo_target; /* FAILOVER TO it waiting for sync, -1 none */
 };
 
 struct sim {
@@ -82,7 +83,8 @@ struct sim {
     bool switchover; /* an operator asks for a switchover (until decided) */
     struct rsm_addr switchover_to;
     int64_t switchover_timeout_ms;
-    const char *version; /* redis_version of every fake */
+    const char *version;      /* redis_version of every fake */
+    unsigned failover_aborts; /* FAILOVER ABORT executed */
 };
 
 static struct rsm_addr mkaddr(const char *text)
@@ -158,6 +160,8 @@ static void replicate(struct sim *s, struct fake *r)
     }
 }
 
+static void fake_failover(struct sim *s, int i, int t);
+
 static void advance(struct sim *s, int64_t ms)
 {
     s->now += ms;
@@ -166,6 +170,10 @@ static void advance(struct sim *s, int64_t ms)
 
         if (r->proc == PROC_UP && r->role == RSM_ROLE_REPLICA && r->master >= 0)
             replicate(s, r);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->f[i].fo_target >= 0 && s->f[i].proc == PROC_UP)
+            fake_failover(s, (int)i, s->f[i].fo_target);
     }
 }
 
@@ -181,6 +189,8 @@ static void fake_info(const struct sim *s, int i, struct rsm_info *info)
     info->has_priority = true;
     snprintf(info->redis_version, sizeof info->redis_version, "%s",
              s->version ? s->version : "7.0.15");
+    if (r->role == RSM_ROLE_MASTER && r->fo_target >= 0)
+        info->failover_state = RSM_FOCMD_WAITING_SYNC;
     if (r->role == RSM_ROLE_REPLICA) {
         info->master = s->f[r->master].addr;
         info->link_up = r->link_up;
@@ -297,6 +307,10 @@ static void check_plan(struct sim *s, const struct rsm_group *g)
             assert_true(rsm_addr_equal(&a->master, &g->decision.master));
             assert_true(a->timeout_ms >= 100);
             assert_true(a->timeout_ms <= g->decision.timeout_ms);
+        } else if (a->cmd == RSM_CMD_FAILOVER_ABORT) {
+            assert_non_null(g);
+            assert_true(g->in_flight);
+            assert_true(rsm_addr_equal(&a->addr, &g->decision.old_master));
         } else if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
             /* never for a switchover: writes could be lost */
             assert_int_not_equal(g->decision.failover_kind,
@@ -414,23 +428,18 @@ static void execute(struct sim *s)
             s->cut[s->leader][i])
             continue; /* the command fails */
         if (a->cmd == RSM_CMD_FAILOVER) {
-            /* Redis's FAILOVER: swap only once the target has every
-             * write; otherwise it times out and the master resumes. */
             int t = find_fake(s, &a->master);
-            uint64_t e = g->decision.epoch;
 
             assert_true(t >= 0);
-            if (s->f[i].role != RSM_ROLE_MASTER || s->f[t].proc != PROC_UP ||
-                s->f[t].master != i || !s->f[t].link_up)
-                continue;
-            if (s->f[t].offset != s->f[i].offset) {
-                if (s->f[t].lag == 0)
-                    continue; /* catches up at the next tick */
-                continue;     /* never catches up: Redis times out */
-            }
-            s->promoted[e] = t;
-            fake_promote(s, t);
-            fake_follow(s, i, t);
+            /* "already in progress" / not a master: an error */
+            if (s->f[i].role == RSM_ROLE_MASTER && s->f[i].fo_target < 0)
+                fake_failover(s, i, t);
+            continue;
+        }
+        if (a->cmd == RSM_CMD_FAILOVER_ABORT) {
+            if (s->f[i].fo_target >= 0)
+                s->failover_aborts++;
+            s->f[i].fo_target = -1;
             continue;
         }
         if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
@@ -451,6 +460,22 @@ static void execute(struct sim *s)
     }
     if (count_syncing(s) > s->max_syncing)
         s->max_syncing = count_syncing(s);
+}
+
+/* Redis's FAILOVER TO t on i: swap once t has every write, else keep
+ * waiting (writes paused) until FAILOVER ABORT. */
+static void fake_failover(struct sim *s, int i, int t)
+{
+    const struct rsm_group *g = group(s);
+
+    s->f[i].fo_target = t;
+    if (s->f[t].proc != PROC_UP || s->f[t].master != i || !s->f[t].link_up ||
+        s->f[t].offset != s->f[i].offset)
+        return;
+    s->f[i].fo_target = -1;
+    s->promoted[g->decision.epoch] = t;
+    fake_promote(s, t);
+    fake_follow(s, i, t);
 }
 
 /* One probe interval. Returns the kind of the last plan. */
@@ -583,6 +608,7 @@ static struct sim *sim_new(size_t n)
         f->addr = mkaddr(text);
         f->proc = PROC_UP;
         f->priority = 100;
+        f->fo_target = -1;
         f->offset = 1000;
         f->sync_start_ms = -1;
         f->master = -1;
@@ -1518,7 +1544,34 @@ static void test_switchover_target_never_catches_up_aborts(void **state)
     assert_int_equal(s->f[0].role, RSM_ROLE_MASTER);
     assert_int_equal(s->promoted[1], -1);
     assert_int_equal(count_event(s, "-failover-abort-timeout"), 1);
-    assert_true(s->now - g->decided_at_ms >= 3000); /* 2 s + Redis's 1 s */
+    assert_true(g->history[0].ended_at_ms - g->history[0].decided_at_ms >=
+                3000); /* 2 s + 1 s for Redis s own timeout */
+}
+
+static void test_switchover_target_stops_while_waited_for_aborts(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->switchover = true;
+    s->switchover_to = s->f[1].addr;
+    s->switchover_timeout_ms = 8000;
+    s->f[1].lag = 5; /* the FAILOVER waits for it */
+    step(s);
+    run(s, 3);
+    assert_int_equal(s->f[0].fo_target, 1);
+    assert_non_null(strstr(s->plan.reason, "FAILOVER running"));
+    s->f[1].proc = PROC_STOPPED;
+    run_until(s, failover_ended, 40);
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "unreachable"));
+    assert_int_equal(s->failover_aborts, 1);
+    assert_int_equal(s->f[0].fo_target, -1); /* writes resumed */
+    assert_true(g->history[0].ended_at_ms - g->history[0].decided_at_ms <
+                8000); /* before the deadline */
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    assert_int_equal(s->promoted[1], -1);
 }
 
 static void test_switchover_target_stopped_aborts(void **state)
@@ -1744,6 +1797,7 @@ int main(void)
         T(test_switchover_back_and_forth),
         T(test_switchover_target_never_catches_up_aborts),
         T(test_switchover_target_stopped_aborts),
+        T(test_switchover_target_stops_while_waited_for_aborts),
         T(test_switchover_to_priority_zero_refused),
         T(test_switchover_to_lagging_target_refused),
         T(test_switchover_to_master_or_unknown_refused),
