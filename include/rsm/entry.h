@@ -111,8 +111,8 @@ const char *rsm_failover_result_str(enum rsm_failover_result r);
  * payloads); every string NUL-terminated in its buffer; the addresses the
  * kind uses either empty (host "" and port 0) or valid (rsm_addr_set
  * rules; members, ranking and stragglers never empty); counts within
- * RSM_MAX_*; enums in range. 0 or RSM_EINVAL with the field named in
- * errmsg. Fields the kind does not use are not looked at. */
+ * RSM_MAX_*; enums in range; decide timeout_ms >= 0. 0 or RSM_EINVAL with the
+ * field named in errmsg. Fields the kind does not use are not looked at. */
 int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen);
 
 #endif /* RSM_ENTRY_H */
