@@ -18,8 +18,7 @@ struct rsm_fsm;
  * over once copied into a raft_buffer allocated with raft_malloc by io).
  * 0, RSM_EINVAL if rsm_entry_check() refuses the entry (call it for the
  * detail), or RSM_ENOMEM. */
-int rsm_codec_encode_entry(const struct rsm_entry *e, void **buf,
-                           size_t *len);
+int rsm_codec_encode_entry(const struct rsm_entry *e, void **buf, size_t *len);
 
 /* Decode len bytes into *e. 0 or RSM_EPARSE / RSM_ENOMEM; on error *e is
  * zeroed (kind RSM_ENTRY_NONE). An Entry whose oneof is not set (or set to

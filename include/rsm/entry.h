@@ -14,9 +14,9 @@
 #include "rsm/addr.h"
 #include "rsm/policy.h"
 
-#define RSM_GROUP_NAME_MAX 64   /* including the NUL */
-#define RSM_MAX_MEMBERS 16      /* Redis instances per group */
-#define RSM_MAX_RANKED 16
+#define RSM_GROUP_NAME_MAX 64 /* including the NUL */
+#define RSM_MAX_MEMBERS    16 /* Redis instances per group */
+#define RSM_MAX_RANKED     16
 
 enum rsm_entry_kind {
     RSM_ENTRY_NONE = 0,
@@ -52,7 +52,7 @@ enum rsm_failover_result {
 
 struct rsm_ranked {
     struct rsm_addr addr;
-    unsigned rank;                /* 1 = best, 0 = excluded */
+    unsigned rank; /* 1 = best, 0 = excluded */
     char reason[RSM_REASON_MAX];
     int64_t offset;
     int priority;
@@ -60,28 +60,32 @@ struct rsm_ranked {
 
 struct rsm_entry {
     enum rsm_entry_kind kind;
-    int64_t time_ms;                      /* leader wall clock at proposal */
-    char group[RSM_GROUP_NAME_MAX];       /* all kinds */
-    uint64_t epoch;                       /* decide, progress, complete,
-                                             abort */
-    struct rsm_addr master;               /* observe: the master;
-                                             decide: the new master */
-    struct rsm_addr old_master;           /* decide */
-    char run_id[41];                      /* observe */
-    unsigned n_members;                   /* observe */
+    int64_t time_ms;                /* leader wall clock at proposal */
+    char group[RSM_GROUP_NAME_MAX]; /* all kinds */
+    uint64_t epoch;                 /* decide, progress, complete,
+                                       abort */
+    struct rsm_addr master;         /* observe: the master;
+                                       decide: the new master */
+    struct rsm_addr old_master;     /* decide */
+    char run_id[41];                /* observe */
+    unsigned n_members;             /* observe */
     struct rsm_addr members[RSM_MAX_MEMBERS];
-    unsigned n_ranked;                    /* decide */
+    unsigned n_ranked; /* decide */
     struct rsm_ranked ranking[RSM_MAX_RANKED];
     char reason[RSM_REASON_MAX];          /* decide, abort */
     enum rsm_failover_kind failover_kind; /* decide */
     int64_t old_offset, new_offset;       /* decide (-1 unknown) */
     uint64_t decided_by;                  /* decide: leader's agent id */
+    int64_t timeout_ms;                   /* decide, SWITCHOVER: the target
+                                             must be promoted within this
+                                             many ms of the decision, else
+                                             abort; 0 = failover_timeout */
     enum rsm_failover_step step;          /* progress */
     enum rsm_failover_result result;      /* complete */
     unsigned n_stragglers;                /* complete */
     struct rsm_addr stragglers[RSM_MAX_MEMBERS];
-    int64_t data_at_risk;                 /* complete (-1 unknown) */
-    bool paused;                          /* set-paused */
+    int64_t data_at_risk; /* complete (-1 unknown) */
+    bool paused;          /* set-paused */
 };
 
 /* Zero *e and set the "unknown" numbers (-1 offsets). */
@@ -107,8 +111,8 @@ const char *rsm_failover_result_str(enum rsm_failover_result r);
  * payloads); every string NUL-terminated in its buffer; the addresses the
  * kind uses either empty (host "" and port 0) or valid (rsm_addr_set
  * rules; members, ranking and stragglers never empty); counts within
- * RSM_MAX_*; enums in range. 0 or RSM_EINVAL with the field named in
- * errmsg. Fields the kind does not use are not looked at. */
+ * RSM_MAX_*; enums in range; decide timeout_ms >= 0. 0 or RSM_EINVAL with the
+ * field named in errmsg. Fields the kind does not use are not looked at. */
 int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen);
 
 #endif /* RSM_ENTRY_H */

@@ -66,29 +66,29 @@ struct rsm_history_item {
 struct rsm_group {
     char name[RSM_GROUP_NAME_MAX];
     bool has_master;
-    struct rsm_addr master;            /* committed master */
+    struct rsm_addr master; /* committed master */
     char master_run_id[41];
-    uint64_t epoch;                    /* last decided failover epoch */
+    uint64_t epoch; /* last decided failover epoch */
     bool paused;
     unsigned n_members;
     struct rsm_addr members[RSM_MAX_MEMBERS];
     bool in_flight;
-    struct rsm_entry decision;         /* the DecideFailover in flight */
+    struct rsm_entry decision; /* the DecideFailover in flight */
     int64_t decided_at_ms;
-    enum rsm_failover_step step;       /* last step recorded */
-    unsigned n_history;                /* oldest first */
+    enum rsm_failover_step step; /* last step recorded */
+    unsigned n_history;          /* oldest first */
     struct rsm_history_item history[RSM_HISTORY_MAX];
-    int64_t last_failover_end_ms;      /* 0 if never */
-    uint64_t ended[RSM_RESULT_COUNT];  /* failovers ended, by result (never
-                                          dropped, unlike the history; in
-                                          snapshots) */
+    int64_t last_failover_end_ms;     /* 0 if never */
+    uint64_t ended[RSM_RESULT_COUNT]; /* failovers ended, by result (never
+                                         dropped, unlike the history; in
+                                         snapshots) */
 };
 
 struct rsm_fsm {
-    struct rsm_group *groups;          /* sorted by name */
+    struct rsm_group *groups; /* sorted by name */
     size_t n_groups;
-    uint64_t applied;                  /* entries accepted (in snapshots) */
-    uint64_t rejected;                 /* entries rejected (in snapshots) */
+    uint64_t applied;  /* entries accepted (in snapshots) */
+    uint64_t rejected; /* entries rejected (in snapshots) */
 };
 
 void rsm_fsm_init(struct rsm_fsm *fsm);
@@ -97,8 +97,8 @@ void rsm_fsm_close(struct rsm_fsm *fsm);
 /* Apply one entry. Returns 0 if it was accepted (applied++), RSM_EREJECTED
  * with the reason in reason[] otherwise (rejected++), or RSM_ENOMEM (state
  * unchanged, nothing counted: apply it again). reason is "" on success. */
-int rsm_fsm_apply(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                  char *reason, size_t len);
+int rsm_fsm_apply(struct rsm_fsm *fsm, const struct rsm_entry *e, char *reason,
+                  size_t len);
 
 /* Decode (codec) and apply encoded bytes: a malformed buffer is rejected
  * like a bad entry (RSM_EREJECTED, counted), never a crash. If out is not

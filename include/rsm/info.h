@@ -17,8 +17,8 @@
 
 /* Replicas listed per master beyond this are counted, not stored. */
 #define RSM_INFO_MAX_REPLICAS 16
-#define RSM_RUNID_LEN 40
-#define RSM_REPLID_LEN 40
+#define RSM_RUNID_LEN         40
+#define RSM_REPLID_LEN        40
 
 enum rsm_role {
     RSM_ROLE_UNKNOWN = 0,
@@ -35,31 +35,42 @@ struct rsm_info_replica {
     int64_t lag; /* seconds, -1 if absent */
 };
 
+/* Where a master is in a FAILOVER command it was given (Redis >= 6.2). */
+enum rsm_failover_cmd_state {
+    RSM_FOCMD_NONE = 0,     /* no-failover, or field absent */
+    RSM_FOCMD_WAITING_SYNC, /* waiting-for-sync: writes paused, waiting for
+                               the target's offset */
+    RSM_FOCMD_IN_PROGRESS,  /* failover-in-progress: PSYNC FAILOVER sent to
+                               the target, roles being swapped */
+};
+
 struct rsm_info {
     enum rsm_role role;
 
     /* Replica view of its master (role == RSM_ROLE_REPLICA). */
-    struct rsm_addr master;        /* master_host / master_port */
-    bool link_up;                  /* master_link_status:up */
-    int64_t master_last_io_s;      /* -1 if unknown or link down */
-    int64_t link_down_since_s;     /* -1 if the link is up or unknown */
-    bool sync_in_progress;         /* master_sync_in_progress:1 */
-    int64_t slave_repl_offset;     /* -1 if absent */
-    int priority;                  /* slave_priority / replica_priority;
-                                      100 (Redis default) if absent */
-    bool has_priority;             /* the reply carried a priority */
-    bool read_only;                /* slave_read_only:1 */
+    struct rsm_addr master;    /* master_host / master_port */
+    bool link_up;              /* master_link_status:up */
+    int64_t master_last_io_s;  /* -1 if unknown or link down */
+    int64_t link_down_since_s; /* -1 if the link is up or unknown */
+    bool sync_in_progress;     /* master_sync_in_progress:1 */
+    int64_t slave_repl_offset; /* -1 if absent */
+    int priority;              /* slave_priority / replica_priority;
+                                  100 (Redis default) if absent */
+    bool has_priority;         /* the reply carried a priority */
+    bool read_only;            /* slave_read_only:1 */
 
     /* Both roles. */
-    int64_t master_repl_offset;    /* -1 if absent */
+    int64_t master_repl_offset; /* -1 if absent */
     char master_replid[RSM_REPLID_LEN + 1];
     char run_id[RSM_RUNID_LEN + 1]; /* from INFO server */
     char redis_version[32];         /* from INFO server */
     bool loading;                   /* loading:1 (INFO persistence) */
 
     /* Master view (role == RSM_ROLE_MASTER). */
-    unsigned connected_replicas;   /* connected_slaves: */
-    unsigned n_replicas;           /* entries stored in replicas[] */
+    unsigned connected_replicas;                /* connected_slaves: */
+    enum rsm_failover_cmd_state failover_state; /* master_failover_state
+                                      (Redis >= 6.2; NONE if absent) */
+    unsigned n_replicas; /* entries stored in replicas[] */
     struct rsm_info_replica replicas[RSM_INFO_MAX_REPLICAS];
 };
 

@@ -130,6 +130,19 @@ rsm_monitor_get_config(const struct rsm_monitor *m);
 int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
                                  rsm_node_done_cb cb, void *arg);
 
+/* Ask for a planned SWITCHOVER of group (RSM SWITCHOVER) to `to` (NULL or
+ * port 0: the best replica), to be done within timeout_ms of the decision
+ * (<= 0: failover_timeout_ms), executed with Redis's FAILOVER TO (see
+ * planner.h). Like rsm_monitor_request_failover(), and also: cb gets
+ * RSM_ENOCANDIDATE when the target is not eligible and RSM_EREJECTED when
+ * the planner refuses (paused, master not answering, Redis < 6.2), errmsg
+ * saying why; returns RSM_EREJECTED at once for a paused group. cb's 0
+ * means decided, not done: the outcome is in the group's history. */
+int rsm_monitor_request_switchover(struct rsm_monitor *m, const char *group,
+                                   const struct rsm_addr *to,
+                                   int64_t timeout_ms, rsm_node_done_cb cb,
+                                   void *arg);
+
 /* Latency of the probes of one group (the leader's INFO probes, a
  * follower's PINGs), from send to the last reply, in milliseconds. Probes
  * that got an answer (a valid reply, or an "alive" error such as LOADING)

@@ -32,6 +32,27 @@
  *      a new master that restarted empty, at once (re-pointing replicas at
  *      it would wipe them; the verdict FAILED_RESTART then decides the
  *      next failover);
+ *      A SWITCHOVER decision is driven differently before promotion:
+ *        SEND_PROMOTE      FAILOVER TO target TIMEOUT remaining-ms to the
+ *                          old master while it is role:master and the
+ *                          target is linked to it (Redis's coordinated
+ *                          failover: it pauses writes, waits for the
+ *                          target to have every write, then swaps roles,
+ *                          or gives up and resumes at the timeout), until
+ *                          the target reports role:master; then as above
+ *                          (the old master already follows it).
+ *      FAILOVER is not re-sent while the old master reports one running
+ *      (master_failover_state). It is aborted when the target is not
+ *      promoted within the decision's timeout_ms (plus 1 s for Redis's own
+ *      timeout to fire), or the target is DOWN, not monitored or restarted
+ *      empty: first FAILOVER ABORT to the old master while it reports
+ *      waiting-for-sync, then, once it reports no FAILOVER running (or,
+ *      not answering, past the deadline + 1 s), AbortFailover: the old
+ *      master serves again, no write lost. While it reports
+ *      failover-in-progress (roles being swapped) or already follows the
+ *      target, the outcome is awaited instead (until timeout_ms + 1 s past
+ *      the deadline). REPLICAOF NO ONE is never sent for a switchover: a
+ *      write acknowledged by the old master during the swap could be lost;
  *   2. a manual failover requested (input manual_failover) with a master
  *      committed: DecideFailover{MANUAL} to the best replica by the policy
  *      ranking (the master is usually fine: the verdict is not needed and
@@ -143,6 +164,20 @@ struct rsm_planner_input {
                              failover in flight, decide a MANUAL one now to
                              the best replica, whatever the verdict, the
                              anti-flap hold or the paused flag */
+    bool switchover;      /* an operator asked for a planned switchover
+                             (RSM SWITCHOVER): with a master committed that
+                             answers as role:master, no failover in flight
+                             and the group not paused, decide a SWITCHOVER
+                             to switchover_to (or the best replica when its
+                             port is 0), which must be ranked eligible by
+                             the policy (never priority 0, linked, lag within
+                             max_lag_bytes of the master's offset); the
+                             master must run Redis >= 6.2. Otherwise
+                             nothing, with the reason. manual_failover wins
+                             when both are set. */
+    struct rsm_addr switchover_to;
+    int64_t switchover_timeout_ms; /* recorded in the decision; 0 = the
+                                      failover_timeout_ms */
 };
 
 enum rsm_plan_kind {
@@ -164,13 +199,20 @@ enum rsm_failover_state {
 enum rsm_redis_cmd {
     RSM_CMD_REPLICAOF_NO_ONE = 1, /* promote */
     RSM_CMD_REPLICAOF,            /* follow `master` */
+    RSM_CMD_FAILOVER,             /* FAILOVER TO master.host master.port
+                                     TIMEOUT timeout_ms (sent to the old
+                                     master of a switchover) */
+    RSM_CMD_FAILOVER_ABORT,       /* FAILOVER ABORT (to that old master,
+                                     while it waits for the target) */
 };
 
 /* One command for one instance. */
 struct rsm_redis_action {
     struct rsm_addr addr; /* where to send it */
     enum rsm_redis_cmd cmd;
-    struct rsm_addr master; /* RSM_CMD_REPLICAOF: host and port to follow */
+    struct rsm_addr master; /* RSM_CMD_REPLICAOF: host and port to follow;
+                               RSM_CMD_FAILOVER: the target */
+    int64_t timeout_ms;     /* RSM_CMD_FAILOVER: > 0 */
 };
 
 #define RSM_PLAN_DETAIL_MAX 320
@@ -219,7 +261,7 @@ const char *rsm_plan_kind_str(enum rsm_plan_kind k);
 /* "none", "select-slave", "send-promote", "wait-promotion",
  * "reconf-slaves", "demote-old-master". */
 const char *rsm_failover_state_str(enum rsm_failover_state s);
-/* "REPLICAOF NO ONE", "REPLICAOF". */
+/* "REPLICAOF NO ONE", "REPLICAOF", "FAILOVER", "FAILOVER ABORT". */
 const char *rsm_redis_cmd_str(enum rsm_redis_cmd c);
 
 #endif /* RSM_PLANNER_H */

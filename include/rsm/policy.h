@@ -39,32 +39,32 @@ enum rsm_exclusion {
 /* What we know of one instance. The caller owns everything pointed to. */
 struct rsm_candidate {
     struct rsm_addr addr;
-    bool reachable;               /* a valid INFO reply was received */
-    const struct rsm_info *info;  /* NULL when !reachable */
-    int64_t info_age_ms;          /* now - time of that reply */
+    bool reachable;              /* a valid INFO reply was received */
+    const struct rsm_info *info; /* NULL when !reachable */
+    int64_t info_age_ms;         /* now - time of that reply */
 };
 
 /* Knobs; zero/negative disables a rule. */
 struct rsm_policy_config {
-    int64_t max_info_age_ms;    /* exclude older observations (0 = off) */
-    int64_t master_down_ms;     /* how long the master has been down, -1 if
-                                   unknown (disables the link-down rule) */
-    int64_t down_after_ms;      /* link-down rule: excluded if link down for
-                                   more than master_down_ms +
-                                   10 * down_after_ms */
-    int64_t max_lag_bytes;      /* exclude if reference_offset - offset is
-                                   larger (0 = off) */
-    int64_t reference_offset;   /* e.g. the master's last known offset */
+    int64_t max_info_age_ms;  /* exclude older observations (0 = off) */
+    int64_t master_down_ms;   /* how long the master has been down, -1 if
+                                 unknown (disables the link-down rule) */
+    int64_t down_after_ms;    /* link-down rule: excluded if link down for
+                                 more than master_down_ms +
+                                 10 * down_after_ms */
+    int64_t max_lag_bytes;    /* exclude if reference_offset - offset is
+                                 larger (0 = off) */
+    int64_t reference_offset; /* e.g. the master's last known offset */
 };
 
 #define RSM_REASON_MAX 128
 
 /* One line of a ranking: which candidate, its place, or why it is out. */
 struct rsm_rank {
-    size_t index;                  /* into the candidate array */
-    unsigned rank;                 /* 1 = best; 0 if excluded */
+    size_t index;  /* into the candidate array */
+    unsigned rank; /* 1 = best; 0 if excluded */
     enum rsm_exclusion excluded;
-    char reason[RSM_REASON_MAX];   /* human text, "" if eligible */
+    char reason[RSM_REASON_MAX]; /* human text, "" if eligible */
 };
 
 /* Fill cfg with defaults: everything off, master_down_ms = -1. */

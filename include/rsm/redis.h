@@ -32,9 +32,9 @@ struct rsm_redis;
 
 struct rsm_redis_config {
     struct rsm_addr addr;
-    const char *user;              /* ACL user, NULL for none */
-    const char *password;          /* NULL for no AUTH */
-    uint64_t connect_timeout_ms;   /* resolve + connect + AUTH */
+    const char *user;            /* ACL user, NULL for none */
+    const char *password;        /* NULL for no AUTH */
+    uint64_t connect_timeout_ms; /* resolve + connect + AUTH */
 };
 
 /* Result of one command. `reply` is valid only during the callback (owned by
@@ -46,7 +46,7 @@ struct rsm_redis_result {
     int status;
     const redisReply *reply;
     const char *errmsg;
-    uint64_t latency_ms;           /* from send to reply/error */
+    uint64_t latency_ms; /* from send to reply/error */
 };
 
 typedef void (*rsm_redis_cb)(struct rsm_redis *r,
@@ -61,9 +61,8 @@ int rsm_redis_create(uv_loop_t *loop, const struct rsm_redis_config *cfg,
  * connect too, when one is needed). cb runs exactly once, never from inside
  * this call. Returns 0, or RSM_ENOMEM / RSM_EINVAL (closing link, bad args),
  * in which case cb is never called. */
-int rsm_redis_command(struct rsm_redis *r, uint64_t timeout_ms,
-                      rsm_redis_cb cb, void *arg, int argc,
-                      const char *const *argv);
+int rsm_redis_command(struct rsm_redis *r, uint64_t timeout_ms, rsm_redis_cb cb,
+                      void *arg, int argc, const char *const *argv);
 
 /* true while a TCP connection is established (AUTH done). */
 int rsm_redis_connected(const struct rsm_redis *r);

@@ -41,13 +41,13 @@ enum rsm_verdict {
 
 struct rsm_plan {
     enum rsm_verdict verdict;
-    long master;          /* index of the master to keep or promote; -1 */
-    bool promote;         /* send REPLICAOF NO ONE to `master` first */
-    size_t n_repoint;     /* instances to send REPLICAOF <master> */
+    long master;      /* index of the master to keep or promote; -1 */
+    bool promote;     /* send REPLICAOF NO ONE to `master` first */
+    size_t n_repoint; /* instances to send REPLICAOF <master> */
     size_t repoint[RSM_TOPOLOGY_MAX];
-    size_t n_ranked;      /* entries in ranking[] (== n) */
+    size_t n_ranked;                           /* entries in ranking[] (== n) */
     struct rsm_rank ranking[RSM_TOPOLOGY_MAX]; /* of the candidates ranked */
-    char reason[256];     /* one line for the operator */
+    char reason[256];                          /* one line for the operator */
 };
 
 /* Decide for n (<= RSM_TOPOLOGY_MAX) endpoints. Returns 0 and fills *plan,

@@ -90,6 +90,7 @@ static Rsm__DecideFailover *enc_decide(struct decide_pb *pb,
     m->old_offset = e->old_offset;
     m->new_offset = e->new_offset;
     m->decided_by = e->decided_by;
+    m->timeout_ms = e->timeout_ms;
     return m;
 }
 
@@ -446,6 +447,7 @@ static int dec_decide(struct dec *d, const Rsm__DecideFailover *m,
     e->old_offset = m->old_offset;
     e->new_offset = m->new_offset;
     e->decided_by = m->decided_by;
+    e->timeout_ms = m->timeout_ms;
     return 0;
 }
 

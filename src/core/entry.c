@@ -196,6 +196,9 @@ static int check_decide(const struct rsm_entry *e, char *errmsg, size_t errlen)
     if (rv == 0 && ((unsigned)e->failover_kind > RSM_FAILOVER_BOOTSTRAP))
         rv = rsm_errf(RSM_EINVAL, errmsg, errlen, "kind: bad value %d",
                       (int)e->failover_kind);
+    if (rv == 0 && e->timeout_ms < 0)
+        rv = rsm_errf(RSM_EINVAL, errmsg, errlen, "timeout_ms: negative (%lld)",
+                      (long long)e->timeout_ms);
     return rv;
 }
 

@@ -136,6 +136,7 @@ static void copy_decision(struct rsm_entry *dst, const struct rsm_entry *e)
     dst->old_offset = e->old_offset;
     dst->new_offset = e->new_offset;
     dst->decided_by = e->decided_by;
+    dst->timeout_ms = e->timeout_ms;
 }
 
 static int reject(char *reason, size_t len, const char *fmt, ...)
@@ -500,7 +501,8 @@ static bool decision_same(const struct rsm_entry *a, const struct rsm_entry *b)
         a->n_ranked != b->n_ranked || strcmp(a->reason, b->reason) != 0 ||
         a->failover_kind != b->failover_kind ||
         a->old_offset != b->old_offset || a->new_offset != b->new_offset ||
-        a->decided_by != b->decided_by || a->time_ms != b->time_ms)
+        a->decided_by != b->decided_by || a->time_ms != b->time_ms ||
+        a->timeout_ms != b->timeout_ms)
         return false;
     for (unsigned i = 0; i < a->n_ranked; i++) {
         if (!ranked_same(&a->ranking[i], &b->ranking[i]))

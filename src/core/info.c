@@ -205,6 +205,22 @@ static int set_version(struct parser *ps, const struct field *f, struct span v)
                      sizeof ps->info->redis_version);
 }
 
+static int set_failover_state(struct parser *ps, const struct field *f,
+                              struct span v)
+{
+    (void)f;
+    if (span_eq(v, "no-failover"))
+        ps->info->failover_state = RSM_FOCMD_NONE;
+    else if (span_eq(v, "waiting-for-sync"))
+        ps->info->failover_state = RSM_FOCMD_WAITING_SYNC;
+    else if (span_eq(v, "failover-in-progress"))
+        ps->info->failover_state = RSM_FOCMD_IN_PROGRESS;
+    else
+        return fail(ps, RSM_EPARSE, "unknown master_failover_state '%.*s'",
+                    quote_len(v), v.p);
+    return 0;
+}
+
 static int set_role(struct parser *ps, const struct field *f, struct span v)
 {
     if (span_eq(v, "master"))
@@ -294,6 +310,7 @@ static const struct field fields[] = {
     {"redis_version", set_version, 0},
     {"loading", set_flag, AT(loading)},
     {"connected_slaves", set_count, 0},
+    {"master_failover_state", set_failover_state, 0},
 };
 
 /* ------------------------------------------------------------------------

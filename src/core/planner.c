@@ -300,8 +300,21 @@ static void policy_config(const struct ctx *c,
 }
 
 /* Propose DecideFailover to the best candidate, or say why not. */
+static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
+                     const struct rsm_addr *old_master,
+                     const struct rsm_addr *target, const char *why);
+
 static int decide(struct ctx *c, enum rsm_failover_kind kind,
                   const struct rsm_addr *old_master, const char *why)
+{
+    return decide_to(c, kind, old_master, NULL, why);
+}
+
+/* Propose DecideFailover to target (NULL: the best candidate), or say why
+ * not. */
+static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
+                     const struct rsm_addr *old_master,
+                     const struct rsm_addr *target, const char *why)
 {
     const struct rsm_master_verdict *v = old_master ? c->in->verdict : NULL;
     struct rsm_candidate cand[RSM_MAX_MEMBERS];
@@ -319,6 +332,30 @@ static int decide(struct ctx *c, enum rsm_failover_kind kind,
     best = eligible > 0 ? from[rank[0].index] : NULL;
     e = propose(c, RSM_ENTRY_DECIDE_FAILOVER);
     fill_ranking(e, rank, n, cand, from);
+    if (target != NULL) {
+        best = NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (rank[i].rank >= 1 &&
+                rsm_addr_equal(&cand[rank[i].index].addr, target))
+                best = from[rank[i].index];
+        }
+        if (best == NULL) {
+            reasonf(c, "%s; target %s not eligible: ", why,
+                    fmt_addr(target, a));
+            for (unsigned i = 0; i < e->n_ranked; i++) {
+                if (rsm_addr_equal(&e->ranking[i].addr, target))
+                    reason_append(c, "%s", e->ranking[i].reason);
+            }
+            if (find_obs(c, target) == NULL)
+                reason_append(c, "not a configured instance");
+            else if (old_master != NULL && rsm_addr_equal(target, old_master))
+                reason_append(c, "it is the master");
+            rsm_entry_init(&c->out->entry, RSM_ENTRY_NONE, c->in->group,
+                           c->now);
+            c->out->kind = RSM_PLAN_NONE;
+            return 0;
+        }
+    }
     if (best == NULL || best->info == NULL || best->info->priority <= 0) {
         reasonf(c, "%s; no eligible candidate: ", why);
         explain_exclusions(c, e);
@@ -335,6 +372,10 @@ static int decide(struct ctx *c, enum rsm_failover_kind kind,
     e->old_offset = v ? v->last_offset : -1;
     e->new_offset = rsm_info_offset(best->info);
     e->decided_by = c->in->leader_id;
+    if (kind == RSM_FAILOVER_SWITCHOVER)
+        e->timeout_ms = c->in->switchover_timeout_ms > 0
+                            ? c->in->switchover_timeout_ms
+                            : c->in->cfg->failover_timeout_ms;
     c->out->state = RSM_FO_SELECT_SLAVE;
     c->out->epoch = e->epoch;
     fmt_addr(&e->master, b);
@@ -672,6 +713,95 @@ static int promote_phase(struct ctx *c, const struct flight *f)
     return 0;
 }
 
+/* SEND_PROMOTE / WAIT_PROMOTION of a SWITCHOVER: ask the old master for
+ * Redis's coordinated FAILOVER TO the target, with a timeout that ends
+ * by the decision's deadline (a re-sent one too); see planner.h. */
+static int switchover_phase(struct ctx *c, const struct flight *f)
+{
+    const struct rsm_observation *o = f->chosen, *old = f->old;
+    int64_t limit = f->d->timeout_ms > 0 ? f->d->timeout_ms
+                                         : c->in->cfg->failover_timeout_ms;
+    int64_t left = limit - f->elapsed;
+    bool old_seen = usable(c, old);
+    enum rsm_failover_cmd_state fs =
+        old_seen && is_master(old) ? old->info->failover_state : RSM_FOCMD_NONE;
+    bool swapped = old_seen && follows(old, f->new_m);
+    const char *ev = NULL;
+    char why[RSM_ADDR_STRLEN + 64];
+    struct rsm_redis_action *act;
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    fmt_addr(f->new_m, a);
+    fmt_addr(f->old_m, b);
+    if (usable(c, o) && is_master(o) && !o->restarted_empty)
+        return promote_phase(c, f); /* records the promotion */
+    c->out->state = RSM_FO_SEND_PROMOTE;
+    if (left < -1000) { /* Redis's own FAILOVER timeout has fired */
+        ev = "-failover-abort-timeout";
+        snprintf(why, sizeof why, "%s not promoted within %lld ms", a,
+                 (long long)limit);
+    } else if (o == NULL || o->state == RSM_HEALTH_DOWN) {
+        ev = "-failover-abort-slave-unreachable";
+        snprintf(why, sizeof why, "%s unreachable", a);
+    } else if (o->restarted_empty) {
+        ev = "-failover-abort-slave-restarted";
+        snprintf(why, sizeof why, "%s restarted empty", a);
+    }
+    if (ev != NULL) {
+        bool overdue = left < -1000 - limit;
+
+        if (!overdue && (swapped || fs == RSM_FOCMD_IN_PROGRESS)) {
+            reasonf(c,
+                    "switchover to %s: %s; roles being swapped by %s: "
+                    "waiting for the outcome",
+                    a, why, b);
+            return 0;
+        }
+        if (!overdue && fs == RSM_FOCMD_WAITING_SYNC) {
+            add_action(c, f->old_m, RSM_CMD_FAILOVER_ABORT, NULL);
+            reasonf(c, "switchover to %s: %s; FAILOVER ABORT on %s", a, why, b);
+            return 0;
+        }
+        if (!overdue && !old_seen && left >= -1000) {
+            reasonf(c,
+                    "switchover to %s: %s; %s not answering: waiting for "
+                    "its FAILOVER timeout",
+                    a, why, b);
+            return 0;
+        }
+        return abort_failover(c, f, ev, "switchover: %s, %s keeps serving", why,
+                              b);
+    }
+    if (left < 100) {
+        reasonf(c,
+                "switchover to %s: deadline reached, waiting for %s to "
+                "resume",
+                a, b);
+        return 0;
+    }
+    if (fs != RSM_FOCMD_NONE || swapped) {
+        reasonf(c, "switchover to %s: FAILOVER running on %s (%lld ms left)", a,
+                b, (long long)left);
+        return 0;
+    }
+    if (old == NULL || !can_command(c, old) || !is_master(old) ||
+        !linked_to(c, o, f->old_m)) {
+        reasonf(c,
+                "switchover to %s: waiting for %s (role:master, answering) "
+                "and %s linked to it",
+                a, b, a);
+        return 0;
+    }
+    add_action(c, f->old_m, RSM_CMD_FAILOVER, f->new_m);
+    act = &c->out->actions[c->out->n_actions - 1];
+    act->timeout_ms = left;
+    reasonf(c, "switchover: FAILOVER TO %s on %s, %lld ms left (epoch %llu)", a,
+            b, (long long)left, (unsigned long long)f->d->epoch);
+    event(c, "+failover-state-send-slaveof-noone", "%s %s epoch %llu",
+          c->in->group, a, (unsigned long long)f->d->epoch);
+    return 0;
+}
+
 /* Demote the old master now if it answers and is not a replica of the new
  * one yet. Returns true if an action was added. */
 static bool demote_old(struct ctx *c, const struct flight *f)
@@ -715,8 +845,10 @@ static int complete(struct ctx *c, const struct flight *f)
     }
     e->result = e->n_stragglers ? RSM_RESULT_COMPLETED_WITH_STRAGGLERS
                                 : RSM_RESULT_COMPLETED;
+    /* A switchover swaps roles only once the target has every write. */
     e->data_at_risk =
-        d->old_offset >= 0 && d->new_offset >= 0
+        d->failover_kind == RSM_FAILOVER_SWITCHOVER ? 0
+        : d->old_offset >= 0 && d->new_offset >= 0
             ? (d->old_offset > d->new_offset ? d->old_offset - d->new_offset
                                              : 0)
             : -1;
@@ -835,6 +967,8 @@ static int run_failover(struct ctx *c)
         return new_master_lost_data(c, &f);
     switch (c->g->step) {
     case RSM_STEP_NONE:
+        if (f.d->failover_kind == RSM_FAILOVER_SWITCHOVER && f.old_m != NULL)
+            return switchover_phase(c, &f);
         return promote_phase(c, &f);
     case RSM_STEP_PROMOTED:
         return reconf_phase(c, &f);
@@ -873,6 +1007,47 @@ static int check_input(const struct rsm_planner_input *in,
         return 0;
     snprintf(out->reason, sizeof out->reason, "invalid input: %s", why);
     return RSM_EINVAL;
+}
+
+/* redis_version "X.Y.Z" at least 6.2 (FAILOVER exists). */
+static bool has_failover_cmd(const struct rsm_info *i)
+{
+    int major = 0, minor = 0;
+
+    if (sscanf(i->redis_version, "%d.%d", &major, &minor) != 2)
+        return false;
+    return major > 6 || (major == 6 && minor >= 2);
+}
+
+/* An operator asked for a switchover (no failover in flight). */
+static int switchover_requested(struct ctx *c)
+{
+    const struct rsm_observation *mo = find_obs(c, &c->g->master);
+    char a[RSM_ADDR_STRLEN];
+
+    fmt_addr(&c->g->master, a);
+    if (c->g->paused) {
+        reasonf(c, "switchover refused: group paused");
+        return 0;
+    }
+    if (mo == NULL || !can_command(c, mo) || !is_master(mo)) {
+        reasonf(c,
+                "switchover refused: master %s not answering as role:master "
+                "(a failover is what it needs)",
+                a);
+        return 0;
+    }
+    if (!has_failover_cmd(mo->info)) {
+        reasonf(c,
+                "switchover refused: master %s runs Redis %s, FAILOVER needs "
+                ">= 6.2",
+                a, mo->info->redis_version);
+        return 0;
+    }
+    return decide_to(c, RSM_FAILOVER_SWITCHOVER, &c->g->master,
+                     addr_is_set(&c->in->switchover_to) ? &c->in->switchover_to
+                                                        : NULL,
+                     "switchover requested");
 }
 
 static int decide_on_verdict(struct ctx *c)
@@ -932,6 +1107,8 @@ int rsm_planner_next(const struct rsm_planner_input *in,
     if (in->manual_failover && c.g != NULL && c.g->has_master)
         return decide(&c, RSM_FAILOVER_MANUAL, &c.g->master,
                       "manual failover requested");
+    if (in->switchover && c.g != NULL && c.g->has_master)
+        return switchover_requested(&c);
     if (c.g != NULL && c.g->paused) {
         reasonf(&c, "paused");
         return 0;
@@ -984,6 +1161,10 @@ const char *rsm_redis_cmd_str(enum rsm_redis_cmd c)
         return "REPLICAOF NO ONE";
     case RSM_CMD_REPLICAOF:
         return "REPLICAOF";
+    case RSM_CMD_FAILOVER:
+        return "FAILOVER";
+    case RSM_CMD_FAILOVER_ABORT:
+        return "FAILOVER ABORT";
     }
     return "invalid";
 }

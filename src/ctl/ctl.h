@@ -28,12 +28,13 @@ enum {
 
 /* `rsmctl promote [options] host:port ...` (promote.c). */
 int rsmctl_promote(int argc, char **argv);
-int rsmctl_status(int argc, char **argv);   /* status.c */
-int rsmctl_members(int argc, char **argv);  /* members.c */
-int rsmctl_failover(int argc, char **argv); /* failover.c */
-int rsmctl_pause(int argc, char **argv);    /* failover.c */
-int rsmctl_resume(int argc, char **argv);   /* failover.c */
-int rsmctl_history(int argc, char **argv);  /* failover.c */
+int rsmctl_status(int argc, char **argv);     /* status.c */
+int rsmctl_members(int argc, char **argv);    /* members.c */
+int rsmctl_failover(int argc, char **argv);   /* failover.c */
+int rsmctl_switchover(int argc, char **argv); /* failover.c */
+int rsmctl_pause(int argc, char **argv);      /* failover.c */
+int rsmctl_resume(int argc, char **argv);     /* failover.c */
+int rsmctl_history(int argc, char **argv);    /* failover.c */
 int rsmctl_redis_boot(int argc, char **argv); /* redis_boot.c */
 
 /* --- shared helpers (opts.c) -------------------------------------------- */

@@ -1,5 +1,5 @@
-/* failover.c - `rsmctl failover|pause|resume|history`: an operator's hand
- * on the failover of a Redis group.
+/* failover.c - `rsmctl failover|switchover|pause|resume|history`: an operator's
+ * hand on the failover of a Redis group.
  *
  * failover, pause and resume are decided through the Raft log, so they go
  * to the leader: sent to a follower they come back as
@@ -22,13 +22,11 @@
 #include <string.h>
 #include <time.h>
 
-enum verb { FAILOVER, PAUSE, RESUME, HISTORY };
+enum verb { FAILOVER, PAUSE, RESUME, HISTORY, SWITCHOVER };
 
 static const char *const verb_name[] = {
-    [FAILOVER] = "failover",
-    [PAUSE] = "pause",
-    [RESUME] = "resume",
-    [HISTORY] = "history",
+    [FAILOVER] = "failover", [PAUSE] = "pause",           [RESUME] = "resume",
+    [HISTORY] = "history",   [SWITCHOVER] = "switchover",
 };
 
 struct options {
@@ -38,6 +36,8 @@ struct options {
     bool wait;
     uint64_t wait_s;
     const char *group; /* NULL: every group (history only) */
+    const char *to;    /* switchover target, NULL: any */
+    char timeout[24];  /* switchover deadline in ms, "" default */
     struct agentlink link;
 };
 
@@ -72,6 +72,33 @@ static void usage(FILE *out, enum verb v)
                 "  --wait S                  wait at most S seconds "
                 "(default 60)\n"
                 "  --timeout-ms N            per agent (default 10000)\n"
+                "  -h, --help                this text\n\n%s",
+                exit_codes);
+        break;
+    case SWITCHOVER:
+        fprintf(out,
+                "usage: rsmctl switchover [options] GROUP\n"
+                "\n"
+                "Move the master of GROUP to a replica without losing an "
+                "acknowledged\nwrite: the leader decides it through the Raft "
+                "log (refused while a\nfailover is in flight or the group "
+                "is paused; the target must be\neligible: priority > 0, "
+                "linked, caught up), then the master runs\nRedis's FAILOVER "
+                "TO (writes paused until the target has them all,\nthen "
+                "roles swapped). If the target is not promoted in time the\n"
+                "switchover is aborted and the old master keeps serving. "
+                "Waits for\nthe result in the committed history.\n"
+                "\n"
+                "options:\n" AGENTLINK_HELP
+                "  --to HOST:PORT            the replica to promote "
+                "(default: the best)\n"
+                "  --timeout-ms N            deadline of the switchover "
+                "(default: the\n"
+                "                            agents' failover timeout)\n"
+                "  --no-wait                 return once the leader "
+                "decided\n"
+                "  --wait S                  wait at most S seconds "
+                "(default 60)\n"
                 "  -h, --help                this text\n\n%s",
                 exit_codes);
         break;
@@ -148,13 +175,14 @@ static int parse_options(int argc, char **argv, struct options *opt)
         {"json", no_argument, NULL, 'j'},
         {"no-wait", no_argument, NULL, 'N'},
         {"wait", required_argument, NULL, 'W'},
+        {"to", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     char err[RSM_ERRMSG_SIZE];
     int c;
 
-    opt->wait = opt->verb == FAILOVER;
+    opt->wait = opt->verb == FAILOVER || opt->verb == SWITCHOVER;
     opt->wait_s = 60;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -166,9 +194,9 @@ static int parse_options(int argc, char **argv, struct options *opt)
             break;
         case 'N':
         case 'W':
-            if (opt->verb != FAILOVER)
+            if (opt->verb != FAILOVER && opt->verb != SWITCHOVER)
                 return usage_error(opt, "--wait / --no-wait are for "
-                                        "failover only");
+                                        "failover and switchover only");
             opt->wait = c == 'W';
             if (c == 'W' &&
                 rsmctl_parse_uint(optarg, 1, 86400, &opt->wait_s) != 0)
@@ -176,6 +204,31 @@ static int parse_options(int argc, char **argv, struct options *opt)
                                    "--wait: '%s' is not 1..86400 "
                                    "seconds",
                                    optarg);
+            break;
+        case 'T': {
+            struct rsm_addr a;
+
+            if (opt->verb != SWITCHOVER)
+                return usage_error(opt, "--to is for switchover only");
+            if (rsm_addr_parse(optarg, &a, err, sizeof err) != 0)
+                return usage_error(opt, "--to: %s", err);
+            opt->to = optarg;
+            break;
+        }
+        case 't':
+            if (opt->verb == SWITCHOVER) {
+                uint64_t ms;
+
+                if (rsmctl_parse_uint(optarg, 100, 3600000, &ms) != 0)
+                    return usage_error(opt,
+                                       "--timeout-ms: '%s' is not "
+                                       "100..3600000",
+                                       optarg);
+                snprintf(opt->timeout, sizeof opt->timeout, "%" PRIu64, ms);
+                break;
+            }
+            if (agentlink_option(&opt->link, c, optarg, err, sizeof err) != 0)
+                return usage_error(opt, "%s", err);
             break;
         case 'h':
             usage(stdout, opt->verb);
@@ -360,10 +413,10 @@ static int wait_done(const struct options *opt, const struct rsm_addr *leader,
             char riskbuf[48] = "unknown";
             if (risk >= 0)
                 snprintf(riskbuf, sizeof riskbuf, "%" PRId64 " bytes", risk);
-            printf("failover of %s %s: epoch %" PRId64 ", %s -> %s, data "
+            printf("%s of %s %s: epoch %" PRId64 ", %s -> %s, data "
                    "at risk %s\n",
-                   opt->group, result, jint(h, "epoch"), jstr(h, "old_master"),
-                   jstr(h, "new_master"), riskbuf);
+                   verb_name[opt->verb], opt->group, result, jint(h, "epoch"),
+                   jstr(h, "old_master"), jstr(h, "new_master"), riskbuf);
             rv = strncmp(result, "completed", 9) == 0 ? RSMCTL_EXIT_OK
                                                       : RSMCTL_EXIT_FAILED;
             json_decref(st);
@@ -386,7 +439,8 @@ static int wait_done(const struct options *opt, const struct rsm_addr *leader,
 
 static int failover(const struct options *opt)
 {
-    const char *argv[] = {"SENTINEL", "FAILOVER", opt->group};
+    const char *argv[5] = {"SENTINEL", "FAILOVER", opt->group, NULL, NULL};
+    int argc = 3;
     struct rsm_addr leader;
     char name[RSM_ADDR_STRLEN];
     json_t *st, *g;
@@ -405,11 +459,18 @@ static int failover(const struct options *opt)
     }
     epoch = jint(g, "epoch");
     json_decref(st);
-    rv = to_leader(opt, 3, argv, &leader);
+    if (opt->verb == SWITCHOVER) {
+        argv[0] = "RSM";
+        argv[1] = "SWITCHOVER";
+        argv[argc++] = opt->to != NULL ? opt->to : "any";
+        if (opt->timeout[0] != '\0')
+            argv[argc++] = opt->timeout;
+    }
+    rv = to_leader(opt, argc, argv, &leader);
     if (rv != RSMCTL_EXIT_OK)
         return rv;
-    printf("failover of %s requested from the leader at %s\n", opt->group,
-           rsm_addr_format(&leader, name, sizeof name));
+    printf("%s of %s requested from the leader at %s\n", verb_name[opt->verb],
+           opt->group, rsm_addr_format(&leader, name, sizeof name));
     fflush(stdout);
     if (!opt->wait)
         return RSMCTL_EXIT_OK;
@@ -556,6 +617,7 @@ static int run(enum verb v, int argc, char **argv)
     if (rv == 0) {
         switch (v) {
         case FAILOVER:
+        case SWITCHOVER:
             rv = failover(&opt);
             break;
         case PAUSE:
@@ -574,6 +636,11 @@ static int run(enum verb v, int argc, char **argv)
 int rsmctl_failover(int argc, char **argv)
 {
     return run(FAILOVER, argc, argv);
+}
+
+int rsmctl_switchover(int argc, char **argv)
+{
+    return run(SWITCHOVER, argc, argv);
 }
 
 int rsmctl_pause(int argc, char **argv)

@@ -17,6 +17,8 @@ static const struct subcommand subcommands[] = {
     {"status", rsmctl_status, "the agent group and its groups at a glance"},
     {"members", rsmctl_members, "list, add or remove agents of the group"},
     {"failover", rsmctl_failover, "manual failover of a Redis group, now"},
+    {"switchover", rsmctl_switchover,
+     "planned move of a Redis group's master, no write lost"},
     {"pause", rsmctl_pause, "no automatic failover of a Redis group"},
     {"resume", rsmctl_resume, "automatic failover of a Redis group again"},
     {"history", rsmctl_history, "the failovers the agents committed"},

@@ -1072,6 +1072,100 @@ static enum rsm_resp_status cmd_failover(const struct call *x)
     return RSM_RESP_DONE;
 }
 
+/* Completion of RSM SWITCHOVER (like failover_done). */
+static void switchover_done(void *arg, int status, const char *errmsg)
+{
+    struct rsm_resp_reply *r = arg;
+
+    switch (status) {
+    case 0:
+        rsm_resp_add_status(r, "OK");
+        break;
+    case RSM_ENOCANDIDATE:
+        rsm_resp_add_errorf(r, "NOGOODSLAVE %s", errmsg);
+        break;
+    case RSM_EBUSY:
+        rsm_resp_add_error(r, "INPROG Failover already in progress");
+        break;
+    case RSM_EREJECTED:
+        rsm_resp_add_errorf(r, "REFUSED %s", errmsg);
+        break;
+    default:
+        rsm_resp_add_errorf(r, "ERR switchover not decided: %s",
+                            errmsg && errmsg[0] ? errmsg
+                                                : rsm_strerror(status));
+    }
+    rsm_resp_reply_end(r);
+}
+
+/* RSM SWITCHOVER <group> [<host:port>|any] [<timeout-ms>] */
+static enum rsm_resp_status cmd_switchover(const struct call *x)
+{
+    const struct rsm_group *g = group_arg(x, 2);
+    struct rsm_addr to;
+    bool has_to = false;
+    long long timeout_ms = 0;
+    char err[RSM_ERRMSG_SIZE];
+    int rv;
+
+    if (g == NULL)
+        return RSM_RESP_DONE;
+    if (x->a->monitor == NULL) {
+        rsm_resp_add_error(x->r, "ERR this agent does not monitor Redis "
+                                 "(no --monitor)");
+        return RSM_RESP_DONE;
+    }
+    for (int i = 3; i < x->req->argc; i++) {
+        const char *s = x->req->argv[i];
+        char *end;
+
+        if (i == 3 && strchr(s, ':') != NULL) {
+            memset(&to, 0, sizeof to);
+            if (rsm_addr_parse(s, &to, err, sizeof err) != 0) {
+                rsm_resp_add_errorf(x->r, "ERR bad target '%s': %s", s, err);
+                return RSM_RESP_DONE;
+            }
+            has_to = true;
+        } else if (i == 3 && strcasecmp(s, "any") == 0) {
+            has_to = false;
+        } else {
+            errno = 0;
+            timeout_ms = strtoll(s, &end, 10);
+            if (errno != 0 || end == s || *end != '\0' || timeout_ms < 100 ||
+                timeout_ms > 3600000 || i != x->req->argc - 1) {
+                rsm_resp_add_errorf(x->r,
+                                    "ERR bad argument '%s': want "
+                                    "[host:port|any] [timeout-ms 100..3600000]",
+                                    s);
+                return RSM_RESP_DONE;
+            }
+        }
+    }
+    rv = rsm_monitor_request_switchover(x->a->monitor, g->name,
+                                        has_to ? &to : NULL, timeout_ms,
+                                        switchover_done, x->r);
+    switch (rv) {
+    case 0:
+        return RSM_RESP_PENDING;
+    case RSM_ENOTLEADER:
+        not_leader(x->a, x->r);
+        break;
+    case RSM_ENOTFOUND:
+        rsm_resp_add_error(x->r, "ERR No such master with that name");
+        break;
+    case RSM_EBUSY:
+        rsm_resp_add_error(x->r, "INPROG Failover already in progress");
+        break;
+    case RSM_EREJECTED:
+        rsm_resp_add_error(x->r, "REFUSED switchover refused: group paused");
+        break;
+    default:
+        rsm_resp_add_errorf(x->r, "ERR switchover refused: %s",
+                            rsm_strerror(rv));
+    }
+    return RSM_RESP_DONE;
+}
+
 /* =====================================================================
  * Commands: pub/sub
  * ===================================================================== */
@@ -1540,6 +1634,13 @@ static const struct cmd commands[] = {
      LEADER,
      "RSM RESUME <group> -- leader only",
      cmd_resume},
+    {{"RSM", "SWITCHOVER"},
+     3,
+     5,
+     LEADER,
+     "RSM SWITCHOVER <group> [<host:port>|any] [<timeout-ms>] -- planned, "
+     "no write lost, leader only",
+     cmd_switchover},
     {{"RSM", "HELP"}, 2, 2, 0, "RSM HELP", cmd_help},
 };
 

@@ -37,7 +37,10 @@ struct instance {
 struct manual_request {
     rsm_node_done_cb cb; /* NULL: none */
     void *arg;
-    bool proposed; /* its DecideFailover is being committed */
+    enum rsm_failover_kind kind; /* MANUAL or SWITCHOVER */
+    struct rsm_addr to;          /* SWITCHOVER target, port 0: any */
+    int64_t timeout_ms;          /* SWITCHOVER, 0: default */
+    bool proposed;               /* its DecideFailover is being committed */
 };
 
 struct group {
@@ -608,7 +611,8 @@ static bool same_action(const struct rsm_redis_action *a,
                         const struct rsm_redis_action *b)
 {
     return a->cmd == b->cmd && rsm_addr_equal(&a->addr, &b->addr) &&
-           (a->cmd != RSM_CMD_REPLICAOF ||
+           (a->cmd == RSM_CMD_REPLICAOF_NO_ONE ||
+            a->cmd == RSM_CMD_FAILOVER_ABORT ||
             rsm_addr_equal(&a->master, &b->master));
 }
 
@@ -628,7 +632,10 @@ static void action_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
     }
     in->action_done_ms = mono_ms(m);
     rsm_addr_format(&ctx->action.addr, a, sizeof a);
-    if (res->status != 0) {
+    if (res->status != 0 && ctx->action.cmd == RSM_CMD_FAILOVER &&
+        strstr(res->errmsg, "already in progress") != NULL) {
+        /* a re-sent FAILOVER while the first one runs: fine */
+    } else if (res->status != 0) {
         rsm_log(RSM_LOG_WARN, "redis-command-failed",
                 "group=%s addr=%s command=\"%s\" error=%s", in->g->cfg.name, a,
                 rsm_redis_cmd_str(ctx->action.cmd),
@@ -644,8 +651,9 @@ static void send_action(struct group *g, const struct rsm_redis_action *act)
     struct rsm_monitor *m = g->m;
     struct instance *in = find_instance(g, &act->addr);
     struct action_ctx *ctx;
-    char port[8], a[RSM_ADDR_STRLEN], to[RSM_ADDR_STRLEN];
-    const char *argv[3] = {"REPLICAOF", "NO", "ONE"};
+    char port[8], ms[24], a[RSM_ADDR_STRLEN], to[RSM_ADDR_STRLEN];
+    const char *argv[6] = {"REPLICAOF", "NO", "ONE", NULL, NULL, NULL};
+    int argc = 3;
 
     if (in == NULL)
         return;
@@ -664,8 +672,22 @@ static void send_action(struct group *g, const struct rsm_redis_action *act)
         snprintf(port, sizeof port, "%u", act->master.port);
         argv[1] = act->master.host;
         argv[2] = port;
+    } else if (act->cmd == RSM_CMD_FAILOVER_ABORT) {
+        argv[0] = "FAILOVER";
+        argv[1] = "ABORT";
+        argc = 2;
+    } else if (act->cmd == RSM_CMD_FAILOVER) {
+        snprintf(port, sizeof port, "%u", act->master.port);
+        snprintf(ms, sizeof ms, "%lld", (long long)act->timeout_ms);
+        argv[0] = "FAILOVER";
+        argv[1] = "TO";
+        argv[2] = act->master.host;
+        argv[3] = port;
+        argv[4] = "TIMEOUT";
+        argv[5] = ms;
+        argc = 6;
     }
-    if (rsm_redis_command(in->link, probe_timeout(m) * 2, action_cb, ctx, 3,
+    if (rsm_redis_command(in->link, probe_timeout(m) * 2, action_cb, ctx, argc,
                           argv) != 0) {
         free(ctx);
         return;
@@ -678,6 +700,14 @@ static void send_action(struct group *g, const struct rsm_redis_action *act)
                 "group=%s addr=%s "
                 "command=\"REPLICAOF %s\"",
                 g->cfg.name, a, rsm_addr_format(&act->master, to, sizeof to));
+    else if (act->cmd == RSM_CMD_FAILOVER_ABORT)
+        rsm_log(RSM_LOG_INFO, "redis-command",
+                "group=%s addr=%s command=\"FAILOVER ABORT\"", g->cfg.name, a);
+    else if (act->cmd == RSM_CMD_FAILOVER)
+        rsm_log(RSM_LOG_INFO, "redis-command",
+                "group=%s addr=%s command=\"FAILOVER TO %s %u TIMEOUT %s\"",
+                g->cfg.name, a, act->master.host, (unsigned)act->master.port,
+                ms);
     else
         rsm_log(RSM_LOG_INFO, "redis-command",
                 "group=%s addr=%s command=\"REPLICAOF NO ONE\"", g->cfg.name,
@@ -711,7 +741,9 @@ static void manual_done(struct group *g, int status, const char *errmsg)
     if (r.cb == NULL)
         return;
     memset(&g->manual, 0, sizeof g->manual);
-    rsm_log(status == 0 ? RSM_LOG_INFO : RSM_LOG_WARN, "manual-failover",
+    rsm_log(status == 0 ? RSM_LOG_INFO : RSM_LOG_WARN,
+            r.kind == RSM_FAILOVER_SWITCHOVER ? "switchover"
+                                              : "manual-failover",
             "group=%s status=%s", g->cfg.name,
             status == 0 ? "decided" : rsm_strerror(status));
     r.cb(r.arg, status, errmsg ? errmsg : "");
@@ -816,7 +848,7 @@ static bool manual_planned(struct group *g, const struct rsm_group *cg,
 {
     if (plan->kind == RSM_PLAN_PROPOSE &&
         plan->entry.kind == RSM_ENTRY_DECIDE_FAILOVER &&
-        plan->entry.failover_kind == RSM_FAILOVER_MANUAL)
+        plan->entry.failover_kind == g->manual.kind)
         return true;
     if (cg != NULL && cg->in_flight) {
         manual_done(g, RSM_EBUSY, "a failover is already in progress");
@@ -826,7 +858,11 @@ static bool manual_planned(struct group *g, const struct rsm_group *cg,
         manual_done(g, RSM_ENOTFOUND, "no master recorded yet");
         return true;
     }
-    manual_done(g, RSM_ENOCANDIDATE, plan->reason);
+    if (g->manual.kind == RSM_FAILOVER_SWITCHOVER &&
+        strstr(plan->reason, "switchover refused") == plan->reason)
+        manual_done(g, RSM_EREJECTED, plan->reason);
+    else
+        manual_done(g, RSM_ENOCANDIDATE, plan->reason);
     return false;
 }
 
@@ -857,10 +893,17 @@ static void evaluate(struct group *g)
     pin.now_ms = wall_ms();
     /* a manual request waits while an entry of the group is being
      * committed: the state it would be judged on is about to change */
-    pin.manual_failover =
-        g->manual.cb != NULL && !g->manual.proposed && !g->proposing;
+    if (g->manual.cb != NULL && !g->manual.proposed && !g->proposing) {
+        if (g->manual.kind == RSM_FAILOVER_SWITCHOVER) {
+            pin.switchover = true;
+            pin.switchover_to = g->manual.to;
+            pin.switchover_timeout_ms = g->manual.timeout_ms;
+        } else
+            pin.manual_failover = true;
+    }
     rsm_planner_next(&pin, &plan);
-    if (pin.manual_failover && !manual_planned(g, cg, &plan)) {
+    if ((pin.manual_failover || pin.switchover) &&
+        !manual_planned(g, cg, &plan)) {
         mark_dirty(g); /* plan again, without the request */
         return;
     }
@@ -885,7 +928,7 @@ static void evaluate(struct group *g)
         }
         if (g->manual.cb != NULL &&
             plan.entry.kind == RSM_ENTRY_DECIDE_FAILOVER &&
-            plan.entry.failover_kind == RSM_FAILOVER_MANUAL)
+            plan.entry.failover_kind == g->manual.kind)
             g->manual.proposed = true;
         rsm_log(RSM_LOG_INFO, "propose", "group=%s entry=%s epoch=%llu",
                 g->cfg.name, rsm_entry_kind_str(plan.entry.kind),
@@ -1180,7 +1223,45 @@ int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
     g->manual.cb = cb;
     g->manual.arg = arg;
     g->manual.proposed = false;
+    g->manual.kind = RSM_FAILOVER_MANUAL;
     rsm_log(RSM_LOG_INFO, "manual-failover-requested", "group=%s", group);
+    mark_dirty(g);
+    return 0;
+}
+
+int rsm_monitor_request_switchover(struct rsm_monitor *m, const char *group,
+                                   const struct rsm_addr *to,
+                                   int64_t timeout_ms, rsm_node_done_cb cb,
+                                   void *arg)
+{
+    struct group *g;
+    const struct rsm_group *cg;
+    char a[RSM_ADDR_STRLEN] = "any";
+
+    if (m->stopping || !m->acting)
+        return RSM_ENOTLEADER;
+    g = group_by_name(m, group);
+    if (g == NULL)
+        return RSM_ENOTFOUND;
+    cg = committed(g);
+    if (cg == NULL || !cg->has_master)
+        return RSM_ENOTFOUND;
+    if (cg->in_flight || g->manual.cb != NULL)
+        return RSM_EBUSY;
+    if (cg->paused)
+        return RSM_EREJECTED;
+    memset(&g->manual, 0, sizeof g->manual);
+    g->manual.cb = cb;
+    g->manual.arg = arg;
+    g->manual.kind = RSM_FAILOVER_SWITCHOVER;
+    if (to != NULL) {
+        g->manual.to = *to;
+        rsm_addr_format(to, a, sizeof a);
+    }
+    g->manual.timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+    rsm_log(RSM_LOG_INFO, "switchover-requested",
+            "group=%s to=%s timeout_ms=%lld", group, a,
+            (long long)g->manual.timeout_ms);
     mark_dirty(g);
     return 0;
 }

@@ -52,6 +52,7 @@ static void make_entry(struct rsm_entry *e, enum rsm_entry_kind kind)
         e->old_offset = 123500;
         e->new_offset = 123456;
         e->decided_by = 3;
+        e->timeout_ms = 5000;
         break;
     case RSM_ENTRY_FAILOVER_PROGRESS:
         e->epoch = 7;
@@ -108,6 +109,7 @@ static void assert_entry_same(const struct rsm_entry *a,
     assert_int_equal(a->old_offset, b->old_offset);
     assert_int_equal(a->new_offset, b->new_offset);
     assert_int_equal(a->decided_by, b->decided_by);
+    assert_int_equal(a->timeout_ms, b->timeout_ms);
     assert_int_equal(a->step, b->step);
     assert_int_equal(a->result, b->result);
     assert_int_equal(a->n_stragglers, b->n_stragglers);

@@ -111,6 +111,7 @@ static void assert_info_equal(const struct rsm_info *a,
     assert_string_equal(a->redis_version, b->redis_version);
     assert_int_equal(a->loading, b->loading);
     assert_int_equal(a->connected_replicas, b->connected_replicas);
+    assert_int_equal(a->failover_state, b->failover_state);
     assert_int_equal(a->n_replicas, b->n_replicas);
     for (unsigned i = 0; i < a->n_replicas; i++)
         assert_replica(&a->replicas[i], b->replicas[i].ip, b->replicas[i].port,
@@ -270,6 +271,28 @@ static void test_server_section(void **state)
                         "9b61fb2ff27a6d9ccc7c3bf242c8e27048a011c6");
     assert_int_equal(info.role, RSM_ROLE_UNKNOWN);
     assert_int_equal(rsm_info_offset(&info), -1);
+}
+
+/* master_failover_state (Redis >= 6.2, during FAILOVER TO). */
+static void test_master_failover_state(void **state)
+{
+    static const char *const text[] = {
+        "role:master\nmaster_failover_state:no-failover\n",
+        "role:master\nmaster_failover_state:waiting-for-sync\n",
+        "role:master\nmaster_failover_state:failover-in-progress\n",
+    };
+    struct rsm_info info;
+
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        rsm_info_init(&info);
+        assert_int_equal(parse_str(&info, text[i], NULL, 0), 0);
+        assert_int_equal(info.failover_state, i);
+    }
+    rsm_info_init(&info);
+    assert_int_equal(info.failover_state, RSM_FOCMD_NONE);
+    assert_int_equal(parse_str(&info, "master_failover_state:maybe\n", NULL, 0),
+                     RSM_EPARSE);
 }
 
 static void test_persistence_loading(void **state)
@@ -834,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_master_while_replica_waits_for_rdb),
         cmocka_unit_test(test_master_with_portless_sync_client),
         cmocka_unit_test(test_server_section),
+        cmocka_unit_test(test_master_failover_state),
         cmocka_unit_test(test_persistence_loading),
         cmocka_unit_test(test_full_info_of_replica),
         cmocka_unit_test(test_merge_server_replication_persistence),

@@ -51,6 +51,7 @@ struct fake {
     int64_t lag; /* bytes behind its master even when linked */
     int priority;
     char run_id[RSM_RUNID_LEN + 1];
+    int fo_target; /* FAILOVER TO it waiting for sync, -1 none */
 };
 
 struct sim {
@@ -78,7 +79,12 @@ struct sim {
     bool state_seen[RSM_FO_DEMOTE_OLD_MASTER + 1];
     struct rsm_entry last_complete; /* the last CompleteFailover applied */
     char reason[RSM_ERRMSG_SIZE];
-    bool manual; /* an operator asks for a failover (until decided) */
+    bool manual;     /* an operator asks for a failover (until decided) */
+    bool switchover; /* an operator asks for a switchover (until decided) */
+    struct rsm_addr switchover_to;
+    int64_t switchover_timeout_ms;
+    const char *version;      /* redis_version of every fake */
+    unsigned failover_aborts; /* FAILOVER ABORT executed */
 };
 
 static struct rsm_addr mkaddr(const char *text)
@@ -154,6 +160,8 @@ static void replicate(struct sim *s, struct fake *r)
     }
 }
 
+static void fake_failover(struct sim *s, int i, int t);
+
 static void advance(struct sim *s, int64_t ms)
 {
     s->now += ms;
@@ -162,6 +170,10 @@ static void advance(struct sim *s, int64_t ms)
 
         if (r->proc == PROC_UP && r->role == RSM_ROLE_REPLICA && r->master >= 0)
             replicate(s, r);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->f[i].fo_target >= 0 && s->f[i].proc == PROC_UP)
+            fake_failover(s, (int)i, s->f[i].fo_target);
     }
 }
 
@@ -175,6 +187,10 @@ static void fake_info(const struct sim *s, int i, struct rsm_info *info)
     info->master_repl_offset = r->offset;
     info->priority = r->priority;
     info->has_priority = true;
+    snprintf(info->redis_version, sizeof info->redis_version, "%s",
+             s->version ? s->version : "7.0.15");
+    if (r->role == RSM_ROLE_MASTER && r->fo_target >= 0)
+        info->failover_state = RSM_FOCMD_WAITING_SYNC;
     if (r->role == RSM_ROLE_REPLICA) {
         info->master = s->f[r->master].addr;
         info->link_up = r->link_up;
@@ -280,7 +296,25 @@ static void check_plan(struct sim *s, const struct rsm_group *g)
     for (unsigned k = 0; k < p->n_actions; k++) {
         const struct rsm_redis_action *a = &p->actions[k];
 
-        if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
+        if (a->cmd == RSM_CMD_FAILOVER) {
+            /* only to the old master, towards the new one, of a committed
+             * switchover */
+            assert_non_null(g);
+            assert_true(g->in_flight);
+            assert_int_equal(g->decision.failover_kind,
+                             RSM_FAILOVER_SWITCHOVER);
+            assert_true(rsm_addr_equal(&a->addr, &g->decision.old_master));
+            assert_true(rsm_addr_equal(&a->master, &g->decision.master));
+            assert_true(a->timeout_ms >= 100);
+            assert_true(a->timeout_ms <= g->decision.timeout_ms);
+        } else if (a->cmd == RSM_CMD_FAILOVER_ABORT) {
+            assert_non_null(g);
+            assert_true(g->in_flight);
+            assert_true(rsm_addr_equal(&a->addr, &g->decision.old_master));
+        } else if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
+            /* never for a switchover: writes could be lost */
+            assert_int_not_equal(g->decision.failover_kind,
+                                 RSM_FAILOVER_SWITCHOVER);
             /* only the new master of the committed decision */
             assert_non_null(g);
             assert_true(g->in_flight);
@@ -332,6 +366,9 @@ static void plan(struct sim *s)
     in.leader_id = s->leader + 1;
     in.now_ms = s->now;
     in.manual_failover = s->manual;
+    in.switchover = s->switchover;
+    in.switchover_to = s->switchover_to;
+    in.switchover_timeout_ms = s->switchover_timeout_ms;
     assert_int_equal(rsm_planner_next(&in, &s->plan), 0);
     check_plan(s, g);
     if (getenv("RSM_TEST_VERBOSE") != NULL)
@@ -359,6 +396,8 @@ static void commit(struct sim *s)
         s->decisions_applied++;
         if (s->plan.entry.failover_kind == RSM_FAILOVER_MANUAL)
             s->manual = false; /* the request is answered */
+        if (s->plan.entry.failover_kind == RSM_FAILOVER_SWITCHOVER)
+            s->switchover = false;
     }
     if (s->plan.entry.kind == RSM_ENTRY_COMPLETE_FAILOVER)
         s->last_complete = s->plan.entry;
@@ -388,6 +427,21 @@ static void execute(struct sim *s)
         if (s->f[i].proc != PROC_UP || s->f[i].deaf || s->f[i].loading ||
             s->cut[s->leader][i])
             continue; /* the command fails */
+        if (a->cmd == RSM_CMD_FAILOVER) {
+            int t = find_fake(s, &a->master);
+
+            assert_true(t >= 0);
+            /* "already in progress" / not a master: an error */
+            if (s->f[i].role == RSM_ROLE_MASTER && s->f[i].fo_target < 0)
+                fake_failover(s, i, t);
+            continue;
+        }
+        if (a->cmd == RSM_CMD_FAILOVER_ABORT) {
+            if (s->f[i].fo_target >= 0)
+                s->failover_aborts++;
+            s->f[i].fo_target = -1;
+            continue;
+        }
         if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
             uint64_t e = g->decision.epoch;
 
@@ -406,6 +460,22 @@ static void execute(struct sim *s)
     }
     if (count_syncing(s) > s->max_syncing)
         s->max_syncing = count_syncing(s);
+}
+
+/* Redis's FAILOVER TO t on i: swap once t has every write, else keep
+ * waiting (writes paused) until FAILOVER ABORT. */
+static void fake_failover(struct sim *s, int i, int t)
+{
+    const struct rsm_group *g = group(s);
+
+    s->f[i].fo_target = t;
+    if (s->f[t].proc != PROC_UP || s->f[t].master != i || !s->f[t].link_up ||
+        s->f[t].offset != s->f[i].offset)
+        return;
+    s->f[i].fo_target = -1;
+    s->promoted[g->decision.epoch] = t;
+    fake_promote(s, t);
+    fake_follow(s, i, t);
 }
 
 /* One probe interval. Returns the kind of the last plan. */
@@ -538,6 +608,7 @@ static struct sim *sim_new(size_t n)
         f->addr = mkaddr(text);
         f->proc = PROC_UP;
         f->priority = 100;
+        f->fo_target = -1;
         f->offset = 1000;
         f->sync_start_ms = -1;
         f->master = -1;
@@ -1408,6 +1479,224 @@ static void test_manual_failover_while_in_flight_drives_it(void **state)
 }
 
 /* ======================================================================
+ * Switchover (RSM SWITCHOVER)
+ * ====================================================================== */
+
+static void test_switchover_to_named_target_uses_failover_cmd(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->switchover = true;
+    s->switchover_to = s->f[2].addr; /* not the best ranked: f[1] ties */
+    s->switchover_timeout_ms = 3000;
+    step(s);
+    g = group(s);
+    assert_false(s->switchover);
+    assert_int_equal(g->decision.failover_kind, RSM_FAILOVER_SWITCHOVER);
+    assert_int_equal(g->decision.timeout_ms, 3000);
+    run_until(s, failover_ended, 30);
+    g = group(s);
+    assert_int_equal(g->history[0].kind, RSM_FAILOVER_SWITCHOVER);
+    assert_int_equal(g->history[0].result, RSM_RESULT_COMPLETED);
+    assert_true(rsm_addr_equal(&g->master, &s->f[2].addr));
+    assert_int_equal(s->promoted[1], 2);
+    assert_int_equal(g->history[0].data_at_risk, 0);
+    assert_int_equal(count_event(s, "+switch-master"), 1);
+    run(s, 5);
+    assert_true(follows_linked(s, 0, 2));
+    assert_true(follows_linked(s, 1, 2));
+    run(s, 20);
+    assert_int_equal(s->decisions_applied, 1);
+}
+
+static void test_switchover_back_and_forth(void **state)
+{
+    struct sim *s = booted(state, 2);
+
+    for (int k = 0; k < 4; k++) {
+        s->switchover = true;
+        s->switchover_to = s->f[(k + 1) % 2].addr;
+        run_until(s, in_flight, 5);
+        run_until(s, failover_ended, 30);
+        assert_true(rsm_addr_equal(&group(s)->master, &s->f[(k + 1) % 2].addr));
+        run(s, 3);
+    }
+    assert_int_equal(group(s)->epoch, 4);
+}
+
+static void test_switchover_target_never_catches_up_aborts(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->switchover = true;
+    s->switchover_to = s->f[1].addr;
+    s->switchover_timeout_ms = 2000;
+    s->f[1].lag = 5; /* linked, but never has every write */
+    step(s);
+    assert_true(in_flight(s));
+    run_until(s, failover_ended, 40);
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "keeps serving"));
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    assert_int_equal(s->f[0].role, RSM_ROLE_MASTER);
+    assert_int_equal(s->promoted[1], -1);
+    assert_int_equal(count_event(s, "-failover-abort-timeout"), 1);
+    assert_true(g->history[0].ended_at_ms - g->history[0].decided_at_ms >=
+                3000); /* 2 s + 1 s for Redis s own timeout */
+}
+
+static void test_switchover_target_stops_while_waited_for_aborts(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->switchover = true;
+    s->switchover_to = s->f[1].addr;
+    s->switchover_timeout_ms = 8000;
+    s->f[1].lag = 5; /* the FAILOVER waits for it */
+    step(s);
+    run(s, 3);
+    assert_int_equal(s->f[0].fo_target, 1);
+    assert_non_null(strstr(s->plan.reason, "FAILOVER running"));
+    s->f[1].proc = PROC_STOPPED;
+    run_until(s, failover_ended, 40);
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "unreachable"));
+    assert_int_equal(s->failover_aborts, 1);
+    assert_int_equal(s->f[0].fo_target, -1); /* writes resumed */
+    assert_true(g->history[0].ended_at_ms - g->history[0].decided_at_ms <
+                8000); /* before the deadline */
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    assert_int_equal(s->promoted[1], -1);
+}
+
+static void test_switchover_target_stopped_aborts(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->switchover = true;
+    s->switchover_to = s->f[1].addr;
+    s->switchover_timeout_ms = 5000;
+    s->drop_actions = true; /* decided; stopped before the FAILOVER */
+    step(s);
+    assert_true(in_flight(s));
+    s->f[1].proc = PROC_STOPPED;
+    s->drop_actions = false;
+    run_until(s, failover_ended, 80);
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    assert_int_equal(s->f[0].role, RSM_ROLE_MASTER);
+    assert_int_equal(s->promoted[1], -1);
+}
+
+static void test_switchover_to_priority_zero_refused(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->f[2].priority = 0;
+    run(s, 2);
+    s->switchover = true;
+    s->switchover_to = s->f[2].addr;
+    step(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "not eligible"));
+    assert_int_equal(s->decisions_applied, 0);
+}
+
+static void test_switchover_to_lagging_target_refused(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->pcfg.max_lag_bytes = 100;
+    s->f[2].lag = 1000;
+    run(s, 2);
+    s->switchover = true;
+    s->switchover_to = s->f[2].addr;
+    step(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "not eligible"));
+    s->switchover_to = s->f[1].addr; /* within the bound: goes */
+    step(s);
+    assert_int_equal(s->decisions_applied, 1);
+}
+
+static void test_switchover_to_master_or_unknown_refused(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->switchover = true;
+    s->switchover_to = s->f[0].addr;
+    step(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "it is the master"));
+    s->switchover_to = mkaddr("10.9.9.9:6379");
+    step(s);
+    assert_non_null(strstr(s->plan.reason, "not a configured instance"));
+    assert_int_equal(s->decisions_applied, 0);
+}
+
+static void test_switchover_refused_while_paused(void **state)
+{
+    struct sim *s = booted(state, 3);
+    struct rsm_entry e;
+
+    rsm_entry_init(&e, RSM_ENTRY_SET_PAUSED, GROUP, s->now);
+    e.paused = true;
+    assert_int_equal(rsm_fsm_apply(&s->fsm, &e, NULL, 0), 0);
+    s->switchover = true;
+    run(s, 3);
+    assert_string_equal(s->plan.reason, "switchover refused: group paused");
+    assert_int_equal(s->decisions_applied, 0);
+}
+
+static void test_switchover_while_in_flight_drives_it(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    kill_fake(s, 0);
+    run_until(s, in_flight, 30);
+    s->drop_actions = true;
+    s->switchover = true;
+    run(s, 3); /* check_plan: no second decision */
+    s->switchover = false;
+    s->drop_actions = false;
+    run_until(s, failover_ended, 30);
+    assert_int_equal(s->decisions_applied, 1);
+    assert_int_equal(group(s)->history[0].kind, RSM_FAILOVER_AUTOMATIC);
+}
+
+static void test_switchover_master_down_refused(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->pcfg.min_failover_interval_ms = 0;
+    s->f[0].proc = PROC_STOPPED;
+    s->switchover = true;
+    step(s);
+    step(s);
+    assert_non_null(strstr(s->plan.reason, "not answering as role:master"));
+    assert_int_equal(s->decisions_applied, 0);
+}
+
+static void test_switchover_old_redis_refused(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->version = "6.0.16";
+    run(s, 2);
+    s->switchover = true;
+    step(s);
+    assert_non_null(strstr(s->plan.reason, ">= 6.2"));
+    assert_int_equal(s->decisions_applied, 0);
+}
+
+/* ======================================================================
  * Direct calls
  * ====================================================================== */
 
@@ -1504,6 +1793,18 @@ int main(void)
         T(test_manual_failover_ignores_pause_and_anti_flap),
         T(test_manual_failover_without_candidate_says_why),
         T(test_manual_failover_while_in_flight_drives_it),
+        T(test_switchover_to_named_target_uses_failover_cmd),
+        T(test_switchover_back_and_forth),
+        T(test_switchover_target_never_catches_up_aborts),
+        T(test_switchover_target_stopped_aborts),
+        T(test_switchover_target_stops_while_waited_for_aborts),
+        T(test_switchover_to_priority_zero_refused),
+        T(test_switchover_to_lagging_target_refused),
+        T(test_switchover_to_master_or_unknown_refused),
+        T(test_switchover_refused_while_paused),
+        T(test_switchover_while_in_flight_drives_it),
+        T(test_switchover_master_down_refused),
+        T(test_switchover_old_redis_refused),
         T(test_invalid_input),
         T(test_names),
         T(test_plan_states_during_failover),
