@@ -56,7 +56,8 @@ static size_t add(struct world *w, const char *host, bool reachable)
     info->link_down_since_s = -1;
     info->slave_repl_offset = -1;
     info->master_repl_offset = -1;
-    snprintf(info->run_id, sizeof info->run_id, "run-%s", host);
+    /* run ids are 40 characters: keep the host's first 36 */
+    snprintf(info->run_id, sizeof info->run_id, "run-%.36s", host);
     memset(c, 0, sizeof *c);
     assert_int_equal(rsm_addr_set(&c->addr, host, 6379, NULL, 0), 0);
     c->reachable = reachable;
