@@ -596,15 +596,34 @@ static void poll_cb(uv_timer_t *t)
  * and snapshots; we pass its events on.
  * ------------------------------------------------------------------------- */
 
+/* Every applied entry at debug level; a decision at info level, with its
+ * old and new master, so that every agent's log records each decision it
+ * applied (the chaos suite compares them across agents). */
+static void log_applied(const struct rsm_entry *e)
+{
+    char old[RSM_ADDR_STRLEN], new[RSM_ADDR_STRLEN];
+    char g[2 * RSM_GROUP_NAME_MAX + 8];
+
+    if (e->kind != RSM_ENTRY_DECIDE_FAILOVER) {
+        rsm_log(RSM_LOG_DEBUG, "entry-applied", "kind=%s epoch=%llu",
+                rsm_entry_kind_str(e->kind), (unsigned long long)e->epoch);
+        return;
+    }
+    rsm_log(RSM_LOG_INFO, "entry-applied",
+            "kind=%s group=%s epoch=%llu old=%s new=%s",
+            rsm_entry_kind_str(e->kind), rsm_log_quote(e->group, g, sizeof g),
+            (unsigned long long)e->epoch,
+            rsm_addr_format(&e->old_master, old, sizeof old),
+            rsm_addr_format(&e->master, new, sizeof new));
+}
+
 static void on_fsm_event(void *arg, const struct rsm_raft_fsm_event *ev)
 {
     struct rsm_node *n = arg;
 
     switch (ev->type) {
     case RSM_RAFT_FSM_APPLIED:
-        rsm_log(RSM_LOG_DEBUG, "entry-applied", "kind=%s epoch=%llu",
-                rsm_entry_kind_str(ev->entry->kind),
-                (unsigned long long)ev->entry->epoch);
+        log_applied(ev->entry);
         emit(n, RSM_NODE_APPLIED, ev->entry, ev->rc);
         break;
     case RSM_RAFT_FSM_REJECTED: /* logged by raft_fsm.c */
