@@ -1,173 +1,115 @@
 #!/usr/bin/env bash
-# demo.sh - a Redis set loses its master and `rsmctl promote` repairs it.
+# demo.sh - three rsm-agents watch a Redis set and fail it over in front of
+# you.
 #
-# Starts 1 master + 5 replicas on 127.0.0.1 (kernel-chosen free ports),
-# writes data, makes the replicas' offsets diverge, SIGKILLs the master, runs
-# `rsmctl promote` on the five replicas and shows the result. Everything it
-# starts is stopped by PID on exit. Non-interactive; well under a minute.
+# Starts 1 master + 2 replicas and 3 rsm-agents (a Raft group) on 127.0.0.1
+# (kernel-chosen free ports), shows what the agents know, writes data,
+# SIGKILLs the master and shows the failover the agent leader decided,
+# committed and carried out; then brings the old master back empty and shows
+# the leader turning it into a replica of the new master instead of letting
+# it wipe anything. Everything it starts is stopped by PID on exit.
+# Non-interactive; about half a minute once built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
+. scripts/lib.sh
+rsm_demo_setup
 
-heading() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+group=mymaster
+down_after=1000
+now_ms() { date +%s%3N; }
+agent_cli() { cli "${api[$1]}" "${@:2}"; }
+master_of() { agent_cli "$1" sentinel get-master-addr-by-name "$group" | paste -sd: -; }
 
-heading "dependencies"
-rsm_install_deps
-echo "all Debian packages present"
-
-heading "build"
-cmake -S . -B build >/dev/null
-cmake --build build -j2 >/dev/null
-echo "built build/rsmctl"
-
-work=$(mktemp -d /tmp/rsm-demo.XXXXXX)
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill -CONT "$pid" 2>/dev/null || true
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-declare -A used_ports=()
-free_port() {
-    local p
-    while :; do
-        p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-        [ -z "${used_ports[$p]:-}" ] && break
-    done
-    used_ports[$p]=1
-    echo "$p"
-}
-
-cli() { local port=$1; shift; redis-cli -h 127.0.0.1 -p "$port" "$@"; }
-field() { cli "$1" info replication | tr -d '\r' | sed -n "s/^$2://p"; }
-
-# wait_for SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds.
-wait_for() {
-    local secs=$1 what=$2 i
-    shift 2
-    for ((i = 0; i < secs * 20; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "demo: timed out waiting for $what" >&2
-    exit 1
-}
-
-# start_redis PORT [replicaof-port]: one redis-server in the background.
-start_redis() {
-    local port=$1 dir="$work/$1"
-    mkdir -p "$dir"
-    {
-        echo "port $port"
-        echo "bind 127.0.0.1"
-        echo "dir $dir"
-        echo 'save ""'
-        echo "appendonly no"
-        echo "repl-diskless-sync-delay 0"
-        echo "logfile $dir/redis.log"
-        [ $# -gt 1 ] && echo "replicaof 127.0.0.1 $2"
-    } >"$dir/redis.conf"
-    redis-server "$dir/redis.conf" &
-    pids+=($!)
-    wait_for 10 "redis on port $port" cli "$port" ping
-}
-
-linked() { [ "$(field "$1" master_link_status)" = up ]; }
-link_down() { [ "$(field "$1" master_link_status)" = down ]; }
-offset() { field "$1" "${2:-slave_repl_offset}"; }
-caught_up() { [ "$(offset "$1")" = "$(offset "$master" master_repl_offset)" ]; }
-
-# write_keys PREFIX N SIZE: N keys of SIZE bytes in one server-side script.
-write_keys() {
-    cli "$master" eval \
-        "for i = 1, tonumber(ARGV[1]) do redis.call('SET', KEYS[1] .. i, string.rep('v', tonumber(ARGV[2]))) end" \
-        1 "$1" "$2" "$3" >/dev/null
-}
-
-# cut_off PORT: freeze a replica and close the master's end of its link, so
-# it keeps what it has and misses every later write. (SIGSTOP alone is not
-# enough on loopback: what the master already sent waits in the replica's
-# socket buffer and is read after SIGCONT.)
-cut_off() {
-    local laddr
-    laddr=$(cli "$1" client list | tr ' ' '\n' | awk -F= '
-        $1 == "laddr" { l = $2 } $1 == "flags" && $2 ~ /M/ { print l; exit }')
-    kill -STOP "${pid_of[$1]}"
-    cli "$master" client kill addr "$laddr" >/dev/null
-}
-
-heading "start 1 master + 5 replicas on 127.0.0.1"
+heading "start 1 master + 2 replicas on 127.0.0.1"
 declare -A pid_of=()
 master=$(free_port)
 start_redis "$master"
 pid_of[$master]=${pids[-1]}
 replicas=()
-for _ in 1 2 3 4 5; do
+for _ in 1 2; do
     p=$(free_port)
     start_redis "$p" "$master"
     pid_of[$p]=${pids[-1]}
     replicas+=("$p")
 done
 for p in "${replicas[@]}"; do wait_for 15 "replica $p linked" linked "$p"; done
-echo "master 127.0.0.1:$master, replicas: ${replicas[*]/#/127.0.0.1:}"
+echo "master 127.0.0.1:$master, replicas 127.0.0.1:${replicas[0]} 127.0.0.1:${replicas[1]}"
 
-heading "write data and make the replicas' offsets diverge"
-write_keys base: 1000 100
-for p in "${replicas[@]}"; do wait_for 10 "replica $p in sync" caught_up "$p"; done
-echo "1000 keys written, every replica in sync"
-cut_off "${replicas[0]}"
-write_keys round1: 300 1000
-for p in "${replicas[@]:1}"; do wait_for 10 "replica $p in sync" caught_up "$p"; done
-echo "replica ${replicas[0]} frozen (SIGSTOP) and cut off, 300 more keys written"
-cut_off "${replicas[1]}"
-write_keys round2: 300 1000
-for p in "${replicas[@]:2}"; do wait_for 10 "replica $p in sync" caught_up "$p"; done
-echo "replica ${replicas[1]} frozen (SIGSTOP) and cut off, 300 more keys written"
+heading "start 3 rsm-agents (one Raft group), down-after $down_after ms"
+declare -A api=() raft=()
+peers=""
+for i in 1 2 3; do
+    raft[$i]=$(free_port)
+    api[$i]=$(free_port)
+    peers+="${peers:+,}$i=127.0.0.1:${raft[$i]}/${api[$i]}"
+done
+members="127.0.0.1:$master,127.0.0.1:${replicas[0]},127.0.0.1:${replicas[1]}"
+for i in 1 2 3; do
+    build/rsm-agent --id "$i" --peers "$peers" --api-bind "127.0.0.1:${api[$i]}" \
+        --data-dir "$work/agent$i" --monitor "$group=$members" \
+        --down-after-ms "$down_after" 2>"$work/agent$i.log" &
+    pids+=($!)
+done
+for i in 1 2 3; do
+    wait_for 20 "agent $i to know the master" \
+        equals "127.0.0.1:$master" master_of "$i"
+done
+echo "rsm-agent --id N --peers $peers \\"
+echo "          --monitor $group=$members --down-after-ms $down_after"
 
-heading "SIGKILL the master, SIGCONT the frozen replicas"
+heading "rsmctl status"
+build/rsmctl status --agent "127.0.0.1:${api[1]}"
+
+heading "write 1000 keys to the master"
+cli "$master" eval "for i = 1, 1000 do redis.call('SET', 'key:' .. i, i) end" 0 >/dev/null
+for p in "${replicas[@]}"; do
+    wait_for 10 "replica $p has every key" equals 1000 cli "$p" dbsize
+done
+echo "every replica has 1000 keys"
+
+heading "SIGKILL the master (127.0.0.1:$master)"
+t0=$(now_ms)
 kill -KILL "${pid_of[$master]}"
-kill -CONT "${pid_of[${replicas[0]}]}" "${pid_of[${replicas[1]}]}"
-for p in "${replicas[@]}"; do wait_for 10 "replica $p sees the master gone" link_down "$p"; done
-for p in "${replicas[@]}"; do
-    printf '  127.0.0.1:%s  offset %-8s keys %s\n' "$p" "$(offset "$p")" \
-        "$(cli "$p" dbsize)"
-done
-
-heading "rsmctl promote ${replicas[*]/#/127.0.0.1:}"
-rc=0
-build/rsmctl promote "${replicas[@]/#/127.0.0.1:}" || rc=$?
-echo "(exit code $rc)"
-[ "$rc" -eq 0 ] || exit "$rc"
-
+wait "${pid_of[$master]}" 2>/dev/null || true
 new=""
-for p in "${replicas[@]}"; do
-    [ "$(field "$p" role)" = master ] && new=$p
+for _ in $(seq 1 400); do
+    for p in "${replicas[@]}"; do
+        [ "$(field "$p" role 2>/dev/null)" = master ] && new=$p
+    done
+    [ -n "$new" ] && break
+    sleep 0.01
 done
-others=()
-for p in "${replicas[@]}"; do [ "$p" != "$new" ] && others+=("$p"); done
-for p in "${others[@]}"; do wait_for 20 "replica $p linked" linked "$p"; done
-
-heading "redis-cli -p $new info replication   (the new master)"
-cli "$new" info replication | tr -d '\r' | grep -v '^#' | grep -v '^$'
-
-heading "redis-cli -p ${others[0]} info replication   (one of the replicas)"
-cli "${others[0]}" info replication | tr -d '\r' | grep -v '^#' | grep -v '^$'
-
-heading "every instance has the new master's $(cli "$new" dbsize) keys"
-for p in "${replicas[@]}"; do
-    wait_for 10 "replica $p has every key" \
-        test "$(cli "$p" dbsize)" = "$(cli "$new" dbsize)"
-    printf '  127.0.0.1:%s  %-7s keys %s\n' "$p" "$(field "$p" role)" \
-        "$(cli "$p" dbsize)"
+[ -n "$new" ] || { echo "demo: no replica was promoted" >&2; exit 1; }
+t_promoted=$(($(now_ms) - t0))
+other=${replicas[0]}
+[ "$other" = "$new" ] && other=${replicas[1]}
+link_of() { echo "$(field "$1" master_port):$(field "$1" master_link_status)"; }
+wait_for 10 "replica $other linked to the new master" equals "$new:up" link_of "$other"
+t_linked=$(($(now_ms) - t0))
+for i in 1 2 3; do
+    wait_for 10 "agent $i to answer the new master" \
+        equals "127.0.0.1:$new" master_of "$i"
 done
+t_agents=$(($(now_ms) - t0))
+echo "127.0.0.1:$new promoted after ${t_promoted} ms; the other replica linked to it"
+echo "after ${t_linked} ms; every agent answers the new address after ${t_agents} ms"
 
-heading "run it again: nothing left to do"
-build/rsmctl promote "${replicas[@]/#/127.0.0.1:}" | grep '^decision'
+heading "what the agent leader did (its log, one event per line)"
+leader_log=$(grep -l "event=propose group=$group entry=decide-failover" "$work"/agent*.log | head -1)
+grep -E 'event=(propose|\+|redis-command)' "$leader_log" |
+    grep -vE 'entry=observe-master' | sed -E 's/^ts=[^ ]*T//; s/ level=info//' | cut -c1-150
+
+heading "rsmctl status"
+build/rsmctl status --agent "127.0.0.1:${api[2]}"
+
+heading "the old master comes back empty (no persistence) on port $master"
+start_redis "$master"
+pid_of[$master]=${pids[-1]}
+wait_for 20 "the old master to be made a replica" linked "$master"
+wait_for 20 "the old master to get the data back" equals 1000 cli "$master" dbsize
+echo "127.0.0.1:$master is now role:$(field "$master" role) of" \
+    "$(field "$master" master_host):$(field "$master" master_port)" \
+    "with $(cli "$master" dbsize) keys: nothing was wiped"
 
 heading "done; stopping everything this demo started"

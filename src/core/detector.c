@@ -293,13 +293,31 @@ agent_hearing_master(const struct rsm_verdict_input *in)
     return NULL;
 }
 
+/* A view votes "down" when its agent saw the master DOWN, or when its
+ * latest probe had failed (SUSPECT) and, counting the time the view has
+ * been travelling, its silence has reached down_after by now. The second
+ * case spares a probe-and-ask round of latency, and is allowed only for
+ * views younger than a quarter of down_after, so that a reply the agent
+ * may have had since is unlikely. */
+static bool votes_down(const struct rsm_verdict_input *in,
+                       const struct rsm_agent_view *v)
+{
+    int64_t d = in->cfg->down_after_ms;
+
+    if (!view_fresh(in, v))
+        return false;
+    if (v->state == RSM_HEALTH_DOWN)
+        return true;
+    return v->state == RSM_HEALTH_SUSPECT && v->age_ms <= d / 4 &&
+           v->no_reply_ms + v->age_ms >= d;
+}
+
 static unsigned count_down_votes(const struct rsm_verdict_input *in)
 {
     unsigned votes = 1; /* the leader */
 
     for (size_t i = 0; i < in->n_views; i++) {
-        if (view_fresh(in, &in->views[i]) &&
-            in->views[i].state == RSM_HEALTH_DOWN)
+        if (votes_down(in, &in->views[i]))
             votes++;
     }
     return votes;

@@ -74,7 +74,9 @@ struct rsm_monitor {
     uv_timer_t tick;
     uv_timer_t kick; /* 0 ms: evaluate dirty groups */
     bool kick_armed;
-    bool acting; /* leader with its barrier committed */
+    uv_timer_t deadline; /* a master's down_after runs out */
+    int64_t deadline_ms; /* when it fires, -1 if not armed */
+    bool acting;         /* leader with its barrier committed */
     struct group *groups;
     unsigned n_peers;
     struct peer peers[RSM_MAX_AGENTS];
@@ -676,6 +678,33 @@ static void proposed_cb(void *arg, int status, const char *errmsg)
         mark_dirty(g);
 }
 
+static void deadline_cb(uv_timer_t *t)
+{
+    struct rsm_monitor *m = t->data;
+
+    m->deadline_ms = -1;
+    for (unsigned i = 0; i < m->cfg.n_groups; i++)
+        mark_dirty(&m->groups[i]);
+}
+
+/* A master that stopped answering is DOWN exactly down_after_ms after its
+ * last valid reply: evaluate right then rather than at the next tick. */
+static void arm_deadline(struct group *g)
+{
+    struct rsm_monitor *m = g->m;
+    const struct rsm_master_verdict *v = &g->verdict;
+    int64_t now = mono_ms(m), at;
+
+    if (v->status != RSM_MASTER_UNREACHABLE_FROM_AGENT || v->no_reply_ms < 0 ||
+        v->no_reply_ms >= m->cfg.detector.down_after_ms)
+        return;
+    at = now + (m->cfg.detector.down_after_ms - v->no_reply_ms);
+    if (m->deadline_ms >= 0 && m->deadline_ms <= at && m->deadline_ms > now)
+        return;
+    m->deadline_ms = at;
+    uv_timer_start(&m->deadline, deadline_cb, (uint64_t)(at - now), 0);
+}
+
 static void compute_verdict(struct group *g, const struct rsm_group *cg,
                             int64_t now)
 {
@@ -701,6 +730,7 @@ static void compute_verdict(struct group *g, const struct rsm_group *cg,
     vin.cfg = &dc;
     vin.now_ms = now;
     rsm_detector_master_verdict(&vin, &g->verdict);
+    arm_deadline(g);
 }
 
 /* Two reasons that differ only in their numbers ("no reply for 201 ms")
@@ -933,6 +963,27 @@ static void run_hook(struct rsm_monitor *m, const struct rsm_entry *e,
  * Node events
  * ---------------------------------------------------------------------- */
 
+/* A follower only watched each committed master: what it knows of the
+ * other instances is stale or nothing, and "no reply for a long time" would
+ * read as DOWN. A new leader starts those records afresh (UNKNOWN until its
+ * first probe), so that nothing is decided on them before it has looked. */
+static void forget_unwatched(struct rsm_monitor *m)
+{
+    int64_t now = mono_ms(m);
+
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        struct group *g = &m->groups[i];
+        const struct rsm_group *cg = committed(g);
+        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+            if (cg != NULL && cg->has_master &&
+                rsm_addr_equal(&cg->master, &g->cfg.addrs[j]))
+                continue;
+            rsm_detector_init(&g->health[j], &g->cfg.addrs[j], now);
+            g->inst[j].fed_probe_sent_ms = -1;
+        }
+    }
+}
+
 void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
                             const struct rsm_entry *entry, int apply_status)
 {
@@ -942,6 +993,7 @@ void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
         return;
     switch (ev) {
     case RSM_NODE_BECAME_LEADER:
+        forget_unwatched(m);
         m->acting = true;
         rsm_log(RSM_LOG_INFO, "leader-acting",
                 "groups=%u detail=\"barrier committed, watching Redis\"",
@@ -1060,6 +1112,9 @@ int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
     }
     uv_timer_init(loop, &m->tick);
     uv_timer_init(loop, &m->kick);
+    uv_timer_init(loop, &m->deadline);
+    m->deadline.data = m;
+    m->deadline_ms = -1;
     m->tick.data = m;
     m->kick.data = m;
     rv = open_links(m, errmsg, errlen);
@@ -1122,7 +1177,8 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
     m->acting = false;
     m->stop_cb = cb;
     m->stop_arg = arg;
-    m->pending_close += 2;
+    m->pending_close += 3;
+    uv_close((uv_handle_t *)&m->deadline, timer_closed);
     uv_close((uv_handle_t *)&m->tick, timer_closed);
     uv_close((uv_handle_t *)&m->kick, timer_closed);
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {

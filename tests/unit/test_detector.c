@@ -472,6 +472,32 @@ static void test_no_quorum_unreachable_with_reason(void **state)
                         "no quorum: 1 of 3 agents see it down (quorum 2)");
 }
 
+static void test_suspect_view_silent_past_down_after_votes_down(void **state)
+{
+    struct fx *f = *state;
+
+    healthy(f);
+    killed_until(f, f->now + 1000);
+    /* 950 ms of silence at report + 60 ms on the way: past down_after. */
+    add_view(f, 2, M, RSM_HEALTH_SUSPECT, 950, 60);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_DOWN);
+    assert_int_equal(f->v.votes, 2);
+}
+
+static void test_suspect_view_too_old_to_extrapolate_no_vote(void **state)
+{
+    struct fx *f = *state;
+
+    healthy(f);
+    killed_until(f, f->now + 1000);
+    /* silent long enough, but the view is older than down_after / 4 */
+    add_view(f, 2, M, RSM_HEALTH_SUSPECT, 800, DOWN_AFTER / 4 + 1);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_int_equal(f->v.votes, 1);
+}
+
 static void test_stale_and_foreign_views_ignored(void **state)
 {
     struct fx *f = *state;
@@ -682,6 +708,8 @@ int main(void)
         T(test_master_killed_quorum_agrees_down),
         T(test_master_killed_not_down_before_down_after),
         T(test_no_quorum_unreachable_with_reason),
+        T(test_suspect_view_silent_past_down_after_votes_down),
+        T(test_suspect_view_too_old_to_extrapolate_no_vote),
         T(test_stale_and_foreign_views_ignored),
         T(test_master_unreachable_but_replica_hears_it),
         T(test_sigstop_replica_contact_ages_out),
