@@ -9,6 +9,7 @@ RSM_PACKAGES=(
     libuv1-dev libhiredis-dev libraft-dev libprotobuf-c-dev
     protobuf-c-compiler libjansson-dev libcmocka-dev
     redis-server redis-tools redis-sentinel python3 iproute2 procps
+    clang libclang-rt-14-dev nftables
 )
 
 rsm_install_deps() {
