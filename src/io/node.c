@@ -10,6 +10,7 @@
  * reports RSM_NODE_BECAME_LEADER only when the barrier has been applied. */
 #include "rsm/node.h"
 #include "rsm/codec.h"
+#include "rsm/datadir.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
 #include "rsm/raft_fsm.h"
@@ -25,12 +26,15 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <raft.h>
 #include <raft/uv.h>
 
 #define POLL_MS 20
+/* Free room in the data dir is looked at every DISK_POLLS polls. */
+#define DISK_POLLS 10
 /* Log segment size. raft_uv reads a whole open segment into memory on
  * restart and keeps it while any of its entries is in the in-memory log;
  * the 8 MiB default cost ~16 MB of RSS after a crash. Our entries are small
@@ -335,6 +339,13 @@ struct rsm_node {
     bool barrier_inflight;
     uint64_t leader_changes;
 
+    /* Data disk below RSM_DATADIR_MIN_FREE: no proposals, and a leader
+     * hands leadership over (disk_transfer, kept like transfer below). */
+    bool disk_low, disk_transfer_busy;
+    unsigned disk_polls;
+    raft_term disk_skip_logged; /* term of the last "nobody to hand to" */
+    struct raft_transfer disk_transfer;
+
     /* Stopping. The transfer request stays here until raft is closed:
      * raft 0.15 may touch it after its callback. */
     struct raft_transfer transfer;
@@ -577,6 +588,70 @@ static void watch_log(struct rsm_node *n)
     }
 }
 
+static raft_id transfer_target(struct rsm_node *n);
+
+static void disk_transfer_done(struct raft_transfer *req)
+{
+    struct rsm_node *n = container_of(req, struct rsm_node, disk_transfer);
+
+    n->disk_transfer_busy = false;
+}
+
+/* A leader short of disk hands leadership to the voter most caught up. */
+static void step_aside(struct rsm_node *n)
+{
+    raft_id target;
+    int rv;
+
+    if (n->disk_transfer_busy)
+        return;
+    target = transfer_target(n);
+    if (target == 0) {
+        if (n->disk_skip_logged != n->raft.current_term)
+            rsm_log(RSM_LOG_ERROR, "leadership-transfer-skipped",
+                    "reason=no-reachable-voter cause=data-disk-low "
+                    "term=%llu detail=\"leading without deciding\"",
+                    (unsigned long long)n->raft.current_term);
+        n->disk_skip_logged = n->raft.current_term;
+        return;
+    }
+    memset(&n->disk_transfer, 0, sizeof n->disk_transfer);
+    rv = raft_transfer(&n->raft, &n->disk_transfer, target, disk_transfer_done);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_WARN, "leadership-transfer-failed",
+                "cause=data-disk-low error=%s", raft_strerror(rv));
+        return;
+    }
+    n->disk_transfer_busy = true;
+    rsm_log(RSM_LOG_WARN, "leadership-transfer",
+            "to=%llu term=%llu cause=data-disk-low", (unsigned long long)target,
+            (unsigned long long)n->raft.current_term);
+}
+
+/* libraft 0.15 keeps leading on a full disk and then crashes on a write it
+ * could not make: below RSM_DATADIR_MIN_FREE free bytes this node proposes
+ * nothing (rsm_node_propose fails) and, when it leads, steps aside. */
+static void watch_disk(struct rsm_node *n)
+{
+    int64_t room;
+    bool low;
+
+    if (++n->disk_polls % DISK_POLLS != 0)
+        return;
+    room = rsm_datadir_free_bytes(n->data_dir);
+    low = room >= 0 && room < RSM_DATADIR_MIN_FREE;
+    if (low != n->disk_low) {
+        n->disk_low = low;
+        rsm_log(low ? RSM_LOG_ERROR : RSM_LOG_INFO,
+                low ? "data-disk-low" : "data-disk-ok",
+                "free_bytes=%lld min_bytes=%d data_dir=%s%s", (long long)room,
+                RSM_DATADIR_MIN_FREE, n->data_dir,
+                low ? " detail=\"no proposals, leadership handed over\"" : "");
+    }
+    if (low && n->raft.state == RAFT_LEADER && !n->stopping)
+        step_aside(n);
+}
+
 static void poll_cb(uv_timer_t *t)
 {
     struct rsm_node *n = t->data;
@@ -586,6 +661,7 @@ static void poll_cb(uv_timer_t *t)
     watch_state(n);
     watch_leader(n);
     watch_log(n);
+    watch_disk(n);
     if (n->raft.state == RAFT_LEADER && !n->ready && !n->barrier_inflight &&
         !n->stopping)
         start_barrier(n);
@@ -719,9 +795,52 @@ static int bootstrap(struct rsm_node *n, char *errmsg, size_t errlen)
 static void raft_closed(struct raft *r);
 
 /* raft_init succeeded: the rest of start, whose failures need raft_close. */
+static void log_set_aside(void *arg, const char *name)
+{
+    struct rsm_node *n = arg;
+
+    rsm_log(RSM_LOG_WARN, "data-file-set-aside",
+            "data_dir=%s file=%s detail=\"damaged: libraft renamed it; its "
+            "entries come again from the leader\"",
+            n->data_dir, name);
+}
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* raft_start failed: its message, naming the snapshot when it does not
+ * name a file (its LZ4 errors do not). */
+static int start_failed(struct rsm_node *n, int rv, char *errmsg, size_t errlen)
+{
+    const char *why = n->transport.errmsg[0]     ? n->transport.errmsg
+                      : raft_errmsg(&n->raft)[0] ? raft_errmsg(&n->raft)
+                                                 : n->io.errmsg;
+    char snap[256];
+
+    rsm_datadir_newest_snapshot(n->data_dir, snap, sizeof snap);
+    if (snap[0] != '\0' && strstr(why, "segment") == NULL &&
+        strstr(why, "snapshot-") == NULL && strstr(why, "metadata") == NULL)
+        return rsm_errf(RSM_ERAFT, errmsg, errlen,
+                        "raft_start: %s (%s) loading %s/%s", raft_strerror(rv),
+                        why, n->data_dir, snap);
+    return rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_start: %s (%s)",
+                    raft_strerror(rv), why);
+}
+
 static int start_raft(struct rsm_node *n, char *errmsg, size_t errlen)
 {
+    int64_t since;
     int rv;
+
+    /* What libraft 0.15 would hang or crash on (datadir.h). */
+    rv = rsm_datadir_check(n->data_dir, errmsg, errlen);
+    if (rv != 0)
+        return rv;
 
     raft_set_election_timeout(&n->raft, n->cfg.election_timeout_ms);
     raft_set_heartbeat_timeout(&n->raft, n->cfg.heartbeat_timeout_ms);
@@ -732,14 +851,11 @@ static int start_raft(struct rsm_node *n, char *errmsg, size_t errlen)
         if (rv != 0)
             return rv;
     }
+    since = wall_ns();
     rv = raft_start(&n->raft);
-    if (rv != 0) {
-        const char *why = n->transport.errmsg[0]     ? n->transport.errmsg
-                          : raft_errmsg(&n->raft)[0] ? raft_errmsg(&n->raft)
-                                                     : n->io.errmsg;
-        return rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_start: %s (%s)",
-                        raft_strerror(rv), why);
-    }
+    if (rv != 0)
+        return start_failed(n, rv, errmsg, errlen);
+    rsm_datadir_set_aside(n->data_dir, since, log_set_aside, n);
     rv = uv_timer_start(&n->poll, poll_cb, 0, POLL_MS);
     if (rv != 0)
         return rsm_errf(RSM_EIO, errmsg, errlen, "poll timer: %s",
@@ -1120,6 +1236,8 @@ int rsm_node_propose(struct rsm_node *n, const struct rsm_entry *e,
 
     if (n->stopping || n->raft.state != RAFT_LEADER)
         return RSM_ENOTLEADER;
+    if (n->disk_low)
+        return RSM_EIO; /* logged by watch_disk */
     rv = rsm_node_encode_entry(e, &buf.base, &buf.len);
     if (rv != 0)
         return rv;
