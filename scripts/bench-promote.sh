@@ -17,73 +17,24 @@ runs=${RUNS:-10}
 rsmctl=${RSMCTL:-build/rsmctl}
 [ -x "$rsmctl" ] || { echo "bench: $rsmctl not built (cmake --build build)" >&2; exit 2; }
 
-work=$(mktemp -d /tmp/rsm-bench.XXXXXX)
+. scripts/lib.sh
 declare -A pid_of=()
-cleanup() {
-    local pid
-    for pid in "${pid_of[@]}"; do
-        kill -CONT "$pid" 2>/dev/null || true
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
-declare -A used_ports=()
-free_port() {
-    local p
-    while :; do
-        p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-        [ -z "${used_ports[$p]:-}" ] && break
-    done
-    used_ports[$p]=1
-    echo "$p"
+# start_redis PORT [replicaof-port], remembering its PID by port
+start_redis_pid() {
+    start_redis "$@"
+    pid_of[$1]=${pids[-1]}
 }
 
-cli() { local port=$1; shift; redis-cli -h 127.0.0.1 -p "$port" "$@"; }
-field() { cli "$1" info replication 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
-
-wait_for() {
-    local secs=$1 what=$2 i
-    shift 2
-    for ((i = 0; i < secs * 100; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.01
-    done
-    echo "bench: timed out waiting for $what" >&2
-    exit 1
-}
-
-# start_redis PORT [replicaof-port]
-start_redis() {
-    local port=$1 dir="$work/$1"
-    mkdir -p "$dir"
-    {
-        echo "port $port"
-        echo "bind 127.0.0.1"
-        echo "dir $dir"
-        echo 'save ""'
-        echo "appendonly no"
-        echo "repl-diskless-sync-delay 0"
-        echo "logfile $dir/redis.log"
-        [ $# -gt 1 ] && echo "replicaof 127.0.0.1 $2"
-    } >"$dir/redis.conf"
-    redis-server "$dir/redis.conf" &
-    pid_of[$port]=$!
-    wait_for 10 "redis on port $port" cli "$port" ping
-}
-
-linked() { [ "$(field "$1" master_link_status)" = up ]; }
 link_down() { [ "$(field "$1" master_link_status)" = down ]; }
 
 ports=()
 master=$(free_port)
-start_redis "$master"
+start_redis_pid "$master"
 ports+=("$master")
 for _ in 1 2 3 4 5; do
     p=$(free_port)
-    start_redis "$p" "$master"
+    start_redis_pid "$p" "$master"
     ports+=("$p")
 done
 cli "$master" eval "for i = 1, 10000 do redis.call('SET', 'k' .. i, i) end" 0 >/dev/null
@@ -112,7 +63,7 @@ for ((run = 1; run <= runs; run++)); do
     printf 'run %2d: %4d ms  (promoted 127.0.0.1:%s)\n' "$run" "$ms" "$new"
 
     # the dead master comes back as a replica of the new one
-    start_redis "$master" "$new"
+    start_redis_pid "$master" "$new"
     master=$new
 done
 

@@ -2,7 +2,7 @@
 # bench-raft.sh - measure the agent's Raft spine on loopback, 3 real agents.
 #
 #   scripts/bench-raft.sh [--runs 10] [--idle-seconds 60] [--applies 2000]
-#                         [--election-ms 1000] [--heartbeat-ms 100]
+#                         [--election-ms 700] [--heartbeat-ms 100]
 #
 # 1. failover: SIGKILL the leader, time until another agent is elected
 #    (became-leader) and ready (its barrier committed: leader-ready), read
@@ -37,7 +37,7 @@ ap = argparse.ArgumentParser(prog="bench-raft.sh")
 ap.add_argument("--runs", type=int, default=10)
 ap.add_argument("--idle-seconds", type=int, default=60)
 ap.add_argument("--applies", type=int, default=2000)
-ap.add_argument("--election-ms", type=int, default=1000)
+ap.add_argument("--election-ms", type=int, default=700)
 ap.add_argument("--heartbeat-ms", type=int, default=100)
 args = ap.parse_args()
 

@@ -79,6 +79,9 @@ enum rsm_node_event {
     RSM_NODE_APPLIED, /* an entry was applied (or rejected) */
 };
 
+/* on_event runs on the loop thread, sometimes from inside raft (an apply
+ * or barrier callback): it may propose or call rsm_node_stop(), and must
+ * not block. */
 struct rsm_node_observer {
     void (*on_event)(void *arg, enum rsm_node_event ev,
                      const struct rsm_entry *entry, int apply_status);
@@ -103,7 +106,12 @@ int rsm_node_start(uv_loop_t *loop, const struct rsm_node_config *cfg,
 
 typedef void (*rsm_node_stop_cb)(void *arg);
 
-/* Graceful stop (see above); safe to call once. */
+/* Graceful stop (see above). From the next loop turn: a leader hands
+ * leadership to the most caught-up voter heard from recently and waits for
+ * the handover (at most 2 x election timeout); then raft_close, every
+ * handle closed, the lock released, cb called, n freed. Pending proposals
+ * and membership changes complete with an error. May be called from an
+ * observer callback; calls after the first are ignored. */
 void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg);
 
 /* Snapshot of the node's Raft view for status output. */

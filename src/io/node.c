@@ -2,9 +2,12 @@
  * the resolving transport, leadership tracking, proposals, membership and
  * the graceful stop.
  *
- * raft 0.15 has no state-change callback: a timer polls raft_state(), the
- * term, the leader, the configuration and the snapshot index every POLL_MS
- * and turns differences into log lines and observer events. A new leader
+ * raft 0.15 has no state-change callback. A timer (poll_cb) compares
+ * raft_state(), the term, the leader, the configuration and the snapshot
+ * index with what it saw last and turns differences into log lines and
+ * observer events. It runs every POLL_MS, and at once (next loop turn, out
+ * of raft's call stack) when a raft tick or received message changed one
+ * of them: raft_io's start() is wrapped to see those callbacks. A new leader
  * commits a barrier first (0.15 does not append a no-op on election, so
  * entries of older terms are only known committed after one of its own) and
  * reports RSM_NODE_BECAME_LEADER only when the barrier has been applied. */
@@ -32,9 +35,11 @@
 #include <raft.h>
 #include <raft/uv.h>
 
-#define POLL_MS 20
-/* Free room in the data dir is looked at every DISK_POLLS polls. */
-#define DISK_POLLS 10
+#ifndef POLL_MS
+#define POLL_MS 250
+#endif
+/* Free room in the data dir is looked at no more often than this. */
+#define DISK_CHECK_MS 200
 /* Log segment size. raft_uv reads a whole open segment into memory on
  * restart and keeps it while any of its entries is in the in-memory log;
  * the 8 MiB default cost ~16 MB of RSS after a crash. Our entries are small
@@ -325,6 +330,15 @@ struct rsm_node {
     struct raft_uv_transport transport;
     struct raft_io io;
     struct raft raft;
+    /* raft_io->start and the callbacks raft gave it, wrapped (see top). */
+    int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                    raft_io_recv_cb recv);
+    raft_io_tick_cb raft_tick;
+    raft_io_recv_cb raft_recv;
+    int (*io_send)(struct raft_io *io, struct raft_io_send *req,
+                   const struct raft_message *msg, raft_io_send_cb cb);
+    bool in_append;        /* raft is handling an AppendEntries we got */
+    raft_index append_end; /* its prev_log_index + n_entries */
     uv_timer_t poll;
     uv_timer_t stop_timer;
     unsigned handles_open;
@@ -342,7 +356,7 @@ struct rsm_node {
     /* Data disk below RSM_DATADIR_MIN_FREE: no proposals, and a leader
      * hands leadership over (disk_transfer, kept like transfer below). */
     bool disk_low, disk_transfer_busy;
-    unsigned disk_polls;
+    uint64_t disk_checked_ms;   /* uv_now of the last look */
     raft_term disk_skip_logged; /* term of the last "nobody to hand to" */
     struct raft_transfer disk_transfer;
 
@@ -636,8 +650,9 @@ static void watch_disk(struct rsm_node *n)
     int64_t room;
     bool low;
 
-    if (++n->disk_polls % DISK_POLLS != 0)
+    if (uv_now(n->loop) - n->disk_checked_ms < DISK_CHECK_MS)
         return;
+    n->disk_checked_ms = uv_now(n->loop);
     room = rsm_datadir_free_bytes(n->data_dir);
     low = room >= 0 && room < RSM_DATADIR_MIN_FREE;
     if (low != n->disk_low) {
@@ -652,19 +667,120 @@ static void watch_disk(struct rsm_node *n)
         step_aside(n);
 }
 
+static bool needs_barrier(const struct rsm_node *n)
+{
+    return n->raft.state == RAFT_LEADER && !n->ready && !n->barrier_inflight &&
+           !n->stopping;
+}
+
 static void poll_cb(uv_timer_t *t)
 {
     struct rsm_node *n = t->data;
 
     if (n->closing)
         return;
-    watch_state(n);
-    watch_leader(n);
-    watch_log(n);
-    watch_disk(n);
-    if (n->raft.state == RAFT_LEADER && !n->ready && !n->barrier_inflight &&
-        !n->stopping)
+    watch_state(n); /* observers run from here: check closing again */
+    if (!n->closing)
+        watch_leader(n);
+    if (!n->closing)
+        watch_log(n);
+    if (!n->closing)
+        watch_disk(n);
+    if (!n->closing && needs_barrier(n))
         start_barrier(n);
+}
+
+/* Cheap: did anything poll_cb looks at change since it last ran? */
+static bool changed(struct rsm_node *n)
+{
+    const struct raft *r = &n->raft;
+    raft_id id;
+    const char *addr;
+
+    if (r->state != n->state_seen || r->current_term != n->term_seen ||
+        r->configuration_index != n->conf_seen ||
+        r->configuration_uncommitted_index != n->conf_uncommitted_seen ||
+        r->log.snapshot.last_index != n->snap_seen || needs_barrier(n))
+        return true;
+    raft_leader(&n->raft, &id, &addr);
+    return id != n->leader_seen;
+}
+
+/* After raft handled a tick or a message: run poll_cb on the next loop
+ * turn if something changed. */
+static void kick(struct rsm_node *n)
+{
+    if (!n->closing && changed(n))
+        uv_timer_start(&n->poll, poll_cb, 0, POLL_MS);
+}
+
+static void io_tick(struct raft_io *io)
+{
+    struct rsm_node *n = container_of(io, struct rsm_node, io);
+
+    n->raft_tick(io);
+    kick(n);
+}
+
+/* Two bugs of raft 0.15 followers, fixed where messages pass through.
+ *
+ * A follower whose log ends with entries a deposed leader appended but
+ * never committed ("stale" entries) answers an AppendEntries that matches
+ * at prev_log_index with
+ *  1. last_log_index = its last stored index, stale entries included. The
+ *     leader takes that as the follower's match index: it counts the
+ *     follower as holding entries it does not have (commits without a real
+ *     majority) and, once in pipeline mode, ignores the follower's
+ *     rejections forever, so the follower never catches up;
+ *  2. commit_index = min(leader_commit, last stored index): it may apply a
+ *     stale entry the leader overwrote.
+ * Raft's rule is "index of last new entry": prev_log_index + n_entries. So
+ * leader_commit is capped at it before raft sees the message, and a
+ * success result sent while raft handles that message (the synchronous
+ * path; results sent later, after new entries were stored, end at the
+ * leader's entries) reports at most it. */
+static void io_recv(struct raft_io *io, struct raft_message *msg)
+{
+    struct rsm_node *n = container_of(io, struct rsm_node, io);
+    struct raft_append_entries *ae = &msg->append_entries;
+    bool append = msg->type == RAFT_IO_APPEND_ENTRIES;
+
+    if (append) {
+        n->append_end = ae->prev_log_index + ae->n_entries;
+        if (ae->leader_commit > n->append_end)
+            ae->leader_commit = n->append_end;
+        n->in_append = true;
+    }
+    n->raft_recv(io, msg);
+    n->in_append = false;
+    kick(n);
+}
+
+static int io_send(struct raft_io *io, struct raft_io_send *req,
+                   const struct raft_message *msg, raft_io_send_cb cb)
+{
+    struct rsm_node *n = container_of(io, struct rsm_node, io);
+    struct raft_message fixed;
+
+    if (n->in_append && msg->type == RAFT_IO_APPEND_ENTRIES_RESULT &&
+        msg->append_entries_result.rejected == 0 &&
+        msg->append_entries_result.last_log_index > n->append_end) {
+        /* raft_uv encodes the message before send() returns. */
+        fixed = *msg;
+        fixed.append_entries_result.last_log_index = n->append_end;
+        return n->io_send(io, req, &fixed, cb);
+    }
+    return n->io_send(io, req, msg, cb);
+}
+
+static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                    raft_io_recv_cb recv)
+{
+    struct rsm_node *n = container_of(io, struct rsm_node, io);
+
+    n->raft_tick = tick;
+    n->raft_recv = recv;
+    return n->io_start(io, msecs, io_tick, io_recv);
 }
 
 /* ---------------------------------------------------------------------------
@@ -794,6 +910,52 @@ static int bootstrap(struct rsm_node *n, char *errmsg, size_t errlen)
 
 static void raft_closed(struct raft *r);
 
+/* The entry at index of the in-memory log, or NULL. */
+static const struct raft_entry *log_entry(const struct raft_log *l,
+                                          raft_index index)
+{
+    size_t n =
+        l->back >= l->front ? l->back - l->front : l->size - l->front + l->back;
+
+    if (index <= l->offset || index > l->offset + n)
+        return NULL;
+    return &l->entries[(l->front + (index - l->offset - 1)) % l->size];
+}
+
+/* raft 0.15 loads the last configuration entry of the log as committed,
+ * even one a deposed leader appended and never replicated. A new leader's
+ * entries then replace it in the log, but this agent keeps using it (a
+ * member that was never added, or one that was never removed). Mark it
+ * uncommitted, as raft does for one received from a leader, so that raft
+ * rolls it back when it is truncated and commits it when it is applied:
+ * only when it lies beyond the snapshot (nothing past the snapshot is known
+ * committed at start-up) and the configuration before it (committed: raft
+ * appends a change only once the previous one committed) is still in the
+ * in-memory log, which raft's rollback reads. */
+static void mark_loaded_configuration(struct rsm_node *n)
+{
+    struct raft *r = &n->raft;
+    raft_index last = r->configuration_index;
+
+    if (r->configuration_uncommitted_index != 0 || last <= r->commit_index ||
+        last <= r->log.snapshot.last_index)
+        return;
+    for (raft_index i = last - 1; i > 0; i--) {
+        const struct raft_entry *e = log_entry(&r->log, i);
+
+        if (e == NULL)
+            break;
+        if (e->type == RAFT_CHANGE) {
+            r->configuration_uncommitted_index = last;
+            r->configuration_index = i;
+            rsm_log(RSM_LOG_INFO, "membership-loaded",
+                    "index=%llu committed=unknown previous=%llu",
+                    (unsigned long long)last, (unsigned long long)i);
+            return;
+        }
+    }
+}
+
 /* raft_init succeeded: the rest of start, whose failures need raft_close. */
 static void log_set_aside(void *arg, const char *name)
 {
@@ -856,6 +1018,7 @@ static int start_raft(struct rsm_node *n, char *errmsg, size_t errlen)
     if (rv != 0)
         return start_failed(n, rv, errmsg, errlen);
     rsm_datadir_set_aside(n->data_dir, since, log_set_aside, n);
+    mark_loaded_configuration(n);
     rv = uv_timer_start(&n->poll, poll_cb, 0, POLL_MS);
     if (rv != 0)
         return rsm_errf(RSM_EIO, errmsg, errlen, "poll timer: %s",
@@ -889,6 +1052,10 @@ static int start_io(struct rsm_node *n, char *errmsg, size_t errlen)
         goto err_after_transport;
     }
     raft_uv_set_segment_size(&n->io, SEGMENT_SIZE);
+    n->io_start = n->io.start;
+    n->io.start = io_start;
+    n->io_send = n->io.send;
+    n->io.send = io_send;
     rv = raft_init(&n->raft, &n->io, &n->fsm, n->cfg.id, n->self_addr);
     if (rv != 0) {
         rv = rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_init: %s (%s)",
@@ -1063,16 +1230,14 @@ static unsigned other_voters(const struct rsm_node *n)
     return k;
 }
 
-void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg)
+/* The stop itself, on a loop turn of its own: rsm_node_stop() may be called
+ * from an observer callback, i.e. from inside raft. */
+static void stop_begin(uv_timer_t *t)
 {
+    struct rsm_node *n = t->data;
     raft_id target;
     int rv;
 
-    if (n->stopping)
-        return;
-    n->stopping = true;
-    n->stop_cb = cb;
-    n->stop_arg = arg;
     if (n->raft.state != RAFT_LEADER) {
         begin_close(n);
         return;
@@ -1101,6 +1266,16 @@ void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg)
             (unsigned long long)n->raft.current_term);
     uv_timer_start(&n->stop_timer, stop_timeout,
                    2 * (uint64_t)n->cfg.election_timeout_ms, 0);
+}
+
+void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg)
+{
+    if (n->stopping)
+        return;
+    n->stopping = true;
+    n->stop_cb = cb;
+    n->stop_arg = arg;
+    uv_timer_start(&n->stop_timer, stop_begin, 0, 0);
 }
 
 /* ---------------------------------------------------------------------------

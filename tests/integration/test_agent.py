@@ -15,7 +15,7 @@ import signal
 import time
 import unittest
 
-from rsmtest import (HOST, Proc, TestCase, binary, call, free_port,
+from rsmtest import (HOST, Proc, Resp, TestCase, binary, call, free_port,
                      wait_until)
 
 ELECTION_MS = 1000
@@ -209,7 +209,7 @@ class AgentTest(TestCase):
                      "--api-bind", "--election-timeout-ms",
                      "--heartbeat-timeout-ms", "--snapshot-threshold",
                      "--log-format", "--log-level", "RSM_PEERS",
-                     "0.0.0.0:26379", "1000"):
+                     "0.0.0.0:26379", "default: 700"):
             self.assertIn(flag, r.stdout)
 
     def test_start_failures_are_clear(self):
@@ -323,6 +323,82 @@ class AgentTest(TestCase):
             self.assertEqual(a.proc.p.wait(timeout=10), 0, a.proc.output())
             self.assertTrue(a.find("agent-exit", status=0))
 
+
+    def test_deposed_leader_with_a_stale_entry_rejoins(self):
+        """A leader appends an entry it cannot replicate (its followers are
+        down: here a membership change) and dies. It restarts with that
+        stale entry, then the others restart and elect a new leader, whose
+        barrier takes the same index. The old leader must drop the entry,
+        follow, and forget the change. raft 0.15 alone counts the stale
+        entry as replicated, leaves the agent rejecting every AppendEntries
+        forever, and keeps the dropped change as its membership (node.c)."""
+        g = Group(self, host=HOST).start()
+        old = g.wait_leader()
+        others = [a for a in g.agents.values() if a is not old]
+        for a in others:
+            a.proc.kill()
+        # A membership change appends a configuration entry at once.
+        c = Resp(old.api_port)
+        c.send("RSM", "MEMBER", "ADD", "4",
+               "%s:%d/%d" % (HOST, free_port(), free_port()))
+        wait_until(lambda: old.find("membership-change", committed="false"),
+                   timeout=10, what="uncommitted entry on the old leader")
+        c.close()
+        old.proc.kill()
+        # Restarted, then stopped: it cannot campaign (its longer log would
+        # win), but the new leader's first messages wait in its socket.
+        old.start()
+        wait_until(lambda: old.find("became-follower"), timeout=10,
+                   what="old leader restarted")
+        old.proc.signal(signal.SIGSTOP)
+        for a in others:
+            a.start()
+
+        def new_leader():
+            ids = {a.view()[0] for a in others}
+            ld = g.agents.get(ids.pop()) if len(ids) == 1 else None
+            return ld if ld in others and ld.view()[2] else None
+        new = wait_until(new_leader, timeout=15, what="a new leader")
+        old.proc.signal(signal.SIGCONT)
+        wait_until(lambda: old.view()[0] == new.id, timeout=15,
+                   what="old leader follows")
+        wait_until(lambda: old.status()["applied_index"] >=
+                   new.status()["commit_index"] - 1, timeout=15,
+                   what="old leader applies what the new one committed")
+        for a in g.agents.values():
+            wait_until(lambda a=a: len(a.status()["members"]) == 3,
+                       timeout=10, what="agent %d has 3 members" % a.id)
+        # And the log keeps moving for everyone.
+        wait_until(lambda: old.status()["commit_index"] ==
+                   new.status()["commit_index"], timeout=10,
+                   what="same commit index")
+
+    def test_unresolvable_peer_is_reported_once_and_tolerated(self):
+        """Peer 3's name does not resolve: agents 1 and 2 still form a
+        majority, log the failure once (not on every retry) and stop
+        cleanly with connects to it pending."""
+        g = Group(self, host=HOST)
+        a1, a2, a3 = g.agents[1], g.agents[2], g.agents[3]
+        g.peers = lambda: "1=%s:%d/%d,2=%s:%d/%d,3=nonexistent.invalid:%d" % (
+            HOST, a1.raft_port, a1.api_port, HOST, a2.raft_port, a2.api_port,
+            a3.raft_port)
+        a1.start()
+        a2.start()
+        leader = wait_until(lambda: ([a for a in (a1, a2) if a.view()[2]]
+                                     or [None])[0], timeout=15,
+                            what="a leader among agents 1 and 2")
+        time.sleep(3)  # raft retries the connection every second
+        # The leader retried every second; a follower only tried if it
+        # was a candidate.
+        failed = {a.id: len(a.find("raft-resolve-failed", peer=3,
+                                   host="nonexistent.invalid"))
+                  for a in (a1, a2)}
+        self.assertEqual(failed[leader.id], 1, leader.proc.output())
+        self.assertLessEqual(max(failed.values()), 1)
+        self.assertTrue(leader.view()[2])
+        for a in (a2, a1):
+            a.proc.signal(signal.SIGTERM)
+            self.assertEqual(a.proc.p.wait(timeout=10), 0, a.proc.output())
 
     def _catch_up_and_replay(self, threshold):
         """Two agents commit N entries; a third starts late and catches up;
