@@ -1,24 +1,40 @@
 #!/usr/bin/env bash
 # test.sh - install what is missing, build, run every test.
 #
-#   scripts/test.sh            # RelWithDebInfo build in build/
-#   scripts/test.sh --asan     # ASan+UBSan build in build-asan/
+#   scripts/test.sh            # every test on a RelWithDebInfo build (build/),
+#                              # then the unit and cluster tests again on an
+#                              # ASan+UBSan build (build-asan/)
+#   scripts/test.sh --asan     # every test on the ASan+UBSan build only
+#   scripts/test.sh --no-asan  # skip the sanitizer pass
 #   RSM_TEST_REGEX=unit scripts/test.sh   # only tests matching a regex
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 rsm_install_deps
 
-build_type=RelWithDebInfo
-build_dir=build
-if [ "${1:-}" = "--asan" ]; then
-    build_type=Asan
-    build_dir=build-asan
-fi
+# run_suite BUILD_TYPE BUILD_DIR [ctest regex]
+run_suite() {
+    local args=(--output-on-failure --no-tests=error -j2)
+    cmake -S . -B "$2" -DCMAKE_BUILD_TYPE="$1" >/dev/null
+    cmake --build "$2" -j"$(nproc)"
+    [ -n "${3:-}" ] && args+=(-R "$3")
+    (cd "$2" && ctest "${args[@]}")
+}
 
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
-cd "$build_dir"
-args=(--output-on-failure --no-tests=error -j2)
-[ -n "${RSM_TEST_REGEX:-}" ] && args+=(-R "$RSM_TEST_REGEX")
-ctest "${args[@]}"
+case "${1:-}" in
+--asan)
+    run_suite Asan build-asan "${RSM_TEST_REGEX:-}"
+    ;;
+--no-asan)
+    run_suite RelWithDebInfo build "${RSM_TEST_REGEX:-}"
+    ;;
+"")
+    run_suite RelWithDebInfo build "${RSM_TEST_REGEX:-}"
+    echo "== the unit and cluster tests again under ASan+UBSan"
+    run_suite Asan build-asan '^(unit|cluster)\.'
+    ;;
+*)
+    echo "usage: scripts/test.sh [--asan | --no-asan]" >&2
+    exit 2
+    ;;
+esac

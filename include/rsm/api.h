@@ -1,10 +1,65 @@
 /* api.h - the agent's client port: its command table on a RESP server.
  *
- * Commands (case-insensitive, any agent answers unless noted):
- *   PING [message]            +PONG, or the message as a bulk string
- *   INFO [section]            "# Server", "# Raft", "# Groups" sections
- *                             (section: server|raft|groups|all|default)
- *   RSM STATUS                JSON (see rsm_api_render_status)
+ * Any agent answers, from its committed state, unless noted. Commands are
+ * case-insensitive; unknown commands, unknown subcommands and wrong
+ * argument counts get Redis's error texts.
+ *
+ * Connection
+ *   AUTH [default] password   with --requirepass-file, every command but
+ *                             AUTH, HELLO and QUIT answers
+ *                             "-NOAUTH Authentication required." until the
+ *                             client authenticates (a wrong password:
+ *                             -WRONGPASS; the password is never logged);
+ *                             without a password, "AUTH default any" is
+ *                             +OK and "AUTH x" an error, like Redis
+ *   HELLO [2 [AUTH user pass] [SETNAME name]]
+ *                             the connection's properties as a flat array
+ *                             of pairs (server, version, proto 2, id, mode
+ *                             "sentinel", role, modules); protocol 3 (or
+ *                             anything but 2) is "-NOPROTO unsupported
+ *                             protocol version"
+ *   PING [message]            +PONG or the message; ["pong", message] when
+ *                             subscribed
+ *   QUIT                      +OK, then the connection is closed
+ *   RESET                     +RESET: unsubscribed, name and
+ *                             authentication forgotten
+ *   CLIENT SETNAME name | GETNAME | ID | SETINFO attr value | HELP
+ *   COMMAND [COUNT | LIST | DOCS [name ...] | INFO [name ...]]
+ *                             Redis's shapes, enough for redis-cli and
+ *                             client libraries
+ * Introspection
+ *   INFO [section]            "# Server", "# Clients", "# Raft",
+ *                             "# Groups", "# Sentinel" (see
+ *                             rsm_api_render_info)
+ *   ROLE                      ["sentinel", [group names]]
+ * Sentinel (replies shaped like redis-sentinel's, see sentinel.h)
+ *   SENTINEL GET-MASTER-ADDR-BY-NAME name
+ *                             [$host, $port] of the master given to
+ *                             clients: the committed master, or the
+ *                             promoted replica as soon as the promotion of
+ *                             an in-flight failover is committed; a null
+ *                             array for an unknown group
+ *   SENTINEL MASTERS | MASTER name | REPLICAS name | SLAVES name
+ *   SENTINEL SENTINELS name   the other agents of the Raft group
+ *   SENTINEL MYID             this agent's run id (rsm_sentinel_run_id)
+ *   SENTINEL CKQUORUM name    +OK when a Raft leader is known and the
+ *                             quorum is within the agents, else -NOQUORUM
+ *   SENTINEL FAILOVER name    leader only: a MANUAL failover decided by the
+ *                             planner and committed through the log like
+ *                             any other (rsm_monitor_request_failover);
+ *                             +OK once the decision is committed,
+ *                             -INPROG if one is in flight, -NOGOODSLAVE
+ *                             with the reason if no replica is eligible
+ *   SENTINEL HELP
+ * Unknown groups: "-ERR No such master with that name".
+ * Pub/sub (pubsub.h): SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE. A
+ *   subscribed client may only send those, PING, QUIT and RESET; it is
+ *   exempt from the idle timeout and dropped when more than
+ *   subscriber_output_limit bytes wait for it. Events: see events.h.
+ * Ours
+ *   RSM STATUS                JSON (see rsm_api_render_status), plus
+ *                             "monitor" (monitor_status.h) if a monitor
+ *                             is set
  *   RSM MEMBERS               one array per member:
  *                             [:id, $raft-addr, $api-addr, :voter, :leader]
  *   RSM MEMBER ADD id host:port[/apiport]      leader only, +OK once the
@@ -12,23 +67,28 @@
  *   RSM VIEWS                 this agent's view of each group's committed
  *                             master, for the leader's quorum: one array
  *                             [$group, $host, :port, $state, :no_reply_ms]
- *   SENTINEL GET-MASTER-ADDR-BY-NAME name
- *                             [$host, $port] of the committed master, a
- *                             null array for an unknown group (Sentinel's
- *                             reply, so that clients find the master)
+ *   RSM HISTORY [group]       past failovers, oldest first, of one group or
+ *                             of all: an array of flat key/value arrays
+ *                             (group, epoch, kind, result, old-master,
+ *                             new-master, decided-at-ms, ended-at-ms,
+ *                             old-offset, new-offset, data-at-risk,
+ *                             reason), every value a bulk string
+ *   RSM PAUSE group           leader only: SetPaused through the log (no
+ *   RSM RESUME group          automatic failover while paused); +OK once
+ *                             committed
  *   RSM HELP                  the list above
  * A command that needs the leader, sent to a follower, is answered
  *   -NOTLEADER <leader-id> <leader-api-host:port>
- * or, when no leader is known, "-NOLEADER no leader elected". Unknown
- * commands and wrong argument counts get Redis's error texts.
+ * or, when no leader is known, "-NOLEADER no leader elected".
  *
  * The API reaches the node only through struct rsm_api_node_ops, whose
  * members have the signatures of the rsm_node_* functions of node.h:
  * rsm_api_start() passes the real ones, tests pass a fake node.
  *
  * Ownership: rsm_api_start() allocates; rsm_api_stop() closes the server
- * (and every client) and frees the API after its callback. A membership
- * change still in progress at stop keeps only its (orphaned) reply, which
+ * (and every client) and frees the API after its callback; the requirepass
+ * copy is wiped then. A request still in progress at stop (membership
+ * change, pause, manual failover) keeps only its (orphaned) reply, which
  * its completion frees: the node may call back after the API is gone. */
 #ifndef RSM_API_H
 #define RSM_API_H
@@ -59,13 +119,32 @@ struct rsm_api_node_ops {
                          void *arg);
     int (*parse_member_addr)(const char *text, uint16_t default_api_port,
                              struct rsm_member *m, char *errmsg, size_t errlen);
+    int (*propose)(struct rsm_node *n, const struct rsm_entry *e,
+                   rsm_node_done_cb cb, void *arg);
 };
+
+#define RSM_API_PASSWORD_MAX             256
+#define RSM_API_DEFAULT_SUBSCRIBER_LIMIT (1024 * 1024)
 
 struct rsm_api_config {
     struct rsm_addr bind;          /* host:port to listen on (port 0: any) */
     struct rsm_resp_limits limits; /* rsm_resp_limits_default() if unset */
     bool limits_set;
+    char requirepass[RSM_API_PASSWORD_MAX]; /* "" = no authentication */
+    size_t subscriber_output_limit;         /* queued bytes before a subscriber
+                                               is dropped; 0 = the default above */
 };
+
+/* The node functions of node.h, for rsm_api_start_ops(). */
+static inline const struct rsm_api_node_ops *rsm_api_real_node_ops(void)
+{
+    static const struct rsm_api_node_ops node_ops = {
+        rsm_node_get_status, rsm_node_fsm,           rsm_node_is_leader,
+        rsm_node_add_member, rsm_node_remove_member, rsm_node_parse_member_addr,
+        rsm_node_propose,
+    };
+    return &node_ops;
+}
 
 /* Start the API with any node implementation. Returns 0, or the error of
  * rsm_resp_server_start() (RSM_ERESOLVE, RSM_EIO, RSM_ENOMEM) with errmsg
@@ -74,26 +153,39 @@ int rsm_api_start_ops(uv_loop_t *loop, const struct rsm_api_config *cfg,
                       struct rsm_node *node, const struct rsm_api_node_ops *ops,
                       struct rsm_api **out, char *errmsg, size_t errlen);
 
-/* Start the API on `bind` for the real node of node.h (default limits).
- * Inline so that only its callers link the node. */
+/* Start the API on `bind` for the real node of node.h (default limits, no
+ * password). Inline so that only its callers link the node. */
 static inline int rsm_api_start(uv_loop_t *loop, const struct rsm_addr *bind,
                                 struct rsm_node *node, struct rsm_api **out,
                                 char *errmsg, size_t errlen)
 {
-    static const struct rsm_api_node_ops node_ops = {
-        rsm_node_get_status, rsm_node_fsm,           rsm_node_is_leader,
-        rsm_node_add_member, rsm_node_remove_member, rsm_node_parse_member_addr,
-    };
     struct rsm_api_config cfg = {.bind = *bind};
 
-    return rsm_api_start_ops(loop, &cfg, node, &node_ops, out, errmsg, errlen);
+    return rsm_api_start_ops(loop, &cfg, node, rsm_api_real_node_ops(), out,
+                             errmsg, errlen);
 }
 
-/* Let RSM VIEWS answer from the monitor (NULL: no views). */
+/* Answer RSM VIEWS, SENTINEL FAILOVER and the observed fields of the
+ * Sentinel replies from the monitor, show what it sees of each instance in
+ * RSM STATUS ("monitor"), and publish its events (NULL: none; set NULL
+ * before stopping the monitor). */
 void rsm_api_set_monitor(struct rsm_api *a, struct rsm_monitor *m);
+
+/* Forward the node's events (the agent's node observer calls this): the
+ * events derived from applied entries are published from here. */
+void rsm_api_node_event(struct rsm_api *a, enum rsm_node_event ev,
+                        const struct rsm_entry *entry, int apply_status);
+
+/* A rsm_monitor_event_cb (arg: the API): publishes the leader's action
+ * events. */
+void rsm_api_monitor_event(void *arg, const char *group, const char *name,
+                           const char *detail);
 
 /* The port actually listened on. */
 uint16_t rsm_api_port(const struct rsm_api *a);
+
+/* Clients connected now (including ones being closed). */
+unsigned rsm_api_clients(const struct rsm_api *a);
 
 typedef void (*rsm_api_stop_cb)(void *arg);
 
@@ -105,26 +197,46 @@ void rsm_api_stop(struct rsm_api *a, rsm_api_stop_cb cb, void *arg);
  * Rendering (pure: no sockets, no node; used by the commands and tests)
  * --------------------------------------------------------------------- */
 
-/* Facts about this process for INFO's "# Server" section and STATUS. */
+/* One group in INFO's "# Sentinel" section. */
+struct rsm_api_sentinel_master {
+    const char *name;
+    const char *status; /* "ok", "sdown", "odown" */
+    struct rsm_addr master;
+    size_t slaves;
+};
+
+/* Facts about this process for INFO and STATUS. */
 struct rsm_api_server_info {
     const char *version;
     uint64_t uptime_s;
     uint16_t port;
+    unsigned clients;        /* "# Clients": connected_clients */
+    unsigned pubsub_clients; /* clients subscribed to something */
+    unsigned max_clients;
+    const struct rsm_api_sentinel_master *masters; /* "# Sentinel": the
+                                groups that have a master (may be NULL) */
+    size_t n_masters;
 };
 
 /* INFO text ("# Section\r\nkey:value\r\n...", sections separated by an
  * empty line). section NULL, "", "default", "all" or "everything" gives
- * every section; otherwise one of "server", "raft", "groups"
- * (case-insensitive); an unknown one gives "" like Redis. fsm may be NULL
- * (no groups). Returns a malloc'd string the caller frees, NULL if out of
- * memory.
+ * every section; otherwise one of "server", "clients", "raft", "groups",
+ * "sentinel" (case-insensitive); an unknown one gives "" like Redis. fsm
+ * may be NULL (no groups). Returns a malloc'd string the caller frees,
+ * NULL if out of memory.
  *
+ * "# Clients": connected_clients, pubsub_clients, maxclients.
  * "# Raft": raft_id, raft_role, raft_term, raft_leader_id (0 if none),
  * raft_leader_addr and raft_leader_api ("" if none), raft_commit_index,
  * raft_applied_index, raft_last_index, raft_leader_changes, raft_members,
  * then member<i>:id=..,raft=..,api=..,voter=0|1,leader=0|1.
  * "# Groups": groups, fsm_applied, fsm_rejected, then
- * group<i>:name=..,master=..,epoch=..,paused=0|1,in_flight=0|1. */
+ * group<i>:name=..,master=..,epoch=..,paused=0|1,in_flight=0|1.
+ * "# Sentinel" (Sentinel's): sentinel_masters, sentinel_tilt:0,
+ * sentinel_tilt_since_seconds:-1, sentinel_running_scripts:0,
+ * sentinel_scripts_queue_length:0, sentinel_simulate_failure_flags:0, then
+ * master<i>:name=..,status=ok|sdown|odown,address=host:port,slaves=N,
+ * sentinels=<agents, this one included>. */
 char *rsm_api_render_info(const struct rsm_node_status *st,
                           const struct rsm_fsm *fsm,
                           const struct rsm_api_server_info *si,

@@ -48,6 +48,7 @@ enum rsm_failover_result {
     RSM_RESULT_COMPLETED_WITH_STRAGGLERS = 1,
     RSM_RESULT_ABORTED = 2,
 };
+#define RSM_RESULT_COUNT 3 /* number of results above */
 
 struct rsm_ranked {
     struct rsm_addr addr;

@@ -32,10 +32,12 @@
  *   CompleteFailover the in-flight epoch, result not ABORTED: the new
  *                    master is committed (run id cleared until observed),
  *                    a history item is appended (oldest dropped beyond
- *                    RSM_HISTORY_MAX), last_failover_end_ms = time_ms.
+ *                    RSM_HISTORY_MAX), ended[result]++,
+ *                    last_failover_end_ms = time_ms.
  *   AbortFailover    the in-flight epoch: master unchanged, epoch stays
  *                    consumed, history item RESULT_ABORTED with the abort
- *                    reason, last_failover_end_ms = time_ms.
+ *                    reason, ended[ABORTED]++, last_failover_end_ms =
+ *                    time_ms.
  *   SetPaused        group exists.
  *
  * Ownership: the caller owns struct rsm_fsm (embed or allocate it), calls
@@ -77,6 +79,9 @@ struct rsm_group {
     unsigned n_history;                /* oldest first */
     struct rsm_history_item history[RSM_HISTORY_MAX];
     int64_t last_failover_end_ms;      /* 0 if never */
+    uint64_t ended[RSM_RESULT_COUNT];  /* failovers ended, by result (never
+                                          dropped, unlike the history; in
+                                          snapshots) */
 };
 
 struct rsm_fsm {

@@ -53,6 +53,9 @@ struct rsm_monitor_config {
     struct rsm_planner_config planner;
     char redis_user[128];     /* "" for none */
     char redis_password[256]; /* "" for none; never logged */
+    char agent_password[256]; /* AUTH to the other agents' API (their
+                                 --requirepass), "" for none; never
+                                 logged */
     char on_failover[1024];   /* hook script path, "" for none */
     uint64_t hook_timeout_ms; /* default 30000 */
 };
@@ -92,12 +95,62 @@ struct rsm_monitor_group_status {
     const char *name;
     bool acting;                       /* this agent is the acting leader */
     struct rsm_master_verdict verdict; /* leader only */
+    struct rsm_addr verdict_master;    /* the master the verdict is about
+                                          (port 0: no verdict yet); it is
+                                          computed at each evaluation, so
+                                          just after a failover it may
+                                          still be about the old master */
     const char *last_reason;           /* latest plan reason, "" if none */
     unsigned n;
     struct rsm_observation obs[RSM_MAX_MEMBERS];
 };
 bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
                               struct rsm_monitor_group_status *out);
+
+/* The configuration the monitor runs with (its copy; the password is in
+ * it: never log or show it). */
+const struct rsm_monitor_config *
+rsm_monitor_get_config(const struct rsm_monitor *m);
+
+/* Ask for a MANUAL failover of group (SENTINEL FAILOVER). At its next
+ * evaluation of the group (at once, outside this call) the acting leader
+ * asks the planner with manual_failover set and proposes the
+ * DecideFailover{MANUAL} it plans; the failover then runs like any other.
+ * cb runs exactly once, from the loop, never from inside this call:
+ *   0                 the decision is committed;
+ *   RSM_ENOCANDIDATE  no eligible replica (errmsg: the planner's reason);
+ *   RSM_EBUSY         a failover is in flight;
+ *   RSM_EREJECTED / RSM_ERAFT  the proposal failed (errmsg says why);
+ *   RSM_ENOTLEADER    leadership was lost before the decision was proposed;
+ *   RSM_ECANCELED     the monitor is stopping.
+ * Returns 0 when cb will run, or, without calling cb: RSM_ENOTLEADER (not
+ * the acting leader), RSM_ENOTFOUND (group not monitored, or no master
+ * committed yet), RSM_EBUSY (a failover in flight, or a request for the
+ * group already pending). */
+int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
+                                 rsm_node_done_cb cb, void *arg);
+
+/* Latency of the probes of one group (the leader's INFO probes, a
+ * follower's PINGs), from send to the last reply, in milliseconds. Probes
+ * that got an answer (a valid reply, or an "alive" error such as LOADING)
+ * are counted in buckets[i]: the latency is at most
+ * rsm_monitor_latency_bounds_ms[i] and above the bound before it; the last
+ * bucket has no upper bound. Counts per bucket are not cumulative. Probes
+ * without an answer (timeout, refused, bad reply) are counted in failed. */
+#define RSM_MONITOR_LATENCY_BUCKETS 12
+extern const double
+    rsm_monitor_latency_bounds_ms[RSM_MONITOR_LATENCY_BUCKETS - 1];
+struct rsm_monitor_latency {
+    uint64_t buckets[RSM_MONITOR_LATENCY_BUCKETS];
+    uint64_t count;
+    double sum_ms;
+    uint64_t failed;
+};
+
+/* Group `index` (in --monitor order) since the start; false if there is
+ * no such group. */
+bool rsm_monitor_probe_latency(const struct rsm_monitor *m, size_t index,
+                               struct rsm_monitor_latency *out);
 
 typedef void (*rsm_monitor_stop_cb)(void *arg);
 void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg);

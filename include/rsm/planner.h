@@ -32,8 +32,13 @@
  *      a new master that restarted empty, at once (re-pointing replicas at
  *      it would wipe them; the verdict FAILED_RESTART then decides the
  *      next failover);
- *   2. paused group: nothing;
- *   3. no committed master (group not in the FSM yet, or none recorded):
+ *   2. a manual failover requested (input manual_failover) with a master
+ *      committed: DecideFailover{MANUAL} to the best replica by the policy
+ *      ranking (the master is usually fine: the verdict is not needed and
+ *      neither the anti-flap hold nor the paused flag applies), or nothing
+ *      with the reason when no replica is eligible;
+ *   3. paused group: nothing;
+ *   4. no committed master (group not in the FSM yet, or none recorded):
  *      once every member has answered or is DOWN (and no master found is
  *      loading or suspect), propose ObserveMaster for the master found
  *      (several: the one most replicas follow with their link up, then the
@@ -42,14 +47,14 @@
  *      one: first ObserveMaster without a master (the FSM then knows the
  *      group and its members), then a BOOTSTRAP DecideFailover (epoch =
  *      committed epoch + 1) to the best replica, executed as in 1;
- *   4. committed master DOWN or FAILED_RESTART (the verdict): decide an
+ *   5. committed master DOWN or FAILED_RESTART (the verdict): decide an
  *      automatic failover (epoch = committed epoch + 1) to the best replica
  *      by the policy ranking, unless the last failover ended less than
  *      min_failover_interval_ms ago ("flapping", not applied to a master
  *      that restarted empty) or the last attempt aborted less than
  *      down_after_ms ago, or no replica is eligible (reason lists each
  *      exclusion); UNREACHABLE_FROM_AGENT: nothing, with its reason;
- *   5. committed master OK and reporting role:master: repair the topology:
+ *   6. committed master OK and reporting role:master: repair the topology:
  *      an instance claiming role:master that is not the committed master is
  *      made its replica after repoint_grace_ms of being seen so (at once if
  *      it is a former master from the group's history or restarted empty);
@@ -131,8 +136,13 @@ struct rsm_planner_input {
                                           used while a failover is in
                                           flight */
     const struct rsm_planner_config *cfg;
-    uint64_t leader_id; /* recorded as decided_by */
-    int64_t now_ms;     /* leader wall clock (entry time) */
+    uint64_t leader_id;   /* recorded as decided_by */
+    int64_t now_ms;       /* leader wall clock (entry time) */
+    bool manual_failover; /* an operator asked for a failover (SENTINEL
+                             FAILOVER): with a master committed and no
+                             failover in flight, decide a MANUAL one now to
+                             the best replica, whatever the verdict, the
+                             anti-flap hold or the paused flag */
 };
 
 enum rsm_plan_kind {

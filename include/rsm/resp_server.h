@@ -172,6 +172,12 @@ const char *rsm_resp_client_peer(const struct rsm_resp_client *c);
 /* Exempt a client from the idle timeout (e.g. a subscriber). */
 void rsm_resp_client_set_idle_exempt(struct rsm_resp_client *c, bool on);
 
+/* This client's own limit on queued output (e.g. a lower one for a
+ * subscriber, whose pushes are not paced by its requests); 0 restores the
+ * server's max_output_bytes. Checked at the next write. */
+void rsm_resp_client_set_output_limit(struct rsm_resp_client *c,
+                                      size_t max_bytes);
+
 /* A reply not answering any request (e.g. a pub/sub message), queued after
  * every reply already queued for c. The caller fills it and must call
  * rsm_resp_reply_end(). NULL if c is closing or out of memory. */

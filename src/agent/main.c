@@ -9,6 +9,7 @@
 #include "rsm/addr.h"
 #include "rsm/api.h"
 #include "rsm/err.h"
+#include "rsm/http_api.h"
 #include "rsm/log.h"
 #include "rsm/monitor.h"
 #include "rsm/node.h"
@@ -41,6 +42,8 @@ enum opt_id {
     O_RAFT_BIND,
     O_DATA_DIR,
     O_API_BIND,
+    O_HTTP_BIND,
+    O_ID_FROM_HOSTNAME,
     O_ELECTION,
     O_HEARTBEAT,
     O_SNAPSHOT,
@@ -57,6 +60,11 @@ enum opt_id {
     O_REDIS_PASSWORD_FILE,
     O_ON_FAILOVER,
     O_HOOK_TIMEOUT,
+    O_REQUIREPASS_FILE,
+    O_MAX_CLIENTS,
+    O_CLIENT_IDLE_TIMEOUT,
+    O_MAX_REQUEST_BYTES,
+    O_SUBSCRIBER_OUTPUT_LIMIT,
     O_LOG_FORMAT,
     O_LOG_LEVEL,
     O_HELP,
@@ -88,6 +96,17 @@ static const struct opt opts[O_COUNT] = {
                     "(required; created if missing)"},
     [O_API_BIND] = {"api-bind", "RSM_API_BIND", "HOST:PORT", "0.0.0.0:26379",
                     "client API (RESP) address"},
+    [O_HTTP_BIND] = {"http-bind", "RSM_HTTP_BIND", "HOST:PORT|off",
+                     "0.0.0.0:26380",
+                     "HTTP port: GET /healthz, /readyz, /metrics "
+                     "(Prometheus); off: none. Given explicitly, failing "
+                     "to listen stops the agent; the default port in use "
+                     "only logs a warning"},
+    [O_ID_FROM_HOSTNAME] = {"id-from-hostname", "RSM_ID_FROM_HOSTNAME", NULL,
+                            "off",
+                            "without --id: the id is 1 + the ordinal that "
+                            "ends the host name (a StatefulSet pod rsm-0 is "
+                            "1); the variable takes 1/true/yes"},
     [O_ELECTION] = {"election-timeout-ms", "RSM_ELECTION_TIMEOUT_MS", "MS",
                     "700",
                     "Raft election timeout (raft waits 1-2x this before "
@@ -145,6 +164,28 @@ static const struct opt opts[O_COUNT] = {
                        "RSM_EPOCH, RSM_OLD_MASTER, RSM_NEW_MASTER)"},
     [O_HOOK_TIMEOUT] = {"hook-timeout-ms", "RSM_HOOK_TIMEOUT_MS", "MS", "30000",
                         "the hook is killed after this long"},
+    [O_REQUIREPASS_FILE] = {"requirepass-file", "RSM_REQUIREPASS_FILE", "FILE",
+                            NULL,
+                            "clients of the API must AUTH with the password "
+                            "on the first line of FILE; or the password "
+                            "itself in the variable RSM_REQUIREPASS (never "
+                            "a flag)"},
+    [O_MAX_CLIENTS] = {"max-clients", "RSM_MAX_CLIENTS", "N", "1000",
+                       "API clients connected at once; more are refused "
+                       "with an error"},
+    [O_CLIENT_IDLE_TIMEOUT] = {"client-idle-timeout-ms",
+                               "RSM_CLIENT_IDLE_TIMEOUT_MS", "MS", "0",
+                               "close API clients idle this long (0: never; "
+                               "subscribers are exempt)"},
+    [O_MAX_REQUEST_BYTES] = {"max-request-bytes", "RSM_MAX_REQUEST_BYTES", "N",
+                             "1048576",
+                             "largest API request; a bigger one gets an "
+                             "error and the connection is closed"},
+    [O_SUBSCRIBER_OUTPUT_LIMIT] = {"subscriber-output-limit-bytes",
+                                   "RSM_SUBSCRIBER_OUTPUT_LIMIT_BYTES", "N",
+                                   "1048576",
+                                   "a subscriber with more than this "
+                                   "waiting for it is disconnected"},
     [O_LOG_FORMAT] = {"log-format", "RSM_LOG_FORMAT", "logfmt|json", "logfmt",
                       "log line format (stderr)"},
     [O_LOG_LEVEL] = {"log-level", "RSM_LOG_LEVEL", "debug|info|warn|error",
@@ -162,7 +203,11 @@ struct optval {
 struct settings {
     struct rsm_node_config node;
     struct rsm_monitor_config mon;
+    struct rsm_api_config api;
     struct rsm_addr api_bind;
+    bool http_on;
+    bool http_required; /* given explicitly: failing to listen is fatal */
+    struct rsm_addr http_bind;
     enum rsm_log_level log_level;
     enum rsm_log_format log_format;
 };
@@ -427,6 +472,64 @@ static void parse_monitor_settings(struct optval *v, struct settings *s)
     }
 }
 
+/* --id-from-hostname: "rsm-2" (or "rsm-2.rsm.ns.svc...") gives id 3. The
+ * value lives in a static buffer, like the other values' argv/environ. */
+static void id_from_hostname(struct optval *id)
+{
+    static char buf[24];
+    char host[256];
+    size_t end, start;
+    unsigned long ord;
+
+    if (gethostname(host, sizeof host) != 0)
+        bad_usage("--id-from-hostname: gethostname: %s", strerror(errno));
+    host[sizeof host - 1] = '\0';
+    end = strcspn(host, ".");
+    start = end;
+    while (start > 0 && host[start - 1] >= '0' && host[start - 1] <= '9')
+        start--;
+    if (start == end || end - start > 6 || start == 0 || host[start - 1] != '-')
+        bad_usage("--id-from-hostname: host name '%s' does not end in "
+                  "-<ordinal>",
+                  host);
+    ord = strtoul(host + start, NULL, 10);
+    snprintf(buf, sizeof buf, "%lu", ord + 1);
+    id->val = buf;
+    snprintf(id->src, sizeof id->src, "--id-from-hostname (%.*s)",
+             (int)(end < 20 ? end : 20), host);
+}
+
+/* The client port: password and limits. */
+static void parse_api_settings(struct optval *v, struct settings *s)
+{
+    struct rsm_api_config *ac = &s->api;
+    const char *pw = getenv("RSM_REQUIREPASS");
+
+    ac->bind = s->api_bind;
+    rsm_resp_limits_default(&ac->limits);
+    ac->limits_set = true;
+    ac->limits.max_clients =
+        (unsigned)parse_number(&v[O_MAX_CLIENTS], 1, 1000000);
+    ac->limits.idle_timeout_ms =
+        parse_number(&v[O_CLIENT_IDLE_TIMEOUT], 0, 86400000);
+    ac->limits.max_request_bytes =
+        parse_number(&v[O_MAX_REQUEST_BYTES], 1024, 512UL * 1024 * 1024);
+    ac->subscriber_output_limit =
+        parse_number(&v[O_SUBSCRIBER_OUTPUT_LIMIT], 1024, 1UL << 30);
+    if (v[O_REQUIREPASS_FILE].val != NULL) {
+        read_password_file(&v[O_REQUIREPASS_FILE], ac->requirepass,
+                           sizeof ac->requirepass);
+    } else if (pw != NULL && *pw != '\0') {
+        if (strlen(pw) >= sizeof ac->requirepass)
+            bad_usage("RSM_REQUIREPASS: too long");
+        strcpy(ac->requirepass, pw);
+    }
+    /* every agent of a group has the same password: the leader uses it to
+     * ask the others for their views (RSM VIEWS) */
+    snprintf(s->mon.agent_password, sizeof s->mon.agent_password, "%s",
+             ac->requirepass);
+}
+
 static void parse_settings(int argc, char **argv, struct settings *s)
 {
     struct optval v[O_COUNT];
@@ -444,6 +547,7 @@ static void parse_settings(int argc, char **argv, struct settings *s)
         exit(0);
     }
     memset(s, 0, sizeof *s);
+    s->http_required = v[O_HTTP_BIND].val != NULL;
     for (int i = 0; i < O_COUNT; i++) {
         if (v[i].val == NULL && opts[i].def != NULL && opts[i].arg != NULL &&
             i != O_RAFT_BIND) {
@@ -451,6 +555,9 @@ static void parse_settings(int argc, char **argv, struct settings *s)
             snprintf(v[i].src, sizeof v[i].src, "--%s", opts[i].name);
         }
     }
+    if (v[O_ID].val == NULL && v[O_ID_FROM_HOSTNAME].val != NULL &&
+        parse_bool(&v[O_ID_FROM_HOSTNAME]))
+        id_from_hostname(&v[O_ID]);
     require(v, O_ID);
     require(v, O_PEERS);
     require(v, O_DATA_DIR);
@@ -462,6 +569,9 @@ static void parse_settings(int argc, char **argv, struct settings *s)
                   v[O_LOG_FORMAT].val);
     nc->id = parse_number(&v[O_ID], 1, ULONG_MAX);
     parse_addr_opt(&v[O_API_BIND], &s->api_bind);
+    s->http_on = strcmp(v[O_HTTP_BIND].val, "off") != 0;
+    if (s->http_on)
+        parse_addr_opt(&v[O_HTTP_BIND], &s->http_bind);
     nc->api_port = s->api_bind.port;
     if (rsm_node_parse_peers(v[O_PEERS].val, nc->api_port, nc, err,
                              sizeof err) != 0)
@@ -488,6 +598,7 @@ static void parse_settings(int argc, char **argv, struct settings *s)
         (unsigned)parse_number(&v[O_SNAPSHOT], 1, UINT_MAX);
     nc->join = v[O_JOIN].val != NULL ? parse_bool(&v[O_JOIN]) : false;
     parse_monitor_settings(v, s);
+    parse_api_settings(v, s);
 }
 
 /* ---------------------------------------------------------------------------
@@ -502,6 +613,7 @@ struct agent {
     struct settings set;
     struct rsm_node *node;
     struct rsm_api *api;
+    struct rsm_http_api *http;
     struct rsm_monitor *monitor;
     bool stopping;
     int exit_code;
@@ -622,6 +734,8 @@ static void on_node_event(void *arg, enum rsm_node_event ev,
         bench_maybe_start(a);
     if (a->monitor != NULL)
         rsm_monitor_node_event(a->monitor, ev, e, status);
+    if (a->api != NULL)
+        rsm_api_node_event(a->api, ev, e, status);
 }
 
 static void close_signals(struct agent *a)
@@ -638,17 +752,13 @@ static void node_stopped(void *arg)
     close_signals(a);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* Stop everything that runs, in order; the loop then winds down. */
+static void stop_all(struct agent *a)
 {
-    struct agent *a = h->data;
-    const char *name = signum == SIGTERM ? "TERM" : "INT";
-
-    if (a->stopping) {
-        rsm_log(RSM_LOG_WARN, "shutdown-in-progress", "signal=%s", name);
-        return;
-    }
     a->stopping = true;
-    rsm_log(RSM_LOG_INFO, "shutdown", "signal=%s", name);
+    if (a->http != NULL) /* before the monitor and the API it reads */
+        rsm_http_api_stop(a->http, NULL, NULL);
+    a->http = NULL;
     if (a->monitor != NULL) { /* first: stop touching Redis */
         if (a->api != NULL)
             rsm_api_set_monitor(a->api, NULL);
@@ -659,6 +769,19 @@ static void on_signal(uv_signal_t *h, int signum)
         rsm_api_stop(a->api, NULL, NULL);
     a->api = NULL;
     rsm_node_stop(a->node, node_stopped, a);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct agent *a = h->data;
+    const char *name = signum == SIGTERM ? "TERM" : "INT";
+
+    if (a->stopping) {
+        rsm_log(RSM_LOG_WARN, "shutdown-in-progress", "signal=%s", name);
+        return;
+    }
+    rsm_log(RSM_LOG_INFO, "shutdown", "signal=%s", name);
+    stop_all(a);
 }
 
 static void log_leftover(uv_handle_t *h, void *arg)
@@ -684,6 +807,34 @@ static void log_start(const struct agent *a)
             c->join ? "true" : "false");
 }
 
+/* The HTTP port, started last: if it fails, everything stops. */
+static void start_http(struct agent *a)
+{
+    struct rsm_http_api_config hc = {.bind = a->set.http_bind};
+    char err[RSM_ERRMSG_SIZE], q[2 * RSM_ERRMSG_SIZE];
+    int rv;
+
+    if (!a->set.http_on)
+        return;
+    rv = rsm_http_api_start(&a->loop, &hc, a->node, &a->http, err, sizeof err);
+    if (rv != 0 && !a->set.http_required) {
+        rsm_log(RSM_LOG_WARN, "http-disabled", "error=%s detail=%s",
+                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+        return;
+    }
+    if (rv != 0) {
+        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
+                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+        a->exit_code = 1;
+        stop_all(a);
+        return;
+    }
+    rsm_http_api_set_api(a->http, a->api);
+    rsm_http_api_set_monitor(a->http, a->monitor);
+}
+
 /* Start the node and the API; on failure leave the loop to wind down. */
 static void start(struct agent *a)
 {
@@ -702,8 +853,9 @@ static void start(struct agent *a)
         close_signals(a);
         return;
     }
-    rv = rsm_api_start(&a->loop, &a->set.api_bind, a->node, &a->api, err,
-                       sizeof err);
+    rv = rsm_api_start_ops(&a->loop, &a->set.api, a->node,
+                           rsm_api_real_node_ops(), &a->api, err, sizeof err);
+    explicit_bzero(a->set.api.requirepass, sizeof a->set.api.requirepass);
     if (rv != 0) {
         rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
                 rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
@@ -713,8 +865,9 @@ static void start(struct agent *a)
         rsm_node_stop(a->node, node_stopped, a);
         return;
     }
-    rv = rsm_monitor_start(&a->loop, &a->set.mon, a->node, NULL, NULL,
-                           &a->monitor, err, sizeof err);
+    rv =
+        rsm_monitor_start(&a->loop, &a->set.mon, a->node, rsm_api_monitor_event,
+                          a->api, &a->monitor, err, sizeof err);
     if (rv != 0) {
         rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
                 rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
@@ -727,6 +880,7 @@ static void start(struct agent *a)
         return;
     }
     rsm_api_set_monitor(a->api, a->monitor);
+    start_http(a);
 }
 
 int main(int argc, char **argv)

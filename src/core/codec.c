@@ -253,6 +253,8 @@ static Rsm__Group *enc_group(struct group_pb *pb, const struct rsm_group *g)
     m->n_members = g->n_members;
     m->members = enc_addrs(&pb->members, g->members, g->n_members);
     m->last_failover_end_ms = g->last_failover_end_ms;
+    m->n_ended_by_result = RSM_RESULT_COUNT;
+    m->ended_by_result = (uint64_t *)g->ended;
     return m;
 }
 
@@ -709,6 +711,9 @@ static int dec_group(struct dec *d, const Rsm__Group *m, struct rsm_group *g,
     g->epoch = m->epoch;
     g->paused = m->paused != 0;
     g->last_failover_end_ms = m->last_failover_end_ms;
+    /* a newer agent may count more results: keep the ones we know */
+    for (size_t i = 0; i < m->n_ended_by_result && i < RSM_RESULT_COUNT; i++)
+        g->ended[i] = m->ended_by_result[i];
     rsm_entry_init(&g->decision, RSM_ENTRY_NONE, NULL, 0);
     if (m->in_flight != NULL) {
         rv = dec_in_flight(d, m->in_flight, g, field);

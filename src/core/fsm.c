@@ -330,6 +330,8 @@ static void end_failover(struct rsm_group *g, const struct rsm_entry *e,
     h.data_at_risk = at_risk;
     copy_str(h.reason, sizeof h.reason, why);
     push_history(g, &h);
+    if ((unsigned)result < RSM_RESULT_COUNT)
+        g->ended[result]++;
 
     g->last_failover_end_ms = e->time_ms;
     g->in_flight = false;
@@ -540,7 +542,8 @@ static bool group_same(const struct rsm_group *a, const struct rsm_group *b)
         a->n_members != b->n_members ||
         !addrs_same(a->members, b->members, a->n_members) ||
         !in_flight_same(a, b) || a->n_history != b->n_history ||
-        a->last_failover_end_ms != b->last_failover_end_ms)
+        a->last_failover_end_ms != b->last_failover_end_ms ||
+        memcmp(a->ended, b->ended, sizeof a->ended) != 0)
         return false;
     for (unsigned i = 0; i < a->n_history; i++) {
         if (!history_same(&a->history[i], &b->history[i]))

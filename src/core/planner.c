@@ -929,6 +929,9 @@ int rsm_planner_next(const struct rsm_planner_input *in,
     rsm_entry_init(&plan->entry, RSM_ENTRY_NONE, in->group, c.now);
     if (c.g != NULL && c.g->in_flight)
         return run_failover(&c);
+    if (in->manual_failover && c.g != NULL && c.g->has_master)
+        return decide(&c, RSM_FAILOVER_MANUAL, &c.g->master,
+                      "manual failover requested");
     if (c.g != NULL && c.g->paused) {
         reasonf(&c, "paused");
         return 0;

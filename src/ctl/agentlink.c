@@ -67,18 +67,20 @@ static void on_reply(struct rsm_redis *r, const struct rsm_redis_result *res,
     (*p->left)--;
 }
 
-static void start_call(uv_loop_t *loop, struct pending *p, uint64_t timeout_ms,
-                       int argc, const char *const *argv)
+static void start_call(uv_loop_t *loop, struct pending *p,
+                       const struct agentlink *l, int argc,
+                       const char *const *argv)
 {
     struct agent_call *c = p->call;
-    struct rsm_redis_config cfg = {.connect_timeout_ms = timeout_ms};
+    struct rsm_redis_config cfg = {.connect_timeout_ms = l->timeout_ms};
     char name[RSM_ADDR_STRLEN];
     int rv;
 
     cfg.addr = c->addr;
+    cfg.password = l->password[0] != '\0' ? l->password : NULL;
     rv = rsm_redis_create(loop, &cfg, &p->link);
     if (rv == 0)
-        rv = rsm_redis_command(p->link, timeout_ms, on_reply, p, argc, argv);
+        rv = rsm_redis_command(p->link, l->timeout_ms, on_reply, p, argc, argv);
     if (rv != 0) {
         c->status = rv;
         snprintf(c->err, sizeof c->err, "%s: %s",
@@ -89,8 +91,8 @@ static void start_call(uv_loop_t *loop, struct pending *p, uint64_t timeout_ms,
     (*p->left)++;
 }
 
-int agentlink_call_all(struct agent_call *calls, size_t n, uint64_t timeout_ms,
-                       int argc, const char *const *argv)
+int agentlink_call_all(const struct agentlink *l, struct agent_call *calls,
+                       size_t n, int argc, const char *const *argv)
 {
     struct pending *p = calloc(n ? n : 1, sizeof *p);
     unsigned left = 0;
@@ -108,7 +110,7 @@ int agentlink_call_all(struct agent_call *calls, size_t n, uint64_t timeout_ms,
     for (size_t i = 0; i < n; i++) {
         p[i].call = &calls[i];
         p[i].left = &left;
-        start_call(&loop, &p[i], timeout_ms, argc, argv);
+        start_call(&loop, &p[i], l, argc, argv);
     }
     while (left > 0)
         uv_run(&loop, UV_RUN_ONCE);
@@ -121,10 +123,10 @@ int agentlink_call_all(struct agent_call *calls, size_t n, uint64_t timeout_ms,
     return 0;
 }
 
-int agentlink_call(struct agent_call *call, uint64_t timeout_ms, int argc,
+int agentlink_call(const struct agentlink *l, struct agent_call *call, int argc,
                    const char *const *argv)
 {
-    int rv = agentlink_call_all(call, 1, timeout_ms, argc, argv);
+    int rv = agentlink_call_all(l, call, 1, argc, argv);
 
     return rv != 0 ? rv : call->status;
 }
@@ -193,78 +195,203 @@ int agentlink_default_agents(struct rsm_addr *out, size_t *n, char *errmsg,
     return agentlink_parse_agents(AGENTLINK_DEFAULT, out, n, errmsg, errlen);
 }
 
-/* --- tables -------------------------------------------------------------- */
+/* --- the shared flags ------------------------------------------------------
+ */
 
-void table_init(struct table *t, unsigned cols, const char *const *header)
+int agentlink_option(struct agentlink *l, int c, const char *arg, char *errmsg,
+                     size_t errlen)
 {
-    memset(t, 0, sizeof *t);
-    assert(cols <= TABLE_MAX_COLS);
-    t->cols = cols;
-    table_row(t, header);
+    char err[RSM_ERRMSG_SIZE];
+
+    switch (c) {
+    case 'a':
+        if (agentlink_parse_agents(arg, l->agents, &l->n, err, sizeof err) != 0)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen, "--agents: %s", err);
+        return 0;
+    case 'P':
+        l->password_file = arg;
+        return 0;
+    case 't':
+        if (rsmctl_parse_uint(arg, 1, 3600000, &l->timeout_ms) != 0)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                            "--timeout-ms: '%s' is not 1..3600000", arg);
+        return 0;
+    default:
+        return RSM_ENOTFOUND;
+    }
 }
 
-void table_row(struct table *t, const char *const *cells)
+int agentlink_finish(struct agentlink *l, uint64_t default_timeout_ms,
+                     char *errmsg, size_t errlen)
 {
-    char **row;
+    char err[RSM_ERRMSG_SIZE];
+    int rv;
 
-    if (t->oom)
-        return;
-    if (t->rows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 8;
-        char ***cells_n = realloc(t->cells, cap * sizeof *cells_n);
-        if (cells_n == NULL) {
-            t->oom = true;
-            return;
+    if (l->timeout_ms == 0)
+        l->timeout_ms = default_timeout_ms;
+    if (l->n == 0) {
+        rv = agentlink_default_agents(l->agents, &l->n, errmsg, errlen);
+        if (rv != 0)
+            return rv;
+    }
+    rv = rsmctl_read_secret(l->password_file, AGENTLINK_PW_ENV, l->password,
+                            sizeof l->password, err, sizeof err);
+    if (rv != 0)
+        return rsm_errf(rv, errmsg, errlen, "%s%s",
+                        l->password_file ? "--password-file: " : "", err);
+    return 0;
+}
+
+void agentlink_wipe(struct agentlink *l)
+{
+    explicit_bzero(l->password, sizeof l->password);
+}
+
+/* --- what a call came to ----------------------------------------------------
+ */
+
+bool agentlink_auth_failed(const struct agent_call *c)
+{
+    if (c->status == RSM_EAUTH)
+        return true;
+    return c->status == RSM_EREPLY && c->reply.str != NULL &&
+           (strncmp(c->reply.str, "NOAUTH", 6) == 0 ||
+            strncmp(c->reply.str, "WRONGPASS", 9) == 0);
+}
+
+const char *agentlink_describe(const struct agent_call *c, char *buf,
+                               size_t len)
+{
+    char name[RSM_ADDR_STRLEN];
+    const char *err = c->err;
+    size_t n;
+
+    rsm_addr_format(&c->addr, name, sizeof name);
+    n = strlen(name);
+    if (strncmp(err, name, n) == 0 && strncmp(err + n, ": ", 2) == 0)
+        err += n + 2; /* said once is enough */
+    if (c->status == RSM_EAUTH)
+        snprintf(buf, len,
+                 "agent %s refused the password (check --password-file "
+                 "or $" AGENTLINK_PW_ENV ")",
+                 name);
+    else if (agentlink_auth_failed(c))
+        snprintf(buf, len,
+                 "agent %s requires a password: give --password-file FILE "
+                 "or set $" AGENTLINK_PW_ENV,
+                 name);
+    else if (c->status == RSM_EREPLY)
+        snprintf(buf, len, "agent %s: %s", name, c->reply.str);
+    else if (c->status == RSM_ECONNECT)
+        snprintf(buf, len, "agent %s is down or not listening (%s)", name, err);
+    else
+        snprintf(buf, len, "agent %s: %s", name, err);
+    return buf;
+}
+
+/* --- asking -----------------------------------------------------------------
+ */
+
+/* agentlink_ask_first(); with `change`, a timeout ends the search with
+ * RSMCTL_EXIT_FAILED: the request may have been taken, and must not be
+ * sent to a second agent. */
+static long ask_first(const struct agentlink *l, const char *prog,
+                      struct agent_call *c, int argc, const char *const *argv,
+                      bool change, int *exit_code)
+{
+    char what[AGENTLINK_ERR_SIZE + 128];
+
+    *exit_code = RSMCTL_EXIT_UNAVAILABLE;
+    for (size_t i = 0; i < l->n; i++) {
+        memset(c, 0, sizeof *c);
+        c->addr = l->agents[i];
+        agentlink_call(l, c, argc, argv);
+        if ((c->status == 0 || c->status == RSM_EREPLY) &&
+            !agentlink_auth_failed(c))
+            return (long)i;
+        if (agentlink_auth_failed(c))
+            *exit_code = RSMCTL_EXIT_AUTH;
+        fprintf(stderr, "%s: %s\n", prog,
+                agentlink_describe(c, what, sizeof what));
+        agentlink_calls_free(c, 1);
+        if (change && c->status == RSM_ETIMEOUT) {
+            fprintf(stderr,
+                    "%s: the request may or may not have been carried "
+                    "out: check with rsmctl status\n",
+                    prog);
+            *exit_code = RSMCTL_EXIT_FAILED;
+            return -1;
         }
-        t->cells = cells_n;
-        t->cap = cap;
     }
-    row = calloc(t->cols, sizeof *row);
-    if (row == NULL) {
-        t->oom = true;
-        return;
-    }
-    for (unsigned i = 0; i < t->cols; i++) {
-        row[i] = strdup(cells[i] ? cells[i] : "");
-        if (row[i] == NULL)
-            t->oom = true;
-    }
-    t->cells[t->rows++] = row;
+    return -1;
 }
 
-void table_print(const struct table *t, FILE *out, const char *indent)
+long agentlink_ask_first(const struct agentlink *l, const char *prog,
+                         struct agent_call *c, int argc,
+                         const char *const *argv, int *exit_code)
 {
-    size_t w[TABLE_MAX_COLS] = {0}, total = 0;
-    char *line;
-
-    for (size_t r = 0; r < t->rows; r++)
-        for (unsigned c = 0; c < t->cols; c++)
-            if (t->cells[r][c] && strlen(t->cells[r][c]) > w[c])
-                w[c] = strlen(t->cells[r][c]);
-    for (unsigned c = 0; c < t->cols; c++)
-        total += w[c] + 2;
-    line = malloc(total + 1);
-    if (line == NULL)
-        return;
-    for (size_t r = 0; r < t->rows; r++) {
-        size_t o = 0;
-        for (unsigned c = 0; c < t->cols; c++)
-            o += (size_t)snprintf(line + o, total + 1 - o, "%-*s  ", (int)w[c],
-                                  t->cells[r][c] ? t->cells[r][c] : "");
-        while (o > 0 && line[o - 1] == ' ')
-            o--;
-        fprintf(out, "%s%.*s\n", indent, (int)o, line);
-    }
-    free(line);
+    return ask_first(l, prog, c, argc, argv, false, exit_code);
 }
 
-void table_free(struct table *t)
+/* A "-NOLEADER" answer: said on stderr, the reply freed, true. */
+static bool no_leader(const char *prog, struct agent_call *c,
+                      const struct rsm_addr *who)
 {
-    for (size_t r = 0; r < t->rows; r++) {
-        for (unsigned c = 0; c < t->cols; c++)
-            free(t->cells[r][c]);
-        free(t->cells[r]);
+    char name[RSM_ADDR_STRLEN];
+
+    if (c->status != RSM_EREPLY || strncmp(c->reply.str, "NOLEADER", 8) != 0)
+        return false;
+    fprintf(stderr,
+            "%s: agent %s knows no leader (no agent leader elected right "
+            "now): try again\n",
+            prog, rsm_addr_format(who, name, sizeof name));
+    agentlink_calls_free(c, 1);
+    return true;
+}
+
+int agentlink_ask_leader(const struct agentlink *l, const char *prog,
+                         struct agent_call *c, int argc,
+                         const char *const *argv, struct rsm_addr *answered)
+{
+    char first[RSM_ADDR_STRLEN], name[RSM_ADDR_STRLEN];
+    char what[AGENTLINK_ERR_SIZE + 128];
+    struct agentlink to_leader;
+    struct rsm_addr leader;
+    uint64_t leader_id;
+    int code;
+    long who = ask_first(l, prog, c, argc, argv, true, &code);
+
+    if (who < 0) {
+        if (code != RSMCTL_EXIT_FAILED)
+            fprintf(stderr, "%s: no agent could be reached\n", prog);
+        return code;
     }
-    free(t->cells);
-    memset(t, 0, sizeof *t);
+    *answered = l->agents[who];
+    if (no_leader(prog, c, answered))
+        return RSMCTL_EXIT_UNAVAILABLE;
+    if (!agentlink_notleader(c, &leader_id, &leader))
+        return RSMCTL_EXIT_OK;
+    agentlink_calls_free(c, 1);
+    fprintf(stderr,
+            "%s: agent at %s is not the leader; sending to leader %" PRIu64
+            " at %s\n",
+            prog, rsm_addr_format(answered, first, sizeof first), leader_id,
+            rsm_addr_format(&leader, name, sizeof name));
+    to_leader = *l;
+    to_leader.n = 1;
+    to_leader.agents[0] = leader;
+    who = ask_first(&to_leader, prog, c, argc, argv, true, &code);
+    agentlink_wipe(&to_leader);
+    if (who < 0)
+        return code;
+    *answered = leader;
+    if (no_leader(prog, c, answered))
+        return RSMCTL_EXIT_UNAVAILABLE;
+    if (agentlink_notleader(c, &leader_id, &leader)) {
+        fprintf(stderr, "%s: %s\n", prog,
+                agentlink_describe(c, what, sizeof what));
+        agentlink_calls_free(c, 1);
+        return RSMCTL_EXIT_UNAVAILABLE; /* the leadership moved meanwhile */
+    }
+    return RSMCTL_EXIT_OK;
 }

@@ -21,14 +21,20 @@ enum {
     RSMCTL_EXIT_FAILED = 1,      /* attempted and failed part-way */
     RSMCTL_EXIT_USAGE = 2,       /* bad flags or input; nothing contacted */
     RSMCTL_EXIT_UNAVAILABLE = 3, /* nothing reachable / nothing eligible */
+    RSMCTL_EXIT_AUTH = 4,        /* an agent refused the password */
 };
 
 /* --- subcommands -------------------------------------------------------- */
 
 /* `rsmctl promote [options] host:port ...` (promote.c). */
 int rsmctl_promote(int argc, char **argv);
-int rsmctl_status(int argc, char **argv);  /* status.c */
-int rsmctl_members(int argc, char **argv); /* members.c */
+int rsmctl_status(int argc, char **argv);   /* status.c */
+int rsmctl_members(int argc, char **argv);  /* members.c */
+int rsmctl_failover(int argc, char **argv); /* failover.c */
+int rsmctl_pause(int argc, char **argv);    /* failover.c */
+int rsmctl_resume(int argc, char **argv);   /* failover.c */
+int rsmctl_history(int argc, char **argv);  /* failover.c */
+int rsmctl_redis_boot(int argc, char **argv); /* redis_boot.c */
 
 /* --- shared helpers (opts.c) -------------------------------------------- */
 

@@ -16,6 +16,11 @@ static const struct subcommand subcommands[] = {
      "one-shot: promote the best replica if the master is gone"},
     {"status", rsmctl_status, "the agent group and its groups at a glance"},
     {"members", rsmctl_members, "list, add or remove agents of the group"},
+    {"failover", rsmctl_failover, "manual failover of a Redis group, now"},
+    {"pause", rsmctl_pause, "no automatic failover of a Redis group"},
+    {"resume", rsmctl_resume, "automatic failover of a Redis group again"},
+    {"history", rsmctl_history, "the failovers the agents committed"},
+    {"redis-boot", rsmctl_redis_boot, "start Redis as what the agents say"},
 };
 
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
@@ -32,12 +37,18 @@ static void usage(FILE *out)
             "\nexit codes:\n"
             "  0  nothing needed, or done\n"
             "  1  attempted and failed part-way (the output says where and "
-            "what is left)\n"
+            "what is left),\n"
+            "     or refused by the agents (the message says why)\n"
             "  2  usage error: bad flag, address or file; nothing contacted\n"
-            "  3  nothing reachable, no eligible replica, or refusing to act\n"
-            "\nThe Redis password comes from --password-file FILE or the "
-            "environment\nvariable RSM_REDIS_PASSWORD, never from the command "
-            "line.\n");
+            "  3  nothing reachable, no leader elected, no eligible replica, "
+            "or\n"
+            "     refusing to act\n"
+            "  4  an agent refused the password (or wants one)\n"
+            "\nAgents: --agents HOST:PORT,... (or $RSM_AGENT), tried in "
+            "turn; their\npassword from --password-file FILE or "
+            "$RSM_AGENT_PASSWORD. promote's Redis\npassword: "
+            "--password-file FILE or $RSM_REDIS_PASSWORD. Never on the "
+            "command\nline.\n");
 }
 
 int main(int argc, char **argv)

@@ -6,6 +6,7 @@
  * "-NOTLEADER <id> <host:port>" and are sent once more, to that address.
  * The reply comes when the change is committed (or failed). */
 #include "agentlink.h"
+#include "table.h"
 #include "ctl.h"
 #include "rsm/node.h"
 
@@ -23,10 +24,7 @@ enum action { LIST, ADD, REMOVE };
 
 struct options {
     bool json;
-    bool timeout_set;
-    uint64_t timeout_ms;
-    size_t n;
-    struct rsm_addr agents[AGENTLINK_MAX];
+    struct agentlink link;
     enum action action;
     const char *id;   /* add, remove */
     const char *addr; /* add */
@@ -46,23 +44,20 @@ static void usage(FILE *out)
             "/APIPORT its client port if it differs\nfrom the other "
             "agents'. Start the new agent with the new peer list.\n"
             "\n"
-            "options:\n"
-            "  --agent HOST:PORT[,...]  agents to ask, in turn, until one\n"
-            "                           answers (repeatable; default: "
-            "$RSM_AGENT,\n"
-            "                           else " AGENTLINK_DEFAULT ")\n"
-            "  --json                   list: print JSON\n"
-            "  --timeout-ms N           per agent (default 1000 for list, "
+            "options:\n" AGENTLINK_HELP
+            "  --json                    list: print JSON\n"
+            "  --timeout-ms N            per agent (default 1000 for list, "
             "15000\n"
-            "                           for add/remove: they wait for the "
+            "                            for add/remove: they wait for the "
             "commit)\n"
-            "  -h, --help               this text\n"
+            "  -h, --help                this text\n"
             "\n"
             "exit codes:\n"
             "  0  done\n"
             "  1  refused or failed (the message says why)\n"
             "  2  usage error; nothing contacted\n"
-            "  3  no agent could be reached\n");
+            "  3  no agent could be reached, or no leader elected\n"
+            "  4  an agent refused the password (or wants one)\n");
 }
 
 static int usage_error(const char *fmt, ...)
@@ -122,10 +117,8 @@ static int parse_action(int argc, char **argv, struct options *opt)
 static int parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"agent", required_argument, NULL, 'a'},
-        {"agents", required_argument, NULL, 'a'},
+        AGENTLINK_LONGOPTS,
         {"json", no_argument, NULL, 'j'},
-        {"timeout-ms", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -135,53 +128,26 @@ static int parse_options(int argc, char **argv, struct options *opt)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a':
-            if (agentlink_parse_agents(optarg, opt->agents, &opt->n, err,
-                                       sizeof err) != 0)
-                return usage_error("--agent: %s", err);
-            break;
         case 'j':
             opt->json = true;
-            break;
-        case 't':
-            if (rsmctl_parse_uint(optarg, 1, 3600000, &opt->timeout_ms) != 0)
-                return usage_error("--timeout-ms: '%s' is not 1..3600000",
-                                   optarg);
-            opt->timeout_set = true;
             break;
         case 'h':
             usage(stdout);
             return -1;
-        default:
+        case '?':
             return usage_error("bad option");
+        default:
+            if (agentlink_option(&opt->link, c, optarg, err, sizeof err) != 0)
+                return usage_error("%s", err);
         }
     }
     rv = parse_action(argc, argv, opt);
     if (rv != 0)
         return rv;
-    if (!opt->timeout_set)
-        opt->timeout_ms = opt->action == LIST ? 1000 : 15000;
-    if (opt->n == 0 &&
-        agentlink_default_agents(opt->agents, &opt->n, err, sizeof err) != 0)
+    if (agentlink_finish(&opt->link, opt->action == LIST ? 1000 : 15000, err,
+                         sizeof err) != 0)
         return usage_error("%s", err);
     return 0;
-}
-
-/* Send argv to the agents in turn until one is reached (answers anything,
- * error replies included). Returns the index, or -1 if none. */
-static long ask_first(const struct options *opt, struct agent_call *c, int argc,
-                      const char *const *argv)
-{
-    for (size_t i = 0; i < opt->n; i++) {
-        memset(c, 0, sizeof *c);
-        c->addr = opt->agents[i];
-        agentlink_call(c, opt->timeout_ms, argc, argv);
-        if (c->status == 0 || c->status == RSM_EREPLY)
-            return (long)i;
-        fprintf(stderr, "rsmctl members: %s\n", c->err);
-        agentlink_calls_free(c, 1);
-    }
-    return -1;
 }
 
 /* --- list ------------------------------------------------------------------
@@ -248,7 +214,7 @@ static int print_members(const struct options *opt, const struct agent_reply *r)
         json_dumpf(arr, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
     } else {
-        table_print(&t, stdout, "");
+        table_print(&t, stdout, text_use_color(stdout), "");
     }
     table_free(&t);
     json_decref(arr);
@@ -261,9 +227,10 @@ static int list(const struct options *opt)
     struct agent_call c;
     int rv;
 
-    if (ask_first(opt, &c, 2, argv) < 0) {
-        fprintf(stderr, "rsmctl members: no agent could be reached\n");
-        return RSMCTL_EXIT_UNAVAILABLE;
+    if (agentlink_ask_first(&opt->link, "rsmctl members", &c, 2, argv, &rv) <
+        0) {
+        fprintf(stderr, "rsmctl members: no agent answered\n");
+        return rv;
     }
     if (c.status == RSM_EREPLY) {
         fprintf(stderr, "rsmctl members: %s\n", c.reply.str);
@@ -287,39 +254,21 @@ static int change(const struct options *opt)
                            opt->action == ADD ? "ADD" : "REMOVE", opt->id,
                            opt->addr};
     int argc = opt->action == ADD ? 5 : 4;
-    char name[RSM_ADDR_STRLEN], first[RSM_ADDR_STRLEN];
+    char name[RSM_ADDR_STRLEN];
     struct agent_call c;
-    struct rsm_addr leader;
-    uint64_t leader_id;
-    long who = ask_first(opt, &c, argc, argv);
-    int rv = RSMCTL_EXIT_OK;
+    struct rsm_addr who;
+    int rv = agentlink_ask_leader(&opt->link, "rsmctl members", &c, argc, argv,
+                                  &who);
 
-    if (who < 0) {
-        fprintf(stderr, "rsmctl members: no agent could be reached\n");
-        return RSMCTL_EXIT_UNAVAILABLE;
-    }
-    rsm_addr_format(&opt->agents[who], name, sizeof name);
-    if (agentlink_notleader(&c, &leader_id, &leader)) {
-        agentlink_calls_free(&c, 1);
-        rsm_addr_format(&leader, name, sizeof name);
-        printf("agent at %s is not the leader; sending to leader %" PRIu64
-               " at %s\n",
-               rsm_addr_format(&opt->agents[who], first, sizeof first),
-               leader_id, name);
-        memset(&c, 0, sizeof c);
-        c.addr = leader;
-        agentlink_call(&c, opt->timeout_ms, argc, argv);
-    }
+    if (rv != RSMCTL_EXIT_OK)
+        return rv;
+    rsm_addr_format(&who, name, sizeof name);
     if (c.status == 0) {
         printf("member %s %s (by the leader at %s)\n", opt->id,
                opt->action == ADD ? "added" : "removed", name);
-    } else if (c.status == RSM_EREPLY) {
+    } else {
         fprintf(stderr, "rsmctl members: %s refused: %s\n", name, c.reply.str);
         rv = RSMCTL_EXIT_FAILED;
-    } else {
-        fprintf(stderr, "rsmctl members: %s\n", c.err);
-        rv = c.status == RSM_ETIMEOUT ? RSMCTL_EXIT_FAILED
-                                      : RSMCTL_EXIT_UNAVAILABLE;
     }
     agentlink_calls_free(&c, 1);
     return rv;
@@ -330,7 +279,8 @@ int rsmctl_members(int argc, char **argv)
     struct options opt = {0};
     int rv = parse_options(argc, argv, &opt);
 
-    if (rv != 0)
-        return rv < 0 ? RSMCTL_EXIT_OK : rv;
-    return opt.action == LIST ? list(&opt) : change(&opt);
+    if (rv == 0)
+        rv = opt.action == LIST ? list(&opt) : change(&opt);
+    agentlink_wipe(&opt.link);
+    return rv < 0 ? RSMCTL_EXIT_OK : rv;
 }

@@ -2,10 +2,15 @@
 #include "rsm/api.h"
 #include "rsm/entry.h"
 #include "rsm/err.h"
+#include "rsm/events.h"
 #include "rsm/log.h"
+#include "rsm/monitor_status.h"
+#include "rsm/pubsub.h"
+#include "rsm/sentinel.h"
 
 #include <jansson.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -13,17 +18,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/time.h>
 
 struct rsm_api {
     uv_loop_t *loop;
     struct rsm_resp_server *srv;
     struct rsm_node *node;
     const struct rsm_api_node_ops *ops;
-    struct rsm_monitor *monitor; /* for RSM VIEWS; NULL if none */
-    uint64_t started_ms;         /* uv_now() at start */
+    struct rsm_monitor *monitor; /* NULL if none */
+    struct rsm_pubsub *ps;       /* subscribers of the port */
+    struct rsm_events *events;   /* what is published, Sentinel views */
+    struct rsm_resp_limits limits;
+    char requirepass[RSM_API_PASSWORD_MAX]; /* wiped at stop */
+    size_t pass_len;
+    bool has_pass;
+    size_t sub_limit;        /* output limit of a subscriber */
+    uint64_t next_client_id; /* CLIENT ID */
+    uint64_t started_ms;     /* uv_now() at start */
+    bool stopping;
     rsm_api_stop_cb stop_cb;
     void *stop_arg;
 };
+
+/* The wall clock, for entries (their times are compared across agents). */
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
 
 /* =====================================================================
  * Rendering: INFO
@@ -158,6 +182,41 @@ static void info_groups(struct text *t, const struct rsm_fsm *fsm)
     }
 }
 
+static void info_clients(struct text *t, const struct rsm_api_server_info *si)
+{
+    tprintf(t, "# Clients\r\n");
+    tprintf(t, "connected_clients:%u\r\n", si->clients);
+    tprintf(t, "pubsub_clients:%u\r\n", si->pubsub_clients);
+    tprintf(t, "maxclients:%u\r\n", si->max_clients);
+}
+
+static void info_sentinel(struct text *t, const struct rsm_node_status *st,
+                          const struct rsm_api_server_info *si)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    tprintf(t, "# Sentinel\r\n");
+    tprintf(t, "sentinel_masters:%zu\r\n", si->masters ? si->n_masters : 0);
+    tprintf(t, "sentinel_tilt:0\r\n");
+    tprintf(t, "sentinel_tilt_since_seconds:-1\r\n");
+    tprintf(t, "sentinel_running_scripts:0\r\n");
+    tprintf(t, "sentinel_scripts_queue_length:0\r\n");
+    tprintf(t, "sentinel_simulate_failure_flags:0\r\n");
+    for (size_t i = 0; si->masters && i < si->n_masters; i++) {
+        const struct rsm_api_sentinel_master *m = &si->masters[i];
+        tprintf(t,
+                "master%zu:name=%s,status=%s,address=%s,slaves=%zu,"
+                "sentinels=%u\r\n",
+                i, m->name, m->status, fmt_addr(&m->master, a, sizeof a),
+                m->slaves, st->n_members);
+    }
+}
+
+static bool section_is(const char *section, bool all, const char *name)
+{
+    return all || strcasecmp(section, name) == 0;
+}
+
 char *rsm_api_render_info(const struct rsm_node_status *st,
                           const struct rsm_fsm *fsm,
                           const struct rsm_api_server_info *si,
@@ -170,21 +229,21 @@ char *rsm_api_render_info(const struct rsm_node_status *st,
                strcasecmp(section, "everything") == 0;
     bool first = true;
 
-    if (all || strcasecmp(section, "server") == 0) {
-        info_server(&t, si);
-        first = false;
-    }
-    if (all || strcasecmp(section, "raft") == 0) {
-        if (!first)
-            tprintf(&t, "\r\n");
-        info_raft(&t, st);
-        first = false;
-    }
-    if (all || strcasecmp(section, "groups") == 0) {
-        if (!first)
-            tprintf(&t, "\r\n");
-        info_groups(&t, fsm);
-    }
+#define SECTION(name, call)                                                    \
+    do {                                                                       \
+        if (section_is(section, all, name)) {                                  \
+            if (!first)                                                        \
+                tprintf(&t, "\r\n");                                           \
+            call;                                                              \
+            first = false;                                                     \
+        }                                                                      \
+    } while (0)
+    SECTION("server", info_server(&t, si));
+    SECTION("clients", info_clients(&t, si));
+    SECTION("raft", info_raft(&t, st));
+    SECTION("groups", info_groups(&t, fsm));
+    SECTION("sentinel", info_sentinel(&t, st, si));
+#undef SECTION
     return tfinish(&t);
 }
 
@@ -378,28 +437,102 @@ done:
 }
 
 /* =====================================================================
- * Commands
+ * Clients
  * ===================================================================== */
 
-typedef enum rsm_resp_status (*cmd_fn)(struct rsm_api *a,
-                                       struct rsm_resp_reply *r,
-                                       const struct rsm_resp_request *req);
+#define CLIENT_NAME_MAX 256
+
+/* Per-connection state, owned by the API: allocated when the client
+ * connects, freed when it closes. */
+struct api_client {
+    struct rsm_api *a;
+    struct rsm_resp_client *c;
+    uint64_t id;
+    bool authed;
+    char name[CLIENT_NAME_MAX]; /* "" = none */
+    struct rsm_pubsub_sub *sub; /* NULL until the first subscription */
+};
+
+static bool subscribed(const struct api_client *cl)
+{
+    return cl->sub != NULL && rsm_pubsub_count(cl->sub) > 0;
+}
+
+/* A subscriber is exempt from the idle timeout and has its own output
+ * limit; a client with no subscription left is an ordinary one again. */
+static void update_subscriber(struct api_client *cl)
+{
+    bool on = subscribed(cl);
+
+    rsm_resp_client_set_idle_exempt(cl->c, on);
+    rsm_resp_client_set_output_limit(cl->c, on ? cl->a->sub_limit : 0);
+}
+
+static void on_connect(void *arg, struct rsm_resp_client *c)
+{
+    struct rsm_api *a = arg;
+    struct api_client *cl = calloc(1, sizeof *cl);
+
+    if (cl == NULL)
+        return; /* on_request answers and closes */
+    cl->a = a;
+    cl->c = c;
+    cl->id = ++a->next_client_id;
+    cl->authed = !a->has_pass;
+    rsm_resp_client_set_data(c, cl);
+}
+
+static void on_close(void *arg, struct rsm_resp_client *c)
+{
+    struct api_client *cl = rsm_resp_client_data(c);
+
+    (void)arg;
+    if (cl == NULL)
+        return;
+    rsm_pubsub_sub_free(cl->sub);
+    rsm_resp_client_set_data(c, NULL);
+    free(cl);
+}
+
+/* =====================================================================
+ * Commands: the table's types and helpers
+ * ===================================================================== */
+
+/* One request being answered. */
+struct call {
+    struct rsm_api *a;
+    struct api_client *cl;
+    struct rsm_resp_reply *r;
+    const struct rsm_resp_request *req;
+};
+
+typedef enum rsm_resp_status (*cmd_fn)(const struct call *x);
+
+enum {
+    CMD_LEADER = 1 << 0, /* only the leader can do it */
+    CMD_NOAUTH = 1 << 1, /* allowed before AUTH */
+    CMD_PUBSUB = 1 << 2, /* allowed while subscribed */
+};
 
 /* One command: up to three words ("RSM", "MEMBER", "ADD"); the argument
  * counts include the words. */
 struct cmd {
     const char *words[3];
     int min_argc, max_argc; /* max -1: no limit */
-    bool leader;            /* only the leader can do it */
+    unsigned flags;
     const char *help;
     cmd_fn fn;
 };
 
-static void server_info(const struct rsm_api *a, struct rsm_api_server_info *si)
+static void server_info(struct rsm_api *a, struct rsm_api_server_info *si)
 {
+    memset(si, 0, sizeof *si);
     si->version = RSM_VERSION;
     si->uptime_s = (uv_now(a->loop) - a->started_ms) / 1000;
     si->port = rsm_resp_server_port(a->srv);
+    si->clients = rsm_resp_server_clients(a->srv);
+    si->pubsub_clients = (unsigned)rsm_pubsub_subscribers(a->ps);
+    si->max_clients = a->limits.max_clients;
 }
 
 /* -NOTLEADER <id> <api> / -NOLEADER, for a follower. */
@@ -417,75 +550,587 @@ static void not_leader(struct rsm_api *a, struct rsm_resp_reply *r)
                         rsm_addr_format(&st.leader.api, api, sizeof api));
 }
 
-static enum rsm_resp_status cmd_ping(struct rsm_api *a,
-                                     struct rsm_resp_reply *r,
-                                     const struct rsm_resp_request *req)
+static const struct rsm_fsm *fsm_of(const struct rsm_api *a)
 {
-    if (req->argc == 2)
-        rsm_resp_add_bulk(r, req->argv[1], req->argvlen[1]);
-    else
-        rsm_resp_add_status(r, "PONG");
+    return a->ops->fsm(a->node);
+}
+
+/* The committed group named argv[i], or NULL after answering Sentinel's
+ * error for an unknown one. */
+static const struct rsm_group *group_arg(const struct call *x, int i)
+{
+    const struct rsm_group *g = rsm_fsm_group(fsm_of(x->a), x->req->argv[i]);
+
+    if (g == NULL)
+        rsm_resp_add_error(x->r, "ERR No such master with that name");
+    return g;
+}
+
+static void kv(struct rsm_resp_reply *r, const char *k, const char *v)
+{
+    rsm_resp_add_cstr(r, k);
+    rsm_resp_add_cstr(r, v);
+}
+
+static void kv_int(struct rsm_resp_reply *r, const char *k, long long v)
+{
+    rsm_resp_add_cstr(r, k);
+    rsm_resp_add_bulkf(r, "%lld", v);
+}
+
+/* Same bytes in constant time (for the password). */
+static bool same_secret(const char *a, size_t alen, const char *b, size_t blen)
+{
+    unsigned char diff = alen != blen;
+
+    for (size_t i = 0; i < blen; i++)
+        diff |= (unsigned char)(a[i % (alen ? alen : 1)] ^ b[i]);
+    return diff == 0 && alen == blen;
+}
+
+/* Check user (may be NULL: "default") and password; logs a failure
+ * (never the password). Without a configured password, like Redis's
+ * "nopass" default user: any password for "default" is good. */
+static bool check_password(struct api_client *cl, const char *user,
+                           const char *pass, size_t len)
+{
+    struct rsm_api *a = cl->a;
+    bool ok =
+        (user == NULL || strcmp(user, "default") == 0) &&
+        (!a->has_pass || same_secret(a->requirepass, a->pass_len, pass, len));
+
+    if (!ok)
+        rsm_log(RSM_LOG_WARN, "api-auth-failed", "peer=%s client_id=%" PRIu64,
+                rsm_resp_client_peer(cl->c), cl->id);
+    return ok;
+}
+
+/* =====================================================================
+ * Commands: connection
+ * ===================================================================== */
+
+static enum rsm_resp_status cmd_auth(const struct call *x)
+{
+    const struct rsm_resp_request *req = x->req;
+    int pi = req->argc == 3 ? 2 : 1;
+
+    if (!x->a->has_pass && req->argc == 2) { /* Redis's answer */
+        rsm_resp_add_error(x->r,
+                           "ERR AUTH <password> called without any password "
+                           "configured for the default user. Are you sure "
+                           "your configuration is correct?");
+        return RSM_RESP_DONE;
+    }
+    if (!check_password(x->cl, req->argc == 3 ? req->argv[1] : NULL,
+                        req->argv[pi], req->argvlen[pi])) {
+        rsm_resp_add_error(x->r, "WRONGPASS invalid username-password pair "
+                                 "or user is disabled.");
+        return RSM_RESP_DONE;
+    }
+    x->cl->authed = true;
+    rsm_resp_add_status(x->r, "OK");
     return RSM_RESP_DONE;
 }
 
-static enum rsm_resp_status cmd_info(struct rsm_api *a,
-                                     struct rsm_resp_reply *r,
-                                     const struct rsm_resp_request *req)
+/* Client names: printable, no spaces (Redis's rule). */
+static bool valid_client_name(const char *s, size_t len)
+{
+    if (len >= CLIENT_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '!' || s[i] > '~')
+            return false;
+    }
+    return true;
+}
+
+static void set_name(struct api_client *cl, const char *s, size_t len)
+{
+    memcpy(cl->name, s, len);
+    cl->name[len] = '\0';
+}
+
+static void hello_reply(const struct call *x)
+{
+    struct rsm_resp_reply *r = x->r;
+
+    rsm_resp_add_array(r, 14);
+    kv(r, "server", "rsm-agent");
+    kv(r, "version", RSM_VERSION);
+    rsm_resp_add_cstr(r, "proto");
+    rsm_resp_add_int(r, 2);
+    rsm_resp_add_cstr(r, "id");
+    rsm_resp_add_int(r, (long long)x->cl->id);
+    kv(r, "mode", "sentinel");
+    kv(r, "role", "master");
+    rsm_resp_add_cstr(r, "modules");
+    rsm_resp_add_array(r, 0);
+}
+
+static enum rsm_resp_status cmd_hello(const struct call *x)
+{
+    const struct rsm_resp_request *req = x->req;
+    const char *name = NULL;
+    size_t name_len = 0;
+    char *end;
+    long v;
+
+    if (req->argc >= 2) {
+        v = strtol(req->argv[1], &end, 10);
+        if (*end != '\0' || req->argv[1][0] == '\0') {
+            rsm_resp_add_error(x->r, "ERR Protocol version is not an integer "
+                                     "or out of range");
+            return RSM_RESP_DONE;
+        }
+        if (v != 2) {
+            rsm_resp_add_error(x->r, "NOPROTO unsupported protocol version");
+            return RSM_RESP_DONE;
+        }
+    }
+    for (int i = 2; i < req->argc; i++) {
+        if (strcasecmp(req->argv[i], "AUTH") == 0 && i + 2 < req->argc) {
+            if (!check_password(x->cl, req->argv[i + 1], req->argv[i + 2],
+                                req->argvlen[i + 2])) {
+                rsm_resp_add_error(x->r, "WRONGPASS invalid username-password "
+                                         "pair or user is disabled.");
+                return RSM_RESP_DONE;
+            }
+            x->cl->authed = true;
+            i += 2;
+        } else if (strcasecmp(req->argv[i], "SETNAME") == 0 &&
+                   i + 1 < req->argc) {
+            name = req->argv[i + 1];
+            name_len = req->argvlen[i + 1];
+            i++;
+        } else {
+            rsm_resp_add_errorf(
+                x->r, "ERR Syntax error in HELLO option '%.64s'", req->argv[i]);
+            return RSM_RESP_DONE;
+        }
+    }
+    if (!x->cl->authed) {
+        rsm_resp_add_error(x->r,
+                           "NOAUTH HELLO must be called with the client "
+                           "already authenticated, otherwise the HELLO "
+                           "<proto> AUTH <user> <pass> option can be used to "
+                           "authenticate the client and select the RESP "
+                           "protocol version at the same time");
+        return RSM_RESP_DONE;
+    }
+    if (name != NULL) {
+        if (!valid_client_name(name, name_len)) {
+            rsm_resp_add_error(x->r, "ERR Client names cannot contain spaces, "
+                                     "newlines or special characters.");
+            return RSM_RESP_DONE;
+        }
+        set_name(x->cl, name, name_len);
+    }
+    hello_reply(x);
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_ping(const struct call *x)
+{
+    const struct rsm_resp_request *req = x->req;
+
+    if (subscribed(x->cl)) {
+        rsm_resp_add_array(x->r, 2);
+        rsm_resp_add_cstr(x->r, "pong");
+        if (req->argc == 2)
+            rsm_resp_add_bulk(x->r, req->argv[1], req->argvlen[1]);
+        else
+            rsm_resp_add_cstr(x->r, "");
+    } else if (req->argc == 2) {
+        rsm_resp_add_bulk(x->r, req->argv[1], req->argvlen[1]);
+    } else {
+        rsm_resp_add_status(x->r, "PONG");
+    }
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_quit(const struct call *x)
+{
+    rsm_resp_add_status(x->r, "OK");
+    rsm_resp_reply_close_after(x->r);
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_reset(const struct call *x)
+{
+    rsm_pubsub_sub_free(x->cl->sub);
+    x->cl->sub = NULL;
+    update_subscriber(x->cl);
+    x->cl->name[0] = '\0';
+    x->cl->authed = !x->a->has_pass;
+    rsm_resp_add_status(x->r, "RESET");
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_client_setname(const struct call *x)
+{
+    if (!valid_client_name(x->req->argv[2], x->req->argvlen[2])) {
+        rsm_resp_add_error(x->r, "ERR Client names cannot contain spaces, "
+                                 "newlines or special characters.");
+        return RSM_RESP_DONE;
+    }
+    set_name(x->cl, x->req->argv[2], x->req->argvlen[2]);
+    rsm_resp_add_status(x->r, "OK");
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_client_getname(const struct call *x)
+{
+    if (x->cl->name[0] == '\0')
+        rsm_resp_add_null(x->r);
+    else
+        rsm_resp_add_cstr(x->r, x->cl->name);
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_client_id(const struct call *x)
+{
+    rsm_resp_add_int(x->r, (long long)x->cl->id);
+    return RSM_RESP_DONE;
+}
+
+/* Client libraries announce themselves (lib-name, lib-ver): accepted and
+ * forgotten. */
+static enum rsm_resp_status cmd_client_setinfo(const struct call *x)
+{
+    const char *attr = x->req->argv[2];
+
+    if (strcasecmp(attr, "LIB-NAME") != 0 && strcasecmp(attr, "LIB-VER") != 0) {
+        rsm_resp_add_errorf(x->r, "ERR Unrecognized option '%.64s'", attr);
+        return RSM_RESP_DONE;
+    }
+    rsm_resp_add_status(x->r, "OK");
+    return RSM_RESP_DONE;
+}
+
+/* =====================================================================
+ * Commands: introspection
+ * ===================================================================== */
+
+/* The "# Sentinel" lines of every group with a master; *out is malloc'd
+ * (NULL when there is none). */
+static size_t sentinel_masters(struct rsm_api *a,
+                               struct rsm_api_sentinel_master **out)
+{
+    const struct rsm_fsm *fsm = fsm_of(a);
+    struct rsm_sentinel_view *v = malloc(sizeof *v);
+    size_t n = 0;
+
+    *out = fsm && fsm->n_groups ? calloc(fsm->n_groups, sizeof **out) : NULL;
+    if (*out == NULL || v == NULL) {
+        free(v);
+        return 0;
+    }
+    for (size_t i = 0; i < fsm->n_groups; i++) {
+        rsm_events_view(a->events, &fsm->groups[i], v);
+        if (!v->has_master)
+            continue;
+        (*out)[n].name = fsm->groups[i].name;
+        (*out)[n].status = rsm_sentinel_status(v);
+        (*out)[n].master = v->master;
+        (*out)[n].slaves = rsm_sentinel_n_replicas(v);
+        n++;
+    }
+    free(v);
+    return n;
+}
+
+static enum rsm_resp_status cmd_info(const struct call *x)
 {
     struct rsm_node_status st;
     struct rsm_api_server_info si;
+    struct rsm_api_sentinel_master *masters = NULL;
     char *text;
 
-    a->ops->get_status(a->node, &st);
-    server_info(a, &si);
-    text = rsm_api_render_info(&st, a->ops->fsm(a->node), &si,
-                               req->argc > 1 ? req->argv[1] : NULL);
+    x->a->ops->get_status(x->a->node, &st);
+    server_info(x->a, &si);
+    si.n_masters = sentinel_masters(x->a, &masters);
+    si.masters = masters;
+    text = rsm_api_render_info(&st, fsm_of(x->a), &si,
+                               x->req->argc > 1 ? x->req->argv[1] : NULL);
+    free(masters);
     if (text == NULL) {
-        rsm_resp_add_error(r, "ERR out of memory");
+        rsm_resp_add_error(x->r, "ERR out of memory");
         return RSM_RESP_DONE;
     }
-    rsm_resp_add_verbatim(r, "txt", text, strlen(text));
+    rsm_resp_add_verbatim(x->r, "txt", text, strlen(text));
     free(text);
     return RSM_RESP_DONE;
 }
 
-static enum rsm_resp_status cmd_status(struct rsm_api *a,
-                                       struct rsm_resp_reply *r,
-                                       const struct rsm_resp_request *req)
+static enum rsm_resp_status cmd_role(const struct call *x)
+{
+    const struct rsm_fsm *fsm = fsm_of(x->a);
+    size_t n = fsm ? fsm->n_groups : 0;
+
+    rsm_resp_add_array(x->r, 2);
+    rsm_resp_add_cstr(x->r, "sentinel");
+    rsm_resp_add_array(x->r, (long)n);
+    for (size_t i = 0; i < n; i++)
+        rsm_resp_add_cstr(x->r, fsm->groups[i].name);
+    return RSM_RESP_DONE;
+}
+
+/* =====================================================================
+ * Commands: Sentinel
+ * ===================================================================== */
+
+static enum rsm_resp_status cmd_get_master_addr(const struct call *x)
+{
+    const struct rsm_group *g = rsm_fsm_group(fsm_of(x->a), x->req->argv[2]);
+    struct rsm_addr m;
+
+    if (g == NULL || !rsm_sentinel_master_addr(g, &m)) {
+        rsm_resp_add_array(x->r, -1);
+        return RSM_RESP_DONE;
+    }
+    rsm_resp_add_array(x->r, 2);
+    rsm_resp_add_cstr(x->r, m.host);
+    rsm_resp_add_bulkf(x->r, "%u", m.port);
+    return RSM_RESP_DONE;
+}
+
+/* The view of g (malloc'd; NULL and an error answered if out of
+ * memory). */
+static struct rsm_sentinel_view *view_of(const struct call *x,
+                                         const struct rsm_group *g)
+{
+    struct rsm_sentinel_view *v = malloc(sizeof *v);
+
+    if (v == NULL) {
+        rsm_resp_add_error(x->r, "ERR out of memory");
+        return NULL;
+    }
+    rsm_events_view(x->a->events, g, v);
+    return v;
+}
+
+static enum rsm_resp_status cmd_masters(const struct call *x)
+{
+    const struct rsm_fsm *fsm = fsm_of(x->a);
+    struct rsm_sentinel_view *v;
+    long n = 0;
+
+    for (size_t i = 0; fsm && i < fsm->n_groups; i++) {
+        struct rsm_addr m;
+        n += rsm_sentinel_master_addr(&fsm->groups[i], &m);
+    }
+    v = malloc(sizeof *v);
+    if (v == NULL) {
+        rsm_resp_add_error(x->r, "ERR out of memory");
+        return RSM_RESP_DONE;
+    }
+    rsm_resp_add_array(x->r, n);
+    for (size_t i = 0; fsm && i < fsm->n_groups; i++) {
+        rsm_events_view(x->a->events, &fsm->groups[i], v);
+        if (v->has_master)
+            rsm_sentinel_reply_master(x->r, v);
+    }
+    free(v);
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_master(const struct call *x)
+{
+    const struct rsm_group *g = group_arg(x, 2);
+    struct rsm_sentinel_view *v = g ? view_of(x, g) : NULL;
+
+    if (v != NULL && !v->has_master)
+        rsm_resp_add_error(x->r, "ERR No such master with that name");
+    else if (v != NULL)
+        rsm_sentinel_reply_master(x->r, v);
+    free(v);
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_replicas(const struct call *x)
+{
+    const struct rsm_group *g = group_arg(x, 2);
+    struct rsm_sentinel_view *v = g ? view_of(x, g) : NULL;
+
+    if (v != NULL)
+        rsm_sentinel_reply_replicas(x->r, v);
+    free(v);
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_sentinels(const struct call *x)
+{
+    struct rsm_node_status st;
+    struct rsm_sentinel_knobs k;
+
+    if (group_arg(x, 2) == NULL)
+        return RSM_RESP_DONE;
+    x->a->ops->get_status(x->a->node, &st);
+    rsm_events_knobs(x->a->events, &k);
+    rsm_sentinel_reply_sentinels(x->r, &st, k.down_after_ms);
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_myid(const struct call *x)
+{
+    struct rsm_node_status st;
+    char id[RSM_SENTINEL_RUNID_LEN + 1];
+
+    x->a->ops->get_status(x->a->node, &st);
+    rsm_sentinel_run_id(st.id, id);
+    rsm_resp_add_cstr(x->r, id);
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_ckquorum(const struct call *x)
+{
+    struct rsm_node_status st;
+    struct rsm_sentinel_knobs k;
+    unsigned voters = 0;
+
+    if (group_arg(x, 2) == NULL)
+        return RSM_RESP_DONE;
+    x->a->ops->get_status(x->a->node, &st);
+    rsm_events_knobs(x->a->events, &k);
+    for (unsigned i = 0; i < st.n_members && i < RSM_MAX_AGENTS; i++)
+        voters += st.members[i].voter;
+    if (!st.has_leader) {
+        rsm_resp_add_errorf(x->r,
+                            "NOQUORUM %u agents, no Raft leader: failover "
+                            "authorization cannot be reached",
+                            st.n_members);
+    } else if (k.quorum > st.n_members) {
+        rsm_resp_add_errorf(x->r,
+                            "NOQUORUM quorum %u is above the %u agents of "
+                            "the group",
+                            k.quorum, st.n_members);
+    } else {
+        char buf[160];
+        snprintf(buf, sizeof buf,
+                 "OK %u usable Sentinels (agents, %u voters, leader %" PRIu64
+                 "). Quorum and failover authorization can be reached",
+                 st.n_members, voters, st.leader.id);
+        rsm_resp_add_status(x->r, buf);
+    }
+    return RSM_RESP_DONE;
+}
+
+/* Completion of SENTINEL FAILOVER: arg is the reply (maybe orphaned; the
+ * API may be gone: touch nothing else). */
+static void failover_done(void *arg, int status, const char *errmsg)
+{
+    struct rsm_resp_reply *r = arg;
+
+    switch (status) {
+    case 0:
+        rsm_resp_add_status(r, "OK");
+        break;
+    case RSM_ENOCANDIDATE:
+        rsm_resp_add_errorf(r, "NOGOODSLAVE No suitable replica to promote: %s",
+                            errmsg);
+        break;
+    case RSM_EBUSY:
+        rsm_resp_add_error(r, "INPROG Failover already in progress");
+        break;
+    default:
+        rsm_resp_add_errorf(r, "ERR failover not decided: %s",
+                            errmsg && errmsg[0] ? errmsg
+                                                : rsm_strerror(status));
+    }
+    rsm_resp_reply_end(r);
+}
+
+static enum rsm_resp_status cmd_failover(const struct call *x)
+{
+    const struct rsm_group *g = group_arg(x, 2);
+    int rv;
+
+    if (g == NULL)
+        return RSM_RESP_DONE;
+    if (x->a->monitor == NULL) {
+        rsm_resp_add_error(x->r, "ERR this agent does not monitor Redis "
+                                 "(no --monitor)");
+        return RSM_RESP_DONE;
+    }
+    rv = rsm_monitor_request_failover(x->a->monitor, g->name, failover_done,
+                                      x->r);
+    switch (rv) {
+    case 0:
+        return RSM_RESP_PENDING;
+    case RSM_ENOTLEADER:
+        not_leader(x->a, x->r); /* elected, barrier not committed yet */
+        break;
+    case RSM_ENOTFOUND:
+        rsm_resp_add_error(x->r, "ERR No such master with that name");
+        break;
+    case RSM_EBUSY:
+        rsm_resp_add_error(x->r, "INPROG Failover already in progress");
+        break;
+    default:
+        rsm_resp_add_errorf(x->r, "ERR failover refused: %s", rsm_strerror(rv));
+    }
+    return RSM_RESP_DONE;
+}
+
+/* =====================================================================
+ * Commands: pub/sub
+ * ===================================================================== */
+
+static enum rsm_resp_status cmd_pubsub(const struct call *x)
+{
+    struct api_client *cl = x->cl;
+
+    if (cl->sub == NULL) {
+        cl->sub = rsm_pubsub_sub_create(x->a->ps, cl->c);
+        if (cl->sub == NULL) {
+            rsm_resp_add_error(x->r, "ERR out of memory");
+            return RSM_RESP_DONE;
+        }
+    }
+    rsm_pubsub_command(cl->sub, x->r, x->req);
+    update_subscriber(cl);
+    return RSM_RESP_DONE;
+}
+
+/* =====================================================================
+ * Commands: ours
+ * ===================================================================== */
+
+static enum rsm_resp_status cmd_status(const struct call *x)
 {
     struct rsm_node_status st;
     struct rsm_api_server_info si;
     char *json;
 
-    a->ops->get_status(a->node, &st);
-    server_info(a, &si);
-    json = rsm_api_render_status(&st, a->ops->fsm(a->node), &si);
+    x->a->ops->get_status(x->a->node, &st);
+    server_info(x->a, &si);
+    json = rsm_api_render_status(&st, fsm_of(x->a), &si);
+    if (json != NULL && x->a->monitor != NULL)
+        json = rsm_monitor_status_attach(json, x->a->monitor);
     if (json == NULL) {
-        rsm_resp_add_error(r, "ERR out of memory");
+        rsm_resp_add_error(x->r, "ERR out of memory");
         return RSM_RESP_DONE;
     }
-    rsm_resp_add_cstr(r, json);
+    rsm_resp_add_cstr(x->r, json);
     free(json);
     return RSM_RESP_DONE;
 }
 
-static enum rsm_resp_status cmd_members(struct rsm_api *a,
-                                        struct rsm_resp_reply *r,
-                                        const struct rsm_resp_request *req)
+static enum rsm_resp_status cmd_members(const struct call *x)
 {
     struct rsm_node_status st;
     char buf[RSM_ADDR_STRLEN];
 
-    a->ops->get_status(a->node, &st);
-    rsm_resp_add_array(r, st.n_members);
+    x->a->ops->get_status(x->a->node, &st);
+    rsm_resp_add_array(x->r, st.n_members);
     for (unsigned i = 0; i < st.n_members && i < RSM_MAX_AGENTS; i++) {
         const struct rsm_member *m = &st.members[i];
-        rsm_resp_add_array(r, 5);
-        rsm_resp_add_int(r, (long long)m->id);
-        rsm_resp_add_cstr(r, fmt_addr(&m->raft, buf, sizeof buf));
-        rsm_resp_add_cstr(r, fmt_addr(&m->api, buf, sizeof buf));
-        rsm_resp_add_int(r, m->voter ? 1 : 0);
-        rsm_resp_add_int(r, is_leader_member(&st, m) ? 1 : 0);
+        rsm_resp_add_array(x->r, 5);
+        rsm_resp_add_int(x->r, (long long)m->id);
+        rsm_resp_add_cstr(x->r, fmt_addr(&m->raft, buf, sizeof buf));
+        rsm_resp_add_cstr(x->r, fmt_addr(&m->api, buf, sizeof buf));
+        rsm_resp_add_int(x->r, m->voter ? 1 : 0);
+        rsm_resp_add_int(x->r, is_leader_member(&st, m) ? 1 : 0);
     }
     return RSM_RESP_DONE;
 }
@@ -553,10 +1198,10 @@ static void membership_refused(struct rsm_api *a, struct rsm_resp_reply *r,
     }
 }
 
-static enum rsm_resp_status cmd_member_add(struct rsm_api *a,
-                                           struct rsm_resp_reply *r,
-                                           const struct rsm_resp_request *req)
+static enum rsm_resp_status cmd_member_add(const struct call *x)
 {
+    struct rsm_api *a = x->a;
+    const struct rsm_resp_request *req = x->req;
     struct rsm_node_status st;
     struct rsm_member m = {0};
     char err[RSM_ERRMSG_SIZE] = "";
@@ -564,12 +1209,13 @@ static enum rsm_resp_status cmd_member_add(struct rsm_api *a,
     int rv;
 
     if (!parse_id(req->argv[3], &id)) {
-        rsm_resp_add_errorf(r, "ERR invalid member id '%s'", req->argv[3]);
+        rsm_resp_add_errorf(x->r, "ERR invalid member id '%.64s'",
+                            req->argv[3]);
         return RSM_RESP_DONE;
     }
     if (a->ops->parse_member_addr(req->argv[4], rsm_resp_server_port(a->srv),
                                   &m, err, sizeof err) != 0) {
-        rsm_resp_add_errorf(r, "ERR invalid member address '%s': %s",
+        rsm_resp_add_errorf(x->r, "ERR invalid member address '%.300s': %s",
                             req->argv[4], err);
         return RSM_RESP_DONE;
     }
@@ -577,130 +1223,345 @@ static enum rsm_resp_status cmd_member_add(struct rsm_api *a,
     m.voter = true;
     a->ops->get_status(a->node, &st);
     if (has_member(&st, id)) {
-        rsm_resp_add_errorf(r, "ERR member %" PRIu64 " already exists", id);
+        rsm_resp_add_errorf(x->r, "ERR member %" PRIu64 " already exists", id);
         return RSM_RESP_DONE;
     }
     rsm_log(RSM_LOG_INFO, "member-add-requested", "id=%" PRIu64 " addr=%s", id,
             req->argv[4]);
-    rv = a->ops->add_member(a->node, &m, membership_done, r);
+    rv = a->ops->add_member(a->node, &m, membership_done, x->r);
     if (rv != 0) {
-        membership_refused(a, r, rv);
+        membership_refused(a, x->r, rv);
         return RSM_RESP_DONE;
     }
     return RSM_RESP_PENDING;
 }
 
-static enum rsm_resp_status
-cmd_member_remove(struct rsm_api *a, struct rsm_resp_reply *r,
-                  const struct rsm_resp_request *req)
+static enum rsm_resp_status cmd_member_remove(const struct call *x)
 {
+    struct rsm_api *a = x->a;
     struct rsm_node_status st;
     uint64_t id;
     int rv;
 
-    if (!parse_id(req->argv[3], &id)) {
-        rsm_resp_add_errorf(r, "ERR invalid member id '%s'", req->argv[3]);
+    if (!parse_id(x->req->argv[3], &id)) {
+        rsm_resp_add_errorf(x->r, "ERR invalid member id '%.64s'",
+                            x->req->argv[3]);
         return RSM_RESP_DONE;
     }
     a->ops->get_status(a->node, &st);
     if (!has_member(&st, id)) {
-        rsm_resp_add_errorf(r, "ERR no member %" PRIu64, id);
+        rsm_resp_add_errorf(x->r, "ERR no member %" PRIu64, id);
         return RSM_RESP_DONE;
     }
     rsm_log(RSM_LOG_INFO, "member-remove-requested", "id=%" PRIu64, id);
-    rv = a->ops->remove_member(a->node, id, membership_done, r);
+    rv = a->ops->remove_member(a->node, id, membership_done, x->r);
     if (rv != 0) {
-        membership_refused(a, r, rv);
+        membership_refused(a, x->r, rv);
         return RSM_RESP_DONE;
     }
     return RSM_RESP_PENDING;
 }
 
-static enum rsm_resp_status cmd_help(struct rsm_api *a,
-                                     struct rsm_resp_reply *r,
-                                     const struct rsm_resp_request *req);
-
-static enum rsm_resp_status cmd_views(struct rsm_api *a,
-                                      struct rsm_resp_reply *r,
-                                      const struct rsm_resp_request *req)
+static enum rsm_resp_status cmd_views(const struct call *x)
 {
     struct rsm_agent_view views[RSM_MAX_GROUPS];
     const char *groups[RSM_MAX_GROUPS];
     size_t n = 0;
 
-    if (a->monitor != NULL)
-        n = rsm_monitor_views(a->monitor, views, groups, RSM_MAX_GROUPS);
-    rsm_resp_add_array(r, (long)n);
+    if (x->a->monitor != NULL)
+        n = rsm_monitor_views(x->a->monitor, views, groups, RSM_MAX_GROUPS);
+    rsm_resp_add_array(x->r, (long)n);
     for (size_t i = 0; i < n; i++) {
-        rsm_resp_add_array(r, 5);
-        rsm_resp_add_cstr(r, groups[i]);
-        rsm_resp_add_cstr(r, views[i].master.host);
-        rsm_resp_add_int(r, views[i].master.port);
-        rsm_resp_add_cstr(r, rsm_health_state_str(views[i].state));
-        rsm_resp_add_int(r, views[i].no_reply_ms);
+        rsm_resp_add_array(x->r, 5);
+        rsm_resp_add_cstr(x->r, groups[i]);
+        rsm_resp_add_cstr(x->r, views[i].master.host);
+        rsm_resp_add_int(x->r, views[i].master.port);
+        rsm_resp_add_cstr(x->r, rsm_health_state_str(views[i].state));
+        rsm_resp_add_int(x->r, views[i].no_reply_ms);
     }
     return RSM_RESP_DONE;
 }
 
-static enum rsm_resp_status
-cmd_get_master_addr(struct rsm_api *a, struct rsm_resp_reply *r,
-                    const struct rsm_resp_request *req)
+static void history_item(struct rsm_resp_reply *r, const struct rsm_group *g,
+                         const struct rsm_history_item *h)
 {
-    const struct rsm_group *g =
-        rsm_fsm_group(a->ops->fsm(a->node), req->argv[2]);
+    char a[RSM_ADDR_STRLEN];
 
-    if (g == NULL || !g->has_master) {
-        rsm_resp_add_array(r, -1);
+    rsm_resp_add_array(r, 2 * 12);
+    kv(r, "group", g->name);
+    kv_int(r, "epoch", (long long)h->epoch);
+    kv(r, "kind", rsm_failover_kind_str(h->kind));
+    kv(r, "result", rsm_failover_result_str(h->result));
+    kv(r, "old-master", fmt_addr(&h->old_master, a, sizeof a));
+    kv(r, "new-master", fmt_addr(&h->new_master, a, sizeof a));
+    kv_int(r, "decided-at-ms", h->decided_at_ms);
+    kv_int(r, "ended-at-ms", h->ended_at_ms);
+    kv_int(r, "old-offset", h->old_offset);
+    kv_int(r, "new-offset", h->new_offset);
+    kv_int(r, "data-at-risk", h->data_at_risk);
+    kv(r, "reason", h->reason);
+}
+
+static unsigned n_history(const struct rsm_group *g)
+{
+    return g->n_history < RSM_HISTORY_MAX ? g->n_history : RSM_HISTORY_MAX;
+}
+
+static enum rsm_resp_status cmd_history(const struct call *x)
+{
+    const struct rsm_fsm *fsm = fsm_of(x->a);
+    const struct rsm_group *one = NULL;
+    long n = 0;
+
+    if (x->req->argc == 3) {
+        one = rsm_fsm_group(fsm, x->req->argv[2]);
+        if (one == NULL) {
+            rsm_resp_add_errorf(x->r, "ERR no such group '%.64s'",
+                                x->req->argv[2]);
+            return RSM_RESP_DONE;
+        }
+    }
+    for (size_t i = 0; fsm && i < fsm->n_groups; i++) {
+        if (one == NULL || one == &fsm->groups[i])
+            n += n_history(&fsm->groups[i]);
+    }
+    rsm_resp_add_array(x->r, n);
+    for (size_t i = 0; fsm && i < fsm->n_groups; i++) {
+        const struct rsm_group *g = &fsm->groups[i];
+        if (one != NULL && one != g)
+            continue;
+        for (unsigned k = 0; k < n_history(g); k++)
+            history_item(x->r, g, &g->history[k]);
+    }
+    return RSM_RESP_DONE;
+}
+
+/* Completion of RSM PAUSE/RESUME (like membership_done). */
+static void paused_done(void *arg, int status, const char *errmsg)
+{
+    struct rsm_resp_reply *r = arg;
+
+    if (status == 0)
+        rsm_resp_add_status(r, "OK");
+    else
+        rsm_resp_add_errorf(r, "ERR not committed: %s",
+                            errmsg && errmsg[0] ? errmsg
+                                                : rsm_strerror(status));
+    rsm_resp_reply_end(r);
+}
+
+static enum rsm_resp_status set_paused(const struct call *x, bool paused)
+{
+    const char *name = x->req->argv[2];
+    struct rsm_entry *e;
+    int rv;
+
+    if (rsm_fsm_group(fsm_of(x->a), name) == NULL) {
+        rsm_resp_add_errorf(x->r, "ERR no such group '%.64s'", name);
         return RSM_RESP_DONE;
     }
-    rsm_resp_add_array(r, 2);
-    rsm_resp_add_cstr(r, g->master.host);
-    rsm_resp_add_bulkf(r, "%u", g->master.port);
-    return RSM_RESP_DONE;
+    e = malloc(sizeof *e); /* large: off the stack */
+    if (e == NULL) {
+        rsm_resp_add_error(x->r, "ERR out of memory");
+        return RSM_RESP_DONE;
+    }
+    rsm_entry_init(e, RSM_ENTRY_SET_PAUSED, name, wall_ms());
+    e->paused = paused;
+    rsm_log(RSM_LOG_INFO, paused ? "pause-requested" : "resume-requested",
+            "group=%s", name);
+    rv = x->a->ops->propose(x->a->node, e, paused_done, x->r);
+    free(e);
+    if (rv == RSM_ENOTLEADER) {
+        not_leader(x->a, x->r);
+        return RSM_RESP_DONE;
+    }
+    if (rv != 0) {
+        rsm_resp_add_errorf(x->r, "ERR not proposed: %s", rsm_strerror(rv));
+        return RSM_RESP_DONE;
+    }
+    return RSM_RESP_PENDING;
 }
 
+static enum rsm_resp_status cmd_pause(const struct call *x)
+{
+    return set_paused(x, true);
+}
+
+static enum rsm_resp_status cmd_resume(const struct call *x)
+{
+    return set_paused(x, false);
+}
+
+/* =====================================================================
+ * The table
+ * ===================================================================== */
+
+static enum rsm_resp_status cmd_help(const struct call *x);
+static enum rsm_resp_status cmd_command(const struct call *x);
+static enum rsm_resp_status cmd_command_count(const struct call *x);
+static enum rsm_resp_status cmd_command_list(const struct call *x);
+static enum rsm_resp_status cmd_command_docs(const struct call *x);
+static enum rsm_resp_status cmd_command_info(const struct call *x);
+
+#define NOAUTH CMD_NOAUTH
+#define PUBSUB CMD_PUBSUB
+#define LEADER CMD_LEADER
+
+/* Multi-word entries before the single word they start with (lookup
+ * takes the longest match). */
 static const struct cmd commands[] = {
-    {{"PING"}, 1, 2, false, "PING [message]", cmd_ping},
-    {{"INFO"}, 1, 2, false, "INFO [server|raft|groups|all]", cmd_info},
-    {{"RSM", "STATUS"}, 2, 2, false, "RSM STATUS -- JSON status", cmd_status},
-    {{"RSM", "MEMBERS"}, 2, 2, false, "RSM MEMBERS", cmd_members},
+    {{"AUTH"}, 2, 3, NOAUTH, "AUTH [default] <password>", cmd_auth},
+    {{"HELLO"},
+     1,
+     -1,
+     NOAUTH,
+     "HELLO [2 [AUTH <user> <pass>] [SETNAME <name>]]",
+     cmd_hello},
+    {{"PING"}, 1, 2, PUBSUB, "PING [message]", cmd_ping},
+    {{"QUIT"}, 1, -1, NOAUTH | PUBSUB, "QUIT", cmd_quit},
+    {{"RESET"}, 1, 1, PUBSUB, "RESET", cmd_reset},
+    {{"CLIENT", "SETNAME"},
+     3,
+     3,
+     0,
+     "CLIENT SETNAME <name>",
+     cmd_client_setname},
+    {{"CLIENT", "GETNAME"}, 2, 2, 0, "CLIENT GETNAME", cmd_client_getname},
+    {{"CLIENT", "ID"}, 2, 2, 0, "CLIENT ID", cmd_client_id},
+    {{"CLIENT", "SETINFO"},
+     4,
+     4,
+     0,
+     "CLIENT SETINFO LIB-NAME|LIB-VER <value>",
+     cmd_client_setinfo},
+    {{"CLIENT", "HELP"}, 2, 2, 0, "CLIENT HELP", cmd_help},
+    {{"COMMAND", "COUNT"}, 2, 2, 0, "COMMAND COUNT", cmd_command_count},
+    {{"COMMAND", "LIST"}, 2, -1, 0, "COMMAND LIST", cmd_command_list},
+    {{"COMMAND", "DOCS"},
+     2,
+     -1,
+     0,
+     "COMMAND DOCS [<command> ...]",
+     cmd_command_docs},
+    {{"COMMAND", "INFO"},
+     2,
+     -1,
+     0,
+     "COMMAND INFO [<command> ...]",
+     cmd_command_info},
+    {{"COMMAND", "HELP"}, 2, 2, 0, "COMMAND HELP", cmd_help},
+    {{"COMMAND"}, 1, 1, 0, "COMMAND", cmd_command},
+    {{"INFO"},
+     1,
+     2,
+     0,
+     "INFO [server|clients|raft|groups|sentinel|all]",
+     cmd_info},
+    {{"ROLE"}, 1, 1, 0, "ROLE", cmd_role},
+    {{"SENTINEL", "GET-MASTER-ADDR-BY-NAME"},
+     3,
+     3,
+     0,
+     "SENTINEL GET-MASTER-ADDR-BY-NAME <group>",
+     cmd_get_master_addr},
+    {{"SENTINEL", "MASTERS"}, 2, 2, 0, "SENTINEL MASTERS", cmd_masters},
+    {{"SENTINEL", "MASTER"}, 3, 3, 0, "SENTINEL MASTER <group>", cmd_master},
+    {{"SENTINEL", "REPLICAS"},
+     3,
+     3,
+     0,
+     "SENTINEL REPLICAS <group>",
+     cmd_replicas},
+    {{"SENTINEL", "SLAVES"}, 3, 3, 0, "SENTINEL SLAVES <group>", cmd_replicas},
+    {{"SENTINEL", "SENTINELS"},
+     3,
+     3,
+     0,
+     "SENTINEL SENTINELS <group> -- the other agents",
+     cmd_sentinels},
+    {{"SENTINEL", "MYID"}, 2, 2, 0, "SENTINEL MYID", cmd_myid},
+    {{"SENTINEL", "CKQUORUM"},
+     3,
+     3,
+     0,
+     "SENTINEL CKQUORUM <group>",
+     cmd_ckquorum},
+    {{"SENTINEL", "FAILOVER"},
+     3,
+     3,
+     LEADER,
+     "SENTINEL FAILOVER <group> -- manual failover, leader only",
+     cmd_failover},
+    {{"SENTINEL", "HELP"}, 2, 2, 0, "SENTINEL HELP", cmd_help},
+    {{"SUBSCRIBE"}, 2, -1, PUBSUB, "SUBSCRIBE <channel> ...", cmd_pubsub},
+    {{"UNSUBSCRIBE"}, 1, -1, PUBSUB, "UNSUBSCRIBE [<channel> ...]", cmd_pubsub},
+    {{"PSUBSCRIBE"}, 2, -1, PUBSUB, "PSUBSCRIBE <pattern> ...", cmd_pubsub},
+    {{"PUNSUBSCRIBE"},
+     1,
+     -1,
+     PUBSUB,
+     "PUNSUBSCRIBE [<pattern> ...]",
+     cmd_pubsub},
+    {{"RSM", "STATUS"}, 2, 2, 0, "RSM STATUS -- JSON status", cmd_status},
+    {{"RSM", "MEMBERS"}, 2, 2, 0, "RSM MEMBERS", cmd_members},
     {{"RSM", "MEMBER", "ADD"},
      5,
      5,
-     true,
+     LEADER,
      "RSM MEMBER ADD <id> <host:port[/apiport]> -- leader only",
      cmd_member_add},
     {{"RSM", "MEMBER", "REMOVE"},
      4,
      4,
-     true,
+     LEADER,
      "RSM MEMBER REMOVE <id> -- leader only",
      cmd_member_remove},
     {{"RSM", "VIEWS"},
      2,
      2,
-     false,
-     "RSM VIEWS -- this agent's view of "
-     "each master",
+     0,
+     "RSM VIEWS -- this agent's view of each master",
      cmd_views},
-    {{"SENTINEL", "GET-MASTER-ADDR-BY-NAME"},
+    {{"RSM", "HISTORY"},
+     2,
+     3,
+     0,
+     "RSM HISTORY [<group>] -- past failovers",
+     cmd_history},
+    {{"RSM", "PAUSE"},
      3,
      3,
-     false,
-     "SENTINEL GET-MASTER-ADDR-BY-NAME <group>",
-     cmd_get_master_addr},
-    {{"RSM", "HELP"}, 2, 2, false, "RSM HELP", cmd_help},
+     LEADER,
+     "RSM PAUSE <group> -- no automatic failover, leader only",
+     cmd_pause},
+    {{"RSM", "RESUME"},
+     3,
+     3,
+     LEADER,
+     "RSM RESUME <group> -- leader only",
+     cmd_resume},
+    {{"RSM", "HELP"}, 2, 2, 0, "RSM HELP", cmd_help},
 };
+
+#undef NOAUTH
+#undef PUBSUB
+#undef LEADER
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-static enum rsm_resp_status cmd_help(struct rsm_api *a,
-                                     struct rsm_resp_reply *r,
-                                     const struct rsm_resp_request *req)
+/* HELP of a command family: every entry starting with the same word. */
+static enum rsm_resp_status cmd_help(const struct call *x)
 {
-    rsm_resp_add_array(r, (long)N_COMMANDS);
+    const char *family = x->req->argv[0];
+    long n = 0;
+
     for (size_t i = 0; i < N_COMMANDS; i++)
-        rsm_resp_add_status(r, commands[i].help);
+        n += strcasecmp(commands[i].words[0], family) == 0;
+    rsm_resp_add_array(x->r, n);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcasecmp(commands[i].words[0], family) == 0)
+            rsm_resp_add_status(x->r, commands[i].help);
+    }
     return RSM_RESP_DONE;
 }
 
@@ -713,7 +1574,7 @@ static int n_words(const struct cmd *c)
     return n;
 }
 
-/* "rsm|member|add", lowercase, as Redis names subcommands in errors. */
+/* "rsm|member|add", lowercase, as Redis names subcommands. */
 static void cmd_name(const struct cmd *c, int words, char *buf, size_t len)
 {
     size_t o = 0;
@@ -728,6 +1589,170 @@ static void cmd_name(const struct cmd *c, int words, char *buf, size_t len)
     buf[o] = '\0';
 }
 
+/* =====================================================================
+ * COMMAND: Redis's introspection, enough for redis-cli and libraries
+ * ===================================================================== */
+
+/* Is commands[i] the first entry of its top-level name? */
+static bool first_of_name(size_t i)
+{
+    for (size_t k = 0; k < i; k++) {
+        if (strcasecmp(commands[k].words[0], commands[i].words[0]) == 0)
+            return false;
+    }
+    return true;
+}
+
+static size_t n_top_level(void)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        n += first_of_name(i);
+    return n;
+}
+
+/* The entry of top-level command `name` with one word, if any. */
+static const struct cmd *single_word(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (n_words(&commands[i]) == 1 &&
+            strcasecmp(commands[i].words[0], name) == 0)
+            return &commands[i];
+    }
+    return NULL;
+}
+
+/* Redis's arity: n = exactly n arguments (the name counted), -n = at
+ * least n. A command with subcommands is -2. */
+static int arity_of(const struct cmd *c)
+{
+    const struct cmd *one = single_word(c->words[0]);
+
+    if (n_words(c) > 1 && (one == NULL || one != c))
+        return -2;
+    return c->min_argc == c->max_argc ? c->min_argc : -c->min_argc;
+}
+
+/* One COMMAND INFO item: [name, arity, [flags], first-key, last-key,
+ * step, [acl categories], [tips], [key specs], [subcommands]]. */
+static void command_info_item(struct rsm_resp_reply *r, const struct cmd *c)
+{
+    char name[64];
+
+    cmd_name(c, 1, name, sizeof name);
+    rsm_resp_add_array(r, 10);
+    rsm_resp_add_cstr(r, name);
+    rsm_resp_add_int(r, arity_of(c));
+    rsm_resp_add_array(r, (c->flags & (CMD_NOAUTH | CMD_PUBSUB)) ? 1 : 0);
+    if (c->flags & CMD_NOAUTH)
+        rsm_resp_add_status(r, "no_auth");
+    else if (c->flags & CMD_PUBSUB)
+        rsm_resp_add_status(r, "pubsub");
+    rsm_resp_add_int(r, 0);
+    rsm_resp_add_int(r, 0);
+    rsm_resp_add_int(r, 0);
+    for (int i = 0; i < 4; i++)
+        rsm_resp_add_array(r, 0);
+}
+
+static enum rsm_resp_status cmd_command(const struct call *x)
+{
+    rsm_resp_add_array(x->r, (long)n_top_level());
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (first_of_name(i))
+            command_info_item(x->r, &commands[i]);
+    }
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_command_count(const struct call *x)
+{
+    rsm_resp_add_int(x->r, (long long)n_top_level());
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_command_list(const struct call *x)
+{
+    char name[64];
+
+    rsm_resp_add_array(x->r, (long)N_COMMANDS);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        cmd_name(&commands[i], n_words(&commands[i]), name, sizeof name);
+        rsm_resp_add_cstr(x->r, name);
+    }
+    return RSM_RESP_DONE;
+}
+
+/* The first entry of top-level command name, NULL if unknown. */
+static const struct cmd *top_level(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcasecmp(commands[i].words[0], name) == 0)
+            return &commands[i];
+    }
+    return NULL;
+}
+
+static void command_doc(struct rsm_resp_reply *r, const struct cmd *c)
+{
+    char name[64];
+
+    cmd_name(c, 1, name, sizeof name);
+    rsm_resp_add_cstr(r, name);
+    rsm_resp_add_array(r, 6);
+    kv(r, "summary", c->help);
+    kv(r, "since", "1.0.0");
+    kv(r, "group",
+       strcasecmp(c->words[0], "SENTINEL") == 0 ? "sentinel" : "server");
+}
+
+/* A flat array of name, docs pairs (RESP2's form of Redis's map). */
+static enum rsm_resp_status cmd_command_docs(const struct call *x)
+{
+    const struct rsm_resp_request *req = x->req;
+    long n = 0;
+
+    if (req->argc == 2) {
+        rsm_resp_add_array(x->r, 2 * (long)n_top_level());
+        for (size_t i = 0; i < N_COMMANDS; i++) {
+            if (first_of_name(i))
+                command_doc(x->r, &commands[i]);
+        }
+        return RSM_RESP_DONE;
+    }
+    for (int i = 2; i < req->argc; i++)
+        n += top_level(req->argv[i]) != NULL;
+    rsm_resp_add_array(x->r, 2 * n);
+    for (int i = 2; i < req->argc; i++) {
+        const struct cmd *c = top_level(req->argv[i]);
+        if (c != NULL)
+            command_doc(x->r, c);
+    }
+    return RSM_RESP_DONE;
+}
+
+static enum rsm_resp_status cmd_command_info(const struct call *x)
+{
+    const struct rsm_resp_request *req = x->req;
+
+    if (req->argc == 2)
+        return cmd_command(x);
+    rsm_resp_add_array(x->r, req->argc - 2);
+    for (int i = 2; i < req->argc; i++) {
+        const struct cmd *c = top_level(req->argv[i]);
+        if (c != NULL)
+            command_info_item(x->r, c);
+        else
+            rsm_resp_add_array(x->r, -1);
+    }
+    return RSM_RESP_DONE;
+}
+
+/* =====================================================================
+ * Dispatch
+ * ===================================================================== */
+
 /* "ERR unknown command 'x', with args beginning with: 'a' 'b' " */
 static void unknown_command(struct rsm_resp_reply *r,
                             const struct rsm_resp_request *req)
@@ -736,60 +1761,93 @@ static void unknown_command(struct rsm_resp_reply *r,
     size_t o = 0;
 
     for (int i = 1; i < req->argc && o < sizeof args - 1; i++) {
-        int n =
-            snprintf(args + o, sizeof args - o, "'%.*s' ", 64, req->argv[i]);
+        int n = snprintf(args + o, sizeof args - o, "'%.64s' ", req->argv[i]);
         if (n < 0)
             break;
         o += (size_t)n;
     }
     rsm_resp_add_errorf(r,
-                        "ERR unknown command '%.*s', with args beginning "
+                        "ERR unknown command '%.128s', with args beginning "
                         "with: %s",
-                        128, req->argv[0], args);
+                        req->argv[0], args);
 }
 
-/* Find the command for req, or answer the error (unknown command or
- * subcommand, wrong number of arguments) and return NULL. */
+/* Does some entry extend c's words (c has subcommands)? */
+static bool has_subcommands(const struct cmd *c)
+{
+    int n = n_words(c);
+
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const struct cmd *o = &commands[i];
+        int k = 0;
+        if (n_words(o) <= n)
+            continue;
+        while (k < n && strcasecmp(o->words[k], c->words[k]) == 0)
+            k++;
+        if (k == n)
+            return true;
+    }
+    return false;
+}
+
+static void wrong_arity(struct rsm_resp_reply *r, const struct cmd *c, int n)
+{
+    char name[64];
+
+    cmd_name(c, n, name, sizeof name);
+    rsm_resp_add_errorf(r, "ERR wrong number of arguments for '%s' command",
+                        name);
+}
+
+static void unknown_subcommand(struct rsm_resp_reply *r, const struct cmd *c,
+                               const struct rsm_resp_request *req, int k)
+{
+    rsm_resp_add_errorf(r, "ERR unknown subcommand '%.64s'. Try %s HELP.",
+                        req->argv[k], c->words[0]);
+}
+
+/* Find the command for req: the entry whose words match the most leading
+ * arguments. Or answer the error (unknown command or subcommand, wrong
+ * number of arguments) and return NULL. */
 static const struct cmd *lookup(struct rsm_resp_reply *r,
                                 const struct rsm_resp_request *req)
 {
-    const struct cmd *best = NULL;
-    int best_k = 0;
-    char name[64];
+    const struct cmd *full = NULL, *part = NULL;
+    int full_n = 0, part_k = 0;
+    int first = tolower((unsigned char)req->argv[0][0]);
 
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const struct cmd *c = &commands[i];
         int n = n_words(c), k = 0;
+        if (tolower((unsigned char)c->words[0][0]) != first)
+            continue; /* the cheap test first: this is every request */
         while (k < n && k < req->argc &&
                strcasecmp(req->argv[k], c->words[k]) == 0)
             k++;
-        if (k == n) {
-            if (req->argc >= c->min_argc &&
-                (c->max_argc < 0 || req->argc <= c->max_argc))
-                return c;
-            cmd_name(c, n, name, sizeof name);
-            rsm_resp_add_errorf(r,
-                                "ERR wrong number of arguments for '%s' "
-                                "command",
-                                name);
-            return NULL;
-        }
-        if (k > best_k) {
-            best = c;
-            best_k = k;
+        if (k == n && n > full_n) {
+            full = c;
+            full_n = n;
+        } else if (k < n && k > part_k) {
+            part = c;
+            part_k = k;
         }
     }
-    if (best == NULL) {
-        unknown_command(r, req);
+    if (full != NULL) {
+        if (req->argc >= full->min_argc &&
+            (full->max_argc < 0 || req->argc <= full->max_argc))
+            return full;
+        if (req->argc > full_n && has_subcommands(full))
+            unknown_subcommand(r, full, req, full_n);
+        else
+            wrong_arity(r, full, full_n);
         return NULL;
     }
-    cmd_name(best, best_k, name, sizeof name);
-    if (req->argc <= best_k)
-        rsm_resp_add_errorf(r, "ERR wrong number of arguments for '%s' command",
-                            name);
+    if (part == NULL)
+        unknown_command(r, req);
+    else if (req->argc <= part_k)
+        wrong_arity(r, part, part_k);
     else
-        rsm_resp_add_errorf(r, "ERR unknown subcommand '%.*s'. Try RSM HELP.",
-                            64, req->argv[best_k]);
+        unknown_subcommand(r, part, req, part_k);
     return NULL;
 }
 
@@ -798,16 +1856,57 @@ static enum rsm_resp_status on_request(void *arg, struct rsm_resp_client *c,
                                        const struct rsm_resp_request *req)
 {
     struct rsm_api *a = arg;
-    const struct cmd *cmd = lookup(r, req);
+    struct api_client *cl = rsm_resp_client_data(c);
+    const struct cmd *cmd;
+    struct call x = {a, cl, r, req};
 
-    (void)c;
+    if (cl == NULL) { /* its state could not be allocated */
+        rsm_resp_add_error(r, "ERR out of memory");
+        rsm_resp_reply_close_after(r);
+        return RSM_RESP_DONE;
+    }
+    if (!cl->authed && !(strcasecmp(req->argv[0], "AUTH") == 0 ||
+                         strcasecmp(req->argv[0], "HELLO") == 0 ||
+                         strcasecmp(req->argv[0], "QUIT") == 0)) {
+        rsm_resp_add_error(r, "NOAUTH Authentication required.");
+        return RSM_RESP_DONE;
+    }
+    cmd = lookup(r, req);
     if (cmd == NULL)
         return RSM_RESP_DONE;
-    if (cmd->leader && !a->ops->is_leader(a->node)) {
+    if (subscribed(cl) && !(cmd->flags & CMD_PUBSUB)) {
+        rsm_resp_add_errorf(r,
+                            "ERR Can't execute '%.64s': only (P|S)SUBSCRIBE / "
+                            "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+                            "allowed in this context",
+                            req->argv[0]);
+        return RSM_RESP_DONE;
+    }
+    if ((cmd->flags & CMD_LEADER) && !a->ops->is_leader(a->node)) {
         not_leader(a, r);
         return RSM_RESP_DONE;
     }
-    return cmd->fn(a, r, req);
+    return cmd->fn(&x);
+}
+
+/* =====================================================================
+ * Events
+ * ===================================================================== */
+
+void rsm_api_node_event(struct rsm_api *a, enum rsm_node_event ev,
+                        const struct rsm_entry *entry, int apply_status)
+{
+    if (a != NULL && !a->stopping)
+        rsm_events_node_event(a->events, ev, entry, apply_status);
+}
+
+void rsm_api_monitor_event(void *arg, const char *group, const char *name,
+                           const char *detail)
+{
+    struct rsm_api *a = arg;
+
+    if (a != NULL && !a->stopping)
+        rsm_events_monitor_event(a->events, group, name, detail);
 }
 
 /* =====================================================================
@@ -818,7 +1917,8 @@ int rsm_api_start_ops(uv_loop_t *loop, const struct rsm_api_config *cfg,
                       struct rsm_node *node, const struct rsm_api_node_ops *ops,
                       struct rsm_api **out, char *errmsg, size_t errlen)
 {
-    struct rsm_resp_handlers h = {.on_request = on_request};
+    struct rsm_resp_handlers h = {on_request, on_connect, on_close, NULL};
+    struct rsm_events_node en = {node, ops->fsm, ops->get_status};
     struct rsm_api *a = calloc(1, sizeof *a);
     int rv;
 
@@ -828,21 +1928,47 @@ int rsm_api_start_ops(uv_loop_t *loop, const struct rsm_api_config *cfg,
     a->node = node;
     a->ops = ops;
     a->started_ms = uv_now(loop);
+    if (cfg->limits_set)
+        a->limits = cfg->limits;
+    else
+        rsm_resp_limits_default(&a->limits);
+    a->pass_len = strnlen(cfg->requirepass, sizeof cfg->requirepass - 1);
+    memcpy(a->requirepass, cfg->requirepass, a->pass_len);
+    a->has_pass = a->pass_len > 0;
+    a->sub_limit = cfg->subscriber_output_limit
+                       ? cfg->subscriber_output_limit
+                       : RSM_API_DEFAULT_SUBSCRIBER_LIMIT;
+    if (rsm_pubsub_create(&a->ps) != 0) {
+        rv = rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
+        goto err_free;
+    }
     h.arg = a;
-    rv = rsm_resp_server_start(loop, &cfg->bind,
-                               cfg->limits_set ? &cfg->limits : NULL, &h,
-                               &a->srv, errmsg, errlen);
-    if (rv != 0) {
-        free(a);
-        return rv;
+    rv = rsm_resp_server_start(loop, &cfg->bind, &a->limits, &h, &a->srv,
+                               errmsg, errlen);
+    if (rv != 0)
+        goto err_after_pubsub;
+    if (rsm_events_start(loop, &en, a->ps, &a->events) != 0) {
+        /* rare: the server is stopped and a freed from its callback */
+        a->stopping = true;
+        a->events = NULL;
+        rsm_api_stop(a, NULL, NULL);
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
     }
     *out = a;
     return 0;
+err_after_pubsub:
+    rsm_pubsub_free(a->ps);
+err_free:
+    explicit_bzero(a->requirepass, sizeof a->requirepass);
+    free(a);
+    return rv;
 }
 
 void rsm_api_set_monitor(struct rsm_api *a, struct rsm_monitor *m)
 {
     a->monitor = m;
+    if (a->events != NULL)
+        rsm_events_set_monitor(a->events, m);
 }
 
 uint16_t rsm_api_port(const struct rsm_api *a)
@@ -850,18 +1976,37 @@ uint16_t rsm_api_port(const struct rsm_api *a)
     return rsm_resp_server_port(a->srv);
 }
 
-static void on_server_stopped(void *arg)
+unsigned rsm_api_clients(const struct rsm_api *a)
+{
+    return rsm_resp_server_clients(a->srv);
+}
+
+static void finish_stop(void *arg)
 {
     struct rsm_api *a = arg;
 
+    rsm_pubsub_free(a->ps);
+    explicit_bzero(a->requirepass, sizeof a->requirepass);
     if (a->stop_cb)
         a->stop_cb(a->stop_arg);
     free(a);
 }
 
+static void on_server_stopped(void *arg)
+{
+    struct rsm_api *a = arg;
+
+    if (a->events != NULL)
+        rsm_events_stop(a->events, finish_stop, a);
+    else
+        finish_stop(a);
+}
+
 void rsm_api_stop(struct rsm_api *a, rsm_api_stop_cb cb, void *arg)
 {
+    a->stopping = true;
     a->stop_cb = cb;
     a->stop_arg = arg;
+    a->monitor = NULL;
     rsm_resp_server_stop(a->srv, on_server_stopped, a);
 }

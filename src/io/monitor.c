@@ -33,9 +33,18 @@ struct instance {
     int64_t action_done_ms;         /* when it completed, -1 never */
 };
 
+/* A SENTINEL FAILOVER request waiting for its decision. */
+struct manual_request {
+    rsm_node_done_cb cb; /* NULL: none */
+    void *arg;
+    bool proposed; /* its DecideFailover is being committed */
+};
+
 struct group {
     struct rsm_monitor *m;
     struct rsm_monitor_group_config cfg;
+    struct manual_request manual;
+    struct rsm_addr verdict_master; /* what g->verdict is about */
     struct rsm_health health[RSM_MAX_MEMBERS];
     struct instance inst[RSM_MAX_MEMBERS];
     bool proposing; /* an entry is being committed */
@@ -45,6 +54,7 @@ struct group {
     unsigned n_views;
     struct rsm_agent_view views[RSM_MAX_AGENTS]; /* age_ms = 0 */
     int64_t views_ms[RSM_MAX_AGENTS];            /* when received */
+    struct rsm_monitor_latency latency;          /* of answered probes */
 };
 
 /* Another agent the leader asks for its views. */
@@ -230,6 +240,7 @@ struct probe {
     struct instance *in;
     unsigned pending;
     int64_t sent_ms;
+    uint64_t sent_ns; /* uv_hrtime(), for the latency histogram */
     struct rsm_probe_result res;
     bool failed;
     bool canceled;
@@ -286,6 +297,29 @@ static void probe_take_reply(struct probe *p,
     p->res.has_info = true;
 }
 
+const double rsm_monitor_latency_bounds_ms[RSM_MONITOR_LATENCY_BUCKETS - 1] = {
+    0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000};
+
+/* Answers (valid or "alive" errors) go into the histogram; the rest are
+ * counted as failed. */
+static void count_latency(struct rsm_monitor_latency *l,
+                          const struct rsm_probe_result *r, uint64_t ns)
+{
+    double ms = (double)ns / 1e6;
+    unsigned b = 0;
+
+    if (r->outcome != RSM_PROBE_OK && r->alive == RSM_ALIVE_NONE) {
+        l->failed++;
+        return;
+    }
+    while (b < RSM_MONITOR_LATENCY_BUCKETS - 1 &&
+           ms > rsm_monitor_latency_bounds_ms[b])
+        b++;
+    l->buckets[b]++;
+    l->count++;
+    l->sum_ms += ms;
+}
+
 static void probe_done(struct probe *p)
 {
     struct instance *in = p->in;
@@ -299,6 +333,7 @@ static void probe_done(struct probe *p)
             p->res.has_info = false;
         else
             p->res.outcome = RSM_PROBE_OK;
+        count_latency(&g->latency, &p->res, uv_hrtime() - p->sent_ns);
         if (rsm_detector_feed(&g->health[in->index], &p->res) == 0)
             in->fed_probe_sent_ms = p->sent_ms;
         if (m->acting)
@@ -341,6 +376,7 @@ static void probe(struct instance *in)
         return;
     p->in = in;
     p->sent_ms = mono_ms(m);
+    p->sent_ns = uv_hrtime();
     rsm_info_init(&p->res.info);
     if (m->acting) {
         const char *const *cmds[] = {info_repl, info_server, info_pers};
@@ -523,6 +559,8 @@ static void ask_peers(struct rsm_monitor *m)
             struct rsm_redis_config rc;
             memset(&rc, 0, sizeof rc);
             rc.addr = p->api;
+            rc.password =
+                m->cfg.agent_password[0] ? m->cfg.agent_password : NULL;
             rc.connect_timeout_ms = probe_timeout(m);
             if (rsm_redis_create(m->loop, &rc, &p->link) != 0)
                 continue;
@@ -665,12 +703,28 @@ static void emit_events(struct group *g, const struct rsm_planner_plan *plan)
     }
 }
 
+/* Answer the pending manual request of g, if any. */
+static void manual_done(struct group *g, int status, const char *errmsg)
+{
+    struct manual_request r = g->manual;
+
+    if (r.cb == NULL)
+        return;
+    memset(&g->manual, 0, sizeof g->manual);
+    rsm_log(status == 0 ? RSM_LOG_INFO : RSM_LOG_WARN, "manual-failover",
+            "group=%s status=%s", g->cfg.name,
+            status == 0 ? "decided" : rsm_strerror(status));
+    r.cb(r.arg, status, errmsg ? errmsg : "");
+}
+
 static void proposed_cb(void *arg, int status, const char *errmsg)
 {
     struct group *g = arg;
     char q[RSM_ERRMSG_SIZE + 2];
 
     g->proposing = false;
+    if (g->manual.proposed)
+        manual_done(g, status, errmsg);
     if (status != 0 && status != RSM_EREJECTED)
         rsm_log(RSM_LOG_WARN, "proposal-failed", "group=%s error=%s",
                 g->cfg.name, rsm_log_quote(errmsg ? errmsg : "", q, sizeof q));
@@ -730,6 +784,7 @@ static void compute_verdict(struct group *g, const struct rsm_group *cg,
     vin.cfg = &dc;
     vin.now_ms = now;
     rsm_detector_master_verdict(&vin, &g->verdict);
+    g->verdict_master = cg->master;
     arm_deadline(g);
 }
 
@@ -749,6 +804,30 @@ static bool same_shape(const char *a, const char *b)
         a++;
         b++;
     }
+}
+
+/* With a manual request pending: is plan its decision? If not, answer
+ * the request: busy (the plan, driving the failover in flight, goes on),
+ * no master yet (the plan goes on), or why no replica can be chosen
+ * (false: the plan is dropped and the group planned again without the
+ * request). */
+static bool manual_planned(struct group *g, const struct rsm_group *cg,
+                           const struct rsm_planner_plan *plan)
+{
+    if (plan->kind == RSM_PLAN_PROPOSE &&
+        plan->entry.kind == RSM_ENTRY_DECIDE_FAILOVER &&
+        plan->entry.failover_kind == RSM_FAILOVER_MANUAL)
+        return true;
+    if (cg != NULL && cg->in_flight) {
+        manual_done(g, RSM_EBUSY, "a failover is already in progress");
+        return true;
+    }
+    if (cg == NULL || !cg->has_master) {
+        manual_done(g, RSM_ENOTFOUND, "no master recorded yet");
+        return true;
+    }
+    manual_done(g, RSM_ENOCANDIDATE, plan->reason);
+    return false;
 }
 
 static void evaluate(struct group *g)
@@ -776,7 +855,15 @@ static void evaluate(struct group *g)
     pin.cfg = &m->cfg.planner;
     pin.leader_id = m->cfg.agent_id;
     pin.now_ms = wall_ms();
+    /* a manual request waits while an entry of the group is being
+     * committed: the state it would be judged on is about to change */
+    pin.manual_failover =
+        g->manual.cb != NULL && !g->manual.proposed && !g->proposing;
     rsm_planner_next(&pin, &plan);
+    if (pin.manual_failover && !manual_planned(g, cg, &plan)) {
+        mark_dirty(g); /* plan again, without the request */
+        return;
+    }
 
     if (!same_shape(plan.reason, g->last_reason)) {
         snprintf(g->last_reason, sizeof g->last_reason, "%s", plan.reason);
@@ -785,14 +872,21 @@ static void evaluate(struct group *g)
                 rsm_failover_state_str(plan.state),
                 rsm_log_quote(plan.reason, q, sizeof q));
     }
+    /* While an entry of the group is on its way to commit, the committed
+     * state the plan was computed from is about to change (an abort, a
+     * completed step): act on nothing until it has been applied. */
+    if (g->proposing)
+        return;
     if (plan.kind == RSM_PLAN_PROPOSE) {
-        if (g->proposing)
-            return;
         g->proposing = true;
         if (rsm_node_propose(m->node, &plan.entry, proposed_cb, g) != 0) {
             g->proposing = false;
             return;
         }
+        if (g->manual.cb != NULL &&
+            plan.entry.kind == RSM_ENTRY_DECIDE_FAILOVER &&
+            plan.entry.failover_kind == RSM_FAILOVER_MANUAL)
+            g->manual.proposed = true;
         rsm_log(RSM_LOG_INFO, "propose", "group=%s entry=%s epoch=%llu",
                 g->cfg.name, rsm_entry_kind_str(plan.entry.kind),
                 (unsigned long long)plan.entry.epoch);
@@ -1004,8 +1098,12 @@ void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
         if (m->acting)
             rsm_log(RSM_LOG_INFO, "leader-stopped-acting", NULL);
         m->acting = false;
-        for (unsigned i = 0; i < m->cfg.n_groups; i++)
+        for (unsigned i = 0; i < m->cfg.n_groups; i++) {
             m->groups[i].last_reason[0] = '\0';
+            if (!m->groups[i].manual.proposed) /* else: its proposal
+                                                  fails or commits */
+                manual_done(&m->groups[i], RSM_ENOTLEADER, "leadership lost");
+        }
         break;
     case RSM_NODE_APPLIED:
         if (entry == NULL || !m->acting)
@@ -1048,11 +1146,51 @@ bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
     out->name = g->cfg.name;
     out->acting = m->acting;
     out->verdict = g->verdict;
+    out->verdict_master = g->verdict_master;
     out->last_reason = g->last_reason;
     out->n = g->cfg.n_addrs;
     for (unsigned i = 0; i < g->cfg.n_addrs; i++)
         rsm_detector_observe(&g->health[i], &m->cfg.detector, now,
                              &out->obs[i]);
+    return true;
+}
+
+const struct rsm_monitor_config *
+rsm_monitor_get_config(const struct rsm_monitor *m)
+{
+    return &m->cfg;
+}
+
+int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
+                                 rsm_node_done_cb cb, void *arg)
+{
+    struct group *g;
+    const struct rsm_group *cg;
+
+    if (m->stopping || !m->acting)
+        return RSM_ENOTLEADER;
+    g = group_by_name(m, group);
+    if (g == NULL)
+        return RSM_ENOTFOUND;
+    cg = committed(g);
+    if (cg == NULL || !cg->has_master)
+        return RSM_ENOTFOUND;
+    if (cg->in_flight || g->manual.cb != NULL)
+        return RSM_EBUSY;
+    g->manual.cb = cb;
+    g->manual.arg = arg;
+    g->manual.proposed = false;
+    rsm_log(RSM_LOG_INFO, "manual-failover-requested", "group=%s", group);
+    mark_dirty(g);
+    return 0;
+}
+
+bool rsm_monitor_probe_latency(const struct rsm_monitor *m, size_t index,
+                               struct rsm_monitor_latency *out)
+{
+    if (index >= m->cfg.n_groups)
+        return false;
+    *out = m->groups[index].latency;
     return true;
 }
 
@@ -1146,6 +1284,7 @@ static void maybe_free(struct rsm_monitor *m)
     if (!m->stopping || m->pending_close > 0)
         return;
     explicit_bzero(m->cfg.redis_password, sizeof m->cfg.redis_password);
+    explicit_bzero(m->cfg.agent_password, sizeof m->cfg.agent_password);
     if (m->stop_cb != NULL)
         m->stop_cb(m->stop_arg);
     free(m->groups);
@@ -1177,6 +1316,8 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
     m->acting = false;
     m->stop_cb = cb;
     m->stop_arg = arg;
+    for (unsigned i = 0; i < m->cfg.n_groups; i++)
+        manual_done(&m->groups[i], RSM_ECANCELED, "the agent is stopping");
     m->pending_close += 3;
     uv_close((uv_handle_t *)&m->deadline, timer_closed);
     uv_close((uv_handle_t *)&m->tick, timer_closed);

@@ -599,6 +599,7 @@ struct rsm_resp_client {
                            write is done */
     bool closing;
     bool idle_exempt;
+    size_t output_limit;  /* 0: the server's max_output_bytes */
     uint64_t last_active; /* uv_now() of the last read */
     void *data;
     char peer[RSM_ADDR_STRLEN];
@@ -613,7 +614,10 @@ struct rsm_resp_server {
     struct rsm_resp_handlers h;
     struct rsm_resp_client *clients;
     unsigned n_clients;
-    unsigned open_handles; /* listener + timer + clients not yet closed */
+    unsigned open_handles;      /* listener + timer + clients not yet closed */
+    uint64_t refused_logged_ms; /* a flood of refusals is logged once a
+                                   second, with the count */
+    unsigned refused;           /* since then */
     bool stopping;
     rsm_resp_server_stop_cb stop_cb;
     void *stop_arg;
@@ -865,6 +869,24 @@ static void flush(struct rsm_resp_client *c)
     w->c = c;
     w->len = off;
     b = uv_buf_init(w->data, (unsigned)off);
+    if (c->writes == 0) {
+        /* Nothing queued: write now. Most replies leave at once, which
+         * spares libuv's write request and the epoll changes it makes. */
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n == (int)off) {
+            free(w);
+            if (c->close_written)
+                client_close(c);
+            return;
+        }
+        if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
+            free(w);
+            client_close(c);
+            return;
+        }
+        if (n > 0)
+            b = uv_buf_init(w->data + n, (unsigned)(off - (size_t)n));
+    }
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
         free(w);
         client_close(c);
@@ -872,7 +894,7 @@ static void flush(struct rsm_resp_client *c)
     }
     c->writes++;
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
-        c->srv->limits.max_output_bytes) {
+        (c->output_limit ? c->output_limit : c->srv->limits.max_output_bytes)) {
         rsm_log(RSM_LOG_WARN, "api-client-dropped",
                 "peer=%s reason=output-limit", c->peer);
         client_close(c);
@@ -1162,9 +1184,15 @@ static void on_connection(uv_stream_t *l, int status)
     c->last_active = uv_now(s->loop);
     if (s->n_clients > s->limits.max_clients) {
         struct rsm_resp_reply *r = reply_new(c);
-        rsm_log(RSM_LOG_WARN, "api-client-refused",
-                "peer=%s reason=max-clients max=%u", c->peer,
-                s->limits.max_clients);
+        uint64_t now = uv_now(s->loop);
+        s->refused++;
+        if (s->refused_logged_ms == 0 || now - s->refused_logged_ms >= 1000) {
+            rsm_log(RSM_LOG_WARN, "api-client-refused",
+                    "peer=%s reason=max-clients max=%u refused=%u", c->peer,
+                    s->limits.max_clients, s->refused);
+            s->refused_logged_ms = now;
+            s->refused = 0;
+        }
         if (r == NULL) {
             client_close(c);
             return;
@@ -1199,6 +1227,12 @@ const char *rsm_resp_client_peer(const struct rsm_resp_client *c)
 void rsm_resp_client_set_idle_exempt(struct rsm_resp_client *c, bool on)
 {
     c->idle_exempt = on;
+}
+
+void rsm_resp_client_set_output_limit(struct rsm_resp_client *c,
+                                      size_t max_bytes)
+{
+    c->output_limit = max_bytes;
 }
 
 /* --- idle timeout ---------------------------------------------------- */

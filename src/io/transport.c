@@ -18,12 +18,27 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* An outgoing connection whose sent data stays unacknowledged this long is
+ * dropped by the kernel (TCP_USER_TIMEOUT). raft_uv never reads from the
+ * connections it opens, so a peer that vanished without a reset (a pod
+ * deleted, its IP gone) would otherwise keep the leader writing into a dead
+ * socket for the ~15 minutes of TCP retransmissions, never reconnecting and
+ * so never resolving the peer's new address. */
+#define SEND_USER_TIMEOUT_MS 5000
+/* raft_uv_tcp's connect has no deadline: a SYN to an address nobody owns
+ * any more (a pod moved) is retried by the kernel for minutes, and raft_uv
+ * does not try again meanwhile. After this long raft_uv is told the connect
+ * failed; it retries, and the retry resolves the name again. The abandoned
+ * attempt ends on its own (its stream, if any, is closed). */
+#define CONNECT_TIMEOUT_MS 2000
 
 /* "255.255.255.255:65535" */
 #define IPPORT_LEN (INET_ADDRSTRLEN + 8)
@@ -63,6 +78,9 @@ struct conn {
     raft_id id;
     struct rsm_addr addr; /* Raft host:port of the peer */
     bool resolving;
+    uv_timer_t timer;     /* CONNECT_TIMEOUT_MS, once connecting */
+    bool timer_on;        /* timer initialised: close it before free */
+    bool answered;        /* raft_uv's callback has run */
     struct conn *prev, *next;
 };
 
@@ -102,16 +120,43 @@ static void maybe_closed(struct impl *im)
     cb(im->outer);
 }
 
-/* Complete raft_uv's request and forget it. */
-static void finish(struct conn *c, uv_stream_t *stream, int status)
+static void timer_closed(uv_handle_t *h)
 {
+    struct conn *c = h->data;
     struct impl *im = c->im;
-    struct raft_uv_connect *req = c->req;
 
     unlink_conn(im, c);
     free(c);
-    req->cb(req, stream, status);
     maybe_closed(im);
+}
+
+/* Run raft_uv's callback (once). */
+static void answer(struct conn *c, uv_stream_t *stream, int status)
+{
+    struct raft_uv_connect *req = c->req;
+
+    c->answered = true;
+    req->cb(req, stream, status);
+}
+
+/* Complete raft_uv's request (unless a timeout already did) and forget
+ * it: free it now, or once its timer has closed. */
+static void finish(struct conn *c, uv_stream_t *stream, int status)
+{
+    struct impl *im = c->im;
+
+    if (c->timer_on) {
+        uv_timer_stop(&c->timer);
+        uv_close((uv_handle_t *)&c->timer, timer_closed);
+    } else {
+        unlink_conn(im, c);
+    }
+    if (!c->answered)
+        answer(c, stream, status);
+    if (!c->timer_on) {
+        free(c);
+        maybe_closed(im);
+    }
 }
 
 static struct peer_seen *peer_seen(struct impl *im, raft_id id)
@@ -175,28 +220,56 @@ static void inner_connected(struct raft_uv_connect *ireq, uv_stream_t *stream,
     struct conn *c = ireq->data;
     struct impl *im = c->im;
 
-    if (status == 0 && im->closing) {
-        /* Connected just as we started closing: raft_uv expects CANCELED
-         * now, and the stream is ours to close. */
+    if (status == 0 && (im->closing || c->answered)) {
+        /* Connected just as we started closing (raft_uv expects CANCELED
+         * now), or after the connect timed out: the stream is ours to
+         * close. */
         stream->data = c;
         uv_close((uv_handle_t *)stream, stream_closed);
         return;
     }
     if (status != 0 && status != RAFT_CANCELED)
         im->stats.connect_errors++;
+    if (status == 0) {
+        uv_os_fd_t fd;
+        unsigned ms = SEND_USER_TIMEOUT_MS;
+        if (uv_fileno((uv_handle_t *)stream, &fd) == 0)
+            setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    }
     finish(c, stream, status);
 }
 
-/* Step 3: ask raft_uv_tcp to connect to ip. 0 or a RAFT_* code. */
+static void connect_timeout(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+
+    if (c->answered)
+        return;
+    c->im->stats.connect_errors++;
+    rsm_log(RSM_LOG_DEBUG, "raft-connect-timeout", "peer=%llu host=%s",
+            (unsigned long long)c->id, c->addr.host);
+    answer(c, NULL, RAFT_NOCONNECTION);
+}
+
+/* Step 3: ask raft_uv_tcp to connect to ip, with a deadline. 0 or a
+ * RAFT_* code. */
 static int connect_ip(struct conn *c, const char *ip)
 {
     struct impl *im = c->im;
     char ipport[IPPORT_LEN];
+    int rv;
 
     snprintf(ipport, sizeof ipport, "%.15s:%u", ip, (unsigned)c->addr.port);
     c->inner_req.data = c;
-    return im->inner.connect(&im->inner, &c->inner_req, c->id, ipport,
-                             inner_connected);
+    rv = im->inner.connect(&im->inner, &c->inner_req, c->id, ipport,
+                           inner_connected);
+    if (rv == 0) {
+        uv_timer_init(im->loop, &c->timer);
+        c->timer.data = c;
+        c->timer_on = true;
+        uv_timer_start(&c->timer, connect_timeout, CONNECT_TIMEOUT_MS, 0);
+    }
+    return rv;
 }
 
 static void resolved(uv_getaddrinfo_t *gai, int status, struct addrinfo *res)

@@ -113,6 +113,15 @@ def call(port, *args, timeout=2.0, password=None):
         return c.call(*args)
 
 
+def pairs(flat):
+    """A flat [k1, v1, k2, v2, ...] reply (Sentinel's, HELLO's) as a
+    dict."""
+    if flat is None:
+        return None
+    it = iter(flat)
+    return dict(zip(it, it))
+
+
 def parse_info(text):
     out = {}
     for line in text.splitlines():
@@ -319,10 +328,27 @@ class TestCase(unittest.TestCase):
                        what="replica %d linked" % r.port)
         return m, rs
 
+    def wait_replicated(self, m, rs, timeout=15):
+        """Wait until every replica in rs has everything m wrote (its
+        offset equals m's). Redis replicates asynchronously: a write the
+        master acknowledged may not have left it yet."""
+        wait_until(lambda: all(r.offset() == m.offset() for r in rs),
+                   timeout=timeout, what="replicas caught up with %s" % m.addr)
+
     def rsmctl(self, *args, timeout=60, env=None):
         """Run build/rsmctl with args; returns CompletedProcess (text)."""
         return self.run_cmd([binary("rsmctl")] + [str(a) for a in args],
                             timeout=timeout, env=env)
+
+    def redis_cli(self, port, *args, password=None, timeout=30):
+        """Run redis-cli -p port args...; the password, if any, goes in
+        REDISCLI_AUTH, never in the arguments. Returns CompletedProcess."""
+        env = dict(os.environ)
+        if password is not None:
+            env["REDISCLI_AUTH"] = password
+        return self.run_cmd(["redis-cli", "-h", HOST, "-p", str(port)]
+                            + [str(a) for a in args], timeout=timeout,
+                            env=env)
 
     def run_cmd(self, argv, timeout=60, env=None, input=None):
         """Run a command to completion; returns CompletedProcess (text)."""
@@ -402,3 +428,288 @@ class SrvResponder:
         self._stop = True
         self._thread.join()
         self.sock.close()
+
+
+# --------------------------------------------------------------------------
+# rsm-agent groups
+# --------------------------------------------------------------------------
+_LOGFMT_FIELD = None
+
+
+def parse_logfmt(line):
+    """One logfmt log line of an agent as a dict ({} unless it has an
+    `event` field). Quoted values are unescaped."""
+    global _LOGFMT_FIELD
+    if _LOGFMT_FIELD is None:
+        import re
+        _LOGFMT_FIELD = re.compile(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
+    out = {}
+    for k, v in _LOGFMT_FIELD.findall(line):
+        if v.startswith('"'):
+            v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        out[k] = v
+    return out if "event" in out else {}
+
+
+class Agent:
+    """One rsm-agent of an Agents group: fixed id, ports and data dir.
+    Every start is a new process with its own log file; events() reads the
+    logs of every start, oldest first."""
+
+    def __init__(self, group, id_):
+        self.group = group
+        self.id = id_
+        self.raft_port = free_port()
+        self.api_port = free_port()
+        self.data_dir = os.path.join(group.tc.workdir, "agent%d" % id_)
+        self.proc = None
+        self.procs = []
+
+    @property
+    def api(self):
+        return "%s:%d" % (HOST, self.api_port)
+
+    def member_addr(self):
+        return "%s:%d/%d" % (HOST, self.raft_port, self.api_port)
+
+    def argv(self, extra=()):
+        g = self.group
+        return [binary("rsm-agent"), "--id", str(self.id),
+                "--peers", g.peers(),
+                "--raft-bind", "%s:%d" % (HOST, self.raft_port),
+                "--api-bind", self.api, "--data-dir", self.data_dir,
+                "--election-timeout-ms", str(g.election_ms),
+                "--heartbeat-timeout-ms", str(g.heartbeat_ms),
+                *[str(a) for a in g.args], *[str(a) for a in extra]]
+
+    def start(self, extra=(), env=None):
+        """Start (or restart) this agent. env: extra variables on top of
+        the group's and the test process's environment."""
+        e = dict(os.environ)
+        e.update(self.group.env)
+        if env:
+            e.update(env)
+        log = os.path.join(self.group.tc.workdir, "agent%d.%d.log"
+                           % (self.id, len(self.procs) + 1))
+        self.proc = Proc(self.argv(extra), log, env=e)
+        self.procs.append(self.proc)
+        self.group.tc._procs.append(self.proc)
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.alive()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is not None:
+            return self.proc.stop(sig)
+        return None
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def call(self, *args, timeout=2.0):
+        return call(self.api_port, *args, timeout=timeout,
+                    password=self.group.password)
+
+    def status(self):
+        """RSM STATUS as a dict."""
+        import json
+        return json.loads(self.call("RSM", "STATUS"))
+
+    def group_status(self, name):
+        """The replicated state of group `name` from this agent's status,
+        or None if it has none yet."""
+        for g in self.status().get("groups", []):
+            if g.get("name") == name:
+                return g
+        return None
+
+    def output(self):
+        return "".join(p.output() for p in self.procs)
+
+    def events(self, event=None, **fields):
+        """Parsed log lines of every start of this agent, oldest first,
+        optionally only those with this event name and field values."""
+        out = []
+        for p in self.procs:
+            for line in p.output().splitlines():
+                e = parse_logfmt(line)
+                if not e:
+                    continue
+                if event is not None and e["event"] != event:
+                    continue
+                if all(e.get(k) == str(v) for k, v in fields.items()):
+                    out.append(e)
+        return out
+
+
+class Agents:
+    """N rsm-agent processes on loopback forming one Raft group: ports from
+    free_port(), data dirs in the test's temp dir, peers given as
+    "id=127.0.0.1:raft/api". Every process is registered with the TestCase,
+    so tearDown stops it by PID. With `password`, every call() starts
+    with AUTH (for agents started with --requirepass-file).
+
+        ag = Agents(self, 3, args=["--monitor", "g=127.0.0.1:7000,..."])
+        ag.start()
+        leader = ag.wait_leader()
+    """
+
+    def __init__(self, tc, n=3, args=(), env=None, election_ms=300,
+                 heartbeat_ms=30, password=None):
+        self.tc = tc
+        self.password = password  # for AUTH on the agents' API, if set
+        self.args = list(args)
+        self.env = dict(env or {})
+        self.election_ms = election_ms
+        self.heartbeat_ms = heartbeat_ms
+        self.agents = {i: Agent(self, i) for i in range(1, n + 1)}
+
+    def __iter__(self):
+        return iter(self.agents.values())
+
+    def __getitem__(self, id_):
+        return self.agents[id_]
+
+    def peers(self):
+        return ",".join("%d=%s" % (a.id, a.member_addr()) for a in self)
+
+    def start(self):
+        for a in self:
+            a.start()
+        return self
+
+    def alive(self):
+        return [a for a in self if a.alive()]
+
+    def stop(self, sig=signal.SIGTERM):
+        for a in self.alive():
+            a.stop(sig)
+
+    def statuses(self):
+        """{agent: status} of every live agent that answers."""
+        out = {}
+        for a in self.alive():
+            try:
+                out[a] = a.status()
+            except (OSError, RespError, ConnectionError, ValueError):
+                pass
+        return out
+
+    def leader(self):
+        """The agent every live agent names as leader, once it says it is
+        the leader itself; None otherwise."""
+        sts = self.statuses()
+        if not sts or len(sts) < len(self.alive()):
+            return None
+        ids = {(s.get("leader") or {}).get("id") for s in sts.values()}
+        if len(ids) != 1 or None in ids:
+            return None
+        lid = ids.pop()
+        ld = self.agents.get(lid)
+        if ld is None or ld not in sts or sts[ld].get("role") != "leader":
+            return None
+        return ld
+
+    def wait_leader(self, timeout=15, other_than=None):
+        def pred():
+            ld = self.leader()
+            return ld if ld is not None and ld is not other_than else None
+        return wait_until(pred, timeout=timeout, interval=0.02,
+                          what="an agreed agent leader")
+
+    def group_status(self, name):
+        """Group `name` as the first live agent that answers reports it
+        (the leader first), or None."""
+        ld = self.leader()
+        order = sorted(self.alive(), key=lambda a: a is not ld)
+        for a in order:
+            try:
+                return a.group_status(name)
+            except (OSError, RespError, ConnectionError, ValueError):
+                continue
+        return None
+
+    def wait_group(self, name, pred, timeout=15, what=None, every=False):
+        """Wait until pred(group status) holds (on every live agent if
+        every=True); returns the group status."""
+        def check():
+            if every:
+                gs = [a.group_status(name) for a in self.alive()]
+                if gs and all(g is not None and pred(g) for g in gs):
+                    return gs[0]
+                return None
+            g = self.group_status(name)
+            return g if g is not None and pred(g) else None
+        return wait_until(check, timeout=timeout, interval=0.05,
+                          what=what or "group %s condition" % name)
+
+    def events(self, event=None, **fields):
+        """[(agent, event dict)] across every agent's logs."""
+        return [(a, e) for a in self for e in a.events(event, **fields)]
+
+
+class RoleWatcher:
+    """Polls INFO replication on some Redis instances from a thread, every
+    `interval` s, and keeps what it saw: at each sample the set of ports
+    answering role:master. Instances that do not answer (killed, stopped)
+    are skipped for that sample.
+
+        w = RoleWatcher([m, r1, r2]).start()
+        ...
+        w.stop()
+        w.max_masters, w.ever_master
+    """
+
+    def __init__(self, redises, interval=0.02, timeout=0.2):
+        import threading
+        self.redises = list(redises)
+        self.interval = interval
+        self.timeout = timeout
+        self.samples = []          # (monotonic time, frozenset of ports)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._conns = {}
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _role(self, r):
+        c = self._conns.get(r.port)
+        try:
+            if c is None:
+                c = Resp(r.port, timeout=self.timeout, password=r.password)
+                self._conns[r.port] = c
+            return parse_info(c.call("INFO", "replication")).get("role")
+        except (OSError, RespError, ConnectionError):
+            if c is not None:
+                c.close()
+            self._conns.pop(r.port, None)
+            return None
+
+    def _run(self):
+        while not self._stop.is_set():
+            masters = frozenset(r.port for r in self.redises
+                                if self._role(r) == "master")
+            self.samples.append((time.monotonic(), masters))
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        for c in self._conns.values():
+            c.close()
+        self._conns.clear()
+        return self
+
+    @property
+    def max_masters(self):
+        return max((len(s) for _, s in self.samples), default=0)
+
+    @property
+    def ever_master(self):
+        out = set()
+        for _, s in self.samples:
+            out |= s
+        return out

@@ -38,6 +38,8 @@ struct rsm_node {
     struct rsm_member added;
     uint64_t removed;
     int n_changes;
+    struct rsm_entry proposed; /* the last entry proposed */
+    int n_proposed;
 };
 
 static void fake_status(const struct rsm_node *n, struct rsm_node_status *out)
@@ -98,8 +100,23 @@ static int fake_parse(const char *text, uint16_t def_api, struct rsm_member *m,
     return rsm_addr_set(&m->api, m->raft.host, api, errmsg, errlen);
 }
 
+static int fake_propose(struct rsm_node *n, const struct rsm_entry *e,
+                        rsm_node_done_cb cb, void *arg)
+{
+    if (!n->leader)
+        return RSM_ENOTLEADER;
+    if (n->refuse)
+        return n->refuse;
+    n->proposed = *e;
+    n->n_proposed++;
+    n->cb = cb;
+    n->cb_arg = arg;
+    return 0;
+}
+
 static const struct rsm_api_node_ops fake_ops = {
-    fake_status, fake_fsm, fake_is_leader, fake_add, fake_remove, fake_parse,
+    fake_status, fake_fsm,   fake_is_leader, fake_add,
+    fake_remove, fake_parse, fake_propose,
 };
 
 static void member(struct rsm_member *m, uint64_t id, const char *raft,
@@ -207,7 +224,8 @@ static void two_groups(struct rsm_fsm *fsm)
     free(e);
 }
 
-static const struct rsm_api_server_info server_info = {"9.9.9", 90061, 26379};
+static const struct rsm_api_server_info server_info = {
+    .version = "9.9.9", .uptime_s = 90061, .port = 26379};
 
 /* ===================================================================
  * Rendering
@@ -404,7 +422,7 @@ struct fx {
     redisReader *reader;
 };
 
-static int setup(void **state)
+static int setup_with(void **state, const char *password)
 {
     struct fx *f = calloc(1, sizeof *f);
     struct rsm_api_config cfg = {.bind = {.host = "127.0.0.1", .port = 0}};
@@ -412,6 +430,7 @@ static int setup(void **state)
     char err[RSM_ERRMSG_SIZE];
 
     assert_non_null(f);
+    snprintf(cfg.requirepass, sizeof cfg.requirepass, "%s", password);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     three_agents(&f->node.st);
     rsm_fsm_init(&f->node.fsm);
@@ -426,6 +445,16 @@ static int setup(void **state)
     f->reader = redisReaderCreate();
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, "");
+}
+
+static int setup_pass(void **state)
+{
+    return setup_with(state, "hunter2");
 }
 
 static void on_stopped(void *arg)
@@ -741,6 +770,464 @@ static void test_bind_error(void **state)
     assert_has(err, "in use");
 }
 
+/* ===================================================================
+ * Sentinel, connection and pub/sub commands
+ * =================================================================== */
+
+/* A flat array of pairs, every value a bulk string: the value of key. */
+static const char *field(const redisReply *r, const char *key)
+{
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements % 2, 0);
+    for (size_t i = 0; i < r->elements; i += 2) {
+        assert_int_equal(r->element[i + 1]->type, REDIS_REPLY_STRING);
+        if (strcmp(r->element[i]->str, key) == 0)
+            return r->element[i + 1]->str;
+    }
+    fail_msg("no field %s", key);
+    return NULL;
+}
+
+static void expect_bulks(redisReply *r, size_t n, ...)
+{
+    va_list ap;
+
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, n);
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *want = va_arg(ap, const char *);
+        assert_int_equal(r->element[i]->type, REDIS_REPLY_STRING);
+        assert_string_equal(r->element[i]->str, want);
+    }
+    va_end(ap);
+    freeReplyObject(r);
+}
+
+static void test_sentinel_commands(void **state)
+{
+    struct fx *f = *state;
+    redisReply *r;
+
+    expect_bulks(CALL(f, "SENTINEL", "get-master-addr-by-name", "mymaster"), 2,
+                 "10.0.0.2", "6379");
+    r = CALL(f, "sentinel", "GET-MASTER-ADDR-BY-NAME", "nosuch");
+    assert_int_equal(r->type, REDIS_REPLY_NIL); /* a null array */
+    freeReplyObject(r);
+
+    r = CALL(f, "SENTINEL", "MASTERS");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(field(r->element[0], "name"), "mymaster");
+    assert_string_equal(field(r->element[0], "ip"), "10.0.0.2");
+    assert_string_equal(field(r->element[0], "flags"),
+                        "master,failover_in_progress");
+    assert_string_equal(field(r->element[0], "num-slaves"), "2");
+    assert_string_equal(field(r->element[0], "num-other-sentinels"), "2");
+    assert_string_equal(field(r->element[0], "quorum"), "2");
+    assert_string_equal(field(r->element[0], "config-epoch"), "2");
+    assert_string_equal(field(r->element[1], "name"), "other");
+    assert_string_equal(field(r->element[1], "flags"), "master");
+    freeReplyObject(r);
+    r = CALL(f, "SENTINEL", "MASTER", "other");
+    assert_string_equal(field(r, "ip"), "10.0.1.1");
+    assert_string_equal(field(r, "num-slaves"), "0");
+    freeReplyObject(r);
+    expect_error(CALL(f, "SENTINEL", "MASTER", "nosuch"),
+                 "ERR No such master with that name");
+    expect_error(CALL(f, "SENTINEL", "REPLICAS", "nosuch"),
+                 "ERR No such master with that name");
+
+    r = CALL(f, "SENTINEL", "SLAVES", "mymaster");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(field(r->element[0], "name"), "10.0.0.1:6379");
+    assert_string_equal(field(r->element[0], "flags"), "slave");
+    assert_string_equal(field(r->element[1], "name"), "10.0.0.3:6379");
+    assert_string_equal(field(r->element[1], "flags"), "slave,promoted");
+    freeReplyObject(r);
+
+    r = CALL(f, "SENTINEL", "SENTINELS", "mymaster");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(field(r->element[0], "port"), "26380");
+    assert_string_equal(field(r->element[1], "port"), "26381");
+    freeReplyObject(r);
+    r = CALL(f, "SENTINEL", "MYID");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(r->len, 40);
+    freeReplyObject(r);
+    r = CALL(f, "SENTINEL", "CKQUORUM", "mymaster");
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    assert_true(strncmp(r->str, "OK 3 usable Sentinels", 21) == 0);
+    freeReplyObject(r);
+    f->node.st.has_leader = false;
+    r = CALL(f, "SENTINEL", "CKQUORUM", "mymaster");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_true(strncmp(r->str, "NOQUORUM ", 9) == 0);
+    freeReplyObject(r);
+    f->node.st.has_leader = true;
+
+    /* a manual failover needs the leader, and a monitor */
+    expect_error(CALL(f, "SENTINEL", "FAILOVER", "mymaster"),
+                 "NOTLEADER 2 127.0.0.1:26380");
+    f->node.leader = true;
+    expect_error(CALL(f, "SENTINEL", "FAILOVER", "mymaster"),
+                 "ERR this agent does not monitor Redis (no --monitor)");
+    expect_error(CALL(f, "SENTINEL", "FAILOVER", "nosuch"),
+                 "ERR No such master with that name");
+
+    r = CALL(f, "ROLE");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(r->element[0]->str, "sentinel");
+    assert_int_equal(r->element[1]->elements, 2);
+    assert_string_equal(r->element[1]->element[1]->str, "other");
+    freeReplyObject(r);
+
+    r = CALL(f, "INFO", "sentinel");
+    assert_has(r->str, "# Sentinel\r\nsentinel_masters:2\r\n");
+    assert_has(r->str, "master0:name=mymaster,status=ok,address=10.0.0.2:6379,"
+                       "slaves=2,sentinels=3\r\n");
+    assert_has(r->str, "master1:name=other,status=ok,address=10.0.1.1:6379,"
+                       "slaves=0,sentinels=3\r\n");
+    freeReplyObject(r);
+    r = CALL(f, "INFO", "clients");
+    assert_has(r->str, "connected_clients:1\r\npubsub_clients:0\r\n"
+                       "maxclients:1000\r\n");
+    freeReplyObject(r);
+    expect_error(CALL(f, "SENTINEL", "FROB"),
+                 "ERR unknown subcommand 'FROB'. Try SENTINEL HELP.");
+    r = CALL(f, "SENTINEL", "HELP");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_true(r->elements >= 10);
+    freeReplyObject(r);
+}
+
+/* The master given to clients moves as soon as the promotion commits. */
+static void test_master_moves_at_promotion(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_entry *e = calloc(1, sizeof *e);
+
+    rsm_entry_init(e, RSM_ENTRY_FAILOVER_PROGRESS, "mymaster", 7000);
+    e->epoch = 2;
+    e->step = RSM_STEP_PROMOTED;
+    apply(&f->node.fsm, e);
+    free(e);
+    expect_bulks(CALL(f, "SENTINEL", "get-master-addr-by-name", "mymaster"), 2,
+                 "10.0.0.3", "6379");
+    redisReply *r = CALL(f, "SENTINEL", "MASTER", "mymaster");
+    assert_string_equal(field(r, "ip"), "10.0.0.3");
+    assert_string_equal(field(r, "flags"), "master,failover_in_progress");
+    freeReplyObject(r);
+}
+
+static void test_history(void **state)
+{
+    struct fx *f = *state;
+    redisReply *r = CALL(f, "RSM", "HISTORY"), *h;
+
+    assert_int_equal(r->elements, 1);
+    h = r->element[0];
+    assert_int_equal(h->elements, 24);
+    assert_string_equal(field(h, "group"), "mymaster");
+    assert_string_equal(field(h, "epoch"), "1");
+    assert_string_equal(field(h, "kind"), "automatic");
+    assert_string_equal(field(h, "result"), "completed");
+    assert_string_equal(field(h, "old-master"), "10.0.0.1:6379");
+    assert_string_equal(field(h, "new-master"), "10.0.0.2:6379");
+    assert_string_equal(field(h, "data-at-risk"), "100");
+    assert_string_equal(field(h, "reason"), "master down");
+    freeReplyObject(r);
+    r = CALL(f, "RSM", "HISTORY", "other");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 0);
+    freeReplyObject(r);
+    expect_error(CALL(f, "RSM", "HISTORY", "nosuch"),
+                 "ERR no such group 'nosuch'");
+}
+
+static void test_pause_resume_through_the_log(void **state)
+{
+    struct fx *f = *state;
+    const char *pause[] = {"RSM", "PAUSE", "mymaster"};
+    const char *resume[] = {"RSM", "RESUME", "other"};
+
+    expect_error(CALL(f, "RSM", "PAUSE", "mymaster"),
+                 "NOTLEADER 2 127.0.0.1:26380");
+    f->node.leader = true;
+    expect_error(CALL(f, "RSM", "PAUSE", "nosuch"),
+                 "ERR no such group 'nosuch'");
+    assert_int_equal(f->node.n_proposed, 0);
+    send_cmd(f, 3, pause);
+    assert_null(read_reply(f, 50)); /* until committed */
+    assert_int_equal(f->node.n_proposed, 1);
+    assert_int_equal(f->node.proposed.kind, RSM_ENTRY_SET_PAUSED);
+    assert_string_equal(f->node.proposed.group, "mymaster");
+    assert_true(f->node.proposed.paused);
+    f->node.cb(f->node.cb_arg, 0, NULL);
+    f->node.cb = NULL;
+    expect_status(read_reply(f, 2000), "OK");
+    send_cmd(f, 3, resume);
+    assert_null(read_reply(f, 50));
+    assert_false(f->node.proposed.paused);
+    assert_string_equal(f->node.proposed.group, "other");
+    f->node.cb(f->node.cb_arg, RSM_ERAFT, "leadership lost");
+    f->node.cb = NULL;
+    expect_error(read_reply(f, 2000), "ERR not committed: leadership lost");
+}
+
+static void test_connection_commands(void **state)
+{
+    struct fx *f = *state;
+    redisReply *r;
+
+    expect_error(CALL(f, "AUTH", "x"),
+                 "ERR AUTH <password> called without any password "
+                 "configured for the default user. Are you sure your "
+                 "configuration is correct?");
+    /* no password configured: the default user takes any, like Redis */
+    expect_status(CALL(f, "AUTH", "default", "whatever"), "OK");
+    expect_error(CALL(f, "AUTH", "someone", "whatever"),
+                 "WRONGPASS invalid username-password pair or user is "
+                 "disabled.");
+    r = CALL(f, "HELLO", "2", "AUTH", "default", "x");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
+    expect_error(CALL(f, "HELLO", "3"), "NOPROTO unsupported protocol version");
+    expect_error(CALL(f, "HELLO", "x"),
+                 "ERR Protocol version is not an integer or out of range");
+    expect_error(CALL(f, "HELLO", "2", "FROB"),
+                 "ERR Syntax error in HELLO option 'FROB'");
+    r = CALL(f, "HELLO", "2", "SETNAME", "app");
+    assert_int_equal(r->elements, 14);
+    assert_string_equal(r->element[0]->str, "server");
+    assert_string_equal(r->element[4]->str, "proto");
+    assert_int_equal(r->element[5]->integer, 2);
+    assert_string_equal(r->element[8]->str, "mode");
+    assert_string_equal(r->element[9]->str, "sentinel");
+    freeReplyObject(r);
+    r = CALL(f, "HELLO");
+    assert_int_equal(r->elements, 14);
+    freeReplyObject(r);
+    r = CALL(f, "CLIENT", "GETNAME");
+    assert_string_equal(r->str, "app"); /* from HELLO's SETNAME */
+    freeReplyObject(r);
+    expect_error(CALL(f, "CLIENT", "SETNAME", "a b"),
+                 "ERR Client names cannot contain spaces, newlines or "
+                 "special characters.");
+    expect_status(CALL(f, "CLIENT", "SETNAME", "worker-1"), "OK");
+    r = CALL(f, "CLIENT", "GETNAME");
+    assert_string_equal(r->str, "worker-1");
+    freeReplyObject(r);
+    r = CALL(f, "CLIENT", "ID");
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_true(r->integer >= 1);
+    freeReplyObject(r);
+    expect_status(CALL(f, "CLIENT", "SETINFO", "LIB-NAME", "redis-py"), "OK");
+    expect_error(CALL(f, "CLIENT", "KILL", "x"),
+                 "ERR unknown subcommand 'KILL'. Try CLIENT HELP.");
+
+    r = CALL(f, "COMMAND", "COUNT");
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long count = r->integer;
+    freeReplyObject(r);
+    r = CALL(f, "COMMAND");
+    assert_int_equal((long long)r->elements, count);
+    assert_int_equal(r->element[0]->elements, 10);
+    freeReplyObject(r);
+    r = CALL(f, "COMMAND", "INFO", "ping", "nosuch");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(r->element[0]->element[0]->str, "ping");
+    assert_int_equal(r->element[0]->element[1]->integer, -1);
+    assert_int_equal(r->element[1]->type, REDIS_REPLY_NIL);
+    freeReplyObject(r);
+    r = CALL(f, "COMMAND", "DOCS", "sentinel");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(r->element[0]->str, "sentinel");
+    assert_string_equal(field(r->element[1], "group"), "sentinel");
+    freeReplyObject(r);
+    r = CALL(f, "COMMAND", "LIST");
+    bool found = false;
+    for (size_t i = 0; i < r->elements; i++)
+        found |= strcmp(r->element[i]->str, "sentinel|masters") == 0;
+    assert_true(found);
+    freeReplyObject(r);
+    expect_error(CALL(f, "COMMAND", "FROB"),
+                 "ERR unknown subcommand 'FROB'. Try COMMAND HELP.");
+    expect_status(CALL(f, "RESET"), "RESET");
+    r = CALL(f, "CLIENT", "GETNAME");
+    assert_int_equal(r->type, REDIS_REPLY_NIL);
+    freeReplyObject(r);
+    expect_status(CALL(f, "QUIT"), "OK");
+    {
+        char c;
+        ssize_t n = -1;
+        for (int i = 0; i < 2000 && n != 0; i++) {
+            uv_run(&f->loop, UV_RUN_NOWAIT);
+            n = recv(f->fd, &c, 1, MSG_DONTWAIT);
+            usleep(1000);
+        }
+        assert_int_equal(n, 0); /* closed */
+    }
+}
+
+static void test_requirepass(void **state)
+{
+    struct fx *f = *state;
+    redisReply *r;
+
+    expect_error(CALL(f, "PING"), "NOAUTH Authentication required.");
+    expect_error(CALL(f, "SENTINEL", "MASTERS"),
+                 "NOAUTH Authentication required.");
+    expect_error(CALL(f, "SUBSCRIBE", "x"), "NOAUTH Authentication required.");
+    expect_error(CALL(f, "nosuchcommand"), "NOAUTH Authentication required.");
+    r = CALL(f, "HELLO", "2");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_true(strncmp(r->str, "NOAUTH HELLO must be called", 27) == 0);
+    freeReplyObject(r);
+    expect_error(CALL(f, "AUTH", "hunter"),
+                 "WRONGPASS invalid username-password pair or user is "
+                 "disabled.");
+    expect_error(CALL(f, "AUTH", "hunter22"),
+                 "WRONGPASS invalid username-password pair or user is "
+                 "disabled.");
+    expect_error(CALL(f, "AUTH", "admin", "hunter2"),
+                 "WRONGPASS invalid username-password pair or user is "
+                 "disabled.");
+    expect_error(CALL(f, "HELLO", "2", "AUTH", "default", "nope"),
+                 "WRONGPASS invalid username-password pair or user is "
+                 "disabled.");
+    expect_status(CALL(f, "AUTH", "hunter2"), "OK");
+    expect_status(CALL(f, "PING"), "PONG");
+    expect_status(CALL(f, "RESET"), "RESET"); /* forgets it */
+    expect_error(CALL(f, "PING"), "NOAUTH Authentication required.");
+    r = CALL(f, "HELLO", "2", "AUTH", "default", "hunter2");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    freeReplyObject(r);
+    expect_status(CALL(f, "PING"), "PONG");
+    expect_status(CALL(f, "AUTH", "default", "hunter2"), "OK");
+}
+
+static redisReply *next_push(struct fx *f)
+{
+    redisReply *r = read_reply(f, 2000);
+
+    assert_non_null(r);
+    return r;
+}
+
+static void expect_message(struct fx *f, const char *channel,
+                           const char *payload)
+{
+    redisReply *r = next_push(f);
+
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_string_equal(r->element[r->elements - 2]->str, channel);
+    assert_string_equal(r->element[r->elements - 1]->str, payload);
+    freeReplyObject(r);
+}
+
+static void pump(struct fx *f, int ms)
+{
+    for (int i = 0; i < ms; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+/* Subscribed mode, and the events of applied entries reaching a
+ * subscriber: the agent's node observer forwards them. */
+static void test_subscribed_mode_and_events(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_entry *e = calloc(1, sizeof *e);
+    redisReply *r;
+
+    r = CALL(f, "PSUBSCRIBE", "+*");
+    assert_int_equal(r->elements, 3);
+    assert_string_equal(r->element[0]->str, "psubscribe");
+    freeReplyObject(r);
+    expect_error(CALL(f, "SENTINEL", "MASTERS"),
+                 "ERR Can't execute 'SENTINEL': only (P|S)SUBSCRIBE / "
+                 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+                 "context");
+    expect_bulks(CALL(f, "PING"), 2, "pong", "");
+    expect_bulks(CALL(f, "PING", "x"), 2, "pong", "x");
+    r = CALL(f, "INFO", "clients");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+
+    /* the node has applied everything it knows: events are live */
+    f->node.st.applied_index = f->node.st.commit_index;
+    pump(f, 150); /* one poll: the API knows each group's master */
+    rsm_entry_init(e, RSM_ENTRY_FAILOVER_PROGRESS, "mymaster", 7000);
+    e->epoch = 2;
+    e->step = RSM_STEP_PROMOTED;
+    apply(&f->node.fsm, e);
+    rsm_api_node_event(f->api, RSM_NODE_APPLIED, e, 0);
+    expect_message(f, "+promoted-slave",
+                   "slave 10.0.0.3:6379 10.0.0.3 6379 @ mymaster 10.0.0.2 "
+                   "6379");
+    expect_message(f, "+failover-state-reconf-slaves",
+                   "master mymaster 10.0.0.2 6379");
+    expect_message(f, "+switch-master", "mymaster 10.0.0.2 6379 10.0.0.3 6379");
+    /* a rejected entry publishes nothing */
+    rsm_api_node_event(f->api, RSM_NODE_APPLIED, e, RSM_EREJECTED);
+    /* the leader's actions: only those Sentinel has, once a second */
+    rsm_api_monitor_event(f->api, "mymaster", "+slave-reconf-sent",
+                          "mymaster 10.0.0.1:6379 -> 10.0.0.3:6379");
+    rsm_api_monitor_event(f->api, "mymaster", "+slave-reconf-sent",
+                          "mymaster 10.0.0.1:6379 -> 10.0.0.3:6379");
+    rsm_api_monitor_event(f->api, "mymaster", "+observe-master", "x");
+    rsm_api_monitor_event(f->api, "mymaster", "+convert-to-slave",
+                          "mymaster old master 10.0.0.2:6379 now a replica "
+                          "of 10.0.0.3:6379");
+    expect_message(f, "+slave-reconf-sent",
+                   "slave 10.0.0.1:6379 10.0.0.1 6379 @ mymaster 10.0.0.3 "
+                   "6379");
+    expect_message(f, "+convert-to-slave",
+                   "slave 10.0.0.2:6379 10.0.0.2 6379 @ mymaster 10.0.0.3 "
+                   "6379");
+    rsm_entry_init(e, RSM_ENTRY_COMPLETE_FAILOVER, "mymaster", 8000);
+    e->epoch = 2;
+    apply(&f->node.fsm, e);
+    rsm_api_node_event(f->api, RSM_NODE_APPLIED, e, 0);
+    expect_message(f, "+failover-end", "master mymaster 10.0.0.2 6379");
+    expect_message(f, "+slave",
+                   "slave 10.0.0.1:6379 10.0.0.1 6379 @ mymaster 10.0.0.3 "
+                   "6379");
+    expect_message(f, "+slave",
+                   "slave 10.0.0.2:6379 10.0.0.2 6379 @ mymaster 10.0.0.3 "
+                   "6379");
+    assert_null(read_reply(f, 200)); /* no second +switch-master */
+    free(e);
+
+    r = CALL(f, "PUNSUBSCRIBE");
+    assert_string_equal(r->element[0]->str, "punsubscribe");
+    assert_int_equal(r->element[2]->integer, 0);
+    freeReplyObject(r);
+    expect_status(CALL(f, "PING"), "PONG"); /* a normal client again */
+}
+
+/* While the node replays its log (applied behind commit), entries publish
+ * nothing. */
+static void test_no_events_while_replaying(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_entry *e = calloc(1, sizeof *e);
+    redisReply *r = CALL(f, "SUBSCRIBE", "+switch-master", "+promoted-slave");
+
+    freeReplyObject(r);
+    r = read_reply(f, 2000); /* the second subscribe */
+    freeReplyObject(r);
+    pump(f, 150);
+    rsm_entry_init(e, RSM_ENTRY_FAILOVER_PROGRESS, "mymaster", 7000);
+    e->epoch = 2;
+    e->step = RSM_STEP_PROMOTED;
+    apply(&f->node.fsm, e); /* applied 41 < commit 42 */
+    rsm_api_node_event(f->api, RSM_NODE_APPLIED, e, 0);
+    assert_null(read_reply(f, 300));
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -763,6 +1250,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_with_change_in_progress,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sentinel_commands, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_master_moves_at_promotion, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_resume_through_the_log,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_commands, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_requirepass, setup_pass, teardown),
+        cmocka_unit_test_setup_teardown(test_subscribed_mode_and_events, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_events_while_replaying, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

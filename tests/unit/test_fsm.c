@@ -505,6 +505,12 @@ static void test_history_is_bounded_oldest_dropped(void **state)
                      RSM_HISTORY_MAX + 8);
     for (unsigned i = 1; i < g->n_history; i++)
         assert_int_equal(g->history[i].epoch, g->history[i - 1].epoch + 1);
+    /* the counters keep what the history dropped: 40 ended, every third
+     * aborted */
+    assert_int_equal(g->ended[RSM_RESULT_ABORTED], (RSM_HISTORY_MAX + 8) / 3);
+    assert_int_equal(g->ended[RSM_RESULT_COMPLETED],
+                     RSM_HISTORY_MAX + 8 - (RSM_HISTORY_MAX + 8) / 3);
+    assert_int_equal(g->ended[RSM_RESULT_COMPLETED_WITH_STRAGGLERS], 0);
 }
 
 /* ---- malformed entries --------------------------------------------------- */
@@ -620,6 +626,10 @@ static void test_snapshot_restore_round_trip_is_equal(void **state)
     assert_int_equal(copy.applied, f->fsm.applied);
     assert_int_equal(copy.rejected, 1);
     assert_true(rsm_fsm_group(&copy, "zeta")->in_flight);
+    assert_int_equal(rsm_fsm_group(&copy, "alpha")->ended[RSM_RESULT_COMPLETED],
+                     1);
+    assert_int_equal(rsm_fsm_group(&copy, "alpha")->ended[RSM_RESULT_ABORTED],
+                     1);
     assert_int_equal(rsm_fsm_group(&copy, "zeta")->decision.time_ms,
                      rsm_fsm_group(&copy, "zeta")->decided_at_ms);
     /* Deterministic bytes: the restored state snapshots identically. */
@@ -665,6 +675,10 @@ static void test_equal_detects_differences(void **state)
     g->decision.ranking[0].offset++;
     assert_false(rsm_fsm_equal(&f->fsm, &copy));
     g->decision.ranking[0].offset--;
+    assert_true(rsm_fsm_equal(&f->fsm, &copy));
+    g->ended[RSM_RESULT_COMPLETED_WITH_STRAGGLERS]++;
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    g->ended[RSM_RESULT_COMPLETED_WITH_STRAGGLERS]--;
     assert_true(rsm_fsm_equal(&f->fsm, &copy));
     g = (struct rsm_group *)rsm_fsm_group(&copy, "alpha");
     g->history[1].reason[0] = 'X';

@@ -78,6 +78,7 @@ struct sim {
     bool state_seen[RSM_FO_DEMOTE_OLD_MASTER + 1];
     struct rsm_entry last_complete; /* the last CompleteFailover applied */
     char reason[RSM_ERRMSG_SIZE];
+    bool manual; /* an operator asks for a failover (until decided) */
 };
 
 static struct rsm_addr mkaddr(const char *text)
@@ -330,6 +331,7 @@ static void plan(struct sim *s)
     in.cfg = &s->pcfg;
     in.leader_id = s->leader + 1;
     in.now_ms = s->now;
+    in.manual_failover = s->manual;
     assert_int_equal(rsm_planner_next(&in, &s->plan), 0);
     check_plan(s, g);
     if (getenv("RSM_TEST_VERBOSE") != NULL)
@@ -353,8 +355,11 @@ static void commit(struct sim *s)
     if (rc != 0)
         fail_msg("%s rejected: %s", rsm_entry_kind_str(s->plan.entry.kind),
                  s->reason);
-    if (s->plan.entry.kind == RSM_ENTRY_DECIDE_FAILOVER)
+    if (s->plan.entry.kind == RSM_ENTRY_DECIDE_FAILOVER) {
         s->decisions_applied++;
+        if (s->plan.entry.failover_kind == RSM_FAILOVER_MANUAL)
+            s->manual = false; /* the request is answered */
+    }
     if (s->plan.entry.kind == RSM_ENTRY_COMPLETE_FAILOVER)
         s->last_complete = s->plan.entry;
 }
@@ -1309,6 +1314,100 @@ static void test_paused_group_holds_back(void **state)
 }
 
 /* ======================================================================
+ * Manual failover (SENTINEL FAILOVER)
+ * ====================================================================== */
+
+static void test_manual_failover_of_a_healthy_master(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->f[2].lag = 100; /* f[1] is the best replica */
+    run(s, 2);
+    s->manual = true;
+    step(s);
+    g = group(s);
+    assert_false(s->manual);
+    assert_int_equal(s->decisions_applied, 1);
+    assert_true(g->in_flight || g->n_history == 1);
+    run_until(s, failover_ended, 30);
+    g = group(s);
+    assert_int_equal(g->history[0].kind, RSM_FAILOVER_MANUAL);
+    assert_int_equal(g->history[0].result, RSM_RESULT_COMPLETED);
+    assert_string_equal(g->history[0].reason, "manual failover requested");
+    assert_true(rsm_addr_equal(&g->master, &s->f[1].addr));
+    assert_int_equal(s->promoted[1], 1);
+    /* the old master was alive: it is now a replica of the new one */
+    run(s, 5);
+    assert_true(follows_linked(s, 0, 1));
+    assert_true(follows_linked(s, 2, 1));
+    /* and nothing else happens afterwards */
+    run(s, 20);
+    assert_int_equal(s->decisions_applied, 1);
+}
+
+static bool second_failover_ended(const struct sim *s)
+{
+    const struct rsm_group *g = group(s);
+
+    return g != NULL && !g->in_flight && g->n_history == 2;
+}
+
+static void test_manual_failover_ignores_pause_and_anti_flap(void **state)
+{
+    struct sim *s = booted(state, 3);
+    struct rsm_entry e;
+
+    s->manual = true;
+    run_until(s, failover_ended, 30);
+    assert_int_equal(group(s)->epoch, 1);
+    rsm_entry_init(&e, RSM_ENTRY_SET_PAUSED, GROUP, s->now);
+    e.paused = true;
+    assert_int_equal(rsm_fsm_apply(&s->fsm, &e, NULL, 0), 0);
+    run(s, 5);
+    /* paused, and well within min_failover_interval_ms of the last one */
+    s->manual = true;
+    run_until(s, second_failover_ended, 30);
+    assert_int_equal(group(s)->epoch, 2);
+    assert_int_equal(group(s)->history[1].kind, RSM_FAILOVER_MANUAL);
+    assert_true(group(s)->paused);
+}
+
+static void test_manual_failover_without_candidate_says_why(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->f[1].priority = 0;
+    s->f[2].priority = 0;
+    run(s, 2);
+    s->manual = true;
+    step(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "manual failover requested"));
+    assert_non_null(strstr(s->plan.reason, "no eligible candidate: "));
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(group(s)->epoch, 0);
+}
+
+static void test_manual_failover_while_in_flight_drives_it(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    kill_fake(s, 0);
+    run_until(s, in_flight, 30);
+    s->drop_actions = true; /* keep it in flight for a while */
+    s->manual = true;
+    run(s, 3); /* check_plan: no decision planned while one is in flight */
+    assert_true(in_flight(s));
+    s->manual = false; /* the shell answered the request: busy */
+    s->drop_actions = false;
+    run_until(s, failover_ended, 30);
+    /* still one decision: the request did not start a second one */
+    assert_int_equal(s->decisions_applied, 1);
+    assert_int_equal(group(s)->history[0].kind, RSM_FAILOVER_AUTOMATIC);
+}
+
+/* ======================================================================
  * Direct calls
  * ====================================================================== */
 
@@ -1401,6 +1500,10 @@ int main(void)
         T(test_new_master_restarted_empty_stops_reconfiguration),
         T(test_data_at_risk_recorded),
         T(test_paused_group_holds_back),
+        T(test_manual_failover_of_a_healthy_master),
+        T(test_manual_failover_ignores_pause_and_anti_flap),
+        T(test_manual_failover_without_candidate_says_why),
+        T(test_manual_failover_while_in_flight_drives_it),
         T(test_invalid_input),
         T(test_names),
         T(test_plan_states_during_failover),

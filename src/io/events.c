@@ -1,0 +1,658 @@
+/* events.c - Sentinel's events from the committed state, the detector and
+ * the leader's actions, and the Sentinel view of a group (see events.h).
+ *
+ * Per group, a track remembers what was last published: the master given
+ * to clients (for +switch-master), the committed master and since when
+ * (when a follower started watching it), the o_down state and each
+ * instance's s_down state. A transition is published only between two
+ * "settled" states: an instance that just started to be watched is taken
+ * silently, and one that stops being watched is forgotten silently.
+ *
+ * While the node replays its log (after a restart, applied index behind
+ * the commit index) nothing derived from entries is published: the
+ * tracks follow silently, so that subscribers never get a burst of old
+ * failovers. */
+#include "rsm/events.h"
+#include "rsm/err.h"
+#include "rsm/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POLL_MS   100
+#define REPEAT_MS 1000 /* same action event, same instance: dropped */
+#define N_RECENT  8
+
+struct inst_track {
+    struct rsm_addr addr;
+    bool sdown;
+};
+
+struct recent {
+    const char *name;
+    struct rsm_addr addr;
+    int64_t at;
+};
+
+struct track {
+    char name[RSM_GROUP_NAME_MAX];
+    bool seen;       /* still in the FSM at the last poll */
+    bool has_master; /* the master given to clients */
+    struct rsm_addr master;
+    bool has_committed; /* the committed master, and since when */
+    struct rsm_addr committed;
+    int64_t committed_since;
+    bool odown_tracked, odown; /* about odown_addr */
+    struct rsm_addr odown_addr;
+    size_t n;
+    struct inst_track inst[RSM_MAX_MEMBERS + 2];
+    struct recent recent[N_RECENT];
+    unsigned next_recent;
+};
+
+/* An event waiting to be published. */
+struct pending {
+    struct pending *next;
+    const char *channel; /* static string */
+    char payload[RSM_SENTINEL_PAYLOAD_MAX];
+};
+
+struct rsm_events {
+    uv_loop_t *loop;
+    uv_timer_t timer;
+    uv_timer_t flush; /* 0 ms: publishes the queue */
+    struct pending *head, *tail;
+    int closing; /* handles still closing */
+    struct rsm_events_node node;
+    struct rsm_pubsub *ps;
+    struct rsm_monitor *mon;
+    int64_t mon_since;                     /* when the monitor was attached */
+    char (*mon_names)[RSM_GROUP_NAME_MAX]; /* the monitor's groups, by
+                                              index (fixed at its start) */
+    size_t n_mon;
+    int64_t acting_since; /* when the node last became the ready leader */
+    bool caught_up;       /* applied the log up to the commit index once */
+    struct track *tracks;
+    size_t n_tracks, cap_tracks;
+    rsm_events_stop_cb stop_cb;
+    void *stop_arg;
+};
+
+static int64_t now_ms(const struct rsm_events *ev)
+{
+    return (int64_t)uv_now(ev->loop);
+}
+
+static const struct rsm_fsm *fsm_of(const struct rsm_events *ev)
+{
+    return ev->node.fsm(ev->node.node);
+}
+
+/* ---------------------------------------------------------------------
+ * Publishing
+ * --------------------------------------------------------------------- */
+
+size_t rsm_events_publish(struct rsm_events *ev, const char *channel,
+                          const char *payload)
+{
+    char q[RSM_SENTINEL_PAYLOAD_MAX + 8];
+    size_t n =
+        rsm_pubsub_publish(ev->ps, channel, strlen(channel), payload,
+                           strlen(payload), rsm_pubsub_deliver_resp, NULL);
+
+    rsm_log(RSM_LOG_INFO, "publish", "channel=%s payload=%s receivers=%zu",
+            channel, rsm_log_quote(payload, q, sizeof q), n);
+    return n;
+}
+
+/* Publishing pushes to clients, which may then run their next request
+ * (resp_server): never do it from inside a raft callback (an applied
+ * entry), where a request that proposes would re-enter raft. Events are
+ * queued and published, in order, from a 0 ms timer. */
+static void on_flush(uv_timer_t *timer)
+{
+    struct rsm_events *ev = timer->data;
+
+    while (ev->head != NULL) {
+        struct pending *p = ev->head;
+        ev->head = p->next;
+        if (ev->head == NULL)
+            ev->tail = NULL;
+        rsm_events_publish(ev, p->channel, p->payload);
+        free(p);
+    }
+}
+
+static void emit(struct rsm_events *ev, const char *channel,
+                 const char *payload)
+{
+    struct pending *p = malloc(sizeof *p);
+
+    if (p == NULL)
+        return;
+    p->next = NULL;
+    p->channel = channel;
+    snprintf(p->payload, sizeof p->payload, "%s", payload);
+    if (ev->tail != NULL)
+        ev->tail->next = p;
+    else
+        ev->head = p;
+    ev->tail = p;
+    if (ev->closing == 0)
+        uv_timer_start(&ev->flush, on_flush, 0, 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Tracks
+ * --------------------------------------------------------------------- */
+
+static struct track *track_find(struct rsm_events *ev, const char *name)
+{
+    for (size_t i = 0; i < ev->n_tracks; i++) {
+        if (strcmp(ev->tracks[i].name, name) == 0)
+            return &ev->tracks[i];
+    }
+    return NULL;
+}
+
+/* The group's track, created empty if new; NULL if out of memory. */
+static struct track *track_get(struct rsm_events *ev, const char *name)
+{
+    struct track *t = track_find(ev, name);
+
+    if (t != NULL)
+        return t;
+    if (ev->n_tracks == ev->cap_tracks) {
+        size_t cap = ev->cap_tracks ? ev->cap_tracks * 2 : 8;
+        struct track *n = realloc(ev->tracks, cap * sizeof *n);
+        if (n == NULL)
+            return NULL;
+        ev->tracks = n;
+        ev->cap_tracks = cap;
+    }
+    t = &ev->tracks[ev->n_tracks++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    return t;
+}
+
+static struct inst_track *inst_find(struct track *t, const struct rsm_addr *a)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (rsm_addr_equal(&t->inst[i].addr, a))
+            return &t->inst[i];
+    }
+    return NULL;
+}
+
+static void inst_forget(struct track *t, const struct rsm_addr *a)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (rsm_addr_equal(&t->inst[i].addr, a)) {
+            t->inst[i] = t->inst[--t->n];
+            return;
+        }
+    }
+}
+
+/* The committed master and the master given to clients: +switch-master
+ * when the latter moves (published only if `loud`). */
+static void follow_masters(struct rsm_events *ev, struct track *t,
+                           const struct rsm_group *g, bool loud)
+{
+    struct rsm_addr m;
+    char p[RSM_SENTINEL_PAYLOAD_MAX];
+
+    if (g->has_master &&
+        (!t->has_committed || !rsm_addr_equal(&t->committed, &g->master))) {
+        t->has_committed = true;
+        t->committed = g->master;
+        t->committed_since = now_ms(ev);
+        t->odown_tracked = t->odown = false;
+    }
+    if (!rsm_sentinel_master_addr(g, &m))
+        return;
+    if (t->has_master && !rsm_addr_equal(&t->master, &m) && loud) {
+        rsm_sentinel_payload_switch(p, sizeof p, g->name, &t->master, &m);
+        emit(ev, "+switch-master", p);
+    }
+    if (t->has_master && !rsm_addr_equal(&t->master, &m))
+        inst_forget(t, &t->master); /* its role changed: start afresh */
+    t->has_master = true;
+    t->master = m;
+}
+
+/* ---------------------------------------------------------------------
+ * Views
+ * --------------------------------------------------------------------- */
+
+void rsm_events_knobs(const struct rsm_events *ev,
+                      struct rsm_sentinel_knobs *out)
+{
+    struct rsm_monitor_config def;
+    const struct rsm_monitor_config *c;
+    struct rsm_node_status st;
+
+    if (ev->mon != NULL) {
+        c = rsm_monitor_get_config(ev->mon);
+    } else {
+        rsm_monitor_config_init(&def);
+        c = &def;
+    }
+    out->down_after_ms = c->detector.down_after_ms;
+    out->failover_timeout_ms = c->planner.failover_timeout_ms;
+    out->parallel_syncs =
+        c->planner.parallel_syncs ? c->planner.parallel_syncs : 1;
+    out->quorum = c->detector.quorum;
+    if (out->quorum == 0) {
+        ev->node.get_status(ev->node.node, &st);
+        out->quorum = st.n_members / 2 + 1;
+    }
+}
+
+/* The monitor's status of group `name`; false if it does not watch it. */
+static bool monitor_status(const struct rsm_events *ev, const char *name,
+                           struct rsm_monitor_group_status *gs)
+{
+    if (ev->mon == NULL)
+        return false;
+    for (size_t i = 0; i < ev->n_mon; i++) {
+        if (strcmp(ev->mon_names[i], name) == 0)
+            return rsm_monitor_group_status(ev->mon, i, gs);
+    }
+    return false;
+}
+
+/* Since when this agent watches addr of g (-1: it does not). */
+static int64_t watched_since(const struct rsm_events *ev, const struct track *t,
+                             const struct rsm_monitor_group_status *gs,
+                             const struct rsm_group *g,
+                             const struct rsm_addr *a)
+{
+    int64_t since = -1;
+
+    if (g->has_master && rsm_addr_equal(a, &g->master))
+        since =
+            t != NULL && t->has_committed && rsm_addr_equal(&t->committed, a)
+                ? t->committed_since
+                : now_ms(ev);
+    else if (gs->acting)
+        since = ev->acting_since;
+    if (since >= 0 && since < ev->mon_since)
+        since = ev->mon_since;
+    return since;
+}
+
+static void fill_instance(const struct rsm_events *ev, const struct track *t,
+                          const struct rsm_monitor_group_status *gs,
+                          const struct rsm_group *g,
+                          const struct rsm_observation *o,
+                          struct rsm_sentinel_instance *in, int64_t down_after)
+{
+    int64_t since = watched_since(ev, t, gs, g, &o->addr);
+    bool settled;
+
+    if (since < 0)
+        return;
+    settled = now_ms(ev) - since >= down_after;
+    in->watched = true;
+    in->no_reply_ms = o->no_reply_ms;
+    in->down_ms = o->no_reply_ms;
+    in->info = gs->acting ? o->info : NULL;
+    in->info_age_ms = in->info ? o->info_age_ms : -1;
+    in->role_age_ms = in->info ? o->role_age_ms : -1;
+    in->s_down = settled && o->state == RSM_HEALTH_DOWN;
+    in->disconnected = settled && (o->state == RSM_HEALTH_DOWN ||
+                                   o->state == RSM_HEALTH_SUSPECT);
+}
+
+/* The view with gs (the monitor's status of the group, if *has_gs). */
+static void build_view(struct rsm_events *ev, const struct rsm_group *g,
+                       struct rsm_sentinel_view *v,
+                       struct rsm_monitor_group_status *gs, bool *has_gs)
+{
+    struct rsm_sentinel_knobs k;
+    struct rsm_node_status st;
+    const struct track *t = track_find(ev, g->name);
+
+    rsm_events_knobs(ev, &k);
+    ev->node.get_status(ev->node.node, &st);
+    rsm_sentinel_view_init(v, g, st.n_members, &k);
+    *has_gs = monitor_status(ev, g->name, gs);
+    if (!*has_gs)
+        return;
+    for (unsigned i = 0; i < gs->n && i < RSM_MAX_MEMBERS; i++) {
+        struct rsm_sentinel_instance *in =
+            rsm_sentinel_view_find(v, &gs->obs[i].addr);
+        if (in != NULL)
+            fill_instance(ev, t, gs, g, &gs->obs[i], in, k.down_after_ms);
+    }
+    if (gs->acting && g->has_master && v->has_master &&
+        rsm_addr_equal(&v->master, &g->master) &&
+        rsm_addr_equal(&gs->verdict_master, &g->master) &&
+        (gs->verdict.status == RSM_MASTER_DOWN ||
+         gs->verdict.status == RSM_MASTER_FAILED_RESTART)) {
+        v->o_down = true;
+        v->o_down_ms = gs->verdict.down_ms > 0 ? gs->verdict.down_ms : 0;
+    }
+}
+
+void rsm_events_view(struct rsm_events *ev, const struct rsm_group *g,
+                     struct rsm_sentinel_view *v)
+{
+    struct rsm_monitor_group_status gs;
+    bool has_gs;
+
+    build_view(ev, g, v, &gs, &has_gs);
+}
+
+/* ---------------------------------------------------------------------
+ * Polling the detector: +sdown/-sdown, +odown/-odown
+ * --------------------------------------------------------------------- */
+
+static void publish_instance(struct rsm_events *ev, const char *name,
+                             const struct rsm_sentinel_view *v, size_t i)
+{
+    char p[RSM_SENTINEL_PAYLOAD_MAX];
+
+    if (v->has_master && i == 0)
+        rsm_sentinel_payload_master(p, sizeof p, v->g->name, &v->master);
+    else
+        rsm_sentinel_payload_slave(p, sizeof p, v->g->name, &v->inst[i].addr,
+                                   v->has_master ? &v->master : NULL);
+    emit(ev, name, p);
+}
+
+/* s_down of every watched instance of v: a transition is published; an
+ * instance newly watched is published only if it is down already (it is
+ * not s_down before it has been watched for down_after_ms: see
+ * fill_instance); one no longer watched is forgotten. */
+static void poll_sdown(struct rsm_events *ev, struct track *t,
+                       const struct rsm_sentinel_view *v)
+{
+    struct track old = *t;
+
+    t->n = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        const struct rsm_sentinel_instance *in = &v->inst[i];
+        const struct inst_track *was = inst_find(&old, &in->addr);
+
+        if (!in->watched || t->n == sizeof t->inst / sizeof t->inst[0])
+            continue;
+        if (was == NULL ? in->s_down : was->sdown != in->s_down)
+            publish_instance(ev, in->s_down ? "+sdown" : "-sdown", v, i);
+        t->inst[t->n].addr = in->addr;
+        t->inst[t->n].sdown = in->s_down;
+        t->n++;
+    }
+}
+
+static void poll_odown(struct rsm_events *ev, struct track *t,
+                       const struct rsm_sentinel_view *v,
+                       const struct rsm_monitor_group_status *gs)
+{
+    char p[RSM_SENTINEL_PAYLOAD_MAX], tail[40];
+
+    if (!gs->acting || !v->has_master ||
+        (t->odown_tracked && !rsm_addr_equal(&t->odown_addr, &v->master))) {
+        /* not the leader, or another master (a failover moved it): the
+         * old state goes silently, like Sentinel's old master instance */
+        t->odown_tracked = t->odown = false;
+    }
+    if (!gs->acting || !v->has_master)
+        return;
+    t->odown_addr = v->master;
+    if (t->odown_tracked && t->odown == v->o_down)
+        return;
+    if (!t->odown_tracked && !v->o_down) {
+        t->odown_tracked = true;
+        return;
+    }
+    rsm_sentinel_payload_master(p, sizeof p, v->g->name, &v->master);
+    if (v->o_down) {
+        snprintf(tail, sizeof tail, " #quorum %u/%u", gs->verdict.votes,
+                 gs->verdict.quorum);
+        strncat(p, tail, sizeof p - strlen(p) - 1);
+    }
+    emit(ev, v->o_down ? "+odown" : "-odown", p);
+    t->odown_tracked = true;
+    t->odown = v->o_down;
+}
+
+static void poll_group(struct rsm_events *ev, const struct rsm_group *g)
+{
+    struct rsm_sentinel_view *v = malloc(sizeof *v);
+    struct rsm_monitor_group_status *gs = malloc(sizeof *gs);
+    struct track *t = track_get(ev, g->name);
+    bool has_gs;
+
+    if (v == NULL || gs == NULL || t == NULL)
+        goto done;
+    t->seen = true;
+    follow_masters(ev, t, g, ev->caught_up);
+    build_view(ev, g, v, gs, &has_gs);
+    if (has_gs) {
+        poll_sdown(ev, t, v);
+        poll_odown(ev, t, v, gs);
+    }
+done:
+    free(v);
+    free(gs);
+}
+
+static void check_caught_up(struct rsm_events *ev)
+{
+    struct rsm_node_status st;
+
+    if (ev->caught_up)
+        return;
+    ev->node.get_status(ev->node.node, &st);
+    if (st.has_leader && st.applied_index >= st.commit_index)
+        ev->caught_up = true;
+}
+
+static void on_poll(uv_timer_t *timer)
+{
+    struct rsm_events *ev = timer->data;
+    const struct rsm_fsm *fsm = fsm_of(ev);
+
+    check_caught_up(ev);
+    for (size_t i = 0; i < ev->n_tracks; i++)
+        ev->tracks[i].seen = false;
+    for (size_t i = 0; fsm != NULL && i < fsm->n_groups; i++)
+        poll_group(ev, &fsm->groups[i]);
+    for (size_t i = 0; i < ev->n_tracks;) { /* groups gone from the FSM */
+        if (!ev->tracks[i].seen) {
+            ev->tracks[i] = ev->tracks[--ev->n_tracks];
+            continue;
+        }
+        i++;
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * Node and monitor events
+ * --------------------------------------------------------------------- */
+
+static void on_applied(struct rsm_events *ev, const struct rsm_entry *e)
+{
+    struct rsm_sentinel_event *out;
+    const struct rsm_group *g = rsm_fsm_group(fsm_of(ev), e->group);
+    struct track *t;
+    size_t n;
+
+    check_caught_up(ev);
+    /* what the detector says first: +sdown/+odown come before the
+     * +try-failover they caused, even within one poll interval */
+    if (g != NULL && ev->caught_up && e->kind == RSM_ENTRY_DECIDE_FAILOVER)
+        poll_group(ev, g);
+    out = calloc(RSM_SENTINEL_MAX_EVENTS, sizeof *out);
+    if (out == NULL)
+        return;
+    n = rsm_sentinel_entry_events(e, g, out, RSM_SENTINEL_MAX_EVENTS);
+    for (size_t i = 0; i < n && ev->caught_up; i++)
+        emit(ev, out[i].name, out[i].payload);
+    free(out);
+    t = g != NULL ? track_get(ev, g->name) : NULL;
+    if (t != NULL)
+        follow_masters(ev, t, g, ev->caught_up);
+}
+
+void rsm_events_node_event(struct rsm_events *ev, enum rsm_node_event e,
+                           const struct rsm_entry *entry, int apply_status)
+{
+    switch (e) {
+    case RSM_NODE_BECAME_LEADER:
+        ev->acting_since = now_ms(ev);
+        break;
+    case RSM_NODE_APPLIED:
+        if (entry != NULL && apply_status == 0)
+            on_applied(ev, entry);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The instance an action event is about: the first word of detail after
+ * the group name that is an address ("<group> <addr> ..." or "<group> old
+ * master <addr> ..." as the planner writes them). */
+static bool detail_instance(const char *detail, struct rsm_addr *out)
+{
+    char buf[RSM_PLAN_DETAIL_MAX], *save = NULL, *w;
+    bool first = true;
+
+    snprintf(buf, sizeof buf, "%s", detail);
+    for (w = strtok_r(buf, " ", &save); w != NULL;
+         w = strtok_r(NULL, " ", &save)) {
+        if (!first && rsm_addr_parse(w, out, NULL, 0) == 0)
+            return true;
+        first = false;
+    }
+    return false;
+}
+
+/* Was the same event about the same instance published less than
+ * REPEAT_MS ago? Records it otherwise. */
+static bool repeated(struct rsm_events *ev, struct track *t, const char *name,
+                     const struct rsm_addr *a)
+{
+    int64_t now = now_ms(ev);
+    struct recent *r;
+
+    for (unsigned i = 0; i < N_RECENT; i++) {
+        r = &t->recent[i];
+        if (r->name != NULL && strcmp(r->name, name) == 0 &&
+            rsm_addr_equal(&r->addr, a) && now - r->at < REPEAT_MS)
+            return true;
+    }
+    r = &t->recent[t->next_recent++ % N_RECENT];
+    r->name = name;
+    r->addr = *a;
+    r->at = now;
+    return false;
+}
+
+void rsm_events_monitor_event(struct rsm_events *ev, const char *group,
+                              const char *name, const char *detail)
+{
+    static const char *const actions[] = {
+        "+convert-to-slave", "+slave-reconf-sent", "+fix-slave-config"};
+    const struct rsm_group *g = rsm_fsm_group(fsm_of(ev), group);
+    const char *chan = NULL;
+    struct rsm_addr a, m;
+    struct track *t;
+    char p[RSM_SENTINEL_PAYLOAD_MAX];
+
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        if (strcmp(name, actions[i]) == 0)
+            chan = actions[i];
+    }
+    if (chan == NULL || g == NULL || !detail_instance(detail, &a))
+        return;
+    t = track_get(ev, group);
+    if (t == NULL || repeated(ev, t, chan, &a))
+        return;
+    if (!rsm_sentinel_master_addr(g, &m))
+        memset(&m, 0, sizeof m);
+    rsm_sentinel_payload_slave(p, sizeof p, group, &a, &m);
+    emit(ev, chan, p);
+}
+
+/* ---------------------------------------------------------------------
+ * Lifecycle
+ * --------------------------------------------------------------------- */
+
+int rsm_events_start(uv_loop_t *loop, const struct rsm_events_node *node,
+                     struct rsm_pubsub *ps, struct rsm_events **out)
+{
+    struct rsm_events *ev = calloc(1, sizeof *ev);
+
+    if (ev == NULL)
+        return RSM_ENOMEM;
+    ev->loop = loop;
+    ev->node = *node;
+    ev->ps = ps;
+    ev->acting_since = now_ms(ev);
+    uv_timer_init(loop, &ev->timer);
+    uv_timer_init(loop, &ev->flush);
+    ev->timer.data = ev;
+    ev->flush.data = ev;
+    uv_timer_start(&ev->timer, on_poll, POLL_MS, POLL_MS);
+    *out = ev;
+    return 0;
+}
+
+void rsm_events_set_monitor(struct rsm_events *ev, struct rsm_monitor *m)
+{
+    const struct rsm_monitor_config *c;
+
+    free(ev->mon_names);
+    ev->mon_names = NULL;
+    ev->n_mon = 0;
+    ev->mon = m;
+    ev->mon_since = now_ms(ev);
+    if (m == NULL)
+        return;
+    /* the names once: looking a group up must not compute every group's
+     * observations (the API does it for each group on each poll) */
+    c = rsm_monitor_get_config(m);
+    ev->mon_names =
+        calloc(c->n_groups ? c->n_groups : 1, sizeof *ev->mon_names);
+    if (ev->mon_names == NULL) {
+        ev->mon = NULL; /* no observations rather than a wrong lookup */
+        return;
+    }
+    for (unsigned i = 0; i < c->n_groups; i++)
+        memcpy(ev->mon_names[i], c->groups[i].name, RSM_GROUP_NAME_MAX);
+    ev->n_mon = c->n_groups;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct rsm_events *ev = h->data;
+
+    if (--ev->closing > 0)
+        return;
+    while (ev->head != NULL) { /* not published: nobody listens now */
+        struct pending *p = ev->head;
+        ev->head = p->next;
+        free(p);
+    }
+    if (ev->stop_cb != NULL)
+        ev->stop_cb(ev->stop_arg);
+    free(ev->mon_names);
+    free(ev->tracks);
+    free(ev);
+}
+
+void rsm_events_stop(struct rsm_events *ev, rsm_events_stop_cb cb, void *arg)
+{
+    ev->stop_cb = cb;
+    ev->stop_arg = arg;
+    ev->mon = NULL;
+    ev->closing = 2;
+    uv_close((uv_handle_t *)&ev->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&ev->flush, on_timer_closed);
+}

@@ -1,0 +1,189 @@
+/* monitor_status.c - the monitor's per-instance view as JSON (see
+ * monitor_status.h). */
+#include "rsm/monitor_status.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* json_object_set_new() that remembers a failure. */
+static void jset(json_t *o, const char *key, json_t *v, bool *oom)
+{
+    if (v == NULL || json_object_set_new(o, key, v) != 0)
+        *oom = true;
+}
+
+/* A number, or null when negative (the "unknown" of info.h). */
+static json_t *jint_or_null(int64_t v)
+{
+    return v < 0 ? json_null() : json_integer((json_int_t)v);
+}
+
+static json_t *jaddr(const struct rsm_addr *a)
+{
+    char buf[RSM_ADDR_STRLEN];
+
+    return json_string(rsm_addr_format(a, buf, sizeof buf));
+}
+
+/* The observation of gs whose address is addr, NULL if none. */
+static const struct rsm_observation *
+find_obs(const struct rsm_monitor_group_status *gs, const struct rsm_addr *addr)
+{
+    for (unsigned i = 0; i < gs->n && i < RSM_MAX_MEMBERS; i++)
+        if (rsm_addr_equal(&gs->obs[i].addr, addr))
+            return &gs->obs[i];
+    return NULL;
+}
+
+/* Bytes the replica `info` is behind its master, -1 if unknown. */
+static int64_t lag_bytes(const struct rsm_monitor_group_status *gs,
+                         const struct rsm_info *info)
+{
+    const struct rsm_observation *mo;
+
+    if (info->role != RSM_ROLE_REPLICA || info->slave_repl_offset < 0)
+        return -1;
+    mo = find_obs(gs, &info->master);
+    if (mo == NULL || mo->info == NULL || mo->info->role != RSM_ROLE_MASTER ||
+        mo->info->master_repl_offset < 0)
+        return -1;
+    if (mo->info->master_repl_offset <= info->slave_repl_offset)
+        return 0;
+    return mo->info->master_repl_offset - info->slave_repl_offset;
+}
+
+/* The fields that come from INFO; nulls if there is none. */
+static void instance_info(json_t *o, const struct rsm_monitor_group_status *gs,
+                          const struct rsm_info *info, bool *oom)
+{
+    bool replica = info != NULL && info->role == RSM_ROLE_REPLICA;
+
+    jset(o, "role",
+         json_string(rsm_role_str(info ? info->role : RSM_ROLE_UNKNOWN)), oom);
+    jset(o, "master", replica ? jaddr(&info->master) : json_null(), oom);
+    jset(o, "link",
+         replica ? json_string(info->link_up ? "up" : "down") : json_null(),
+         oom);
+    jset(o, "offset", info ? jint_or_null(rsm_info_offset(info)) : json_null(),
+         oom);
+    jset(o, "lag_bytes", info ? jint_or_null(lag_bytes(gs, info)) : json_null(),
+         oom);
+    jset(o, "priority",
+         replica && info->has_priority ? json_integer(info->priority)
+                                       : json_null(),
+         oom);
+    jset(o, "last_io_s",
+         replica ? jint_or_null(info->master_last_io_s) : json_null(), oom);
+}
+
+static json_t *instance_json(const struct rsm_monitor_group_status *gs,
+                             const struct rsm_observation *ob, bool *oom)
+{
+    json_t *o = json_object();
+
+    if (o == NULL) {
+        *oom = true;
+        return NULL;
+    }
+    jset(o, "addr", jaddr(&ob->addr), oom);
+    jset(o, "state", json_string(rsm_health_state_str(ob->state)), oom);
+    instance_info(o, gs, ob->info, oom);
+    jset(o, "info_age_ms",
+         ob->info ? jint_or_null(ob->info_age_ms) : json_null(), oom);
+    jset(o, "no_reply_ms", jint_or_null(ob->no_reply_ms), oom);
+    jset(o, "restarted_empty", json_boolean(ob->restarted_empty), oom);
+    return o;
+}
+
+static json_t *verdict_json(const struct rsm_master_verdict *v,
+                            const struct rsm_addr *master, bool *oom)
+{
+    json_t *o = json_object();
+
+    if (o == NULL) {
+        *oom = true;
+        return NULL;
+    }
+    jset(o, "master", master->port != 0 ? jaddr(master) : json_null(), oom);
+    jset(o, "status", json_string(rsm_master_status_str(v->status)), oom);
+    jset(o, "reason", json_string(v->reason), oom);
+    jset(o, "no_reply_ms", jint_or_null(v->no_reply_ms), oom);
+    jset(o, "down_ms", jint_or_null(v->down_ms), oom);
+    jset(o, "votes", json_integer(v->votes), oom);
+    jset(o, "n_agents", json_integer(v->n_agents), oom);
+    jset(o, "quorum", json_integer(v->quorum), oom);
+    return o;
+}
+
+json_t *rsm_monitor_group_status_json(const struct rsm_monitor_group_status *gs)
+{
+    json_t *o = json_object(), *inst = json_array();
+    bool oom = o == NULL || inst == NULL;
+
+    if (oom)
+        goto fail;
+    jset(o, "name", json_string(gs->name ? gs->name : ""), &oom);
+    jset(o, "acting", json_boolean(gs->acting), &oom);
+    jset(o, "verdict",
+         gs->acting ? verdict_json(&gs->verdict, &gs->verdict_master, &oom)
+                    : json_null(),
+         &oom);
+    jset(o, "last_reason", json_string(gs->last_reason ? gs->last_reason : ""),
+         &oom);
+    for (unsigned i = 0; i < gs->n && i < RSM_MAX_MEMBERS; i++) {
+        json_t *e = instance_json(gs, &gs->obs[i], &oom);
+        if (e == NULL || json_array_append_new(inst, e) != 0)
+            oom = true;
+    }
+    jset(o, "instances", inst, &oom);
+    inst = NULL;
+    if (!oom)
+        return o;
+fail:
+    json_decref(inst);
+    json_decref(o);
+    return NULL;
+}
+
+json_t *rsm_monitor_status_json(const struct rsm_monitor *m)
+{
+    struct rsm_monitor_group_status gs;
+    json_t *o = json_object(), *groups = json_array();
+    bool oom = o == NULL || groups == NULL;
+
+    for (size_t i = 0; !oom && rsm_monitor_group_status(m, i, &gs); i++) {
+        json_t *g = rsm_monitor_group_status_json(&gs);
+        if (g == NULL || json_array_append_new(groups, g) != 0)
+            oom = true;
+    }
+    if (oom) {
+        json_decref(groups);
+        json_decref(o);
+        return NULL;
+    }
+    jset(o, "groups", groups, &oom); /* takes groups, even on failure */
+    if (!oom)
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+char *rsm_monitor_status_attach(char *status_json, const struct rsm_monitor *m)
+{
+    json_t *status = json_loads(status_json, 0, NULL), *mon;
+    char *out = NULL;
+
+    if (status == NULL || !json_is_object(status))
+        goto done;
+    mon = rsm_monitor_status_json(m);
+    if (mon == NULL || json_object_set_new(status, "monitor", mon) != 0)
+        goto done;
+    out = json_dumps(status, JSON_COMPACT | JSON_PRESERVE_ORDER);
+done:
+    json_decref(status);
+    if (out == NULL)
+        return status_json;
+    free(status_json);
+    return out;
+}

@@ -1,0 +1,519 @@
+/* sentinel.c - Sentinel compatibility: a group as redis-sentinel shows it,
+ * its replies and events (see sentinel.h). */
+#include "rsm/sentinel.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* =====================================================================
+ * The master clients are given, ids
+ * ===================================================================== */
+
+static bool addr_set(const struct rsm_addr *a)
+{
+    return a->port != 0 && a->host[0] != '\0';
+}
+
+bool rsm_sentinel_master_addr(const struct rsm_group *g, struct rsm_addr *out)
+{
+    if (g->in_flight && g->step >= RSM_STEP_PROMOTED &&
+        addr_set(&g->decision.master)) {
+        *out = g->decision.master;
+        return true;
+    }
+    if (!g->has_master)
+        return false;
+    *out = g->master;
+    return true;
+}
+
+/* splitmix64: a fixed, well-mixed function of its input. */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+void rsm_sentinel_run_id(uint64_t agent_id, char *out)
+{
+    uint64_t h1 = mix(agent_id ^ 0x72736d2d6167656eULL), h2 = mix(h1),
+             h3 = mix(h2);
+    char buf[3 * 16 + 1];
+
+    snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, h1, h2,
+             h3);
+    memcpy(out, buf, RSM_SENTINEL_RUNID_LEN);
+    out[RSM_SENTINEL_RUNID_LEN] = '\0';
+}
+
+/* =====================================================================
+ * Views
+ * ===================================================================== */
+
+static void view_add(struct rsm_sentinel_view *v, const struct rsm_addr *a)
+{
+    if (!addr_set(a) || v->n == sizeof v->inst / sizeof v->inst[0])
+        return;
+    for (size_t i = 0; i < v->n; i++) {
+        if (rsm_addr_equal(&v->inst[i].addr, a))
+            return;
+    }
+    memset(&v->inst[v->n], 0, sizeof v->inst[v->n]);
+    v->inst[v->n].addr = *a;
+    v->inst[v->n].info_age_ms = -1;
+    v->inst[v->n].role_age_ms = -1;
+    v->n++;
+}
+
+void rsm_sentinel_view_init(struct rsm_sentinel_view *v,
+                            const struct rsm_group *g, unsigned n_agents,
+                            const struct rsm_sentinel_knobs *knobs)
+{
+    memset(v, 0, sizeof *v);
+    v->g = g;
+    v->n_agents = n_agents;
+    v->knobs = *knobs;
+    v->has_master = rsm_sentinel_master_addr(g, &v->master);
+    if (v->has_master)
+        view_add(v, &v->master);
+    for (unsigned i = 0; i < g->n_members && i < RSM_MAX_MEMBERS; i++)
+        view_add(v, &g->members[i]);
+    if (g->has_master)
+        view_add(v, &g->master);
+    if (g->in_flight) {
+        view_add(v, &g->decision.master);
+        view_add(v, &g->decision.old_master);
+    }
+}
+
+struct rsm_sentinel_instance *
+rsm_sentinel_view_find(struct rsm_sentinel_view *v, const struct rsm_addr *a)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        if (rsm_addr_equal(&v->inst[i].addr, a))
+            return &v->inst[i];
+    }
+    return NULL;
+}
+
+static bool is_master(const struct rsm_sentinel_view *v, size_t i)
+{
+    return v->has_master && i == 0;
+}
+
+/* The chosen replica of the failover in flight, before its promotion is
+ * committed (after it, it is the master given to clients). */
+static bool is_promoting(const struct rsm_sentinel_view *v,
+                         const struct rsm_sentinel_instance *in)
+{
+    const struct rsm_group *g = v->g;
+
+    return g->in_flight && g->step < RSM_STEP_PROMOTED &&
+           rsm_addr_equal(&g->decision.master, &in->addr);
+}
+
+const char *rsm_sentinel_flags(const struct rsm_sentinel_view *v, size_t i,
+                               char *buf, size_t len)
+{
+    const struct rsm_sentinel_instance *in = &v->inst[i];
+    bool master = is_master(v, i);
+
+    snprintf(buf, len, "%s%s%s%s%s%s", master ? "master" : "slave",
+             in->watched && in->s_down ? ",s_down" : "",
+             master && v->o_down ? ",o_down" : "",
+             in->watched && in->disconnected ? ",disconnected" : "",
+             master && v->g->in_flight ? ",failover_in_progress" : "",
+             !master && is_promoting(v, in) ? ",promoted" : "");
+    return buf;
+}
+
+const char *rsm_sentinel_status(const struct rsm_sentinel_view *v)
+{
+    if (!v->has_master)
+        return "ok";
+    if (v->o_down)
+        return "odown";
+    if (v->inst[0].watched && v->inst[0].s_down)
+        return "sdown";
+    return "ok";
+}
+
+size_t rsm_sentinel_n_replicas(const struct rsm_sentinel_view *v)
+{
+    return v->has_master ? v->n - 1 : v->n;
+}
+
+/* =====================================================================
+ * Replies
+ * ===================================================================== */
+
+static void kv(struct rsm_resp_reply *r, const char *k, const char *v)
+{
+    rsm_resp_add_cstr(r, k);
+    rsm_resp_add_cstr(r, v);
+}
+
+static void kv_int(struct rsm_resp_reply *r, const char *k, int64_t v)
+{
+    rsm_resp_add_cstr(r, k);
+    rsm_resp_add_bulkf(r, "%" PRId64, v);
+}
+
+static const char *role_of(const struct rsm_sentinel_instance *in, bool master)
+{
+    if (in->info != NULL && in->info->role == RSM_ROLE_MASTER)
+        return "master";
+    if (in->info != NULL && in->info->role == RSM_ROLE_REPLICA)
+        return "slave";
+    return master ? "master" : "slave";
+}
+
+/* The run id: what the instance said, else the committed one of the
+ * committed master, else "" (not known yet, as Sentinel shows it). */
+static const char *run_id_of(const struct rsm_sentinel_view *v,
+                             const struct rsm_sentinel_instance *in)
+{
+    if (in->info != NULL && in->info->run_id[0] != '\0')
+        return in->info->run_id;
+    if (v->g->has_master && rsm_addr_equal(&in->addr, &v->g->master))
+        return v->g->master_run_id;
+    return "";
+}
+
+/* Fields common to masters and replicas, after "flags". Counts 2 per
+ * pair; returns the number of elements added. */
+static long ping_fields(struct rsm_resp_reply *r,
+                        const struct rsm_sentinel_view *v,
+                        const struct rsm_sentinel_instance *in)
+{
+    int64_t ok = in->watched ? in->no_reply_ms : 0;
+
+    kv(r, "link-pending-commands", "0");
+    kv(r, "link-refcount", "1");
+    kv_int(r, "last-ping-sent",
+           in->watched && in->disconnected ? in->no_reply_ms : 0);
+    kv_int(r, "last-ok-ping-reply", ok);
+    kv_int(r, "last-ping-reply", ok);
+    if (in->watched && in->s_down) {
+        kv_int(r, "s-down-time", in->down_ms);
+        return 12;
+    }
+    return 10;
+}
+
+static const char *failover_state(const struct rsm_group *g)
+{
+    switch (g->step) {
+    case RSM_STEP_NONE:
+        return "send_slaveof_noone";
+    case RSM_STEP_PROMOTED:
+        return "reconf_slaves";
+    default:
+        return "update_config";
+    }
+}
+
+/* Elements of the master's array: a fixed part plus the optional pairs. */
+static long master_len(const struct rsm_sentinel_view *v)
+{
+    const struct rsm_sentinel_instance *in = &v->inst[0];
+    long n = 2 * 20;
+
+    if (in->watched && in->s_down)
+        n += 2;
+    if (v->o_down)
+        n += 2;
+    if (v->g->in_flight)
+        n += 2;
+    return n;
+}
+
+void rsm_sentinel_reply_master(struct rsm_resp_reply *r,
+                               const struct rsm_sentinel_view *v)
+{
+    const struct rsm_sentinel_instance *in = &v->inst[0];
+    char flags[128];
+
+    rsm_resp_add_array(r, master_len(v));
+    kv(r, "name", v->g->name);
+    kv(r, "ip", v->master.host);
+    kv_int(r, "port", v->master.port);
+    kv(r, "runid", run_id_of(v, in));
+    kv(r, "flags", rsm_sentinel_flags(v, 0, flags, sizeof flags));
+    ping_fields(r, v, in);
+    if (v->o_down)
+        kv_int(r, "o-down-time", v->o_down_ms);
+    kv_int(r, "down-after-milliseconds", v->knobs.down_after_ms);
+    kv_int(r, "info-refresh", in->info_age_ms >= 0 ? in->info_age_ms : 0);
+    kv(r, "role-reported", role_of(in, true));
+    kv_int(r, "role-reported-time", in->role_age_ms >= 0 ? in->role_age_ms : 0);
+    kv_int(r, "config-epoch", (int64_t)v->g->epoch);
+    kv_int(r, "num-slaves", (int64_t)rsm_sentinel_n_replicas(v));
+    kv_int(r, "num-other-sentinels", v->n_agents > 0 ? v->n_agents - 1 : 0);
+    kv_int(r, "quorum", v->knobs.quorum);
+    kv_int(r, "failover-timeout", v->knobs.failover_timeout_ms);
+    kv_int(r, "parallel-syncs", v->knobs.parallel_syncs);
+    if (v->g->in_flight)
+        kv(r, "failover-state", failover_state(v->g));
+}
+
+/* A replica's link to its master, from its own INFO: "ok"/"err" and the
+ * time down; "unknown" when this agent has no INFO of it. */
+static void link_fields(struct rsm_resp_reply *r,
+                        const struct rsm_sentinel_view *v,
+                        const struct rsm_sentinel_instance *in)
+{
+    const struct rsm_info *i = in->info;
+    bool replica = i != NULL && i->role == RSM_ROLE_REPLICA;
+    const struct rsm_addr *m = replica ? &i->master : &v->master;
+
+    if (replica) {
+        kv_int(r, "master-link-down-time",
+               i->link_up || i->link_down_since_s < 0
+                   ? 0
+                   : i->link_down_since_s * 1000);
+        kv(r, "master-link-status", i->link_up ? "ok" : "err");
+    } else {
+        kv(r, "master-link-down-time", "0");
+        kv(r, "master-link-status", i != NULL ? "err" : "unknown");
+    }
+    kv(r, "master-host", v->has_master || replica ? m->host : "?");
+    kv_int(r, "master-port", v->has_master || replica ? m->port : 0);
+    kv_int(r, "slave-priority", i != NULL ? i->priority : -1);
+    kv_int(r, "slave-repl-offset",
+           i != NULL && rsm_info_offset(i) >= 0 ? rsm_info_offset(i) : 0);
+}
+
+static void reply_replica(struct rsm_resp_reply *r,
+                          const struct rsm_sentinel_view *v, size_t idx)
+{
+    const struct rsm_sentinel_instance *in = &v->inst[idx];
+    char flags[128], name[RSM_ADDR_STRLEN];
+
+    rsm_resp_add_array(r, in->watched && in->s_down ? 2 * 22 : 2 * 21);
+    kv(r, "name", rsm_addr_format(&in->addr, name, sizeof name));
+    kv(r, "ip", in->addr.host);
+    kv_int(r, "port", in->addr.port);
+    kv(r, "runid", run_id_of(v, in));
+    kv(r, "flags", rsm_sentinel_flags(v, idx, flags, sizeof flags));
+    ping_fields(r, v, in);
+    kv_int(r, "down-after-milliseconds", v->knobs.down_after_ms);
+    kv_int(r, "info-refresh", in->info_age_ms >= 0 ? in->info_age_ms : 0);
+    kv(r, "role-reported", role_of(in, false));
+    kv_int(r, "role-reported-time", in->role_age_ms >= 0 ? in->role_age_ms : 0);
+    link_fields(r, v, in);
+    kv(r, "replica-announced", "1");
+}
+
+void rsm_sentinel_reply_replicas(struct rsm_resp_reply *r,
+                                 const struct rsm_sentinel_view *v)
+{
+    size_t first = v->has_master ? 1 : 0;
+
+    rsm_resp_add_array(r, (long)(v->n - first));
+    for (size_t i = first; i < v->n; i++)
+        reply_replica(r, v, i);
+}
+
+void rsm_sentinel_reply_sentinels(struct rsm_resp_reply *r,
+                                  const struct rsm_node_status *st,
+                                  int64_t down_after_ms)
+{
+    char runid[RSM_SENTINEL_RUNID_LEN + 1], leader[RSM_SENTINEL_RUNID_LEN + 1];
+    long n = 0;
+
+    for (unsigned i = 0; i < st->n_members && i < RSM_MAX_AGENTS; i++)
+        n += st->members[i].id != st->id;
+    if (st->has_leader)
+        rsm_sentinel_run_id(st->leader.id, leader);
+    else
+        snprintf(leader, sizeof leader, "?");
+    rsm_resp_add_array(r, n);
+    for (unsigned i = 0; i < st->n_members && i < RSM_MAX_AGENTS; i++) {
+        const struct rsm_member *m = &st->members[i];
+        if (m->id == st->id)
+            continue;
+        rsm_sentinel_run_id(m->id, runid);
+        rsm_resp_add_array(r, 2 * 15);
+        kv(r, "name", runid);
+        kv(r, "ip", m->api.host);
+        kv_int(r, "port", m->api.port);
+        kv(r, "runid", runid);
+        kv(r, "flags", "sentinel");
+        kv(r, "link-pending-commands", "0");
+        kv(r, "link-refcount", "1");
+        kv(r, "last-ping-sent", "0");
+        kv(r, "last-ok-ping-reply", "0");
+        kv(r, "last-ping-reply", "0");
+        kv_int(r, "down-after-milliseconds", down_after_ms);
+        kv(r, "last-hello-message", "0");
+        kv(r, "voted-leader", leader);
+        kv_int(r, "voted-leader-epoch", (int64_t)st->term);
+        kv(r, "raft-voter", m->voter ? "1" : "0");
+    }
+}
+
+/* =====================================================================
+ * Events
+ * ===================================================================== */
+
+void rsm_sentinel_payload_master(char *buf, size_t len, const char *group,
+                                 const struct rsm_addr *a)
+{
+    bool set = addr_set(a);
+
+    snprintf(buf, len, "master %s %s %u", group, set ? a->host : "?",
+             set ? a->port : 0u);
+}
+
+void rsm_sentinel_payload_slave(char *buf, size_t len, const char *group,
+                                const struct rsm_addr *a,
+                                const struct rsm_addr *master)
+{
+    char name[RSM_ADDR_STRLEN];
+    bool m = master != NULL && addr_set(master);
+
+    snprintf(buf, len, "slave %s %s %u @ %s %s %u",
+             rsm_addr_format(a, name, sizeof name), a->host, a->port, group,
+             m ? master->host : "?", m ? master->port : 0u);
+}
+
+void rsm_sentinel_payload_switch(char *buf, size_t len, const char *group,
+                                 const struct rsm_addr *old_master,
+                                 const struct rsm_addr *new_master)
+{
+    bool set = addr_set(old_master);
+
+    snprintf(buf, len, "%s %s %u %s %u", group, set ? old_master->host : "?",
+             set ? old_master->port : 0u, new_master->host, new_master->port);
+}
+
+struct events {
+    struct rsm_sentinel_event *out;
+    size_t n, max;
+};
+
+static char *ev_add(struct events *ev, const char *name)
+{
+    if (ev->n == ev->max)
+        return NULL;
+    ev->out[ev->n].name = name;
+    ev->out[ev->n].payload[0] = '\0';
+    return ev->out[ev->n++].payload;
+}
+
+static void ev_master(struct events *ev, const char *name, const char *group,
+                      const struct rsm_addr *a)
+{
+    char *p = ev_add(ev, name);
+
+    if (p != NULL)
+        rsm_sentinel_payload_master(p, RSM_SENTINEL_PAYLOAD_MAX, group, a);
+}
+
+static void ev_slave(struct events *ev, const char *name, const char *group,
+                     const struct rsm_addr *a, const struct rsm_addr *master)
+{
+    char *p = ev_add(ev, name);
+
+    if (p != NULL)
+        rsm_sentinel_payload_slave(p, RSM_SENTINEL_PAYLOAD_MAX, group, a,
+                                   master);
+}
+
+static void decide_events(struct events *ev, const struct rsm_entry *e)
+{
+    char *p = ev_add(ev, "+new-epoch");
+
+    if (p != NULL)
+        snprintf(p, RSM_SENTINEL_PAYLOAD_MAX, "%" PRIu64, e->epoch);
+    ev_master(ev, "+try-failover", e->group, &e->old_master);
+    ev_master(ev, "+failover-state-select-slave", e->group, &e->old_master);
+    ev_slave(ev, "+selected-slave", e->group, &e->master, &e->old_master);
+    ev_slave(ev, "+failover-state-send-slaveof-noone", e->group, &e->master,
+             &e->old_master);
+}
+
+/* The last history item of g for epoch, NULL if none. */
+static const struct rsm_history_item *history_of(const struct rsm_group *g,
+                                                 uint64_t epoch)
+{
+    if (g == NULL || g->n_history == 0)
+        return NULL;
+    const struct rsm_history_item *h =
+        &g->history[(g->n_history - 1) % RSM_HISTORY_MAX];
+    return h->epoch == epoch ? h : NULL;
+}
+
+static void complete_events(struct events *ev, const struct rsm_entry *e,
+                            const struct rsm_group *g)
+{
+    const struct rsm_history_item *h = history_of(g, e->epoch);
+
+    if (h == NULL)
+        return;
+    ev_master(ev, "+failover-end", e->group, &h->old_master);
+    for (unsigned i = 0; i < g->n_members && i < RSM_MAX_MEMBERS; i++) {
+        if (!rsm_addr_equal(&g->members[i], &h->new_master))
+            ev_slave(ev, "+slave", e->group, &g->members[i], &h->new_master);
+    }
+}
+
+/* The planner's abort reasons (planner.c abort_failover) name the
+ * Sentinel event. */
+static const char *abort_name(const char *reason)
+{
+    if (strstr(reason, "not seen within") != NULL)
+        return "-failover-abort-timeout";
+    if (strstr(reason, "unreachable") != NULL)
+        return "-failover-abort-slave-unreachable";
+    if (strstr(reason, "restarted") != NULL)
+        return "-failover-abort-slave-restarted";
+    return "-failover-abort";
+}
+
+size_t rsm_sentinel_entry_events(const struct rsm_entry *e,
+                                 const struct rsm_group *g,
+                                 struct rsm_sentinel_event *out, size_t max)
+{
+    struct events ev = {out, 0, max};
+    const struct rsm_history_item *h;
+
+    switch (e->kind) {
+    case RSM_ENTRY_DECIDE_FAILOVER:
+        decide_events(&ev, e);
+        break;
+    case RSM_ENTRY_FAILOVER_PROGRESS:
+        if (g == NULL || !g->in_flight)
+            break;
+        if (e->step == RSM_STEP_PROMOTED) {
+            ev_slave(&ev, "+promoted-slave", e->group, &g->decision.master,
+                     &g->decision.old_master);
+            ev_master(&ev, "+failover-state-reconf-slaves", e->group,
+                      &g->decision.old_master);
+        } else if (e->step == RSM_STEP_REPLICAS_POINTED) {
+            ev_master(&ev, "+failover-state-demote-old-master", e->group,
+                      &g->decision.old_master);
+        }
+        break;
+    case RSM_ENTRY_COMPLETE_FAILOVER:
+        complete_events(&ev, e, g);
+        break;
+    case RSM_ENTRY_ABORT_FAILOVER:
+        h = history_of(g, e->epoch);
+        if (h != NULL)
+            ev_master(&ev, abort_name(h->reason), e->group, &h->old_master);
+        break;
+    case RSM_ENTRY_SET_PAUSED:
+        if (g != NULL && g->has_master)
+            ev_master(&ev, e->paused ? "+rsm-paused" : "-rsm-paused", e->group,
+                      &g->master);
+        break;
+    default:
+        break;
+    }
+    return ev.n;
+}
