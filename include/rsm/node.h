@@ -35,25 +35,25 @@ struct rsm_node;
 /* One agent of the group, as configured or as in the Raft configuration. */
 struct rsm_member {
     uint64_t id;
-    struct rsm_addr raft; /* host:raftport */
-    struct rsm_addr api;  /* host:apiport */
-    bool api_given;       /* "/apiport" was written: the Raft
-                             configuration keeps the address as written */
+    struct rsm_addr raft;   /* host:raftport */
+    struct rsm_addr api;    /* host:apiport */
+    bool api_given;         /* "/apiport" was written: the Raft
+                               configuration keeps the address as written */
     bool voter;
 };
 
 struct rsm_node_config {
     uint64_t id;
-    unsigned n_peers; /* including this agent */
+    unsigned n_peers;                         /* including this agent */
     struct rsm_member peers[RSM_MAX_AGENTS];
-    struct rsm_addr raft_bind; /* where to listen for Raft */
-    uint16_t api_port;         /* this agent's API port */
+    struct rsm_addr raft_bind;                /* where to listen for Raft */
+    uint16_t api_port;                        /* this agent's API port */
     const char *data_dir;
-    unsigned election_timeout_ms;  /* default 1000 */
-    unsigned heartbeat_timeout_ms; /* default 100 */
-    unsigned snapshot_threshold;   /* default 1024 entries */
-    bool join;                     /* never bootstrap: wait to be
-                                      added by the leader */
+    unsigned election_timeout_ms;             /* default 1000 */
+    unsigned heartbeat_timeout_ms;            /* default 100 */
+    unsigned snapshot_threshold;              /* default 1024 entries */
+    bool join;                                /* never bootstrap: wait to be
+                                                 added by the leader */
 };
 
 /* Parse "1=host:port[/api],2=..." into cfg->peers (api defaults to the host
@@ -72,11 +72,11 @@ int rsm_node_parse_member_addr(const char *text, uint16_t default_api_port,
 
 /* Events the node reports to its owner (logged by the node already). */
 enum rsm_node_event {
-    RSM_NODE_BECAME_LEADER, /* and the barrier after election committed:
-                               the state is safe to act on */
+    RSM_NODE_BECAME_LEADER,   /* and the barrier after election committed:
+                                 the state is safe to act on */
     RSM_NODE_LOST_LEADERSHIP,
     RSM_NODE_LEADER_CHANGED,
-    RSM_NODE_APPLIED, /* an entry was applied (or rejected) */
+    RSM_NODE_APPLIED,         /* an entry was applied (or rejected) */
 };
 
 /* on_event runs on the loop thread, sometimes from inside raft (an apply
@@ -90,7 +90,8 @@ struct rsm_node_observer {
 
 /* A member address as stored in the Raft configuration: "host:raftport",
  * plus "/apiport" if it was given. Returns buf (RSM_ADDR_STRLEN + 8). */
-char *rsm_node_format_member(const struct rsm_member *m, char *buf, size_t len);
+char *rsm_node_format_member(const struct rsm_member *m, char *buf,
+                             size_t len);
 
 /* Lock the data dir (flock; RSM_ELOCKED names the holder's dir), check the
  * files libraft 0.15 would hang or crash on (rsm_datadir_check: RSM_ETRUNC
@@ -101,8 +102,8 @@ char *rsm_node_format_member(const struct rsm_member *m, char *buf, size_t len);
  * with errmsg. On error *out is NULL, but closing raft may still need the
  * loop: run it until it returns before uv_loop_close(). */
 int rsm_node_start(uv_loop_t *loop, const struct rsm_node_config *cfg,
-                   const struct rsm_node_observer *obs, struct rsm_node **out,
-                   char *errmsg, size_t errlen);
+                   const struct rsm_node_observer *obs,
+                   struct rsm_node **out, char *errmsg, size_t errlen);
 
 typedef void (*rsm_node_stop_cb)(void *arg);
 
@@ -117,8 +118,8 @@ void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg);
 /* Snapshot of the node's Raft view for status output. */
 struct rsm_node_status {
     uint64_t id;
-    const char *state; /* "leader", "follower", "candidate",
-                          "unavailable" */
+    const char *state;        /* "leader", "follower", "candidate",
+                                 "unavailable" */
     uint64_t term;
     bool has_leader;
     struct rsm_member leader;
@@ -128,7 +129,8 @@ struct rsm_node_status {
     struct rsm_member members[RSM_MAX_AGENTS];
 };
 
-void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out);
+void rsm_node_get_status(const struct rsm_node *n,
+                         struct rsm_node_status *out);
 
 /* The committed, applied state (read-only). */
 const struct rsm_fsm *rsm_node_fsm(const struct rsm_node *n);
@@ -165,7 +167,7 @@ int rsm_node_propose(struct rsm_node *n, const struct rsm_entry *e,
  * called. */
 int rsm_node_add_member(struct rsm_node *n, const struct rsm_member *m,
                         rsm_node_done_cb cb, void *arg);
-int rsm_node_remove_member(struct rsm_node *n, uint64_t id, rsm_node_done_cb cb,
-                           void *arg);
+int rsm_node_remove_member(struct rsm_node *n, uint64_t id,
+                           rsm_node_done_cb cb, void *arg);
 
 #endif /* RSM_NODE_H */
