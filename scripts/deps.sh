@@ -10,6 +10,7 @@ RSM_PACKAGES=(
     protobuf-c-compiler libjansson-dev libcmocka-dev libhttp-parser-dev
     redis-server redis-tools redis-sentinel python3 python3-redis iproute2
     procps python3-prometheus-client
+    clang libclang-rt-14-dev nftables
 )
 # Only scripts/bench/run.sh needs these (rsm_install_deps "${RSM_BENCH_PACKAGES[@]}").
 RSM_BENCH_PACKAGES=(gnuplot-nox)

@@ -92,8 +92,10 @@ struct rsm_node_observer {
  * plus "/apiport" if it was given. Returns buf (RSM_ADDR_STRLEN + 8). */
 char *rsm_node_format_member(const struct rsm_member *m, char *buf, size_t len);
 
-/* Lock the data dir (flock; RSM_ELOCKED names the holder's dir), init raft
- * with the TCP transport, bootstrap on an empty dir (RAFT_CANTBOOTSTRAP on a
+/* Lock the data dir (flock; RSM_ELOCKED names the holder's dir), check the
+ * files libraft 0.15 would hang or crash on (rsm_datadir_check: RSM_ETRUNC
+ * or RSM_EPARSE naming the file), init raft with the TCP transport,
+ * bootstrap on an empty dir (RAFT_CANTBOOTSTRAP on a
  * restart is normal) unless cfg->join, pre-vote on, start. cfg->id must be
  * one of cfg->peers (that entry is this agent's own address). 0 or RSM_E*
  * with errmsg. On error *out is NULL, but closing raft may still need the
@@ -147,8 +149,10 @@ typedef void (*rsm_node_done_cb)(void *arg, int status, const char *errmsg);
  * 0, or the codec's error / RSM_ENOMEM. */
 int rsm_node_encode_entry(const struct rsm_entry *e, void **buf, size_t *len);
 
-/* Leader only (RSM_ENOTLEADER otherwise, cb not called). Propose an entry
- * through raft_apply; cb runs after it is committed and applied (status =
+/* Leader only (RSM_ENOTLEADER otherwise, cb not called; RSM_EIO while the
+ * data disk has less than RSM_DATADIR_MIN_FREE bytes free: such a leader
+ * hands leadership over, see datadir.h). Propose an entry through
+ * raft_apply; cb runs after it is committed and applied (status =
  * the FSM result) or failed (RAFT_LEADERSHIPLOST etc. mapped to RSM_ERAFT;
  * such an entry may still commit later). */
 int rsm_node_propose(struct rsm_node *n, const struct rsm_entry *e,

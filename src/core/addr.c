@@ -74,6 +74,11 @@ int rsm_addr_parse(const char *text, struct rsm_addr *out, char *errmsg,
         n = (size_t)(close - host);
         colon = close + 1;
         v6 = true;
+        /* Only IPv6 needs brackets, and rsm_addr_format() writes them only
+         * for a host with a ':': "[a%b]:1" would come back as "a%b:1". */
+        if (n > 0 && memchr(host, ':', n) == NULL)
+            return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                            "'%s': brackets are only for IPv6 addresses", text);
     } else {
         colon = strrchr(text, ':');
         if (colon == NULL)
@@ -100,8 +105,8 @@ int rsm_addr_set(struct rsm_addr *out, const char *host, long port,
                  char *errmsg, size_t errlen)
 {
     size_t n = host ? strlen(host) : 0;
-    int rv = check_host(host, n, strchr(host ? host : "", ':') != NULL,
-                        errmsg, errlen);
+    int rv = check_host(host, n, strchr(host ? host : "", ':') != NULL, errmsg,
+                        errlen);
 
     if (rv != 0)
         return rv;

@@ -13,6 +13,7 @@
  * reports RSM_NODE_BECAME_LEADER only when the barrier has been applied. */
 #include "rsm/node.h"
 #include "rsm/codec.h"
+#include "rsm/datadir.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
 #include "rsm/raft_fsm.h"
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <raft.h>
@@ -36,6 +38,8 @@
 #ifndef POLL_MS
 #define POLL_MS 250
 #endif
+/* Free room in the data dir is looked at no more often than this. */
+#define DISK_CHECK_MS 200
 /* Log segment size. raft_uv reads a whole open segment into memory on
  * restart and keeps it while any of its entries is in the in-memory log;
  * the 8 MiB default cost ~16 MB of RSS after a crash. Our entries are small
@@ -349,6 +353,13 @@ struct rsm_node {
     bool barrier_inflight;
     uint64_t leader_changes;
 
+    /* Data disk below RSM_DATADIR_MIN_FREE: no proposals, and a leader
+     * hands leadership over (disk_transfer, kept like transfer below). */
+    bool disk_low, disk_transfer_busy;
+    uint64_t disk_checked_ms;   /* uv_now of the last look */
+    raft_term disk_skip_logged; /* term of the last "nobody to hand to" */
+    struct raft_transfer disk_transfer;
+
     /* Stopping. The transfer request stays here until raft is closed:
      * raft 0.15 may touch it after its callback. */
     struct raft_transfer transfer;
@@ -591,6 +602,71 @@ static void watch_log(struct rsm_node *n)
     }
 }
 
+static raft_id transfer_target(struct rsm_node *n);
+
+static void disk_transfer_done(struct raft_transfer *req)
+{
+    struct rsm_node *n = container_of(req, struct rsm_node, disk_transfer);
+
+    n->disk_transfer_busy = false;
+}
+
+/* A leader short of disk hands leadership to the voter most caught up. */
+static void step_aside(struct rsm_node *n)
+{
+    raft_id target;
+    int rv;
+
+    if (n->disk_transfer_busy)
+        return;
+    target = transfer_target(n);
+    if (target == 0) {
+        if (n->disk_skip_logged != n->raft.current_term)
+            rsm_log(RSM_LOG_ERROR, "leadership-transfer-skipped",
+                    "reason=no-reachable-voter cause=data-disk-low "
+                    "term=%llu detail=\"leading without deciding\"",
+                    (unsigned long long)n->raft.current_term);
+        n->disk_skip_logged = n->raft.current_term;
+        return;
+    }
+    memset(&n->disk_transfer, 0, sizeof n->disk_transfer);
+    rv = raft_transfer(&n->raft, &n->disk_transfer, target, disk_transfer_done);
+    if (rv != 0) {
+        rsm_log(RSM_LOG_WARN, "leadership-transfer-failed",
+                "cause=data-disk-low error=%s", raft_strerror(rv));
+        return;
+    }
+    n->disk_transfer_busy = true;
+    rsm_log(RSM_LOG_WARN, "leadership-transfer",
+            "to=%llu term=%llu cause=data-disk-low", (unsigned long long)target,
+            (unsigned long long)n->raft.current_term);
+}
+
+/* libraft 0.15 keeps leading on a full disk and then crashes on a write it
+ * could not make: below RSM_DATADIR_MIN_FREE free bytes this node proposes
+ * nothing (rsm_node_propose fails) and, when it leads, steps aside. */
+static void watch_disk(struct rsm_node *n)
+{
+    int64_t room;
+    bool low;
+
+    if (uv_now(n->loop) - n->disk_checked_ms < DISK_CHECK_MS)
+        return;
+    n->disk_checked_ms = uv_now(n->loop);
+    room = rsm_datadir_free_bytes(n->data_dir);
+    low = room >= 0 && room < RSM_DATADIR_MIN_FREE;
+    if (low != n->disk_low) {
+        n->disk_low = low;
+        rsm_log(low ? RSM_LOG_ERROR : RSM_LOG_INFO,
+                low ? "data-disk-low" : "data-disk-ok",
+                "free_bytes=%lld min_bytes=%d data_dir=%s%s", (long long)room,
+                RSM_DATADIR_MIN_FREE, n->data_dir,
+                low ? " detail=\"no proposals, leadership handed over\"" : "");
+    }
+    if (low && n->raft.state == RAFT_LEADER && !n->stopping)
+        step_aside(n);
+}
+
 static bool needs_barrier(const struct rsm_node *n)
 {
     return n->raft.state == RAFT_LEADER && !n->ready && !n->barrier_inflight &&
@@ -608,6 +684,8 @@ static void poll_cb(uv_timer_t *t)
         watch_leader(n);
     if (!n->closing)
         watch_log(n);
+    if (!n->closing)
+        watch_disk(n);
     if (!n->closing && needs_barrier(n))
         start_barrier(n);
 }
@@ -710,15 +788,34 @@ static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
  * and snapshots; we pass its events on.
  * ------------------------------------------------------------------------- */
 
+/* Every applied entry at debug level; a decision at info level, with its
+ * old and new master, so that every agent's log records each decision it
+ * applied (the chaos suite compares them across agents). */
+static void log_applied(const struct rsm_entry *e)
+{
+    char old[RSM_ADDR_STRLEN], new[RSM_ADDR_STRLEN];
+    char g[2 * RSM_GROUP_NAME_MAX + 8];
+
+    if (e->kind != RSM_ENTRY_DECIDE_FAILOVER) {
+        rsm_log(RSM_LOG_DEBUG, "entry-applied", "kind=%s epoch=%llu",
+                rsm_entry_kind_str(e->kind), (unsigned long long)e->epoch);
+        return;
+    }
+    rsm_log(RSM_LOG_INFO, "entry-applied",
+            "kind=%s group=%s epoch=%llu old=%s new=%s",
+            rsm_entry_kind_str(e->kind), rsm_log_quote(e->group, g, sizeof g),
+            (unsigned long long)e->epoch,
+            rsm_addr_format(&e->old_master, old, sizeof old),
+            rsm_addr_format(&e->master, new, sizeof new));
+}
+
 static void on_fsm_event(void *arg, const struct rsm_raft_fsm_event *ev)
 {
     struct rsm_node *n = arg;
 
     switch (ev->type) {
     case RSM_RAFT_FSM_APPLIED:
-        rsm_log(RSM_LOG_DEBUG, "entry-applied", "kind=%s epoch=%llu",
-                rsm_entry_kind_str(ev->entry->kind),
-                (unsigned long long)ev->entry->epoch);
+        log_applied(ev->entry);
         emit(n, RSM_NODE_APPLIED, ev->entry, ev->rc);
         break;
     case RSM_RAFT_FSM_REJECTED: /* logged by raft_fsm.c */
@@ -860,9 +957,52 @@ static void mark_loaded_configuration(struct rsm_node *n)
 }
 
 /* raft_init succeeded: the rest of start, whose failures need raft_close. */
+static void log_set_aside(void *arg, const char *name)
+{
+    struct rsm_node *n = arg;
+
+    rsm_log(RSM_LOG_WARN, "data-file-set-aside",
+            "data_dir=%s file=%s detail=\"damaged: libraft renamed it; its "
+            "entries come again from the leader\"",
+            n->data_dir, name);
+}
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* raft_start failed: its message, naming the snapshot when it does not
+ * name a file (its LZ4 errors do not). */
+static int start_failed(struct rsm_node *n, int rv, char *errmsg, size_t errlen)
+{
+    const char *why = n->transport.errmsg[0]     ? n->transport.errmsg
+                      : raft_errmsg(&n->raft)[0] ? raft_errmsg(&n->raft)
+                                                 : n->io.errmsg;
+    char snap[256];
+
+    rsm_datadir_newest_snapshot(n->data_dir, snap, sizeof snap);
+    if (snap[0] != '\0' && strstr(why, "segment") == NULL &&
+        strstr(why, "snapshot-") == NULL && strstr(why, "metadata") == NULL)
+        return rsm_errf(RSM_ERAFT, errmsg, errlen,
+                        "raft_start: %s (%s) loading %s/%s", raft_strerror(rv),
+                        why, n->data_dir, snap);
+    return rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_start: %s (%s)",
+                    raft_strerror(rv), why);
+}
+
 static int start_raft(struct rsm_node *n, char *errmsg, size_t errlen)
 {
+    int64_t since;
     int rv;
+
+    /* What libraft 0.15 would hang or crash on (datadir.h). */
+    rv = rsm_datadir_check(n->data_dir, errmsg, errlen);
+    if (rv != 0)
+        return rv;
 
     raft_set_election_timeout(&n->raft, n->cfg.election_timeout_ms);
     raft_set_heartbeat_timeout(&n->raft, n->cfg.heartbeat_timeout_ms);
@@ -873,14 +1013,11 @@ static int start_raft(struct rsm_node *n, char *errmsg, size_t errlen)
         if (rv != 0)
             return rv;
     }
+    since = wall_ns();
     rv = raft_start(&n->raft);
-    if (rv != 0) {
-        const char *why = n->transport.errmsg[0]     ? n->transport.errmsg
-                          : raft_errmsg(&n->raft)[0] ? raft_errmsg(&n->raft)
-                                                     : n->io.errmsg;
-        return rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_start: %s (%s)",
-                        raft_strerror(rv), why);
-    }
+    if (rv != 0)
+        return start_failed(n, rv, errmsg, errlen);
+    rsm_datadir_set_aside(n->data_dir, since, log_set_aside, n);
     mark_loaded_configuration(n);
     rv = uv_timer_start(&n->poll, poll_cb, 0, POLL_MS);
     if (rv != 0)
@@ -1274,6 +1411,8 @@ int rsm_node_propose(struct rsm_node *n, const struct rsm_entry *e,
 
     if (n->stopping || n->raft.state != RAFT_LEADER)
         return RSM_ENOTLEADER;
+    if (n->disk_low)
+        return RSM_EIO; /* logged by watch_disk */
     rv = rsm_node_encode_entry(e, &buf.base, &buf.len);
     if (rv != 0)
         return rv;

@@ -14,8 +14,7 @@ static void test_parse_ipv4(void **state)
     struct rsm_addr a;
     char err[RSM_ERRMSG_SIZE];
 
-    assert_int_equal(rsm_addr_parse("127.0.0.1:6379", &a, err, sizeof err),
-                     0);
+    assert_int_equal(rsm_addr_parse("127.0.0.1:6379", &a, err, sizeof err), 0);
     assert_string_equal(a.host, "127.0.0.1");
     assert_int_equal(a.port, 6379);
 }
@@ -33,12 +32,37 @@ static void test_parse_name_and_v6(void **state)
     assert_string_equal(rsm_addr_format(&a, buf, sizeof buf), "[::1]:6380");
 }
 
+/* Found by fuzz_flags: what is formatted parses back to the same address
+ * (a bracketed host without ':' used to be accepted and then written back
+ * without its brackets). */
+static void test_format_parses_back(void **state)
+{
+    static const char *const good[] = {
+        "[fe80::1%eth0]:6379",
+        "[::ffff:10.0.0.1]:1",
+        "10.0.0.1:65535",
+        "Redis-0.redis_svc:7",
+    };
+    struct rsm_addr a, b;
+    char buf[RSM_ADDR_STRLEN];
+
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(rsm_addr_parse(good[i], &a, NULL, 0), 0);
+        rsm_addr_format(&a, buf, sizeof buf);
+        assert_string_equal(buf, good[i]);
+        assert_int_equal(rsm_addr_parse(buf, &b, NULL, 0), 0);
+        assert_string_equal(a.host, b.host);
+        assert_int_equal(a.port, b.port);
+    }
+}
+
 static void test_parse_errors(void **state)
 {
     static const char *const bad[] = {
-        "",          "host",      "host:",      ":6379",     "h:0",
-        "h:65536",   "h:12a",     "h:-1",       "::1:6379",  "[::1:6379",
-        "a b:6379",  "h:99999999999999999999",  "[::1]6379",
+        "",          "host",      "host:",    ":6379",
+        "h:0",       "h:65536",   "h:12a",    "h:-1",
+        "::1:6379",  "[::1:6379", "a b:6379", "h:99999999999999999999",
+        "[::1]6379", "[]:6379",   "[a%b]:7",  "[redis]:6379",
     };
     struct rsm_addr a;
     char err[RSM_ERRMSG_SIZE];
@@ -79,6 +103,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ipv4),
         cmocka_unit_test(test_parse_name_and_v6),
+        cmocka_unit_test(test_format_parses_back),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_equal_and_compare),
         cmocka_unit_test(test_strerror_total),

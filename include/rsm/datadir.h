@@ -1,0 +1,53 @@
+/* datadir.h - what the agent checks in its Raft data dir itself, around
+ * libraft 0.15 (src/io/node.c calls these).
+ *
+ * libraft reads the data dir in raft_start() and handles most damage on its
+ * own: a damaged closed segment (not the last), snapshot metadata or a
+ * truncated closed segment stop it with a message naming the file; a
+ * damaged last closed segment or open segment is renamed
+ * "corrupt-<ns>-<name>" and its entries are fetched again from the leader.
+ * Measured with Debian's libraft 0.15, it does not survive two kinds of
+ * damage: a truncated LZ4 snapshot makes its decompression loop forever
+ * (raft_start never returns), and an open segment that ends in the middle
+ * of a batch makes it free a buffer twice (abort). Its snapshot checksum
+ * error does not name the file. And it keeps leading when its disk is
+ * full, then crashes (SIGSEGV) on a write it could not make.
+ *
+ * This module finds those cases first, so that the agent refuses to start
+ * with a message naming the file, and tells the node how much room is
+ * left. Nothing here writes to the data dir. */
+#ifndef RSM_DATADIR_H
+#define RSM_DATADIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Free bytes below which a node stops proposing and hands leadership over:
+ * room for libraft's next segments (the node uses 64 KiB segments and
+ * libraft prepares up to 3 ahead) and a snapshot. */
+#define RSM_DATADIR_MIN_FREE (512 * 1024)
+
+/* Check the files libraft will read before it reads them: the snapshot it
+ * will load (the newest one with a .meta file: highest term, then index,
+ * then timestamp) must be a complete LZ4 frame (or not compressed), and
+ * every open segment must end on a batch boundary or in zeros. 0 when
+ * nothing is wrong (or nothing is there yet), RSM_ETRUNC or RSM_EPARSE
+ * with the file and what to do about it in errmsg, RSM_EIO if the dir or a
+ * file cannot be read. */
+int rsm_datadir_check(const char *dir, char *errmsg, size_t errlen);
+
+/* The name of the snapshot libraft will load into buf ("" if none). */
+void rsm_datadir_newest_snapshot(const char *dir, char *buf, size_t len);
+
+/* Free bytes on the file system of dir (for an unprivileged writer), or -1
+ * if statvfs fails. */
+int64_t rsm_datadir_free_bytes(const char *dir);
+
+/* Files libraft set aside as damaged ("corrupt-<ns>-<name>") at or after
+ * since_ns (CLOCK_REALTIME nanoseconds): cb is called with each name.
+ * Returns how many. */
+unsigned rsm_datadir_set_aside(const char *dir, int64_t since_ns,
+                               void (*cb)(void *arg, const char *name),
+                               void *arg);
+
+#endif /* RSM_DATADIR_H */
