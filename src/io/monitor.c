@@ -26,6 +26,7 @@ struct instance {
     struct rsm_redis *link;
     bool probing;                   /* a probe is in flight */
     bool reprobe;                   /* probe again when it ends */
+    bool fast;                      /* probe again at the fast timer */
     int64_t probe_sent_ms;          /* of the probe in flight */
     int64_t fed_probe_sent_ms;      /* of the latest result fed */
     bool acting;                    /* an action is in flight */
@@ -88,6 +89,8 @@ struct rsm_monitor {
     uv_timer_t kick; /* 0 ms: evaluate dirty groups */
     bool kick_armed;
     uv_timer_t deadline; /* a master's down_after runs out */
+    uv_timer_t fast;     /* re-probe a failing master soon */
+    bool fast_armed;
     int64_t deadline_ms; /* when it fires, -1 if not armed */
     bool acting;         /* leader with its barrier committed */
     struct group *groups;
@@ -323,6 +326,9 @@ static void count_latency(struct rsm_monitor_latency *l,
     l->sum_ms += ms;
 }
 
+static bool is_committed_master(const struct instance *in);
+static void arm_fast(struct rsm_monitor *m);
+
 static void probe_done(struct probe *p)
 {
     struct instance *in = p->in;
@@ -341,12 +347,54 @@ static void probe_done(struct probe *p)
             in->fed_probe_sent_ms = p->sent_ms;
         if (m->acting)
             mark_dirty(g);
+        /* A master that stops answering may be restarting empty: look
+         * again soon rather than at the next tick, so that the leader
+         * sees the new run_id before its replicas resync from it. Only
+         * until down_after, after which it is DOWN anyway. */
+        if (m->acting && p->failed && is_committed_master(in) &&
+            rsm_detector_no_reply_ms(&g->health[in->index], mono_ms(m)) <
+                m->cfg.detector.down_after_ms) {
+            in->fast = true;
+            arm_fast(m);
+        }
         if (in->reprobe) {
             in->reprobe = false;
             probe(in);
         }
     }
     free(p);
+}
+
+static bool is_committed_master(const struct instance *in)
+{
+    const struct rsm_group *cg = committed(in->g);
+
+    return cg != NULL && cg->has_master &&
+           rsm_addr_equal(&cg->master, &in->g->cfg.addrs[in->index]);
+}
+
+static void fast_cb(uv_timer_t *t)
+{
+    struct rsm_monitor *m = t->data;
+
+    m->fast_armed = false;
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        for (unsigned j = 0; j < m->groups[i].cfg.n_addrs; j++) {
+            struct instance *in = &m->groups[i].inst[j];
+            if (in->fast && m->acting) {
+                in->fast = false;
+                probe(in);
+            }
+        }
+    }
+}
+
+static void arm_fast(struct rsm_monitor *m)
+{
+    if (m->fast_armed || m->stopping)
+        return;
+    m->fast_armed = true;
+    uv_timer_start(&m->fast, fast_cb, 10, 0);
 }
 
 static void probe_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
@@ -1332,6 +1380,8 @@ int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
     uv_timer_init(loop, &m->tick);
     uv_timer_init(loop, &m->kick);
     uv_timer_init(loop, &m->deadline);
+    uv_timer_init(loop, &m->fast);
+    m->fast.data = m;
     m->deadline.data = m;
     m->deadline_ms = -1;
     m->tick.data = m;
@@ -1399,8 +1449,9 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
     m->stop_arg = arg;
     for (unsigned i = 0; i < m->cfg.n_groups; i++)
         manual_done(&m->groups[i], RSM_ECANCELED, "the agent is stopping");
-    m->pending_close += 3;
+    m->pending_close += 4;
     uv_close((uv_handle_t *)&m->deadline, timer_closed);
+    uv_close((uv_handle_t *)&m->fast, timer_closed);
     uv_close((uv_handle_t *)&m->tick, timer_closed);
     uv_close((uv_handle_t *)&m->kick, timer_closed);
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
