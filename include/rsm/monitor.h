@@ -32,7 +32,10 @@
 #include "rsm/node.h"
 #include "rsm/planner.h"
 
-#define RSM_MAX_GROUPS 64
+/* Most groups one agent watches. The monitor allocates what is
+ * configured (no per-group cost below it); rsm_monitor_parse_group()
+ * refuses a group beyond it. */
+#define RSM_MAX_GROUPS 4096
 
 struct rsm_monitor;
 
@@ -43,12 +46,15 @@ struct rsm_monitor_group_config {
     struct rsm_addr addrs[RSM_MAX_MEMBERS];
 };
 
+/* Ownership: groups is allocated by rsm_monitor_parse_group() and freed by
+ * rsm_monitor_config_free(); a plain struct copy shares it. */
 struct rsm_monitor_config {
     uint64_t agent_id;
-    unsigned n_groups;
-    struct rsm_monitor_group_config groups[RSM_MAX_GROUPS];
-    uint64_t probe_interval_ms; /* default 100 */
-    uint64_t probe_timeout_ms;  /* 0 = derived from the interval */
+    unsigned n_groups;                       /* <= RSM_MAX_GROUPS */
+    unsigned cap_groups;                     /* allocated entries */
+    struct rsm_monitor_group_config *groups; /* n_groups, NULL if none */
+    uint64_t probe_interval_ms;              /* default 100 */
+    uint64_t probe_timeout_ms;               /* 0 = derived from the interval */
     struct rsm_detector_config detector;
     struct rsm_planner_config planner;
     char redis_user[128];     /* "" for none */
@@ -60,12 +66,16 @@ struct rsm_monitor_config {
     uint64_t hook_timeout_ms; /* default 30000 */
 };
 
-/* Defaults for every knob; no groups. */
+/* Defaults for every knob; no groups (allocates nothing). */
 void rsm_monitor_config_init(struct rsm_monitor_config *cfg);
 
-/* Parse one --monitor value "NAME=host:port,host:port" and append it.
- * RSM_EINVAL with the problem in errmsg (bad name, bad address, duplicate
- * group or address, too many). */
+/* Free the groups of cfg and leave it with none (the other knobs stay). */
+void rsm_monitor_config_free(struct rsm_monitor_config *cfg);
+
+/* Parse one --monitor value "NAME=host:port,host:port" and append it,
+ * growing cfg->groups. RSM_EINVAL with the problem in errmsg (bad name,
+ * bad address, duplicate group or address, more than RSM_MAX_MEMBERS
+ * instances or RSM_MAX_GROUPS groups), RSM_ENOMEM; cfg is unchanged then. */
 int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
                             char *errmsg, size_t errlen);
 
@@ -73,6 +83,8 @@ int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
 typedef void (*rsm_monitor_event_cb)(void *arg, const char *group,
                                      const char *name, const char *detail);
 
+/* Start watching: cfg is copied (its groups too; the caller keeps and
+ * frees its own). */
 int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
                       struct rsm_node *node, rsm_monitor_event_cb event_cb,
                       void *event_arg, struct rsm_monitor **out, char *errmsg,

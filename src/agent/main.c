@@ -416,18 +416,20 @@ static void parse_monitor_settings(struct optval *v, struct settings *s)
     rsm_monitor_config_init(mc);
     mc->agent_id = s->node.id;
     if (n_monitor_flags > RSM_MAX_GROUPS)
-        bad_usage("--monitor: more than %d groups", RSM_MAX_GROUPS);
+        bad_usage("--monitor: more than %d groups (one agent watches at "
+                  "most %d)",
+                  RSM_MAX_GROUPS, RSM_MAX_GROUPS);
     for (unsigned i = 0; i < n_monitor_flags; i++)
         parse_monitor_list(&v[O_MONITOR], monitor_flags[i], mc);
     if (n_monitor_flags == 0 && v[O_MONITOR].val != NULL) {
         /* from the variable: groups separated by ';' */
-        char buf[8192], *save = NULL;
-        if (strlen(v[O_MONITOR].val) >= sizeof buf)
-            bad_usage("%s: too long", v[O_MONITOR].src);
-        strcpy(buf, v[O_MONITOR].val);
+        char *buf = strdup(v[O_MONITOR].val), *save = NULL;
+        if (buf == NULL)
+            bad_usage("%s: out of memory", v[O_MONITOR].src);
         for (char *t = strtok_r(buf, ";", &save); t != NULL;
              t = strtok_r(NULL, ";", &save))
             parse_monitor_list(&v[O_MONITOR], t, mc);
+        free(buf);
     }
     mc->detector.down_after_ms =
         (int64_t)parse_number(&v[O_DOWN_AFTER], 10, 86400000);
@@ -906,6 +908,7 @@ int main(int argc, char **argv)
     start(&a);
     uv_run(&a.loop, UV_RUN_DEFAULT);
     bench_free(&a);
+    rsm_monitor_config_free(&a.set.mon); /* the monitor had its own copy */
     rv = uv_loop_close(&a.loop);
     if (rv != 0) {
         uv_walk(&a.loop, log_leftover, NULL);

@@ -1358,12 +1358,23 @@ static enum rsm_resp_status cmd_member_remove(const struct call *x)
 
 static enum rsm_resp_status cmd_views(const struct call *x)
 {
-    struct rsm_agent_view views[RSM_MAX_GROUPS];
-    const char *groups[RSM_MAX_GROUPS];
-    size_t n = 0;
+    struct rsm_agent_view *views = NULL;
+    const char **groups = NULL;
+    size_t n = 0, max = 0;
 
     if (x->a->monitor != NULL)
-        n = rsm_monitor_views(x->a->monitor, views, groups, RSM_MAX_GROUPS);
+        max = rsm_monitor_get_config(x->a->monitor)->n_groups;
+    if (max > 0) {
+        views = malloc(max * sizeof *views);
+        groups = malloc(max * sizeof *groups);
+        if (views == NULL || groups == NULL) {
+            free(views);
+            free(groups);
+            rsm_resp_add_error(x->r, "ERR out of memory");
+            return RSM_RESP_DONE;
+        }
+        n = rsm_monitor_views(x->a->monitor, views, groups, max);
+    }
     rsm_resp_add_array(x->r, (long)n);
     for (size_t i = 0; i < n; i++) {
         rsm_resp_add_array(x->r, 5);
@@ -1373,6 +1384,8 @@ static enum rsm_resp_status cmd_views(const struct call *x)
         rsm_resp_add_cstr(x->r, rsm_health_state_str(views[i].state));
         rsm_resp_add_int(x->r, views[i].no_reply_ms);
     }
+    free(views);
+    free(groups);
     return RSM_RESP_DONE;
 }
 

@@ -424,12 +424,13 @@ static void serve_metrics(struct rsm_http_api *h, struct rsm_http_response *r)
     in.st = &st;
     in.fsm = rsm_node_fsm(h->node);
     if (h->monitor != NULL) {
-        mon = calloc(RSM_MAX_GROUPS, sizeof *mon);
+        size_t max = rsm_monitor_get_config(h->monitor)->n_groups;
+        mon = calloc(max ? max : 1, sizeof *mon);
         if (mon == NULL) {
             rsm_http_response_text(r, 500, "out of memory\n");
             return;
         }
-        while (n < RSM_MAX_GROUPS &&
+        while (n < max &&
                rsm_monitor_group_status(h->monitor, n, &mon[n].status)) {
             rsm_monitor_probe_latency(h->monitor, n, &mon[n].latency);
             n++;

@@ -121,6 +121,33 @@ void rsm_monitor_config_init(struct rsm_monitor_config *cfg)
     cfg->hook_timeout_ms = 30000;
 }
 
+void rsm_monitor_config_free(struct rsm_monitor_config *cfg)
+{
+    free(cfg->groups);
+    cfg->groups = NULL;
+    cfg->n_groups = 0;
+    cfg->cap_groups = 0;
+}
+
+/* Room for one more group in cfg->groups, doubling. */
+static int grow_groups(struct rsm_monitor_config *cfg)
+{
+    struct rsm_monitor_group_config *g;
+    unsigned cap;
+
+    if (cfg->n_groups < cfg->cap_groups)
+        return 0;
+    cap = cfg->cap_groups ? cfg->cap_groups * 2 : 4;
+    if (cap > RSM_MAX_GROUPS)
+        cap = RSM_MAX_GROUPS;
+    g = realloc(cfg->groups, cap * sizeof *g);
+    if (g == NULL)
+        return RSM_ENOMEM;
+    cfg->groups = g;
+    cfg->cap_groups = cap;
+    return 0;
+}
+
 static int check_group_name(const char *name, size_t n, char *errmsg,
                             size_t errlen)
 {
@@ -152,9 +179,10 @@ int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
     rv = check_group_name(text, (size_t)(eq - text), errmsg, errlen);
     if (rv != 0)
         return rv;
-    if (cfg->n_groups == RSM_MAX_GROUPS)
-        return rsm_errf(RSM_EINVAL, errmsg, errlen, "more than %d groups",
-                        RSM_MAX_GROUPS);
+    if (cfg->n_groups >= RSM_MAX_GROUPS)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "more than %d groups (one agent watches at most %d)",
+                        RSM_MAX_GROUPS, RSM_MAX_GROUPS);
     memset(&gc, 0, sizeof gc);
     memcpy(gc.name, text, (size_t)(eq - text));
     for (unsigned i = 0; i < cfg->n_groups; i++) {
@@ -186,6 +214,9 @@ int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
     if (gc.n_addrs == 0)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "group '%s': no instances",
                         gc.name);
+    if (grow_groups(cfg) != 0)
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen,
+                        "out of memory for %u groups", cfg->n_groups + 1);
     cfg->groups[cfg->n_groups++] = gc;
     return 0;
 }
@@ -304,7 +335,7 @@ static void probe_take_reply(struct probe *p,
 }
 
 const double rsm_monitor_latency_bounds_ms[RSM_MONITOR_LATENCY_BUCKETS - 1] = {
-    0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000};
+    0.25, 0.5, 1, 2.5, 5, 10, 20, 50, 100, 250, 1000};
 
 /* Answers (valid or "alive" errors) go into the histogram; the rest are
  * counted as failed. */
@@ -1369,14 +1400,26 @@ int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
         return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
     m->loop = loop;
     m->cfg = *cfg;
+    m->cfg.groups = NULL;
+    m->cfg.cap_groups = cfg->n_groups;
     m->node = node;
     m->event_cb = event_cb;
     m->event_arg = event_arg;
     m->groups = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof *m->groups);
-    if (m->groups == NULL) {
+    if (cfg->n_groups > 0)
+        m->cfg.groups = malloc(cfg->n_groups * sizeof *m->cfg.groups);
+    if (m->groups == NULL || (cfg->n_groups > 0 && m->cfg.groups == NULL)) {
+        free(m->groups);
+        free(m->cfg.groups);
+        explicit_bzero(m->cfg.redis_password, sizeof m->cfg.redis_password);
+        explicit_bzero(m->cfg.agent_password, sizeof m->cfg.agent_password);
         free(m);
-        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen,
+                        "out of memory for %u groups", cfg->n_groups);
     }
+    if (cfg->n_groups > 0)
+        memcpy(m->cfg.groups, cfg->groups,
+               cfg->n_groups * sizeof *m->cfg.groups);
     uv_timer_init(loop, &m->tick);
     uv_timer_init(loop, &m->kick);
     uv_timer_init(loop, &m->deadline);
@@ -1418,6 +1461,7 @@ static void maybe_free(struct rsm_monitor *m)
     explicit_bzero(m->cfg.agent_password, sizeof m->cfg.agent_password);
     if (m->stop_cb != NULL)
         m->stop_cb(m->stop_arg);
+    rsm_monitor_config_free(&m->cfg);
     free(m->groups);
     free(m);
 }

@@ -147,6 +147,7 @@ static void check_monitor(const char *text)
     if (rv != 0) {
         CHECK(rv == RSM_EINVAL && err[0] != '\0');
         CHECK(cfg.n_groups == 0);
+        rsm_monitor_config_free(&cfg);
         return;
     }
     CHECK(cfg.n_groups == 1);
@@ -179,6 +180,8 @@ static void check_monitor(const char *text)
     CHECK(again.groups[0].n_addrs == g->n_addrs);
     for (unsigned i = 0; i < g->n_addrs; i++)
         CHECK(same_addr(&again.groups[0].addrs[i], &g->addrs[i]));
+    rsm_monitor_config_free(&again);
+    rsm_monitor_config_free(&cfg);
 }
 
 /* ---- small values -------------------------------------------------------- */
