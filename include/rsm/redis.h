@@ -64,6 +64,15 @@ int rsm_redis_create(uv_loop_t *loop, const struct rsm_redis_config *cfg,
 int rsm_redis_command(struct rsm_redis *r, uint64_t timeout_ms, rsm_redis_cb cb,
                       void *arg, int argc, const char *const *argv);
 
+/* Send n commands together (argc[i], argv[i]): like n calls of
+ * rsm_redis_command() with the same deadline, callback and arg, but
+ * written in one go once the link is ready. cb runs once per command, in
+ * order. Returns 0, or RSM_ENOMEM / RSM_EINVAL (any command bad), in
+ * which case none is sent and cb is never called. */
+int rsm_redis_commands(struct rsm_redis *r, uint64_t timeout_ms,
+                       rsm_redis_cb cb, void *arg, int n, const int *argc,
+                       const char *const *const *argv);
+
 /* true while a TCP connection is established (AUTH done). */
 int rsm_redis_connected(const struct rsm_redis *r);
 

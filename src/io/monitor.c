@@ -85,8 +85,10 @@ struct rsm_monitor {
     struct rsm_node *node;
     rsm_monitor_event_cb event_cb;
     void *event_arg;
-    uv_timer_t tick;
-    uv_timer_t kick; /* 0 ms: evaluate dirty groups */
+    uv_timer_t tick;   /* every probe interval / n_slices */
+    unsigned n_slices; /* groups probed in turns, see slice_count() */
+    unsigned slice;    /* the turn of the next tick */
+    uv_timer_t kick;   /* 0 ms: evaluate dirty groups */
     bool kick_armed;
     uv_timer_t deadline; /* a master's down_after runs out */
     uv_timer_t fast;     /* re-probe a failing master soon */
@@ -461,12 +463,13 @@ static void probe(struct instance *in)
     p->sent_ns = uv_hrtime();
     rsm_info_init(&p->res.info);
     if (m->acting) {
-        const char *const *cmds[] = {info_repl, info_server, info_pers};
-        for (int i = 0; i < 3; i++) {
-            if (rsm_redis_command(in->link, timeout, probe_cb, p, 2, cmds[i]) ==
-                0)
-                p->pending++;
-        }
+        /* one write for the three */
+        static const char *const *const cmds[] = {info_repl, info_server,
+                                                  info_pers};
+        static const int argc[] = {2, 2, 2};
+        if (rsm_redis_commands(in->link, timeout, probe_cb, p, 3, argc, cmds) ==
+            0)
+            p->pending = 3;
     } else if (rsm_redis_command(in->link, timeout, probe_cb, p, 1, ping) ==
                0) {
         p->pending++;
@@ -1046,15 +1049,57 @@ static void mark_dirty(struct group *g)
     }
 }
 
-static void tick_cb(uv_timer_t *t)
-{
-    struct rsm_monitor *m = t->data;
+/* With many instances, sending every probe at once holds the loop for
+ * the whole burst, and the replies of the first wait for the last to be
+ * sent: probe latency grows with the number of instances. So groups are
+ * probed in turns (group i in turn i % n_slices), one turn every
+ * interval / n_slices ms, each group still once per interval: about
+ * SLICE_PROBES instances per turn, turns at least MIN_SLICE_MS apart, and
+ * a whole number of ms each. A small configuration has one turn: one
+ * wakeup per interval, as before. */
+#define SLICE_PROBES 32
+#define MIN_SLICE_MS 10
 
+static unsigned slice_count(const struct rsm_monitor_config *cfg)
+{
+    uint64_t n = 0, want, most = cfg->probe_interval_ms / MIN_SLICE_MS;
+
+    for (unsigned i = 0; i < cfg->n_groups; i++)
+        n += cfg->groups[i].n_addrs;
+    want = (n + SLICE_PROBES - 1) / SLICE_PROBES;
+    if (want > most)
+        want = most;
+    if (want > cfg->n_groups)
+        want = cfg->n_groups;
+    while (want > 1 && cfg->probe_interval_ms % want != 0)
+        want--;
+    return want > 0 ? (unsigned)want : 1;
+}
+
+/* Probe every group now (a new leader looks at once). */
+static void probe_all(struct rsm_monitor *m)
+{
     for (unsigned i = 0; i < m->cfg.n_groups; i++)
         probe_group(&m->groups[i]);
     if (m->acting) {
         ask_peers(m);
         for (unsigned i = 0; i < m->cfg.n_groups; i++)
+            mark_dirty(&m->groups[i]);
+    }
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    struct rsm_monitor *m = t->data;
+    unsigned s = m->slice;
+
+    m->slice = (s + 1) % m->n_slices;
+    for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices)
+        probe_group(&m->groups[i]);
+    if (m->acting) {
+        if (s == 0)
+            ask_peers(m);
+        for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices)
             mark_dirty(&m->groups[i]);
     }
 }
@@ -1214,7 +1259,7 @@ void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
         rsm_log(RSM_LOG_INFO, "leader-acting",
                 "groups=%u detail=\"barrier committed, watching Redis\"",
                 m->cfg.n_groups);
-        tick_cb(&m->tick);
+        probe_all(m);
         break;
     case RSM_NODE_LOST_LEADERSHIP:
         if (m->acting)
@@ -1434,7 +1479,8 @@ int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
         rsm_monitor_stop(m, NULL, NULL);
         return rv;
     }
-    uv_timer_start(&m->tick, tick_cb, 0, cfg->probe_interval_ms);
+    m->n_slices = slice_count(cfg);
+    uv_timer_start(&m->tick, tick_cb, 0, cfg->probe_interval_ms / m->n_slices);
     for (unsigned i = 0; i < cfg->n_groups; i++) {
         char list[RSM_MAX_MEMBERS * RSM_ADDR_STRLEN] = "", a[RSM_ADDR_STRLEN];
         for (unsigned j = 0; j < cfg->groups[i].n_addrs; j++) {

@@ -6,10 +6,20 @@
  * whose head is the command the next reply belongs to. Any I/O failure or
  * deadline fails every command of both queues and drops the connection.
  *
+ * Deadlines: one timer per link, armed for the earliest deadline of the
+ * commands in both queues; when it fires it fails everything if that
+ * command is overdue, or re-arms for the new earliest one. (A timer per
+ * command cost four timer-heap operations and a handle close per command,
+ * a sizeable part of an agent probing a thousand endpoints.)
+ *
+ * Writes: commands given together (rsm_redis_commands), and everything
+ * that waited for the connection, go out in one write.
+ *
  * Lifetime: the struct counts what still refers to it (the user until
- * rsm_redis_close, the link timer, each command timer, each TCP handle, each
- * name resolution in flight) and is freed when the count drops to zero,
- * always from a libuv close or request callback. */
+ * rsm_redis_close, the link timer, the deadline timer, each TCP handle,
+ * each name resolution in flight) and is freed when the count drops to
+ * zero, always from a libuv close or request callback. Commands never
+ * outlive the link: closing it completes them all. */
 #include "rsm/redis.h"
 
 #include <assert.h>
@@ -33,17 +43,17 @@ enum state {
 };
 
 /* One command from rsm_redis_command() to its callback. Owned by the link;
- * freed in the close callback of its deadline timer. */
+ * freed right after its callback. */
 struct cmd {
     struct cmd *next;
     struct rsm_redis *r;
-    uv_timer_t timer;
     rsm_redis_cb cb;
     void *arg;
     char *buf; /* RESP text until written (then owned by the write) */
     size_t len;
     uint64_t start_ns;
     uint64_t timeout_ms;
+    uint64_t deadline; /* loop time (uv_now) it fails at */
 };
 
 struct queue {
@@ -89,6 +99,9 @@ struct rsm_redis {
     uv_timer_t timer; /* connect deadline, or a deferred failure */
     int deferred;     /* RSM_E* to fail with when `timer` fires, or 0 */
     char deferred_msg[MSG_SIZE];
+    uv_timer_t deadline;  /* the earliest command deadline, or later */
+    uint64_t deadline_at; /* loop time it is armed for */
+    bool deadline_armed;
 
     struct queue waiting; /* not written yet */
     struct queue sent;    /* written, replies due in this order */
@@ -105,6 +118,7 @@ static void fail_all(struct rsm_redis *r, int status, const char *fmt, ...)
 static void fail_soon(struct rsm_redis *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void on_link_timer(uv_timer_t *t);
+static void on_deadline(uv_timer_t *t);
 
 /* ------------------------------------------------------------------------
  * Queues and reference counting
@@ -157,14 +171,10 @@ static void unref(struct rsm_redis *r)
  * Completing commands
  * ---------------------------------------------------------------------- */
 
-static void cmd_closed(uv_handle_t *h)
+static void free_cmd(struct cmd *c)
 {
-    struct cmd *c = h->data;
-    struct rsm_redis *r = c->r;
-
     redisFreeCommand(c->buf);
     free(c);
-    unref(r);
 }
 
 /* Run the callback of c (already out of every queue) and release it. */
@@ -178,9 +188,8 @@ static void complete(struct cmd *c, int status, const redisReply *reply,
         .latency_ms = (uv_hrtime() - c->start_ns) / 1000000u,
     };
 
-    uv_timer_stop(&c->timer);
     c->cb(c->r, &res, c->arg);
-    uv_close((uv_handle_t *)&c->timer, cmd_closed);
+    free_cmd(c);
 }
 
 /* ------------------------------------------------------------------------
@@ -251,6 +260,8 @@ static void fail_all(struct rsm_redis *r, int status, const char *fmt, ...)
     r->sent.head = r->sent.tail = NULL;
     r->waiting.head = r->waiting.tail = NULL;
     r->deferred = 0;
+    uv_timer_stop(&r->deadline);
+    r->deadline_armed = false;
     drop(r);
     while ((c = queue_pop(&q)) != NULL)
         complete(c, status, NULL, msg);
@@ -290,62 +301,94 @@ static void on_write(uv_write_t *req, int status)
 }
 
 /* Write buf (taking ownership) on the current connection; 0 or a libuv
- * error, in which case buf is freed. */
+ * error, in which case buf is freed. What the socket takes at once is
+ * written right here (uv_try_write: no request, no completion pass, no
+ * epoll change), only the rest through a uv_write request. */
 static int write_buf(struct rsm_redis *r, char *buf, size_t len, bool secret)
 {
-    struct wreq *w = malloc(sizeof *w);
+    uv_stream_t *s = (uv_stream_t *)&r->conn->tcp;
     uv_buf_t b = uv_buf_init(buf, (unsigned)len);
-    int rv;
+    struct wreq *w;
+    int rv = uv_try_write(s, &b, 1);
 
+    if (rv == (int)len) {
+        rv = 0;
+        goto out_free_buf;
+    }
+    if (rv < 0 && rv != UV_EAGAIN)
+        goto out_free_buf;
+    if (rv > 0) {
+        b.base += rv;
+        b.len -= (size_t)rv;
+    }
+    w = malloc(sizeof *w);
     if (w == NULL) {
         rv = UV_ENOMEM;
-        goto err_free_buf;
+        goto out_free_buf;
     }
     w->buf = buf;
     w->len = len;
     w->secret = secret;
     w->req.data = w;
-    rv = uv_write(&w->req, (uv_stream_t *)&r->conn->tcp, &b, 1, on_write);
-    if (rv != 0)
-        goto err_free_wreq;
+    rv = uv_write(&w->req, s, &b, 1, on_write);
+    if (rv != 0) {
+        free(w);
+        goto out_free_buf;
+    }
     return 0;
 
-err_free_wreq:
-    free(w);
-err_free_buf:
+out_free_buf:
     if (secret)
         explicit_bzero(buf, len);
     redisFreeCommand(buf);
     return rv;
 }
 
-/* Write c and move it to `sent`. */
-static int send_cmd(struct rsm_redis *r, struct cmd *c)
+/* Move every command of q to `sent` and write them in one go (q is left
+ * empty). 0 or a libuv error; the commands are in `sent` either way. */
+static int write_queue(struct rsm_redis *r, struct queue *q)
 {
-    char *buf = c->buf;
+    size_t len = 0, off = 0;
+    struct cmd *c;
+    char *buf;
 
-    c->buf = NULL;
-    queue_push(&r->sent, c);
-    return write_buf(r, buf, c->len, false);
+    if (q->head == NULL)
+        return 0;
+    if (q->head == q->tail) { /* one: its own buffer */
+        c = queue_pop(q);
+        buf = c->buf;
+        c->buf = NULL;
+        queue_push(&r->sent, c);
+        return write_buf(r, buf, c->len, false);
+    }
+    for (c = q->head; c != NULL; c = c->next)
+        len += c->len;
+    buf = malloc(len);
+    while ((c = queue_pop(q)) != NULL) {
+        if (buf != NULL)
+            memcpy(buf + off, c->buf, c->len);
+        off += c->len;
+        redisFreeCommand(c->buf);
+        c->buf = NULL;
+        queue_push(&r->sent, c);
+    }
+    if (buf == NULL)
+        return UV_ENOMEM;
+    return write_buf(r, buf, len, false);
 }
 
 /* The link is usable: write everything that waited for it. From callbacks
  * only. */
 static void ready(struct rsm_redis *r)
 {
-    struct cmd *c;
     int rv;
 
     r->state = ST_READY;
     uv_timer_stop(&r->timer);
-    while ((c = queue_pop(&r->waiting)) != NULL) {
-        rv = send_cmd(r, c);
-        if (rv != 0) {
-            fail_all(r, RSM_ECONNECT, "%s: write failed: %s", r->name,
-                     uv_strerror(rv));
-            return;
-        }
-    }
+    rv = write_queue(r, &r->waiting);
+    if (rv != 0)
+        fail_all(r, RSM_ECONNECT, "%s: write failed: %s", r->name,
+                 uv_strerror(rv));
 }
 
 static int send_auth(struct rsm_redis *r)
@@ -600,11 +643,39 @@ static void on_link_timer(uv_timer_t *t)
                  r->name, r->connect_timeout_ms);
 }
 
-static void on_cmd_timer(uv_timer_t *t)
+/* Have the deadline timer fire at `at` (loop time) or earlier. */
+static void arm_deadline(struct rsm_redis *r, uint64_t at)
 {
-    struct cmd *c = t->data;
-    struct rsm_redis *r = c->r;
+    uint64_t now = uv_now(r->loop);
 
+    if (r->deadline_armed && r->deadline_at <= at)
+        return;
+    r->deadline_at = at;
+    r->deadline_armed = true;
+    uv_timer_start(&r->deadline, on_deadline, at > now ? at - now : 0, 0);
+}
+
+static struct cmd *earliest(struct cmd *best, struct cmd *c)
+{
+    for (; c != NULL; c = c->next) {
+        if (best == NULL || c->deadline < best->deadline)
+            best = c;
+    }
+    return best;
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    struct rsm_redis *r = t->data;
+    struct cmd *c = earliest(earliest(NULL, r->sent.head), r->waiting.head);
+
+    r->deadline_armed = false;
+    if (c == NULL)
+        return;
+    if (c->deadline > uv_now(r->loop)) {
+        arm_deadline(r, c->deadline);
+        return;
+    }
     fail_all(r, RSM_ETIMEOUT,
              "%s: no reply within %" PRIu64 " ms, connection dropped", r->name,
              c->timeout_ms);
@@ -637,7 +708,9 @@ int rsm_redis_create(uv_loop_t *loop, const struct rsm_redis_config *cfg,
     }
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;
-    r->refs = 2; /* the user, the link timer */
+    uv_timer_init(loop, &r->deadline);
+    r->deadline.data = r;
+    r->refs = 3; /* the user, the link timer, the deadline timer */
     *out = r;
     return 0;
 
@@ -648,49 +721,89 @@ err_free:
     return RSM_ENOMEM;
 }
 
-int rsm_redis_command(struct rsm_redis *r, uint64_t timeout_ms, rsm_redis_cb cb,
-                      void *arg, int argc, const char *const *argv)
+static bool args_ok(int argc, const char *const *argv)
 {
-    struct cmd *c;
-    int len;
-
-    if (r->closing || cb == NULL || argc < 1 || argv == NULL || timeout_ms == 0)
-        return RSM_EINVAL;
+    if (argc < 1 || argv == NULL)
+        return false;
     for (int i = 0; i < argc; i++) {
         if (argv[i] == NULL)
-            return RSM_EINVAL;
+            return false;
     }
-    c = calloc(1, sizeof *c);
+    return true;
+}
+
+/* A formatted command, not queued yet; NULL when out of memory. */
+static struct cmd *new_cmd(struct rsm_redis *r, int argc,
+                           const char *const *argv)
+{
+    struct cmd *c = calloc(1, sizeof *c);
+    int len;
+
     if (c == NULL)
-        return RSM_ENOMEM;
+        return NULL;
     len = redisFormatCommandArgv(&c->buf, argc, (const char **)argv, NULL);
     if (len < 0) {
         free(c);
-        return RSM_ENOMEM;
+        return NULL;
     }
     c->len = (size_t)len;
     c->r = r;
-    c->cb = cb;
-    c->arg = arg;
-    c->timeout_ms = timeout_ms;
-    c->start_ns = uv_hrtime();
-    uv_timer_init(r->loop, &c->timer);
-    c->timer.data = c;
-    r->refs++;
+    return c;
+}
+
+int rsm_redis_commands(struct rsm_redis *r, uint64_t timeout_ms,
+                       rsm_redis_cb cb, void *arg, int n, const int *argc,
+                       const char *const *const *argv)
+{
+    struct queue q = {NULL, NULL};
+    uint64_t start_ns = uv_hrtime(), deadline;
+    struct cmd *c;
+
+    if (r->closing || cb == NULL || n < 1 || argc == NULL || argv == NULL ||
+        timeout_ms == 0)
+        return RSM_EINVAL;
+    for (int i = 0; i < n; i++) {
+        if (!args_ok(argc[i], argv[i]))
+            return RSM_EINVAL;
+    }
+    for (int i = 0; i < n; i++) {
+        c = new_cmd(r, argc[i], argv[i]);
+        if (c == NULL) {
+            while ((c = queue_pop(&q)) != NULL)
+                free_cmd(c);
+            return RSM_ENOMEM;
+        }
+        queue_push(&q, c);
+    }
     uv_update_time(r->loop);
-    uv_timer_start(&c->timer, on_cmd_timer, timeout_ms, 0);
+    deadline = uv_now(r->loop) + timeout_ms;
+    for (c = q.head; c != NULL; c = c->next) {
+        c->cb = cb;
+        c->arg = arg;
+        c->timeout_ms = timeout_ms;
+        c->start_ns = start_ns;
+        c->deadline = deadline;
+    }
+    arm_deadline(r, deadline);
 
     if (r->state == ST_READY) {
-        int rv = send_cmd(r, c);
+        int rv = write_queue(r, &q);
         if (rv != 0)
             fail_soon(r, RSM_ECONNECT, "%s: write failed: %s", r->name,
                       uv_strerror(rv));
         return 0;
     }
-    queue_push(&r->waiting, c);
+    while ((c = queue_pop(&q)) != NULL)
+        queue_push(&r->waiting, c);
     if (r->state == ST_IDLE && r->deferred == 0)
         start_connect(r);
     return 0;
+}
+
+int rsm_redis_command(struct rsm_redis *r, uint64_t timeout_ms, rsm_redis_cb cb,
+                      void *arg, int argc, const char *const *argv)
+{
+    return rsm_redis_commands(r, timeout_ms, cb, arg, 1, &argc, &argv);
 }
 
 int rsm_redis_connected(const struct rsm_redis *r)
@@ -717,6 +830,7 @@ void rsm_redis_close(struct rsm_redis *r, rsm_redis_close_cb close_cb,
     r->close_arg = arg;
     fail_all(r, RSM_ECANCELED, "%s: link closed", r->name);
     uv_close((uv_handle_t *)&r->timer, link_timer_closed);
+    uv_close((uv_handle_t *)&r->deadline, link_timer_closed);
     if (r->password != NULL)
         explicit_bzero(r->password, strlen(r->password));
     unref(r);
