@@ -51,6 +51,12 @@ struct track {
     unsigned next_recent;
 };
 
+/* A group of the monitor and its index there. */
+struct mon_name {
+    char name[RSM_GROUP_NAME_MAX];
+    size_t index;
+};
+
 /* An event waiting to be published. */
 struct pending {
     struct pending *next;
@@ -67,13 +73,13 @@ struct rsm_events {
     struct rsm_events_node node;
     struct rsm_pubsub *ps;
     struct rsm_monitor *mon;
-    int64_t mon_since;                     /* when the monitor was attached */
-    char (*mon_names)[RSM_GROUP_NAME_MAX]; /* the monitor's groups, by
-                                              index (fixed at its start) */
+    int64_t mon_since;          /* when the monitor was attached */
+    struct mon_name *mon_names; /* the monitor's groups (fixed at its
+                                   start), sorted by name */
     size_t n_mon;
     int64_t acting_since; /* when the node last became the ready leader */
     bool caught_up;       /* applied the log up to the commit index once */
-    struct track *tracks;
+    struct track *tracks; /* sorted by name */
     size_t n_tracks, cap_tracks;
     rsm_events_stop_cb stop_cb;
     void *stop_arg;
@@ -147,22 +153,47 @@ static void emit(struct rsm_events *ev, const char *channel,
  * Tracks
  * --------------------------------------------------------------------- */
 
+/* Where name is in the sorted tracks, or would be inserted. The poll
+ * looks up every group every POLL_MS: with hundreds of groups a linear
+ * search was a visible part of the agent's CPU. */
+static size_t track_pos(const struct rsm_events *ev, const char *name,
+                        bool *found)
+{
+    size_t lo = 0, hi = ev->n_tracks;
+
+    *found = false;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ev->tracks[mid].name, name);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static struct track *track_find(struct rsm_events *ev, const char *name)
 {
-    for (size_t i = 0; i < ev->n_tracks; i++) {
-        if (strcmp(ev->tracks[i].name, name) == 0)
-            return &ev->tracks[i];
-    }
-    return NULL;
+    bool found;
+    size_t i = track_pos(ev, name, &found);
+
+    return found ? &ev->tracks[i] : NULL;
 }
 
 /* The group's track, created empty if new; NULL if out of memory. */
 static struct track *track_get(struct rsm_events *ev, const char *name)
 {
-    struct track *t = track_find(ev, name);
+    bool found;
+    size_t i = track_pos(ev, name, &found);
+    struct track *t;
 
-    if (t != NULL)
-        return t;
+    if (found)
+        return &ev->tracks[i];
     if (ev->n_tracks == ev->cap_tracks) {
         size_t cap = ev->cap_tracks ? ev->cap_tracks * 2 : 8;
         struct track *n = realloc(ev->tracks, cap * sizeof *n);
@@ -171,7 +202,10 @@ static struct track *track_get(struct rsm_events *ev, const char *name)
         ev->tracks = n;
         ev->cap_tracks = cap;
     }
-    t = &ev->tracks[ev->n_tracks++];
+    memmove(&ev->tracks[i + 1], &ev->tracks[i],
+            (ev->n_tracks - i) * sizeof *ev->tracks);
+    ev->n_tracks++;
+    t = &ev->tracks[i];
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
     return t;
@@ -255,11 +289,20 @@ void rsm_events_knobs(const struct rsm_events *ev,
 static bool monitor_status(const struct rsm_events *ev, const char *name,
                            struct rsm_monitor_group_status *gs)
 {
+    size_t lo = 0, hi = ev->n_mon;
+
     if (ev->mon == NULL)
         return false;
-    for (size_t i = 0; i < ev->n_mon; i++) {
-        if (strcmp(ev->mon_names[i], name) == 0)
-            return rsm_monitor_group_status(ev->mon, i, gs);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ev->mon_names[mid].name, name);
+        if (c == 0)
+            return rsm_monitor_group_status(ev->mon, ev->mon_names[mid].index,
+                                            gs);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return false;
 }
@@ -456,19 +499,22 @@ static void on_poll(uv_timer_t *timer)
 {
     struct rsm_events *ev = timer->data;
     const struct rsm_fsm *fsm = fsm_of(ev);
+    size_t n;
 
     check_caught_up(ev);
     for (size_t i = 0; i < ev->n_tracks; i++)
         ev->tracks[i].seen = false;
     for (size_t i = 0; fsm != NULL && i < fsm->n_groups; i++)
         poll_group(ev, &fsm->groups[i]);
-    for (size_t i = 0; i < ev->n_tracks;) { /* groups gone from the FSM */
-        if (!ev->tracks[i].seen) {
-            ev->tracks[i] = ev->tracks[--ev->n_tracks];
-            continue;
+    n = 0;
+    for (size_t i = 0; i < ev->n_tracks; i++) { /* groups gone from the FSM */
+        if (ev->tracks[i].seen) {
+            if (n != i)
+                ev->tracks[n] = ev->tracks[i];
+            n++;
         }
-        i++;
     }
+    ev->n_tracks = n;
 }
 
 /* ---------------------------------------------------------------------
@@ -604,6 +650,12 @@ int rsm_events_start(uv_loop_t *loop, const struct rsm_events_node *node,
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct mon_name *)a)->name,
+                  ((const struct mon_name *)b)->name);
+}
+
 void rsm_events_set_monitor(struct rsm_events *ev, struct rsm_monitor *m)
 {
     const struct rsm_monitor_config *c;
@@ -624,8 +676,11 @@ void rsm_events_set_monitor(struct rsm_events *ev, struct rsm_monitor *m)
         ev->mon = NULL; /* no observations rather than a wrong lookup */
         return;
     }
-    for (unsigned i = 0; i < c->n_groups; i++)
-        memcpy(ev->mon_names[i], c->groups[i].name, RSM_GROUP_NAME_MAX);
+    for (unsigned i = 0; i < c->n_groups; i++) {
+        memcpy(ev->mon_names[i].name, c->groups[i].name, RSM_GROUP_NAME_MAX);
+        ev->mon_names[i].index = i;
+    }
+    qsort(ev->mon_names, c->n_groups, sizeof *ev->mon_names, by_name);
     ev->n_mon = c->n_groups;
 }
 

@@ -86,7 +86,8 @@ struct wreq {
 struct rsm_redis {
     uv_loop_t *loop;
     struct rsm_addr addr;
-    char name[RSM_ADDR_STRLEN]; /* "host:port" for messages */
+    char name[RSM_ADDR_STRLEN];       /* "host:port" for messages */
+    char ok_msg[RSM_ADDR_STRLEN + 8]; /* "host:port: ok", made once */
     char *user;
     char *password;
     uint64_t connect_timeout_ms;
@@ -441,8 +442,7 @@ static void dispatch(struct rsm_redis *r, const redisReply *reply)
                  (int)reply->len, reply->str);
         complete(c, RSM_EREPLY, reply, msg);
     } else {
-        snprintf(msg, sizeof msg, "%s: ok", r->name);
-        complete(c, 0, reply, msg);
+        complete(c, 0, reply, r->ok_msg);
     }
 }
 
@@ -695,6 +695,7 @@ int rsm_redis_create(uv_loop_t *loop, const struct rsm_redis_config *cfg,
     r->loop = loop;
     r->addr = cfg->addr;
     rsm_addr_format(&r->addr, r->name, sizeof r->name);
+    snprintf(r->ok_msg, sizeof r->ok_msg, "%s: ok", r->name);
     r->connect_timeout_ms = cfg->connect_timeout_ms;
     if (cfg->password != NULL) {
         r->password = strdup(cfg->password);
