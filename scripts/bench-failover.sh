@@ -6,6 +6,9 @@
 #   scripts/bench-failover.sh --runs 3 --signals KILL
 #   scripts/bench-failover.sh --bench PATH     # or RSM_FAILOVER_BENCH=PATH
 #   scripts/bench-failover.sh -- --poll-ms 5   # after --: passed to the bench
+#   scripts/bench-failover.sh --kill-leader    # rsm-agent only: the agent
+#                                              # leader is SIGKILLed with the
+#                                              # master (see sfb_shim.py)
 #
 # Topology (the bench's): 1 master + 2 replicas, 3 agents, quorum 2,
 # down-after 1000 ms (--down-after), parallel-syncs 1, 1000 keys. For each
@@ -29,9 +32,11 @@ signals="KILL STOP"
 down_after=1000
 base=7000
 bench=${RSM_FAILOVER_BENCH:-}
+impls="sentinel agent"
+shim_flags=()
 extra=()
 usage() {
-    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 while [ $# -gt 0 ]; do
@@ -41,6 +46,7 @@ while [ $# -gt 0 ]; do
     --down-after) down_after=${2:?--down-after needs a value}; shift 2 ;;
     --base-port) base=${2:?--base-port needs a value}; shift 2 ;;
     --bench) bench=${2:?--bench needs a value}; shift 2 ;;
+    --kill-leader) impls=agent; shim_flags=(--kill-leader); shift ;;
     -h | --help) usage 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "bench-failover: unknown argument '$1'" >&2; usage ;;
@@ -99,7 +105,7 @@ agent_cmd+=" {failover_timeout} {parallel_syncs}"
 status=0
 first=1
 for sig in $signals; do
-    for impl in sentinel agent; do
+    for impl in $impls; do
         if [ $impl = sentinel ]; then
             rp=$base sp=$((base + 20000)) args=()
         else
@@ -117,20 +123,23 @@ for sig in $signals; do
             --down-after "$down_after" --base-port "$rp" \
             --sentinel-base-port "$sp" --linger 3 --idle-seconds "$idle" \
             --workdir "$work/$impl-$sig" --json "$outdir/$impl-$sig.json" \
-            "${args[@]}" "${extra[@]}" >"$outdir/$impl-$sig.log" 2>&1; then
+            "${args[@]}" "${shim_flags[@]}" "${extra[@]}" \
+            >"$outdir/$impl-$sig.log" 2>&1; then
             echo "bench-failover: $impl SIG$sig: some runs failed" \
                  "(see $outdir/$impl-$sig.log)" >&2
             status=1
         fi
-        grep -E '^run ' "$outdir/$impl-$sig.log" >&2 || true
+        grep -E '^(run |leader-kill)' "$outdir/$impl-$sig.log" >&2 || true
     done
     first=0
 done
 
-python3 - "$outdir" "$outdir.json" "$down_after" "$runs" "$signals" <<'EOF'
+python3 - "$outdir" "$outdir.json" "$down_after" "$runs" "$signals" \
+    "${#shim_flags[@]}" <<'EOF'
 import json, os, statistics, sys
 
-outdir, out, down_after, runs, signals = sys.argv[1:6]
+outdir, out, down_after, runs, signals, leader_kill = sys.argv[1:7]
+leader_kill = leader_kill != "0"
 down_after, runs = int(down_after), int(runs)
 metrics = ("t_role_ms", "t_replicas_ms", "t_discovery_ms")
 names = {"sentinel": "redis-sentinel", "agent": "rsm-agent"}
@@ -179,7 +188,11 @@ for sig in signals.split():
               % ("SIG" + sig, fails["sentinel"], fails["agent"]))
 
 kill = result.get("medians", {}).get("KILL", {}).get("t_replicas_ms")
-if kill and kill["agent"] is not None:
+if leader_kill:
+    result["leader_kill"] = True
+    print("\n(the agent leader was SIGKILLed with the master: compare with "
+          "a plain failover plus a new leader's election)")
+elif kill and kill["agent"] is not None:
     target = down_after + 100
     print("\ntarget (SIGKILL, every replica linked): <= %d ms and <= half "
           "of redis-sentinel: %.1f ms, ratio %s -> %s" % (

@@ -5,10 +5,12 @@ gnuplot PNG plots and summary.md.
     report.py OUTDIR
 
 Reads OUTDIR/raw/ (failover-<SIG>-<DOWN_AFTER>.json from bench-failover.sh,
+leaderkill-KILL-<DOWN_AFTER>.json from bench-failover.sh --kill-leader,
 raft.log from bench-raft.sh, discovery.log from bench-discovery.sh,
-machine.txt) and writes OUTDIR/*.csv, OUTDIR/*.png, OUTDIR/summary.md and
-OUTDIR/readme-table.md (the table run.sh can paste into README.md). Every
-number is a median over runs; ratios are ours / redis-sentinel.
+scale.csv from scale.py, machine.txt) and writes OUTDIR/*.csv,
+OUTDIR/*.png, OUTDIR/summary.md and OUTDIR/readme-table.md (the table and
+the targets paragraph for README.md). Every number is a median over runs;
+ratios are ours / redis-sentinel.
 """
 import csv
 import glob
@@ -59,18 +61,24 @@ def gnuplot(outdir, name, script):
 
 
 def load_failover(raw):
-    """[(signal, down_after, impl, runs)] from the bench-failover JSONs."""
+    """[(signal, down_after, impl, runs)] from the bench-failover JSONs. The
+    leader-kill series (rsm-agent only) has the signal "KILL+leader"."""
     out = []
-    for path in sorted(glob.glob(os.path.join(raw, "failover-*-*.json"))):
-        m = re.match(r"failover-([A-Z]+)-(\d+)\.json$", os.path.basename(path))
+    for path in sorted(glob.glob(os.path.join(raw, "*-*-*.json"))):
+        m = re.match(r"(failover|leaderkill)-([A-Z]+)-(\d+)\.json$",
+                     os.path.basename(path))
         if not m:
             continue
         with open(path) as f:
             data = json.load(f)
-        sig, da = m.group(1), int(m.group(2))
+        sig, da = m.group(2), int(m.group(3))
         for impl, _ in IMPLS:
             runs = data.get("series", {}).get("%s-%s" % (impl, sig), {}).get(
                 "runs", [])
+            if m.group(1) == "leaderkill":
+                if impl != "agent":
+                    continue
+                sig += "+leader"
             out.append((sig, da, impl, runs))
     return out
 
@@ -94,13 +102,17 @@ def failover(outdir, series, md):
               rows)
     keys = sorted({(sig, da) for sig, da, _, _ in series},
                   key=lambda k: (k[1], k[0]))
+    present = {(sig, da, impl) for sig, da, impl, runs in series if runs}
     by = {(sig, da, impl): runs for sig, da, impl, runs in series}
     md.append("## 1. Failover: master killed (SIGKILL) or frozen (SIGSTOP)\n")
     md.append("1 master + 2 replicas, 3 agents / 3 sentinels, quorum 2; ms "
               "from the signal, medians over n runs (n = complete runs). "
               "detect = first +odown, decide = first +selected-slave, "
               "promote = a replica reports role:master, linked = every other "
-              "replica linked to it, discovery = every agent answers it.\n")
+              "replica linked to it, discovery = every agent answers it. "
+              "SIGKILL+leader (rsm-agent only): the agent leader is "
+              "SIGKILLed right after the master; discovery = every "
+              "surviving agent.\n")
     md.append("| signal | down-after | metric | redis-sentinel | rsm-agent | "
               "ours/sentinel |")
     md.append("|---|---|---|---|---|---|")
@@ -138,6 +150,8 @@ def failover(outdir, series, md):
         x = 0
         for sig, da in keys:
             for impl, name in IMPLS:
+                if (sig, da, impl) not in present:
+                    continue
                 x += 1
                 labels.append('"%s\\nSIG%s %d" %d' % (name, sig, da, x))
                 vals = [v for v in table[(sig, da)][impl + "_repl"]
@@ -173,6 +187,8 @@ plot "failover_dist.dat" index 0 using 1:2:3 with points pt 7 ps 1 lc rgb variab
     disc = []
     for sig, da in keys:
         for impl, name in IMPLS:
+            if (sig, da, impl) not in present:
+                continue
             y += 1
             ytics.append('"%s SIG%s %d" %d' % (name, sig, da, y))
             p = table[(sig, da)][impl]
@@ -218,20 +234,25 @@ plot %s
 
 
 def idle_footprint(outdir, series, md):
-    rows, summ = [], {}
+    """{impl: (median RSS kB, median CPU %, max CPU %, windows)} over the
+    idle window of the first run of every failover series that has one,
+    every agent process (3 per window)."""
+    rows, vals = [], {}
     for sig, da, impl, runs in series:
         idle = runs[0].get("idle") if runs else None
-        if not idle or impl in summ:
+        if not idle:
             continue
-        ag = [v for k, v in idle.items() if k.startswith("agent")]
-        summ[impl] = (med([v["rss_kb"] for v in ag]),
-                      med([v["cpu_percent"] for v in ag]))
         for k, v in sorted(idle.items()):
             if k.startswith("agent"):
-                rows.append([impl, k, v["rss_kb"], v["cpu_percent"]])
+                rows.append([impl, sig, da, k, v["rss_kb"], v["cpu_percent"]])
+                vals.setdefault(impl, []).append(v)
     write_csv(os.path.join(outdir, "footprint.csv"),
-              ["impl", "process", "rss_kb", "cpu_percent"], rows)
-    return summ
+              ["impl", "signal", "down_after_ms", "process", "rss_kb",
+               "cpu_percent"], rows)
+    return {impl: (med([v["rss_kb"] for v in vs]),
+                   med([v["cpu_percent"] for v in vs]),
+                   max(v["cpu_percent"] for v in vs), len(vs) // 3)
+            for impl, vs in vals.items()}
 
 
 def leader_loss(outdir, raw, md):
@@ -273,57 +294,140 @@ def discovery(outdir, raw):
 
 
 def scale(outdir, raw, md):
+    """The scale table and plot; returns {(impl, n): row}."""
     path = os.path.join(raw, "scale.csv")
     if not os.path.exists(path):
         md.append("not run\n")
-        return
+        return {}
     with open(path) as f:
-        rows = list(csv.DictReader(f))
-    md.append("One rsm-agent (a group of one: the leader) probing N endpoints "
-              "every 100 ms (10 Hz), groups of 3. The endpoints are one "
-              "asyncio process answering PING/INFO on N ports, not real "
-              "redis-servers. CPU = median of 5 s samples; probe period = "
-              "time between two probes of one endpoint as the server sees "
-              "it (100 ms when the agent keeps up; the agent does not "
-              "expose its own probe latency). redis-sentinel not run.\n")
-    md.append("| N | groups | agent CPU % | agent RSS kB | probe period p50 ms "
-              "| p99 ms | note |")
-    md.append("|---|---|---|---|---|---|---|")
-    good = []
-    for r in rows:
-        md.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-            r["n"], r["groups"], r["agent_cpu_percent"] or "-",
-            r["agent_rss_kb"] or "-", r["probe_period_p50_ms"] or "-",
-            r["probe_period_p99_ms"] or "-", r["note"] or ""))
-        if r["agent_cpu_percent"]:
-            good.append(r)
-    md.append("")
+        rows = [r for r in csv.DictReader(f) if r.get("impl")]
     shutil.copy(path, os.path.join(outdir, "scale.csv"))
-    if len(good) < 1:
-        return
+    by = {(r["impl"], int(r["n"])): r for r in rows}
+    fake = {r.get("fake") for r in rows} - {"", None}
+    md.append("One agent watching N endpoints in groups of 3 (a master and "
+              "2 replicas): rsm-agent as a group of one agent (the leader) "
+              "probing at 10 Hz, redis-sentinel as one sentinel (quorum 1) "
+              "at its own fixed rates (PING 1/s, INFO every 10 s, hello "
+              "every 2 s per instance; it cannot probe at 10 Hz). The "
+              "endpoints are SIMULATED: one process (%s) answers PING, "
+              "INFO, SUBSCRIBE/PUBLISH on N ports; they are not "
+              "redis-servers. CPU = median of 5 s samples, %% of one core. "
+              "Probe latency = rsm-agent's own histogram "
+              "(rsm_probe_duration_seconds on /metrics, send to last reply, "
+              "quantiles interpolated in the buckets; <= 20 ms = share of "
+              "probes at or under 20 ms); redis-sentinel exposes none. "
+              "INFO period = time between two INFO replication on one "
+              "endpoint, seen by the endpoint server (100 ms when the agent "
+              "keeps up). Endpoint CPU = the simulating process's own CPU, "
+              "to show it is not the bottleneck.\n" % (
+                  " / ".join(sorted(
+                      "scripts/bench/fake_redis.c (C, epoll)" if k == "c"
+                      else "tests/integration/fakeredis.py (Python asyncio)"
+                      for k in fake)) or "?"))
+    md.append("| N | groups | rsm-agent CPU % | redis-sentinel CPU % | "
+              "ours/sentinel | agent RSS kB | sentinel RSS kB | probe p50 ms "
+              "| probe p99 ms | <= 20 ms | INFO period p50/p99 ms | "
+              "endpoint commands/s (agent) | endpoint CPU % (agent) | note |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    pts = sorted({n for _, n in by})
+    dat = []
+    for n in pts:
+        a, sn = by.get(("agent", n), {}), by.get(("sentinel", n), {})
+
+        def num(r, k):
+            try:
+                return float(r.get(k) or "")
+            except ValueError:
+                return None
+        ac, sc = num(a, "cpu_percent"), num(sn, "cpu_percent")
+        md.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s "
+                  "| %s | %s | %s |" % (
+                      n, a.get("groups") or sn.get("groups") or "-",
+                      fmt(ac, 2), fmt(sc, 2), fmt(ratio(ac, sc), 2),
+                      a.get("rss_kb") or "-", sn.get("rss_kb") or "-",
+                      a.get("lat_p50_ms") or "-", a.get("lat_p99_ms") or "-",
+                      fmt(100 * num(a, "lat_le20_frac"), 1) + " %"
+                      if num(a, "lat_le20_frac") is not None else "-",
+                      a.get("info_p50_ms") or "-", a.get("info_p99_ms") or "-",
+                      a.get("cmds_per_s") or "-",
+                      a.get("fake_cpu_percent") or "-",
+                      "; ".join(x for x in (a.get("note"), sn.get("note"))
+                                if x)))
+        dat.append("%d %s %s %s" % (n, ac if ac is not None else "NaN",
+                                    sc if sc is not None else "NaN",
+                                    num(a, "lat_p99_ms") if
+                                    num(a, "lat_p99_ms") is not None
+                                    else "NaN"))
+    md.append("")
+    if not dat:
+        return by
     with open(os.path.join(outdir, "scale.dat"), "w") as f:
-        for r in good:
-            f.write("%s %s %s %s\n" % (r["n"], r["agent_cpu_percent"],
-                                        r["probe_period_p50_ms"],
-                                        r["probe_period_p99_ms"]))
+        f.write("\n".join(dat) + "\n")
     if gnuplot(outdir, "scale", """
-set terminal pngcairo size 800,480 font ",10"
+set terminal pngcairo size 900,520 font ",10"
 set output "scale.png"
-set title "One agent probing N endpoints at 10 Hz (fake RESP endpoints)"
+set title "One agent watching N simulated endpoints (rsm-agent at 10 Hz)" noenhanced
 set xlabel "endpoints N"
-set ylabel "agent CPU, % of a core"
-set y2label "probe period, ms"
+set ylabel "CPU, % of one core"
+set y2label "rsm-agent probe latency p99, ms"
+set logscale x
 set ytics nomirror
 set y2tics
 set yrange [0:*]
 set y2range [0:*]
 set grid
 set key top left
-plot "scale.dat" using 1:2 with linespoints pt 7 lw 2 title "agent CPU %", \\
-     "" using 1:3 axes x1y2 with linespoints pt 5 title "probe period p50", \\
-     "" using 1:4 axes x1y2 with linespoints pt 9 title "probe period p99"
+set arrow from graph 0, second 20 to graph 1, second 20 nohead dt 2 lc rgb "#d04020"
+set label "p99 target 20 ms" at graph 0.02, second 21 tc rgb "#d04020"
+plot "scale.dat" using 1:2 with linespoints pt 7 lw 2 lc rgb "#d04020" title "rsm-agent CPU %", \\
+     "" using 1:3 with linespoints pt 5 lw 2 lc rgb "#3060c0" title "redis-sentinel CPU %", \\
+     "" using 1:4 axes x1y2 with linespoints pt 9 dt 3 lc rgb "#d04020" title "rsm-agent probe p99 ms"
 """):
         md.append("![scale](scale.png)\n")
+    return by
+
+
+def targets(table, fp, rd, sc):
+    """[(target, where we are, met?)] for every target of the issue."""
+    out = []
+    for (sig, da), m in sorted(table.items(), key=lambda k: (k[0][1], k[0][0])):
+        a, s = m["agent"][3], m["sentinel"][3]
+        if sig == "KILL" and a is not None:
+            r = ratio(a, s)
+            out.append(("failover, SIGKILL master, down-after %d: kill -> "
+                        "replicas linked <= %d ms median and <= 0.5 x "
+                        "redis-sentinel" % (da, da + 100),
+                        "%s ms, %s x" % (fmt(a), fmt(r, 2)),
+                        a <= da + 100 and r is not None and r <= 0.5))
+        if sig == "KILL+leader" and a is not None:
+            want = da + rd if rd is not None else None
+            plain = table.get(("KILL", da), {}).get("agent", [None] * 5)[3]
+            out.append(("failover while the agent leader is SIGKILLed, "
+                        "down-after %d: replicas linked <= down-after + new "
+                        "leader ready (%s ms)" % (da, fmt(want)),
+                        "%s ms (plain failover %s ms), discovery %s ms" % (
+                            fmt(a), fmt(plain), fmt(m["agent"][4])),
+                        want is not None and a <= want))
+    if rd is not None:
+        out.append(("new agent leader acting after the leader dies: <= "
+                    "1500 ms", "%s ms" % fmt(rd), rd <= 1500))
+    if fp and "agent" in fp:
+        rss, cpu = fp["agent"]
+        out.append(("idle agent <= 4 MB RSS", "%s kB" % fmt(rss),
+                    rss is not None and rss <= 4096))
+        out.append(("idle agent <= 0.5 % CPU", "%s %%" % fmt(cpu, 2),
+                    cpu is not None and cpu <= 0.5))
+    r = sc.get(("agent", 1000)) if sc else None
+    if r:
+        try:
+            cpu, p99 = float(r["cpu_percent"]), float(r["lat_p99_ms"])
+            out.append(("1,000 endpoints at 10 Hz on one core, probe latency "
+                        "p99 < 20 ms", "%.1f %% of a core, p99 %.1f ms" % (
+                            cpu, p99), cpu < 100 and p99 < 20))
+        except (KeyError, ValueError):
+            out.append(("1,000 endpoints at 10 Hz on one core, probe latency "
+                        "p99 < 20 ms", r.get("note") or "no number", False))
+    return out
 
 
 def main():
@@ -345,15 +449,20 @@ def main():
     if apply_line:
         md.append(apply_line + "\n")
     if fp:
-        md.append("Idle (first run of the first failover series, every "
-                  "process of the 3, median):\n")
+        s = fp.get("sentinel", (None,) * 4)
+        a = fp.get("agent", (None,) * 4)
+        md.append("Idle, 3 agents / 3 sentinels watching 1 master + 2 "
+                  "replicas, before the first kill of each failover series "
+                  "(CPU from /proc over the window): median over every "
+                  "process of %s / %s windows.\n" % (s[3], a[3]))
         md.append("| | redis-sentinel | rsm-agent | ours/sentinel |")
         md.append("|---|---|---|---|")
-        s, a = fp.get("sentinel", (None, None)), fp.get("agent", (None, None))
         md.append("| RSS kB | %s | %s | %s |" % (fmt(s[0]), fmt(a[0]),
                                                 fmt(ratio(a[0], s[0]), 2)))
-        md.append("| CPU %% of a core | %s | %s | %s |\n" % (
+        md.append("| CPU %% of a core, median | %s | %s | %s |" % (
             fmt(s[1], 2), fmt(a[1], 2), fmt(ratio(a[1], s[1]), 2)))
+        md.append("| CPU %% of a core, busiest process | %s | %s | %s |\n" % (
+            fmt(s[2], 2), fmt(a[2], 2), fmt(ratio(a[2], s[2]), 2)))
     md.append("## 3. Client port: SENTINEL get-master-addr-by-name\n")
     if disc:
         (srps, scpu, arps, acpu), n = disc
@@ -368,7 +477,17 @@ def main():
     else:
         md.append("not run\n")
     md.append("## 4. Scale: one agent watching N endpoints\n")
-    scale(outdir, raw, md)
+    sc = scale(outdir, raw, md)
+    tg = targets(table, fp, rd, sc)
+    md.append("## Targets\n")
+    md.append("| target | where we are | |")
+    md.append("|---|---|---|")
+    for what, got, ok in tg:
+        md.append("| %s | %s | %s |" % (what, got, "met" if ok else
+                                        "NOT met"))
+    md.append("")
+    md[2:2] = ["", "Targets: %d of %d met (see the end)." % (
+        sum(1 for t in tg if t[2]), len(tg))] if tg else []
     with open(os.path.join(outdir, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 
@@ -377,6 +496,11 @@ def main():
          "|---|---|---|---|"]
     for (sig, da), m in sorted(table.items(), key=lambda k: (k[0][1], k[0][0])):
         s, a = m["sentinel"][3], m["agent"][3]
+        if sig.endswith("+leader"):
+            t.append("| SIGKILL master and agent leader, down-after %d: "
+                     "replicas linked, ms (n=%d) | - | %s | - |" % (
+                         da, m["agent_n"], fmt(a)))
+            continue
         t.append("| SIG%s master, down-after %d: replicas linked, ms "
                  "(n=%d/%d) | %s | %s | %s |" % (
                      sig, da, m["sentinel_n"], m["agent_n"], fmt(s), fmt(a),
@@ -394,6 +518,24 @@ def main():
         (srps, scpu, arps, acpu), n = disc
         t.append("| get-master-addr-by-name, requests/s | %s | %s | %s |" % (
             fmt(srps), fmt(arps), fmt(ratio(arps, srps), 2)))
+    for (impl, n), r in sorted(sc.items()):
+        if impl != "agent" or n != 1000:
+            continue
+        sn = sc.get(("sentinel", n), {})
+        t.append("| %d simulated endpoints, CPU %% of a core (agent 10 Hz, "
+                 "sentinel its own rates) | %s | %s | %s |" % (
+                     n, sn.get("cpu_percent") or "-",
+                     r.get("cpu_percent") or "-",
+                     fmt(ratio(float(r["cpu_percent"]),
+                               float(sn["cpu_percent"])), 2)
+                     if r.get("cpu_percent") and sn.get("cpu_percent")
+                     else "-"))
+        t.append("| %d simulated endpoints, probe latency p99, ms | - | %s "
+                 "| - |" % (n, r.get("lat_p99_ms") or "-"))
+    t.append("")
+    t.append("Against the targets: " + "; ".join(
+        "%s: %s (%s)" % (what, got, "met" if ok else "NOT met")
+        for what, got, ok in tg) + ".")
     with open(os.path.join(outdir, "readme-table.md"), "w") as f:
         f.write("\n".join(t) + "\n")
     print(open(os.path.join(outdir, "summary.md")).read())

@@ -9,20 +9,26 @@
 #   --runs N            failover runs per series and leader-loss runs (10)
 #   --down-after "MS.." failover down-after values (default "1000 5000")
 #   --signals "S.."     KILL and/or STOP (default "KILL STOP")
-#   --idle-seconds S    idle RSS/CPU window, 3 agents vs 3 sentinels (60)
+#   --leader-kill "MS.." down-after values of the failover started while
+#                       the agent leader is SIGKILLed (default "1000"; ""
+#                       skips)
+#   --idle-seconds S    idle RSS/CPU window, 3 agents vs 3 sentinels, in
+#                       the first run of every failover series (60)
 #   --rounds N          redis-benchmark rounds on the client port (5)
 #   -n N                requests per redis-benchmark round (200000)
 #   --base-port P       the failover bench's fixed ports (see
 #                       bench-failover.sh; default 7000), series k on
 #                       P + 200 (k - 1)
-#   --scale "N.."       endpoints per scale point (default "10 100 300";
-#                       "" skips), --scale-seconds S per point (30)
+#   --scale "N.."       endpoints per scale point (default "10 100 300
+#                       1000"; "" skips), --scale-seconds S per point (30)
 #
 # Parts: 1. failover (scripts/bench-failover.sh, one call per down-after and
-# signal); 2. agent leader loss (scripts/bench-raft.sh) and the idle
-# footprint (taken in the first failover series); 3. client port
-# (scripts/bench-discovery.sh); 4. scale (scripts/bench/scale.py: one
-# agent, N endpoints served by one asyncio process, not real redis-servers).
+# signal), and the idle footprint in the first run of each; 2. agent leader
+# loss (scripts/bench-raft.sh) and a failover started while the agent leader
+# is SIGKILLed (bench-failover.sh --kill-leader); 3. client port
+# (scripts/bench-discovery.sh); 4. scale (scripts/bench/scale.py: one agent
+# and one redis-sentinel, N endpoints simulated by one C process,
+# scripts/bench/fake_redis.c, not real redis-servers).
 # Writes bench-results/<UTC time>/: raw/ (every script's own output), *.csv,
 # *.png, summary.md, readme-table.md.
 # Installs missing Debian packages (gnuplot-nox among them) through
@@ -39,10 +45,11 @@ idle_seconds=60
 rounds=5
 requests=200000
 base=7000
-scale="10 100 300"
+scale="10 100 300 1000"
 scale_seconds=30
+leader_kill="1000"
 usage() {
-    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 while [ $# -gt 0 ]; do
@@ -56,11 +63,12 @@ while [ $# -gt 0 ]; do
     --base-port) base=${2:?}; shift 2 ;;
     --scale) scale=${2?}; shift 2 ;;
     --scale-seconds) scale_seconds=${2:?}; shift 2 ;;
+    --leader-kill) leader_kill=${2?}; shift 2 ;;
     -h | --help) usage 0 ;;
     *) echo "bench/run: unknown argument '$1'" >&2; usage ;;
     esac
 done
-for v in "$runs" "$idle_seconds" "$rounds" "$requests" "$base" "$scale_seconds" $down_afters $scale; do
+for v in "$runs" "$idle_seconds" "$rounds" "$requests" "$base" "$scale_seconds" $down_afters $scale $leader_kill; do
     case $v in '' | *[!0-9]*) echo "bench/run: bad number '$v'" >&2; exit 2 ;; esac
 done
 
@@ -90,13 +98,11 @@ status=0
 } >"$raw/machine.txt"
 cat "$raw/machine.txt"
 
-# 1. failover, and the idle footprint in the first series
-first=1 series=0
+# 1. failover, and the idle footprint in the first run of every series
+series=0
 for da in $down_afters; do
     for sig in $signals; do
-        idle=0
-        [ $first = 1 ] && idle=$idle_seconds
-        first=0
+        idle=$idle_seconds
         echo "== failover SIG$sig, down-after $da, $runs runs" >&2
         log=$raw/failover-$sig-$da.log
         # each series on its own ports: the last one's may be in TIME_WAIT
@@ -121,6 +127,24 @@ echo "== agent leader loss, $runs runs" >&2
 scripts/bench-raft.sh --runs "$runs" --idle-seconds 0 \
     >"$raw/raft.log" 2>&1 || status=1
 grep -E 'elected|ready|raft_apply' "$raw/raft.log" | tail -3 >&2
+for da in $leader_kill; do
+    echo "== failover while the agent leader dies, down-after $da," \
+         "$runs runs" >&2
+    log=$raw/leaderkill-KILL-$da.log
+    scripts/bench-failover.sh --kill-leader --runs "$runs" --signals KILL \
+        --down-after "$da" --base-port $((base + 200 * series)) \
+        -- --idle-seconds 0 >"$log" 2>&1 || status=1
+    series=$((series + 1))
+    json=$(awk '/^json: / {print $2}' "$log")
+    if [ -n "$json" ] && [ -f "$json" ]; then
+        mv "$json" "$raw/leaderkill-KILL-$da.json"
+        mv "${json%.json}" "$raw/leaderkill-KILL-$da"
+    else
+        echo "bench/run: leader kill $da: no result (see $log)" >&2
+        status=1
+    fi
+    sed -n '/^Failover/,$p' "$log" >&2
+done
 
 # 3. client port
 echo "== client port, $rounds rounds of $requests requests" >&2

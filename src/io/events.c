@@ -495,12 +495,22 @@ static void check_caught_up(struct rsm_events *ev)
         ev->caught_up = true;
 }
 
+/* Polls fall on multiples of POLL_MS of the loop clock, like the
+ * monitor's probe turns (monitor.c): an idle agent wakes up once for both
+ * instead of twice. Re-armed from the grid each time, so that a late
+ * callback or a loop time updated by another callback does not shift it. */
+static uint64_t until_next_poll(const struct rsm_events *ev)
+{
+    return POLL_MS - uv_now(ev->loop) % POLL_MS;
+}
+
 static void on_poll(uv_timer_t *timer)
 {
     struct rsm_events *ev = timer->data;
     const struct rsm_fsm *fsm = fsm_of(ev);
     size_t n;
 
+    uv_timer_start(&ev->timer, on_poll, until_next_poll(ev), 0);
     check_caught_up(ev);
     for (size_t i = 0; i < ev->n_tracks; i++)
         ev->tracks[i].seen = false;
@@ -645,7 +655,7 @@ int rsm_events_start(uv_loop_t *loop, const struct rsm_events_node *node,
     uv_timer_init(loop, &ev->flush);
     ev->timer.data = ev;
     ev->flush.data = ev;
-    uv_timer_start(&ev->timer, on_poll, POLL_MS, POLL_MS);
+    uv_timer_start(&ev->timer, on_poll, until_next_poll(ev), 0);
     *out = ev;
     return 0;
 }

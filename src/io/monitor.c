@@ -1076,6 +1076,21 @@ static unsigned slice_count(const struct rsm_monitor_config *cfg)
     return want > 0 ? (unsigned)want : 1;
 }
 
+/* The other agents' views count only once this leader has had no valid
+ * reply from a committed master (detector.h: the verdict looks at them
+ * only then, and only at fresh ones). While every master answers, asking
+ * for them each interval would cost every agent a round trip for nothing;
+ * from a master's first failed probe on they are asked every interval,
+ * long before its down_after_ms runs out. */
+static bool views_needed(const struct rsm_monitor *m)
+{
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        if (m->groups[i].verdict.status != RSM_MASTER_OK)
+            return true;
+    }
+    return false;
+}
+
 /* Probe every group now (a new leader looks at once). */
 static void probe_all(struct rsm_monitor *m)
 {
@@ -1088,16 +1103,29 @@ static void probe_all(struct rsm_monitor *m)
     }
 }
 
+/* Turns fall on multiples of their period on the loop clock, and so does
+ * the events poll (events.c, every 100 ms): with the default interval an
+ * idle agent wakes up once for both. Re-armed from the grid at each turn,
+ * so that a late turn or a loop time updated meanwhile (rsm_redis_command
+ * does) does not shift it. */
+static uint64_t until_next_turn(const struct rsm_monitor *m)
+{
+    uint64_t period = m->cfg.probe_interval_ms / m->n_slices;
+
+    return period - uv_now(m->loop) % period;
+}
+
 static void tick_cb(uv_timer_t *t)
 {
     struct rsm_monitor *m = t->data;
     unsigned s = m->slice;
 
+    uv_timer_start(&m->tick, tick_cb, until_next_turn(m), 0);
     m->slice = (s + 1) % m->n_slices;
     for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices)
         probe_group(&m->groups[i]);
     if (m->acting) {
-        if (s == 0)
+        if (s == 0 && views_needed(m))
             ask_peers(m);
         for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices)
             mark_dirty(&m->groups[i]);
@@ -1480,7 +1508,7 @@ int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
         return rv;
     }
     m->n_slices = slice_count(cfg);
-    uv_timer_start(&m->tick, tick_cb, 0, cfg->probe_interval_ms / m->n_slices);
+    uv_timer_start(&m->tick, tick_cb, until_next_turn(m), 0);
     for (unsigned i = 0; i < cfg->n_groups; i++) {
         char list[RSM_MAX_MEMBERS * RSM_ADDR_STRLEN] = "", a[RSM_ADDR_STRLEN];
         for (unsigned j = 0; j < cfg->groups[i].n_addrs; j++) {

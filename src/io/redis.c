@@ -444,6 +444,11 @@ static void dispatch(struct rsm_redis *r, const redisReply *reply)
     } else {
         complete(c, 0, reply, r->ok_msg);
     }
+    /* nothing left to time: no wakeup at a deadline that no longer is */
+    if (r->sent.head == NULL && r->waiting.head == NULL && r->deadline_armed) {
+        uv_timer_stop(&r->deadline);
+        r->deadline_armed = false;
+    }
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)

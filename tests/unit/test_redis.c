@@ -471,6 +471,141 @@ static void test_bad_arguments(void **state)
     assert_int_equal(g.n, 0);
 }
 
+/* A listening socket on a free loopback port, non-blocking. */
+static int raw_listen(uint16_t *port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+    assert_true(fd >= 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Run the loop until fd has something to accept / read (or 2 s pass). */
+static int loop_until_fd(uv_loop_t *loop, int fd, bool accepting)
+{
+    for (int i = 0; i < 2000; i++) {
+        int rv = accepting ? accept(fd, NULL, NULL) : 0;
+        if (accepting && rv >= 0)
+            return rv;
+        if (!accepting) {
+            char c;
+            if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+                return fd;
+        }
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    fail_msg("nothing on fd %d", fd);
+    return -1;
+}
+
+static void test_commands_sent_together_answered_in_order(void **state)
+{
+    static const char *const info[] = {"INFO", "replication"};
+    static const char *const echo[] = {"ECHO", "two"};
+    const char *const *cmds[] = {info, echo, PING};
+    const int argc[] = {2, 2, 1};
+    const char want[] = "*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n"
+                        "*2\r\n$4\r\nECHO\r\n$3\r\ntwo\r\n"
+                        "*1\r\n$4\r\nPING\r\n";
+    const char replies[] = "$3\r\none\r\n$3\r\ntwo\r\n+PONG\r\n";
+    uv_loop_t loop;
+    struct got g = {0};
+    char buf[256];
+    uint16_t port;
+    int lfd = raw_listen(&port), cfd;
+    ssize_t n;
+
+    uv_loop_init(&loop);
+    struct rsm_redis *r = link_new(&loop, "127.0.0.1", port, NULL, NULL);
+    /* queued while connecting: sent once connected, as one RESP stream */
+    assert_int_equal(rsm_redis_commands(r, 2000, on_result, &g, 3, argc, cmds),
+                     0);
+    assert_int_equal(g.n, 0);
+    cfd = loop_until_fd(&loop, lfd, true);
+    loop_until_fd(&loop, cfd, false);
+    usleep(20000); /* all of it has arrived by now */
+    n = recv(cfd, buf, sizeof buf - 1, MSG_DONTWAIT);
+    assert_int_equal(n, (ssize_t)strlen(want));
+    buf[n] = '\0';
+    assert_string_equal(buf, want);
+    assert_int_equal(write(cfd, replies, strlen(replies)),
+                     (ssize_t)strlen(replies));
+    wait_for(&loop, &g, 3);
+    assert_string_equal(g.str[0], "one"); /* in order, one callback each */
+    assert_string_equal(g.str[1], "two");
+    assert_string_equal(g.str[2], "PONG");
+
+    /* and on a ready link */
+    assert_int_equal(rsm_redis_commands(r, 2000, on_result, &g, 3, argc, cmds),
+                     0);
+    loop_until_fd(&loop, cfd, false);
+    usleep(20000);
+    n = recv(cfd, buf, sizeof buf - 1, MSG_DONTWAIT);
+    assert_int_equal(n, (ssize_t)strlen(want));
+    assert_int_equal(write(cfd, replies, strlen(replies)),
+                     (ssize_t)strlen(replies));
+    wait_for(&loop, &g, 6);
+    assert_int_equal(g.status[5], 0);
+    close(cfd);
+    close(lfd);
+    link_close_and_finish(&loop, r);
+}
+
+static void test_shorter_deadline_behind_a_longer_one(void **state)
+{
+    uv_loop_t loop;
+    struct got g = {0};
+
+    uv_loop_init(&loop);
+    struct rsm_redis *r = link_new(&loop, "127.0.0.1", shared.port, NULL, NULL);
+    run_cmd(&loop, r, 1000, &g, 1, PING);
+    assert_int_equal(g.status[0], 0);
+
+    kill(shared.pid, SIGSTOP);
+    uint64_t t0 = now_ms();
+    send_cmd(r, 5000, &g, 1, PING);
+    send_cmd(r, 200, &g, 1, PING); /* the link times out at its deadline */
+    wait_for(&loop, &g, 3);
+    uint64_t took = now_ms() - t0;
+    kill(shared.pid, SIGCONT);
+    assert_int_equal(g.status[1], RSM_ETIMEOUT);
+    assert_int_equal(g.status[2], RSM_ETIMEOUT);
+    assert_non_null(strstr(g.msg[1], "no reply within 200 ms"));
+    assert_true(took >= 195 && took < 600);
+    link_close_and_finish(&loop, r);
+}
+
+static void test_commands_bad_arguments(void **state)
+{
+    uv_loop_t loop;
+    struct got g = {0};
+    const char *const null_arg[] = {"GET", NULL};
+    const char *const *cmds[] = {PING, null_arg};
+    const int argc[] = {1, 2};
+
+    uv_loop_init(&loop);
+    struct rsm_redis *r = link_new(&loop, "127.0.0.1", shared.port, NULL, NULL);
+    assert_int_equal(rsm_redis_commands(r, 1000, on_result, &g, 0, argc, cmds),
+                     RSM_EINVAL);
+    assert_int_equal(rsm_redis_commands(r, 1000, on_result, &g, 1, NULL, cmds),
+                     RSM_EINVAL);
+    /* one bad command: none is sent */
+    assert_int_equal(rsm_redis_commands(r, 1000, on_result, &g, 2, argc, cmds),
+                     RSM_EINVAL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_false(rsm_redis_connected(r)); /* nothing asked it to connect */
+    link_close_and_finish(&loop, r);
+    assert_int_equal(g.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +619,9 @@ int main(void)
         cmocka_unit_test(test_host_name_is_resolved),
         cmocka_unit_test(test_close_cancels_pending),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_commands_sent_together_answered_in_order),
+        cmocka_unit_test(test_shorter_deadline_behind_a_longer_one),
+        cmocka_unit_test(test_commands_bad_arguments),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
