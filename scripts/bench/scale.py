@@ -3,8 +3,9 @@
 group of one agent, so the leader) at --probe-interval-ms 100 (10 Hz), and
 redis-sentinel (one sentinel, quorum 1) on the same endpoints.
 
-    scale.py [--points "10 100 300 1000"] [--seconds 30] [--impls "agent sentinel"]
-             [--fake c|python] [--agent build/rsm-agent]
+    scale.py [--points "10 100 300 1000"] [--seconds 30]
+             [--impls "agent sentinel agent-1hz"] [--fake c|python]
+             [--agent build/rsm-agent]
 
 The endpoints are SIMULATED, not redis-server processes: one process
 serves every port (scripts/bench/fake_redis.c, compiled here with cc; or,
@@ -32,7 +33,8 @@ For each point and implementation prints one CSV line (header first):
   fake_cpu_percent the endpoint server's own CPU (is it the bottleneck?)
 redis-sentinel's probe rates are its own (PING 1/s, INFO 1/10 s, hello
 1/2 s per instance) and cannot be set to 10 Hz; it exposes no probe
-latency.
+latency. "agent-1hz" is rsm-agent probing once a second (--probe-interval-ms
+1000), the rate of redis-sentinel's PINGs, for a like-for-like CPU ratio.
 """
 import argparse
 import os
@@ -177,7 +179,7 @@ def quantile(h, q):
 # --------------------------------------------------------------------------
 # One point
 # --------------------------------------------------------------------------
-def start_agent(a, fake, tmp):
+def start_agent(a, fake, tmp, probe_ms):
     raft, api, http = free_port(), free_port(), free_port()
     argv = [a.agent, "--id", "1",
             "--peers", "1=127.0.0.1:%d/%d" % (raft, api),
@@ -185,7 +187,7 @@ def start_agent(a, fake, tmp):
             "--api-bind", "127.0.0.1:%d" % api,
             "--http-bind", "127.0.0.1:%d" % http,
             "--data-dir", os.path.join(tmp, "raft"), "--log-level", "warn",
-            "--probe-interval-ms", str(a.probe_ms), "--down-after-ms", "5000"]
+            "--probe-interval-ms", str(probe_ms), "--down-after-ms", "5000"]
     for i, g in enumerate(fake.groups):
         argv += ["--monitor", "g%d=%s" % (i, ",".join(
             "127.0.0.1:%d" % p for p in g))]
@@ -240,26 +242,26 @@ def start_sentinel(fake, tmp):
 def measure(a, impl, n, fake_kind):
     groups = (n + 2) // 3
     row = dict.fromkeys(COLUMNS, "")
+    probe_ms = 1000 if impl == "agent-1hz" else a.probe_ms
+    agent = impl.startswith("agent")
     row.update(impl=impl, n=n, groups=groups, fake=fake_kind,
-               probe_hz="%g" % (1000.0 / a.probe_ms) if impl == "agent"
-               else "1")
+               probe_hz="%g" % (1000.0 / probe_ms) if agent else "1")
     tmp = tempfile.mkdtemp(prefix="rsm-scale.")
     fake = proc = None
     try:
         fake = Fake(fake_kind, n, tmp)
-        if impl == "agent":
-            proc, port = start_agent(a, fake, tmp)
+        if agent:
+            proc, port = start_agent(a, fake, tmp, probe_ms)
         else:
             proc, port = start_sentinel(fake, tmp)
         if port is None:
-            log = os.path.join(tmp, "agent.log" if impl == "agent"
-                               else "sentinel.log")
+            log = os.path.join(tmp, "agent.log" if agent else "sentinel.log")
             tail = open(log).read()[-300:] if os.path.exists(log) else ""
             row["note"] = "did not get ready: " + re.sub(r"[\s,]+", " ", tail)
             return row
         time.sleep(a.warmup)
         hz = os.sysconf("SC_CLK_TCK")
-        h0 = histogram(metrics(port)) if impl == "agent" else None
+        h0 = histogram(metrics(port)) if agent else None
         fake.reset()
         cpu = []
         t0 = t_prev = time.monotonic()
@@ -280,7 +282,7 @@ def measure(a, impl, n, fake_kind):
                    ping_p50_ms="%.1f" % st["ping"][1],
                    cmds_per_s="%.0f" % (st["commands"] / dt),
                    fake_cpu_percent="%.2f" % (100.0 * (f1 - f0) / hz / dt))
-        if impl == "agent":
+        if agent:
             h1 = histogram(metrics(port))
             d = {le: h1[0].get(le, 0) - h0[0].get(le, 0) for le in h1[0]}
             count = d.get(float("inf"), 0)
@@ -316,7 +318,7 @@ def fmt(x, digits):
 def main():
     ap = argparse.ArgumentParser(prog="scale.py")
     ap.add_argument("--points", default="10 100 300 1000")
-    ap.add_argument("--impls", default="agent sentinel")
+    ap.add_argument("--impls", default="agent sentinel agent-1hz")
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--probe-ms", type=int, default=100)
