@@ -22,6 +22,8 @@
 #include "rsm/fsm.h"
 #include "rsm/planner.h"
 
+#include "fake_redis.h"
+
 #define GROUP      "cache"
 #define MAXF       6
 #define AGENTS     3
@@ -30,29 +32,8 @@
 #define MAX_EPOCH  8
 
 /* ======================================================================
- * Fake Redis instances
+ * The simulation, on fake Redis instances (tests/support/fake_redis.h)
  * ====================================================================== */
-
-enum proc { PROC_UP, PROC_KILLED, PROC_STOPPED };
-
-struct fake {
-    struct rsm_addr addr;
-    enum proc proc;
-    bool loading; /* answers -LOADING */
-    bool deaf;    /* commands to it fail */
-    enum rsm_role role;
-    int master; /* index followed, -1 none */
-    bool link_up;
-    int64_t link_change_ms;
-    int64_t last_io_ms;
-    int64_t sync_start_ms; /* -1: not syncing */
-    char synced_run_id[RSM_RUNID_LEN + 1];
-    int64_t offset;
-    int64_t lag; /* bytes behind its master even when linked */
-    int priority;
-    char run_id[RSM_RUNID_LEN + 1];
-    int fo_target; /* FAILOVER TO it waiting for sync, -1 none */
-};
 
 struct sim {
     int64_t now;
@@ -87,77 +68,20 @@ struct sim {
     unsigned failover_aborts; /* FAILOVER ABORT executed */
 };
 
-static struct rsm_addr mkaddr(const char *text)
-{
-    struct rsm_addr a;
-
-    memset(&a, 0, sizeof a);
-    assert_int_equal(rsm_addr_parse(text, &a, NULL, 0), 0);
-    return a;
-}
-
 static int find_fake(const struct sim *s, const struct rsm_addr *a)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        if (rsm_addr_equal(&s->f[i].addr, a))
-            return (int)i;
-    }
-    return -1;
+    return fake_redis_find(s->f, s->n, a);
 }
 
 /* Become a replica of m (REPLICAOF): the sync starts at once. */
 static void fake_follow(struct sim *s, int i, int m)
 {
-    struct fake *r = &s->f[i];
-
-    r->role = RSM_ROLE_REPLICA;
-    r->master = m;
-    r->link_up = false;
-    r->link_change_ms = s->now;
-    r->sync_start_ms = s->now;
+    fake_redis_replicaof(&s->f[i], m, s->now);
 }
 
 static void fake_promote(struct sim *s, int i)
 {
-    struct fake *r = &s->f[i];
-
-    r->role = RSM_ROLE_MASTER;
-    r->master = -1;
-    r->link_up = false;
-    r->sync_start_ms = -1;
-    r->lag = 0;
-}
-
-/* Replication between fakes at s->now. */
-static void replicate(struct sim *s, struct fake *r)
-{
-    struct fake *m = &s->f[r->master];
-
-    if (m->proc == PROC_KILLED || (m->proc == PROC_UP && r->link_up &&
-                                   strcmp(r->synced_run_id, m->run_id) != 0)) {
-        if (r->link_up) { /* connection closed: reconnect later */
-            r->link_up = false;
-            r->link_change_ms = s->now;
-        }
-        r->sync_start_ms = -1;
-        return;
-    }
-    if (m->proc == PROC_STOPPED || m->loading)
-        return; /* the link stays as it is, no I/O */
-    if (!r->link_up && r->sync_start_ms < 0 &&
-        s->now - r->link_change_ms >= s->reconnect_ms)
-        r->sync_start_ms = s->now;
-    if (!r->link_up && r->sync_start_ms >= 0 &&
-        s->now - r->sync_start_ms >= s->sync_ms) {
-        r->link_up = true;
-        r->link_change_ms = s->now;
-        r->sync_start_ms = -1;
-        memcpy(r->synced_run_id, m->run_id, sizeof r->synced_run_id);
-    }
-    if (r->link_up) {
-        r->offset = m->offset - r->lag;
-        r->last_io_ms = s->now;
-    }
+    fake_redis_replicaof_no_one(&s->f[i]);
 }
 
 static void fake_failover(struct sim *s, int i, int t);
@@ -165,71 +89,18 @@ static void fake_failover(struct sim *s, int i, int t);
 static void advance(struct sim *s, int64_t ms)
 {
     s->now += ms;
-    for (size_t i = 0; i < s->n; i++) {
-        struct fake *r = &s->f[i];
-
-        if (r->proc == PROC_UP && r->role == RSM_ROLE_REPLICA && r->master >= 0)
-            replicate(s, r);
-    }
+    fake_redis_replicate(s->f, s->n, s->now, s->sync_ms, s->reconnect_ms);
     for (size_t i = 0; i < s->n; i++) {
         if (s->f[i].fo_target >= 0 && s->f[i].proc == PROC_UP)
             fake_failover(s, (int)i, s->f[i].fo_target);
     }
 }
 
-static void fake_info(const struct sim *s, int i, struct rsm_info *info)
-{
-    const struct fake *r = &s->f[i];
-
-    rsm_info_init(info);
-    info->role = r->role;
-    snprintf(info->run_id, sizeof info->run_id, "%s", r->run_id);
-    info->master_repl_offset = r->offset;
-    info->priority = r->priority;
-    info->has_priority = true;
-    snprintf(info->redis_version, sizeof info->redis_version, "%s",
-             s->version ? s->version : "7.0.15");
-    if (r->role == RSM_ROLE_MASTER && r->fo_target >= 0)
-        info->failover_state = RSM_FOCMD_WAITING_SYNC;
-    if (r->role == RSM_ROLE_REPLICA) {
-        info->master = s->f[r->master].addr;
-        info->link_up = r->link_up;
-        info->master_last_io_s =
-            r->link_up ? (s->now - r->last_io_ms) / 1000 : -1;
-        info->link_down_since_s =
-            r->link_up ? -1 : (s->now - r->link_change_ms) / 1000;
-        info->sync_in_progress = r->sync_start_ms >= 0;
-        info->slave_repl_offset = r->offset;
-        return;
-    }
-    for (size_t j = 0; j < s->n; j++) {
-        const struct fake *o = &s->f[j];
-
-        if (o->proc == PROC_UP && o->role == RSM_ROLE_REPLICA &&
-            o->master == i && o->link_up)
-            info->connected_replicas++;
-    }
-}
-
 static void probe(struct sim *s, unsigned a, int i)
 {
     struct rsm_probe_result r;
-    const struct fake *x = &s->f[i];
 
-    memset(&r, 0, sizeof r);
-    r.time_ms = s->now;
-    if (s->cut[a][i] || x->proc == PROC_STOPPED)
-        r.outcome = RSM_PROBE_TIMEOUT;
-    else if (x->proc == PROC_KILLED)
-        r.outcome = RSM_PROBE_REFUSED;
-    else if (x->loading) {
-        r.outcome = RSM_PROBE_ERROR_REPLY;
-        r.alive = rsm_detector_alive_error("LOADING Redis is loading");
-    } else {
-        r.outcome = RSM_PROBE_OK;
-        r.has_info = true;
-        fake_info(s, i, &r.info);
-    }
+    fake_redis_probe(s->f, s->n, i, s->now, s->cut[a][i], s->version, &r);
     assert_int_equal(rsm_detector_feed(&s->h[a][i], &r), 0);
 }
 
@@ -581,7 +452,6 @@ static unsigned count_event(const struct sim *s, const char *name)
 static struct sim *sim_new(size_t n)
 {
     struct sim *s = calloc(1, sizeof *s);
-    char text[48];
 
     assert_non_null(s);
     assert_true(n <= MAXF);
@@ -601,28 +471,8 @@ static struct sim *sim_new(size_t n)
     rsm_fsm_init(&s->fsm);
     for (int e = 0; e < MAX_EPOCH; e++)
         s->promoted[e] = -1;
-    for (size_t i = 0; i < n; i++) {
-        struct fake *f = &s->f[i];
-
-        snprintf(text, sizeof text, "10.0.0.%zu:6379", i + 1);
-        f->addr = mkaddr(text);
-        f->proc = PROC_UP;
-        f->priority = 100;
-        f->fo_target = -1;
-        f->offset = 1000;
-        f->sync_start_ms = -1;
-        f->master = -1;
-        snprintf(f->run_id, sizeof f->run_id, "run-%zu", i);
-        if (i == 0) {
-            f->role = RSM_ROLE_MASTER;
-        } else {
-            f->role = RSM_ROLE_REPLICA;
-            f->master = 0;
-            f->link_up = true;
-            f->last_io_ms = s->now;
-            snprintf(f->synced_run_id, sizeof f->synced_run_id, "run-0");
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        fake_redis_init(&s->f[i], i, s->now);
     for (unsigned a = 0; a < AGENTS; a++)
         reset_records(s, a);
     return s;
