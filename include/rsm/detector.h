@@ -173,6 +173,8 @@ struct rsm_observation {
                                     role and master address, -1 if none */
     int64_t no_reply_ms;         /* see rsm_detector_no_reply_ms() */
     bool restarted_empty;
+    int64_t restart_age_ms; /* now - when the latest restart (run_id
+                               change) was seen, -1 if none was seen */
 };
 
 void rsm_detector_observe(const struct rsm_health *h,

@@ -194,6 +194,8 @@ void rsm_detector_observe(const struct rsm_health *h,
     out->role_age_ms = h->has_info ? now_ms - h->role_since_ms : -1;
     out->no_reply_ms = rsm_detector_no_reply_ms(h, now_ms);
     out->restarted_empty = h->restarted_empty;
+    out->restart_age_ms =
+        h->restarted_at_ms >= 0 ? now_ms - h->restarted_at_ms : -1;
 }
 
 void rsm_detector_view(const struct rsm_health *h,
