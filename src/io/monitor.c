@@ -868,6 +868,7 @@ static void compute_verdict(struct group *g, const struct rsm_group *cg,
         dc.quorum = st.n_members / 2 + 1;
     memset(&vin, 0, sizeof vin);
     vin.master = &cg->master;
+    vin.committed_run_id = cg->master_run_id;
     vin.members = g->health;
     vin.n_members = g->cfg.n_addrs;
     vin.views = views;

@@ -269,6 +269,7 @@ static void compute_verdict(struct sim *s, const struct rsm_group *g)
     in.n_agents = AGENTS;
     in.cfg = &s->dcfg;
     in.now_ms = s->now;
+    in.committed_run_id = g->master_run_id;
     assert_int_equal(rsm_detector_master_verdict(&in, &s->verdict), 0);
 }
 
@@ -1162,6 +1163,64 @@ static void test_chosen_wiped_before_promotion_aborts(void **state)
     assert_int_equal(s->f[2].offset, data - 100);
 }
 
+/* The agent leader and the master go down together (one node); the master
+ * comes back empty before the new leader first reads it. The new leader
+ * never saw the old process, but the run_id differs from the one in the
+ * log and the replicas hold more data: it fails over to the best of them
+ * instead of recording the empty process as the master. */
+static void test_new_leader_sees_master_restarted_with_less_data(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+    int64_t data;
+
+    s->f[0].offset += 4000;
+    s->f[2].lag = 100;
+    run(s, 2);
+    data = s->f[0].offset;
+    assert_string_equal(group(s)->master_run_id, "run-0");
+    s->f[0].offset = 0;
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-empty");
+    s->leader = 1;
+    reset_records(s, 1);
+    /* only the master answered so far: nothing recorded, nothing done */
+    probe(s, 1, 0);
+    plan(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_int_equal(s->verdict.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_non_null(strstr(s->verdict.reason, "waiting for a first INFO"));
+    step(s);
+    assert_int_equal(s->decisions_applied, 1);
+    g = group(s);
+    assert_non_null(strstr(g->decision.reason, "less data than its replicas"));
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_true(rsm_addr_equal(&g->master, &s->f[1].addr));
+    assert_int_equal(g->history[0].old_offset, data);
+    assert_int_equal(s->f[1].offset, data);
+    run(s, 30);
+    assert_true(follows_linked(s, 0, 1)); /* the empty one follows it */
+    assert_true(follows_linked(s, 2, 1));
+}
+
+/* Same new leader, but the master came back with all its data (a new
+ * run_id, an offset not below any replica's): nothing happens but the
+ * record of its run_id. */
+static void test_new_leader_master_restarted_with_its_data(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->f[0].offset += 4000;
+    run(s, 2);
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-aof");
+    s->leader = 1;
+    reset_records(s, 1);
+    run(s, 3);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_string_equal(group(s)->master_run_id, "run-0-aof");
+    assert_int_equal(s->verdict.status, RSM_MASTER_OK);
+}
+
 static void
 test_all_replicas_priority_zero_no_decision_with_reason(void **state)
 {
@@ -1862,6 +1921,8 @@ int main(void)
         T(test_restarted_empty_master_is_failed),
         T(test_empty_master_stale_reading_of_wiped_replica),
         T(test_chosen_wiped_before_promotion_aborts),
+        T(test_new_leader_sees_master_restarted_with_less_data),
+        T(test_new_leader_master_restarted_with_its_data),
         T(test_all_replicas_priority_zero_no_decision_with_reason),
         T(test_flapping_held_back),
         T(test_rogue_master_demoted_after_grace),
