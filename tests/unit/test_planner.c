@@ -932,6 +932,30 @@ static void test_restarted_empty_master_is_failed(void **state)
     assert_false(s->h[0][0].restarted_empty);
 }
 
+/* Replica 1 holds every write, replica 2 is 100 bytes behind; then the
+ * master restarts empty. Returns the offset of the data written. */
+static int64_t written_then_master_back_empty(struct sim *s)
+{
+    int64_t data;
+
+    s->f[0].offset += 4000;
+    s->f[2].lag = 100; /* replica 1 ranks first on offset */
+    run(s, 2);
+    data = s->f[0].offset;
+    assert_int_equal(s->f[1].offset, data);
+    s->f[0].offset = 0;
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-empty");
+    return data;
+}
+
+/* Replica i full-syncs from the empty master: its data is replaced. */
+static void wiped_by_empty_master(struct sim *s, int i)
+{
+    s->f[i].offset = 0;
+    snprintf(s->f[i].synced_run_id, sizeof s->f[i].synced_run_id,
+             "run-0-empty");
+}
+
 /* The master restarts empty; replica 1 (the one with the most data) full-
  * syncs from it at once and is wiped, 40 ms before the leader sees the
  * restart. Its last reading (from before the wipe) must not be used to
@@ -941,19 +965,9 @@ static void test_empty_master_stale_reading_of_wiped_replica(void **state)
 {
     struct sim *s = booted(state, 3);
     const struct rsm_group *g;
-    int64_t data;
+    int64_t data = written_then_master_back_empty(s);
 
-    s->f[0].offset += 4000;
-    s->f[2].lag = 100; /* replica 1 ranks first on offset */
-    run(s, 2);
-    data = s->f[0].offset;
-    assert_int_equal(s->f[1].offset, data);
-    /* restart empty; replica 1 resyncs from it in the same instant */
-    s->f[0].offset = 0;
-    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-empty");
-    s->f[1].offset = 0;
-    snprintf(s->f[1].synced_run_id, sizeof s->f[1].synced_run_id,
-             "run-0-empty");
+    wiped_by_empty_master(s, 1); /* in the same instant */
     /* the leader sees the master's restart before reading the replicas */
     s->now += 40;
     probe(s, s->leader, 0);
@@ -981,23 +995,15 @@ static void test_chosen_wiped_before_promotion_aborts(void **state)
 {
     struct sim *s = booted(state, 3);
     const struct rsm_group *g;
-    int64_t data;
+    int64_t data = written_then_master_back_empty(s);
 
-    s->f[0].offset += 4000;
-    s->f[2].lag = 100;
-    run(s, 2);
-    data = s->f[0].offset;
-    s->f[0].offset = 0;
-    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-empty");
     s->drop_actions = true; /* decided and committed, nothing sent yet */
     step(s);
     g = group(s);
     assert_true(g->in_flight);
     assert_true(rsm_addr_equal(&g->decision.master, &s->f[1].addr));
     assert_int_equal(g->decision.new_offset, data);
-    s->f[1].offset = 0;
-    snprintf(s->f[1].synced_run_id, sizeof s->f[1].synced_run_id,
-             "run-0-empty");
+    wiped_by_empty_master(s, 1);
     s->drop_actions = false;
     step(s);
     g = group(s);
@@ -1024,13 +1030,8 @@ static void test_new_leader_sees_master_restarted_with_less_data(void **state)
     const struct rsm_group *g;
     int64_t data;
 
-    s->f[0].offset += 4000;
-    s->f[2].lag = 100;
-    run(s, 2);
-    data = s->f[0].offset;
     assert_string_equal(group(s)->master_run_id, "run-0");
-    s->f[0].offset = 0;
-    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-empty");
+    data = written_then_master_back_empty(s);
     s->leader = 1;
     reset_records(s, 1);
     /* only the master answered so far: nothing recorded, nothing done */
