@@ -470,6 +470,8 @@ static const char *abort_name(const char *reason)
         return "-failover-abort-timeout";
     if (strstr(reason, "unreachable") != NULL)
         return "-failover-abort-slave-unreachable";
+    if (strstr(reason, "replaced by a sync") != NULL)
+        return "-failover-abort-slave-resynced";
     if (strstr(reason, "restarted") != NULL)
         return "-failover-abort-slave-restarted";
     return "-failover-abort";
