@@ -119,6 +119,16 @@ struct rsm_monitor_group_status {
 bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
                               struct rsm_monitor_group_status *out);
 
+/* Loop time the probe turns are anchored on: they fall on it plus
+ * multiples of their period. When raft's tick period is a multiple of the
+ * turn period (the defaults: 100 ms heartbeat, 100 ms probe interval) it
+ * is raft's latest tick (rsm_node_tick_ms()), so that heartbeats and
+ * probes go out in the same loop turn and their replies tend to come back
+ * together; otherwise (or before the first tick) 0: multiples of the
+ * period on the loop clock. Either way the turns keep their period. Other
+ * periodic work (the events poll) anchors on it too. */
+uint64_t rsm_monitor_anchor_ms(const struct rsm_monitor *m);
+
 /* The configuration the monitor runs with (its copy; the password is in
  * it: never log or show it). */
 const struct rsm_monitor_config *

@@ -133,6 +133,13 @@ void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out);
 /* The committed, applied state (read-only). */
 const struct rsm_fsm *rsm_node_fsm(const struct rsm_node *n);
 
+/* Loop time (uv_now) of raft's latest tick, 0 before the first, and the
+ * tick period raft asked for (its heartbeat interval; 0 before start).
+ * Raft ticks leader or not; periodic work that falls in the same loop
+ * turns (the monitor's probes) costs an idle agent no wakeup of its own. */
+uint64_t rsm_node_tick_ms(const struct rsm_node *n);
+uint64_t rsm_node_tick_period_ms(const struct rsm_node *n);
+
 /* Raft state is leader. The barrier of the new term may not have
  * committed yet: act on the state only after RSM_NODE_BECAME_LEADER. */
 bool rsm_node_is_leader(const struct rsm_node *n);

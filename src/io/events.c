@@ -495,13 +495,19 @@ static void check_caught_up(struct rsm_events *ev)
         ev->caught_up = true;
 }
 
-/* Polls fall on multiples of POLL_MS of the loop clock, like the
- * monitor's probe turns (monitor.c): an idle agent wakes up once for both
- * instead of twice. Re-armed from the grid each time, so that a late
- * callback or a loop time updated by another callback does not shift it. */
+/* Polls fall on the monitor's anchor plus multiples of POLL_MS, like its
+ * probe turns (rsm_monitor_anchor_ms): an idle agent wakes up once for
+ * both instead of twice. Re-armed from the anchor each time, so that a
+ * late callback or a loop time updated by another callback does not shift
+ * it. */
 static uint64_t until_next_poll(const struct rsm_events *ev)
 {
-    return POLL_MS - uv_now(ev->loop) % POLL_MS;
+    uint64_t now = uv_now(ev->loop);
+    uint64_t anchor = ev->mon != NULL ? rsm_monitor_anchor_ms(ev->mon) : 0;
+
+    if (anchor > now)
+        anchor = now;
+    return POLL_MS - (now - anchor) % POLL_MS;
 }
 
 static void on_poll(uv_timer_t *timer)

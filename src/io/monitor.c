@@ -1116,16 +1116,32 @@ static void probe_all(struct rsm_monitor *m)
     }
 }
 
-/* Turns fall on multiples of their period on the loop clock, and so does
- * the events poll (events.c, every 100 ms): with the default interval an
- * idle agent wakes up once for both. Re-armed from the grid at each turn,
- * so that a late turn or a loop time updated meanwhile (rsm_redis_command
- * does) does not shift it. */
+uint64_t rsm_monitor_anchor_ms(const struct rsm_monitor *m)
+{
+    uint64_t period = m->cfg.probe_interval_ms / m->n_slices;
+    uint64_t tick = rsm_node_tick_period_ms(m->node);
+
+    /* every raft tick on the grid of the turns: the grid stays put when
+     * the anchor moves from one tick to the next */
+    if (tick == 0 || tick % period != 0)
+        return 0;
+    return rsm_node_tick_ms(m->node);
+}
+
+/* Turns fall on the anchor plus multiples of their period (see
+ * rsm_monitor_anchor_ms), and so does the events poll (events.c): with
+ * the defaults, an idle agent wakes up once for raft's heartbeat, its
+ * probes and the poll. Re-armed from the anchor at each turn, so that a
+ * late turn or a loop time updated meanwhile (rsm_redis_command does) does
+ * not shift it; never later than one period from now. */
 static uint64_t until_next_turn(const struct rsm_monitor *m)
 {
     uint64_t period = m->cfg.probe_interval_ms / m->n_slices;
+    uint64_t now = uv_now(m->loop), anchor = rsm_monitor_anchor_ms(m);
 
-    return period - uv_now(m->loop) % period;
+    if (anchor > now)
+        anchor = now;
+    return period - (now - anchor) % period;
 }
 
 static void tick_cb(uv_timer_t *t)

@@ -335,6 +335,8 @@ struct rsm_node {
                     raft_io_recv_cb recv);
     raft_io_tick_cb raft_tick;
     raft_io_recv_cb raft_recv;
+    uint64_t tick_ms;        /* loop time of raft's latest tick, 0: none */
+    uint64_t tick_period_ms; /* what raft asked io->start for */
     int (*io_send)(struct raft_io *io, struct raft_io_send *req,
                    const struct raft_message *msg, raft_io_send_cb cb);
     bool in_append;        /* raft is handling an AppendEntries we got */
@@ -718,8 +720,19 @@ static void io_tick(struct raft_io *io)
 {
     struct rsm_node *n = container_of(io, struct rsm_node, io);
 
+    n->tick_ms = uv_now(n->loop);
     n->raft_tick(io);
     kick(n);
+}
+
+uint64_t rsm_node_tick_ms(const struct rsm_node *n)
+{
+    return n->tick_ms;
+}
+
+uint64_t rsm_node_tick_period_ms(const struct rsm_node *n)
+{
+    return n->tick_period_ms;
 }
 
 /* Two bugs of raft 0.15 followers, fixed where messages pass through.
@@ -780,6 +793,7 @@ static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 
     n->raft_tick = tick;
     n->raft_recv = recv;
+    n->tick_period_ms = msecs;
     return n->io_start(io, msecs, io_tick, io_recv);
 }
 

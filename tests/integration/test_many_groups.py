@@ -10,6 +10,7 @@ tested elsewhere with real servers.
 """
 import os
 import re
+import time
 import urllib.request
 
 from fakeredis import Farm
@@ -32,9 +33,11 @@ class ManyGroupsTest(TestCase):
         farm = Farm(3 * N_GROUPS).start()
         self.addCleanup(farm.stop)
         # probes at 2 Hz (timeout 1.5 s): one Python process serves the
-        # 300 endpoints, and a busy test machine must not make it miss
+        # 300 endpoints, and a busy test machine must not make it miss.
+        # 10 turns of 50 ms; a 50 ms heartbeat puts them on raft's ticks
+        # (rsm_monitor_anchor_ms), which must not change their rate.
         ag = Agents(self, 3, args=monitor_args(farm.groups) +
-                    ["--probe-interval-ms", "500"])
+                    ["--probe-interval-ms", "500"], heartbeat_ms=50)
         http = {}
         for a in ag:
             http[a.id] = free_port()
@@ -72,6 +75,21 @@ class ManyGroupsTest(TestCase):
                             r'(g\d+)"\} (\d+)$', text, re.M)
         self.assertEqual({g for g, _ in counts}, set(want))
         self.assertTrue(all(int(c) > 0 for _, c in counts), counts[:5])
+
+        # every instance is still probed once per interval (500 ms), but
+        # not all at once: the 300 are probed in turns spread over the
+        # interval (10 turns 50 ms apart here)
+        farm.reset()
+        time.sleep(3)
+        with farm.lock:
+            periods = sorted(farm.periods["info"])
+            last = dict(farm._last["info"])
+        self.assertGreater(len(periods), 1000)
+        median = periods[len(periods) // 2]
+        self.assertTrue(450 <= median <= 550, median)
+        masters = [last[g[0]] for g in farm.groups if g[0] in last]
+        bins = {int((t * 1000) % 500 // 50) for t in masters}
+        self.assertGreaterEqual(len(bins), 6, sorted(bins))
 
     def test_more_groups_than_the_cap_is_refused(self):
         agent = binary("rsm-agent")
