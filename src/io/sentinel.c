@@ -209,6 +209,8 @@ static const char *failover_state(const struct rsm_group *g)
     switch (g->step) {
     case RSM_STEP_NONE:
         return "send_slaveof_noone";
+    case RSM_STEP_CAUGHT_UP:
+        return "wait_promotion";
     case RSM_STEP_PROMOTED:
         return "reconf_slaves";
     default:
