@@ -153,16 +153,18 @@ static const struct opt opts[O_COUNT] = {
                          "how long an instance may follow the wrong master "
                          "(or claim to be one) before it is re-pointed"},
     [O_SWITCHOVER_METHOD] = {"switchover-method", "RSM_SWITCHOVER_METHOD",
-                             "failover|pause", "failover",
+                             "failover|pause", "pause",
                              "how a switchover (RSM SWITCHOVER, rsmctl "
                              "switchover) is carried out on Redis >= "
-                             "6.2: failover = the master's own FAILOVER TO; "
-                             "pause = CLIENT PAUSE WRITE, wait until the "
-                             "target has every write, demote the old master, "
-                             "promote the target, CLIENT UNPAUSE. pause is "
-                             "used anyway where FAILOVER is renamed away or "
-                             "denied by ACL. Redis < 6.2: refused (no "
-                             "lossless switchover possible)"},
+                             "6.2: pause = CLIENT PAUSE WRITE, wait until "
+                             "the target has every write, demote the old "
+                             "master, promote the target, CLIENT UNPAUSE "
+                             "(writes stall ~20 ms); failover = the "
+                             "master's own FAILOVER TO (~1 s: it waits for "
+                             "the replica's once-a-second ACK), and pause "
+                             "where FAILOVER is renamed away or denied by "
+                             "ACL. Redis < 6.2: refused (no lossless "
+                             "switchover possible there)"},
     [O_REDIS_USER] = {"redis-user", "RSM_REDIS_USER", "USER", NULL,
                       "ACL user for AUTH to Redis"},
     [O_REDIS_PASSWORD_FILE] = {"redis-password-file", "RSM_REDIS_PASSWORD_FILE",

@@ -28,6 +28,7 @@ void rsm_planner_config_init(struct rsm_planner_config *cfg)
     cfg->min_failover_interval_ms = 60000;
     cfg->parallel_syncs = 1;
     cfg->repoint_grace_ms = 5000;
+    cfg->switchover_method = RSM_SWITCHOVER_PAUSE;
 }
 
 /* ======================================================================
@@ -1428,6 +1429,17 @@ static int switchover_requested(struct ctx *c)
         return 0;
     }
     method = pick_method(c, a, why, sizeof why);
+    if (method == RSM_SWITCHOVER_PAUSE &&
+        (c->in->switchover_timeout_ms > 0
+             ? c->in->switchover_timeout_ms
+             : c->in->cfg->failover_timeout_ms) <= PAUSE_MARGIN_MS) {
+        reasonf(c,
+                "switchover refused: the pause method needs a timeout above "
+                "%d ms (writes are paused at most that long; the old master "
+                "is demoted only with %d ms of pause left)",
+                PAUSE_MARGIN_MS, PAUSE_MARGIN_MS);
+        return 0;
+    }
     rc = decide_to(
         c, RSM_FAILOVER_SWITCHOVER, &c->g->master,
         addr_is_set(&c->in->switchover_to) ? &c->in->switchover_to : NULL, why);

@@ -759,6 +759,8 @@ static struct sim *sim_new(size_t n)
     s->pcfg.min_failover_interval_ms = 30000;
     s->pcfg.parallel_syncs = 1;
     s->pcfg.repoint_grace_ms = 2000;
+    /* the tests of Redis's FAILOVER TO; pause_sim() picks the other */
+    s->pcfg.switchover_method = RSM_SWITCHOVER_FAILOVER_CMD;
     rsm_fsm_init(&s->fsm);
     for (int e = 0; e < MAX_EPOCH; e++)
         s->promoted[e] = -1;
@@ -1986,6 +1988,21 @@ static void test_pause_switchover_back_and_forth(void **state)
     assert_int_equal(count_event(s, "-failover-abort-timeout"), 0);
 }
 
+static void test_pause_switchover_short_timeout_refused(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+
+    request(s, 1, 1000); /* no time left once the margin is kept */
+    step(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "switchover refused: the pause "
+                                           "method needs a timeout above"));
+    assert_int_equal(s->decisions_applied, 0);
+    request(s, 1, 1500);
+    step(s);
+    assert_int_equal(s->decisions_applied, 1);
+}
+
 static void test_pause_method_when_failover_cmd_unusable(void **state)
 {
     struct sim *s = booted(state, 3);
@@ -2430,6 +2447,7 @@ int main(void)
         T(test_switchover_old_redis_refused),
         T(test_pause_switchover_safe_order),
         T(test_pause_switchover_back_and_forth),
+        T(test_pause_switchover_short_timeout_refused),
         T(test_pause_method_when_failover_cmd_unusable),
         T(test_failover_cmd_refused_at_execution_aborts),
         T(test_pause_target_never_catches_up_aborts),
