@@ -1388,7 +1388,7 @@ pick_method(const struct ctx *c, const char *master, char *why, size_t len)
     }
     if (c->in->failover_cmd == RSM_FAILOVER_CMD_UNUSABLE) {
         snprintf(why, len,
-                 "switchover requested (pause method: FAILOVER %s on %s)",
+                 "switchover requested (pause method: FAILOVER %s on %.60s)",
                  err != NULL && strncmp(err, "NOPERM", 6) == 0 ? "denied by ACL"
                                                                : "unknown",
                  master);

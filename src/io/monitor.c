@@ -705,8 +705,8 @@ static void record_failover_cmd(struct group *g, const struct rsm_addr *a,
 
     g->failover_cmd.addr = *a;
     g->failover_cmd.use = use;
-    snprintf(g->failover_cmd.error, sizeof g->failover_cmd.error, "%s",
-             error ? error : "");
+    snprintf(g->failover_cmd.error, sizeof g->failover_cmd.error, "%.*s",
+             (int)sizeof g->failover_cmd.error - 1, error ? error : "");
     rsm_log(use == RSM_FAILOVER_CMD_UNUSABLE ? RSM_LOG_WARN : RSM_LOG_INFO,
             "failover-cmd", "group=%s addr=%s usable=%s reply=%s", g->cfg.name,
             rsm_addr_format(a, s, sizeof s),
