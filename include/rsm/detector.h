@@ -173,6 +173,8 @@ struct rsm_observation {
                                     role and master address, -1 if none */
     int64_t no_reply_ms;         /* see rsm_detector_no_reply_ms() */
     bool restarted_empty;
+    int64_t restart_age_ms; /* now - when the latest restart (run_id
+                               change) was seen, -1 if none was seen */
 };
 
 void rsm_detector_observe(const struct rsm_health *h,
@@ -242,12 +244,21 @@ struct rsm_verdict_input {
                           1 + n_views */
     const struct rsm_detector_config *cfg;
     int64_t now_ms;
+    const char *committed_run_id; /* the master's run_id as recorded in the
+                                     log, NULL or "" if none */
 };
 
 /* The verdict on the committed master, checked in this order:
  *  1. not among the members, or nothing known of it yet -> UNREACHABLE;
  *  2. restarted empty -> FAILED_RESTART (no quorum needed: the leader read
  *     the evidence in the master's own reply);
+ *  2b. its latest INFO shows role:master with a run_id other than
+ *     committed_run_id (a new process this record did not see restart,
+ *     e.g. the leader is new): FAILED_RESTART if a replica of it reports a
+ *     higher offset than it ("restarted with less data than its
+ *     replicas"); UNREACHABLE ("waiting for ...") while a member has not
+ *     answered a first INFO and is not DOWN, so that nothing is recorded
+ *     before that comparison can be made;
  *  3. the leader had a valid reply less than down_after_ms ago: OK if that
  *     reply (the latest INFO) shows role:master or no role is known, or
  *     the master has shown role:replica for less than down_after_ms;

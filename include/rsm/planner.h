@@ -27,7 +27,9 @@
  *                          it answers and was not demoted).
  *      Before promotion is verified, the failover is aborted (AbortFailover)
  *      when the chosen replica is DOWN or not monitored, restarted empty,
- *      or failover_timeout_ms has passed since the decision. After it, a
+ *      reports an offset below the one it was chosen with (a full sync
+ *      replaced its data, e.g. from a master that restarted empty), or
+ *      failover_timeout_ms has passed since the decision. After it, a
  *      timeout completes the failover with stragglers instead, and so does
  *      a new master that restarted empty, at once (re-pointing replicas at
  *      it would wipe them; the verdict FAILED_RESTART then decides the
@@ -55,7 +57,13 @@
  *      min_failover_interval_ms ago ("flapping", not applied to a master
  *      that restarted empty) or the last attempt aborted less than
  *      down_after_ms ago, or no replica is eligible (reason lists each
- *      exclusion); UNREACHABLE_FROM_AGENT: nothing, with its reason;
+ *      exclusion); UNREACHABLE_FROM_AGENT: nothing, with its reason.
+ *      After a master restarted empty, its replicas may be wiped by a
+ *      sync from it at any moment: a replica is ranked only on an INFO
+ *      read after the restart was seen (observation restart_age_ms), and
+ *      the decision waits for such a reading of every replica that
+ *      answers (UP or RESTARTED) — the shell probes them at once when it
+ *      sees the restart;
  *   6. committed master OK and reporting role:master: repair the topology:
  *      an instance claiming role:master that is not the committed master is
  *      made its replica after repoint_grace_ms of being seen so (at once if

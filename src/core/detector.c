@@ -194,6 +194,8 @@ void rsm_detector_observe(const struct rsm_health *h,
     out->role_age_ms = h->has_info ? now_ms - h->role_since_ms : -1;
     out->no_reply_ms = rsm_detector_no_reply_ms(h, now_ms);
     out->restarted_empty = h->restarted_empty;
+    out->restart_age_ms =
+        h->restarted_at_ms >= 0 ? now_ms - h->restarted_at_ms : -1;
 }
 
 void rsm_detector_view(const struct rsm_health *h,
@@ -323,6 +325,59 @@ static unsigned count_down_votes(const struct rsm_verdict_input *in)
     return votes;
 }
 
+/* Step 2b: the master answers as a process other than the one recorded
+ * (run_id), and this record never saw it restart. Returns true if it
+ * decided the verdict. */
+static bool verdict_on_new_run_id(const struct rsm_verdict_input *in,
+                                  const struct rsm_health *m,
+                                  struct rsm_master_verdict *out)
+{
+    const struct rsm_health *best = NULL;
+    int64_t off, best_off = -1;
+    char buf[RSM_ADDR_STRLEN];
+
+    if (in->committed_run_id == NULL || in->committed_run_id[0] == '\0' ||
+        !m->has_info || m->info.role != RSM_ROLE_MASTER ||
+        m->info.run_id[0] == '\0' ||
+        strcmp(m->info.run_id, in->committed_run_id) == 0)
+        return false;
+    off = rsm_info_offset(&m->info);
+    for (size_t i = 0; i < in->n_members; i++) {
+        const struct rsm_health *r = &in->members[i];
+        enum rsm_health_state st = rsm_detector_state(r, in->cfg, in->now_ms);
+        int64_t ro;
+
+        if (r == m)
+            continue;
+        if (!r->has_info) {
+            if (st == RSM_HEALTH_DOWN)
+                continue;
+            verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                    "run_id changed since recorded (%.8s -> %.8s): waiting "
+                    "for a first INFO of %s",
+                    in->committed_run_id, m->info.run_id,
+                    rsm_addr_format(&r->addr, buf, sizeof buf));
+            return true;
+        }
+        ro = rsm_info_offset(&r->info);
+        if (r->info.role == RSM_ROLE_REPLICA &&
+            rsm_addr_equal(&r->info.master, &m->addr) && ro > best_off) {
+            best = r;
+            best_off = ro;
+        }
+    }
+    if (best == NULL || off < 0 || best_off <= off)
+        return false;
+    out->last_offset = best_off;
+    out->down_ms = 0;
+    verdict(out, RSM_MASTER_FAILED_RESTART,
+            "restarted with less data than its replicas: run_id changed "
+            "since recorded (%.8s -> %.8s), offset %lld < %lld on %s",
+            in->committed_run_id, m->info.run_id, (long long)off,
+            (long long)best_off, rsm_addr_format(&best->addr, buf, sizeof buf));
+    return true;
+}
+
 /* Step 3: the leader still gets valid replies. Returns true if it decided
  * the verdict. */
 static bool verdict_when_answering(const struct rsm_verdict_input *in,
@@ -407,6 +462,8 @@ int rsm_detector_master_verdict(const struct rsm_verdict_input *in,
                 (long long)rsm_info_offset(&m->info));
         return 0;
     }
+    if (m->failures == 0 && verdict_on_new_run_id(in, m, out))
+        return 0;
     if (m->last_probe_ms < 0 && out->no_reply_ms < in->cfg->down_after_ms) {
         verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT, "not probed yet");
         return 0;

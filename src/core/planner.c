@@ -228,12 +228,45 @@ static bool held_back(struct ctx *c)
     return true;
 }
 
-/* Candidates: every instance but the old master. Returns how many. */
+/* Why an instance cannot be promoted although the policy would see it as
+ * reachable; set by build_candidates(), shown instead of the policy's
+ * reason. */
+typedef char override_reason[RSM_REASON_MAX];
+
+/* The old master restarted empty (run_id changed, offset dropped) and its
+ * replicas keep reconnecting to it on their own: a replica that full-syncs
+ * from it is wiped, and may be so a few milliseconds before the leader
+ * decides. So, after such a restart, a candidate is only judged on an INFO
+ * taken after the restart was seen (older ones are kept out: "read before
+ * the restart"); a wiped one then shows the empty master's small offset and
+ * ranks below every replica that kept its data. */
+static const struct rsm_observation *
+empty_master(const struct ctx *c, const struct rsm_addr *old_master)
+{
+    const struct rsm_observation *m =
+        old_master ? find_obs(c, old_master) : NULL;
+
+    return m != NULL && m->restarted_empty && m->info != NULL ? m : NULL;
+}
+
+/* Read before the empty master's restart was seen? */
+static bool read_before_restart(const struct rsm_observation *o,
+                                const struct rsm_observation *empty)
+{
+    return o->info != NULL && o->info_age_ms >= 0 &&
+           (empty->restart_age_ms < 0 ||
+            o->info_age_ms > empty->restart_age_ms);
+}
+
+/* Candidates: every instance but the old master. Returns how many; fills
+ * why[i] ("" if the policy decides) for each. */
 static size_t build_candidates(const struct ctx *c,
                                const struct rsm_addr *old_master,
                                struct rsm_candidate *cand,
-                               const struct rsm_observation **from)
+                               const struct rsm_observation **from,
+                               override_reason *why)
 {
+    const struct rsm_observation *empty = empty_master(c, old_master);
     size_t n = 0;
 
     for (size_t i = 0; i < c->in->n_obs; i++) {
@@ -243,11 +276,19 @@ static size_t build_candidates(const struct ctx *c,
             continue;
         memset(&cand[n], 0, sizeof cand[n]);
         cand[n].addr = o->addr;
-        /* A restarted-empty instance is kept out as if unreachable; the
-         * reason is rewritten after ranking. */
+        why[n][0] = '\0';
+        if (o->restarted_empty)
+            snprintf(why[n], sizeof why[n],
+                     "restarted empty (run_id changed, offset dropped)");
+        else if (empty != NULL && read_before_restart(o, empty))
+            snprintf(why[n], sizeof why[n],
+                     "last INFO read %lld ms before the master restarted "
+                     "empty",
+                     (long long)(o->info_age_ms - empty->restart_age_ms));
+        /* Kept out as if unreachable; the reason is rewritten after
+         * ranking. */
         cand[n].reachable = o->info != NULL && o->state != RSM_HEALTH_DOWN &&
-                            o->state != RSM_HEALTH_UNKNOWN &&
-                            !o->restarted_empty;
+                            o->state != RSM_HEALTH_UNKNOWN && why[n][0] == '\0';
         cand[n].info = cand[n].reachable ? o->info : NULL;
         cand[n].info_age_ms = o->info_age_ms;
         from[n] = o;
@@ -256,9 +297,31 @@ static size_t build_candidates(const struct ctx *c,
     return n;
 }
 
+/* After a restart of the old master empty, an instance that answers but
+ * was last read before the restart will be read again within a probe
+ * interval: wait for that reading rather than rank it out (it may hold
+ * the most data). Returns the first such instance, or NULL. */
+static const struct rsm_observation *
+awaited_reading(const struct ctx *c, const struct rsm_addr *old_master)
+{
+    const struct rsm_observation *empty = empty_master(c, old_master);
+
+    for (size_t i = 0; empty != NULL && i < c->in->n_obs; i++) {
+        const struct rsm_observation *o = &c->in->obs[i];
+
+        if (o == empty || o->restarted_empty)
+            continue;
+        if ((o->state == RSM_HEALTH_UP || o->state == RSM_HEALTH_RESTARTED) &&
+            read_before_restart(o, empty))
+            return o;
+    }
+    return NULL;
+}
+
 static void fill_ranking(struct rsm_entry *e, const struct rsm_rank *rank,
                          size_t n, const struct rsm_candidate *cand,
-                         const struct rsm_observation **from)
+                         const struct rsm_observation **from,
+                         const override_reason *why)
 {
     e->n_ranked = 0;
     for (size_t i = 0; i < n && i < RSM_MAX_RANKED; i++) {
@@ -268,9 +331,8 @@ static void fill_ranking(struct rsm_entry *e, const struct rsm_rank *rank,
         r->addr = cand[rank[i].index].addr;
         r->rank = rank[i].rank;
         memcpy(r->reason, rank[i].reason, sizeof r->reason);
-        if (o->restarted_empty)
-            snprintf(r->reason, sizeof r->reason,
-                     "restarted empty (run_id changed, offset dropped)");
+        if (why[rank[i].index][0] != '\0')
+            memcpy(r->reason, why[rank[i].index], sizeof r->reason);
         r->offset = o->info ? rsm_info_offset(o->info) : -1;
         r->priority = o->info ? o->info->priority : -1;
     }
@@ -320,6 +382,7 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
     const struct rsm_master_verdict *v = old_master ? c->in->verdict : NULL;
     struct rsm_candidate cand[RSM_MAX_MEMBERS];
     const struct rsm_observation *from[RSM_MAX_MEMBERS];
+    override_reason why_out[RSM_MAX_MEMBERS];
     struct rsm_rank rank[RSM_MAX_MEMBERS];
     struct rsm_policy_config pc;
     struct rsm_entry *e;
@@ -327,12 +390,20 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
     size_t n, eligible;
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
-    n = build_candidates(c, old_master, cand, from);
+    best = awaited_reading(c, old_master);
+    if (best != NULL) {
+        reasonf(c,
+                "%s; waiting for an INFO of %s read after the master "
+                "restarted empty (last read %lld ms ago)",
+                why, fmt_addr(&best->addr, a), (long long)best->info_age_ms);
+        return 0;
+    }
+    n = build_candidates(c, old_master, cand, from, why_out);
     policy_config(c, v, &pc);
     eligible = rsm_policy_rank(cand, n, &pc, rank);
     best = eligible > 0 ? from[rank[0].index] : NULL;
     e = propose(c, RSM_ENTRY_DECIDE_FAILOVER);
-    fill_ranking(e, rank, n, cand, from);
+    fill_ranking(e, rank, n, cand, from, why_out);
     if (target != NULL) {
         best = NULL;
         for (size_t i = 0; i < n; i++) {
@@ -702,6 +773,18 @@ static int promote_phase(struct ctx *c, const struct flight *f)
     if (o->restarted_empty)
         return abort_failover(c, f, "-failover-abort-slave-restarted",
                               "%s restarted empty before promotion", a);
+    /* A replica's offset only goes back when a full sync replaces its
+     * data (e.g. from a master that restarted empty, after the decision
+     * was taken on the earlier reading): promoting it would lose what the
+     * decision counted on. */
+    if (o->info != NULL && !is_master(o) && f->d->new_offset > 0 &&
+        rsm_info_offset(o->info) >= 0 &&
+        rsm_info_offset(o->info) < f->d->new_offset)
+        return abort_failover(c, f, "-failover-abort-slave-resynced",
+                              "%s offset went back from %lld to %lld before "
+                              "promotion: its data was replaced by a sync",
+                              a, (long long)f->d->new_offset,
+                              (long long)rsm_info_offset(o->info));
     if (!can_command(c, o)) {
         reasonf(c, "waiting to promote %s (%s)", a,
                 rsm_health_state_str(o->state));

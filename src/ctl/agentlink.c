@@ -221,6 +221,25 @@ int agentlink_option(struct agentlink *l, int c, const char *arg, char *errmsg,
     }
 }
 
+int agentlink_getopt_common(struct agentlink *l, const char *prog, int c,
+                            const char *arg, void (*usage)(FILE *out))
+{
+    char err[RSM_ERRMSG_SIZE];
+    int rv;
+
+    if (c == 'h') {
+        usage(stdout);
+        return -1;
+    }
+    rv =
+        c == '?' ? RSM_ENOTFOUND : agentlink_option(l, c, arg, err, sizeof err);
+    if (rv == RSM_ENOTFOUND)
+        return rsmctl_usage_error(prog, "bad option");
+    if (rv != 0)
+        return rsmctl_usage_error(prog, "%s", err);
+    return 0;
+}
+
 int agentlink_finish(struct agentlink *l, uint64_t default_timeout_ms,
                      char *errmsg, size_t errlen)
 {

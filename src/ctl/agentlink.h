@@ -65,6 +65,14 @@ struct agentlink {
 int agentlink_option(struct agentlink *l, int c, const char *arg, char *errmsg,
                      size_t errlen);
 
+/* The cases every agent subcommand's getopt switch ends with: 'h' prints
+ * usage(stdout) and returns -1 (done: exit 0); one of the shared flags is
+ * taken (0); '?', a bad value of a shared flag or any other c is a usage
+ * error, said on stderr with rsmctl_usage_error(prog, ...), and returns
+ * RSMCTL_EXIT_USAGE. */
+int agentlink_getopt_common(struct agentlink *l, const char *prog, int c,
+                            const char *arg, void (*usage)(FILE *out));
+
 /* After the flags: the default agents if none was given ($RSM_AGENT,
  * else 127.0.0.1:26379), the default timeout if none, and the password
  * (--password-file, else $RSM_AGENT_PASSWORD). 0, or RSM_EINVAL / RSM_EIO

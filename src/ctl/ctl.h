@@ -49,6 +49,12 @@ int rsmctl_redis_boot(int argc, char **argv); /* redis_boot.c */
 int rsmctl_read_secret(const char *path, const char *env, char *buf, size_t len,
                        char *errmsg, size_t errlen);
 
+/* Say a usage error on stderr as "<prog>: <message> (see <prog> --help)"
+ * and return RSMCTL_EXIT_USAGE, so that `return rsmctl_usage_error(...)`
+ * reads well. prog is "rsmctl <subcommand>". */
+int rsmctl_usage_error(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Parse a decimal number in [min, max] (digits only). 0 or RSM_EINVAL. */
 int rsmctl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

@@ -14,11 +14,12 @@
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PROG "rsmctl members"
 
 enum action { LIST, ADD, REMOVE };
 
@@ -60,21 +61,6 @@ static void usage(FILE *out)
             "  4  an agent refused the password (or wants one)\n");
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("rsmctl members: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (see rsmctl members --help)\n", stderr);
-    return RSMCTL_EXIT_USAGE;
-}
-
 /* The positional words: [list] | add ID ADDR | remove ID, checked here so
  * that nothing is contacted with bad input. */
 static int parse_action(int argc, char **argv, struct options *opt)
@@ -88,28 +74,31 @@ static int parse_action(int argc, char **argv, struct options *opt)
     if (strcmp(verb, "list") == 0) {
         opt->action = LIST;
         if (left > 1)
-            return usage_error("list takes no arguments");
+            return rsmctl_usage_error(PROG, "list takes no arguments");
         return 0;
     }
     if (strcmp(verb, "add") == 0) {
         opt->action = ADD;
         if (left != 3)
-            return usage_error("usage: add ID HOST:PORT[/APIPORT]");
+            return rsmctl_usage_error(PROG,
+                                      "usage: add ID HOST:PORT[/APIPORT]");
     } else if (strcmp(verb, "remove") == 0) {
         opt->action = REMOVE;
         if (left != 2)
-            return usage_error("usage: remove ID");
+            return rsmctl_usage_error(PROG, "usage: remove ID");
     } else {
-        return usage_error("unknown action '%s'", verb);
+        return rsmctl_usage_error(PROG, "unknown action '%s'", verb);
     }
     opt->id = argv[optind + 1];
     if (rsmctl_parse_uint(opt->id, 1, UINT64_MAX, &id) != 0)
-        return usage_error("bad member id '%s' (a number from 1)", opt->id);
+        return rsmctl_usage_error(PROG, "bad member id '%s' (a number from 1)",
+                                  opt->id);
     if (opt->action == ADD) {
         opt->addr = argv[optind + 2];
         if (rsm_node_parse_member_addr(opt->addr, 26379, &m, err, sizeof err) !=
             0)
-            return usage_error("bad member address '%s': %s", opt->addr, err);
+            return rsmctl_usage_error(PROG, "bad member address '%s': %s",
+                                      opt->addr, err);
     }
     return 0;
 }
@@ -131,14 +120,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
         case 'j':
             opt->json = true;
             break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        case '?':
-            return usage_error("bad option");
         default:
-            if (agentlink_option(&opt->link, c, optarg, err, sizeof err) != 0)
-                return usage_error("%s", err);
+            rv = agentlink_getopt_common(&opt->link, PROG, c, optarg, usage);
+            if (rv != 0)
+                return rv;
         }
     }
     rv = parse_action(argc, argv, opt);
@@ -146,7 +131,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
         return rv;
     if (agentlink_finish(&opt->link, opt->action == LIST ? 1000 : 15000, err,
                          sizeof err) != 0)
-        return usage_error("%s", err);
+        return rsmctl_usage_error(PROG, "%s", err);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "rsm/err.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,4 +94,16 @@ const char *rsmctl_timestamp(char *buf, size_t len)
     size_t n = strftime(buf, len, "%H:%M:%S", &tm);
     snprintf(buf + n, len - n, ".%03ld", (long)(tv.tv_usec / 1000));
     return buf;
+}
+
+int rsmctl_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see %s --help)\n", prog);
+    return RSMCTL_EXIT_USAGE;
 }

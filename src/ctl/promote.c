@@ -18,11 +18,12 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PROG "rsmctl promote"
 
 #define ERR_SIZE (RSM_ADDR_STRLEN + RSM_ERRMSG_SIZE + 64)
 
@@ -119,21 +120,6 @@ static void usage(FILE *out)
         "     (a replica still hears from a master that is not reachable)\n");
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("rsmctl promote: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (see rsmctl promote --help)\n", stderr);
-    return RSMCTL_EXIT_USAGE;
-}
-
 static int add_addr(struct options *opt, const struct rsm_addr *a,
                     const char *given)
 {
@@ -141,12 +127,13 @@ static int add_addr(struct options *opt, const struct rsm_addr *a,
 
     for (size_t i = 0; i < opt->n; i++) {
         if (rsm_addr_equal(&opt->addrs[i], a))
-            return usage_error("address %s given twice",
-                               rsm_addr_format(a, buf, sizeof buf));
+            return rsmctl_usage_error(PROG, "address %s given twice",
+                                      rsm_addr_format(a, buf, sizeof buf));
     }
     if (opt->n == RSM_TOPOLOGY_MAX)
-        return usage_error("too many endpoints at '%s' (at most %d)", given,
-                           RSM_TOPOLOGY_MAX);
+        return rsmctl_usage_error(PROG,
+                                  "too many endpoints at '%s' (at most %d)",
+                                  given, RSM_TOPOLOGY_MAX);
     opt->addrs[opt->n++] = *a;
     return 0;
 }
@@ -212,17 +199,21 @@ static int parse_flags(int argc, char **argv, struct options *opt)
             break;
         case OPT_TMO:
             if (rsmctl_parse_uint(optarg, 1, 600000, &opt->timeout_ms) != 0)
-                return usage_error("--timeout-ms '%s': expected a number of "
-                                   "milliseconds, 1-600000",
-                                   optarg);
+                return rsmctl_usage_error(
+                    PROG,
+                    "--timeout-ms '%s': expected a number of "
+                    "milliseconds, 1-600000",
+                    optarg);
             break;
         case 'h':
             usage(stdout);
             return -1;
         case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
+            return rsmctl_usage_error(PROG, "option '%s' needs a value",
+                                      argv[optind - 1]);
         default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            return rsmctl_usage_error(PROG, "unknown option '%s'",
+                                      argv[optind - 1]);
         }
     }
     return 0;
@@ -242,24 +233,26 @@ static int parse_options(int argc, char **argv, struct options *opt)
         return rv;
     for (int i = optind; i < argc; i++) {
         if (rsm_addr_parse(argv[i], &a, err, sizeof err) != 0)
-            return usage_error("bad address '%s': %s", argv[i],
-                               skip_quoted_prefix(err, argv[i]));
+            return rsmctl_usage_error(PROG, "bad address '%s': %s", argv[i],
+                                      skip_quoted_prefix(err, argv[i]));
         rv = add_addr(opt, &a, argv[i]);
         if (rv != 0)
             return rv;
     }
     if (opt->n == 0 && opt->srv == NULL)
-        return usage_error("no endpoints: give host:port arguments or --srv");
+        return rsmctl_usage_error(
+            PROG, "no endpoints: give host:port arguments or --srv");
     if (opt->srv != NULL && opt->srv[0] == '\0')
-        return usage_error("--srv needs a non-empty name");
+        return rsmctl_usage_error(PROG, "--srv needs a non-empty name");
     rv = rsmctl_read_secret(opt->password_file, "RSM_REDIS_PASSWORD",
                             opt->password, sizeof opt->password, err,
                             sizeof err);
     if (rv != 0)
-        return usage_error("password: %s", err);
+        return rsmctl_usage_error(PROG, "password: %s", err);
     if (opt->user != NULL && opt->password[0] == '\0')
-        return usage_error("--user needs a password (--password-file or "
-                           "RSM_REDIS_PASSWORD)");
+        return rsmctl_usage_error(PROG,
+                                  "--user needs a password (--password-file or "
+                                  "RSM_REDIS_PASSWORD)");
     return 0;
 }
 
@@ -274,7 +267,7 @@ static int add_srv_targets(struct options *opt)
     rv = rsmctl_srv_lookup(opt->srv, found, RSM_TOPOLOGY_MAX, &n, err,
                            sizeof err);
     if (rv == RSM_EINVAL)
-        return usage_error("%s", err);
+        return rsmctl_usage_error(PROG, "%s", err);
     if (rv != 0) {
         fprintf(stderr, "rsmctl promote: %s\n", err);
         return RSMCTL_EXIT_UNAVAILABLE;

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,21 +111,6 @@ static void usage(FILE *out)
             "1 exec failed.\n");
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs(PROG ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (see rsmctl redis-boot --help)\n", stderr);
-    return RSMCTL_EXIT_USAGE;
-}
-
 /* ------------------------------------------------------------------------
  * Options
  * ---------------------------------------------------------------------- */
@@ -139,13 +123,14 @@ static int add_agents(struct options *o, const char *text)
     for (;;) {
         size_t len = strcspn(p, ",");
         if (len == 0 || len >= sizeof item)
-            return usage_error("bad agent list '%s'", text);
+            return rsmctl_usage_error(PROG, "bad agent list '%s'", text);
         memcpy(item, p, len);
         item[len] = '\0';
         if (o->n_agents == MAX_AGENTS)
-            return usage_error("more than %d agents", MAX_AGENTS);
+            return rsmctl_usage_error(PROG, "more than %d agents", MAX_AGENTS);
         if (rsm_addr_parse(item, &o->agents[o->n_agents], err, sizeof err))
-            return usage_error("bad agent address '%s': %s", item, err);
+            return rsmctl_usage_error(PROG, "bad agent address '%s': %s", item,
+                                      err);
         o->n_agents++;
         if (p[len] == '\0')
             return 0;
@@ -157,8 +142,8 @@ static int parse_number(const char *flag, const char *s, uint64_t max,
                         uint64_t *out)
 {
     if (rsmctl_parse_uint(s, 0, max, out) != 0)
-        return usage_error("%s: '%s' is not a number up to %llu", flag, s,
-                           (unsigned long long)max);
+        return rsmctl_usage_error(PROG, "%s: '%s' is not a number up to %llu",
+                                  flag, s, (unsigned long long)max);
     return 0;
 }
 
@@ -168,9 +153,10 @@ static int check_redis_args(const struct options *o)
         const char *a = o->redis_argv[i];
         if (strcasecmp(a, "--replicaof") == 0 ||
             strcasecmp(a, "--slaveof") == 0)
-            return usage_error("'%s' in the Redis arguments: redis-boot "
-                               "decides that",
-                               a);
+            return rsmctl_usage_error(PROG,
+                                      "'%s' in the Redis arguments: redis-boot "
+                                      "decides that",
+                                      a);
     }
     return 0;
 }
@@ -221,13 +207,13 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case O_GROUP:
             if (strlen(optarg) == 0 || strlen(optarg) >= sizeof o->group)
-                rv = usage_error("bad group name '%s'", optarg);
+                rv = rsmctl_usage_error(PROG, "bad group name '%s'", optarg);
             else
                 strcpy(o->group, optarg);
             break;
         case O_SELF:
             if (rsm_addr_parse(optarg, &o->self, err, sizeof err) != 0)
-                rv = usage_error("--self '%s': %s", optarg, err);
+                rv = rsmctl_usage_error(PROG, "--self '%s': %s", optarg, err);
             o->self_set = true;
             break;
         case O_DATA:
@@ -242,12 +228,12 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_POLL:
             rv = parse_number("--poll-ms", optarg, 3600000, &o->poll_ms);
             if (rv == 0 && o->poll_ms < 10)
-                rv = usage_error("--poll-ms: at least 10");
+                rv = rsmctl_usage_error(PROG, "--poll-ms: at least 10");
             break;
         case O_TIMEOUT:
             rv = parse_number("--timeout-ms", optarg, 600000, &o->timeout_ms);
             if (rv == 0 && o->timeout_ms == 0)
-                rv = usage_error("--timeout-ms: at least 1");
+                rv = rsmctl_usage_error(PROG, "--timeout-ms: at least 1");
             break;
         case O_PW:
             pw_file = optarg;
@@ -259,27 +245,27 @@ static int parse_options(int argc, char **argv, struct options *o)
             usage(stdout);
             exit(RSMCTL_EXIT_OK);
         default:
-            rv = usage_error("unknown or incomplete flag '%s'",
-                             argv[optind - 1]);
+            rv = rsmctl_usage_error(PROG, "unknown or incomplete flag '%s'",
+                                    argv[optind - 1]);
         }
     }
     if (rv != 0)
         return rv;
     if (optind >= argc)
-        return usage_error("no Redis command after --");
+        return rsmctl_usage_error(PROG, "no Redis command after --");
     o->redis_argc = argc - optind;
     o->redis_argv = argv + optind;
     if (o->n_agents == 0 && getenv("RSM_AGENT") && *getenv("RSM_AGENT"))
         rv = add_agents(o, getenv("RSM_AGENT"));
     if (rv == 0 && o->n_agents == 0)
-        rv = usage_error("--agents is required (or RSM_AGENT)");
+        rv = rsmctl_usage_error(PROG, "--agents is required (or RSM_AGENT)");
     if (rv == 0 && o->group[0] == '\0')
-        rv = usage_error("--group is required");
+        rv = rsmctl_usage_error(PROG, "--group is required");
     if (rv == 0 && !o->self_set)
-        rv = usage_error("--self is required");
+        rv = rsmctl_usage_error(PROG, "--self is required");
     if (rv == 0 && rsmctl_read_secret(pw_file, PW_ENV, o->password,
                                       sizeof o->password, err, sizeof err) != 0)
-        rv = usage_error("%s", err);
+        rv = rsmctl_usage_error(PROG, "%s", err);
     if (rv == 0)
         rv = check_redis_args(o);
     return rv;

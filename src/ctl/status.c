@@ -28,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 
+#define PROG "rsmctl status"
+
 struct options {
     bool json;
     bool watch;
@@ -98,21 +100,6 @@ static void usage(FILE *out)
             "  4  an agent refused the password (or wants one)\n");
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("rsmctl status: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (see rsmctl status --help)\n", stderr);
-    return RSMCTL_EXIT_USAGE;
-}
-
 static int parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
@@ -124,7 +111,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
         {NULL, 0, NULL, 0},
     };
     char err[RSM_ERRMSG_SIZE];
-    int c;
+    int c, rv;
 
     opt->interval_s = 2;
     optind = 1;
@@ -138,23 +125,20 @@ static int parse_options(int argc, char **argv, struct options *opt)
             break;
         case 'n':
             if (rsmctl_parse_uint(optarg, 1, 3600, &opt->interval_s) != 0)
-                return usage_error("--interval: '%s' is not 1..3600 seconds",
-                                   optarg);
+                return rsmctl_usage_error(
+                    PROG, "--interval: '%s' is not 1..3600 seconds", optarg);
             break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        case '?':
-            return usage_error("bad option");
         default:
-            if (agentlink_option(&opt->link, c, optarg, err, sizeof err) != 0)
-                return usage_error("%s", err);
+            rv = agentlink_getopt_common(&opt->link, PROG, c, optarg, usage);
+            if (rv != 0)
+                return rv;
         }
     }
     if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+        return rsmctl_usage_error(PROG, "unexpected argument '%s'",
+                                  argv[optind]);
     if (agentlink_finish(&opt->link, 1000, err, sizeof err) != 0)
-        return usage_error("%s", err);
+        return rsmctl_usage_error(PROG, "%s", err);
     return 0;
 }
 

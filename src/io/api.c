@@ -7,13 +7,13 @@
 #include "rsm/monitor_status.h"
 #include "rsm/pubsub.h"
 #include "rsm/sentinel.h"
+#include "rsm/textbuf.h"
 
 #include <jansson.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,60 +53,6 @@ static int64_t wall_ms(void)
  * Rendering: INFO
  * ===================================================================== */
 
-/* A growing text buffer; `oom` makes every later append a no-op. */
-struct text {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
-
-static void tprintf(struct text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void tprintf(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (t->oom)
-        return;
-    for (;;) {
-        size_t room = t->cap - t->len;
-        va_start(ap, fmt);
-        n = vsnprintf(t->s ? t->s + t->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->oom = true;
-            return;
-        }
-        if ((size_t)n < room) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap ? t->cap * 2 : 512;
-        while (cap < t->len + (size_t)n + 1)
-            cap *= 2;
-        char *s = realloc(t->s, cap);
-        if (s == NULL) {
-            t->oom = true;
-            return;
-        }
-        t->s = s;
-        t->cap = cap;
-    }
-}
-
-static char *tfinish(struct text *t)
-{
-    if (t->oom) {
-        free(t->s);
-        return NULL;
-    }
-    if (t->s == NULL)
-        return strdup("");
-    return t->s;
-}
-
 /* "host:port", or "" for an unset address (port 0). */
 static const char *fmt_addr(const struct rsm_addr *a, char *buf, size_t len)
 {
@@ -123,92 +69,106 @@ static bool is_leader_member(const struct rsm_node_status *st,
     return st->has_leader && st->leader.id == m->id;
 }
 
-static void info_server(struct text *t, const struct rsm_api_server_info *si)
+static void info_server(struct rsm_textbuf *t,
+                        const struct rsm_api_server_info *si)
 {
-    tprintf(t, "# Server\r\n");
-    tprintf(t, "rsm_version:%s\r\n", si->version ? si->version : "");
-    tprintf(t, "tcp_port:%u\r\n", si->port);
-    tprintf(t, "uptime_in_seconds:%" PRIu64 "\r\n", si->uptime_s);
-    tprintf(t, "uptime_in_days:%" PRIu64 "\r\n", si->uptime_s / 86400);
+    rsm_textbuf_printf(t, "# Server\r\n");
+    rsm_textbuf_printf(t, "rsm_version:%s\r\n", si->version ? si->version : "");
+    rsm_textbuf_printf(t, "tcp_port:%u\r\n", si->port);
+    rsm_textbuf_printf(t, "uptime_in_seconds:%" PRIu64 "\r\n", si->uptime_s);
+    rsm_textbuf_printf(t, "uptime_in_days:%" PRIu64 "\r\n",
+                       si->uptime_s / 86400);
 }
 
-static void info_raft(struct text *t, const struct rsm_node_status *st)
+static void info_raft(struct rsm_textbuf *t, const struct rsm_node_status *st)
 {
     char a1[RSM_ADDR_STRLEN], a2[RSM_ADDR_STRLEN];
 
-    tprintf(t, "# Raft\r\n");
-    tprintf(t, "raft_id:%" PRIu64 "\r\n", st->id);
-    tprintf(t, "raft_role:%s\r\n", st->state ? st->state : "unavailable");
-    tprintf(t, "raft_term:%" PRIu64 "\r\n", st->term);
-    tprintf(t, "raft_leader_id:%" PRIu64 "\r\n",
-            st->has_leader ? st->leader.id : 0);
-    tprintf(t, "raft_leader_addr:%s\r\n",
-            st->has_leader ? fmt_addr(&st->leader.raft, a1, sizeof a1) : "");
-    tprintf(t, "raft_leader_api:%s\r\n",
-            st->has_leader ? fmt_addr(&st->leader.api, a2, sizeof a2) : "");
-    tprintf(t, "raft_commit_index:%" PRIu64 "\r\n", st->commit_index);
-    tprintf(t, "raft_applied_index:%" PRIu64 "\r\n", st->applied_index);
-    tprintf(t, "raft_last_index:%" PRIu64 "\r\n", st->last_index);
-    tprintf(t, "raft_leader_changes:%" PRIu64 "\r\n", st->leader_changes);
-    tprintf(t, "raft_members:%u\r\n", st->n_members);
+    rsm_textbuf_printf(t, "# Raft\r\n");
+    rsm_textbuf_printf(t, "raft_id:%" PRIu64 "\r\n", st->id);
+    rsm_textbuf_printf(t, "raft_role:%s\r\n",
+                       st->state ? st->state : "unavailable");
+    rsm_textbuf_printf(t, "raft_term:%" PRIu64 "\r\n", st->term);
+    rsm_textbuf_printf(t, "raft_leader_id:%" PRIu64 "\r\n",
+                       st->has_leader ? st->leader.id : 0);
+    rsm_textbuf_printf(
+        t, "raft_leader_addr:%s\r\n",
+        st->has_leader ? fmt_addr(&st->leader.raft, a1, sizeof a1) : "");
+    rsm_textbuf_printf(t, "raft_leader_api:%s\r\n",
+                       st->has_leader ? fmt_addr(&st->leader.api, a2, sizeof a2)
+                                      : "");
+    rsm_textbuf_printf(t, "raft_commit_index:%" PRIu64 "\r\n",
+                       st->commit_index);
+    rsm_textbuf_printf(t, "raft_applied_index:%" PRIu64 "\r\n",
+                       st->applied_index);
+    rsm_textbuf_printf(t, "raft_last_index:%" PRIu64 "\r\n", st->last_index);
+    rsm_textbuf_printf(t, "raft_leader_changes:%" PRIu64 "\r\n",
+                       st->leader_changes);
+    rsm_textbuf_printf(t, "raft_members:%u\r\n", st->n_members);
     for (unsigned i = 0; i < st->n_members && i < RSM_MAX_AGENTS; i++) {
         const struct rsm_member *m = &st->members[i];
-        tprintf(t,
-                "member%u:id=%" PRIu64 ",raft=%s,api=%s,voter=%d,"
-                "leader=%d\r\n",
-                i, m->id, fmt_addr(&m->raft, a1, sizeof a1),
-                fmt_addr(&m->api, a2, sizeof a2), m->voter ? 1 : 0,
-                is_leader_member(st, m) ? 1 : 0);
+        rsm_textbuf_printf(t,
+                           "member%u:id=%" PRIu64 ",raft=%s,api=%s,voter=%d,"
+                           "leader=%d\r\n",
+                           i, m->id, fmt_addr(&m->raft, a1, sizeof a1),
+                           fmt_addr(&m->api, a2, sizeof a2), m->voter ? 1 : 0,
+                           is_leader_member(st, m) ? 1 : 0);
     }
 }
 
-static void info_groups(struct text *t, const struct rsm_fsm *fsm)
+static void info_groups(struct rsm_textbuf *t, const struct rsm_fsm *fsm)
 {
     char a[RSM_ADDR_STRLEN];
     size_t n = fsm ? fsm->n_groups : 0;
 
-    tprintf(t, "# Groups\r\n");
-    tprintf(t, "groups:%zu\r\n", n);
-    tprintf(t, "fsm_applied:%" PRIu64 "\r\n", fsm ? fsm->applied : 0);
-    tprintf(t, "fsm_rejected:%" PRIu64 "\r\n", fsm ? fsm->rejected : 0);
+    rsm_textbuf_printf(t, "# Groups\r\n");
+    rsm_textbuf_printf(t, "groups:%zu\r\n", n);
+    rsm_textbuf_printf(t, "fsm_applied:%" PRIu64 "\r\n",
+                       fsm ? fsm->applied : 0);
+    rsm_textbuf_printf(t, "fsm_rejected:%" PRIu64 "\r\n",
+                       fsm ? fsm->rejected : 0);
     for (size_t i = 0; i < n; i++) {
         const struct rsm_group *g = &fsm->groups[i];
-        tprintf(t,
-                "group%zu:name=%s,master=%s,epoch=%" PRIu64 ",paused=%d,"
-                "in_flight=%d\r\n",
-                i, g->name,
-                g->has_master ? fmt_addr(&g->master, a, sizeof a) : "",
-                g->epoch, g->paused ? 1 : 0, g->in_flight ? 1 : 0);
+        rsm_textbuf_printf(
+            t,
+            "group%zu:name=%s,master=%s,epoch=%" PRIu64 ",paused=%d,"
+            "in_flight=%d\r\n",
+            i, g->name, g->has_master ? fmt_addr(&g->master, a, sizeof a) : "",
+            g->epoch, g->paused ? 1 : 0, g->in_flight ? 1 : 0);
     }
 }
 
-static void info_clients(struct text *t, const struct rsm_api_server_info *si)
+static void info_clients(struct rsm_textbuf *t,
+                         const struct rsm_api_server_info *si)
 {
-    tprintf(t, "# Clients\r\n");
-    tprintf(t, "connected_clients:%u\r\n", si->clients);
-    tprintf(t, "pubsub_clients:%u\r\n", si->pubsub_clients);
-    tprintf(t, "maxclients:%u\r\n", si->max_clients);
+    rsm_textbuf_printf(t, "# Clients\r\n");
+    rsm_textbuf_printf(t, "connected_clients:%u\r\n", si->clients);
+    rsm_textbuf_printf(t, "pubsub_clients:%u\r\n", si->pubsub_clients);
+    rsm_textbuf_printf(t, "maxclients:%u\r\n", si->max_clients);
 }
 
-static void info_sentinel(struct text *t, const struct rsm_node_status *st,
+static void info_sentinel(struct rsm_textbuf *t,
+                          const struct rsm_node_status *st,
                           const struct rsm_api_server_info *si)
 {
     char a[RSM_ADDR_STRLEN];
 
-    tprintf(t, "# Sentinel\r\n");
-    tprintf(t, "sentinel_masters:%zu\r\n", si->masters ? si->n_masters : 0);
-    tprintf(t, "sentinel_tilt:0\r\n");
-    tprintf(t, "sentinel_tilt_since_seconds:-1\r\n");
-    tprintf(t, "sentinel_running_scripts:0\r\n");
-    tprintf(t, "sentinel_scripts_queue_length:0\r\n");
-    tprintf(t, "sentinel_simulate_failure_flags:0\r\n");
+    rsm_textbuf_printf(t, "# Sentinel\r\n");
+    rsm_textbuf_printf(t, "sentinel_masters:%zu\r\n",
+                       si->masters ? si->n_masters : 0);
+    rsm_textbuf_printf(t, "sentinel_tilt:0\r\n");
+    rsm_textbuf_printf(t, "sentinel_tilt_since_seconds:-1\r\n");
+    rsm_textbuf_printf(t, "sentinel_running_scripts:0\r\n");
+    rsm_textbuf_printf(t, "sentinel_scripts_queue_length:0\r\n");
+    rsm_textbuf_printf(t, "sentinel_simulate_failure_flags:0\r\n");
     for (size_t i = 0; si->masters && i < si->n_masters; i++) {
         const struct rsm_api_sentinel_master *m = &si->masters[i];
-        tprintf(t,
-                "master%zu:name=%s,status=%s,address=%s,slaves=%zu,"
-                "sentinels=%u\r\n",
-                i, m->name, m->status, fmt_addr(&m->master, a, sizeof a),
-                m->slaves, st->n_members);
+        rsm_textbuf_printf(t,
+                           "master%zu:name=%s,status=%s,address=%s,slaves=%zu,"
+                           "sentinels=%u\r\n",
+                           i, m->name, m->status,
+                           fmt_addr(&m->master, a, sizeof a), m->slaves,
+                           st->n_members);
     }
 }
 
@@ -222,7 +182,7 @@ char *rsm_api_render_info(const struct rsm_node_status *st,
                           const struct rsm_api_server_info *si,
                           const char *section)
 {
-    struct text t = {0};
+    struct rsm_textbuf t = {0};
     bool all = section == NULL || section[0] == '\0' ||
                strcasecmp(section, "default") == 0 ||
                strcasecmp(section, "all") == 0 ||
@@ -233,7 +193,7 @@ char *rsm_api_render_info(const struct rsm_node_status *st,
     do {                                                                       \
         if (section_is(section, all, name)) {                                  \
             if (!first)                                                        \
-                tprintf(&t, "\r\n");                                           \
+                rsm_textbuf_printf(&t, "\r\n");                                \
             call;                                                              \
             first = false;                                                     \
         }                                                                      \
@@ -244,7 +204,7 @@ char *rsm_api_render_info(const struct rsm_node_status *st,
     SECTION("groups", info_groups(&t, fsm));
     SECTION("sentinel", info_sentinel(&t, st, si));
 #undef SECTION
-    return tfinish(&t);
+    return rsm_textbuf_finish(&t);
 }
 
 /* =====================================================================

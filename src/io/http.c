@@ -2,22 +2,19 @@
  *
  * Two layers: struct rsm_http_conn turns request bytes into response bytes
  * with libhttp-parser and knows nothing of sockets; the server accepts
- * clients on a libuv TCP listener and runs one conn per client, writing
- * what it produces and closing the client when it is done. */
+ * clients from an rsm_listener (listener.h) and runs one conn per client,
+ * writing what it produces and closing the client when it is done. */
 #include "rsm/http.h"
 #include "rsm/err.h"
+#include "rsm/listener.h"
 #include "rsm/log.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <http_parser.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define LISTEN_BACKLOG 128
 #define READ_BUF_SIZE  16384
@@ -469,15 +466,13 @@ uint64_t rsm_http_conn_requests(const struct rsm_http_conn *c)
 
 struct client {
     struct rsm_http_server *srv;
-    uv_tcp_t tcp;
+    struct rsm_listener_conn sock; /* sock.tcp.data is the client */
     uv_shutdown_t shutdown;
     struct rsm_http_conn *conn;
     uint64_t deadline; /* loop time the current request must end by */
     uint64_t seen;     /* requests answered when the deadline was set */
     unsigned writes;   /* uv_write requests in flight */
     bool closing, shutting_down;
-    char peer[80];
-    struct client *prev, *next;
 };
 
 struct write_req {
@@ -488,16 +483,12 @@ struct write_req {
 
 struct rsm_http_server {
     uv_loop_t *loop;
-    uv_tcp_t listener;
+    struct rsm_listener listener; /* and its set of clients */
     uv_timer_t sweep;
     struct rsm_http_limits limits;
     rsm_http_handler handler;
     void *arg;
-    struct client *clients;
-    unsigned n_clients;
-    unsigned open_handles;
-    uint16_t port;
-    char name[RSM_ADDR_STRLEN];
+    unsigned open_handles; /* listener + timer not yet closed */
     bool stopping;
     rsm_http_stop_cb stop_cb;
     void *stop_arg;
@@ -505,7 +496,8 @@ struct rsm_http_server {
 
 static void server_maybe_free(struct rsm_http_server *s)
 {
-    if (!s->stopping || s->open_handles > 0)
+    if (!s->stopping || s->open_handles > 0 ||
+        rsm_listener_conns(&s->listener) > 0)
         return;
     if (s->stop_cb != NULL)
         s->stop_cb(s->stop_arg);
@@ -517,14 +509,7 @@ static void on_client_closed(uv_handle_t *h)
     struct client *c = h->data;
     struct rsm_http_server *s = c->srv;
 
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    s->n_clients--;
-    s->open_handles--;
+    rsm_listener_release(&s->listener, &c->sock);
     rsm_http_conn_free(c->conn);
     free(c);
     server_maybe_free(s);
@@ -535,7 +520,7 @@ static void client_close(struct client *c)
     if (c->closing)
         return;
     c->closing = true;
-    uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+    uv_close((uv_handle_t *)&c->sock.tcp, on_client_closed);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -554,7 +539,8 @@ static void maybe_finish(struct client *c)
         return;
     c->shutting_down = true;
     c->shutdown.data = c;
-    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->sock.tcp, on_shutdown) !=
+        0)
         client_close(c);
 }
 
@@ -584,10 +570,10 @@ static void flush(struct client *c)
     rsm_http_conn_take_output(c->conn, &data, &len);
     if (data == NULL)
         return;
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) + len >
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->sock.tcp) + len >
         c->srv->limits.max_output_bytes) {
         rsm_log(RSM_LOG_WARN, "http-client-dropped",
-                "peer=%s reason=output-limit", c->peer);
+                "peer=%s reason=output-limit", c->sock.peer);
         free(data);
         client_close(c);
         return;
@@ -601,7 +587,7 @@ static void flush(struct client *c)
     w->c = c;
     w->data = data;
     b = uv_buf_init(data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+    if (uv_write(&w->req, (uv_stream_t *)&c->sock.tcp, &b, 1, on_write) != 0) {
         free(data);
         free(w);
         client_close(c);
@@ -653,35 +639,13 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         maybe_finish(c);
 }
 
-static void peer_name(struct client *c)
-{
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    char ip[64];
-
-    snprintf(c->peer, sizeof c->peer, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-        uv_ip4_name(a, ip, sizeof ip);
-        snprintf(c->peer, sizeof c->peer, "%s:%u", ip, ntohs(a->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-        uv_ip6_name(a, ip, sizeof ip);
-        snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, ntohs(a->sin6_port));
-    }
-}
-
-/* Beyond max_clients: one 503, then close. */
+/* Beyond max_clients (the listener has logged it): one 503, then close. */
 static void refuse(struct client *c)
 {
     static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
                               "Content-Type: text/plain; charset=utf-8\r\n"
                               "Content-Length: 20\r\nConnection: close\r\n\r\n"
                               "too many connections";
-    rsm_log(RSM_LOG_WARN, "http-client-refused", "peer=%s reason=max-clients",
-            c->peer);
     rsm_http_conn_eof(c->conn); /* done: nothing will be served */
     if (buf_put(&c->conn->out, msg, sizeof msg - 1) != 0) {
         client_close(c);
@@ -692,18 +656,12 @@ static void refuse(struct client *c)
         maybe_finish(c);
 }
 
-static void on_connection(uv_stream_t *l, int status)
+static void on_connection(void *arg, struct rsm_listener *l)
 {
-    struct rsm_http_server *s = l->data;
+    struct rsm_http_server *s = arg;
     struct client *c;
+    int rv;
 
-    if (s->stopping)
-        return;
-    if (status < 0) {
-        rsm_log(RSM_LOG_WARN, "http-accept-failed", "err=%s",
-                uv_strerror(status));
-        return;
-    }
     c = calloc(1, sizeof *c);
     if (c == NULL)
         return; /* stays in the backlog */
@@ -712,26 +670,17 @@ static void on_connection(uv_stream_t *l, int status)
         return;
     }
     c->srv = s;
-    uv_tcp_init(s->loop, &c->tcp);
-    c->tcp.data = c;
-    c->next = s->clients;
-    if (s->clients)
-        s->clients->prev = c;
-    s->clients = c;
-    s->n_clients++;
-    s->open_handles++;
-    if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+    rv = rsm_listener_accept(l, &c->sock, c);
+    if (rv == RSM_EIO) {
         client_close(c);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
-    peer_name(c);
     c->deadline = uv_now(s->loop) + s->limits.request_timeout_ms;
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+    if (uv_read_start((uv_stream_t *)&c->sock.tcp, on_alloc, on_read) != 0) {
         client_close(c);
         return;
     }
-    if (s->n_clients > s->limits.max_clients)
+    if (rv == RSM_EBUSY)
         refuse(c);
 }
 
@@ -740,79 +689,29 @@ static void on_sweep(uv_timer_t *t)
 {
     struct rsm_http_server *s = t->data;
     uint64_t now = uv_now(s->loop);
-    struct client *c, *next;
+    struct rsm_listener_conn *k;
 
-    for (c = s->clients; c != NULL; c = next) {
-        next = c->next;
+    for (k = rsm_listener_first(&s->listener); k != NULL; k = k->next) {
+        struct client *c = k->tcp.data;
         if (!c->closing && now >= c->deadline) {
-            rsm_log(RSM_LOG_DEBUG, "http-client-timeout", "peer=%s", c->peer);
+            rsm_log(RSM_LOG_DEBUG, "http-client-timeout", "peer=%s",
+                    c->sock.peer);
             client_close(c);
         }
     }
 }
 
-/* A listening socket on the first resolved address that binds, or -1 with
- * errmsg. A plain socket, so that a failure leaves nothing on the loop. */
-static int listen_socket(uv_loop_t *loop, const struct rsm_addr *a,
-                         char *errmsg, size_t errlen, int *code)
+static void on_listener_closed(void *arg)
 {
-    uv_getaddrinfo_t req;
-    struct addrinfo hints, *ai;
-    char port[8], name[RSM_ADDR_STRLEN];
-    int rv, fd = -1, err = 0, one = 1;
+    struct rsm_http_server *s = arg;
 
-    rsm_addr_format(a, name, sizeof name);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(port, sizeof port, "%u", a->port);
-    rv = uv_getaddrinfo(loop, &req, NULL, a->host, port, &hints);
-    if (rv != 0) {
-        *code = rsm_errf(RSM_ERESOLVE, errmsg, errlen, "http listen %s: %s",
-                         name, uv_strerror(rv));
-        return -1;
-    }
-    for (ai = req.addrinfo; ai != NULL && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-            listen(fd, LISTEN_BACKLOG) != 0) {
-            err = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    uv_freeaddrinfo(req.addrinfo);
-    if (fd < 0)
-        *code = rsm_errf(RSM_EIO, errmsg, errlen, "http listen %s: %s", name,
-                         strerror(err ? err : EADDRNOTAVAIL));
-    return fd;
-}
-
-static uint16_t bound_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return 0;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    s->open_handles--;
+    server_maybe_free(s);
 }
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    struct rsm_http_server *s = h->data;
-
-    s->open_handles--;
-    server_maybe_free(s);
+    on_listener_closed(h->data);
 }
 
 int rsm_http_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
@@ -821,9 +720,11 @@ int rsm_http_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
                           struct rsm_http_server **out, char *errmsg,
                           size_t errlen)
 {
+    struct rsm_listener_config lc;
     struct rsm_http_server *s;
-    int fd, code = 0, rv;
+    char why[RSM_ERRMSG_SIZE];
     uint64_t every;
+    int rv;
 
     assert(handler != NULL);
     s = calloc(1, sizeof *s);
@@ -838,63 +739,48 @@ int rsm_http_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
         rsm_http_limits_default(&s->limits);
     if (s->limits.request_timeout_ms == 0)
         s->limits.request_timeout_ms = UINT64_MAX / 2;
-    fd = listen_socket(loop, bind, errmsg, errlen, &code);
-    if (fd < 0) {
-        free(s);
-        return code;
-    }
-    s->port = bound_port(fd);
-    rsm_addr_format(bind, s->name, sizeof s->name);
-    uv_tcp_init(loop, &s->listener);
-    s->listener.data = s;
-    s->open_handles = 1;
-    rv = uv_tcp_open(&s->listener, fd);
-    if (rv != 0)
-        close(fd); /* not adopted by the handle */
-    else
-        rv = uv_listen((uv_stream_t *)&s->listener, LISTEN_BACKLOG,
-                       on_connection);
+    lc.bind = bind;
+    lc.backlog = LISTEN_BACKLOG;
+    lc.max_conns = s->limits.max_clients;
+    lc.log_prefix = "http";
+    rv = rsm_listener_start(&s->listener, loop, &lc, on_connection, s, why,
+                            sizeof why);
     if (rv != 0) {
-        s->stopping = true; /* freed when the handle has closed */
-        uv_close((uv_handle_t *)&s->listener, on_handle_closed);
-        return rsm_errf(RSM_EIO, errmsg, errlen, "http listen %s: %s", s->name,
-                        uv_strerror(rv));
+        free(s);
+        return rsm_errf(rv, errmsg, errlen, "http %s", why);
     }
+    s->open_handles = 1;
     every = s->limits.request_timeout_ms < 1000 ? s->limits.request_timeout_ms
                                                 : 1000;
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->open_handles++;
     uv_timer_start(&s->sweep, on_sweep, every, every);
-    rsm_log(RSM_LOG_INFO, "http-listening", "bind=%s port=%u", s->name,
-            s->port);
     *out = s;
     return 0;
 }
 
 uint16_t rsm_http_server_port(const struct rsm_http_server *s)
 {
-    return s->port;
+    return rsm_listener_port(&s->listener);
 }
 
 unsigned rsm_http_server_clients(const struct rsm_http_server *s)
 {
-    return s->n_clients;
+    return rsm_listener_conns(&s->listener);
 }
 
 void rsm_http_server_stop(struct rsm_http_server *s, rsm_http_stop_cb cb,
                           void *arg)
 {
-    struct client *c, *next;
+    struct rsm_listener_conn *k;
 
     assert(!s->stopping);
     s->stopping = true;
     s->stop_cb = cb;
     s->stop_arg = arg;
-    uv_close((uv_handle_t *)&s->listener, on_handle_closed);
+    rsm_listener_close(&s->listener, on_listener_closed, s);
     uv_close((uv_handle_t *)&s->sweep, on_handle_closed);
-    for (c = s->clients; c != NULL; c = next) {
-        next = c->next;
-        client_close(c);
-    }
+    for (k = rsm_listener_first(&s->listener); k != NULL; k = k->next)
+        client_close(k->tcp.data);
 }

@@ -4,8 +4,8 @@
 #include "rsm/http_api.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
+#include "rsm/textbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,51 +28,8 @@ struct rsm_http_api {
 };
 
 /* ------------------------------------------------------------------------
- * Text buffer
+ * Rendering helpers
  * ---------------------------------------------------------------------- */
-
-struct text {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
-
-static void put(struct text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void put(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (t->oom)
-        return;
-    for (;;) {
-        size_t room = t->cap - t->len;
-
-        va_start(ap, fmt);
-        n = vsnprintf(t->s ? t->s + t->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->oom = true;
-            return;
-        }
-        if ((size_t)n < room) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap ? t->cap * 2 : 4096;
-        while (cap - t->len <= (size_t)n)
-            cap *= 2;
-        char *s = realloc(t->s, cap);
-        if (s == NULL) {
-            t->oom = true;
-            return;
-        }
-        t->s = s;
-        t->cap = cap;
-    }
-}
 
 /* A label value with \, " and newline escaped (Prometheus text format). */
 static const char *esc(const char *v, char *buf, size_t len)
@@ -94,10 +51,11 @@ static const char *esc(const char *v, char *buf, size_t len)
     return buf;
 }
 
-static void family(struct text *t, const char *name, const char *type,
+static void family(struct rsm_textbuf *t, const char *name, const char *type,
                    const char *help)
 {
-    put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    rsm_textbuf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+                       type);
 }
 
 /* ------------------------------------------------------------------------
@@ -122,7 +80,8 @@ bool rsm_http_api_ready(const struct rsm_node_status *st, char *why, size_t len)
     return ready;
 }
 
-static void agent_metrics(struct text *t, const struct rsm_metrics_input *in)
+static void agent_metrics(struct rsm_textbuf *t,
+                          const struct rsm_metrics_input *in)
 {
     static const char *const states[] = {"leader", "follower", "candidate",
                                          "unavailable"};
@@ -130,51 +89,53 @@ static void agent_metrics(struct text *t, const struct rsm_metrics_input *in)
     char v[128];
 
     family(t, "rsm_build_info", "gauge", "Version of this rsm-agent.");
-    put(t, "rsm_build_info{version=\"%s\"} 1\n",
-        esc(in->version ? in->version : "", v, sizeof v));
+    rsm_textbuf_printf(t, "rsm_build_info{version=\"%s\"} 1\n",
+                       esc(in->version ? in->version : "", v, sizeof v));
     family(t, "rsm_agent_id", "gauge", "Raft id of this agent.");
-    put(t, "rsm_agent_id %llu\n", (unsigned long long)st->id);
+    rsm_textbuf_printf(t, "rsm_agent_id %llu\n", (unsigned long long)st->id);
     family(t, "rsm_uptime_seconds", "gauge",
            "Seconds since the agent started.");
-    put(t, "rsm_uptime_seconds %.3f\n", in->uptime_s);
+    rsm_textbuf_printf(t, "rsm_uptime_seconds %.3f\n", in->uptime_s);
     family(t, "rsm_loop_lag_seconds", "gauge",
            "How late the event loop ran its latest 1 s timer.");
-    put(t, "rsm_loop_lag_seconds %.6f\n", in->loop_lag_s);
+    rsm_textbuf_printf(t, "rsm_loop_lag_seconds %.6f\n", in->loop_lag_s);
     family(t, "rsm_raft_state", "gauge",
            "Raft state of this agent: 1 for the current one.");
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
-        put(t, "rsm_raft_state{state=\"%s\"} %d\n", states[i],
-            strcmp(st->state, states[i]) == 0);
+        rsm_textbuf_printf(t, "rsm_raft_state{state=\"%s\"} %d\n", states[i],
+                           strcmp(st->state, states[i]) == 0);
     family(t, "rsm_raft_has_leader", "gauge",
            "1 when this agent knows a Raft leader.");
-    put(t, "rsm_raft_has_leader %d\n", st->has_leader);
+    rsm_textbuf_printf(t, "rsm_raft_has_leader %d\n", st->has_leader);
     family(t, "rsm_raft_leader_id", "gauge",
            "Id of the Raft leader this agent knows, 0 if none.");
-    put(t, "rsm_raft_leader_id %llu\n",
-        st->has_leader ? (unsigned long long)st->leader.id : 0ULL);
+    rsm_textbuf_printf(t, "rsm_raft_leader_id %llu\n",
+                       st->has_leader ? (unsigned long long)st->leader.id
+                                      : 0ULL);
     family(t, "rsm_raft_term", "gauge", "Current Raft term.");
-    put(t, "rsm_raft_term %llu\n", (unsigned long long)st->term);
+    rsm_textbuf_printf(t, "rsm_raft_term %llu\n", (unsigned long long)st->term);
     family(t, "rsm_raft_commit_index", "gauge", "Raft commit index.");
-    put(t, "rsm_raft_commit_index %llu\n",
-        (unsigned long long)st->commit_index);
+    rsm_textbuf_printf(t, "rsm_raft_commit_index %llu\n",
+                       (unsigned long long)st->commit_index);
     family(t, "rsm_raft_applied_index", "gauge",
            "Index of the last entry applied to the state machine.");
-    put(t, "rsm_raft_applied_index %llu\n",
-        (unsigned long long)st->applied_index);
+    rsm_textbuf_printf(t, "rsm_raft_applied_index %llu\n",
+                       (unsigned long long)st->applied_index);
     family(t, "rsm_raft_last_index", "gauge", "Index of the last log entry.");
-    put(t, "rsm_raft_last_index %llu\n", (unsigned long long)st->last_index);
+    rsm_textbuf_printf(t, "rsm_raft_last_index %llu\n",
+                       (unsigned long long)st->last_index);
     family(t, "rsm_raft_leader_changes_total", "counter",
            "Leader changes seen by this agent since it started.");
-    put(t, "rsm_raft_leader_changes_total %llu\n",
-        (unsigned long long)st->leader_changes);
+    rsm_textbuf_printf(t, "rsm_raft_leader_changes_total %llu\n",
+                       (unsigned long long)st->leader_changes);
     family(t, "rsm_raft_members", "gauge",
            "Members of the Raft configuration.");
-    put(t, "rsm_raft_members %u\n", st->n_members);
+    rsm_textbuf_printf(t, "rsm_raft_members %u\n", st->n_members);
 }
 
 /* The per-group families of the committed state, one family at a time
  * (the text format wants every sample of a family together). */
-static void group_family(struct text *t, const struct rsm_group *gr,
+static void group_family(struct rsm_textbuf *t, const struct rsm_group *gr,
                          const char *g, int which)
 {
     static const char *const results[RSM_RESULT_COUNT] = {
@@ -185,24 +146,27 @@ static void group_family(struct text *t, const struct rsm_group *gr,
     switch (which) {
     case 0:
         if (gr->has_master)
-            put(t, "rsm_group_master{group=\"%s\",master=\"%s\"} 1\n", g,
+            rsm_textbuf_printf(
+                t, "rsm_group_master{group=\"%s\",master=\"%s\"} 1\n", g,
                 esc(rsm_addr_format(&gr->master, addr, sizeof addr), a,
                     sizeof a));
         break;
     case 1:
-        put(t, "rsm_group_epoch{group=\"%s\"} %llu\n", g,
-            (unsigned long long)gr->epoch);
+        rsm_textbuf_printf(t, "rsm_group_epoch{group=\"%s\"} %llu\n", g,
+                           (unsigned long long)gr->epoch);
         break;
     case 2:
-        put(t, "rsm_group_paused{group=\"%s\"} %d\n", g, gr->paused);
+        rsm_textbuf_printf(t, "rsm_group_paused{group=\"%s\"} %d\n", g,
+                           gr->paused);
         break;
     case 3:
-        put(t, "rsm_group_failover_in_flight{group=\"%s\"} %d\n", g,
-            gr->in_flight);
+        rsm_textbuf_printf(t, "rsm_group_failover_in_flight{group=\"%s\"} %d\n",
+                           g, gr->in_flight);
         break;
     case 4:
         for (int r = 0; r < RSM_RESULT_COUNT; r++)
-            put(t,
+            rsm_textbuf_printf(
+                t,
                 "rsm_group_failovers_total{group=\"%s\",result=\"%s\"} "
                 "%llu\n",
                 g, results[r], (unsigned long long)gr->ended[r]);
@@ -211,7 +175,8 @@ static void group_family(struct text *t, const struct rsm_group *gr,
         if (gr->n_history == 0)
             break;
         h = &gr->history[gr->n_history - 1];
-        put(t, "rsm_group_last_failover_duration_seconds{group=\"%s\"} %.3f\n",
+        rsm_textbuf_printf(
+            t, "rsm_group_last_failover_duration_seconds{group=\"%s\"} %.3f\n",
             g,
             h->ended_at_ms >= h->decided_at_ms
                 ? (double)(h->ended_at_ms - h->decided_at_ms) / 1e3
@@ -219,7 +184,8 @@ static void group_family(struct text *t, const struct rsm_group *gr,
         break;
     case 6:
         if (gr->last_failover_end_ms > 0)
-            put(t,
+            rsm_textbuf_printf(
+                t,
                 "rsm_group_last_failover_end_timestamp_seconds{group=\"%s\"} "
                 "%.3f\n",
                 g, (double)gr->last_failover_end_ms / 1e3);
@@ -227,7 +193,7 @@ static void group_family(struct text *t, const struct rsm_group *gr,
     }
 }
 
-static void fsm_metrics(struct text *t, const struct rsm_fsm *fsm)
+static void fsm_metrics(struct rsm_textbuf *t, const struct rsm_fsm *fsm)
 {
     static const struct {
         const char *name, *type, *help;
@@ -252,10 +218,10 @@ static void fsm_metrics(struct text *t, const struct rsm_fsm *fsm)
 
     family(t, "rsm_fsm_entries_total", "counter",
            "Replicated log entries applied to the state machine, by result.");
-    put(t, "rsm_fsm_entries_total{result=\"applied\"} %llu\n",
-        fsm ? (unsigned long long)fsm->applied : 0ULL);
-    put(t, "rsm_fsm_entries_total{result=\"rejected\"} %llu\n",
-        fsm ? (unsigned long long)fsm->rejected : 0ULL);
+    rsm_textbuf_printf(t, "rsm_fsm_entries_total{result=\"applied\"} %llu\n",
+                       fsm ? (unsigned long long)fsm->applied : 0ULL);
+    rsm_textbuf_printf(t, "rsm_fsm_entries_total{result=\"rejected\"} %llu\n",
+                       fsm ? (unsigned long long)fsm->rejected : 0ULL);
     for (int f = 0; f < (int)(sizeof fams / sizeof fams[0]); f++) {
         family(t, fams[f].name, fams[f].type, fams[f].help);
         for (size_t i = 0; i < n; i++)
@@ -279,7 +245,8 @@ static bool probed(const struct rsm_monitor_group_status *s,
            rsm_addr_equal(&cg->master, &o->addr);
 }
 
-static void instance_metrics(struct text *t, const struct rsm_metrics_input *in)
+static void instance_metrics(struct rsm_textbuf *t,
+                             const struct rsm_metrics_input *in)
 {
     static const enum rsm_health_state states[] = {
         RSM_HEALTH_UNKNOWN, RSM_HEALTH_UP,      RSM_HEALTH_SUSPECT,
@@ -297,7 +264,8 @@ static void instance_metrics(struct text *t, const struct rsm_metrics_input *in)
             for (unsigned j = 0; j < s->n; j++)
                 count += probed(s, in->fsm, &s->obs[j]) &&
                          s->obs[j].state == states[k];
-            put(t, "rsm_group_instances{group=\"%s\",state=\"%s\"} %u\n",
+            rsm_textbuf_printf(
+                t, "rsm_group_instances{group=\"%s\",state=\"%s\"} %u\n",
                 esc(s->name, g, sizeof g), rsm_health_state_str(states[k]),
                 count);
         }
@@ -310,7 +278,8 @@ static void instance_metrics(struct text *t, const struct rsm_metrics_input *in)
             const struct rsm_observation *o = &s->obs[j];
             if (!probed(s, in->fsm, o) || o->state == RSM_HEALTH_UNKNOWN)
                 continue;
-            put(t, "rsm_instance_up{group=\"%s\",instance=\"%s\"} %d\n",
+            rsm_textbuf_printf(
+                t, "rsm_instance_up{group=\"%s\",instance=\"%s\"} %d\n",
                 esc(s->name, g, sizeof g),
                 esc(rsm_addr_format(&o->addr, addr, sizeof addr), a, sizeof a),
                 o->state != RSM_HEALTH_DOWN && o->state != RSM_HEALTH_SUSPECT);
@@ -318,7 +287,8 @@ static void instance_metrics(struct text *t, const struct rsm_metrics_input *in)
     }
 }
 
-static void verdict_metrics(struct text *t, const struct rsm_metrics_input *in)
+static void verdict_metrics(struct rsm_textbuf *t,
+                            const struct rsm_metrics_input *in)
 {
     static const char *const names[] = {"ok", "unreachable_from_agent", "down",
                                         "failed_restart"};
@@ -332,13 +302,15 @@ static void verdict_metrics(struct text *t, const struct rsm_metrics_input *in)
         if (!s->acting)
             continue;
         for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++)
-            put(t, "rsm_group_master_status{group=\"%s\",status=\"%s\"} %d\n",
+            rsm_textbuf_printf(
+                t, "rsm_group_master_status{group=\"%s\",status=\"%s\"} %d\n",
                 esc(s->name, g, sizeof g), names[k],
                 (unsigned)s->verdict.status == k);
     }
 }
 
-static void latency_metrics(struct text *t, const struct rsm_metrics_input *in)
+static void latency_metrics(struct rsm_textbuf *t,
+                            const struct rsm_metrics_input *in)
 {
     char g[2 * RSM_GROUP_NAME_MAX];
 
@@ -350,34 +322,38 @@ static void latency_metrics(struct text *t, const struct rsm_metrics_input *in)
         esc(in->mon[i].status.name, g, sizeof g);
         for (unsigned b = 0; b + 1 < RSM_MONITOR_LATENCY_BUCKETS; b++) {
             cum += l->buckets[b];
-            put(t,
+            rsm_textbuf_printf(
+                t,
                 "rsm_probe_duration_seconds_bucket{group=\"%s\",le=\"%g\"} "
                 "%llu\n",
                 g, rsm_monitor_latency_bounds_ms[b] / 1e3,
                 (unsigned long long)cum);
         }
         cum += l->buckets[RSM_MONITOR_LATENCY_BUCKETS - 1];
-        put(t,
+        rsm_textbuf_printf(
+            t,
             "rsm_probe_duration_seconds_bucket{group=\"%s\",le=\"+Inf\"} "
             "%llu\n",
             g, (unsigned long long)cum);
-        put(t, "rsm_probe_duration_seconds_sum{group=\"%s\"} %.6f\n", g,
+        rsm_textbuf_printf(
+            t, "rsm_probe_duration_seconds_sum{group=\"%s\"} %.6f\n", g,
             l->sum_ms / 1e3);
-        put(t, "rsm_probe_duration_seconds_count{group=\"%s\"} %llu\n", g,
+        rsm_textbuf_printf(
+            t, "rsm_probe_duration_seconds_count{group=\"%s\"} %llu\n", g,
             (unsigned long long)l->count);
     }
     family(t, "rsm_probe_failures_total", "counter",
            "Probes of each group that got no answer (timeout, refused, bad "
            "reply).");
     for (size_t i = 0; i < in->n_mon; i++)
-        put(t, "rsm_probe_failures_total{group=\"%s\"} %llu\n",
-            esc(in->mon[i].status.name, g, sizeof g),
-            (unsigned long long)in->mon[i].latency.failed);
+        rsm_textbuf_printf(t, "rsm_probe_failures_total{group=\"%s\"} %llu\n",
+                           esc(in->mon[i].status.name, g, sizeof g),
+                           (unsigned long long)in->mon[i].latency.failed);
 }
 
 char *rsm_http_api_render_metrics(const struct rsm_metrics_input *in)
 {
-    struct text t = {0};
+    struct rsm_textbuf t = {0};
     bool acting = false;
 
     agent_metrics(&t, in);
@@ -386,23 +362,19 @@ char *rsm_http_api_render_metrics(const struct rsm_metrics_input *in)
         acting = acting || in->mon[i].status.acting;
     family(&t, "rsm_monitor_acting", "gauge",
            "1 when this agent is the acting leader (probes and decides).");
-    put(&t, "rsm_monitor_acting %d\n", acting);
+    rsm_textbuf_printf(&t, "rsm_monitor_acting %d\n", acting);
     instance_metrics(&t, in);
     verdict_metrics(&t, in);
     latency_metrics(&t, in);
     if (in->have_api) {
         family(&t, "rsm_api_clients", "gauge",
                "Clients connected to the client (RESP) port.");
-        put(&t, "rsm_api_clients %u\n", in->api_clients);
+        rsm_textbuf_printf(&t, "rsm_api_clients %u\n", in->api_clients);
     }
     family(&t, "rsm_http_clients", "gauge",
            "Clients connected to this HTTP port.");
-    put(&t, "rsm_http_clients %u\n", in->http_clients);
-    if (t.oom) {
-        free(t.s);
-        return NULL;
-    }
-    return t.s;
+    rsm_textbuf_printf(&t, "rsm_http_clients %u\n", in->http_clients);
+    return rsm_textbuf_finish(&t);
 }
 
 /* ------------------------------------------------------------------------

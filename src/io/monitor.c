@@ -357,9 +357,21 @@ static void probe_done(struct probe *p)
             p->res.has_info = false;
         else
             p->res.outcome = RSM_PROBE_OK;
+        int64_t restarted = g->health[in->index].restarted_at_ms;
+
         count_latency(&g->latency, &p->res, uv_hrtime() - p->sent_ns);
         if (rsm_detector_feed(&g->health[in->index], &p->res) == 0)
             in->fed_probe_sent_ms = p->sent_ms;
+        /* The committed master restarted: the planner ranks its replicas
+         * only on readings taken after that (a replica may just have been
+         * wiped by a sync from it), so read them now, not at the tick. */
+        if (m->acting && is_committed_master(in) &&
+            g->health[in->index].restarted_at_ms != restarted) {
+            for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+                if (j != in->index)
+                    probe(&g->inst[j]);
+            }
+        }
         if (m->acting)
             mark_dirty(g);
         /* A master that stops answering may be restarting empty: look
@@ -1080,6 +1092,7 @@ static void compute_verdict(struct group *g, const struct rsm_group *cg,
         dc.quorum = st.n_members / 2 + 1;
     memset(&vin, 0, sizeof vin);
     vin.master = &cg->master;
+    vin.committed_run_id = cg->master_run_id;
     vin.members = g->health;
     vin.n_members = g->cfg.n_addrs;
     vin.views = views;

@@ -1,18 +1,15 @@
 /* resp_server.c - a generic RESP server on libuv (see resp_server.h). */
 #include "rsm/resp_server.h"
 #include "rsm/err.h"
+#include "rsm/listener.h"
 #include "rsm/log.h"
 
 #include <hiredis/hiredis.h>
 
 #include <assert.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define INLINE_MAX     (64 * 1024)  /* longest inline command line */
 #define READ_CHUNK     (64 * 1024)  /* one socket read */
@@ -585,9 +582,8 @@ struct rsm_resp_reply {
 };
 
 struct rsm_resp_client {
-    uv_tcp_t tcp;
+    struct rsm_listener_conn sock; /* sock.tcp.data is the client */
     struct rsm_resp_server *srv;
-    struct rsm_resp_client *prev, *next;
     struct rsm_resp_parser *parser;
     struct rsm_resp_reply *head, *tail; /* replies not yet written */
     unsigned n_pending;
@@ -602,27 +598,19 @@ struct rsm_resp_client {
     size_t output_limit;  /* 0: the server's max_output_bytes */
     uint64_t last_active; /* uv_now() of the last read */
     void *data;
-    char peer[RSM_ADDR_STRLEN];
 };
 
 struct rsm_resp_server {
     uv_loop_t *loop;
-    uv_tcp_t listener;
+    struct rsm_listener listener; /* and its set of clients */
     uv_timer_t idle_timer;
     bool idle_timer_on;
     struct rsm_resp_limits limits;
     struct rsm_resp_handlers h;
-    struct rsm_resp_client *clients;
-    unsigned n_clients;
-    unsigned open_handles;      /* listener + timer + clients not yet closed */
-    uint64_t refused_logged_ms; /* a flood of refusals is logged once a
-                                   second, with the count */
-    unsigned refused;           /* since then */
+    unsigned open_handles; /* listener + timer not yet closed */
     bool stopping;
     rsm_resp_server_stop_cb stop_cb;
     void *stop_arg;
-    uint16_t port;
-    char name[RSM_ADDR_STRLEN];
     char rbuf[READ_CHUNK];
 };
 
@@ -826,7 +814,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     if (status < 0) {
         rsm_log(RSM_LOG_DEBUG, "api-client-write-failed", "peer=%s err=%s",
-                c->peer, uv_strerror(status));
+                c->sock.peer, uv_strerror(status));
         client_close(c);
         return;
     }
@@ -872,7 +860,7 @@ static void flush(struct rsm_resp_client *c)
     if (c->writes == 0) {
         /* Nothing queued: write now. Most replies leave at once, which
          * spares libuv's write request and the epoll changes it makes. */
-        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        int n = uv_try_write((uv_stream_t *)&c->sock.tcp, &b, 1);
         if (n == (int)off) {
             free(w);
             if (c->close_written)
@@ -887,16 +875,16 @@ static void flush(struct rsm_resp_client *c)
         if (n > 0)
             b = uv_buf_init(w->data + n, (unsigned)(off - (size_t)n));
     }
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+    if (uv_write(&w->req, (uv_stream_t *)&c->sock.tcp, &b, 1, on_write) != 0) {
         free(w);
         client_close(c);
         return;
     }
     c->writes++;
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->sock.tcp) >
         (c->output_limit ? c->output_limit : c->srv->limits.max_output_bytes)) {
         rsm_log(RSM_LOG_WARN, "api-client-dropped",
-                "peer=%s reason=output-limit", c->peer);
+                "peer=%s reason=output-limit", c->sock.peer);
         client_close(c);
     }
 }
@@ -960,7 +948,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         if (nread != UV_EOF)
             rsm_log(RSM_LOG_DEBUG, "api-client-read-failed", "peer=%s err=%s",
-                    c->peer, uv_strerror((int)nread));
+                    c->sock.peer, uv_strerror((int)nread));
         client_close(c);
         return;
     }
@@ -976,7 +964,7 @@ static bool may_take_requests(const struct rsm_resp_client *c)
 {
     return !c->closing && !c->draining &&
            c->n_pending < c->srv->limits.max_pending &&
-           uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) <=
+           uv_stream_get_write_queue_size((const uv_stream_t *)&c->sock.tcp) <=
                OUTPUT_PAUSE;
 }
 
@@ -987,12 +975,13 @@ static void update_reading(struct rsm_resp_client *c)
     if (c->closing || want == c->reading)
         return;
     if (want) {
-        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+        if (uv_read_start((uv_stream_t *)&c->sock.tcp, on_alloc, on_read) !=
+            0) {
             client_close(c);
             return;
         }
     } else {
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_read_stop((uv_stream_t *)&c->sock.tcp);
     }
     c->reading = want;
 }
@@ -1002,7 +991,8 @@ static void protocol_error(struct rsm_resp_client *c, const char *msg)
 {
     struct rsm_resp_reply *r = reply_new(c);
 
-    rsm_log(RSM_LOG_DEBUG, "api-client-protocol-error", "peer=%s", c->peer);
+    rsm_log(RSM_LOG_DEBUG, "api-client-protocol-error", "peer=%s",
+            c->sock.peer);
     if (r == NULL) {
         client_close(c);
         return;
@@ -1065,7 +1055,8 @@ static void process(struct rsm_resp_client *c)
 
 static void server_maybe_free(struct rsm_resp_server *s)
 {
-    if (!s->stopping || s->open_handles > 0)
+    if (!s->stopping || s->open_handles > 0 ||
+        rsm_listener_conns(&s->listener) > 0)
         return;
     if (s->stop_cb)
         s->stop_cb(s->stop_arg);
@@ -1077,14 +1068,7 @@ static void on_client_closed(uv_handle_t *h)
     struct rsm_resp_client *c = h->data;
     struct rsm_resp_server *s = c->srv;
 
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    s->n_clients--;
-    s->open_handles--;
+    rsm_listener_release(&s->listener, &c->sock);
     rsm_resp_parser_free(c->parser);
     free(c);
     server_maybe_free(s);
@@ -1118,7 +1102,7 @@ static void client_close(struct rsm_resp_client *c)
     if (s->h.on_close)
         s->h.on_close(s->h.arg, c);
     orphan_replies(c);
-    uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+    uv_close((uv_handle_t *)&c->sock.tcp, on_client_closed);
 }
 
 void rsm_resp_client_close(struct rsm_resp_client *c)
@@ -1126,38 +1110,29 @@ void rsm_resp_client_close(struct rsm_resp_client *c)
     client_close(c);
 }
 
-static void peer_name(struct rsm_resp_client *c)
+/* Beyond max_clients (the listener has logged it): one error reply, then
+ * close. */
+static void refuse(struct rsm_resp_client *c)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    char ip[64];
+    struct rsm_resp_reply *r = reply_new(c);
 
-    snprintf(c->peer, sizeof c->peer, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+    if (r == NULL) {
+        client_close(c);
         return;
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-        uv_ip4_name(a, ip, sizeof ip);
-        snprintf(c->peer, sizeof c->peer, "%s:%u", ip, ntohs(a->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-        uv_ip6_name(a, ip, sizeof ip);
-        snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, ntohs(a->sin6_port));
     }
+    rsm_resp_add_error(r, "ERR max number of clients reached");
+    r->close_after = true;
+    reply_complete(r);
+    c->draining = true;
+    flush(c);
 }
 
-static void on_connection(uv_stream_t *l, int status)
+static void on_connection(void *arg, struct rsm_listener *l)
 {
-    struct rsm_resp_server *s = l->data;
+    struct rsm_resp_server *s = arg;
     struct rsm_resp_client *c;
+    int rv;
 
-    if (s->stopping)
-        return;
-    if (status < 0) {
-        rsm_log(RSM_LOG_WARN, "api-accept-failed", "err=%s",
-                uv_strerror(status));
-        return;
-    }
     c = calloc(1, sizeof *c);
     if (c == NULL)
         return; /* the connection stays in the backlog */
@@ -1166,42 +1141,15 @@ static void on_connection(uv_stream_t *l, int status)
         return;
     }
     c->srv = s;
-    uv_tcp_init(s->loop, &c->tcp);
-    c->tcp.data = c;
-    c->next = s->clients;
-    if (s->clients)
-        s->clients->prev = c;
-    s->clients = c;
-    s->n_clients++;
-    s->open_handles++;
-    if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
-        c->closing = true;
-        uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+    rv = rsm_listener_accept(l, &c->sock, c);
+    if (rv == RSM_EIO) {
+        c->closing = true; /* never connected: no on_close */
+        uv_close((uv_handle_t *)&c->sock.tcp, on_client_closed);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
-    peer_name(c);
     c->last_active = uv_now(s->loop);
-    if (s->n_clients > s->limits.max_clients) {
-        struct rsm_resp_reply *r = reply_new(c);
-        uint64_t now = uv_now(s->loop);
-        s->refused++;
-        if (s->refused_logged_ms == 0 || now - s->refused_logged_ms >= 1000) {
-            rsm_log(RSM_LOG_WARN, "api-client-refused",
-                    "peer=%s reason=max-clients max=%u refused=%u", c->peer,
-                    s->limits.max_clients, s->refused);
-            s->refused_logged_ms = now;
-            s->refused = 0;
-        }
-        if (r == NULL) {
-            client_close(c);
-            return;
-        }
-        rsm_resp_add_error(r, "ERR max number of clients reached");
-        r->close_after = true;
-        reply_complete(r);
-        c->draining = true;
-        flush(c);
+    if (rv == RSM_EBUSY) {
+        refuse(c);
         return;
     }
     if (s->h.on_connect)
@@ -1221,7 +1169,7 @@ void *rsm_resp_client_data(const struct rsm_resp_client *c)
 
 const char *rsm_resp_client_peer(const struct rsm_resp_client *c)
 {
-    return c->peer;
+    return c->sock.peer;
 }
 
 void rsm_resp_client_set_idle_exempt(struct rsm_resp_client *c, bool on)
@@ -1241,15 +1189,15 @@ static void on_idle_timer(uv_timer_t *t)
 {
     struct rsm_resp_server *s = t->data;
     uint64_t now = uv_now(s->loop);
-    struct rsm_resp_client *c, *next;
+    struct rsm_listener_conn *k;
 
-    for (c = s->clients; c != NULL; c = next) {
-        next = c->next;
+    for (k = rsm_listener_first(&s->listener); k != NULL; k = k->next) {
+        struct rsm_resp_client *c = k->tcp.data;
         if (c->closing || c->idle_exempt || c->n_pending > 0)
             continue;
         if (now - c->last_active >= s->limits.idle_timeout_ms) {
             rsm_log(RSM_LOG_DEBUG, "api-client-idle-closed", "peer=%s",
-                    c->peer);
+                    c->sock.peer);
             client_close(c);
         }
     }
@@ -1257,69 +1205,17 @@ static void on_idle_timer(uv_timer_t *t)
 
 /* --- listening ------------------------------------------------------- */
 
-/* Bind and listen on the first resolved address that works; returns the
- * socket or -1 with errmsg set. A plain socket (not yet a libuv handle),
- * so that a failure leaves nothing to close on the loop. */
-static int listen_socket(uv_loop_t *loop, const struct rsm_addr *a,
-                         char *errmsg, size_t errlen, int *code)
+static void on_listener_closed(void *arg)
 {
-    uv_getaddrinfo_t req;
-    struct addrinfo hints, *ai;
-    char port[8], name[RSM_ADDR_STRLEN];
-    int rv, fd = -1, err = 0, one = 1;
-
-    rsm_addr_format(a, name, sizeof name);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(port, sizeof port, "%u", a->port);
-    rv = uv_getaddrinfo(loop, &req, NULL, a->host, port, &hints);
-    if (rv != 0) {
-        *code = rsm_errf(RSM_ERESOLVE, errmsg, errlen, "listen %s: %s", name,
-                         uv_strerror(rv));
-        return -1;
-    }
-    for (ai = req.addrinfo; ai != NULL && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-            listen(fd, LISTEN_BACKLOG) != 0) {
-            err = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    uv_freeaddrinfo(req.addrinfo);
-    if (fd < 0)
-        *code = rsm_errf(RSM_EIO, errmsg, errlen, "listen %s: %s", name,
-                         strerror(err ? err : EADDRNOTAVAIL));
-    return fd;
-}
-
-static uint16_t bound_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return 0;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
-static void on_listener_closed(uv_handle_t *h)
-{
-    struct rsm_resp_server *s = h->data;
+    struct rsm_resp_server *s = arg;
 
     s->open_handles--;
     server_maybe_free(s);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    on_listener_closed(h->data);
 }
 
 int rsm_resp_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
@@ -1328,8 +1224,9 @@ int rsm_resp_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
                           struct rsm_resp_server **out, char *errmsg,
                           size_t errlen)
 {
+    struct rsm_listener_config lc;
     struct rsm_resp_server *s;
-    int fd, code = 0, rv;
+    int rv;
 
     assert(handlers != NULL && handlers->on_request != NULL);
     s = calloc(1, sizeof *s);
@@ -1341,30 +1238,17 @@ int rsm_resp_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
         s->limits = *limits;
     else
         rsm_resp_limits_default(&s->limits);
-    fd = listen_socket(loop, bind, errmsg, errlen, &code);
-    if (fd < 0) {
-        free(s);
-        return code;
-    }
-    s->port = bound_port(fd);
-    rsm_addr_format(bind, s->name, sizeof s->name);
-    uv_tcp_init(loop, &s->listener);
-    s->listener.data = s;
-    s->open_handles = 1;
-    rv = uv_tcp_open(&s->listener, fd);
-    if (rv != 0)
-        close(fd); /* not adopted by the handle */
-    else
-        rv = uv_listen((uv_stream_t *)&s->listener, LISTEN_BACKLOG,
-                       on_connection);
+    lc.bind = bind;
+    lc.backlog = LISTEN_BACKLOG;
+    lc.max_conns = s->limits.max_clients;
+    lc.log_prefix = "api";
+    rv = rsm_listener_start(&s->listener, loop, &lc, on_connection, s, errmsg,
+                            errlen);
     if (rv != 0) {
-        /* Rare: libuv refused a socket that bound fine. The handle closes
-         * (and s is freed) on the next loop turn. */
-        s->stopping = true;
-        uv_close((uv_handle_t *)&s->listener, on_listener_closed);
-        return rsm_errf(RSM_EIO, errmsg, errlen, "listen %s: %s", s->name,
-                        uv_strerror(rv));
+        free(s);
+        return rv;
     }
+    s->open_handles = 1;
     if (s->limits.idle_timeout_ms > 0) {
         uint64_t every =
             s->limits.idle_timeout_ms < 1000 ? s->limits.idle_timeout_ms : 1000;
@@ -1374,35 +1258,32 @@ int rsm_resp_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
         s->open_handles++;
         uv_timer_start(&s->idle_timer, on_idle_timer, every, every);
     }
-    rsm_log(RSM_LOG_INFO, "api-listening", "bind=%s port=%u", s->name, s->port);
     *out = s;
     return 0;
 }
 
 uint16_t rsm_resp_server_port(const struct rsm_resp_server *s)
 {
-    return s->port;
+    return rsm_listener_port(&s->listener);
 }
 
 unsigned rsm_resp_server_clients(const struct rsm_resp_server *s)
 {
-    return s->n_clients;
+    return rsm_listener_conns(&s->listener);
 }
 
 void rsm_resp_server_stop(struct rsm_resp_server *s, rsm_resp_server_stop_cb cb,
                           void *arg)
 {
-    struct rsm_resp_client *c, *next;
+    struct rsm_listener_conn *k;
 
     assert(!s->stopping);
     s->stopping = true;
     s->stop_cb = cb;
     s->stop_arg = arg;
-    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    rsm_listener_close(&s->listener, on_listener_closed, s);
     if (s->idle_timer_on)
-        uv_close((uv_handle_t *)&s->idle_timer, on_listener_closed);
-    for (c = s->clients; c != NULL; c = next) {
-        next = c->next;
-        client_close(c);
-    }
+        uv_close((uv_handle_t *)&s->idle_timer, on_timer_closed);
+    for (k = rsm_listener_first(&s->listener); k != NULL; k = k->next)
+        client_close(k->tcp.data);
 }

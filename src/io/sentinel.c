@@ -468,10 +468,16 @@ static void complete_events(struct events *ev, const struct rsm_entry *e,
  * Sentinel event. */
 static const char *abort_name(const char *reason)
 {
-    if (strstr(reason, "not seen within") != NULL)
+    if (strstr(reason, "not seen within") != NULL ||
+        strstr(reason, "not promoted within") != NULL ||
+        strstr(reason, "not caught up within") != NULL ||
+        strstr(reason, "by the deadline") != NULL ||
+        strstr(reason, "not demoted in time") != NULL)
         return "-failover-abort-timeout";
     if (strstr(reason, "unreachable") != NULL)
         return "-failover-abort-slave-unreachable";
+    if (strstr(reason, "replaced by a sync") != NULL)
+        return "-failover-abort-slave-resynced";
     if (strstr(reason, "restarted") != NULL)
         return "-failover-abort-slave-restarted";
     return "-failover-abort";

@@ -3,8 +3,9 @@
  *
  * Three raft 0.15 servers in raft_fixture (in-memory I/O, simulated time)
  * each drive their own rsm_fsm through the io/raft_fsm adapter. Four fake
- * Redis instances (10.0.0.1 master, .2 a priority-0 replica, .3 and .4
- * replicas) evolve with the same simulated time. Every agent runs what the
+ * Redis instances (tests/support/fake_redis.h: 10.0.0.1 master, .2 a
+ * priority-0 replica, .3 and .4 replicas) evolve with the same simulated
+ * time. Every agent runs what the
  * real leader loop (src/io/monitor.c) runs: it probes every instance into
  * its own struct rsm_health; when its raft server is leader and the barrier
  * of its term has committed, it computes the verdict on the committed master
@@ -42,6 +43,8 @@
 #include "rsm/planner.h"
 #include "rsm/raft_fsm.h"
 
+#include "fake_redis.h"
+
 #define N          3 /* agents = raft servers */
 #define NF         4 /* fake Redis instances */
 #define GROUP      "cache"
@@ -50,23 +53,6 @@
 #define MAX_EPOCH  8
 #define MAX_PROPS  256
 #define PRIO0      1 /* the fake with replica-priority 0 */
-
-/* ---- fake Redis (the approach of tests/unit/test_planner.c, trimmed) ---- */
-
-struct fake {
-    struct rsm_addr addr;
-    bool dead;
-    enum rsm_role role;
-    int master; /* index followed, -1 none */
-    bool link_up;
-    int64_t link_change_ms;
-    int64_t last_io_ms;
-    int64_t sync_start_ms; /* -1: not syncing */
-    char synced_run_id[RSM_RUNID_LEN + 1];
-    int64_t offset;
-    int priority;
-    char run_id[RSM_RUNID_LEN + 1];
-};
 
 /* ---- agents -------------------------------------------------------------- */
 
@@ -137,114 +123,16 @@ struct world {
     int isolated;    /* agent isolated by a hook, -1 */
 };
 
-static struct rsm_addr mkaddr(const char *text)
-{
-    struct rsm_addr a;
-
-    memset(&a, 0, sizeof a);
-    assert_int_equal(rsm_addr_parse(text, &a, NULL, 0), 0);
-    return a;
-}
-
 static int find_fake(const struct world *w, const struct rsm_addr *a)
 {
-    for (int i = 0; i < NF; i++) {
-        if (rsm_addr_equal(&w->f[i].addr, a))
-            return i;
-    }
-    return -1;
-}
-
-static void fake_follow(struct world *w, int i, int m)
-{
-    struct fake *r = &w->f[i];
-
-    r->role = RSM_ROLE_REPLICA;
-    r->master = m;
-    r->link_up = false;
-    r->link_change_ms = w->now;
-    r->sync_start_ms = w->now;
-}
-
-/* Replication at w->now: a link to a dead master drops; a new link comes
- * up sync_ms after the sync started (a reconnect after a second). */
-static void replicate(struct world *w, struct fake *r)
-{
-    struct fake *m = &w->f[r->master];
-
-    if (m->dead) {
-        if (r->link_up) {
-            r->link_up = false;
-            r->link_change_ms = w->now;
-        }
-        r->sync_start_ms = -1;
-        return;
-    }
-    if (r->link_up && strcmp(r->synced_run_id, m->run_id) != 0) {
-        r->link_up = false;
-        r->link_change_ms = w->now;
-    }
-    if (!r->link_up && r->sync_start_ms < 0 &&
-        w->now - r->link_change_ms >= 1000)
-        r->sync_start_ms = w->now;
-    if (!r->link_up && r->sync_start_ms >= 0 &&
-        w->now - r->sync_start_ms >= w->sync_ms) {
-        r->link_up = true;
-        r->link_change_ms = w->now;
-        r->sync_start_ms = -1;
-        memcpy(r->synced_run_id, m->run_id, sizeof r->synced_run_id);
-    }
-    if (r->link_up) {
-        r->offset = m->offset;
-        r->last_io_ms = w->now;
-    }
-}
-
-static void fake_info(const struct world *w, int i, struct rsm_info *info)
-{
-    const struct fake *r = &w->f[i];
-
-    rsm_info_init(info);
-    info->role = r->role;
-    snprintf(info->run_id, sizeof info->run_id, "%s", r->run_id);
-    info->master_repl_offset = r->offset;
-    info->priority = r->priority;
-    info->has_priority = true;
-    if (r->role == RSM_ROLE_REPLICA) {
-        info->master = w->f[r->master].addr;
-        info->link_up = r->link_up;
-        info->master_last_io_s =
-            r->link_up ? (w->now - r->last_io_ms) / 1000 : -1;
-        info->link_down_since_s =
-            r->link_up ? -1 : (w->now - r->link_change_ms) / 1000;
-        info->sync_in_progress = r->sync_start_ms >= 0;
-        info->slave_repl_offset = r->offset;
-        return;
-    }
-    for (int j = 0; j < NF; j++) {
-        const struct fake *o = &w->f[j];
-
-        if (!o->dead && o->role == RSM_ROLE_REPLICA && o->master == i &&
-            o->link_up)
-            info->connected_replicas++;
-    }
+    return fake_redis_find(w->f, NF, a);
 }
 
 static void probe(struct world *w, unsigned a, int i)
 {
     struct rsm_probe_result r;
 
-    memset(&r, 0, sizeof r);
-    r.time_ms = w->now;
-    if (w->redis_cut[a][i]) {
-        r.outcome = RSM_PROBE_TIMEOUT;
-    } else if (w->f[i].dead) {
-        r.outcome = RSM_PROBE_REFUSED;
-    } else {
-        r.outcome = RSM_PROBE_OK;
-        r.has_info = true;
-        fake_info(w, i, &r.info);
-    }
+    fake_redis_probe(w->f, NF, i, w->now, w->redis_cut[a][i], NULL, &r);
     assert_int_equal(rsm_detector_feed(&w->ag[a].h[i], &r), 0);
 }
 
@@ -435,7 +323,7 @@ static void execute(struct world *w, unsigned a, const struct rsm_group *g,
         w->ag[a].stale_actions++;
         return;
     }
-    if (w->redis_cut[a][i] || w->f[i].dead)
+    if (w->redis_cut[a][i] || w->f[i].proc == PROC_KILLED)
         return; /* the command fails */
     w->ag[a].executed++;
     if (act->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
@@ -447,17 +335,14 @@ static void execute(struct world *w, unsigned a, const struct rsm_group *g,
         w->promoted[e] = i;
         if (w->f[i].role != RSM_ROLE_MASTER) {
             w->promotions++;
-            w->f[i].role = RSM_ROLE_MASTER;
-            w->f[i].master = -1;
-            w->f[i].link_up = false;
-            w->f[i].sync_start_ms = -1;
+            fake_redis_replicaof_no_one(&w->f[i]);
         }
     } else {
         int m = find_fake(w, &act->master);
 
         assert_true(m >= 0);
         if (w->f[i].role != RSM_ROLE_REPLICA || w->f[i].master != m)
-            fake_follow(w, i, m);
+            fake_redis_replicaof(&w->f[i], m, w->now);
     }
 }
 
@@ -548,12 +433,7 @@ static void step(struct world *w)
 {
     w->raft_end += TICK;
     w->now += TICK;
-    for (int i = 0; i < NF; i++) {
-        struct fake *r = &w->f[i];
-
-        if (!r->dead && r->role == RSM_ROLE_REPLICA && r->master >= 0)
-            replicate(w, r);
-    }
+    fake_redis_replicate(w->f, NF, w->now, w->sync_ms, 1000);
     for (unsigned a = 0; a < N; a++) {
         if (!raft_fixture_alive(&w->fx, a))
             continue;
@@ -641,7 +521,6 @@ static int setup(void **state)
 {
     struct world *w = calloc(1, sizeof *w);
     struct raft_configuration conf;
-    char text[32];
 
     if (w == NULL || raft_fixture_initialize(&w->fx) != 0)
         return -1;
@@ -676,24 +555,9 @@ static int setup(void **state)
     w->depose_on_commit = w->to_depose = w->deposed = -1;
     w->sync_ms = TICK;
     for (int i = 0; i < NF; i++) {
-        struct fake *f = &w->f[i];
-
-        snprintf(text, sizeof text, "10.0.0.%d:6379", i + 1);
-        f->addr = mkaddr(text);
-        f->priority = i == PRIO0 ? 0 : 100;
-        f->offset = 5000;
-        f->sync_start_ms = -1;
-        f->master = -1;
-        snprintf(f->run_id, sizeof f->run_id, "run-%d", i);
-        if (i > 0) {
-            f->role = RSM_ROLE_REPLICA;
-            f->master = 0;
-            f->link_up = true;
-            f->last_io_ms = w->now;
-            snprintf(f->synced_run_id, sizeof f->synced_run_id, "run-0");
-        } else {
-            f->role = RSM_ROLE_MASTER;
-        }
+        fake_redis_init(&w->f[i], (size_t)i, w->now);
+        w->f[i].priority = i == PRIO0 ? 0 : 100;
+        w->f[i].offset = 5000;
     }
     for (unsigned a = 0; a < N; a++) {
         w->ag[a].w = w;
@@ -764,7 +628,7 @@ static uint64_t heal_and_check(struct world *w)
             fail_msg("state of server %u differs from server 0", i);
     }
     for (int i = 0; i < NF; i++) {
-        if (w->f[i].dead || w->f[i].role != RSM_ROLE_MASTER)
+        if (w->f[i].proc == PROC_KILLED || w->f[i].role != RSM_ROLE_MASTER)
             continue;
         if (m >= 0)
             fail_msg("two masters: fakes %d and %d", m, i);
@@ -773,7 +637,7 @@ static uint64_t heal_and_check(struct world *w)
     assert_true(m >= 0);
     assert_true(rsm_addr_equal(&group_of(w, 0)->master, &w->f[m].addr));
     for (int i = 0; i < NF; i++) {
-        if (i != m && !w->f[i].dead) {
+        if (i != m && w->f[i].proc != PROC_KILLED) {
             assert_int_equal(w->f[i].role, RSM_ROLE_REPLICA);
             assert_int_equal(w->f[i].master, m);
             assert_true(w->f[i].link_up);
@@ -807,11 +671,11 @@ static void test_master_dies_one_failover_epoch_1(void **state)
     struct world *w = *state;
 
     boot(w);
-    w->f[0].dead = true;
+    w->f[0].proc = PROC_KILLED;
     run_until(w, failover_ended, 15000, "failover ended");
     assert_int_equal(heal_and_check(w), 1);
     assert_one_completed_failover(w);
-    assert_true(w->f[0].dead);
+    assert_true(w->f[0].proc == PROC_KILLED);
 }
 
 /* The leader proposes DecideFailover and is cut off at once: the entry
@@ -822,7 +686,7 @@ static void test_leader_partitioned_before_decision_commits(void **state)
     unsigned l = boot(w);
 
     w->isolate_on_propose = RSM_ENTRY_DECIDE_FAILOVER;
-    w->f[0].dead = true;
+    w->f[0].proc = PROC_KILLED;
     run_until(w, failover_ended, 20000, "failover ended");
     assert_int_equal(w->isolated, (int)l);
     assert_int_not_equal(acting_leader(w), (int)l);
@@ -842,7 +706,7 @@ static void test_leader_partitioned_after_decision_commits(void **state)
 
     w->isolate_on_commit = RSM_ENTRY_DECIDE_FAILOVER;
     w->isolate_from_redis = true;
-    w->f[0].dead = true;
+    w->f[0].proc = PROC_KILLED;
     run_until(w, in_flight, 10000, "decision committed");
     executed_before = w->ag[l].executed;
     run_until(w, failover_ended, 20000, "failover ended");
@@ -863,7 +727,7 @@ static void test_leader_deposed_after_decision_commits(void **state)
     unsigned l = boot(w);
 
     w->depose_on_commit = RSM_ENTRY_DECIDE_FAILOVER;
-    w->f[0].dead = true;
+    w->f[0].proc = PROC_KILLED;
     run_until(w, failover_ended, 20000, "failover ended");
     assert_int_equal(w->deposed, (int)l);
     assert_int_not_equal(acting_leader(w), (int)l);
@@ -891,7 +755,7 @@ static void test_partitioned_old_leader_plans_from_stale_state(void **state)
     raft_set_election_timeout(server(w, l), 10000);
     w->sync_ms = 1500; /* slow re-pointing: a long RECONF_SLAVES */
     w->isolate_on_commit = RSM_ENTRY_FAILOVER_PROGRESS;
-    w->f[0].dead = true;
+    w->f[0].proc = PROC_KILLED;
     run_until(w, failover_ended, 20000, "failover ended");
     assert_int_equal(w->isolated, (int)l);
     assert_true(is_leader(w, l)); /* still believes it leads */
@@ -942,7 +806,7 @@ static void test_leader_changes_repeatedly_one_epoch(void **state)
     unsigned changes = 0;
     int64_t t;
 
-    w->f[0].dead = true;
+    w->f[0].proc = PROC_KILLED;
     for (t = 0; t < 30000 && !failover_ended(w); t += TICK) {
         l = acting_leader(w);
         if (l >= 0 && l != prev) {

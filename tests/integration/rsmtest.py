@@ -474,13 +474,17 @@ class Agent:
 
     def argv(self, extra=()):
         g = self.group
+        rest = [str(a) for a in g.args] + [str(a) for a in extra]
+        # The HTTP port defaults to 0.0.0.0:26380: tests stay on loopback
+        # and never share a fixed port, so it is off unless a test asks.
+        if "--http-bind" not in rest:
+            rest += ["--http-bind", "off"]
         return [binary("rsm-agent"), "--id", str(self.id),
                 "--peers", g.peers(),
                 "--raft-bind", "%s:%d" % (HOST, self.raft_port),
                 "--api-bind", self.api, "--data-dir", self.data_dir,
                 "--election-timeout-ms", str(g.election_ms),
-                "--heartbeat-timeout-ms", str(g.heartbeat_ms),
-                *[str(a) for a in g.args], *[str(a) for a in extra]]
+                "--heartbeat-timeout-ms", str(g.heartbeat_ms), *rest]
 
     def start(self, extra=(), env=None):
         """Start (or restart) this agent. env: extra variables on top of

@@ -59,7 +59,7 @@ class Agent:
                 "--api-bind", "%s:%d" % (HOST, self.api_port),
                 "--election-timeout-ms", str(self.group.election_ms),
                 "--heartbeat-timeout-ms", str(self.group.heartbeat_ms),
-                *extra]
+                "--http-bind", "off", *extra]
 
     def start(self, *extra, env=None):
         self.starts += 1

@@ -36,7 +36,7 @@ class Agent:
     def start(self, peers, *extra, env=None):
         argv = [binary("rsm-agent"), "--id", str(self.id), "--peers", peers,
                 "--data-dir", self.data_dir,
-                "--api-bind", self.api, *extra]
+                "--api-bind", self.api, "--http-bind", "off", *extra]
         log = os.path.join(self.tc.workdir, "agent%d.log" % self.id)
         self.proc = Proc(argv, log, env=env)
         self.tc._procs.append(self.proc)

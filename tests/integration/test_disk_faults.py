@@ -52,7 +52,7 @@ class Agent:
         argv = [binary("rsm-agent"), "--id", str(self.id), "--peers", peers,
                 "--data-dir", self.data_dir,
                 "--api-bind", "%s:%d" % (HOST, self.api_port),
-                "--log-level", "debug"] + list(extra)
+                "--http-bind", "off", "--log-level", "debug"] + list(extra)
         self.proc = Proc(argv, log, env=env)
         self.tc._procs.append(self.proc)
 

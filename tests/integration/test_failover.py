@@ -382,6 +382,50 @@ class FailoverTest(TestCase):
         print("\n  master restarted empty %.0f ms after the kill"
               % (restarted_in * 1000))
 
+    def test_4b_new_leader_master_back_empty_fails_over(self):
+        """The agent leader and the master die together (one node); the
+        master comes back empty once another agent leads. That leader never
+        read the old process, but the log holds its run_id and the replicas
+        hold more data: it fails over at once instead of recording the empty
+        process as the master (which the replicas would then sync from)."""
+        # Redis's default 5 s diskless-sync delay on the master (the rest
+        # of the suite sets 0): the replicas cannot be wiped by it before
+        # the agents act, so the test does not race them.
+        m = self.redis(extra=["repl-diskless-sync-delay 5"])
+        rs = [self.redis(replicaof=m.port) for _ in range(2)]
+        for r in rs:
+            wait_until(lambda r=r: r.linked_to(m.port), timeout=15,
+                       what="replica %d linked" % r.port)
+        m.write_keys("k:", 1000)
+        self.wait_replicated(m, rs)
+        run_id = m.info("server")["run_id"]
+        # down-after well above the new leader's election, so the master
+        # is back before it could be found DOWN.
+        ag = self.start_agents({"g": [m] + rs},
+                               extra=["--down-after-ms", 8000])
+        ag.wait_group("g", lambda g: g.get("master_run_id") == run_id,
+                      timeout=15, every=True,
+                      what="the master's run_id recorded")
+        leader = ag.leader()
+        leader.kill()
+        m.kill()
+        new_leader = ag.wait_leader(other_than=leader, timeout=15)
+        m.start()  # same port and dir, no persistence: empty
+        self.assertNotEqual(m.info("server")["run_id"], run_id)
+
+        g = self.wait_failovers(ag, "g", 1)
+        final = self.by_addr(rs, g["master"])
+        h = g["history"][0]
+        self.assertEqual((h["old_master"], h["new_master"], h["epoch"]),
+                         (m.addr, final.addr, 1), h)
+        self.assertIn("less data than its replicas", h["reason"], h)
+        self.assertEqual(new_leader.group_status("g")["master"], final.addr)
+        self.assert_keys(final, "k:", 1000)
+        for r in [x for x in rs + [m] if x is not final]:
+            wait_until(lambda r=r: r.linked_to(final.port), timeout=20,
+                       what="%s linked to %s" % (r.addr, final.addr))
+            self.assert_keys(r, "k:", 1000)
+
     # ------------------------------------------------------------------
     # 5. No eligible replica
     # ------------------------------------------------------------------

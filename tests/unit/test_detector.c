@@ -424,6 +424,27 @@ static void test_role_age_tracks_role_and_master(void **state)
     rsm_detector_observe(h, &f->cfg, f->now + 2200, &o);
     assert_int_equal(o.role_age_ms, 100);
     assert_false(o.restarted_empty);
+    assert_int_equal(o.restart_age_ms, 100);
+}
+
+static void test_restart_age_none_until_run_id_changes(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[0];
+    struct rsm_observation o;
+    struct rsm_info i;
+
+    master_info(&i, "aaaa", 100);
+    feed_info(h, &i, f->now);
+    feed_info(h, &i, f->now + 100);
+    rsm_detector_observe(h, &f->cfg, f->now + 150, &o);
+    assert_int_equal(o.restart_age_ms, -1);
+    master_info(&i, "bbbb", 0); /* back empty */
+    feed_info(h, &i, f->now + 200);
+    rsm_detector_observe(h, &f->cfg, f->now + 450, &o);
+    assert_true(o.restarted_empty);
+    assert_int_equal(o.restart_age_ms, 250);
+    assert_int_equal(o.info_age_ms, 250);
 }
 
 /* ---- the verdict --------------------------------------------------------- */
@@ -702,6 +723,7 @@ int main(void)
         T(test_alive_error_text),
         T(test_out_of_order_and_bad_results_ignored),
         T(test_restart_with_data_is_not_empty),
+        T(test_restart_age_none_until_run_id_changes),
         T(test_restarted_empty_master_is_failed),
         T(test_restarted_empty_cleared_once_resynced),
         T(test_role_age_tracks_role_and_master),

@@ -22,6 +22,8 @@
 #include "rsm/fsm.h"
 #include "rsm/planner.h"
 
+#include "fake_redis.h"
+
 #define GROUP      "cache"
 #define MAXF       6
 #define AGENTS     3
@@ -30,32 +32,8 @@
 #define MAX_EPOCH  8
 
 /* ======================================================================
- * Fake Redis instances
+ * The simulation, on fake Redis instances (tests/support/fake_redis.h)
  * ====================================================================== */
-
-enum proc { PROC_UP, PROC_KILLED, PROC_STOPPED };
-
-struct fake {
-    struct rsm_addr addr;
-    enum proc proc;
-    bool loading; /* answers -LOADING */
-    bool deaf;    /* commands to it fail */
-    enum rsm_role role;
-    int master; /* index followed, -1 none */
-    bool link_up;
-    int64_t link_change_ms;
-    int64_t last_io_ms;
-    int64_t sync_start_ms; /* -1: not syncing */
-    char synced_run_id[RSM_RUNID_LEN + 1];
-    int64_t offset;
-    int64_t lag; /* bytes behind its master even when linked */
-    int priority;
-    char run_id[RSM_RUNID_LEN + 1];
-    int fo_target;        /* FAILOVER TO it waiting for sync, -1 none */
-    int64_t paused_until; /* CLIENT PAUSE WRITE until then */
-    int64_t acked_hi;     /* highest offset it acknowledged a write at */
-    bool no_failover_cmd; /* FAILOVER renamed away: "unknown command" */
-};
 
 /* A crash of the leader, for the tests of resuming: after it commits an
  * entry of this kind (and step), or executes this command on this
@@ -117,84 +95,26 @@ struct sim {
     struct crash crash;
 };
 
-static struct rsm_addr mkaddr(const char *text)
-{
-    struct rsm_addr a;
-
-    memset(&a, 0, sizeof a);
-    assert_int_equal(rsm_addr_parse(text, &a, NULL, 0), 0);
-    return a;
-}
-
 static int find_fake(const struct sim *s, const struct rsm_addr *a)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        if (rsm_addr_equal(&s->f[i].addr, a))
-            return (int)i;
-    }
-    return -1;
+    return fake_redis_find(s->f, s->n, a);
 }
 
 /* Become a replica of m (REPLICAOF): the sync starts at once. */
 static void fake_follow(struct sim *s, int i, int m)
 {
-    struct fake *r = &s->f[i];
-
     /* what i acknowledged and m does not have is gone with the resync */
-    if (s->lossless && r->acked_hi > s->f[m].offset)
+    if (s->lossless && s->f[i].acked_hi > s->f[m].offset)
         fail_msg("acknowledged writes lost: %s acked offset %lld, its new "
                  "master has %lld",
-                 r->addr.host, (long long)r->acked_hi,
+                 s->f[i].addr.host, (long long)s->f[i].acked_hi,
                  (long long)s->f[m].offset);
-
-    r->role = RSM_ROLE_REPLICA;
-    r->master = m;
-    r->link_up = false;
-    r->link_change_ms = s->now;
-    r->sync_start_ms = s->now;
+    fake_redis_replicaof(&s->f[i], m, s->now);
 }
 
 static void fake_promote(struct sim *s, int i)
 {
-    struct fake *r = &s->f[i];
-
-    r->role = RSM_ROLE_MASTER;
-    r->master = -1;
-    r->link_up = false;
-    r->sync_start_ms = -1;
-    r->lag = 0;
-}
-
-/* Replication between fakes at s->now. */
-static void replicate(struct sim *s, struct fake *r)
-{
-    struct fake *m = &s->f[r->master];
-
-    if (m->proc == PROC_KILLED || (m->proc == PROC_UP && r->link_up &&
-                                   strcmp(r->synced_run_id, m->run_id) != 0)) {
-        if (r->link_up) { /* connection closed: reconnect later */
-            r->link_up = false;
-            r->link_change_ms = s->now;
-        }
-        r->sync_start_ms = -1;
-        return;
-    }
-    if (m->proc == PROC_STOPPED || m->loading)
-        return; /* the link stays as it is, no I/O */
-    if (!r->link_up && r->sync_start_ms < 0 &&
-        s->now - r->link_change_ms >= s->reconnect_ms)
-        r->sync_start_ms = s->now;
-    if (!r->link_up && r->sync_start_ms >= 0 &&
-        s->now - r->sync_start_ms >= s->sync_ms) {
-        r->link_up = true;
-        r->link_change_ms = s->now;
-        r->sync_start_ms = -1;
-        memcpy(r->synced_run_id, m->run_id, sizeof r->synced_run_id);
-    }
-    if (r->link_up) {
-        r->offset = m->offset - r->lag;
-        r->last_io_ms = s->now;
-    }
+    fake_redis_replicaof_no_one(&s->f[i]);
 }
 
 static void fake_failover(struct sim *s, int i, int t);
@@ -242,71 +162,18 @@ static void advance(struct sim *s, int64_t ms)
     s->now += ms;
     client_writes(s);
     check_writable(s);
-    for (size_t i = 0; i < s->n; i++) {
-        struct fake *r = &s->f[i];
-
-        if (r->proc == PROC_UP && r->role == RSM_ROLE_REPLICA && r->master >= 0)
-            replicate(s, r);
-    }
+    fake_redis_replicate(s->f, s->n, s->now, s->sync_ms, s->reconnect_ms);
     for (size_t i = 0; i < s->n; i++) {
         if (s->f[i].fo_target >= 0 && s->f[i].proc == PROC_UP)
             fake_failover(s, (int)i, s->f[i].fo_target);
     }
 }
 
-static void fake_info(const struct sim *s, int i, struct rsm_info *info)
-{
-    const struct fake *r = &s->f[i];
-
-    rsm_info_init(info);
-    info->role = r->role;
-    snprintf(info->run_id, sizeof info->run_id, "%s", r->run_id);
-    info->master_repl_offset = r->offset;
-    info->priority = r->priority;
-    info->has_priority = true;
-    snprintf(info->redis_version, sizeof info->redis_version, "%s",
-             s->version ? s->version : "7.0.15");
-    if (r->role == RSM_ROLE_MASTER && r->fo_target >= 0)
-        info->failover_state = RSM_FOCMD_WAITING_SYNC;
-    if (r->role == RSM_ROLE_REPLICA) {
-        info->master = s->f[r->master].addr;
-        info->link_up = r->link_up;
-        info->master_last_io_s =
-            r->link_up ? (s->now - r->last_io_ms) / 1000 : -1;
-        info->link_down_since_s =
-            r->link_up ? -1 : (s->now - r->link_change_ms) / 1000;
-        info->sync_in_progress = r->sync_start_ms >= 0;
-        info->slave_repl_offset = r->offset;
-        return;
-    }
-    for (size_t j = 0; j < s->n; j++) {
-        const struct fake *o = &s->f[j];
-
-        if (o->proc == PROC_UP && o->role == RSM_ROLE_REPLICA &&
-            o->master == i && o->link_up)
-            info->connected_replicas++;
-    }
-}
-
 static void probe(struct sim *s, unsigned a, int i)
 {
     struct rsm_probe_result r;
-    const struct fake *x = &s->f[i];
 
-    memset(&r, 0, sizeof r);
-    r.time_ms = s->now;
-    if (s->cut[a][i] || x->proc == PROC_STOPPED)
-        r.outcome = RSM_PROBE_TIMEOUT;
-    else if (x->proc == PROC_KILLED)
-        r.outcome = RSM_PROBE_REFUSED;
-    else if (x->loading) {
-        r.outcome = RSM_PROBE_ERROR_REPLY;
-        r.alive = rsm_detector_alive_error("LOADING Redis is loading");
-    } else {
-        r.outcome = RSM_PROBE_OK;
-        r.has_info = true;
-        fake_info(s, i, &r.info);
-    }
+    fake_redis_probe(s->f, s->n, i, s->now, s->cut[a][i], s->version, &r);
     assert_int_equal(rsm_detector_feed(&s->h[a][i], &r), 0);
 }
 
@@ -346,6 +213,7 @@ static void compute_verdict(struct sim *s, const struct rsm_group *g)
     in.n_agents = AGENTS;
     in.cfg = &s->dcfg;
     in.now_ms = s->now;
+    in.committed_run_id = g->master_run_id;
     assert_int_equal(rsm_detector_master_verdict(&in, &s->verdict), 0);
 }
 
@@ -742,7 +610,6 @@ static unsigned count_event(const struct sim *s, const char *name)
 static struct sim *sim_new(size_t n)
 {
     struct sim *s = calloc(1, sizeof *s);
-    char text[48];
 
     assert_non_null(s);
     assert_true(n <= MAXF);
@@ -764,28 +631,8 @@ static struct sim *sim_new(size_t n)
     rsm_fsm_init(&s->fsm);
     for (int e = 0; e < MAX_EPOCH; e++)
         s->promoted[e] = -1;
-    for (size_t i = 0; i < n; i++) {
-        struct fake *f = &s->f[i];
-
-        snprintf(text, sizeof text, "10.0.0.%zu:6379", i + 1);
-        f->addr = mkaddr(text);
-        f->proc = PROC_UP;
-        f->priority = 100;
-        f->fo_target = -1;
-        f->offset = 1000;
-        f->sync_start_ms = -1;
-        f->master = -1;
-        snprintf(f->run_id, sizeof f->run_id, "run-%zu", i);
-        if (i == 0) {
-            f->role = RSM_ROLE_MASTER;
-        } else {
-            f->role = RSM_ROLE_REPLICA;
-            f->master = 0;
-            f->link_up = true;
-            f->last_io_ms = s->now;
-            snprintf(f->synced_run_id, sizeof f->synced_run_id, "run-0");
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        fake_redis_init(&s->f[i], i, s->now);
     for (unsigned a = 0; a < AGENTS; a++)
         reset_records(s, a);
     return s;
@@ -1138,6 +985,10 @@ static void test_leader_changes_mid_failover_resumes_same_epoch(void **state)
     s->leader = 1;
     s->drop_actions = false;
     reset_records(s, 1);
+    plan(s); /* before its first probes: nothing known, nothing done */
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_int_equal(s->plan.state, RSM_FO_SEND_PROMOTE);
+    assert_non_null(strstr(s->plan.reason, "waiting to promote"));
     step(s);
     assert_int_equal(s->plan.kind, RSM_PLAN_REDIS); /* the same promotion */
     assert_int_equal(s->plan.state, RSM_FO_SEND_PROMOTE);
@@ -1238,6 +1089,146 @@ static void test_restarted_empty_master_is_failed(void **state)
     run(s, 5);
     assert_true(follows_linked(s, 0, 1));
     assert_false(s->h[0][0].restarted_empty);
+}
+
+/* Replica 1 holds every write, replica 2 is 100 bytes behind; then the
+ * master restarts empty. Returns the offset of the data written. */
+static int64_t written_then_master_back_empty(struct sim *s)
+{
+    int64_t data;
+
+    s->f[0].offset += 4000;
+    s->f[2].lag = 100; /* replica 1 ranks first on offset */
+    run(s, 2);
+    data = s->f[0].offset;
+    assert_int_equal(s->f[1].offset, data);
+    s->f[0].offset = 0;
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-empty");
+    return data;
+}
+
+/* Replica i full-syncs from the empty master: its data is replaced. */
+static void wiped_by_empty_master(struct sim *s, int i)
+{
+    s->f[i].offset = 0;
+    snprintf(s->f[i].synced_run_id, sizeof s->f[i].synced_run_id,
+             "run-0-empty");
+}
+
+/* The master restarts empty; replica 1 (the one with the most data) full-
+ * syncs from it at once and is wiped, 40 ms before the leader sees the
+ * restart. Its last reading (from before the wipe) must not be used to
+ * rank it: the leader waits for a fresh one and promotes replica 2, which
+ * kept the data (chaos seed 3005 lost 595 acknowledged writes this way). */
+static void test_empty_master_stale_reading_of_wiped_replica(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+    int64_t data = written_then_master_back_empty(s);
+
+    wiped_by_empty_master(s, 1); /* in the same instant */
+    /* the leader sees the master's restart before reading the replicas */
+    s->now += 40;
+    probe(s, s->leader, 0);
+    plan(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "waiting for an INFO of "
+                                           "10.0.0.2:6379 read after the "
+                                           "master restarted empty"));
+    assert_int_equal(s->decisions_applied, 0);
+    /* fresh readings: replica 1 shows the empty master's offset */
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_true(rsm_addr_equal(&g->master, &s->f[2].addr));
+    assert_int_equal(s->promoted[1], 2);
+    assert_int_equal(s->f[2].offset, data - 100);
+    run(s, 30);
+    assert_true(follows_linked(s, 1, 2)); /* wiped one re-synced from it */
+    assert_int_equal(s->f[1].offset, data - 100);
+}
+
+/* Decided on a good reading, but the chosen replica is wiped by a sync
+ * from the empty master before REPLICAOF NO ONE reaches it: its offset goes
+ * back, the decision is aborted and the other replica is promoted. */
+static void test_chosen_wiped_before_promotion_aborts(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+    int64_t data = written_then_master_back_empty(s);
+
+    s->drop_actions = true; /* decided and committed, nothing sent yet */
+    step(s);
+    g = group(s);
+    assert_true(g->in_flight);
+    assert_true(rsm_addr_equal(&g->decision.master, &s->f[1].addr));
+    assert_int_equal(g->decision.new_offset, data);
+    wiped_by_empty_master(s, 1);
+    s->drop_actions = false;
+    step(s);
+    g = group(s);
+    assert_int_equal(g->n_history, 1);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "offset went back"));
+    assert_true(find_event(s, "-failover-abort-slave-resynced", 0) >= 0);
+    assert_int_equal(s->promoted[1], -1);
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_true(rsm_addr_equal(&g->master, &s->f[2].addr));
+    assert_int_equal(s->promoted[2], 2);
+    assert_int_equal(s->f[2].offset, data - 100);
+}
+
+/* The agent leader and the master go down together (one node); the master
+ * comes back empty before the new leader first reads it. The new leader
+ * never saw the old process, but the run_id differs from the one in the
+ * log and the replicas hold more data: it fails over to the best of them
+ * instead of recording the empty process as the master. */
+static void test_new_leader_sees_master_restarted_with_less_data(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+    int64_t data;
+
+    assert_string_equal(group(s)->master_run_id, "run-0");
+    data = written_then_master_back_empty(s);
+    s->leader = 1;
+    reset_records(s, 1);
+    /* only the master answered so far: nothing recorded, nothing done */
+    probe(s, 1, 0);
+    plan(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_int_equal(s->verdict.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_non_null(strstr(s->verdict.reason, "waiting for a first INFO"));
+    step(s);
+    assert_int_equal(s->decisions_applied, 1);
+    g = group(s);
+    assert_non_null(strstr(g->decision.reason, "less data than its replicas"));
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_true(rsm_addr_equal(&g->master, &s->f[1].addr));
+    assert_int_equal(g->history[0].old_offset, data);
+    assert_int_equal(s->f[1].offset, data);
+    run(s, 30);
+    assert_true(follows_linked(s, 0, 1)); /* the empty one follows it */
+    assert_true(follows_linked(s, 2, 1));
+}
+
+/* Same new leader, but the master came back with all its data (a new
+ * run_id, an offset not below any replica's): nothing happens but the
+ * record of its run_id. */
+static void test_new_leader_master_restarted_with_its_data(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->f[0].offset += 4000;
+    run(s, 2);
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-aof");
+    s->leader = 1;
+    reset_records(s, 1);
+    run(s, 3);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_string_equal(group(s)->master_run_id, "run-0-aof");
+    assert_int_equal(s->verdict.status, RSM_MASTER_OK);
 }
 
 static void
@@ -2415,6 +2406,10 @@ int main(void)
         T(test_no_second_decision_while_in_flight),
         T(test_loading_reply_is_alive),
         T(test_restarted_empty_master_is_failed),
+        T(test_empty_master_stale_reading_of_wiped_replica),
+        T(test_chosen_wiped_before_promotion_aborts),
+        T(test_new_leader_sees_master_restarted_with_less_data),
+        T(test_new_leader_master_restarted_with_its_data),
         T(test_all_replicas_priority_zero_no_decision_with_reason),
         T(test_flapping_held_back),
         T(test_rogue_master_demoted_after_grace),
