@@ -150,7 +150,13 @@
  *     shell may skip an action identical to one still in flight);
  *   - log every plan.events[i] (name, detail), publish them to
  *     subscribers. Events come with the proposal or the actions that cause
- *     them, so a repeated action repeats its event.
+ *     them, so a repeated action repeats its event;
+ *   - plan.watch set: probe that instance again within about 10 ms;
+ *   - pause switchovers: keep the pause record (struct rsm_pause_record)
+ *     from the replies to CLIENT PAUSE (+ the INFO after it) and CLIENT
+ *     UNPAUSE, pass it in input.pause, and drop it whenever this agent
+ *     starts or stops acting; pass what it learnt of FAILOVER on the
+ *     committed master in input.failover_cmd.
  *
  * Ownership: all structs are plain values owned by the caller; the input
  * points to caller-owned data that need only be valid during the call; the

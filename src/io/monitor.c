@@ -1564,8 +1564,10 @@ int rsm_monitor_request_switchover(struct rsm_monitor *m, const char *group,
     if (m->cfg.planner.switchover_method == RSM_SWITCHOVER_FAILOVER_CMD)
         g->manual.checking = check_failover_cmd(g, &cg->master);
     rsm_log(RSM_LOG_INFO, "switchover-requested",
-            "group=%s to=%s timeout_ms=%lld", group, a,
-            (long long)g->manual.timeout_ms);
+            "group=%s to=%s timeout_ms=%lld method=%s%s", group, a,
+            (long long)g->manual.timeout_ms,
+            rsm_switchover_method_str(m->cfg.planner.switchover_method),
+            g->manual.checking ? " checking=FAILOVER" : "");
     mark_dirty(g);
     return 0;
 }

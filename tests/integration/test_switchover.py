@@ -87,7 +87,7 @@ class Writer:
 
 class SwitchoverTest(TestCase):
 
-    def start_group(self, redis_extra=(), agent_args=()):
+    def start_group(self, redis_extra=(), agent_args=(), agent_env=None):
         m, (r1, r2) = self.replication_set(2, extra=list(redis_extra))
         args = ["--down-after-ms", DOWN_AFTER_MS,
                 "--probe-interval-ms", PROBE_MS,
@@ -95,7 +95,7 @@ class SwitchoverTest(TestCase):
                 "--min-failover-interval-ms", 60000,
                 "--parallel-syncs", 1,
                 "--monitor", "g=%s" % ",".join(r.addr for r in (m, r1, r2))]
-        ag = Agents(self, 3, args=args + list(agent_args))
+        ag = Agents(self, 3, args=args + list(agent_args), env=agent_env)
         ag.start()
         ag.wait_leader(timeout=15)
         ag.wait_group("g", lambda g: g["master"] == m.addr, timeout=15,
@@ -227,6 +227,32 @@ class SwitchoverTest(TestCase):
         first = cmds.index("unpause")
         self.assertEqual(cmds[:first + 1],
                          ["pause", "REPLICAOF", "promote", "unpause"])
+
+    def test_failover_denied_by_acl_pause_method(self):
+        """The agents' ACL user may not run FAILOVER: NOPERM -> the pause
+        method, one switchover with a writer, nothing lost."""
+        ag, m, r1, r2 = self.start_group(
+            redis_extra=["user rsm on >rsm-secret ~* &* +@all -failover"],
+            agent_args=["--switchover-method", "failover",
+                        "--redis-user", "rsm"],
+            agent_env={"RSM_REDIS_PASSWORD": "rsm-secret"})
+        w = Writer([m, r1, r2]).start()
+        wait_until(lambda: len(w.acked) > 100, timeout=10, what="writes")
+        p = self.rsmctl("switchover", "g", "--to", r1.addr, "--timeout-ms",
+                        5000, "--wait", 30, "--agents", self.agents_arg(ag))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        n = len(w.acked)
+        wait_until(lambda: len(w.acked) > n + 50, timeout=10,
+                   what="writes on the new master")
+        w.stop()
+        h = ag.group_status("g")["history"][0]
+        self.assertEqual(h["result"], "completed", h)
+        self.assertIn("pause method: FAILOVER denied by ACL", h["reason"])
+        self.assertEqual(r1.info()["role"], "master")
+        self.assertGreater(m.commandstats().get("client|pause", 0), 0)
+        self.wait_replicated(r1, [m, r2])
+        for r in (m, r1, r2):
+            self.assert_all_acked_on(w, r)
 
     def test_stopped_target_aborts_old_master_serves(self):
         ag, m, r1, r2 = self.start_group(
