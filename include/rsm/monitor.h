@@ -8,8 +8,11 @@
  * leader, and only once the node reported RSM_NODE_BECAME_LEADER (its
  * barrier committed), asks the planner (src/core/planner) what to do and
  * does it: it proposes entries through the node, and it sends REPLICAOF
- * commands only as plans computed from the committed state say. A follower
- * never sends anything to Redis but PING.
+ * commands only as plans computed from the committed state say; after a
+ * REPLICAOF that succeeded it sends CONFIG REWRITE, like Sentinel, so that
+ * a restarted Redis keeps its new role (logged config-rewritten, or
+ * config-rewrite-failed: a warning unless Redis runs without a config
+ * file). A follower never sends anything to Redis but PING.
  *
  * Every plan event is logged as a named event ("+promoted-slave", ...) and
  * passed to the event callback (for pub/sub). When a CompleteFailover is

@@ -755,6 +755,47 @@ static void update_pause(struct group *g, const struct action_ctx *ctx)
     }
 }
 
+static void rewrite_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
+                       void *arg)
+{
+    struct instance *in = arg;
+    char a[RSM_ADDR_STRLEN], q[RSM_ERRMSG_SIZE + 2], err[RSM_ERRMSG_SIZE];
+
+    (void)r;
+    if (res->status == RSM_ECANCELED || in->g->m->stopping)
+        return;
+    rsm_addr_format(&in->g->cfg.addrs[in->index], a, sizeof a);
+    if (res->status == 0) {
+        rsm_log(RSM_LOG_INFO, "config-rewritten", "group=%s addr=%s",
+                in->g->cfg.name, a);
+        return;
+    }
+    if (res->status == RSM_EREPLY && res->reply != NULL)
+        snprintf(err, sizeof err, "%.*s", (int)res->reply->len,
+                 res->reply->str);
+    else
+        snprintf(err, sizeof err, "%s",
+                 res->errmsg ? res->errmsg : rsm_strerror(res->status));
+    /* Started without a config file (or CONFIG disabled): nothing to keep
+     * it in; the role then lasts until Redis restarts, as the operator
+     * chose. */
+    rsm_log(strstr(err, "without a config file") != NULL ? RSM_LOG_DEBUG
+                                                         : RSM_LOG_WARN,
+            "config-rewrite-failed", "group=%s addr=%s error=%s",
+            in->g->cfg.name, a, rsm_log_quote(err, q, sizeof q));
+}
+
+/* Like Sentinel: after a role change, have Redis write it to its config
+ * file, so that a restart does not bring back the replicaof line of
+ * before the failover. */
+static void rewrite_config(struct instance *in)
+{
+    static const char *const argv[] = {"CONFIG", "REWRITE"};
+
+    rsm_redis_command(in->link, probe_timeout(in->g->m) * 2, rewrite_cb, in, 2,
+                      argv);
+}
+
 static void action_finish(struct action_ctx *ctx)
 {
     struct instance *in = ctx->in;
@@ -785,6 +826,8 @@ static void action_finish(struct action_ctx *ctx)
                 rsm_redis_cmd_str(cmd),
                 rsm_log_quote(ctx->errmsg, q, sizeof q));
         in->action_done_ms = -1; /* allow an immediate retry */
+    } else if (cmd == RSM_CMD_REPLICAOF || cmd == RSM_CMD_REPLICAOF_NO_ONE) {
+        rewrite_config(in);
     } else if (cmd == RSM_CMD_CLIENT_PAUSE) {
         rsm_log(RSM_LOG_INFO, "writes-paused",
                 "group=%s addr=%s offset=%lld until_ms=%lld", g->cfg.name, a,
