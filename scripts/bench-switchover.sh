@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # bench-switchover.sh - write unavailability of a planned master move:
-# rsm-agent's `rsmctl switchover` against redis-sentinel's
+# rsm-agent's `rsmctl switchover` by each method (--switchover-method
+# failover: the master's FAILOVER TO; pause: CLIENT PAUSE WRITE, catch-up,
+# demote, promote, CLIENT UNPAUSE) against redis-sentinel's
 # `SENTINEL FAILOVER`, same topology, in one run.
 #
 #   scripts/bench-switchover.sh             # 20 moves back and forth each
@@ -8,16 +10,17 @@
 #
 # Topology, all on 127.0.0.1 with kernel-chosen ports (tests/integration/
 # rsmtest.py): 1 redis-server master + 2 replicas, watched by 3 rsm-agent
-# (down-after 1000 ms) or by 3 redis-sentinel (quorum 2, down-after
-# 1000 ms, failover-timeout 10000 ms), in turn. A writer thread SETs unique
+# (down-after 1000 ms; one series per switchover method) or by 3
+# redis-sentinel (quorum 2, down-after 1000 ms, failover-timeout
+# 10000 ms), in turn, each on fresh instances. A writer thread SETs unique
 # keys to whichever instance answers role:master (the same discovery for
-# both); a RoleWatcher samples every role every 20 ms.
+# all); a RoleWatcher samples every role every 20 ms.
 #
 # For each move: the longest time without an acknowledged write from the
 # request until the move is over (new master serving, the old one its
 # replica); the time two instances answered role:master at once; and in
 # the end, acknowledged writes missing from the final master (lost). Prints
-# median and max of each, for both. Needs build/rsm-agent, build/rsmctl,
+# median and max of each, for each series. Needs build/rsm-agent, build/rsmctl,
 # redis-server, redis-sentinel. Exit 1 if something failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +29,7 @@ runs=20
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) runs=${2:?--runs needs a value}; shift 2 ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-switchover: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -77,9 +80,10 @@ def run(impl):
     try:
         m, (r1, r2) = tc.replication_set(2)
         redises = [m, r1, r2]
-        if impl == "rsm-agent":
+        if impl.startswith("ours-"):
             ag = Agents(tc, 3, args=[
                 "--down-after-ms", 1000, "--probe-interval-ms", 100,
+                "--switchover-method", impl[len("ours-"):],
                 "--monitor", "g=%s" % ",".join(r.addr for r in redises)])
             ag.start()
             ag.wait_leader(timeout=15)
@@ -116,7 +120,7 @@ def run(impl):
             wait_until(lambda: to.linked_to(cur.port), timeout=30)
             time.sleep(0.5)
             t0 = time.monotonic()
-            if impl == "rsm-agent":
+            if impl.startswith("ours-"):
                 p = tc.rsmctl("switchover", "g", "--to", to.addr,
                               "--timeout-ms", 5000, "--agents", agents)
                 if p.returncode != 0:
@@ -157,14 +161,14 @@ def run(impl):
 
 
 res = {}
-for impl in ("redis-sentinel", "rsm-agent"):
+for impl in ("ours-failover", "ours-pause", "SENTINEL FAILOVER"):
     print("%s: %d moves..." % (impl, RUNS), flush=True)
     res[impl] = run(impl)
-print("\n%-16s %12s %12s %14s %14s %10s" % (
+print("\n%-17s %12s %12s %14s %14s %10s" % (
     "", "unavail med", "unavail max", "2 masters med", "2 masters max",
     "lost/acked"))
 for impl, (gaps, doubles, nlost, nacked) in res.items():
-    print("%-16s %9.0f ms %9.0f ms %11.0f ms %11.0f ms %5d/%d" % (
+    print("%-17s %9.0f ms %9.0f ms %11.0f ms %11.0f ms %5d/%d" % (
         impl, 1000 * statistics.median(gaps), 1000 * max(gaps),
         1000 * statistics.median(doubles), 1000 * max(doubles), nlost,
         nacked))

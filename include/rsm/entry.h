@@ -36,11 +36,26 @@ enum rsm_failover_kind {
     RSM_FAILOVER_BOOTSTRAP = 3,
 };
 
+/* How a SWITCHOVER is carried out (proto SwitchoverMethod, same values):
+ * Redis's FAILOVER TO on the old master, or our own sequence around
+ * CLIENT PAUSE WRITE (see planner.h). */
+enum rsm_switchover_method {
+    RSM_SWITCHOVER_FAILOVER_CMD = 0,
+    RSM_SWITCHOVER_PAUSE = 1,
+};
+
+/* Steps of a failover in flight, in the order they happen, so that they
+ * compare with < and >=. Unlike the enums above, the values are NOT the
+ * proto's: STEP_CAUGHT_UP came later and has proto number 4; the codec
+ * maps them. */
 enum rsm_failover_step {
     RSM_STEP_NONE = 0,
-    RSM_STEP_PROMOTED = 1,
-    RSM_STEP_REPLICAS_POINTED = 2,
-    RSM_STEP_OLD_MASTER_DEMOTED = 3,
+    RSM_STEP_CAUGHT_UP = 1, /* pause switchover: writes paused on the old
+                               master and the target seen with all of
+                               them; the old master may be demoted */
+    RSM_STEP_PROMOTED = 2,
+    RSM_STEP_REPLICAS_POINTED = 3,
+    RSM_STEP_OLD_MASTER_DEMOTED = 4,
 };
 
 enum rsm_failover_result {
@@ -80,9 +95,10 @@ struct rsm_entry {
                                              must be promoted within this
                                              many ms of the decision, else
                                              abort; 0 = failover_timeout */
-    enum rsm_failover_step step;          /* progress */
-    enum rsm_failover_result result;      /* complete */
-    unsigned n_stragglers;                /* complete */
+    enum rsm_switchover_method switchover_method; /* decide, SWITCHOVER */
+    enum rsm_failover_step step;                  /* progress */
+    enum rsm_failover_result result;              /* complete */
+    unsigned n_stragglers;                        /* complete */
     struct rsm_addr stragglers[RSM_MAX_MEMBERS];
     int64_t data_at_risk; /* complete (-1 unknown) */
     bool paused;          /* set-paused */
@@ -98,9 +114,12 @@ const char *rsm_entry_kind_str(enum rsm_entry_kind k);
 /* "automatic", "manual", "switchover", "bootstrap" ("unknown"). */
 const char *rsm_failover_kind_str(enum rsm_failover_kind k);
 
-/* "none", "promoted", "replicas-pointed", "old-master-demoted"
- * ("unknown"). */
+/* "none", "caught-up", "promoted", "replicas-pointed",
+ * "old-master-demoted" ("unknown"). */
 const char *rsm_failover_step_str(enum rsm_failover_step s);
+
+/* "failover-cmd", "pause" ("unknown"). */
+const char *rsm_switchover_method_str(enum rsm_switchover_method m);
 
 /* "completed", "completed-with-stragglers", "aborted" ("unknown"). */
 const char *rsm_failover_result_str(enum rsm_failover_result r);
@@ -111,7 +130,8 @@ const char *rsm_failover_result_str(enum rsm_failover_result r);
  * payloads); every string NUL-terminated in its buffer; the addresses the
  * kind uses either empty (host "" and port 0) or valid (rsm_addr_set
  * rules; members, ranking and stragglers never empty); counts within
- * RSM_MAX_*; enums in range; decide timeout_ms >= 0. 0 or RSM_EINVAL with the
+ * RSM_MAX_*; enums in range; decide timeout_ms >= 0 and the pause method
+ * only for a SWITCHOVER. 0 or RSM_EINVAL with the
  * field named in errmsg. Fields the kind does not use are not looked at. */
 int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen);
 

@@ -28,7 +28,8 @@
  *                    epoch consumed, decision in flight, step NONE.
  *   FailoverProgress the in-flight epoch; the step moves forward only
  *                    (steps may be skipped; a repeat is refused as "step X
- *                    already recorded").
+ *                    already recorded"); CAUGHT_UP only for a SWITCHOVER
+ *                    decided with the pause method.
  *   CompleteFailover the in-flight epoch, result not ABORTED: the new
  *                    master is committed (run id cleared until observed),
  *                    a history item is appended (oldest dropped beyond

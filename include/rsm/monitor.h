@@ -8,8 +8,11 @@
  * leader, and only once the node reported RSM_NODE_BECAME_LEADER (its
  * barrier committed), asks the planner (src/core/planner) what to do and
  * does it: it proposes entries through the node, and it sends REPLICAOF
- * commands only as plans computed from the committed state say. A follower
- * never sends anything to Redis but PING.
+ * commands only as plans computed from the committed state say; after a
+ * REPLICAOF that succeeded it sends CONFIG REWRITE, like Sentinel, so that
+ * a restarted Redis keeps its new role (logged config-rewritten, or
+ * config-rewrite-failed: a warning unless Redis runs without a config
+ * file). A follower never sends anything to Redis but PING.
  *
  * Every plan event is logged as a named event ("+promoted-slave", ...) and
  * passed to the event callback (for pub/sub). When a CompleteFailover is
@@ -154,12 +157,15 @@ int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
 
 /* Ask for a planned SWITCHOVER of group (RSM SWITCHOVER) to `to` (NULL or
  * port 0: the best replica), to be done within timeout_ms of the decision
- * (<= 0: failover_timeout_ms), executed with Redis's FAILOVER TO (see
- * planner.h). Like rsm_monitor_request_failover(), and also: cb gets
- * RSM_ENOCANDIDATE when the target is not eligible and RSM_EREJECTED when
- * the planner refuses (paused, master not answering, Redis < 6.2), errmsg
- * saying why; returns RSM_EREJECTED at once for a paused group. cb's 0
- * means decided, not done: the outcome is in the group's history. */
+ * (<= 0: failover_timeout_ms), by the configured planner.switchover_method
+ * (see planner.h). With the FAILOVER_CMD method, the request first waits
+ * for "FAILOVER RSM-CHECK" on the master (refused with a syntax error and
+ * no effect where FAILOVER is usable): where it answers "unknown command"
+ * or "NOPERM", the pause method is used. Like rsm_monitor_request_failover(),
+ * and also: cb gets RSM_ENOCANDIDATE when the target is not eligible and
+ * RSM_EREJECTED when the planner refuses (paused, master not answering, Redis
+ * < 6.2), errmsg saying why; returns RSM_EREJECTED at once for a paused group.
+ * cb's 0 means decided, not done: the outcome is in the group's history. */
 int rsm_monitor_request_switchover(struct rsm_monitor *m, const char *group,
                                    const struct rsm_addr *to,
                                    int64_t timeout_ms, rsm_node_done_cb cb,

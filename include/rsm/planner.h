@@ -34,27 +34,8 @@
  *      a new master that restarted empty, at once (re-pointing replicas at
  *      it would wipe them; the verdict FAILED_RESTART then decides the
  *      next failover);
- *      A SWITCHOVER decision is driven differently before promotion:
- *        SEND_PROMOTE      FAILOVER TO target TIMEOUT remaining-ms to the
- *                          old master while it is role:master and the
- *                          target is linked to it (Redis's coordinated
- *                          failover: it pauses writes, waits for the
- *                          target to have every write, then swaps roles,
- *                          or gives up and resumes at the timeout), until
- *                          the target reports role:master; then as above
- *                          (the old master already follows it).
- *      FAILOVER is not re-sent while the old master reports one running
- *      (master_failover_state). It is aborted when the target is not
- *      promoted within the decision's timeout_ms (plus 1 s for Redis's own
- *      timeout to fire), or the target is DOWN, not monitored or restarted
- *      empty: first FAILOVER ABORT to the old master while it reports
- *      waiting-for-sync, then, once it reports no FAILOVER running (or,
- *      not answering, past the deadline + 1 s), AbortFailover: the old
- *      master serves again, no write lost. While it reports
- *      failover-in-progress (roles being swapped) or already follows the
- *      target, the outcome is awaited instead (until timeout_ms + 1 s past
- *      the deadline). REPLICAOF NO ONE is never sent for a switchover: a
- *      write acknowledged by the old master during the swap could be lost;
+ *      A SWITCHOVER decision is driven differently before promotion, by
+ *      the method recorded in it (see "Switchover" below);
  *   2. a manual failover requested (input manual_failover) with a master
  *      committed: DecideFailover{MANUAL} to the best replica by the policy
  *      ranking (the master is usually fine: the verdict is not needed and
@@ -93,11 +74,63 @@
  *      when its committed run_id (cleared by every failover) or members
  *      differ from what is observed and configured.
  *
+ * Switchover, method FAILOVER_CMD (Redis's coordinated failover):
+ *        SEND_PROMOTE      FAILOVER TO target TIMEOUT remaining-ms to the
+ *                          old master while it is role:master and the
+ *                          target is linked to it (Redis pauses writes,
+ *                          waits for the target to have every write, then
+ *                          swaps roles, or gives up and resumes at the
+ *                          timeout), until the target reports role:master;
+ *                          then as in 1 (the old master already follows).
+ *      FAILOVER is not re-sent while the old master reports one running
+ *      (master_failover_state). It is aborted when the target is not
+ *      promoted within the decision's timeout_ms (plus 1 s for Redis's own
+ *      timeout to fire), or the target is DOWN, not monitored or restarted
+ *      empty: first FAILOVER ABORT to the old master while it reports
+ *      waiting-for-sync, then, once it reports no FAILOVER running (or,
+ *      not answering, past the deadline + 1 s), AbortFailover: the old
+ *      master serves again, no write lost. While it reports
+ *      failover-in-progress (roles being swapped) or already follows the
+ *      target, the outcome is awaited instead (until timeout_ms + 1 s past
+ *      the deadline). Aborted at once too when the shell found FAILOVER
+ *      unusable on the old master (input failover_cmd).
+ *
+ * Switchover, method PAUSE (our own sequence; Redis >= 6.2):
+ *        PAUSE_WRITES (step NONE) CLIENT PAUSE WRITE remaining-ms to the
+ *                          old master (role:master, target linked to it)
+ *                          unless the shell's pause record (input pause)
+ *                          says it is paused; then wait, asking for fast
+ *                          probes of the target (plan.watch), until the
+ *                          target's processed offset reaches the master's
+ *                          offset read after the pause: propose
+ *                          FailoverProgress(CAUGHT_UP).
+ *        SWAP_ROLES (step CAUGHT_UP) in this order, each once the
+ *                          previous one is seen in INFO: REPLICAOF target
+ *                          to the old master (only while this leader's
+ *                          pause holds and the target has its offset; a
+ *                          new leader pauses and checks again first), then
+ *                          REPLICAOF NO ONE to the target, then CLIENT
+ *                          UNPAUSE to the old master, then propose
+ *                          FailoverProgress(PROMOTED); then as in 1.
+ *      Aborted at step NONE (CLIENT UNPAUSE first when the old master
+ *      answers, then AbortFailover) when the target does not catch up
+ *      while at least PAUSE_MARGIN_MS (1 s) of the decision's timeout_ms
+ *      is left, is DOWN, not monitored or restarted empty, or CLIENT PAUSE
+ *      was refused. Rolled back at step CAUGHT_UP, before the target is
+ *      seen promoted with the old master as its replica (REPLICAOF NO ONE
+ *      to the old master if it is a replica, CLIENT UNPAUSE, then
+ *      AbortFailover) when the target is DOWN or restarted empty, both
+ *      claim role:master, the old master is not demoted with less than
+ *      the margin left, or the target is not promoted by the deadline.
+ *      planner.c explains why each crash point is safe.
+ *
  * Safety: the only REPLICAOF NO ONE it ever plans is to the new master of
- * the committed in-flight decision; a decision never ranks a priority-0
- * replica first (policy), and is re-checked here; a DecideFailover is never
- * planned while one is in flight. Everything else re-points instances at the
- * committed master (or at the new master of the committed decision).
+ * the committed in-flight decision, or, rolling back a pause switchover at
+ * step CAUGHT_UP, to its old master (which has every write the target
+ * has, and clients were never sent to the target); a decision never ranks a
+ * priority-0 replica first (policy), and is re-checked here; a DecideFailover
+ * is never planned while one is in flight. Everything else re-points instances
+ * at the committed master (or at the new master of the committed decision).
  *
  * How the shell uses it (the leader only; followers never act on Redis):
  *   - every probe interval, and again at once after an entry of the group
@@ -117,7 +150,13 @@
  *     shell may skip an action identical to one still in flight);
  *   - log every plan.events[i] (name, detail), publish them to
  *     subscribers. Events come with the proposal or the actions that cause
- *     them, so a repeated action repeats its event.
+ *     them, so a repeated action repeats its event;
+ *   - plan.watch set: probe that instance again within about 10 ms;
+ *   - pause switchovers: keep the pause record (struct rsm_pause_record)
+ *     from the replies to CLIENT PAUSE (+ the INFO after it) and CLIENT
+ *     UNPAUSE, pass it in input.pause, and drop it whenever this agent
+ *     starts or stops acting; pass what it learnt of FAILOVER on the
+ *     committed master in input.failover_cmd.
  *
  * Ownership: all structs are plain values owned by the caller; the input
  * points to caller-owned data that need only be valid during the call; the
@@ -147,11 +186,52 @@ struct rsm_planner_config {
                                          "stale", not counted as linked;
                                          0 = down_after_ms */
     int64_t max_lag_bytes;            /* policy lag rule, 0 = off */
+    enum rsm_switchover_method switchover_method; /* preferred; PAUSE is
+                                         used anyway when FAILOVER is not
+                                         usable on the master */
 };
 
 /* Defaults: down_after 5000, failover_timeout 60000, min interval 60000,
- * parallel_syncs 1, repoint_grace 5000, max_info_age 0, max_lag 0. */
+ * parallel_syncs 1, repoint_grace 5000, max_info_age 0, max_lag 0,
+ * switchover_method PAUSE (measured: writes stall ~20 ms instead of ~900
+ * ms with FAILOVER TO, which waits for the replica's once-a-second ACK;
+ * scripts/bench-switchover.sh). */
 void rsm_planner_config_init(struct rsm_planner_config *cfg);
+
+/* What the shell learnt of the FAILOVER command on a master (a harmless
+ * "FAILOVER <bad-argument>" before a switchover, or the reply to FAILOVER
+ * TO). */
+enum rsm_failover_cmd_use {
+    RSM_FAILOVER_CMD_UNKNOWN = 0, /* not checked: taken as usable */
+    RSM_FAILOVER_CMD_USABLE,
+    RSM_FAILOVER_CMD_UNUSABLE, /* "ERR unknown command" (renamed away or
+                                  disabled with rename-command) or
+                                  "NOPERM" (denied by ACL) */
+};
+
+/* The acting leader's record of the CLIENT PAUSE WRITE it sent for a pause
+ * switchover. Kept by the shell, never in the log: a new leader starts
+ * without one (the shell drops it whenever it stops or starts acting), so
+ * it pauses again before it relies on a pause. */
+enum rsm_pause_state {
+    RSM_PAUSE_NONE = 0, /* nothing answered yet */
+    RSM_PAUSE_PAUSED,   /* CLIENT PAUSE answered OK; offset read after */
+    RSM_PAUSE_REFUSED,  /* CLIENT PAUSE answered with an error */
+    RSM_PAUSE_UNPAUSED, /* CLIENT UNPAUSE answered (OK or an error) */
+};
+
+struct rsm_pause_record {
+    uint64_t epoch;       /* the switchover it belongs to */
+    struct rsm_addr addr; /* the instance paused (its old master) */
+    enum rsm_pause_state state;
+    int64_t offset;   /* PAUSED: master_repl_offset from INFO sent on the
+                         same connection right after CLIENT PAUSE (so read
+                         with writes paused); -1 unknown */
+    int64_t sent_ms;  /* PAUSED: wall clock when CLIENT PAUSE was sent */
+    int64_t until_ms; /* PAUSED: sent_ms + its timeout: the pause lasts at
+                         least until then */
+    char error[RSM_REASON_MAX]; /* REFUSED: the error reply */
+};
 
 /* Everything a plan is computed from. */
 struct rsm_planner_input {
@@ -182,10 +262,23 @@ struct rsm_planner_input {
                              max_lag_bytes of the master's offset); the
                              master must run Redis >= 6.2. Otherwise
                              nothing, with the reason. manual_failover wins
-                             when both are set. */
+                             when both are set. The method is
+                             cfg->switchover_method, or PAUSE when
+                             failover_cmd is UNUSABLE; Redis < 6.2 is
+                             refused (no lossless way exists there), and
+                             so is a pause switchover whose timeout is not
+                             above PAUSE_MARGIN_MS (1 s). */
     struct rsm_addr switchover_to;
-    int64_t switchover_timeout_ms; /* recorded in the decision; 0 = the
-                                      failover_timeout_ms */
+    int64_t switchover_timeout_ms;          /* recorded in the decision; 0 = the
+                                               failover_timeout_ms */
+    enum rsm_failover_cmd_use failover_cmd; /* FAILOVER on the committed
+                                      master (the old master of a
+                                      switchover in flight) */
+    const char *failover_cmd_error; /* UNUSABLE: the error reply, or NULL */
+    const struct rsm_pause_record *pause; /* the shell's pause record, or
+                                      NULL; used only when it is of the
+                                      switchover in flight (its epoch and
+                                      old master) */
 };
 
 enum rsm_plan_kind {
@@ -202,6 +295,11 @@ enum rsm_failover_state {
     RSM_FO_WAIT_PROMOTION,    /* chosen reports role:master; recording it */
     RSM_FO_RECONF_SLAVES,     /* promoted; re-pointing the others */
     RSM_FO_DEMOTE_OLD_MASTER, /* replicas done; demoting the old master */
+    RSM_FO_PAUSE_WRITES,      /* pause switchover, step NONE: pausing
+                                 writes, waiting for the target */
+    RSM_FO_SWAP_ROLES,        /* pause switchover, step CAUGHT_UP: old
+                                 master demoted, target promoted, unpaused
+                                 (or rolled back) */
 };
 
 enum rsm_redis_cmd {
@@ -212,6 +310,12 @@ enum rsm_redis_cmd {
                                      master of a switchover) */
     RSM_CMD_FAILOVER_ABORT,       /* FAILOVER ABORT (to that old master,
                                      while it waits for the target) */
+    RSM_CMD_CLIENT_PAUSE,         /* CLIENT PAUSE timeout_ms WRITE to the
+                                     old master of a pause switchover;
+                                     the shell reads INFO replication
+                                     right after it on the same connection
+                                     and keeps the pause record */
+    RSM_CMD_CLIENT_UNPAUSE,       /* CLIENT UNPAUSE (to that old master) */
 };
 
 /* One command for one instance. */
@@ -220,7 +324,8 @@ struct rsm_redis_action {
     enum rsm_redis_cmd cmd;
     struct rsm_addr master; /* RSM_CMD_REPLICAOF: host and port to follow;
                                RSM_CMD_FAILOVER: the target */
-    int64_t timeout_ms;     /* RSM_CMD_FAILOVER: > 0 */
+    int64_t timeout_ms;     /* RSM_CMD_FAILOVER, RSM_CMD_CLIENT_PAUSE:
+                               > 0 */
 };
 
 #define RSM_PLAN_DETAIL_MAX 320
@@ -232,7 +337,10 @@ struct rsm_redis_action {
  * +fix-slave-config, +failover-end-for-timeout, +failover-end,
  * +switch-master, -failover-abort-timeout, and ours: +observe-master,
  * +failover-state-demote-old-master, -failover-abort-slave-unreachable,
- * -failover-abort-slave-restarted. For +switch-master the detail is
+ * -failover-abort-slave-restarted, -failover-abort-failover-unusable, and
+ * for the pause method +pause-writes, +caught-up, +unpause-writes,
+ * +rollback-old-master, -failover-abort-pause-refused,
+ * -failover-abort-roles. For +switch-master the detail is
  * Sentinel's payload "<group> <old-ip> <old-port> <new-ip> <new-port>";
  * for the others it is human text starting with the group name. */
 struct rsm_plan_event {
@@ -254,6 +362,10 @@ struct rsm_planner_plan {
     struct rsm_redis_action actions[RSM_MAX_MEMBERS];
     unsigned n_events;
     struct rsm_plan_event events[RSM_PLAN_MAX_EVENTS];
+    struct rsm_addr watch; /* port != 0: probe this instance again within
+                              about 10 ms, not only at the next tick (a
+                              pause switchover waits on its offset while
+                              writes are paused) */
 };
 
 /* Compute the next step (see the top of this file). plan must not be NULL
@@ -267,9 +379,10 @@ int rsm_planner_next(const struct rsm_planner_input *in,
 /* "none", "propose", "redis". */
 const char *rsm_plan_kind_str(enum rsm_plan_kind k);
 /* "none", "select-slave", "send-promote", "wait-promotion",
- * "reconf-slaves", "demote-old-master". */
+ * "reconf-slaves", "demote-old-master", "pause-writes", "swap-roles". */
 const char *rsm_failover_state_str(enum rsm_failover_state s);
-/* "REPLICAOF NO ONE", "REPLICAOF", "FAILOVER", "FAILOVER ABORT". */
+/* "REPLICAOF NO ONE", "REPLICAOF", "FAILOVER", "FAILOVER ABORT",
+ * "CLIENT PAUSE", "CLIENT UNPAUSE". */
 const char *rsm_redis_cmd_str(enum rsm_redis_cmd c);
 
 #endif /* RSM_PLANNER_H */

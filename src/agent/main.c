@@ -56,6 +56,7 @@ enum opt_id {
     O_MIN_FAILOVER_INTERVAL,
     O_PARALLEL_SYNCS,
     O_REPOINT_GRACE,
+    O_SWITCHOVER_METHOD,
     O_REDIS_USER,
     O_REDIS_PASSWORD_FILE,
     O_ON_FAILOVER,
@@ -151,6 +152,19 @@ static const struct opt opts[O_COUNT] = {
                          "5000",
                          "how long an instance may follow the wrong master "
                          "(or claim to be one) before it is re-pointed"},
+    [O_SWITCHOVER_METHOD] = {"switchover-method", "RSM_SWITCHOVER_METHOD",
+                             "failover|pause", "pause",
+                             "how a switchover (RSM SWITCHOVER, rsmctl "
+                             "switchover) is carried out on Redis >= "
+                             "6.2: pause = CLIENT PAUSE WRITE, wait until "
+                             "the target has every write, demote the old "
+                             "master, promote the target, CLIENT UNPAUSE "
+                             "(writes stall ~20 ms); failover = the "
+                             "master's own FAILOVER TO (~1 s: it waits for "
+                             "the replica's once-a-second ACK), and pause "
+                             "where FAILOVER is renamed away or denied by "
+                             "ACL. Redis < 6.2: refused (no lossless "
+                             "switchover possible there)"},
     [O_REDIS_USER] = {"redis-user", "RSM_REDIS_USER", "USER", NULL,
                       "ACL user for AUTH to Redis"},
     [O_REDIS_PASSWORD_FILE] = {"redis-password-file", "RSM_REDIS_PASSWORD_FILE",
@@ -446,6 +460,13 @@ static void parse_monitor_settings(struct optval *v, struct settings *s)
         (unsigned)parse_number(&v[O_PARALLEL_SYNCS], 1, RSM_MAX_MEMBERS);
     mc->planner.repoint_grace_ms =
         (int64_t)parse_number(&v[O_REPOINT_GRACE], 0, 86400000);
+    if (strcmp(v[O_SWITCHOVER_METHOD].val, "failover") == 0)
+        mc->planner.switchover_method = RSM_SWITCHOVER_FAILOVER_CMD;
+    else if (strcmp(v[O_SWITCHOVER_METHOD].val, "pause") == 0)
+        mc->planner.switchover_method = RSM_SWITCHOVER_PAUSE;
+    else
+        bad_usage("%s: '%s' is not failover or pause",
+                  v[O_SWITCHOVER_METHOD].src, v[O_SWITCHOVER_METHOD].val);
     mc->hook_timeout_ms = parse_number(&v[O_HOOK_TIMEOUT], 1, 86400000);
     if (v[O_REDIS_USER].val != NULL) {
         if (strlen(v[O_REDIS_USER].val) >= sizeof mc->redis_user)

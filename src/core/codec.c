@@ -61,6 +61,25 @@ struct decide_pb {
     Rsm__Ranked *ranked_ptr[RSM_MAX_RANKED];
 };
 
+/* Steps: the C enum is in the order of the steps, the proto keeps its
+ * numbers (STEP_CAUGHT_UP came later as 4). */
+static Rsm__FailoverStep enc_step(enum rsm_failover_step s)
+{
+    switch (s) {
+    case RSM_STEP_CAUGHT_UP:
+        return RSM__FAILOVER_STEP__STEP_CAUGHT_UP;
+    case RSM_STEP_PROMOTED:
+        return RSM__FAILOVER_STEP__STEP_PROMOTED;
+    case RSM_STEP_REPLICAS_POINTED:
+        return RSM__FAILOVER_STEP__STEP_REPLICAS_POINTED;
+    case RSM_STEP_OLD_MASTER_DEMOTED:
+        return RSM__FAILOVER_STEP__STEP_OLD_MASTER_DEMOTED;
+    case RSM_STEP_NONE:
+        break;
+    }
+    return RSM__FAILOVER_STEP__STEP_NONE;
+}
+
 static Rsm__DecideFailover *enc_decide(struct decide_pb *pb,
                                        const struct rsm_entry *e)
 {
@@ -91,6 +110,7 @@ static Rsm__DecideFailover *enc_decide(struct decide_pb *pb,
     m->new_offset = e->new_offset;
     m->decided_by = e->decided_by;
     m->timeout_ms = e->timeout_ms;
+    m->method = (Rsm__SwitchoverMethod)e->switchover_method;
     return m;
 }
 
@@ -132,7 +152,7 @@ static void enc_entry(struct entry_pb *pb, const struct rsm_entry *e)
         rsm__failover_progress__init(&pb->progress);
         pb->progress.group = str(e->group);
         pb->progress.epoch = e->epoch;
-        pb->progress.step = (Rsm__FailoverStep)e->step;
+        pb->progress.step = enc_step(e->step);
         m->kind_case = RSM__ENTRY__KIND_FAILOVER_PROGRESS;
         m->failover_progress = &pb->progress;
         break;
@@ -244,7 +264,7 @@ static Rsm__Group *enc_group(struct group_pb *pb, const struct rsm_group *g)
         rsm__in_flight__init(&pb->in_flight);
         pb->in_flight.decision = enc_decide(&pb->decide, &g->decision);
         pb->in_flight.decided_at_ms = g->decided_at_ms;
-        pb->in_flight.step = (Rsm__FailoverStep)g->step;
+        pb->in_flight.step = enc_step(g->step);
         m->in_flight = &pb->in_flight;
     }
     for (unsigned i = 0; i < g->n_history; i++)
@@ -374,6 +394,31 @@ static int dec_enum(struct dec *d, int v, int max, const char *field, int *out)
     return 0;
 }
 
+/* A proto step number to the C step. */
+static int dec_step(struct dec *d, int v, const char *field,
+                    enum rsm_failover_step *out)
+{
+    switch (v) {
+    case RSM__FAILOVER_STEP__STEP_NONE:
+        *out = RSM_STEP_NONE;
+        return 0;
+    case RSM__FAILOVER_STEP__STEP_CAUGHT_UP:
+        *out = RSM_STEP_CAUGHT_UP;
+        return 0;
+    case RSM__FAILOVER_STEP__STEP_PROMOTED:
+        *out = RSM_STEP_PROMOTED;
+        return 0;
+    case RSM__FAILOVER_STEP__STEP_REPLICAS_POINTED:
+        *out = RSM_STEP_REPLICAS_POINTED;
+        return 0;
+    case RSM__FAILOVER_STEP__STEP_OLD_MASTER_DEMOTED:
+        *out = RSM_STEP_OLD_MASTER_DEMOTED;
+        return 0;
+    }
+    return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen, "%s: unknown value %d",
+                    field, v);
+}
+
 static int dec_observe(struct dec *d, const Rsm__ObserveMaster *m,
                        struct rsm_entry *e)
 {
@@ -416,7 +461,7 @@ static int dec_ranked(struct dec *d, const Rsm__Ranked *m, struct rsm_ranked *r,
 static int dec_decide(struct dec *d, const Rsm__DecideFailover *m,
                       struct rsm_entry *e)
 {
-    int kind = 0;
+    int kind = 0, method = 0;
     int rv = dec_str(d, e->group, sizeof e->group, m->group,
                      "decide_failover.group");
 
@@ -439,6 +484,9 @@ static int dec_decide(struct dec *d, const Rsm__DecideFailover *m,
     if (rv == 0)
         rv = dec_enum(d, (int)m->kind, RSM_FAILOVER_BOOTSTRAP,
                       "decide_failover.kind", &kind);
+    if (rv == 0)
+        rv = dec_enum(d, (int)m->method, RSM_SWITCHOVER_PAUSE,
+                      "decide_failover.method", &method);
     if (rv != 0)
         return rv;
     e->n_ranked = (unsigned)m->n_ranking;
@@ -448,21 +496,19 @@ static int dec_decide(struct dec *d, const Rsm__DecideFailover *m,
     e->new_offset = m->new_offset;
     e->decided_by = m->decided_by;
     e->timeout_ms = m->timeout_ms;
+    e->switchover_method = (enum rsm_switchover_method)method;
     return 0;
 }
 
 static int dec_progress(struct dec *d, const Rsm__FailoverProgress *m,
                         struct rsm_entry *e)
 {
-    int step = 0;
     int rv = dec_str(d, e->group, sizeof e->group, m->group,
                      "failover_progress.group");
 
     if (rv == 0)
-        rv = dec_enum(d, (int)m->step, RSM_STEP_OLD_MASTER_DEMOTED,
-                      "failover_progress.step", &step);
+        rv = dec_step(d, (int)m->step, "failover_progress.step", &e->step);
     e->epoch = m->epoch;
-    e->step = (enum rsm_failover_step)step;
     return rv;
 }
 
@@ -614,22 +660,21 @@ static int check_history(struct dec *d, const struct rsm_history_item *h,
 static int dec_in_flight(struct dec *d, const Rsm__InFlight *m,
                          struct rsm_group *g, const char *field)
 {
-    int step = 0;
+    enum rsm_failover_step step = RSM_STEP_NONE;
     int rv;
 
     if (m->decision == NULL)
         return bad(d, field, "in_flight without a decision", NULL);
     rv = dec_decide(d, m->decision, &g->decision);
     if (rv == 0)
-        rv = dec_enum(d, (int)m->step, RSM_STEP_OLD_MASTER_DEMOTED,
-                      "in_flight.step", &step);
+        rv = dec_step(d, (int)m->step, "in_flight.step", &step);
     if (rv != 0)
         return rv;
     g->decision.kind = RSM_ENTRY_DECIDE_FAILOVER;
     g->decision.time_ms = m->decided_at_ms;
     g->in_flight = true;
     g->decided_at_ms = m->decided_at_ms;
-    g->step = (enum rsm_failover_step)step;
+    g->step = step;
     rv = check(d, &g->decision, "in_flight.decision: ");
     if (rv != 0)
         return rv;
@@ -641,6 +686,9 @@ static int dec_in_flight(struct dec *d, const Rsm__InFlight *m,
                    NULL);
     if (g->decision.master.host[0] == '\0')
         return bad(d, field, "in-flight decision without a new master", NULL);
+    if (g->step == RSM_STEP_CAUGHT_UP &&
+        g->decision.switchover_method != RSM_SWITCHOVER_PAUSE)
+        return bad(d, field, "step caught-up without a pause switchover", NULL);
     return 0;
 }
 

@@ -60,12 +60,25 @@ const char *rsm_failover_step_str(enum rsm_failover_step s)
     switch (s) {
     case RSM_STEP_NONE:
         return "none";
+    case RSM_STEP_CAUGHT_UP:
+        return "caught-up";
     case RSM_STEP_PROMOTED:
         return "promoted";
     case RSM_STEP_REPLICAS_POINTED:
         return "replicas-pointed";
     case RSM_STEP_OLD_MASTER_DEMOTED:
         return "old-master-demoted";
+    }
+    return "unknown";
+}
+
+const char *rsm_switchover_method_str(enum rsm_switchover_method m)
+{
+    switch (m) {
+    case RSM_SWITCHOVER_FAILOVER_CMD:
+        return "failover-cmd";
+    case RSM_SWITCHOVER_PAUSE:
+        return "pause";
     }
     return "unknown";
 }
@@ -199,6 +212,13 @@ static int check_decide(const struct rsm_entry *e, char *errmsg, size_t errlen)
     if (rv == 0 && e->timeout_ms < 0)
         rv = rsm_errf(RSM_EINVAL, errmsg, errlen, "timeout_ms: negative (%lld)",
                       (long long)e->timeout_ms);
+    if (rv == 0 && (unsigned)e->switchover_method > RSM_SWITCHOVER_PAUSE)
+        rv = rsm_errf(RSM_EINVAL, errmsg, errlen, "method: bad value %d",
+                      (int)e->switchover_method);
+    if (rv == 0 && e->switchover_method == RSM_SWITCHOVER_PAUSE &&
+        e->failover_kind != RSM_FAILOVER_SWITCHOVER)
+        rv = rsm_errf(RSM_EINVAL, errmsg, errlen,
+                      "method: pause is for a switchover only");
     return rv;
 }
 

@@ -137,6 +137,7 @@ static void copy_decision(struct rsm_entry *dst, const struct rsm_entry *e)
     dst->new_offset = e->new_offset;
     dst->decided_by = e->decided_by;
     dst->timeout_ms = e->timeout_ms;
+    dst->switchover_method = e->switchover_method;
 }
 
 static int reject(char *reason, size_t len, const char *fmt, ...)
@@ -295,6 +296,11 @@ static int apply_progress(struct rsm_fsm *fsm, const struct rsm_entry *e,
         return reject(reason, len, "step %s is behind recorded step %s",
                       rsm_failover_step_str(e->step),
                       rsm_failover_step_str(g->step));
+    if (e->step == RSM_STEP_CAUGHT_UP &&
+        (g->decision.failover_kind != RSM_FAILOVER_SWITCHOVER ||
+         g->decision.switchover_method != RSM_SWITCHOVER_PAUSE))
+        return reject(reason, len,
+                      "step caught-up is for a pause switchover only");
     g->step = e->step;
     return 0;
 }
@@ -502,7 +508,8 @@ static bool decision_same(const struct rsm_entry *a, const struct rsm_entry *b)
         a->failover_kind != b->failover_kind ||
         a->old_offset != b->old_offset || a->new_offset != b->new_offset ||
         a->decided_by != b->decided_by || a->time_ms != b->time_ms ||
-        a->timeout_ms != b->timeout_ms)
+        a->timeout_ms != b->timeout_ms ||
+        a->switchover_method != b->switchover_method)
         return false;
     for (unsigned i = 0; i < a->n_ranked; i++) {
         if (!ranked_same(&a->ranking[i], &b->ranking[i]))

@@ -28,6 +28,7 @@ void rsm_planner_config_init(struct rsm_planner_config *cfg)
     cfg->min_failover_interval_ms = 60000;
     cfg->parallel_syncs = 1;
     cfg->repoint_grace_ms = 5000;
+    cfg->switchover_method = RSM_SWITCHOVER_PAUSE;
 }
 
 /* ======================================================================
@@ -829,6 +830,10 @@ static int switchover_phase(struct ctx *c, const struct flight *f)
     } else if (o->restarted_empty) {
         ev = "-failover-abort-slave-restarted";
         snprintf(why, sizeof why, "%s restarted empty", a);
+    } else if (c->in->failover_cmd == RSM_FAILOVER_CMD_UNUSABLE &&
+               fs == RSM_FOCMD_NONE && !swapped) {
+        ev = "-failover-abort-failover-unusable";
+        snprintf(why, sizeof why, "FAILOVER not usable on %s", b);
     }
     if (ev != NULL) {
         bool overdue = left < -1000 - limit;
@@ -882,6 +887,351 @@ static int switchover_phase(struct ctx *c, const struct flight *f)
             b, (long long)left, (unsigned long long)f->d->epoch);
     event(c, "+failover-state-send-slaveof-noone", "%s %s epoch %llu",
           c->in->group, a, (unsigned long long)f->d->epoch);
+    return 0;
+}
+
+/* ======================================================================
+ * The pause switchover (method PAUSE)
+ *
+ * Why each crash point is safe. "Acknowledged" means a client got OK for
+ * a write; clients write to the master the agents give them, which is the
+ * old master until FailoverProgress(PROMOTED) commits. A new leader has
+ * no pause record (the shell keeps it in memory only), so it never relies
+ * on a pause it did not send and read the offset after itself.
+ *
+ *  C1 decided, nothing sent: the new leader pauses itself, or aborts (an
+ *     UNPAUSE that finds nothing paused is harmless).
+ *  C2 old master paused, CAUGHT_UP not committed: no instance was
+ *     demoted or promoted; the old master is still the only master. The
+ *     new leader pauses again (same deadline) and reads its own offset,
+ *     or aborts: CLIENT UNPAUSE, then AbortFailover; if the old master
+ *     does not answer, its pause ends by itself at the deadline. Cost:
+ *     writes stall until then at worst; none is lost.
+ *  C3 CAUGHT_UP committed, old master not demoted: its pause may have
+ *     lapsed and writes resumed, so the new leader pauses again, checks
+ *     that the target has the new offset, and only then demotes; if it
+ *     cannot before the deadline margin, it rolls back (UNPAUSE, abort).
+ *  C4 old master demoted (REPLICAOF target), target not promoted: no
+ *     instance accepts writes (the old master is a replica, the target
+ *     one too). The target has every acknowledged write: it had the
+ *     offset read while writes were paused, and the old master accepted
+ *     none since. The new leader sees the old master follow the target
+ *     and promotes the target. If the target is DOWN or restarted empty,
+ *     it rolls back: REPLICAOF NO ONE to the old master (it has all the
+ *     target has), UNPAUSE, AbortFailover. If neither answers, the abort
+ *     is committed at the deadline; an old master that comes back as a
+ *     replica is then judged DOWN by the detector after down_after (it
+ *     reports role:replica) and a failover follows: availability lost,
+ *     never a write.
+ *  C5 target promoted, old master still paused: no client was sent to
+ *     the target yet (PROMOTED not committed). The new leader sees both
+ *     and sends UNPAUSE, then proposes PROMOTED. If it cannot see the
+ *     old master follow the target, it does not commit the promotion (the
+ *     old master might be a master again after a half-done rollback): it
+ *     waits, and rolls back at the deadline.
+ *  C6 UNPAUSE sent, PROMOTED not committed: the old master answers its
+ *     queued writes with READONLY (none acknowledged). As C5.
+ *  C7 PROMOTED committed: an ordinary failover after promotion (clients
+ *     follow +switch-master; the old master already follows the target).
+ *  Rollback: REPLICAOF NO ONE to the old master, then UNPAUSE, then
+ *     AbortFailover. A crash in between leaves step CAUGHT_UP: the new
+ *     leader sees the old master as a master, pauses it again, and either
+ *     goes forward (re-checking the offset before demoting) or finishes
+ *     the rollback. It never promotes the target while the old master is
+ *     a master: both claiming role:master is itself a reason to roll back
+ *     (the old master is the one clients use).
+ *
+ * The remaining assumption: a demoting REPLICAOF reaches the old master
+ * while its pause holds. It is sent only with at least PAUSE_MARGIN_MS of
+ * the pause left (more than the shell's command timeout); a master frozen
+ * (SIGSTOP, swapping) for longer than that between our check and the
+ * command could serve writes before the REPLICAOF runs.
+ * ====================================================================== */
+
+#define PAUSE_MARGIN_MS 1000
+
+static int64_t switchover_left(const struct ctx *c, const struct flight *f)
+{
+    int64_t limit = f->d->timeout_ms > 0 ? f->d->timeout_ms
+                                         : c->in->cfg->failover_timeout_ms;
+
+    return limit - f->elapsed;
+}
+
+/* The shell's pause record, if it is of this switchover. */
+static const struct rsm_pause_record *pause_of(const struct ctx *c,
+                                               const struct flight *f)
+{
+    const struct rsm_pause_record *p = c->in->pause;
+
+    if (p == NULL || p->epoch != f->d->epoch ||
+        !rsm_addr_equal(&p->addr, f->old_m) || p->state == RSM_PAUSE_NONE)
+        return NULL;
+    return p;
+}
+
+/* Writes are paused on the old master now, by this leader, with the
+ * offset read after the pause: a PAUSED record, not lapsed, and the old
+ * master seen as the same process in the same role since before it was
+ * sent (a restart lifts a pause). */
+static bool paused_now(const struct ctx *c, const struct flight *f,
+                       const struct rsm_pause_record *p)
+{
+    return p != NULL && p->state == RSM_PAUSE_PAUSED && p->offset >= 0 &&
+           c->now < p->until_ms && f->old != NULL &&
+           f->old->role_age_ms >= c->now - p->sent_ms;
+}
+
+static void send_pause(struct ctx *c, const struct flight *f, int64_t left)
+{
+    char b[RSM_ADDR_STRLEN];
+
+    add_action(c, f->old_m, RSM_CMD_CLIENT_PAUSE, NULL);
+    c->out->actions[c->out->n_actions - 1].timeout_ms = left;
+    fmt_addr(f->old_m, b);
+    reasonf(c, "switchover: CLIENT PAUSE WRITE on %s for %lld ms (epoch %llu)",
+            b, (long long)left, (unsigned long long)f->d->epoch);
+    event(c, "+pause-writes", "%s %s for %lld ms epoch %llu", c->in->group, b,
+          (long long)left, (unsigned long long)f->d->epoch);
+}
+
+static void send_unpause(struct ctx *c, const struct flight *f)
+{
+    char b[RSM_ADDR_STRLEN];
+
+    add_action(c, f->old_m, RSM_CMD_CLIENT_UNPAUSE, NULL);
+    event(c, "+unpause-writes", "%s %s epoch %llu", c->in->group,
+          fmt_addr(f->old_m, b), (unsigned long long)f->d->epoch);
+}
+
+/* The offset the target must have: the one read after the pause, or more
+ * if the old master was seen further since (then its pause did not hold:
+ * the target must have those writes too). */
+static int64_t offset_needed(const struct flight *f,
+                             const struct rsm_pause_record *p)
+{
+    int64_t seen = f->old && f->old->info ? rsm_info_offset(f->old->info) : -1;
+
+    return seen > p->offset ? seen : p->offset;
+}
+
+/* The target, answering and linked to the old master, has offset_needed:
+ * every write the old master acknowledged. */
+static bool target_caught_up(const struct ctx *c, const struct flight *f,
+                             const struct rsm_pause_record *p)
+{
+    const struct rsm_observation *o = f->chosen;
+
+    return can_command(c, o) && linked_to(c, o, f->old_m) &&
+           rsm_info_offset(o->info) >= offset_needed(f, p);
+}
+
+static void reason_catching_up(struct ctx *c, const struct flight *f,
+                               const struct rsm_pause_record *p, int64_t left)
+{
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+    const struct rsm_observation *o = f->chosen;
+
+    reasonf(c,
+            "switchover: writes paused on %s; waiting for %s to catch up "
+            "(offset %lld of %lld, %lld ms left)",
+            fmt_addr(f->old_m, b), fmt_addr(f->new_m, a),
+            (long long)(o && o->info ? rsm_info_offset(o->info) : -1),
+            (long long)offset_needed(f, p), (long long)left);
+    c->out->watch = *f->new_m;
+}
+
+/* Abort at step NONE: nothing was demoted; lift the pause first. */
+static int pause_abort(struct ctx *c, const struct flight *f,
+                       const struct rsm_pause_record *p, const char *ev,
+                       const char *why)
+{
+    char b[RSM_ADDR_STRLEN];
+
+    fmt_addr(f->old_m, b);
+    if (can_command(c, f->old) &&
+        (p == NULL ||
+         (p->state != RSM_PAUSE_UNPAUSED && p->state != RSM_PAUSE_REFUSED))) {
+        send_unpause(c, f);
+        reasonf(c, "switchover: %s; CLIENT UNPAUSE on %s, then abort", why, b);
+        return 0;
+    }
+    return abort_failover(c, f, ev, "switchover: %s, %s keeps serving", why, b);
+}
+
+/* PAUSE_WRITES (step NONE): pause, wait for the target, record it. */
+static int pause_phase(struct ctx *c, const struct flight *f)
+{
+    const struct rsm_observation *o = f->chosen, *old = f->old;
+    const struct rsm_pause_record *p = pause_of(c, f);
+    int64_t left = switchover_left(c, f);
+    const char *ev = NULL;
+    char why[RSM_ADDR_STRLEN + RSM_REASON_MAX + 64];
+    struct rsm_entry *e;
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    c->out->state = RSM_FO_PAUSE_WRITES;
+    fmt_addr(f->new_m, a);
+    fmt_addr(f->old_m, b);
+    if (p != NULL && p->state == RSM_PAUSE_REFUSED) {
+        ev = "-failover-abort-pause-refused";
+        snprintf(why, sizeof why, "CLIENT PAUSE refused by %s (%.32s)", b,
+                 p->error);
+    } else if (o == NULL || o->state == RSM_HEALTH_DOWN) {
+        ev = "-failover-abort-slave-unreachable";
+        snprintf(why, sizeof why, "%s unreachable", a);
+    } else if (o->restarted_empty) {
+        ev = "-failover-abort-slave-restarted";
+        snprintf(why, sizeof why, "%s restarted empty", a);
+    } else if (left < PAUSE_MARGIN_MS) {
+        ev = "-failover-abort-timeout";
+        snprintf(why, sizeof why, "%s not caught up within %lld ms", a,
+                 (long long)(left + f->elapsed - PAUSE_MARGIN_MS));
+    }
+    if (ev != NULL)
+        return pause_abort(c, f, p, ev, why);
+    if (!can_command(c, old) || !is_master(old) || !linked_to(c, o, f->old_m)) {
+        reasonf(c,
+                "switchover to %s: waiting for %s (role:master, answering) "
+                "and %s linked to it",
+                a, b, a);
+        return 0;
+    }
+    if (!paused_now(c, f, p)) {
+        send_pause(c, f, left);
+        return 0;
+    }
+    if (!target_caught_up(c, f, p)) {
+        reason_catching_up(c, f, p, left);
+        return 0;
+    }
+    e = propose(c, RSM_ENTRY_FAILOVER_PROGRESS);
+    e->epoch = f->d->epoch;
+    e->step = RSM_STEP_CAUGHT_UP;
+    reasonf(c, "switchover: %s has offset %lld of paused %s: record it", a,
+            (long long)rsm_info_offset(o->info), b);
+    event(c, "+caught-up", "%s %s offset %lld, %s paused at %lld epoch %llu",
+          c->in->group, a, (long long)rsm_info_offset(o->info), b,
+          (long long)offset_needed(f, p), (unsigned long long)f->d->epoch);
+    return 0;
+}
+
+/* Roll back at step CAUGHT_UP: the old master a master again (it has
+ * every write the target has), unpaused, then AbortFailover. */
+static int rollback(struct ctx *c, const struct flight *f,
+                    const struct rsm_pause_record *p, const char *ev,
+                    const char *why)
+{
+    const struct rsm_observation *old = f->old;
+    char b[RSM_ADDR_STRLEN];
+
+    fmt_addr(f->old_m, b);
+    if (can_command(c, old) && !is_master(old)) {
+        add_action(c, f->old_m, RSM_CMD_REPLICAOF_NO_ONE, NULL);
+        reasonf(c, "switchover: %s; rolling back: %s master again", why, b);
+        event(c, "+rollback-old-master", "%s %s epoch %llu: %s", c->in->group,
+              b, (unsigned long long)f->d->epoch, why);
+        return 0;
+    }
+    if (can_command(c, old) && (p == NULL || p->state != RSM_PAUSE_UNPAUSED)) {
+        send_unpause(c, f);
+        reasonf(c, "switchover: %s; rolling back: CLIENT UNPAUSE on %s", why,
+                b);
+        return 0;
+    }
+    return abort_failover(c, f, ev,
+                          "switchover: %s, rolled back, %s keeps "
+                          "serving",
+                          why, b);
+}
+
+/* Old master still a master at step CAUGHT_UP: demote it, but only while
+ * this leader's pause holds and the target has every write. */
+static int demote_paused(struct ctx *c, const struct flight *f,
+                         const struct rsm_pause_record *p, int64_t left)
+{
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    if (!paused_now(c, f, p)) {
+        send_pause(c, f, left);
+        return 0;
+    }
+    if (!target_caught_up(c, f, p)) {
+        reason_catching_up(c, f, p, left);
+        return 0;
+    }
+    add_action(c, f->old_m, RSM_CMD_REPLICAOF, f->new_m);
+    fmt_addr(f->new_m, a);
+    fmt_addr(f->old_m, b);
+    reasonf(c, "switchover: demote %s first: REPLICAOF %s (epoch %llu)", b, a,
+            (unsigned long long)f->d->epoch);
+    event(c, "+convert-to-slave", "%s old master %s now a replica of %s",
+          c->in->group, b, a);
+    return 0;
+}
+
+/* SWAP_ROLES (step CAUGHT_UP): demote the old master, promote the target,
+ * unpause, record the promotion; or roll back. */
+static int swap_phase(struct ctx *c, const struct flight *f)
+{
+    const struct rsm_observation *o = f->chosen, *old = f->old;
+    const struct rsm_pause_record *p = pause_of(c, f);
+    int64_t left = switchover_left(c, f);
+    bool target_master = usable(c, o) && is_master(o) && !o->restarted_empty;
+    bool old_seen = usable(c, old);
+    bool demoted = old_seen && follows(old, f->new_m);
+    bool old_master = old_seen && is_master(old);
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+
+    c->out->state = RSM_FO_SWAP_ROLES;
+    fmt_addr(f->new_m, a);
+    fmt_addr(f->old_m, b);
+    if (target_master && demoted) {
+        if (can_command(c, old) &&
+            (p == NULL || p->state != RSM_PAUSE_UNPAUSED)) {
+            send_unpause(c, f);
+            reasonf(c,
+                    "switchover: %s promoted, %s its replica: CLIENT "
+                    "UNPAUSE on %s",
+                    a, b, b);
+            return 0;
+        }
+        return promote_phase(c, f); /* records the promotion */
+    }
+    if (o == NULL || o->state == RSM_HEALTH_DOWN)
+        return rollback(c, f, p, "-failover-abort-slave-unreachable",
+                        "target unreachable");
+    if (o->restarted_empty)
+        return rollback(c, f, p, "-failover-abort-slave-restarted",
+                        "target restarted empty");
+    if (target_master && old_master)
+        return rollback(c, f, p, "-failover-abort-roles",
+                        "target and old master both role:master");
+    if (demoted) {
+        if (can_command(c, o)) {
+            add_action(c, f->new_m, RSM_CMD_REPLICAOF_NO_ONE, NULL);
+            reasonf(c,
+                    "switchover: %s a replica of %s: promote %s (epoch "
+                    "%llu)",
+                    b, a, a, (unsigned long long)f->d->epoch);
+            event(c, "+failover-state-send-slaveof-noone", "%s %s epoch %llu",
+                  c->in->group, a, (unsigned long long)f->d->epoch);
+            return 0;
+        }
+        if (left < 0)
+            return rollback(c, f, p, "-failover-abort-timeout",
+                            "target not promoted by the deadline");
+        reasonf(c, "switchover: waiting to promote %s (%s)", a,
+                rsm_health_state_str(o->state));
+        return 0;
+    }
+    if (left < PAUSE_MARGIN_MS)
+        return rollback(c, f, p, "-failover-abort-timeout",
+                        "old master not demoted in time");
+    if (old_master && can_command(c, old))
+        return demote_paused(c, f, p, left);
+    reasonf(c, "switchover to %s: waiting for %s (%s) to demote it", a, b,
+            old == NULL ? "not monitored" : rsm_health_state_str(old->state));
     return 0;
 }
 
@@ -1051,7 +1401,13 @@ static int run_failover(struct ctx *c)
     switch (c->g->step) {
     case RSM_STEP_NONE:
         if (f.d->failover_kind == RSM_FAILOVER_SWITCHOVER && f.old_m != NULL)
-            return switchover_phase(c, &f);
+            return f.d->switchover_method == RSM_SWITCHOVER_PAUSE
+                       ? pause_phase(c, &f)
+                       : switchover_phase(c, &f);
+        return promote_phase(c, &f);
+    case RSM_STEP_CAUGHT_UP:
+        if (f.old_m != NULL)
+            return swap_phase(c, &f);
         return promote_phase(c, &f);
     case RSM_STEP_PROMOTED:
         return reconf_phase(c, &f);
@@ -1092,8 +1448,9 @@ static int check_input(const struct rsm_planner_input *in,
     return RSM_EINVAL;
 }
 
-/* redis_version "X.Y.Z" at least 6.2 (FAILOVER exists). */
-static bool has_failover_cmd(const struct rsm_info *i)
+/* redis_version "X.Y.Z" at least 6.2: FAILOVER, CLIENT PAUSE WRITE and
+ * CLIENT UNPAUSE exist. */
+static bool has_switchover_cmds(const struct rsm_info *i)
 {
     int major = 0, minor = 0;
 
@@ -1102,11 +1459,35 @@ static bool has_failover_cmd(const struct rsm_info *i)
     return major > 6 || (major == 6 && minor >= 2);
 }
 
+/* The method of a new switchover, and why (into why). */
+static enum rsm_switchover_method
+pick_method(const struct ctx *c, const char *master, char *why, size_t len)
+{
+    const char *err = c->in->failover_cmd_error;
+
+    if (c->in->cfg->switchover_method == RSM_SWITCHOVER_PAUSE) {
+        snprintf(why, len, "switchover requested (pause method)");
+        return RSM_SWITCHOVER_PAUSE;
+    }
+    if (c->in->failover_cmd == RSM_FAILOVER_CMD_UNUSABLE) {
+        snprintf(why, len,
+                 "switchover requested (pause method: FAILOVER %s on %.60s)",
+                 err != NULL && strncmp(err, "NOPERM", 6) == 0 ? "denied by ACL"
+                                                               : "unknown",
+                 master);
+        return RSM_SWITCHOVER_PAUSE;
+    }
+    snprintf(why, len, "switchover requested");
+    return RSM_SWITCHOVER_FAILOVER_CMD;
+}
+
 /* An operator asked for a switchover (no failover in flight). */
 static int switchover_requested(struct ctx *c)
 {
     const struct rsm_observation *mo = find_obs(c, &c->g->master);
-    char a[RSM_ADDR_STRLEN];
+    enum rsm_switchover_method method;
+    char a[RSM_ADDR_STRLEN], why[RSM_REASON_MAX];
+    int rc;
 
     fmt_addr(&c->g->master, a);
     if (c->g->paused) {
@@ -1120,17 +1501,38 @@ static int switchover_requested(struct ctx *c)
                 a);
         return 0;
     }
-    if (!has_failover_cmd(mo->info)) {
+    if (!has_switchover_cmds(mo->info)) {
         reasonf(c,
-                "switchover refused: master %s runs Redis %s, FAILOVER needs "
-                ">= 6.2",
+                "switchover refused: master %s runs Redis %s; before 6.2 "
+                "there is no FAILOVER and no CLIENT PAUSE WRITE/UNPAUSE, so "
+                "no switchover can be lossless: use a failover (SENTINEL "
+                "FAILOVER, rsmctl failover), which may lose the writes not "
+                "yet replicated",
                 a, mo->info->redis_version);
         return 0;
     }
-    return decide_to(c, RSM_FAILOVER_SWITCHOVER, &c->g->master,
-                     addr_is_set(&c->in->switchover_to) ? &c->in->switchover_to
-                                                        : NULL,
-                     "switchover requested");
+    method = pick_method(c, a, why, sizeof why);
+    if (method == RSM_SWITCHOVER_PAUSE &&
+        (c->in->switchover_timeout_ms > 0
+             ? c->in->switchover_timeout_ms
+             : c->in->cfg->failover_timeout_ms) <= PAUSE_MARGIN_MS) {
+        reasonf(c,
+                "switchover refused: the pause method needs a timeout above "
+                "%d ms (writes are paused at most that long; the old master "
+                "is demoted only with %d ms of pause left)",
+                PAUSE_MARGIN_MS, PAUSE_MARGIN_MS);
+        return 0;
+    }
+    rc = decide_to(
+        c, RSM_FAILOVER_SWITCHOVER, &c->g->master,
+        addr_is_set(&c->in->switchover_to) ? &c->in->switchover_to : NULL, why);
+    if (c->out->kind == RSM_PLAN_PROPOSE)
+        c->out->entry.switchover_method = method;
+    if (c->out->kind == RSM_PLAN_PROPOSE && method == RSM_SWITCHOVER_PAUSE &&
+        c->in->failover_cmd == RSM_FAILOVER_CMD_UNUSABLE &&
+        c->in->failover_cmd_error != NULL)
+        reason_append(c, "; FAILOVER replied: %s", c->in->failover_cmd_error);
+    return rc;
 }
 
 static int decide_on_verdict(struct ctx *c)
@@ -1233,6 +1635,10 @@ const char *rsm_failover_state_str(enum rsm_failover_state s)
         return "reconf-slaves";
     case RSM_FO_DEMOTE_OLD_MASTER:
         return "demote-old-master";
+    case RSM_FO_PAUSE_WRITES:
+        return "pause-writes";
+    case RSM_FO_SWAP_ROLES:
+        return "swap-roles";
     }
     return "invalid";
 }
@@ -1248,6 +1654,10 @@ const char *rsm_redis_cmd_str(enum rsm_redis_cmd c)
         return "FAILOVER";
     case RSM_CMD_FAILOVER_ABORT:
         return "FAILOVER ABORT";
+    case RSM_CMD_CLIENT_PAUSE:
+        return "CLIENT PAUSE";
+    case RSM_CMD_CLIENT_UNPAUSE:
+        return "CLIENT UNPAUSE";
     }
     return "invalid";
 }

@@ -209,6 +209,8 @@ static const char *failover_state(const struct rsm_group *g)
     switch (g->step) {
     case RSM_STEP_NONE:
         return "send_slaveof_noone";
+    case RSM_STEP_CAUGHT_UP:
+        return "wait_promotion";
     case RSM_STEP_PROMOTED:
         return "reconf_slaves";
     default:
@@ -466,7 +468,11 @@ static void complete_events(struct events *ev, const struct rsm_entry *e,
  * Sentinel event. */
 static const char *abort_name(const char *reason)
 {
-    if (strstr(reason, "not seen within") != NULL)
+    if (strstr(reason, "not seen within") != NULL ||
+        strstr(reason, "not promoted within") != NULL ||
+        strstr(reason, "not caught up within") != NULL ||
+        strstr(reason, "by the deadline") != NULL ||
+        strstr(reason, "not demoted in time") != NULL)
         return "-failover-abort-timeout";
     if (strstr(reason, "unreachable") != NULL)
         return "-failover-abort-slave-unreachable";

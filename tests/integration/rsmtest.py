@@ -659,6 +659,13 @@ class RoleWatcher:
     answering role:master. Instances that do not answer (killed, stopped)
     are skipped for that sample.
 
+    The reads of one sample are one after the other: a switchover that
+    demotes a and then promotes b between the read of a and the read of b
+    would show both as masters. So a sample with several masters is read
+    again at once in the reverse order and keeps only the ports that
+    answer master both times (one such swap cannot fool both orders);
+    ever_master still counts every master read.
+
         w = RoleWatcher([m, r1, r2]).start()
         ...
         w.stop()
@@ -671,6 +678,7 @@ class RoleWatcher:
         self.interval = interval
         self.timeout = timeout
         self.samples = []          # (monotonic time, frozenset of ports)
+        self._ever = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._conns = {}
@@ -692,11 +700,18 @@ class RoleWatcher:
             self._conns.pop(r.port, None)
             return None
 
+    def _masters(self, redises):
+        return frozenset(r.port for r in redises
+                         if self._role(r) == "master")
+
     def _run(self):
         while not self._stop.is_set():
-            masters = frozenset(r.port for r in self.redises
-                                if self._role(r) == "master")
-            self.samples.append((time.monotonic(), masters))
+            t = time.monotonic()
+            masters = self._masters(self.redises)
+            self._ever |= masters
+            if len(masters) > 1:
+                masters &= self._masters(reversed(self.redises))
+            self.samples.append((t, masters))
             self._stop.wait(self.interval)
 
     def stop(self):
@@ -713,7 +728,4 @@ class RoleWatcher:
 
     @property
     def ever_master(self):
-        out = set()
-        for _, s in self.samples:
-            out |= s
-        return out
+        return set(self._ever)

@@ -212,6 +212,15 @@ class FailoverTest(TestCase):
         for r in (ahead, behind):
             self.assert_keys(r, "a:", 500)
             self.assert_keys(r, "b:", 500)
+        # The new roles are in their config files (CONFIG REWRITE), so a
+        # restart does not bring back the old replicaof line.
+        def replicaof_lines(r):
+            with open(os.path.join(r.dir, "redis.conf")) as f:
+                return [ln.strip() for ln in f if ln.startswith("replicaof")]
+        wait_until(lambda: replicaof_lines(ahead) == [] and
+                   replicaof_lines(behind) == ["replicaof %s %d" % (
+                       HOST, ahead.port)], timeout=5,
+                   what="roles rewritten in the config files")
         print("\n  kill -> failover completed on every agent: %.2f s" % took)
 
     # ------------------------------------------------------------------

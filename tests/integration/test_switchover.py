@@ -1,4 +1,7 @@
-"""Integration tests of issue 9: planned switchover with no lost writes.
+"""Integration tests of issue 9: planned switchover with no lost writes,
+by Redis's FAILOVER TO and by the pause method (CLIENT PAUSE WRITE, the
+target catches up, the old master is demoted first, then the target
+promoted, then CLIENT UNPAUSE).
 
 3 real rsm-agent processes monitor one group of 3 real redis-server
 processes (ports from free_port()). A writer thread keeps writing unique
@@ -84,15 +87,15 @@ class Writer:
 
 class SwitchoverTest(TestCase):
 
-    def start_group(self):
-        m, (r1, r2) = self.replication_set(2)
+    def start_group(self, redis_extra=(), agent_args=(), agent_env=None):
+        m, (r1, r2) = self.replication_set(2, extra=list(redis_extra))
         args = ["--down-after-ms", DOWN_AFTER_MS,
                 "--probe-interval-ms", PROBE_MS,
                 "--failover-timeout-ms", FAILOVER_TIMEOUT_MS,
                 "--min-failover-interval-ms", 60000,
                 "--parallel-syncs", 1,
                 "--monitor", "g=%s" % ",".join(r.addr for r in (m, r1, r2))]
-        ag = Agents(self, 3, args=args)
+        ag = Agents(self, 3, args=args + list(agent_args), env=agent_env)
         ag.start()
         ag.wait_leader(timeout=15)
         ag.wait_group("g", lambda g: g["master"] == m.addr, timeout=15,
@@ -112,8 +115,10 @@ class SwitchoverTest(TestCase):
         self.assertEqual(missing[:20], [], "%d of %d acknowledged writes "
                          "lost on %s" % (len(missing), len(keys), r.addr))
 
-    def test_switchovers_back_and_forth_lose_no_write(self):
-        ag, m, r1, r2 = self.start_group()
+    def back_and_forth(self, ag, m, r1, r2, n):
+        """n switchovers m -> r1 -> m ... with a writer: no acknowledged
+        write lost, never two masters, +switch-master for each. Returns
+        the group status at the end."""
         redises = [m, r1, r2]
         # a Sentinel-aware client's subscription
         sub = Resp(ag.leader().api_port, timeout=60)
@@ -123,7 +128,7 @@ class SwitchoverTest(TestCase):
         wait_until(lambda: len(w.acked) > 100, timeout=10, what="writes")
         gaps = []
         cur = m
-        for k in range(N_SWITCHOVERS):
+        for k in range(n):
             to = r1 if cur is m else m
             wait_until(lambda: to.linked_to(cur.port), timeout=15,
                        what="%s linked to %s" % (to.addr, cur.addr))
@@ -155,14 +160,14 @@ class SwitchoverTest(TestCase):
             s for _, s in watch.samples if len(s) > 1][:5])
         self.assertEqual(watch.ever_master, {m.port, r1.port})
         g = ag.group_status("g")
-        self.assertEqual(len(g["history"]), N_SWITCHOVERS)
+        self.assertEqual(len(g["history"]), n)
         for h in g["history"]:
             self.assertEqual(h["kind"], "switchover", h)
             self.assertEqual(h["result"], "completed", h)
             self.assertEqual(h["data_at_risk"], 0, h)
         # Clients saw +switch-master for each.
         seen = []
-        while len(seen) < N_SWITCHOVERS:
+        while len(seen) < n:
             msg = sub.read()
             if msg[0] in ("message", b"message"):
                 seen.append(msg[2] if isinstance(msg[2], str)
@@ -175,9 +180,83 @@ class SwitchoverTest(TestCase):
               "max %.0f ms; writer errors %d, %d writes acked"
               % (len(gaps), 1000 * gaps[len(gaps) // 2], 1000 * gaps[-1],
                  w.errors, len(w.acked)))
+        return g
+
+    def test_switchovers_back_and_forth_lose_no_write(self):
+        ag, m, r1, r2 = self.start_group(
+            agent_args=["--switchover-method", "failover"])
+        self.back_and_forth(ag, m, r1, r2, N_SWITCHOVERS)
+        # Redis's FAILOVER did it: no CLIENT PAUSE from the agents
+        for r in (m, r1):
+            stats = r.commandstats()
+            self.assertGreater(stats.get("failover", 0), 0, stats)
+            self.assertEqual(stats.get("client|pause", 0), 0, stats)
+
+    def test_failover_renamed_pause_method_loses_no_write(self):
+        """FAILOVER renamed away (rename-command in the config file): the
+        agents, set to prefer FAILOVER TO, find out and switch over by the
+        pause method."""
+        ag, m, r1, r2 = self.start_group(
+            redis_extra=['rename-command FAILOVER ""'],
+            agent_args=["--switchover-method", "failover"])
+        with self.assertRaises(RespError) as cm:
+            m.call("FAILOVER", "ABORT")
+        self.assertIn("unknown command", str(cm.exception))
+        g = self.back_and_forth(ag, m, r1, r2, N_SWITCHOVERS)
+        for h in g["history"]:
+            self.assertIn("pause method: FAILOVER unknown", h["reason"], h)
+        for r in (m, r1):
+            stats = r.commandstats()
+            self.assertGreater(stats.get("client|pause", 0), 0, stats)
+            self.assertGreater(stats.get("client|unpause", 0), 0, stats)
+        ev = [e for _, e in ag.events()]
+        names = [e["event"] for e in ev]
+        for name in ("failover-cmd", "+pause-writes", "+caught-up",
+                     "+convert-to-slave", "+unpause-writes",
+                     "+promoted-slave"):
+            self.assertIn(name, names)
+        # the safe order, on the leader that did the first switchover
+        def kind(c):
+            if c.startswith("CLIENT PAUSE"):
+                return "pause"
+            if c == "REPLICAOF NO ONE":
+                return "promote"
+            return {"CLIENT UNPAUSE": "unpause"}.get(c, c.split(" ")[0])
+        cmds = [kind(e["command"]) for e in ev
+                if e["event"] == "redis-command"]
+        first = cmds.index("unpause")
+        self.assertEqual(cmds[:first + 1],
+                         ["pause", "REPLICAOF", "promote", "unpause"])
+
+    def test_failover_denied_by_acl_pause_method(self):
+        """The agents' ACL user may not run FAILOVER: NOPERM -> the pause
+        method, one switchover with a writer, nothing lost."""
+        ag, m, r1, r2 = self.start_group(
+            redis_extra=["user rsm on >rsm-secret ~* &* +@all -failover"],
+            agent_args=["--switchover-method", "failover",
+                        "--redis-user", "rsm"],
+            agent_env={"RSM_REDIS_PASSWORD": "rsm-secret"})
+        w = Writer([m, r1, r2]).start()
+        wait_until(lambda: len(w.acked) > 100, timeout=10, what="writes")
+        p = self.rsmctl("switchover", "g", "--to", r1.addr, "--timeout-ms",
+                        5000, "--wait", 30, "--agents", self.agents_arg(ag))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        n = len(w.acked)
+        wait_until(lambda: len(w.acked) > n + 50, timeout=10,
+                   what="writes on the new master")
+        w.stop()
+        h = ag.group_status("g")["history"][0]
+        self.assertEqual(h["result"], "completed", h)
+        self.assertIn("pause method: FAILOVER denied by ACL", h["reason"])
+        self.assertEqual(r1.info()["role"], "master")
+        self.assertGreater(m.commandstats().get("client|pause", 0), 0)
+        self.wait_replicated(r1, [m, r2])
+        for r in (m, r1, r2):
+            self.assert_all_acked_on(w, r)
 
     def test_stopped_target_aborts_old_master_serves(self):
-        ag, m, r1, r2 = self.start_group()
+        ag, m, r1, r2 = self.start_group(
+            agent_args=["--switchover-method", "failover"])
         w = Writer([m, r1, r2]).start()
         wait_until(lambda: len(w.acked) > 100, timeout=10, what="writes")
         ld = ag.leader()
@@ -211,6 +290,48 @@ class SwitchoverTest(TestCase):
         self.wait_replicated(m, [r1, r2])
         for r in (m, r1, r2):
             self.assert_all_acked_on(w, r)
+
+    def test_pause_method_stopped_target_aborts_and_unpauses(self):
+        ag, m, r1, r2 = self.start_group()  # pause: the default
+        w = Writer([m, r1, r2]).start()
+        wait_until(lambda: len(w.acked) > 100, timeout=10, what="writes")
+        ld = ag.leader()
+        r1.pause()  # SIGSTOP: it will never catch up
+        try:
+            t0 = time.monotonic()
+            self.assertEqual(ld.call("RSM", "SWITCHOVER", "g", r1.addr,
+                                     "8000"), "OK")
+            wait_until(lambda: m.commandstats().get("client|pause", 0) > 0,
+                       timeout=5, what="writes paused")
+            g = ag.wait_group("g", lambda g: len(g["history"]) == 1 and
+                              g["in_flight"] is None, timeout=15,
+                              what="switchover ended")
+            t1 = time.monotonic()
+        finally:
+            r1.resume()
+        h = g["history"][0]
+        self.assertEqual(h["kind"], "switchover", h)
+        self.assertEqual(h["result"], "aborted", h)
+        self.assertIn("unreachable", h["reason"])
+        self.assertIn("keeps serving", h["reason"])
+        self.assertEqual(g["master"], m.addr)
+        self.assertEqual(m.info()["role"], "master")
+        # unpaused by the agent, long before the pause's own 8 s end
+        self.assertEqual(m.commandstats().get("client|unpause", 0), 1)
+        self.assertLess(t1 - t0, 6.0)
+        s0 = time.monotonic()
+        self.assertEqual(m.call("SET", "after-abort", "1"), "OK")
+        self.assertLess(time.monotonic() - s0, 0.5)
+        n = len(w.acked)
+        wait_until(lambda: len(w.acked) > n + 50, timeout=5,
+                   what="the old master takes writes again")
+        w.stop()
+        self.wait_replicated(m, [r1, r2])
+        for r in (m, r1, r2):
+            self.assert_all_acked_on(w, r)
+        # never demoted nor promoted anything
+        self.assertEqual(r1.commandstats().get("replicaof", 0), 0)
+        self.assertEqual(m.commandstats().get("replicaof", 0), 0)
 
     def test_refused_while_paused_and_bad_targets(self):
         ag, m, r1, r2 = self.start_group()

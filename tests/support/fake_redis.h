@@ -48,7 +48,10 @@ struct fake {
     int64_t lag; /* bytes behind its master even when linked */
     int priority;
     char run_id[RSM_RUNID_LEN + 1];
-    int fo_target; /* FAILOVER TO it waiting for sync, -1 none */
+    int fo_target;        /* FAILOVER TO it waiting for sync, -1 none */
+    int64_t paused_until; /* CLIENT PAUSE WRITE until then (test_planner) */
+    int64_t acked_hi;     /* highest offset it acknowledged a write at */
+    bool no_failover_cmd; /* FAILOVER renamed away: "unknown command" */
 };
 
 /* An address from "host:port" (asserts that it parses). */

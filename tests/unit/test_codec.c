@@ -53,6 +53,7 @@ static void make_entry(struct rsm_entry *e, enum rsm_entry_kind kind)
         e->new_offset = 123456;
         e->decided_by = 3;
         e->timeout_ms = 5000;
+        e->switchover_method = RSM_SWITCHOVER_PAUSE;
         break;
     case RSM_ENTRY_FAILOVER_PROGRESS:
         e->epoch = 7;
@@ -110,6 +111,7 @@ static void assert_entry_same(const struct rsm_entry *a,
     assert_int_equal(a->new_offset, b->new_offset);
     assert_int_equal(a->decided_by, b->decided_by);
     assert_int_equal(a->timeout_ms, b->timeout_ms);
+    assert_int_equal(a->switchover_method, b->switchover_method);
     assert_int_equal(a->step, b->step);
     assert_int_equal(a->result, b->result);
     assert_int_equal(a->n_stragglers, b->n_stragglers);
@@ -167,6 +169,45 @@ static void test_round_trip_every_kind(void **state)
         if (rsm_codec_decode_entry(buf, len, &out, err, sizeof err) != 0)
             fail_msg("%s: %s", rsm_entry_kind_str(in.kind), err);
         assert_entry_same(&in, &out);
+        free(buf);
+    }
+}
+
+/* Steps are in their order in C and keep their proto numbers on the wire:
+ * CAUGHT_UP, added later, is proto 4 but comes before PROMOTED. */
+static void test_steps_keep_their_proto_numbers(void **state)
+{
+    static const struct {
+        enum rsm_failover_step step;
+        Rsm__FailoverStep pb;
+    } map[] = {
+        {RSM_STEP_CAUGHT_UP, RSM__FAILOVER_STEP__STEP_CAUGHT_UP},
+        {RSM_STEP_PROMOTED, RSM__FAILOVER_STEP__STEP_PROMOTED},
+        {RSM_STEP_REPLICAS_POINTED, RSM__FAILOVER_STEP__STEP_REPLICAS_POINTED},
+        {RSM_STEP_OLD_MASTER_DEMOTED,
+         RSM__FAILOVER_STEP__STEP_OLD_MASTER_DEMOTED},
+    };
+
+    (void)state;
+    assert_int_equal(RSM__FAILOVER_STEP__STEP_CAUGHT_UP, 4);
+    assert_true(RSM_STEP_CAUGHT_UP < RSM_STEP_PROMOTED);
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        struct rsm_entry in, out;
+        Rsm__Entry *pb;
+        void *buf = NULL;
+        size_t len = 0;
+        char err[RSM_ERRMSG_SIZE] = "";
+
+        make_entry(&in, RSM_ENTRY_FAILOVER_PROGRESS);
+        in.step = map[i].step;
+        assert_int_equal(rsm_codec_encode_entry(&in, &buf, &len), 0);
+        pb = rsm__entry__unpack(NULL, len, buf);
+        assert_non_null(pb);
+        assert_int_equal(pb->failover_progress->step, map[i].pb);
+        rsm__entry__free_unpacked(pb, NULL);
+        assert_int_equal(
+            rsm_codec_decode_entry(buf, len, &out, err, sizeof err), 0);
+        assert_int_equal(out.step, map[i].step);
         free(buf);
     }
 }
@@ -436,6 +477,13 @@ static void test_bad_enums(void **state)
     assert_decode_fails(buf, len, "decide_failover.kind: unknown value 9");
     free(buf);
 
+    d.kind = RSM__FAILOVER_KIND__FAILOVER_SWITCHOVER;
+    d.method = (Rsm__SwitchoverMethod)2;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "decide_failover.method: unknown value 2");
+    free(buf);
+    d.method = RSM__SWITCHOVER_METHOD__SWITCHOVER_FAILOVER_CMD;
+
     p.group = "g";
     p.step = (Rsm__FailoverStep)-1;
     m.kind_case = RSM__ENTRY__KIND_FAILOVER_PROGRESS;
@@ -543,6 +591,11 @@ static void test_encode_refuses_malformed_entry(void **state)
     e.ranking[0].addr.port = 0;
     assert_int_equal(rsm_entry_check(&e, err, sizeof err), RSM_EINVAL);
     assert_non_null(strstr(err, "ranking[0].addr"));
+
+    make_entry(&e, RSM_ENTRY_DECIDE_FAILOVER);
+    e.failover_kind = RSM_FAILOVER_MANUAL; /* pause: switchovers only */
+    assert_int_equal(rsm_entry_check(&e, err, sizeof err), RSM_EINVAL);
+    assert_non_null(strstr(err, "pause is for a switchover only"));
 }
 
 static void test_names(void **state)
@@ -556,6 +609,9 @@ static void test_names(void **state)
                         "bootstrap");
     assert_string_equal(rsm_failover_step_str(RSM_STEP_OLD_MASTER_DEMOTED),
                         "old-master-demoted");
+    assert_string_equal(rsm_failover_step_str(RSM_STEP_CAUGHT_UP), "caught-up");
+    assert_string_equal(rsm_switchover_method_str(RSM_SWITCHOVER_PAUSE),
+                        "pause");
     assert_string_equal(
         rsm_failover_result_str(RSM_RESULT_COMPLETED_WITH_STRAGGLERS),
         "completed-with-stragglers");
@@ -581,6 +637,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_kind),
+        cmocka_unit_test(test_steps_keep_their_proto_numbers),
         cmocka_unit_test(test_round_trip_bootstrap_without_old_master),
         cmocka_unit_test(test_round_trip_limits),
         cmocka_unit_test(test_truncated_at_every_length),

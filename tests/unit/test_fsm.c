@@ -394,6 +394,34 @@ static void test_progress_moves_forward_only(void **state)
     assert_int_equal(group(f, "g")->step, RSM_STEP_OLD_MASTER_DEMOTED);
 }
 
+static void test_progress_caught_up_only_for_pause_switchover(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_entry *d;
+
+    in_flight(f); /* an automatic failover */
+    refused(f, progress(f, "g", 1, RSM_STEP_CAUGHT_UP),
+            "step caught-up is for a pause switchover only");
+    ok(f, complete(f, "g", 1));
+    d = decide_kind(f, "g", 2, B, A, RSM_FAILOVER_SWITCHOVER);
+    ok(f, d);
+    refused(f, progress(f, "g", 2, RSM_STEP_CAUGHT_UP),
+            "step caught-up is for a pause switchover only");
+    ok(f, complete(f, "g", 2));
+    d = decide_kind(f, "g", 3, A, B, RSM_FAILOVER_SWITCHOVER);
+    d->switchover_method = RSM_SWITCHOVER_PAUSE;
+    ok(f, d);
+    assert_int_equal(group(f, "g")->decision.switchover_method,
+                     RSM_SWITCHOVER_PAUSE);
+    ok(f, progress(f, "g", 3, RSM_STEP_CAUGHT_UP));
+    assert_int_equal(group(f, "g")->step, RSM_STEP_CAUGHT_UP);
+    refused(f, progress(f, "g", 3, RSM_STEP_CAUGHT_UP),
+            "step caught-up already recorded");
+    ok(f, progress(f, "g", 3, RSM_STEP_PROMOTED));
+    refused(f, progress(f, "g", 3, RSM_STEP_CAUGHT_UP),
+            "step caught-up is behind recorded step promoted");
+}
+
 static void test_progress_needs_the_in_flight_epoch(void **state)
 {
     struct fx *f = *state;
@@ -986,6 +1014,7 @@ int main(void)
         T(test_decide_masters_are_checked),
         T(test_paused_refuses_automatic_but_not_manual),
         T(test_set_paused_unknown_group_is_rejected),
+        T(test_progress_caught_up_only_for_pause_switchover),
         T(test_progress_moves_forward_only),
         T(test_progress_needs_the_in_flight_epoch),
         T(test_complete_commits_new_master_and_history),

@@ -35,6 +35,18 @@
  * The simulation, on fake Redis instances (tests/support/fake_redis.h)
  * ====================================================================== */
 
+/* A crash of the leader, for the tests of resuming: after it commits an
+ * entry of this kind (and step), or executes this command on this
+ * instance, it does nothing more. */
+struct crash {
+    bool armed;
+    enum rsm_entry_kind kind; /* RSM_ENTRY_NONE: on a command */
+    enum rsm_failover_step step;
+    enum rsm_redis_cmd cmd;
+    int target;
+    bool hit;
+};
+
 struct sim {
     int64_t now;
     size_t n;
@@ -57,7 +69,7 @@ struct sim {
     unsigned decisions_applied;
     int promoted[MAX_EPOCH]; /* index promoted in each epoch, -1 */
     unsigned max_syncing;
-    bool state_seen[RSM_FO_DEMOTE_OLD_MASTER + 1];
+    bool state_seen[RSM_FO_SWAP_ROLES + 1];
     struct rsm_entry last_complete; /* the last CompleteFailover applied */
     char reason[RSM_ERRMSG_SIZE];
     bool manual;     /* an operator asks for a failover (until decided) */
@@ -66,6 +78,21 @@ struct sim {
     int64_t switchover_timeout_ms;
     const char *version;      /* redis_version of every fake */
     unsigned failover_aborts; /* FAILOVER ABORT executed */
+    /* the shell's part in a pause switchover */
+    struct rsm_pause_record pause;
+    enum rsm_failover_cmd_use failover_cmd;
+    char failover_cmd_error[96];
+    bool pause_refused; /* CLIENT PAUSE gets an error */
+    /* a client writing write_rate bytes a tick to the master it is given */
+    int64_t write_rate;
+    bool lossless;     /* check: no acknowledged write is ever lost */
+    bool one_writable; /* check: never two masters accepting writes */
+    unsigned n_cmds;   /* commands executed, in order */
+    struct {
+        enum rsm_redis_cmd cmd;
+        int i;
+    } cmds[256];
+    struct crash crash;
 };
 
 static int find_fake(const struct sim *s, const struct rsm_addr *a)
@@ -76,6 +103,12 @@ static int find_fake(const struct sim *s, const struct rsm_addr *a)
 /* Become a replica of m (REPLICAOF): the sync starts at once. */
 static void fake_follow(struct sim *s, int i, int m)
 {
+    /* what i acknowledged and m does not have is gone with the resync */
+    if (s->lossless && s->f[i].acked_hi > s->f[m].offset)
+        fail_msg("acknowledged writes lost: %s acked offset %lld, its new "
+                 "master has %lld",
+                 s->f[i].addr.host, (long long)s->f[i].acked_hi,
+                 (long long)s->f[m].offset);
     fake_redis_replicaof(&s->f[i], m, s->now);
 }
 
@@ -86,9 +119,49 @@ static void fake_promote(struct sim *s, int i)
 
 static void fake_failover(struct sim *s, int i, int t);
 
+static bool writable(const struct sim *s, int i)
+{
+    const struct fake *r = &s->f[i];
+
+    return r->proc == PROC_UP && !r->loading && r->role == RSM_ROLE_MASTER &&
+           r->paused_until <= s->now;
+}
+
+/* The client: writes to the master the agents give (the new master once
+ * its promotion is committed, as rsm_sentinel_master_addr()); a write to
+ * a paused master waits, and gets READONLY if it turned replica. */
+static void client_writes(struct sim *s)
+{
+    const struct rsm_group *g = rsm_fsm_group(&s->fsm, GROUP);
+    const struct rsm_addr *m;
+    int i;
+
+    if (s->write_rate == 0 || g == NULL || !g->has_master)
+        return;
+    m = g->in_flight && g->step >= RSM_STEP_PROMOTED ? &g->decision.master
+                                                     : &g->master;
+    i = find_fake(s, m);
+    if (i < 0 || !writable(s, i))
+        return;
+    s->f[i].offset += s->write_rate;
+    s->f[i].acked_hi = s->f[i].offset;
+}
+
+static void check_writable(const struct sim *s)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < s->n && s->one_writable; i++)
+        n += writable(s, (int)i);
+    if (n > 1)
+        fail_msg("%u masters accept writes at t=%lld", n, (long long)s->now);
+}
+
 static void advance(struct sim *s, int64_t ms)
 {
     s->now += ms;
+    client_writes(s);
+    check_writable(s);
     fake_redis_replicate(s->f, s->n, s->now, s->sync_ms, s->reconnect_ms);
     for (size_t i = 0; i < s->n; i++) {
         if (s->f[i].fo_target >= 0 && s->f[i].proc == PROC_UP)
@@ -183,15 +256,43 @@ static void check_plan(struct sim *s, const struct rsm_group *g)
             assert_non_null(g);
             assert_true(g->in_flight);
             assert_true(rsm_addr_equal(&a->addr, &g->decision.old_master));
-        } else if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
-            /* never for a switchover: writes could be lost */
-            assert_int_not_equal(g->decision.failover_kind,
-                                 RSM_FAILOVER_SWITCHOVER);
-            /* only the new master of the committed decision */
+        } else if (a->cmd == RSM_CMD_CLIENT_PAUSE ||
+                   a->cmd == RSM_CMD_CLIENT_UNPAUSE) {
+            /* only to the old master of a committed pause switchover */
             assert_non_null(g);
             assert_true(g->in_flight);
-            assert_true(rsm_addr_equal(&a->addr, &g->decision.master));
+            assert_int_equal(g->decision.switchover_method,
+                             RSM_SWITCHOVER_PAUSE);
+            assert_true(rsm_addr_equal(&a->addr, &g->decision.old_master));
+            if (a->cmd == RSM_CMD_CLIENT_PAUSE) {
+                assert_true(a->timeout_ms >= 1000); /* the margin */
+                assert_true(a->timeout_ms <= g->decision.timeout_ms);
+            }
+        } else if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
+            assert_non_null(g);
+            assert_true(g->in_flight);
             assert_int_equal(g->decision.epoch, g->epoch);
+            if (g->decision.failover_kind == RSM_FAILOVER_SWITCHOVER) {
+                int old = find_fake(s, &g->decision.old_master);
+                int t = find_fake(s, &g->decision.master);
+
+                /* FAILOVER TO swaps roles itself; the pause method
+                 * promotes only after the writes were paused, the target
+                 * caught up (committed) and the old master demoted to
+                 * it, or rolls the old master back */
+                assert_int_equal(g->decision.switchover_method,
+                                 RSM_SWITCHOVER_PAUSE);
+                assert_int_equal(g->step, RSM_STEP_CAUGHT_UP);
+                if (rsm_addr_equal(&a->addr, &g->decision.master))
+                    assert_true(s->f[old].role == RSM_ROLE_REPLICA &&
+                                s->f[old].master == t);
+                else
+                    assert_true(
+                        rsm_addr_equal(&a->addr, &g->decision.old_master));
+            } else {
+                /* only the new master of the committed decision */
+                assert_true(rsm_addr_equal(&a->addr, &g->decision.master));
+            }
         } else {
             assert_int_equal(a->cmd, RSM_CMD_REPLICAOF);
             assert_false(rsm_addr_equal(&a->addr, &a->master));
@@ -241,11 +342,14 @@ static void plan(struct sim *s)
     in.switchover = s->switchover;
     in.switchover_to = s->switchover_to;
     in.switchover_timeout_ms = s->switchover_timeout_ms;
+    in.pause = &s->pause;
+    in.failover_cmd = s->failover_cmd;
+    in.failover_cmd_error = s->failover_cmd_error;
     assert_int_equal(rsm_planner_next(&in, &s->plan), 0);
     check_plan(s, g);
     if (getenv("RSM_TEST_VERBOSE") != NULL)
         print_plan(s);
-    assert_true(s->plan.state <= RSM_FO_DEMOTE_OLD_MASTER);
+    assert_true(s->plan.state <= RSM_FO_SWAP_ROLES);
     s->state_seen[s->plan.state] = true;
     if (s->plan.state != RSM_FO_NONE)
         assert_int_equal(s->plan.epoch,
@@ -273,6 +377,10 @@ static void commit(struct sim *s)
     }
     if (s->plan.entry.kind == RSM_ENTRY_COMPLETE_FAILOVER)
         s->last_complete = s->plan.entry;
+    if (s->crash.armed && s->crash.kind == s->plan.entry.kind &&
+        (s->crash.kind != RSM_ENTRY_FAILOVER_PROGRESS ||
+         s->crash.step == s->plan.entry.step))
+        s->crash.hit = true;
 }
 
 static unsigned count_syncing(const struct sim *s)
@@ -287,6 +395,28 @@ static unsigned count_syncing(const struct sim *s)
     return n;
 }
 
+/* CLIENT PAUSE t WRITE, and the shell's INFO right after it. */
+static void exec_pause(struct sim *s, int i, const struct rsm_redis_action *a)
+{
+    const struct rsm_group *g = group(s);
+
+    memset(&s->pause, 0, sizeof s->pause);
+    s->pause.epoch = g->decision.epoch;
+    s->pause.addr = s->f[i].addr;
+    if (s->pause_refused) {
+        s->pause.state = RSM_PAUSE_REFUSED;
+        snprintf(s->pause.error, sizeof s->pause.error,
+                 "NOPERM this user has no permissions to run the 'client' "
+                 "command");
+        return;
+    }
+    s->f[i].paused_until = s->now + a->timeout_ms;
+    s->pause.state = RSM_PAUSE_PAUSED;
+    s->pause.offset = s->f[i].role == RSM_ROLE_MASTER ? s->f[i].offset : -1;
+    s->pause.sent_ms = s->now;
+    s->pause.until_ms = s->now + a->timeout_ms;
+}
+
 static void execute(struct sim *s)
 {
     const struct rsm_group *g = group(s);
@@ -299,35 +429,62 @@ static void execute(struct sim *s)
         if (s->f[i].proc != PROC_UP || s->f[i].deaf || s->f[i].loading ||
             s->cut[s->leader][i])
             continue; /* the command fails */
-        if (a->cmd == RSM_CMD_FAILOVER) {
+        if (s->n_cmds < 256) {
+            s->cmds[s->n_cmds].cmd = a->cmd;
+            s->cmds[s->n_cmds++].i = i;
+        }
+        if (a->cmd == RSM_CMD_CLIENT_PAUSE) {
+            exec_pause(s, i, a);
+        } else if (a->cmd == RSM_CMD_CLIENT_UNPAUSE) {
+            s->f[i].paused_until = 0;
+            s->pause.epoch = g->decision.epoch;
+            s->pause.addr = s->f[i].addr;
+            s->pause.state = RSM_PAUSE_UNPAUSED;
+        } else if (a->cmd == RSM_CMD_FAILOVER && s->f[i].no_failover_cmd) {
+            /* what the shell does with the error reply */
+            s->failover_cmd = RSM_FAILOVER_CMD_UNUSABLE;
+            snprintf(s->failover_cmd_error, sizeof s->failover_cmd_error,
+                     "ERR unknown command 'FAILOVER'");
+        } else if (a->cmd == RSM_CMD_FAILOVER) {
             int t = find_fake(s, &a->master);
 
             assert_true(t >= 0);
             /* "already in progress" / not a master: an error */
             if (s->f[i].role == RSM_ROLE_MASTER && s->f[i].fo_target < 0)
                 fake_failover(s, i, t);
-            continue;
-        }
-        if (a->cmd == RSM_CMD_FAILOVER_ABORT) {
+        } else if (a->cmd == RSM_CMD_FAILOVER_ABORT) {
             if (s->f[i].fo_target >= 0)
                 s->failover_aborts++;
             s->f[i].fo_target = -1;
-            continue;
-        }
-        if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
+        } else if (a->cmd == RSM_CMD_REPLICAOF_NO_ONE) {
             uint64_t e = g->decision.epoch;
 
             assert_true(e < MAX_EPOCH);
-            assert_true(s->promoted[e] < 0 || s->promoted[e] == i);
-            s->promoted[e] = i;
+            /* a rolled-back old master is not a promotion */
+            if (!rsm_addr_equal(&a->addr, &g->decision.old_master)) {
+                assert_true(s->promoted[e] < 0 || s->promoted[e] == i);
+                s->promoted[e] = i;
+            }
             if (s->f[i].role != RSM_ROLE_MASTER)
                 fake_promote(s, i);
         } else {
             int m = find_fake(s, &a->master);
 
             assert_true(m >= 0);
+            /* a master demoted in a pause switchover is paused, and its
+             * new master has every write it acknowledged (fake_follow) */
+            if (s->lossless && g != NULL && g->in_flight &&
+                g->decision.switchover_method == RSM_SWITCHOVER_PAUSE &&
+                rsm_addr_equal(&a->addr, &g->decision.old_master) &&
+                s->f[i].role == RSM_ROLE_MASTER)
+                assert_true(s->f[i].paused_until > s->now);
             if (s->f[i].role != RSM_ROLE_REPLICA || s->f[i].master != m)
                 fake_follow(s, i, m);
+        }
+        if (s->crash.armed && s->crash.kind == RSM_ENTRY_NONE &&
+            s->crash.cmd == a->cmd && s->crash.target == i) {
+            s->crash.hit = true;
+            break;
         }
     }
     if (count_syncing(s) > s->max_syncing)
@@ -358,7 +515,7 @@ static enum rsm_plan_kind step(struct sim *s)
         for (size_t i = 0; i < s->n; i++)
             probe(s, a, (int)i);
     }
-    for (int k = 0; k < 8; k++) {
+    for (int k = 0; k < 8 && !s->crash.hit; k++) {
         plan(s);
         if (s->plan.kind == RSM_PLAN_PROPOSE) {
             commit(s);
@@ -469,6 +626,8 @@ static struct sim *sim_new(size_t n)
     s->pcfg.min_failover_interval_ms = 30000;
     s->pcfg.parallel_syncs = 1;
     s->pcfg.repoint_grace_ms = 2000;
+    /* the tests of Redis's FAILOVER TO; pause_sim() picks the other */
+    s->pcfg.switchover_method = RSM_SWITCHOVER_FAILOVER_CMD;
     rsm_fsm_init(&s->fsm);
     for (int e = 0; e < MAX_EPOCH; e++)
         s->promoted[e] = -1;
@@ -1684,11 +1843,488 @@ static void test_switchover_old_redis_refused(void **state)
     struct sim *s = booted(state, 3);
 
     s->version = "6.0.16";
+    s->pcfg.switchover_method = RSM_SWITCHOVER_PAUSE; /* no way either */
     run(s, 2);
     s->switchover = true;
     step(s);
-    assert_non_null(strstr(s->plan.reason, ">= 6.2"));
+    assert_non_null(strstr(s->plan.reason, "switchover refused"));
+    assert_non_null(strstr(s->plan.reason, "before 6.2"));
+    assert_non_null(strstr(s->plan.reason, "no switchover can be lossless"));
+    assert_non_null(strstr(s->plan.reason, "use a failover"));
     assert_int_equal(s->decisions_applied, 0);
+}
+
+/* ======================================================================
+ * Switchover by the pause method
+ * ====================================================================== */
+
+/* A leader change: agent a takes over with fresh detector records and,
+ * like a new shell, no pause record. */
+static void new_leader(struct sim *s, unsigned a)
+{
+    s->leader = a;
+    reset_records(s, a);
+    memset(&s->pause, 0, sizeof s->pause);
+    memset(&s->crash, 0, sizeof s->crash);
+    s->drop_actions = false;
+}
+
+/* Booted, a client writing, every check on, the pause method chosen. */
+static struct sim *pause_sim(void **state, size_t n)
+{
+    struct sim *s = booted(state, n);
+
+    s->write_rate = 7;
+    s->lossless = true;
+    s->one_writable = true;
+    s->pcfg.switchover_method = RSM_SWITCHOVER_PAUSE;
+    run(s, 2);
+    s->n_cmds = 0;
+    return s;
+}
+
+static void request(struct sim *s, int to, int64_t timeout_ms)
+{
+    s->switchover = true;
+    s->switchover_to = s->f[to].addr;
+    s->switchover_timeout_ms = timeout_ms;
+}
+
+/* Index of the first command cmd to instance i, -1 if none. */
+static int find_cmd(const struct sim *s, enum rsm_redis_cmd cmd, int i)
+{
+    for (unsigned k = 0; k < s->n_cmds; k++) {
+        if (s->cmds[k].cmd == cmd && s->cmds[k].i == i)
+            return (int)k;
+    }
+    return -1;
+}
+
+static unsigned count_cmd(const struct sim *s, enum rsm_redis_cmd cmd, int i)
+{
+    unsigned n = 0;
+
+    for (unsigned k = 0; k < s->n_cmds; k++)
+        n += s->cmds[k].cmd == cmd && s->cmds[k].i == i;
+    return n;
+}
+
+static void assert_switched(struct sim *s, int old, int to)
+{
+    const struct rsm_group *g = group(s);
+
+    assert_int_equal(g->history[g->n_history - 1].kind,
+                     RSM_FAILOVER_SWITCHOVER);
+    assert_int_equal(g->history[g->n_history - 1].result, RSM_RESULT_COMPLETED);
+    assert_int_equal(g->history[g->n_history - 1].data_at_risk, 0);
+    assert_true(rsm_addr_equal(&g->master, &s->f[to].addr));
+    run(s, 5);
+    assert_true(follows_linked(s, old, to));
+    assert_int_equal(s->f[old].paused_until, 0); /* unpaused */
+}
+
+static void test_pause_switchover_safe_order(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+    const struct rsm_group *g;
+    int64_t before;
+
+    request(s, 2, 5000);
+    step(s);
+    g = group(s);
+    assert_int_equal(g->decision.switchover_method, RSM_SWITCHOVER_PAUSE);
+    assert_non_null(strstr(g->decision.reason, "pause method"));
+    run_until(s, failover_ended, 30);
+    assert_switched(s, 0, 2);
+    assert_int_equal(s->promoted[1], 2);
+    /* the order of the commands */
+    assert_int_equal(find_cmd(s, RSM_CMD_CLIENT_PAUSE, 0), 0);
+    assert_int_equal(find_cmd(s, RSM_CMD_REPLICAOF, 0), 1);
+    assert_int_equal(find_cmd(s, RSM_CMD_REPLICAOF_NO_ONE, 2), 2);
+    assert_int_equal(find_cmd(s, RSM_CMD_CLIENT_UNPAUSE, 0), 3);
+    assert_true(find_cmd(s, RSM_CMD_REPLICAOF, 1) > 3); /* the others last */
+    assert_int_equal(count_cmd(s, RSM_CMD_FAILOVER, 0), 0);
+    /* each step a named event, in order */
+    assert_true(find_event(s, "+pause-writes", 0) >= 0);
+    assert_true(find_event(s, "+caught-up", 0) >
+                find_event(s, "+pause-writes", 0));
+    assert_true(find_event(s, "+convert-to-slave", 0) >
+                find_event(s, "+caught-up", 0));
+    assert_true(find_event(s, "+failover-state-send-slaveof-noone", 0) >
+                find_event(s, "+convert-to-slave", 0));
+    assert_true(find_event(s, "+unpause-writes", 0) >
+                find_event(s, "+failover-state-send-slaveof-noone", 0));
+    assert_true(find_event(s, "+promoted-slave", 0) >
+                find_event(s, "+unpause-writes", 0));
+    assert_true(s->state_seen[RSM_FO_PAUSE_WRITES]);
+    assert_true(s->state_seen[RSM_FO_SWAP_ROLES]);
+    /* the client writes to the new master now */
+    before = s->f[2].acked_hi;
+    run(s, 3);
+    assert_true(s->f[2].acked_hi > before);
+    assert_int_equal(s->decisions_applied, 1);
+}
+
+static void test_pause_switchover_back_and_forth(void **state)
+{
+    struct sim *s = pause_sim(state, 2);
+
+    for (int k = 0; k < 4; k++) {
+        request(s, (k + 1) % 2, 4000);
+        run_until(s, in_flight, 5);
+        run_until(s, failover_ended, 30);
+        assert_switched(s, k % 2, (k + 1) % 2);
+    }
+    assert_int_equal(group(s)->epoch, 4);
+    assert_int_equal(count_event(s, "-failover-abort-timeout"), 0);
+}
+
+static void test_pause_switchover_short_timeout_refused(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+
+    request(s, 1, 1000); /* no time left once the margin is kept */
+    step(s);
+    assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
+    assert_non_null(strstr(s->plan.reason, "switchover refused: the pause "
+                                           "method needs a timeout above"));
+    assert_int_equal(s->decisions_applied, 0);
+    request(s, 1, 1500);
+    step(s);
+    assert_int_equal(s->decisions_applied, 1);
+}
+
+static void test_pause_method_when_failover_cmd_unusable(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    /* the agent prefers FAILOVER, the shell found it renamed away */
+    s->failover_cmd = RSM_FAILOVER_CMD_UNUSABLE;
+    snprintf(s->failover_cmd_error, sizeof s->failover_cmd_error,
+             "ERR unknown command 'FAILOVER', with args beginning with: ");
+    request(s, 1, 5000);
+    step(s);
+    g = group(s);
+    assert_int_equal(g->decision.switchover_method, RSM_SWITCHOVER_PAUSE);
+    assert_non_null(strstr(g->decision.reason, "FAILOVER unknown"));
+    run_until(s, failover_ended, 30);
+    assert_switched(s, 0, 1);
+    /* denied by ACL: the same */
+    s->failover_cmd = RSM_FAILOVER_CMD_UNUSABLE;
+    snprintf(s->failover_cmd_error, sizeof s->failover_cmd_error,
+             "NOPERM this user has no permissions to run the 'failover' "
+             "command");
+    request(s, 0, 5000);
+    step(s);
+    g = group(s);
+    assert_int_equal(g->decision.switchover_method, RSM_SWITCHOVER_PAUSE);
+    assert_non_null(strstr(g->decision.reason, "denied by ACL"));
+    run_until(s, failover_ended, 30);
+    assert_switched(s, 1, 0);
+    /* usable: FAILOVER TO as configured */
+    s->failover_cmd = RSM_FAILOVER_CMD_USABLE;
+    request(s, 1, 5000);
+    step(s);
+    assert_int_equal(group(s)->decision.switchover_method,
+                     RSM_SWITCHOVER_FAILOVER_CMD);
+}
+
+static void test_failover_cmd_refused_at_execution_aborts(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->f[0].no_failover_cmd = true; /* not known before: decided FAILOVER */
+    request(s, 1, 8000);
+    step(s);
+    assert_int_equal(group(s)->decision.switchover_method,
+                     RSM_SWITCHOVER_FAILOVER_CMD);
+    run_until(s, failover_ended, 10); /* at once, not at the deadline */
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "FAILOVER not usable"));
+    assert_int_equal(count_event(s, "-failover-abort-failover-unusable"), 1);
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    /* asked again: the pause method */
+    request(s, 1, 8000);
+    run_until(s, in_flight, 5);
+    assert_int_equal(group(s)->decision.switchover_method,
+                     RSM_SWITCHOVER_PAUSE);
+    run_until(s, failover_ended, 30);
+    assert_switched(s, 0, 1);
+}
+
+static void assert_aborted_old_serving(struct sim *s, const char *ev)
+{
+    const struct rsm_group *g = group(s);
+    int64_t before;
+
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "keeps serving"));
+    assert_int_equal(count_event(s, ev), 1);
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    assert_int_equal(s->f[0].role, RSM_ROLE_MASTER);
+    assert_int_equal(s->promoted[1], -1);
+    assert_true(s->f[0].paused_until <= s->now); /* unpaused */
+    before = s->f[0].acked_hi;
+    run(s, 2);
+    assert_true(s->f[0].acked_hi > before); /* writable again */
+}
+
+static void test_pause_target_never_catches_up_aborts(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+    const struct rsm_group *g;
+
+    s->f[1].lag = 5; /* linked, but never has every write */
+    request(s, 1, 3000);
+    step(s);
+    assert_true(in_flight(s));
+    run(s, 3);
+    assert_true(s->f[0].paused_until > s->now);
+    assert_non_null(strstr(s->plan.reason, "to catch up"));
+    run_until(s, failover_ended, 40);
+    assert_aborted_old_serving(s, "-failover-abort-timeout");
+    g = group(s);
+    /* unpaused by the agent before the abort, at the margin before the
+     * deadline: not by the pause's own end */
+    assert_int_equal(count_cmd(s, RSM_CMD_CLIENT_UNPAUSE, 0), 1);
+    assert_true(find_event(s, "+unpause-writes", 0) <
+                find_event(s, "-failover-abort-timeout", 0));
+    assert_true(g->history[0].ended_at_ms - g->history[0].decided_at_ms <=
+                3000 - 1000 + 2 * TICK);
+    assert_int_equal(count_cmd(s, RSM_CMD_REPLICAOF, 0), 0);
+    assert_int_equal(count_event(s, "+caught-up"), 0);
+}
+
+static void test_pause_target_stopped_aborts(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+    const struct rsm_group *g;
+
+    s->f[1].lag = 5;
+    request(s, 1, 8000);
+    step(s);
+    run(s, 2);
+    assert_true(s->f[0].paused_until > s->now);
+    s->f[1].proc = PROC_STOPPED; /* SIGSTOP */
+    run_until(s, failover_ended, 40);
+    assert_aborted_old_serving(s, "-failover-abort-slave-unreachable");
+    g = group(s);
+    assert_true(g->history[0].ended_at_ms - g->history[0].decided_at_ms <
+                8000 - 1000); /* DOWN, not the deadline */
+}
+
+static void test_pause_refused_aborts_at_once(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+
+    s->pause_refused = true;
+    request(s, 1, 8000);
+    step(s);
+    run_until(s, failover_ended, 5);
+    assert_aborted_old_serving(s, "-failover-abort-pause-refused");
+    assert_non_null(strstr(group(s)->history[0].reason, "NOPERM"));
+    assert_int_equal(count_cmd(s, RSM_CMD_CLIENT_UNPAUSE, 0), 0);
+}
+
+static void test_pause_catch_up_after_margin_aborts(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+
+    s->f[1].lag = 5;
+    request(s, 1, 2500);
+    step(s);
+    /* catches up with less than the margin left: too late to demote */
+    while (s->now - group(s)->decided_at_ms < 2500 - 1000 + 50)
+        step(s);
+    s->f[1].lag = 0;
+    run_until(s, failover_ended, 20);
+    assert_aborted_old_serving(s, "-failover-abort-timeout");
+    assert_int_equal(count_cmd(s, RSM_CMD_REPLICAOF, 0), 0);
+}
+
+static bool crashed(const struct sim *s)
+{
+    return s->crash.hit;
+}
+
+static void run_until_crash(struct sim *s)
+{
+    run_until(s, crashed, 30);
+}
+
+/* The leader crashes at one point of a pause switchover; the next one
+ * finishes it from the log, safely (the sim checks lost writes and two
+ * writable masters all along). */
+static void crash_and_resume(void **state, struct crash c, bool repauses)
+{
+    struct sim *s = pause_sim(state, 3);
+    unsigned pauses;
+
+    s->crash = c;
+    s->crash.armed = true;
+    request(s, 1, 8000);
+    run_until(s, in_flight, 5);
+    run_until_crash(s);
+    pauses = count_cmd(s, RSM_CMD_CLIENT_PAUSE, 0);
+    new_leader(s, 1);
+    run_until(s, failover_ended, 40);
+    assert_switched(s, 0, 1);
+    assert_int_equal(s->decisions_applied, 1);
+    assert_int_equal(group(s)->epoch, 1);
+    assert_int_equal(s->promoted[1], 1);
+    assert_int_equal(count_cmd(s, RSM_CMD_CLIENT_PAUSE, 0) > pauses, repauses);
+}
+
+static void test_pause_leader_dies_after_decision(void **state)
+{
+    crash_and_resume(state, (struct crash){.kind = RSM_ENTRY_DECIDE_FAILOVER},
+                     true);
+}
+
+static void test_pause_leader_dies_after_pause(void **state)
+{
+    crash_and_resume(
+        state, (struct crash){.cmd = RSM_CMD_CLIENT_PAUSE, .target = 0}, true);
+}
+
+static void test_pause_leader_dies_after_caught_up(void **state)
+{
+    /* the old master not demoted yet: the new leader pauses again and
+     * checks the offset before it demotes */
+    crash_and_resume(state,
+                     (struct crash){.kind = RSM_ENTRY_FAILOVER_PROGRESS,
+                                    .step = RSM_STEP_CAUGHT_UP},
+                     true);
+}
+
+static void test_pause_leader_dies_after_demote(void **state)
+{
+    crash_and_resume(
+        state, (struct crash){.cmd = RSM_CMD_REPLICAOF, .target = 0}, false);
+}
+
+static void test_pause_leader_dies_after_promote(void **state)
+{
+    crash_and_resume(
+        state, (struct crash){.cmd = RSM_CMD_REPLICAOF_NO_ONE, .target = 1},
+        false);
+}
+
+static void test_pause_leader_dies_after_unpause(void **state)
+{
+    crash_and_resume(state,
+                     (struct crash){.cmd = RSM_CMD_CLIENT_UNPAUSE, .target = 0},
+                     false);
+}
+
+static void test_pause_leader_dies_after_promotion_recorded(void **state)
+{
+    crash_and_resume(state,
+                     (struct crash){.kind = RSM_ENTRY_FAILOVER_PROGRESS,
+                                    .step = RSM_STEP_PROMOTED},
+                     false);
+}
+
+static void test_pause_target_lost_after_demote_rolls_back(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+    const struct rsm_group *g;
+    int64_t before;
+
+    s->crash =
+        (struct crash){.armed = true, .cmd = RSM_CMD_REPLICAOF, .target = 0};
+    request(s, 1, 8000);
+    run_until(s, in_flight, 5);
+    run_until_crash(s);
+    /* the old master follows the target, which dies before promotion;
+     * the same leader carries on */
+    memset(&s->crash, 0, sizeof s->crash);
+    s->f[1].proc = PROC_KILLED;
+    run_until(s, failover_ended, 40);
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "rolled back"));
+    assert_int_equal(count_event(s, "+rollback-old-master"), 1);
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    assert_int_equal(s->f[0].role, RSM_ROLE_MASTER);
+    assert_true(s->f[0].paused_until <= s->now);
+    assert_true(find_cmd(s, RSM_CMD_REPLICAOF_NO_ONE, 0) <
+                find_cmd(s, RSM_CMD_CLIENT_UNPAUSE, 0));
+    assert_int_equal(s->promoted[1], -1);
+    before = s->f[0].acked_hi;
+    run(s, 2);
+    assert_true(s->f[0].acked_hi > before);
+}
+
+static void test_pause_rollback_resumed_by_new_leader(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+
+    s->crash =
+        (struct crash){.armed = true, .cmd = RSM_CMD_REPLICAOF, .target = 0};
+    request(s, 1, 8000);
+    run_until(s, in_flight, 5);
+    run_until_crash(s);
+    s->f[1].proc = PROC_KILLED;
+    memset(&s->crash, 0, sizeof s->crash);
+    /* the leader dies having rolled the old master back, not unpaused */
+    s->crash = (struct crash){
+        .armed = true, .cmd = RSM_CMD_REPLICAOF_NO_ONE, .target = 0};
+    run_until_crash(s);
+    assert_int_equal(s->f[0].role, RSM_ROLE_MASTER);
+    assert_true(s->f[0].paused_until > s->now);
+    new_leader(s, 2);
+    run_until(s, failover_ended, 40);
+    assert_aborted_old_serving(s, "-failover-abort-slave-unreachable");
+}
+
+static void test_pause_old_master_restarted_pauses_again(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+
+    s->f[1].lag = 5;
+    request(s, 1, 8000);
+    step(s);
+    run(s, 2);
+    assert_true(s->f[0].paused_until > s->now);
+    /* the old master restarts with its data: its pause is gone and the
+     * client writes again; the leader's record still says paused */
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-again");
+    s->f[0].paused_until = 0;
+    s->f[1].lag = 0;
+    run_until(s, failover_ended, 60);
+    assert_switched(s, 0, 1);
+    assert_int_equal(count_cmd(s, RSM_CMD_CLIENT_PAUSE, 0), 2);
+}
+
+static void test_pause_both_masters_rolls_back(void **state)
+{
+    struct sim *s = pause_sim(state, 3);
+    const struct rsm_group *g;
+
+    s->crash = (struct crash){.armed = true,
+                              .kind = RSM_ENTRY_FAILOVER_PROGRESS,
+                              .step = RSM_STEP_CAUGHT_UP};
+    request(s, 1, 8000);
+    run_until(s, in_flight, 5);
+    run_until_crash(s);
+    memset(&s->crash, 0, sizeof s->crash);
+    s->drop_actions = true;
+    step(s); /* the demote is lost */
+    s->drop_actions = false;
+    s->one_writable = false; /* someone else promotes the target */
+    fake_promote(s, 1);
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_int_equal(count_event(s, "-failover-abort-roles"), 1);
+    assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
+    assert_int_equal(s->f[0].role, RSM_ROLE_MASTER);
+    assert_true(s->f[0].paused_until <= s->now);
+    assert_int_equal(count_cmd(s, RSM_CMD_REPLICAOF, 0), 0);
 }
 
 /* ======================================================================
@@ -1804,6 +2440,26 @@ int main(void)
         T(test_switchover_while_in_flight_drives_it),
         T(test_switchover_master_down_refused),
         T(test_switchover_old_redis_refused),
+        T(test_pause_switchover_safe_order),
+        T(test_pause_switchover_back_and_forth),
+        T(test_pause_switchover_short_timeout_refused),
+        T(test_pause_method_when_failover_cmd_unusable),
+        T(test_failover_cmd_refused_at_execution_aborts),
+        T(test_pause_target_never_catches_up_aborts),
+        T(test_pause_target_stopped_aborts),
+        T(test_pause_refused_aborts_at_once),
+        T(test_pause_catch_up_after_margin_aborts),
+        T(test_pause_leader_dies_after_decision),
+        T(test_pause_leader_dies_after_pause),
+        T(test_pause_leader_dies_after_caught_up),
+        T(test_pause_leader_dies_after_demote),
+        T(test_pause_leader_dies_after_promote),
+        T(test_pause_leader_dies_after_unpause),
+        T(test_pause_leader_dies_after_promotion_recorded),
+        T(test_pause_target_lost_after_demote_rolls_back),
+        T(test_pause_rollback_resumed_by_new_leader),
+        T(test_pause_old_master_restarted_pauses_again),
+        T(test_pause_both_masters_rolls_back),
         T(test_invalid_input),
         T(test_names),
         T(test_plan_states_during_failover),

@@ -350,6 +350,17 @@ static void test_events_of_aborts(void **state)
     expect_abort(f, "10.0.0.3:6379 restarted empty before promotion",
                  "-failover-abort-slave-restarted");
     f->fsm.groups[0].epoch = 0;
+    /* switchovers, pause method */
+    expect_abort(f,
+                 "switchover: 10.0.0.3:6379 not caught up within 4000 ms, "
+                 "10.0.0.1:6379 keeps serving",
+                 "-failover-abort-timeout");
+    f->fsm.groups[0].epoch = 0;
+    expect_abort(f,
+                 "switchover: target not promoted by the deadline, rolled "
+                 "back, 10.0.0.1:6379 keeps serving",
+                 "-failover-abort-timeout");
+    f->fsm.groups[0].epoch = 0;
     expect_abort(f, "something else", "-failover-abort");
 }
 
