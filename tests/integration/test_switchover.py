@@ -10,8 +10,8 @@ instance's role every 20 ms. Switchovers are asked with
 `rsmctl switchover` (which follows NOTLEADER and waits for the result in
 the committed history) or RSM SWITCHOVER on an agent's client port.
 
-RSM_SWITCHOVERS=N sets the number of back-and-forth switchovers (6 by
-default, to keep ctest short; the issue asks for 20).
+RSM_SWITCHOVERS=N sets the number of back-and-forth switchovers (20 by
+default, as the issue asks; about 40 s for the whole file).
 """
 
 import os
@@ -26,7 +26,7 @@ from rsmtest import (HOST, Agents, RespError, Resp, RoleWatcher, TestCase,
 DOWN_AFTER_MS = 1000
 PROBE_MS = 100
 FAILOVER_TIMEOUT_MS = 10000
-N_SWITCHOVERS = int(os.environ.get("RSM_SWITCHOVERS", "6"))
+N_SWITCHOVERS = int(os.environ.get("RSM_SWITCHOVERS", "20"))
 
 
 class Writer:
