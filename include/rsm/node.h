@@ -29,6 +29,9 @@
 #include "rsm/fsm.h"
 
 #define RSM_MAX_AGENTS 16
+/* A group's cluster id: 32 lowercase hex digits (16 random bytes), made
+ * by the first leader and committed to the log; "" while unknown. */
+#define RSM_CLUSTER_ID_LEN 32
 
 struct rsm_node;
 
@@ -129,6 +132,12 @@ struct rsm_node_status {
 };
 
 void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out);
+
+/* The group's cluster id (RSM_CLUSTER_ID_LEN hex digits), or "" while this
+ * agent does not know it yet (a new data dir before the entry that carries
+ * it was applied). Read from the data dir at start, then kept in step with
+ * the log. The pointer stays valid until the node is freed. */
+const char *rsm_node_cluster_id(const struct rsm_node *n);
 
 /* The committed, applied state (read-only). */
 const struct rsm_fsm *rsm_node_fsm(const struct rsm_node *n);

@@ -322,6 +322,7 @@ struct rsm_node {
     struct rsm_node_config cfg; /* cfg.data_dir points to data_dir */
     char *data_dir;
     char self_addr[MEMBER_STRLEN];
+    char cluster_id[RSM_CLUSTER_ID_LEN + 1]; /* "" while unknown */
     struct rsm_node_observer obs;
     int lock_fd;
 
@@ -1327,6 +1328,11 @@ void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out)
         out->has_leader = true;
         out->leader.id = lid;
     }
+}
+
+const char *rsm_node_cluster_id(const struct rsm_node *n)
+{
+    return n->cluster_id;
 }
 
 const struct rsm_fsm *rsm_node_fsm(const struct rsm_node *n)
