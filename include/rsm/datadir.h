@@ -15,7 +15,10 @@
  *
  * This module finds those cases first, so that the agent refuses to start
  * with a message naming the file, and tells the node how much room is
- * left. Nothing here writes to the data dir. */
+ * left. It also keeps the one file of the agent's own there: "cluster-id",
+ * the group's cluster id, so that a restarted agent knows it before its
+ * log is replayed (the Raft handshake checks it). Nothing else here writes
+ * to the data dir. */
 #ifndef RSM_DATADIR_H
 #define RSM_DATADIR_H
 
@@ -49,5 +52,17 @@ int64_t rsm_datadir_free_bytes(const char *dir);
 unsigned rsm_datadir_set_aside(const char *dir, int64_t since_ns,
                                void (*cb)(void *arg, const char *name),
                                void *arg);
+
+/* The cluster id stored in dir/cluster-id into buf (RSM_CLUSTER_ID_LEN +
+ * 1 bytes): 0, RSM_ENOTFOUND if there is no such file (buf ""),
+ * RSM_EPARSE if it does not hold a cluster id, RSM_EIO if it cannot be
+ * read (errmsg names the file). */
+int rsm_datadir_read_cluster_id(const char *dir, char *buf, size_t len,
+                                char *errmsg, size_t errlen);
+
+/* Store id in dir/cluster-id (written to a temporary file, synced, then
+ * renamed over). 0 or RSM_EIO with errmsg. */
+int rsm_datadir_write_cluster_id(const char *dir, const char *id, char *errmsg,
+                                 size_t errlen);
 
 #endif /* RSM_DATADIR_H */

@@ -17,6 +17,9 @@
 #define RSM_GROUP_NAME_MAX 64 /* including the NUL */
 #define RSM_MAX_MEMBERS    16 /* Redis instances per group */
 #define RSM_MAX_RANKED     16
+/* A group's cluster id: 32 lowercase hex digits (16 random bytes), made
+ * by the first leader and committed to the log; "" while unknown. */
+#define RSM_CLUSTER_ID_LEN 32
 
 enum rsm_entry_kind {
     RSM_ENTRY_NONE = 0,
@@ -26,6 +29,7 @@ enum rsm_entry_kind {
     RSM_ENTRY_COMPLETE_FAILOVER,
     RSM_ENTRY_ABORT_FAILOVER,
     RSM_ENTRY_SET_PAUSED,
+    RSM_ENTRY_ADVERTISE_AGENT,
 };
 
 /* Values of proto enums, mirrored. */
@@ -102,7 +106,15 @@ struct rsm_entry {
     struct rsm_addr stragglers[RSM_MAX_MEMBERS];
     int64_t data_at_risk; /* complete (-1 unknown) */
     bool paused;          /* set-paused */
+    uint64_t agent_id;    /* advertise: the agent */
+    struct rsm_addr api;  /* advertise: its client port (never empty) */
+    struct rsm_addr http; /* advertise: its HTTP port (may be empty) */
+    char cluster_id[RSM_CLUSTER_ID_LEN + 1]; /* advertise: never "" */
 };
+
+/* true if s is a cluster id: exactly RSM_CLUSTER_ID_LEN lowercase hex
+ * digits. */
+bool rsm_cluster_id_valid(const char *s);
 
 /* Zero *e and set the "unknown" numbers (-1 offsets). */
 void rsm_entry_init(struct rsm_entry *e, enum rsm_entry_kind kind,
@@ -124,8 +136,9 @@ const char *rsm_switchover_method_str(enum rsm_switchover_method m);
 /* "completed", "completed-with-stragglers", "aborted" ("unknown"). */
 const char *rsm_failover_result_str(enum rsm_failover_result r);
 
-/* Check the form of an entry (not the rules of the FSM): a known kind; a
- * group name that is non-empty, NUL-terminated in its buffer and made of
+/* Check the form of an entry (not the rules of the FSM): a known kind; for
+ * an advertise entry an agent id > 0, a valid api address, an http address
+ * empty or valid and a valid cluster id (no group); for the others a group name that is non-empty, NUL-terminated in its buffer and made of
  * printable non-space ASCII (it appears in logs and space-separated pub/sub
  * payloads); every string NUL-terminated in its buffer; the addresses the
  * kind uses either empty (host "" and port 0) or valid (rsm_addr_set

@@ -40,6 +40,12 @@
  *                    reason, ended[ABORTED]++, last_failover_end_ms =
  *                    time_ms.
  *   SetPaused        group exists.
+ *   AdvertiseAgent   no group. The cluster id is adopted if none is
+ *                    recorded yet, else it must be the recorded one
+ *                    ("belongs to cluster X"); the agent's addresses are
+ *                    recorded (replacing its earlier ones; at most
+ *                    RSM_FSM_MAX_AGENTS agents, a new one beyond is
+ *                    refused).
  *
  * Ownership: the caller owns struct rsm_fsm (embed or allocate it), calls
  * rsm_fsm_init() and rsm_fsm_close(); groups are allocated inside. */
@@ -53,6 +59,14 @@
 #include "rsm/entry.h"
 
 #define RSM_HISTORY_MAX 32
+#define RSM_FSM_MAX_AGENTS 16 /* agents whose addresses are recorded */
+
+/* Where an agent said its ports are (AdvertiseAgent). */
+struct rsm_agent_info {
+    uint64_t id;
+    struct rsm_addr api;  /* client (RESP) port */
+    struct rsm_addr http; /* empty if none */
+};
 
 struct rsm_history_item {
     uint64_t epoch;
@@ -90,6 +104,9 @@ struct rsm_fsm {
     size_t n_groups;
     uint64_t applied;  /* entries accepted (in snapshots) */
     uint64_t rejected; /* entries rejected (in snapshots) */
+    char cluster_id[RSM_CLUSTER_ID_LEN + 1]; /* "" until advertised */
+    unsigned n_agents;                       /* sorted by id */
+    struct rsm_agent_info agents[RSM_FSM_MAX_AGENTS];
 };
 
 void rsm_fsm_init(struct rsm_fsm *fsm);
@@ -119,6 +136,11 @@ int rsm_fsm_restore(struct rsm_fsm *fsm, const void *buf, size_t len,
  * apply/restore/close. */
 const struct rsm_group *rsm_fsm_group(const struct rsm_fsm *fsm,
                                       const char *name);
+
+/* The addresses agent id advertised, or NULL. Valid until the next
+ * apply/restore/close. */
+const struct rsm_agent_info *rsm_fsm_agent(const struct rsm_fsm *fsm,
+                                           uint64_t id);
 
 /* true if both states are identical (for tests and cross-checks). */
 bool rsm_fsm_equal(const struct rsm_fsm *a, const struct rsm_fsm *b);

@@ -31,6 +31,7 @@
 
 #include "rsm/addr.h"
 #include "rsm/detector.h"
+#include "rsm/identity.h"
 #include "rsm/entry.h"
 #include "rsm/node.h"
 #include "rsm/planner.h"
@@ -65,6 +66,9 @@ struct rsm_monitor_config {
     char agent_password[256]; /* AUTH to the other agents' API (their
                                  --requirepass), "" for none; never
                                  logged */
+    struct rsm_addr self_api; /* this agent's own client address as the
+                                 others reach it: a member whose address
+                                 is this one is never asked */
     char on_failover[1024];   /* hook script path, "" for none */
     uint64_t hook_timeout_ms; /* default 30000 */
 };
@@ -106,6 +110,19 @@ size_t rsm_monitor_views(const struct rsm_monitor *m,
 
 /* Status of one group for status output: the latest verdict, plan reason
  * and per-instance observations. Returns false if the group is unknown. */
+/* What the leader knows of another agent it asks for views. */
+struct rsm_monitor_peer_status {
+    uint64_t id;
+    struct rsm_addr api;                 /* where it is asked */
+    enum rsm_identity_verdict identity;  /* of its latest answer (OK before
+                                            the first) */
+    char problem[RSM_IDENTITY_WHY_MAX];  /* why it is misconfigured, "" */
+};
+
+/* The peer at index (0-based) of the leader's list; false past the end. */
+bool rsm_monitor_peer_status(const struct rsm_monitor *m, size_t index,
+                             struct rsm_monitor_peer_status *out);
+
 struct rsm_monitor_group_status {
     const char *name;
     bool acting;                       /* this agent is the acting leader */

@@ -45,7 +45,10 @@
 json_t *
 rsm_monitor_group_status_json(const struct rsm_monitor_group_status *gs);
 
-/* {"groups": [one object per configured group, in --monitor order]}. */
+/* {"groups": [one object per configured group, in --monitor order],
+ *  "peers": [{"id", "api", "identity", "problem", "misconfigured"}]}: the
+ * other agents as this one asks them for views (the leader; a follower's
+ * list is empty or stale). */
 json_t *rsm_monitor_status_json(const struct rsm_monitor *m);
 
 /* Add the monitor's object as "monitor" to the RSM STATUS JSON text

@@ -29,9 +29,6 @@
 #include "rsm/fsm.h"
 
 #define RSM_MAX_AGENTS 16
-/* A group's cluster id: 32 lowercase hex digits (16 random bytes), made
- * by the first leader and committed to the log; "" while unknown. */
-#define RSM_CLUSTER_ID_LEN 32
 
 struct rsm_node;
 
@@ -43,6 +40,9 @@ struct rsm_member {
     bool api_given;       /* "/apiport" was written: the Raft
                              configuration keeps the address as written */
     bool voter;
+    bool advertised;      /* api and http are what the agent itself
+                             committed (AdvertiseAgent), not a guess */
+    struct rsm_addr http; /* its HTTP port if advertised, else empty */
 };
 
 struct rsm_node_config {
@@ -51,6 +51,9 @@ struct rsm_node_config {
     struct rsm_member peers[RSM_MAX_AGENTS];
     struct rsm_addr raft_bind; /* where to listen for Raft */
     uint16_t api_port;         /* this agent's API port */
+    struct rsm_addr advertise_api;  /* where the others reach this agent's
+                                       client port (see advertise.h) */
+    struct rsm_addr advertise_http; /* and its HTTP port; empty: none */
     const char *data_dir;
     unsigned election_timeout_ms;  /* default 1000 */
     unsigned heartbeat_timeout_ms; /* default 100 */
@@ -117,7 +120,10 @@ typedef void (*rsm_node_stop_cb)(void *arg);
  * observer callback; calls after the first are ignored. */
 void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg);
 
-/* Snapshot of the node's Raft view for status output. */
+/* Snapshot of the node's Raft view for status output. A member's api (and
+ * http) address is the one it advertised through the log when it did
+ * (member.advertised), else the one of its Raft configuration entry
+ * ("/apiport", or this agent's own port on the member's host). */
 struct rsm_node_status {
     uint64_t id;
     const char *state; /* "leader", "follower", "candidate",

@@ -122,7 +122,9 @@ struct entry_pb {
     Rsm__CompleteFailover complete;
     Rsm__AbortFailover abort;
     Rsm__SetPaused paused;
+    Rsm__AdvertiseAgent advertise;
     Rsm__Addr master;
+    Rsm__Addr http;
     struct addrs_pb addrs;
     struct decide_pb decide;
 };
@@ -182,6 +184,15 @@ static void enc_entry(struct entry_pb *pb, const struct rsm_entry *e)
         pb->paused.paused = e->paused;
         m->kind_case = RSM__ENTRY__KIND_SET_PAUSED;
         m->set_paused = &pb->paused;
+        break;
+    case RSM_ENTRY_ADVERTISE_AGENT:
+        rsm__advertise_agent__init(&pb->advertise);
+        pb->advertise.id = e->agent_id;
+        pb->advertise.api = enc_addr(&pb->master, &e->api);
+        pb->advertise.http = enc_addr(&pb->http, &e->http);
+        pb->advertise.cluster_id = str(e->cluster_id);
+        m->kind_case = RSM__ENTRY__KIND_ADVERTISE_AGENT;
+        m->advertise_agent = &pb->advertise;
         break;
     default:
         break; /* refused by rsm_entry_check() before we get here */
@@ -279,10 +290,32 @@ static Rsm__Group *enc_group(struct group_pb *pb, const struct rsm_group *g)
     return m;
 }
 
+/* The advertised agents of a snapshot. */
+struct agents_pb {
+    Rsm__AgentInfo msg[RSM_FSM_MAX_AGENTS];
+    Rsm__AgentInfo *ptr[RSM_FSM_MAX_AGENTS];
+    Rsm__Addr api[RSM_FSM_MAX_AGENTS], http[RSM_FSM_MAX_AGENTS];
+};
+
+static Rsm__AgentInfo **enc_agents(struct agents_pb *pb,
+                                   const struct rsm_fsm *fsm)
+{
+    for (unsigned i = 0; i < fsm->n_agents; i++) {
+        const struct rsm_agent_info *a = &fsm->agents[i];
+        rsm__agent_info__init(&pb->msg[i]);
+        pb->msg[i].id = a->id;
+        pb->msg[i].api = enc_addr(&pb->api[i], &a->api);
+        pb->msg[i].http = enc_addr(&pb->http[i], &a->http);
+        pb->ptr[i] = &pb->msg[i];
+    }
+    return pb->ptr;
+}
+
 int rsm_codec_encode_snapshot(const struct rsm_fsm *fsm, void **buf,
                               size_t *len)
 {
     Rsm__Snapshot snap = RSM__SNAPSHOT__INIT;
+    struct agents_pb apb;
     struct group_pb *pb = NULL;
     Rsm__Group **ptr = NULL;
     int rv = RSM_ENOMEM;
@@ -300,6 +333,9 @@ int rsm_codec_encode_snapshot(const struct rsm_fsm *fsm, void **buf,
     snap.groups = ptr;
     snap.rejected_entries = fsm->rejected;
     snap.applied_entries = fsm->applied;
+    snap.cluster_id = str(fsm->cluster_id);
+    snap.n_agents = fsm->n_agents;
+    snap.agents = enc_agents(&apb, fsm);
     rv = pack(&snap.base, buf, len);
 out:
     free(ptr);
@@ -544,6 +580,20 @@ static int dec_abort(struct dec *d, const Rsm__AbortFailover *m,
     return rv;
 }
 
+static int dec_advertise(struct dec *d, const Rsm__AdvertiseAgent *m,
+                         struct rsm_entry *e)
+{
+    int rv = dec_addr(d, &e->api, m->api, "advertise_agent.api");
+
+    if (rv == 0)
+        rv = dec_addr(d, &e->http, m->http, "advertise_agent.http");
+    if (rv == 0)
+        rv = dec_str(d, e->cluster_id, sizeof e->cluster_id, m->cluster_id,
+                     "advertise_agent.cluster_id");
+    e->agent_id = m->id;
+    return rv;
+}
+
 static int dec_entry(struct dec *d, const Rsm__Entry *m, struct rsm_entry *e)
 {
     rsm_entry_init(e, RSM_ENTRY_NONE, NULL, m->time_ms);
@@ -568,6 +618,9 @@ static int dec_entry(struct dec *d, const Rsm__Entry *m, struct rsm_entry *e)
         e->paused = m->set_paused->paused != 0;
         return dec_str(d, e->group, sizeof e->group, m->set_paused->group,
                        "set_paused.group");
+    case RSM__ENTRY__KIND_ADVERTISE_AGENT:
+        e->kind = RSM_ENTRY_ADVERTISE_AGENT;
+        return dec_advertise(d, m->advertise_agent, e);
     default:
         return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen, "unknown entry kind");
     }
@@ -773,6 +826,37 @@ static int dec_group(struct dec *d, const Rsm__Group *m, struct rsm_group *g,
     return dec_group_history(d, m, g, field);
 }
 
+/* The cluster id and advertised agents (absent in older snapshots). */
+static int dec_agents(struct dec *d, const Rsm__Snapshot *m,
+                      struct rsm_fsm *out)
+{
+    char name[64];
+    int rv = dec_str(d, out->cluster_id, sizeof out->cluster_id, m->cluster_id,
+                     "cluster_id");
+
+    if (rv == 0 && out->cluster_id[0] != '\0' &&
+        !rsm_cluster_id_valid(out->cluster_id))
+        return bad(d, "cluster_id", "not 32 lowercase hex digits", NULL);
+    if (m->n_agents > RSM_FSM_MAX_AGENTS)
+        return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen,
+                        "agents: %zu > %d", m->n_agents, RSM_FSM_MAX_AGENTS);
+    for (size_t i = 0; i < m->n_agents && rv == 0; i++) {
+        struct rsm_agent_info *a = &out->agents[i];
+        snprintf(name, sizeof name, "agents[%zu].api", i);
+        rv = dec_addr(d, &a->api, m->agents[i]->api, name);
+        snprintf(name, sizeof name, "agents[%zu].http", i);
+        if (rv == 0)
+            rv = dec_addr(d, &a->http, m->agents[i]->http, name);
+        a->id = m->agents[i]->id;
+        if (rv == 0 && (a->id == 0 || (i > 0 && a[-1].id >= a->id)))
+            rv = rsm_errf(RSM_EPARSE, d->errmsg, d->errlen,
+                          "agents[%zu].id: %llu is 0 or not sorted", i,
+                          (unsigned long long)a->id);
+        out->n_agents = (unsigned)i + 1;
+    }
+    return rv;
+}
+
 static int dec_snapshot(struct dec *d, const Rsm__Snapshot *m,
                         struct rsm_fsm *out)
 {
@@ -800,7 +884,7 @@ static int dec_snapshot(struct dec *d, const Rsm__Snapshot *m,
     }
     out->rejected = m->rejected_entries;
     out->applied = m->applied_entries;
-    return 0;
+    return dec_agents(d, m, out);
 }
 
 int rsm_codec_decode_snapshot(const void *buf, size_t len, struct rsm_fsm *out,

@@ -36,6 +36,8 @@ const char *rsm_entry_kind_str(enum rsm_entry_kind k)
         return "abort-failover";
     case RSM_ENTRY_SET_PAUSED:
         return "set-paused";
+    case RSM_ENTRY_ADVERTISE_AGENT:
+        return "advertise-agent";
     }
     return "unknown";
 }
@@ -232,13 +234,45 @@ static int check_complete(const struct rsm_entry *e, char *errmsg,
                        errlen);
 }
 
+bool rsm_cluster_id_valid(const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < RSM_CLUSTER_ID_LEN; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return s[i] == '\0';
+}
+
+static int check_advertise(const struct rsm_entry *e, char *errmsg,
+                           size_t errlen)
+{
+    int rv = 0;
+
+    if (e->agent_id == 0)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "agent id: 0");
+    rv = check_addr(&e->api, false, "api", errmsg, errlen);
+    if (rv == 0)
+        rv = check_addr(&e->http, true, "http", errmsg, errlen);
+    if (rv == 0 && (memchr(e->cluster_id, '\0', sizeof e->cluster_id) == NULL ||
+                    !rsm_cluster_id_valid(e->cluster_id)))
+        rv = rsm_errf(RSM_EINVAL, errmsg, errlen,
+                      "cluster_id: not %d lowercase hex digits",
+                      RSM_CLUSTER_ID_LEN);
+    return rv;
+}
+
 int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen)
 {
     int rv;
 
-    if (e->kind <= RSM_ENTRY_NONE || e->kind > RSM_ENTRY_SET_PAUSED)
+    if (e->kind <= RSM_ENTRY_NONE || e->kind > RSM_ENTRY_ADVERTISE_AGENT)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "unknown entry kind %d",
                         (int)e->kind);
+    if (e->kind == RSM_ENTRY_ADVERTISE_AGENT)
+        return check_advertise(e, errmsg, errlen);
     rv = check_group(e->group, errmsg, errlen);
     if (rv != 0)
         return rv;

@@ -393,6 +393,52 @@ static int apply_paused(struct rsm_fsm *fsm, const struct rsm_entry *e,
     return 0;
 }
 
+/* ---- agents (sorted by id) ------------------------------------------------ */
+
+static unsigned agent_index(const struct rsm_fsm *fsm, uint64_t id)
+{
+    unsigned i = 0;
+
+    while (i < fsm->n_agents && fsm->agents[i].id < id)
+        i++;
+    return i;
+}
+
+const struct rsm_agent_info *rsm_fsm_agent(const struct rsm_fsm *fsm,
+                                           uint64_t id)
+{
+    unsigned i = agent_index(fsm, id);
+
+    return i < fsm->n_agents && fsm->agents[i].id == id ? &fsm->agents[i]
+                                                        : NULL;
+}
+
+static int apply_advertise(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                           char *reason, size_t len)
+{
+    unsigned i = agent_index(fsm, e->agent_id);
+    struct rsm_agent_info *a = &fsm->agents[i];
+
+    if (fsm->cluster_id[0] != '\0' &&
+        strcmp(fsm->cluster_id, e->cluster_id) != 0)
+        return reject(reason, len,
+                      "agent %llu claims cluster %s: this group is %s",
+                      (unsigned long long)e->agent_id, e->cluster_id,
+                      fsm->cluster_id);
+    if (i == fsm->n_agents || a->id != e->agent_id) {
+        if (fsm->n_agents == RSM_FSM_MAX_AGENTS)
+            return reject(reason, len, "%d agents recorded already",
+                          RSM_FSM_MAX_AGENTS);
+        memmove(a + 1, a, (fsm->n_agents - i) * sizeof *a);
+        fsm->n_agents++;
+    }
+    a->id = e->agent_id;
+    a->api = e->api;
+    a->http = e->http;
+    memcpy(fsm->cluster_id, e->cluster_id, sizeof fsm->cluster_id);
+    return 0;
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 static int dispatch(struct rsm_fsm *fsm, const struct rsm_entry *e,
@@ -411,6 +457,8 @@ static int dispatch(struct rsm_fsm *fsm, const struct rsm_entry *e,
         return apply_abort(fsm, e, reason, len);
     case RSM_ENTRY_SET_PAUSED:
         return apply_paused(fsm, e, reason, len);
+    case RSM_ENTRY_ADVERTISE_AGENT:
+        return apply_advertise(fsm, e, reason, len);
     default:
         return reject(reason, len, "unknown entry kind %d", (int)e->kind);
     }
@@ -561,10 +609,23 @@ static bool group_same(const struct rsm_group *a, const struct rsm_group *b)
     return true;
 }
 
+static bool agents_same(const struct rsm_fsm *a, const struct rsm_fsm *b)
+{
+    if (strcmp(a->cluster_id, b->cluster_id) != 0 || a->n_agents != b->n_agents)
+        return false;
+    for (unsigned i = 0; i < a->n_agents; i++) {
+        if (a->agents[i].id != b->agents[i].id ||
+            !addr_same(&a->agents[i].api, &b->agents[i].api) ||
+            !addr_same(&a->agents[i].http, &b->agents[i].http))
+            return false;
+    }
+    return true;
+}
+
 bool rsm_fsm_equal(const struct rsm_fsm *a, const struct rsm_fsm *b)
 {
     if (a->n_groups != b->n_groups || a->applied != b->applied ||
-        a->rejected != b->rejected)
+        a->rejected != b->rejected || !agents_same(a, b))
         return false;
     for (size_t i = 0; i < a->n_groups; i++) {
         if (!group_same(&a->groups[i], &b->groups[i]))

@@ -1318,6 +1318,7 @@ static enum rsm_resp_status cmd_member_remove(const struct call *x)
 
 static enum rsm_resp_status cmd_views(const struct call *x)
 {
+    struct rsm_node_status st;
     struct rsm_agent_view *views = NULL;
     const char **groups = NULL;
     size_t n = 0, max = 0;
@@ -1335,7 +1336,14 @@ static enum rsm_resp_status cmd_views(const struct call *x)
         }
         n = rsm_monitor_views(x->a->monitor, views, groups, max);
     }
-    rsm_resp_add_array(x->r, (long)n);
+    /* The identity first: the asking leader counts these views only for
+     * the member it meant to ask (see monitor.c, views_cb). Leaders from
+     * before identities skip an element that is not 5 long. */
+    x->a->ops->get_status(x->a->node, &st);
+    rsm_resp_add_array(x->r, (long)n + 1);
+    rsm_resp_add_array(x->r, 4);
+    kv_int(x->r, "agent", (long long)st.id);
+    kv(x->r, "cluster", fsm_of(x->a)->cluster_id);
     for (size_t i = 0; i < n; i++) {
         rsm_resp_add_array(x->r, 5);
         rsm_resp_add_cstr(x->r, groups[i]);
@@ -1401,6 +1409,80 @@ static enum rsm_resp_status cmd_history(const struct call *x)
             history_item(x->r, g, &g->history[k]);
     }
     return RSM_RESP_DONE;
+}
+
+/* Completion of RSM ADVERTISE (like membership_done). */
+static void advertise_done(void *arg, int status, const char *errmsg)
+{
+    struct rsm_resp_reply *r = arg;
+
+    if (status == 0)
+        rsm_resp_add_status(r, "OK");
+    else
+        rsm_resp_add_errorf(r, "ERR not committed: %s",
+                            errmsg && errmsg[0] ? errmsg
+                                                : rsm_strerror(status));
+    rsm_resp_reply_end(r);
+}
+
+/* "-" or "" for none, else host:port. */
+static bool parse_opt_addr(const char *s, struct rsm_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    return strcmp(s, "-") == 0 || rsm_addr_parse(s, out, NULL, 0) == 0;
+}
+
+/* RSM ADVERTISE <id> <cluster-id|-> <api host:port> <http host:port|->:
+ * an agent tells the leader where its ports are (src/io/advertise.c). The
+ * leader records it through the log (AdvertiseAgent) for a member of the
+ * Raft configuration whose cluster id, if it knows one, is the group's. */
+static enum rsm_resp_status cmd_advertise(const struct call *x)
+{
+    const struct rsm_fsm *fsm = fsm_of(x->a);
+    const char *cid = x->req->argv[3];
+    struct rsm_node_status st;
+    struct rsm_entry e;
+    uint64_t id;
+    int rv;
+
+    rsm_entry_init(&e, RSM_ENTRY_ADVERTISE_AGENT, NULL, wall_ms());
+    if (!parse_id(x->req->argv[2], &id) ||
+        !parse_opt_addr(x->req->argv[4], &e.api) || e.api.port == 0 ||
+        !parse_opt_addr(x->req->argv[5], &e.http)) {
+        rsm_resp_add_error(x->r, "ERR usage: RSM ADVERTISE <id> "
+                                 "<cluster-id|-> <host:port> <host:port|->");
+        return RSM_RESP_DONE;
+    }
+    x->a->ops->get_status(x->a->node, &st);
+    if (!has_member(&st, id)) {
+        rsm_resp_add_errorf(x->r, "ERR no member %" PRIu64, id);
+        return RSM_RESP_DONE;
+    }
+    if (fsm->cluster_id[0] == '\0') {
+        rsm_resp_add_error(x->r, "TRYAGAIN the group has no cluster id yet");
+        return RSM_RESP_DONE;
+    }
+    if (strcmp(cid, "-") != 0 && strcmp(cid, fsm->cluster_id) != 0) {
+        rsm_log(RSM_LOG_WARN, "peer-identity-mismatch",
+                "id=%" PRIu64 " reason=\"advertised for cluster %.40s, this "
+                "group is %s\"",
+                id, cid, fsm->cluster_id);
+        rsm_resp_add_errorf(x->r, "MISCONFIGURED this group is cluster %s",
+                            fsm->cluster_id);
+        return RSM_RESP_DONE;
+    }
+    e.agent_id = id;
+    memcpy(e.cluster_id, fsm->cluster_id, sizeof e.cluster_id);
+    rv = x->a->ops->propose(x->a->node, &e, advertise_done, x->r);
+    if (rv == RSM_ENOTLEADER) {
+        not_leader(x->a, x->r);
+        return RSM_RESP_DONE;
+    }
+    if (rv != 0) {
+        rsm_resp_add_errorf(x->r, "ERR not proposed: %s", rsm_strerror(rv));
+        return RSM_RESP_DONE;
+    }
+    return RSM_RESP_PENDING;
 }
 
 /* Completion of RSM PAUSE/RESUME (like membership_done). */
@@ -1589,6 +1671,13 @@ static const struct cmd commands[] = {
      0,
      "RSM VIEWS -- this agent's view of each master",
      cmd_views},
+    {{"RSM", "ADVERTISE"},
+     6,
+     6,
+     LEADER,
+     "RSM ADVERTISE <id> <cluster-id|-> <host:port> <host:port|-> -- where "
+     "an agent's client and HTTP ports are, leader only",
+     cmd_advertise},
     {{"RSM", "HISTORY"},
      2,
      3,

@@ -1,16 +1,19 @@
 /* datadir.c - checks of the Raft data dir that libraft 0.15 does not make
  * safely itself (see datadir.h). Read-only. */
 #include "rsm/datadir.h"
+#include "rsm/entry.h"
 #include "rsm/err.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #define LZ4_MAGIC         0x184D2204u
 #define LZ4_MAX_BLOCK     (4 * 1024 * 1024)
@@ -314,4 +317,66 @@ unsigned rsm_datadir_set_aside(const char *dir, int64_t since_ns,
     }
     closedir(d);
     return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * The cluster id file
+ * ------------------------------------------------------------------------- */
+
+#define CLUSTER_ID_FILE "cluster-id"
+
+int rsm_datadir_read_cluster_id(const char *dir, char *buf, size_t len,
+                                char *errmsg, size_t errlen)
+{
+    char path[4096], text[RSM_CLUSTER_ID_LEN + 3];
+    ssize_t n;
+    int fd;
+
+    buf[0] = '\0';
+    snprintf(path, sizeof path, "%s/" CLUSTER_ID_FILE, dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return RSM_ENOTFOUND;
+    if (fd < 0)
+        return rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path,
+                        strerror(errno));
+    n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n < 0)
+        return rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path,
+                        strerror(errno));
+    text[n] = '\0';
+    if (n > 0 && text[n - 1] == '\n')
+        text[n - 1] = '\0';
+    if (!rsm_cluster_id_valid(text) || len <= RSM_CLUSTER_ID_LEN)
+        return rsm_errf(RSM_EPARSE, errmsg, errlen,
+                        "%s: not a cluster id (%d lowercase hex digits); "
+                        "remove the file to take the group's again",
+                        path, RSM_CLUSTER_ID_LEN);
+    memcpy(buf, text, RSM_CLUSTER_ID_LEN + 1);
+    return 0;
+}
+
+int rsm_datadir_write_cluster_id(const char *dir, const char *id, char *errmsg,
+                                 size_t errlen)
+{
+    char path[4096], tmp[4200], text[RSM_CLUSTER_ID_LEN + 2];
+    int fd, n, rv = 0;
+
+    snprintf(path, sizeof path, "%s/" CLUSTER_ID_FILE, dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    n = snprintf(text, sizeof text, "%s\n", id);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp,
+                        strerror(errno));
+    if (write(fd, text, (size_t)n) != n || fsync(fd) != 0)
+        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp, strerror(errno));
+    close(fd);
+    if (rv == 0 && rename(tmp, path) != 0)
+        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path,
+                      strerror(errno));
+    if (rv != 0)
+        unlink(tmp);
+    return rv;
 }

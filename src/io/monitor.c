@@ -11,6 +11,7 @@
 #include "rsm/redis.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,8 @@ struct peer {
     struct rsm_addr api;
     struct rsm_redis *link;
     bool asking;
+    enum rsm_identity_verdict identity; /* of the latest answer */
+    char problem[RSM_IDENTITY_WHY_MAX]; /* why it is not counted, "" */
 };
 
 /* A running --on-failover hook. */
@@ -560,40 +563,120 @@ static enum rsm_health_state state_from_str(const char *s)
     return RSM_HEALTH_UNKNOWN;
 }
 
-/* RSM VIEWS reply: an array of [group, host, port, state, no_reply_ms]. */
+/* Record what is wrong with a peer (verdict OK: nothing); logged once per
+ * change, not at every probe. */
+static void peer_judge(struct peer *p, enum rsm_identity_verdict v,
+                       const char *why)
+{
+    char a[RSM_ADDR_STRLEN];
+
+    if (v == p->identity && strcmp(why, p->problem) == 0)
+        return;
+    p->identity = v;
+    snprintf(p->problem, sizeof p->problem, "%s", why);
+    if (v == RSM_IDENTITY_OK)
+        rsm_log(RSM_LOG_INFO, "peer-identity-ok", "id=%" PRIu64 " api=%s",
+                p->id, rsm_addr_format(&p->api, a, sizeof a));
+    else
+        rsm_log(RSM_LOG_WARN, "peer-identity-mismatch",
+                "id=%" PRIu64 " api=%s check=%s reason=\"%s\"", p->id,
+                rsm_addr_format(&p->api, a, sizeof a),
+                rsm_identity_verdict_str(v), why);
+}
+
+/* An integer element of a reply, as RESP integer or bulk digits; 0 if
+ * it is neither. */
+static uint64_t reply_u64(const redisReply *e)
+{
+    char *end;
+    unsigned long long v;
+
+    if (e->type == REDIS_REPLY_INTEGER)
+        return e->integer > 0 ? (uint64_t)e->integer : 0;
+    if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->str[0] < '0' ||
+        e->str[0] > '9')
+        return 0;
+    v = strtoull(e->str, &end, 10);
+    return *end == '\0' ? v : 0;
+}
+
+/* The identity that starts an RSM VIEWS reply: ["agent", id, "cluster",
+ * cluster-id]; agent_id 0 if absent or malformed. */
+static void views_identity(const redisReply *rep,
+                           struct rsm_identity_claim *claim)
+{
+    const redisReply *h;
+
+    claim->agent_id = 0;
+    claim->cluster_id = "";
+    if (rep->elements == 0)
+        return;
+    h = rep->element[0];
+    if (h->type != REDIS_REPLY_ARRAY || h->elements != 4 ||
+        h->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(h->element[0]->str, "agent") != 0 ||
+        h->element[2]->type != REDIS_REPLY_STRING ||
+        strcmp(h->element[2]->str, "cluster") != 0 ||
+        h->element[3]->type != REDIS_REPLY_STRING)
+        return;
+    claim->agent_id = reply_u64(h->element[1]);
+    claim->cluster_id = h->element[3]->str;
+}
+
+/* One [group, host, port, state, no_reply_ms] of an RSM VIEWS reply, for
+ * agent id; false if malformed or about a group this agent lacks. */
+static bool parse_view(struct rsm_monitor *m, const redisReply *e, uint64_t id,
+                       struct group **gp, struct rsm_agent_view *v)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 5 ||
+        e->element[0]->type != REDIS_REPLY_STRING ||
+        e->element[1]->type != REDIS_REPLY_STRING ||
+        e->element[2]->type != REDIS_REPLY_INTEGER ||
+        e->element[3]->type != REDIS_REPLY_STRING ||
+        e->element[4]->type != REDIS_REPLY_INTEGER)
+        return false;
+    *gp = group_by_name(m, e->element[0]->str);
+    if (*gp == NULL)
+        return false;
+    memset(v, 0, sizeof *v);
+    v->agent_id = id;
+    if (rsm_addr_set(&v->master, e->element[1]->str,
+                     (long)e->element[2]->integer, NULL, 0) != 0)
+        return false;
+    v->state = state_from_str(e->element[3]->str);
+    v->no_reply_ms = e->element[4]->integer;
+    return true;
+}
+
+/* RSM VIEWS reply: the answering agent's identity, then an array of
+ * [group, host, port, state, no_reply_ms]. Counted only if the identity
+ * is the member asked (rsm_identity_check): a wrong address must never
+ * turn one agent's view into two votes. */
 static void views_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
                      void *arg)
 {
     struct peer *p = arg;
     struct rsm_monitor *m = p->m;
     const redisReply *rep = res->reply;
+    struct rsm_identity_claim claim;
+    char why[RSM_IDENTITY_WHY_MAX];
+    enum rsm_identity_verdict v;
 
     (void)r;
     p->asking = false;
     if (res->status != 0 || m->stopping || rep->type != REDIS_REPLY_ARRAY)
         return;
-    for (size_t i = 0; i < rep->elements; i++) {
-        const redisReply *e = rep->element[i];
-        struct rsm_agent_view v;
+    views_identity(rep, &claim);
+    v = rsm_identity_check(&claim, p->id, m->cfg.agent_id,
+                           rsm_node_cluster_id(m->node), why, sizeof why);
+    peer_judge(p, v, why);
+    if (v != RSM_IDENTITY_OK)
+        return;
+    for (size_t i = 1; i < rep->elements; i++) {
+        struct rsm_agent_view view;
         struct group *g;
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 5 ||
-            e->element[0]->type != REDIS_REPLY_STRING ||
-            e->element[1]->type != REDIS_REPLY_STRING ||
-            e->element[2]->type != REDIS_REPLY_INTEGER ||
-            e->element[3]->type != REDIS_REPLY_STRING ||
-            e->element[4]->type != REDIS_REPLY_INTEGER)
-            continue;
-        g = group_by_name(m, e->element[0]->str);
-        if (g == NULL)
-            continue;
-        memset(&v, 0, sizeof v);
-        v.agent_id = p->id;
-        if (rsm_addr_set(&v.master, e->element[1]->str,
-                         (long)e->element[2]->integer, NULL, 0) != 0)
-            continue;
-        v.state = state_from_str(e->element[3]->str);
-        v.no_reply_ms = e->element[4]->integer;
-        store_view(g, &v, mono_ms(m));
+        if (parse_view(m, rep->element[i], p->id, &g, &view))
+            store_view(g, &view, mono_ms(m));
     }
 }
 
@@ -640,9 +723,11 @@ static void sync_peers(struct rsm_monitor *m)
             m->peers[j].id = mb->id;
             m->n_peers++;
         }
-        if (m->peers[j].link != NULL &&
-            !rsm_addr_equal(&m->peers[j].api, &mb->api))
+        if (!rsm_addr_equal(&m->peers[j].api, &mb->api)) {
             peer_drop(&m->peers[j]);
+            m->peers[j].identity = RSM_IDENTITY_OK;
+            m->peers[j].problem[0] = '\0';
+        }
         m->peers[j].api = mb->api;
         keep[j] = true;
     }
@@ -665,8 +750,16 @@ static void ask_peers(struct rsm_monitor *m)
     sync_peers(m);
     for (unsigned i = 0; i < m->n_peers; i++) {
         struct peer *p = &m->peers[i];
+        char why[RSM_IDENTITY_WHY_MAX];
+        enum rsm_identity_verdict v;
         if (p->asking)
             continue;
+        v = rsm_identity_check_addr(&p->api, p->id, &m->cfg.self_api, why,
+                                    sizeof why);
+        if (v != RSM_IDENTITY_OK) {
+            peer_judge(p, v, why);
+            continue;
+        }
         if (p->link == NULL) {
             struct rsm_redis_config rc;
             memset(&rc, 0, sizeof rc);
@@ -1638,6 +1731,21 @@ void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
     default:
         break;
     }
+}
+
+bool rsm_monitor_peer_status(const struct rsm_monitor *m, size_t index,
+                             struct rsm_monitor_peer_status *out)
+{
+    const struct peer *p;
+
+    if (index >= m->n_peers)
+        return false;
+    p = &m->peers[index];
+    out->id = p->id;
+    out->api = p->api;
+    out->identity = p->identity;
+    snprintf(out->problem, sizeof out->problem, "%s", p->problem);
+    return true;
 }
 
 bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,

@@ -146,6 +146,28 @@ fail:
     return NULL;
 }
 
+/* The other agents as the leader asks them: {"id", "api", "identity",
+ * "problem"}; identity is rsm_identity_verdict_str() of the latest answer,
+ * problem "" unless the agent is misconfigured. */
+static json_t *peers_json(const struct rsm_monitor *m)
+{
+    struct rsm_monitor_peer_status ps;
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && rsm_monitor_peer_status(m, i, &ps); i++) {
+        json_t *p = json_pack("{sIsosssssb}", "id", (json_int_t)ps.id, "api",
+                              jaddr(&ps.api), "identity",
+                              rsm_identity_verdict_str(ps.identity), "problem",
+                              ps.problem, "misconfigured",
+                              ps.identity != RSM_IDENTITY_OK);
+        if (p == NULL || json_array_append_new(a, p) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 json_t *rsm_monitor_status_json(const struct rsm_monitor *m)
 {
     struct rsm_monitor_group_status gs;
@@ -163,6 +185,8 @@ json_t *rsm_monitor_status_json(const struct rsm_monitor *m)
         return NULL;
     }
     jset(o, "groups", groups, &oom); /* takes groups, even on failure */
+    if (!oom)
+        jset(o, "peers", peers_json(m), &oom);
     if (!oom)
         return o;
     json_decref(o);

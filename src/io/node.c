@@ -824,6 +824,27 @@ static void log_applied(const struct rsm_entry *e)
             rsm_addr_format(&e->master, new, sizeof new));
 }
 
+/* The log carries the group's cluster id (AdvertiseAgent): take it, and
+ * keep it in the data dir for the next start (the Raft handshake needs it
+ * before the log is replayed). A different id in the data dir than in the
+ * log means the dir was copied from another group: the log wins, loudly. */
+static void sync_cluster_id(struct rsm_node *n)
+{
+    const char *id = n->state.cluster_id;
+    char err[RSM_ERRMSG_SIZE];
+
+    if (id[0] == '\0' || strcmp(id, n->cluster_id) == 0)
+        return;
+    if (n->cluster_id[0] != '\0')
+        rsm_log(RSM_LOG_WARN, "cluster-id-changed", "from=%s to=%s data_dir=%s",
+                n->cluster_id, id, n->data_dir);
+    else
+        rsm_log(RSM_LOG_INFO, "cluster-id-adopted", "cluster_id=%s", id);
+    memcpy(n->cluster_id, id, sizeof n->cluster_id);
+    if (rsm_datadir_write_cluster_id(n->data_dir, id, err, sizeof err) != 0)
+        rsm_log(RSM_LOG_ERROR, "cluster-id-not-stored", "error=\"%s\"", err);
+}
+
 static void on_fsm_event(void *arg, const struct rsm_raft_fsm_event *ev)
 {
     struct rsm_node *n = arg;
@@ -831,6 +852,7 @@ static void on_fsm_event(void *arg, const struct rsm_raft_fsm_event *ev)
     switch (ev->type) {
     case RSM_RAFT_FSM_APPLIED:
         log_applied(ev->entry);
+        sync_cluster_id(n);
         emit(n, RSM_NODE_APPLIED, ev->entry, ev->rc);
         break;
     case RSM_RAFT_FSM_REJECTED: /* logged by raft_fsm.c */
@@ -838,6 +860,7 @@ static void on_fsm_event(void *arg, const struct rsm_raft_fsm_event *ev)
         break;
     case RSM_RAFT_FSM_RESTORED:
         n->restored = true;
+        sync_cluster_id(n);
         break;
     default:
         break;
@@ -1053,6 +1076,12 @@ static int start_io(struct rsm_node *n, char *errmsg, size_t errlen)
     rv = lock_dir(n->data_dir, &n->lock_fd, errmsg, errlen);
     if (rv != 0)
         return rv;
+    rv = rsm_datadir_read_cluster_id(n->data_dir, n->cluster_id,
+                                     sizeof n->cluster_id, errmsg, errlen);
+    if (rv == RSM_ENOTFOUND)
+        rv = 0;
+    if (rv != 0)
+        goto err_after_lock;
     rv = fsm_setup(n, errmsg, errlen);
     if (rv != 0)
         goto err_after_lock;
@@ -1297,6 +1326,19 @@ void rsm_node_stop(struct rsm_node *n, rsm_node_stop_cb cb, void *arg)
  * Status
  * ------------------------------------------------------------------------- */
 
+/* The addresses m advertised through the log replace the configured or
+ * guessed ones. */
+static void use_advertised(const struct rsm_node *n, struct rsm_member *m)
+{
+    const struct rsm_agent_info *a = rsm_fsm_agent(&n->state, m->id);
+
+    if (a == NULL)
+        return;
+    m->api = a->api;
+    m->http = a->http;
+    m->advertised = true;
+}
+
 void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out)
 {
     struct raft *r = (struct raft *)&n->raft;
@@ -1312,6 +1354,8 @@ void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out)
     out->last_index = raft_last_index(r);
     out->leader_changes = n->leader_changes;
     out->n_members = config_members(n, out->members, RSM_MAX_AGENTS);
+    for (unsigned i = 0; i < out->n_members; i++)
+        use_advertised(n, &out->members[i]);
     raft_leader(r, &lid, &laddr);
     if (lid == 0 || n->closing)
         return;
@@ -1327,6 +1371,7 @@ void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out)
                                    0) == 0) {
         out->has_leader = true;
         out->leader.id = lid;
+        use_advertised(n, &out->leader);
     }
 }
 
