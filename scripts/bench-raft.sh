@@ -11,7 +11,9 @@
 # 2. idle: RSS and CPU of each agent over --idle-seconds (from /proc).
 # 3. apply: commit latency of raft_apply on the leader, entries proposed one
 #    after another (test-only RSM_BENCH_APPLIES hook of rsm-agent).
-# Needs a build (RSM_BUILD_DIR, default build/). Ports are kernel-assigned,
+# Needs a build (RSM_BUILD_DIR, default build/); the apply part needs a test
+# build, configured with -DRSM_TEST_FAULTS=ON as scripts/test.sh configures
+# build/ (a release build has no such hook). Ports are kernel-assigned,
 # data dirs live in a temp dir that is removed afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.getcwd(), "tests", "integration"))
-from rsmtest import wait_until                      # noqa: E402
+from rsmtest import fault_names_in, wait_until      # noqa: E402
 from test_agent import Group, ts_seconds            # noqa: E402
 
 ap = argparse.ArgumentParser(prog="bench-raft.sh")
@@ -40,6 +42,10 @@ ap.add_argument("--applies", type=int, default=2000)
 ap.add_argument("--election-ms", type=int, default=700)
 ap.add_argument("--heartbeat-ms", type=int, default=100)
 args = ap.parse_args()
+if args.applies > 0 and "RSM_BENCH_APPLIES" not in fault_names_in("rsm-agent"):
+    sys.exit("bench-raft: %s/rsm-agent has no RSM_BENCH_APPLIES hook: "
+             "configure it with -DRSM_TEST_FAULTS=ON (or pass --applies 0)"
+             % os.environ["RSM_BUILD_DIR"])
 
 
 class Bench:

@@ -13,9 +13,11 @@ cd "$(dirname "$0")/.."
 rsm_install_deps
 
 # run_suite BUILD_TYPE BUILD_DIR [ctest regex]
+# Test builds compile the test-only fault points (RSM_TEST_FAULTS, off by
+# default: a release build has none); several integration tests use them.
 run_suite() {
     local args=(--output-on-failure --no-tests=error -j2)
-    cmake -S . -B "$2" -DCMAKE_BUILD_TYPE="$1" >/dev/null
+    cmake -S . -B "$2" -DCMAKE_BUILD_TYPE="$1" -DRSM_TEST_FAULTS=ON >/dev/null
     cmake --build "$2" -j"$(nproc)"
     [ -n "${3:-}" ] && args+=(-R "$3")
     (cd "$2" && ctest "${args[@]}")

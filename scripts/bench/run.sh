@@ -76,7 +76,8 @@ done
 . scripts/deps.sh
 rsm_install_deps "${RSM_BENCH_PACKAGES[@]}"
 if [ ! -x build/rsm-agent ]; then
-    cmake -S . -B build >/dev/null
+    # with the test-only hooks: bench-raft.sh's apply part needs one
+    cmake -S . -B build -DRSM_TEST_FAULTS=ON >/dev/null
     cmake --build build -j2 --target rsm-agent
 fi
 

@@ -20,12 +20,42 @@ BUILD_DIR = os.environ.get(
     os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 
 
-def binary(name):
-    """Path of a built binary (rsmctl, rsm-agent)."""
-    path = os.path.join(BUILD_DIR, name)
+def binary(name, build_dir=None):
+    """Path of a built binary (rsmctl, rsm-agent) of build_dir (default:
+    the build under test)."""
+    path = os.path.join(build_dir or BUILD_DIR, name)
     if not os.access(path, os.X_OK):
         raise unittest.SkipTest  # never reached in CI: ctest builds first
     return path
+
+
+# The test-only fault points of each binary (compiled with
+# -DRSM_TEST_FAULTS=ON only): the environment variables that switch them
+# on and the events they log. A release build holds none of these strings.
+TEST_FAULT_NAMES = {
+    "rsm-agent": ("RSM_FAULT_CRASH_AFTER_DECIDE", "fault-crash-after-decide",
+                  "RSM_BENCH_APPLIES", "bench-apply"),
+    "rsmctl": ("RSM_TEST_DNS_SERVER",),
+}
+
+
+def fault_names_in(name, build_dir=None):
+    """Which of TEST_FAULT_NAMES[name] the binary holds (as `strings`
+    would find them: anywhere in the file)."""
+    with open(binary(name, build_dir), "rb") as f:
+        data = f.read()
+    return [n for n in TEST_FAULT_NAMES[name] if n.encode() in data]
+
+
+def require_test_faults(tc, name="rsm-agent"):
+    """Fail tc (never skip) unless the binary under test has its test-only
+    fault points: a test that relies on them would otherwise time out or,
+    worse, pass without checking anything."""
+    found = fault_names_in(name)
+    if len(found) != len(TEST_FAULT_NAMES[name]):
+        tc.fail("%s in %s was built without the test-only fault points "
+                "(configure with -DRSM_TEST_FAULTS=ON, as scripts/test.sh "
+                "does)" % (name, BUILD_DIR))
 
 
 _reserved = set()
@@ -479,7 +509,7 @@ class Agent:
         # and never share a fixed port, so it is off unless a test asks.
         if "--http-bind" not in rest:
             rest += ["--http-bind", "off"]
-        return [binary("rsm-agent"), "--id", str(self.id),
+        return [binary("rsm-agent", g.build_dir), "--id", str(self.id),
                 "--peers", g.peers(),
                 "--raft-bind", "%s:%d" % (HOST, self.raft_port),
                 "--api-bind", self.api, "--data-dir", self.data_dir,
@@ -560,8 +590,9 @@ class Agents:
     """
 
     def __init__(self, tc, n=3, args=(), env=None, election_ms=300,
-                 heartbeat_ms=30, password=None):
+                 heartbeat_ms=30, password=None, build_dir=None):
         self.tc = tc
+        self.build_dir = build_dir  # of rsm-agent; None: the build under test
         self.password = password  # for AUTH on the agents' API, if set
         self.args = list(args)
         self.env = dict(env or {})

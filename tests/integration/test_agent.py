@@ -16,7 +16,7 @@ import time
 import unittest
 
 from rsmtest import (HOST, Proc, Resp, TestCase, binary, call, free_port,
-                     wait_until)
+                     require_test_faults, wait_until)
 
 ELECTION_MS = 1000
 HEARTBEAT_MS = 100
@@ -406,6 +406,7 @@ class AgentTest(TestCase):
         replaying the log, or restoring its last snapshot (threshold < N)
         and the entries after it. No entry may be rejected on the way (raft
         0.15 corrupts entries whose length is not a multiple of 8)."""
+        require_test_faults(self)  # RSM_BENCH_APPLIES
         n = 300
         env = dict(os.environ, RSM_BENCH_APPLIES=str(n))
         args = ("--log-level", "debug", "--snapshot-threshold",
@@ -418,8 +419,6 @@ class AgentTest(TestCase):
                                       if a.find("bench-apply")] or [None])[0],
                             timeout=30, what="%d entries committed" % n)
         done = leader.find("bench-apply")[0]
-        if "errors" not in done:
-            self.skipTest("rsm-agent built without RSM_TEST_FAULTS")
         self.assertEqual((done["n"], done["errors"], done["rejected"]),
                          (str(n), "0", "0"))
         a3.start(*args)

@@ -14,7 +14,7 @@ import subprocess
 import unittest
 
 from rsmtest import (HOST, Proc, Resp, RespError, TestCase, binary, call,
-                     free_port, parse_info, wait_until)
+                     free_port, parse_info, require_test_faults, wait_until)
 
 
 class Agent:
@@ -286,6 +286,7 @@ class ApiTest(TestCase):
         """With the test-only RSM_BENCH_APPLIES the leader proposes three
         ObserveMaster entries of group "bench". Every agent then shows the
         same committed group in RSM STATUS, rsmctl status and INFO."""
+        require_test_faults(self)
         self.start_all(env=dict(os.environ, RSM_BENCH_APPLIES="3"))
         leader = self.wait_leader()
 

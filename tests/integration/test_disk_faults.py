@@ -23,7 +23,7 @@ import time
 import unittest
 
 from rsmtest import (HOST, Proc, TestCase, binary, call, free_port,
-                     wait_until)
+                     require_test_faults, wait_until)
 
 _FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
@@ -100,6 +100,7 @@ class DiskFaultTest(TestCase):
     def prepared_victim(self, sig):
         """3 agents with a few hundred entries, snapshots every 64: a
         follower stopped with sig, its data dir listed."""
+        require_test_faults(self)  # RSM_BENCH_APPLIES
         self.group(["--snapshot-threshold", "64"],
                    env=dict(os.environ, RSM_BENCH_APPLIES="300"))
         ld = self.leader()

@@ -18,7 +18,8 @@ import os
 import time
 import unittest
 
-from rsmtest import HOST, Agents, RoleWatcher, TestCase, wait_until
+from rsmtest import (HOST, Agents, RoleWatcher, TestCase, require_test_faults,
+                     wait_until)
 
 DOWN_AFTER_MS = 1000
 PROBE_MS = 100
@@ -288,6 +289,7 @@ class FailoverTest(TestCase):
     # 3. The leader dies right after its decision commits
     # ------------------------------------------------------------------
     def test_3_leader_crash_after_decide_next_leader_completes_same_epoch(self):
+        require_test_faults(self)  # RSM_FAULT_CRASH_AFTER_DECIDE
         m, rs = self.replication_set(2)
         m.write_keys("k:", 300)
         self.wait_replicated(m, rs)

@@ -10,7 +10,8 @@ import json
 import os
 import unittest
 
-from rsmtest import HOST, Resp, SrvResponder, TestCase, wait_until
+from rsmtest import (HOST, Resp, SrvResponder, TestCase, require_test_faults,
+                     wait_until)
 
 PASSWORD = "it-Secret-pw-9271"
 
@@ -304,6 +305,7 @@ class PromoteTest(TestCase):
         self.assertTrue(all(s["ok"] for s in doc["steps"]))
 
     def test_srv_discovery(self):
+        require_test_faults(self, "rsmctl")  # RSM_TEST_DNS_SERVER
         m, rs = self.replication_set(replicas=2)
         self.kill_master(m, rs)
         dns = SrvResponder({"_redis._tcp.rsm.test": [
