@@ -40,16 +40,14 @@ struct rsm_identity_claim {
  * here". */
 enum rsm_identity_verdict
 rsm_identity_check(const struct rsm_identity_claim *claim, uint64_t asked,
-                   uint64_t self, const char *cluster, char *why,
-                   size_t len);
+                   uint64_t self, const char *cluster, char *why, size_t len);
 
 /* Before asking: RSM_IDENTITY_ADDR_IS_SELF (with why) if member asked's
  * address peer is this agent's own client address self_api (equal host
  * and port; an empty self_api never matches), else OK. */
-enum rsm_identity_verdict rsm_identity_check_addr(const struct rsm_addr *peer,
-                                                  uint64_t asked,
-                                                  const struct rsm_addr *self_api,
-                                                  char *why, size_t len);
+enum rsm_identity_verdict
+rsm_identity_check_addr(const struct rsm_addr *peer, uint64_t asked,
+                        const struct rsm_addr *self_api, char *why, size_t len);
 
 /* "ok", "missing", "self", "other-agent", "other-cluster",
  * "address-is-self" ("unknown" out of range). */

@@ -7,6 +7,7 @@
  * exits 1; SIGTERM/SIGINT stop gracefully (a leader hands leadership over
  * first) and exit 0. */
 #include "rsm/addr.h"
+#include "rsm/advertise.h"
 #include "rsm/api.h"
 #include "rsm/err.h"
 #include "rsm/http_api.h"
@@ -42,6 +43,8 @@ enum opt_id {
     O_RAFT_BIND,
     O_DATA_DIR,
     O_API_BIND,
+    O_ADVERTISE_API,
+    O_ADVERTISE_HTTP,
     O_HTTP_BIND,
     O_ID_FROM_HOSTNAME,
     O_ELECTION,
@@ -97,6 +100,16 @@ static const struct opt opts[O_COUNT] = {
                     "(required; created if missing)"},
     [O_API_BIND] = {"api-bind", "RSM_API_BIND", "HOST:PORT", "0.0.0.0:26379",
                     "client API (RESP) address"},
+    [O_ADVERTISE_API] = {"advertise-api", "RSM_ADVERTISE_API", "HOST:PORT",
+                         "--api-bind; its host if 0.0.0.0 is this agent's "
+                         "host in --peers",
+                         "where the other agents and clients reach this "
+                         "agent's client port; committed to the group's "
+                         "log, so that no agent guesses it"},
+    [O_ADVERTISE_HTTP] = {"advertise-http", "RSM_ADVERTISE_HTTP", "HOST:PORT",
+                          "--http-bind, its host as for --advertise-api",
+                          "where this agent's HTTP port is reached; "
+                          "committed like --advertise-api"},
     [O_HTTP_BIND] = {"http-bind", "RSM_HTTP_BIND", "HOST:PORT|off",
                      "0.0.0.0:26380",
                      "HTTP port: GET /healthz, /readyz, /metrics "
@@ -219,6 +232,7 @@ struct settings {
     struct rsm_monitor_config mon;
     struct rsm_api_config api;
     struct rsm_addr api_bind;
+    struct rsm_advertise_config adv;
     bool http_on;
     bool http_required; /* given explicitly: failing to listen is fatal */
     struct rsm_addr http_bind;
@@ -553,6 +567,39 @@ static void parse_api_settings(struct optval *v, struct settings *s)
              ac->requirepass);
 }
 
+/* Where the others reach this agent (advertise.h). A "/apiport" written
+ * for this agent in --peers that is not the port it listens on would send
+ * the others somewhere else: refused, naming both flags. */
+static void parse_advertise_settings(struct optval *v, struct settings *s,
+                                     const struct rsm_member *self)
+{
+    struct rsm_advertise_config *ad = &s->adv;
+
+    ad->id = s->node.id;
+    if (v[O_ADVERTISE_API].val != NULL)
+        parse_addr_opt(&v[O_ADVERTISE_API], &ad->api);
+    else
+        rsm_advertise_default(&s->api_bind, self->raft.host, &ad->api);
+    if (v[O_ADVERTISE_HTTP].val != NULL)
+        parse_addr_opt(&v[O_ADVERTISE_HTTP], &ad->http);
+    else if (s->http_on)
+        rsm_advertise_default(&s->http_bind, self->raft.host, &ad->http);
+    if (self->api_given && self->api.port != ad->api.port)
+        bad_usage("%s gives agent %llu the client port %u, but it serves "
+                  "%u (%s): make them agree, or drop \"/%u\" (the agents "
+                  "learn each other's ports from the group)",
+                  v[O_PEERS].src, (unsigned long long)s->node.id,
+                  (unsigned)self->api.port, (unsigned)ad->api.port,
+                  v[O_ADVERTISE_API].val != NULL ? v[O_ADVERTISE_API].src
+                                                 : v[O_API_BIND].src,
+                  (unsigned)self->api.port);
+    s->node.advertise_api = ad->api;
+    s->node.advertise_http = ad->http;
+    s->mon.self_api = ad->api;
+    snprintf(ad->agent_password, sizeof ad->agent_password, "%s",
+             s->mon.agent_password);
+}
+
 static void parse_settings(int argc, char **argv, struct settings *s)
 {
     struct optval v[O_COUNT];
@@ -573,7 +620,8 @@ static void parse_settings(int argc, char **argv, struct settings *s)
     s->http_required = v[O_HTTP_BIND].val != NULL;
     for (int i = 0; i < O_COUNT; i++) {
         if (v[i].val == NULL && opts[i].def != NULL && opts[i].arg != NULL &&
-            i != O_RAFT_BIND) {
+            i != O_RAFT_BIND && i != O_ADVERTISE_API &&
+            i != O_ADVERTISE_HTTP) { /* their defaults are derived */
             v[i].val = opts[i].def;
             snprintf(v[i].src, sizeof v[i].src, "--%s", opts[i].name);
         }
@@ -622,6 +670,7 @@ static void parse_settings(int argc, char **argv, struct settings *s)
     nc->join = v[O_JOIN].val != NULL ? parse_bool(&v[O_JOIN]) : false;
     parse_monitor_settings(v, s);
     parse_api_settings(v, s);
+    parse_advertise_settings(v, s, self);
 }
 
 /* ---------------------------------------------------------------------------
@@ -638,6 +687,7 @@ struct agent {
     struct rsm_api *api;
     struct rsm_http_api *http;
     struct rsm_monitor *monitor;
+    struct rsm_advertise *advertise;
     bool stopping;
     int exit_code;
     struct bench *bench; /* test-only apply benchmark, usually NULL */
@@ -759,6 +809,8 @@ static void on_node_event(void *arg, enum rsm_node_event ev,
         rsm_monitor_node_event(a->monitor, ev, e, status);
     if (a->api != NULL)
         rsm_api_node_event(a->api, ev, e, status);
+    if (a->advertise != NULL)
+        rsm_advertise_node_event(a->advertise, ev);
 }
 
 static void close_signals(struct agent *a)
@@ -788,6 +840,10 @@ static void stop_all(struct agent *a)
         rsm_monitor_stop(a->monitor, NULL, NULL);
     }
     a->monitor = NULL;
+    if (a->advertise != NULL)
+        rsm_advertise_stop(a->advertise, NULL, NULL);
+    a->advertise = NULL;
+    explicit_bzero(a->set.adv.agent_password, sizeof a->set.adv.agent_password);
     if (a->api != NULL) /* before the node */
         rsm_api_stop(a->api, NULL, NULL);
     a->api = NULL;
@@ -903,6 +959,11 @@ static void start(struct agent *a)
         return;
     }
     rsm_api_set_monitor(a->api, a->monitor);
+    /* cannot fail but for memory; the agent then runs on guessed addresses */
+    if (rsm_advertise_start(&a->loop, &a->set.adv, a->node, &a->advertise, err,
+                            sizeof err) != 0)
+        rsm_log(RSM_LOG_ERROR, "advertise-failed", "error=%s",
+                rsm_log_quote(err, q, sizeof q));
     start_http(a);
 }
 

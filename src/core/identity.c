@@ -53,10 +53,9 @@ rsm_identity_check(const struct rsm_identity_claim *claim, uint64_t asked,
     return RSM_IDENTITY_OK;
 }
 
-enum rsm_identity_verdict rsm_identity_check_addr(const struct rsm_addr *peer,
-                                                  uint64_t asked,
-                                                  const struct rsm_addr *self_api,
-                                                  char *why, size_t len)
+enum rsm_identity_verdict
+rsm_identity_check_addr(const struct rsm_addr *peer, uint64_t asked,
+                        const struct rsm_addr *self_api, char *why, size_t len)
 {
     char a[RSM_ADDR_STRLEN];
 

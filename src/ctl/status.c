@@ -44,6 +44,8 @@ struct view {
     bool reachable;
     json_t *status; /* its RSM STATUS, NULL if none */
     char err[AGENTLINK_ERR_SIZE + 128];
+    char misconfigured[256]; /* why this member is not who its address
+                                says (identity.h), "" if it is */
 };
 
 #define NOTES_MAX 4096
@@ -291,6 +293,36 @@ static void member_views(const struct options *opt, struct snapshot *s)
             note(s, "%s", v->err);
     }
     agentlink_calls_free(calls, ncalls);
+    for (size_t i = 0; i < s->n; i++) {
+        struct view *v = &s->views[i];
+        uint64_t got = v->status ? (uint64_t)jint(v->status, "id") : v->id;
+        if (got != v->id) {
+            snprintf(v->misconfigured, sizeof v->misconfigured,
+                     "its address answers as agent %" PRIu64, got);
+            json_decref(v->status);
+            v->status = NULL;
+        }
+    }
+}
+
+/* What the leader found wrong with the agents it asks for views (the
+ * monitor's "peers", see monitor_status.h). */
+static void leader_peers(struct snapshot *s)
+{
+    json_t *peers = json_object_get(s->monitor, "peers"), *p;
+    size_t idx;
+
+    json_array_foreach(peers, idx, p)
+    {
+        if (!json_is_true(json_object_get(p, "misconfigured")))
+            continue;
+        for (size_t i = 0; i < s->n; i++) {
+            struct view *v = &s->views[i];
+            if (v->id == (uint64_t)jint(p, "id") && !v->misconfigured[0])
+                snprintf(v->misconfigured, sizeof v->misconfigured,
+                         "leader: %s", jstr(p, "problem"));
+        }
+    }
 }
 
 /* The leader's view and its "monitor" object (only the leader probes every
@@ -334,6 +366,8 @@ static void snapshot_take(const struct options *opt, struct snapshot *s)
         return;
     member_views(opt, s);
     leader_monitor(s);
+    if (s->monitor != NULL)
+        leader_peers(s);
 }
 
 static void snapshot_free(struct snapshot *s)
@@ -357,6 +391,10 @@ static json_t *agents_json(const struct snapshot *s)
         json_object_set_new(a, "id", json_integer((json_int_t)v->id));
         json_object_set_new(a, "api", json_string(v->api));
         json_object_set_new(a, "reachable", json_boolean(v->reachable));
+        json_object_set_new(a, "misconfigured",
+                            v->misconfigured[0]
+                                ? json_string(v->misconfigured)
+                                : json_null());
         if (st != NULL) {
             json_t *leader = json_object_get(st, "leader");
             json_object_set_new(a, "role", json_string(jstr(st, "role")));
@@ -497,6 +535,7 @@ static void print_agents(FILE *out, bool color, const struct snapshot *s)
     for (size_t i = 0; i < s->n; i++) {
         const struct view *v = &s->views[i];
         char id[24], term[24] = "-", commit[24] = "-", leader[24] = "-";
+        char why[300];
         const char *role = "-", *state = "ok";
         json_t *st = v->status;
 
@@ -514,10 +553,15 @@ static void print_agents(FILE *out, bool color, const struct snapshot *s)
         } else {
             state = v->reachable ? v->err : "unreachable";
         }
+        if (v->misconfigured[0]) {
+            snprintf(why, sizeof why, "misconfigured: %s", v->misconfigured);
+            state = why;
+        }
         table_row(&t, (const char *const[]){id, v->api, role, term, commit,
                                             leader, state});
         table_color(&t, 2, state_color(role));
-        table_color(&t, 6, st != NULL ? TC_GREEN : TC_RED);
+        table_color(&t, 6,
+                    st != NULL && !v->misconfigured[0] ? TC_GREEN : TC_RED);
     }
     table_print(&t, out, color, "  ");
     table_free(&t);

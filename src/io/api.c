@@ -248,6 +248,8 @@ static json_t *status_member(const struct rsm_node_status *st,
     jset(o, "id", juint(m->id), oom);
     jset(o, "raft", jaddr(&m->raft), oom);
     jset(o, "api", jaddr(&m->api), oom);
+    jset(o, "http", m->http.port ? jaddr(&m->http) : json_null(), oom);
+    jset(o, "advertised", json_boolean(m->advertised), oom);
     jset(o, "voter", json_boolean(m->voter), oom);
     jset(o, "leader", json_boolean(is_leader_member(st, m)), oom);
     return o;
@@ -386,6 +388,7 @@ char *rsm_api_render_status(const struct rsm_node_status *st,
     jset(f, "applied", juint(fsm ? fsm->applied : 0), &oom);
     jset(f, "rejected", juint(fsm ? fsm->rejected : 0), &oom);
     jset(o, "fsm", f, &oom);
+    jset(o, "cluster_id", json_string(fsm ? fsm->cluster_id : ""), &oom);
     for (size_t i = 0; fsm && i < fsm->n_groups; i++)
         jappend(groups, status_group(&fsm->groups[i], &oom), &oom);
     jset(o, "groups", groups, &oom);
