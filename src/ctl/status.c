@@ -392,9 +392,8 @@ static json_t *agents_json(const struct snapshot *s)
         json_object_set_new(a, "api", json_string(v->api));
         json_object_set_new(a, "reachable", json_boolean(v->reachable));
         json_object_set_new(a, "misconfigured",
-                            v->misconfigured[0]
-                                ? json_string(v->misconfigured)
-                                : json_null());
+                            v->misconfigured[0] ? json_string(v->misconfigured)
+                                                : json_null());
         if (st != NULL) {
             json_t *leader = json_object_get(st, "leader");
             json_object_set_new(a, "role", json_string(jstr(st, "role")));
