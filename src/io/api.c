@@ -1414,8 +1414,9 @@ static enum rsm_resp_status cmd_history(const struct call *x)
     return RSM_RESP_DONE;
 }
 
-/* Completion of RSM ADVERTISE (like membership_done). */
-static void advertise_done(void *arg, int status, const char *errmsg)
+/* Completion of an entry proposed for a client (RSM PAUSE/RESUME/
+ * ADVERTISE), like membership_done. */
+static void committed_done(void *arg, int status, const char *errmsg)
 {
     struct rsm_resp_reply *r = arg;
 
@@ -1476,7 +1477,7 @@ static enum rsm_resp_status cmd_advertise(const struct call *x)
     }
     e.agent_id = id;
     memcpy(e.cluster_id, fsm->cluster_id, sizeof e.cluster_id);
-    rv = x->a->ops->propose(x->a->node, &e, advertise_done, x->r);
+    rv = x->a->ops->propose(x->a->node, &e, committed_done, x->r);
     if (rv == RSM_ENOTLEADER) {
         not_leader(x->a, x->r);
         return RSM_RESP_DONE;
@@ -1486,20 +1487,6 @@ static enum rsm_resp_status cmd_advertise(const struct call *x)
         return RSM_RESP_DONE;
     }
     return RSM_RESP_PENDING;
-}
-
-/* Completion of RSM PAUSE/RESUME (like membership_done). */
-static void paused_done(void *arg, int status, const char *errmsg)
-{
-    struct rsm_resp_reply *r = arg;
-
-    if (status == 0)
-        rsm_resp_add_status(r, "OK");
-    else
-        rsm_resp_add_errorf(r, "ERR not committed: %s",
-                            errmsg && errmsg[0] ? errmsg
-                                                : rsm_strerror(status));
-    rsm_resp_reply_end(r);
 }
 
 static enum rsm_resp_status set_paused(const struct call *x, bool paused)
@@ -1521,7 +1508,7 @@ static enum rsm_resp_status set_paused(const struct call *x, bool paused)
     e->paused = paused;
     rsm_log(RSM_LOG_INFO, paused ? "pause-requested" : "resume-requested",
             "group=%s", name);
-    rv = x->a->ops->propose(x->a->node, e, paused_done, x->r);
+    rv = x->a->ops->propose(x->a->node, e, committed_done, x->r);
     free(e);
     if (rv == RSM_ENOTLEADER) {
         not_leader(x->a, x->r);
