@@ -62,11 +62,13 @@ class ManyGroupsTest(TestCase):
                 self.assertEqual(m["num-slaves"], "2", name)
         # a follower's views (what the leader asks it for) cover them all
         follower = next(a for a in ag if a is not leader)
+        # (the reply starts with the follower's identity, see identity.h)
         views = wait_until(
-            lambda: (lambda v: v if len(v) == N_GROUPS else None)(
+            lambda: (lambda v: v if len(v) == N_GROUPS + 1 else None)(
                 follower.call("RSM", "VIEWS")),
             timeout=30, what="RSM VIEWS with %d entries" % N_GROUPS)
-        self.assertEqual({v[0] for v in views}, set(want))
+        self.assertEqual(views[0][:2], ["agent", str(follower.id)])
+        self.assertEqual({v[0] for v in views[1:]}, set(want))
         # the leader probes every group, and /metrics shows each one
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" %
                                     http[leader.id], timeout=10) as r:
