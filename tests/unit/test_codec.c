@@ -12,6 +12,9 @@
 #include "rsm/codec.h"
 #include "rsm/entry.h"
 #include "rsm/err.h"
+#include "rsm/fsm.h"
+
+#define CID "0123456789abcdef0123456789abcdef"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -73,6 +76,13 @@ static void make_entry(struct rsm_entry *e, enum rsm_entry_kind kind)
     case RSM_ENTRY_SET_PAUSED:
         e->paused = true;
         break;
+    case RSM_ENTRY_ADVERTISE_AGENT:
+        e->group[0] = '\0'; /* not on the wire: an agent is of no group */
+        e->agent_id = 0x1122334455667788ULL;
+        set_addr(&e->api, "rsm-1.rsm.default.svc", 7000);
+        set_addr(&e->http, "::1", 8080);
+        snprintf(e->cluster_id, sizeof e->cluster_id, CID);
+        break;
     default:
         break;
     }
@@ -119,6 +129,10 @@ static void assert_entry_same(const struct rsm_entry *a,
         assert_addr_same(&a->stragglers[i], &b->stragglers[i]);
     assert_int_equal(a->data_at_risk, b->data_at_risk);
     assert_int_equal(a->paused, b->paused);
+    assert_int_equal(a->agent_id, b->agent_id);
+    assert_addr_same(&a->api, &b->api);
+    assert_addr_same(&a->http, &b->http);
+    assert_string_equal(a->cluster_id, b->cluster_id);
 }
 
 /* Pack a hand-built protobuf Entry (for inputs our encoder refuses). */
@@ -150,6 +164,7 @@ static const enum rsm_entry_kind all_kinds[] = {
     RSM_ENTRY_OBSERVE_MASTER,    RSM_ENTRY_DECIDE_FAILOVER,
     RSM_ENTRY_FAILOVER_PROGRESS, RSM_ENTRY_COMPLETE_FAILOVER,
     RSM_ENTRY_ABORT_FAILOVER,    RSM_ENTRY_SET_PAUSED,
+    RSM_ENTRY_ADVERTISE_AGENT,
 };
 #define N_KINDS (sizeof all_kinds / sizeof all_kinds[0])
 
@@ -633,6 +648,210 @@ static void test_entry_init_sets_unknowns(void **state)
     assert_int_equal(e.epoch, 0);
 }
 
+/* ---- AdvertiseAgent ------------------------------------------------------ */
+
+/* With and without an HTTP port: an empty one is absent from the message
+ * and comes back empty. */
+static void test_round_trip_advertise(void **state)
+{
+    struct rsm_entry in, out;
+    Rsm__Entry *pb;
+    void *buf;
+    size_t len;
+    char err[RSM_ERRMSG_SIZE] = "";
+
+    (void)state;
+    make_entry(&in, RSM_ENTRY_ADVERTISE_AGENT);
+    assert_int_equal(rsm_codec_encode_entry(&in, &buf, &len), 0);
+    pb = rsm__entry__unpack(NULL, len, buf);
+    assert_non_null(pb);
+    assert_int_equal(pb->kind_case, RSM__ENTRY__KIND_ADVERTISE_AGENT);
+    assert_int_equal(pb->advertise_agent->id, in.agent_id);
+    assert_string_equal(pb->advertise_agent->api->host,
+                        "rsm-1.rsm.default.svc");
+    assert_int_equal(pb->advertise_agent->http->port, 8080);
+    assert_string_equal(pb->advertise_agent->cluster_id, CID);
+    rsm__entry__free_unpacked(pb, NULL);
+    if (rsm_codec_decode_entry(buf, len, &out, err, sizeof err) != 0)
+        fail_msg("decode: %s", err);
+    assert_entry_same(&in, &out);
+    free(buf);
+
+    memset(&in.http, 0, sizeof in.http);
+    assert_int_equal(rsm_codec_encode_entry(&in, &buf, &len), 0);
+    pb = rsm__entry__unpack(NULL, len, buf);
+    assert_non_null(pb);
+    assert_null(pb->advertise_agent->http);
+    rsm__entry__free_unpacked(pb, NULL);
+    if (rsm_codec_decode_entry(buf, len, &out, err, sizeof err) != 0)
+        fail_msg("decode: %s", err);
+    assert_entry_same(&in, &out);
+    assert_string_equal(out.http.host, "");
+    assert_int_equal(out.http.port, 0);
+    free(buf);
+}
+
+/* An AdvertiseAgent as another implementation may send it: each broken
+ * field is named. */
+static void test_advertise_bad_fields(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__AdvertiseAgent ad = RSM__ADVERTISE_AGENT__INIT;
+    Rsm__Addr api = RSM__ADDR__INIT, http = RSM__ADDR__INIT;
+    char long_id[RSM_CLUSTER_ID_LEN + 2];
+    uint8_t *buf;
+    size_t len;
+
+    (void)state;
+    api.host = "10.0.0.1";
+    api.port = 7000;
+    http.host = "10.0.0.1";
+    http.port = 8080;
+    ad.id = 1;
+    ad.api = &api;
+    ad.http = &http;
+    ad.cluster_id = CID;
+    m.kind_case = RSM__ENTRY__KIND_ADVERTISE_AGENT;
+    m.advertise_agent = &ad;
+    buf = pack_entry(&m, &len);
+    assert_int_equal(
+        rsm_codec_decode_entry(buf, len, &(struct rsm_entry){0}, NULL, 0), 0);
+    free(buf);
+
+    memset(long_id, 'a', sizeof long_id - 1); /* 33 digits */
+    long_id[sizeof long_id - 1] = '\0';
+    ad.cluster_id = long_id;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "advertise_agent.cluster_id: 33 bytes");
+    free(buf);
+
+    ad.cluster_id = "0123456789abcdef0123456789abcde"; /* 31 */
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "cluster_id: not 32 lowercase hex digits");
+    free(buf);
+
+    ad.cluster_id = "0123456789ABCDEF0123456789ABCDEF";
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "cluster_id: not 32 lowercase hex digits");
+    free(buf);
+
+    ad.cluster_id = ""; /* absent */
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "cluster_id: not 32 lowercase hex digits");
+    free(buf);
+    ad.cluster_id = CID;
+
+    ad.id = 0;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "agent id: 0");
+    free(buf);
+    ad.id = 1;
+
+    ad.api = NULL;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "api: empty address");
+    free(buf);
+    ad.api = &api;
+
+    api.host = "bad host";
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "api: bad character");
+    free(buf);
+    api.host = "10.0.0.1";
+
+    http.port = 0;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "advertise_agent.http: port 0");
+    free(buf);
+}
+
+/* ---- snapshot: cluster id and agents ------------------------------------- */
+
+/* Decode a hand-made snapshot: 0, or RSM_EPARSE with an errmsg containing
+ * needle, and then nothing of it is kept. */
+static void snapshot_decodes(Rsm__Snapshot *s, const char *needle)
+{
+    size_t len = rsm__snapshot__get_packed_size(s);
+    uint8_t *buf = malloc(len + 1);
+    char err[RSM_ERRMSG_SIZE] = "";
+    struct rsm_fsm out;
+    int rv;
+
+    rsm__snapshot__pack(s, buf);
+    rsm_fsm_init(&out);
+    rv = rsm_codec_decode_snapshot(buf, len, &out, err, sizeof err);
+    free(buf);
+    if (needle == NULL) {
+        if (rv != 0)
+            fail_msg("snapshot refused: %s", err);
+        assert_string_equal(out.cluster_id, s->cluster_id);
+        assert_int_equal(out.n_agents, s->n_agents);
+        for (size_t i = 0; i < s->n_agents; i++)
+            assert_int_equal(out.agents[i].id, s->agents[i]->id);
+    } else {
+        assert_int_equal(rv, RSM_EPARSE);
+        if (strstr(err, needle) == NULL)
+            fail_msg("error '%s' does not mention '%s'", err, needle);
+        assert_string_equal(out.cluster_id, "");
+        assert_int_equal(out.n_agents, 0);
+    }
+    rsm_fsm_close(&out);
+}
+
+static void test_snapshot_agents_are_checked(void **state)
+{
+    Rsm__Snapshot s = RSM__SNAPSHOT__INIT;
+    Rsm__AgentInfo a[RSM_FSM_MAX_AGENTS + 1];
+    Rsm__AgentInfo *av[RSM_FSM_MAX_AGENTS + 1];
+    Rsm__Addr api = RSM__ADDR__INIT, bad = RSM__ADDR__INIT;
+
+    (void)state;
+    api.host = "10.0.0.1";
+    api.port = 7000;
+    for (size_t i = 0; i <= RSM_FSM_MAX_AGENTS; i++) {
+        rsm__agent_info__init(&a[i]);
+        a[i].id = i + 1;
+        a[i].api = &api;
+        av[i] = &a[i];
+    }
+    s.format = 1;
+    s.cluster_id = CID;
+    s.n_agents = 3;
+    s.agents = av;
+    snapshot_decodes(&s, NULL);
+    s.n_agents = RSM_FSM_MAX_AGENTS;
+    snapshot_decodes(&s, NULL);
+
+    s.n_agents = RSM_FSM_MAX_AGENTS + 1;
+    snapshot_decodes(&s, "agents: 17 > 16");
+    s.n_agents = 3;
+
+    a[1].id = 1; /* a duplicate */
+    snapshot_decodes(&s, "agents[1].id: 1 is 0 or not sorted");
+    a[1].id = 9; /* then 3 after 9 */
+    snapshot_decodes(&s, "agents[2].id: 3 is 0 or not sorted");
+    a[1].id = 2;
+    a[0].id = 0;
+    snapshot_decodes(&s, "agents[0].id: 0 is 0 or not sorted");
+    a[0].id = 1;
+
+    bad.host = "10.0.0.2";
+    bad.port = 0;
+    a[2].http = &bad;
+    snapshot_decodes(&s, "agents[2].http: port 0");
+    a[2].http = NULL;
+    a[2].api = &bad;
+    snapshot_decodes(&s, "agents[2].api: port 0");
+    a[2].api = &api;
+
+    s.cluster_id = "0123456789ABCDEF0123456789ABCDEF";
+    snapshot_decodes(&s, "cluster_id: not 32 lowercase hex digits");
+    s.cluster_id = "0123456789abcdef0123456789abcdef0";
+    snapshot_decodes(&s, "cluster_id: 33 bytes");
+    s.cluster_id = CID;
+    snapshot_decodes(&s, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +871,9 @@ int main(void)
         cmocka_unit_test(test_encode_refuses_malformed_entry),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_entry_init_sets_unknowns),
+        cmocka_unit_test(test_round_trip_advertise),
+        cmocka_unit_test(test_advertise_bad_fields),
+        cmocka_unit_test(test_snapshot_agents_are_checked),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,15 +3,18 @@
  * byte by byte in the layouts libraft writes. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rsm/datadir.h"
+#include "rsm/entry.h" /* RSM_CLUSTER_ID_LEN */
 #include "rsm/err.h"
 
 struct fixture {
@@ -195,6 +198,181 @@ static void test_set_aside_files_since_a_time(void **state)
     assert_int_equal(rsm_datadir_free_bytes("/nonexistent/rsm"), -1);
 }
 
+/* ---- the cluster id file ------------------------------------------------- */
+
+#define CID   "0123456789abcdef0123456789abcdef"
+#define OTHER "fedcba9876543210fedcba9876543210"
+
+static bool exists(const struct fixture *f, const char *name)
+{
+    char path[256];
+
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* The whole content of dir/name into buf (NUL-terminated); its length. */
+static size_t slurp(const struct fixture *f, const char *name, char *buf,
+                    size_t len)
+{
+    char path[256];
+    FILE *fp;
+    size_t n;
+
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    n = fread(buf, 1, len - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    return n;
+}
+
+/* read_cluster_id must refuse the file with RSM_EPARSE naming it. */
+static void assert_unreadable_id(const struct fixture *f, const char *content)
+{
+    char buf[RSM_CLUSTER_ID_LEN + 1], err[RSM_ERRMSG_SIZE] = "", path[256];
+
+    put(f, "cluster-id", content, strlen(content));
+    memset(buf, 'x', sizeof buf);
+    if (rsm_datadir_read_cluster_id(f->dir, buf, sizeof buf, err, sizeof err) !=
+        RSM_EPARSE)
+        fail_msg("'%s' was not refused", content);
+    snprintf(path, sizeof path, "%s/cluster-id", f->dir);
+    if (strstr(err, path) == NULL)
+        fail_msg("error '%s' does not name %s", err, path);
+    assert_non_null(strstr(err, "not a cluster id"));
+    assert_string_equal(buf, "");
+}
+
+static void test_cluster_id_write_then_read(void **state)
+{
+    struct fixture *f = *state;
+    char buf[RSM_CLUSTER_ID_LEN + 1], text[64], err[RSM_ERRMSG_SIZE];
+
+    assert_int_equal(rsm_datadir_write_cluster_id(f->dir, CID, err, sizeof err),
+                     0);
+    /* One line, as an operator would write it. */
+    assert_int_equal(slurp(f, "cluster-id", text, sizeof text),
+                     RSM_CLUSTER_ID_LEN + 1);
+    assert_string_equal(text, CID "\n");
+    assert_int_equal(
+        rsm_datadir_read_cluster_id(f->dir, buf, sizeof buf, err, sizeof err),
+        0);
+    assert_string_equal(buf, CID);
+}
+
+static void test_cluster_id_missing_file(void **state)
+{
+    struct fixture *f = *state;
+    char buf[RSM_CLUSTER_ID_LEN + 1], err[RSM_ERRMSG_SIZE] = "";
+
+    memset(buf, 'x', sizeof buf);
+    assert_int_equal(
+        rsm_datadir_read_cluster_id(f->dir, buf, sizeof buf, err, sizeof err),
+        RSM_ENOTFOUND);
+    assert_string_equal(buf, "");
+    /* Nor does a missing data dir look like a damaged one. */
+    snprintf(err, sizeof err, "%s/nope", f->dir);
+    buf[0] = 'x';
+    assert_int_equal(rsm_datadir_read_cluster_id(err, buf, sizeof buf, NULL, 0),
+                     RSM_ENOTFOUND);
+    assert_string_equal(buf, "");
+}
+
+static void test_cluster_id_garbage_is_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_unreadable_id(f, "");
+    assert_unreadable_id(f, "\n");
+    assert_unreadable_id(f, "hello, world\n");
+    assert_unreadable_id(f, "0123456789abcdef0123456789abcde\n"); /* 31 */
+    assert_unreadable_id(f, "0123456789abcdef0123456789abcde");
+    assert_unreadable_id(f, CID "0");   /* 33 */
+    assert_unreadable_id(f, CID "0\n"); /* 33 and a newline */
+    assert_unreadable_id(f, "0123456789ABCDEF0123456789ABCDEF\n");
+    assert_unreadable_id(f, CID "\n\n");
+    assert_unreadable_id(f, CID "\r\n");
+    assert_unreadable_id(f, " " CID);
+    assert_unreadable_id(f, CID "\nand a second line that is long\n");
+}
+
+static void test_cluster_id_trailing_newline_is_optional(void **state)
+{
+    struct fixture *f = *state;
+    char buf[RSM_CLUSTER_ID_LEN + 1];
+
+    put(f, "cluster-id", CID "\n", RSM_CLUSTER_ID_LEN + 1);
+    assert_int_equal(
+        rsm_datadir_read_cluster_id(f->dir, buf, sizeof buf, NULL, 0), 0);
+    assert_string_equal(buf, CID);
+    put(f, "cluster-id", OTHER, RSM_CLUSTER_ID_LEN);
+    assert_int_equal(
+        rsm_datadir_read_cluster_id(f->dir, buf, sizeof buf, NULL, 0), 0);
+    assert_string_equal(buf, OTHER);
+}
+
+/* A file that cannot be read is an I/O error naming it, not "missing". */
+static void test_cluster_id_unreadable_file_is_eio(void **state)
+{
+    struct fixture *f = *state;
+    char buf[RSM_CLUSTER_ID_LEN + 1], err[RSM_ERRMSG_SIZE] = "", path[256];
+
+    snprintf(path, sizeof path, "%s/cluster-id", f->dir);
+    assert_int_equal(mkdir(path, 0755), 0); /* read() fails: EISDIR */
+    assert_int_equal(
+        rsm_datadir_read_cluster_id(f->dir, buf, sizeof buf, err, sizeof err),
+        RSM_EIO);
+    assert_non_null(strstr(err, path));
+    assert_string_equal(buf, "");
+    /* Nor can it be written over. */
+    assert_int_equal(rsm_datadir_write_cluster_id(f->dir, CID, err, sizeof err),
+                     RSM_EIO);
+    assert_non_null(strstr(err, path));
+    assert_false(exists(f, "cluster-id.tmp"));
+}
+
+static void test_cluster_id_write_replaces_and_leaves_no_tmp(void **state)
+{
+    struct fixture *f = *state;
+    char buf[RSM_CLUSTER_ID_LEN + 1], text[128], err[RSM_ERRMSG_SIZE];
+
+    /* A longer file before: replaced whole, not overwritten in place. */
+    put(f, "cluster-id", "garbage garbage garbage garbage garbage garbage\n",
+        48);
+    assert_int_equal(rsm_datadir_write_cluster_id(f->dir, CID, err, sizeof err),
+                     0);
+    assert_false(exists(f, "cluster-id.tmp"));
+    assert_int_equal(slurp(f, "cluster-id", text, sizeof text),
+                     RSM_CLUSTER_ID_LEN + 1);
+    assert_int_equal(
+        rsm_datadir_write_cluster_id(f->dir, OTHER, err, sizeof err), 0);
+    assert_false(exists(f, "cluster-id.tmp"));
+    assert_int_equal(
+        rsm_datadir_read_cluster_id(f->dir, buf, sizeof buf, NULL, 0), 0);
+    assert_string_equal(buf, OTHER);
+    /* A stale temporary file from a crash is no obstacle. */
+    put(f, "cluster-id.tmp", "half", 4);
+    assert_int_equal(rsm_datadir_write_cluster_id(f->dir, CID, err, sizeof err),
+                     0);
+    assert_false(exists(f, "cluster-id.tmp"));
+    assert_int_equal(
+        rsm_datadir_read_cluster_id(f->dir, buf, sizeof buf, NULL, 0), 0);
+    assert_string_equal(buf, CID);
+}
+
+static void test_cluster_id_write_into_missing_dir_is_eio(void **state)
+{
+    struct fixture *f = *state;
+    char dir[128], err[RSM_ERRMSG_SIZE] = "";
+
+    snprintf(dir, sizeof dir, "%s/nope", f->dir);
+    assert_int_equal(rsm_datadir_write_cluster_id(dir, CID, err, sizeof err),
+                     RSM_EIO);
+    assert_non_null(strstr(err, "nope/cluster-id.tmp"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +386,20 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_aside_files_since_a_time,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_id_write_then_read, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_id_missing_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_id_garbage_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cluster_id_trailing_newline_is_optional, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_id_unreadable_file_is_eio,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cluster_id_write_replaces_and_leaves_no_tmp, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cluster_id_write_into_missing_dir_is_eio, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

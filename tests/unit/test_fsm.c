@@ -998,6 +998,324 @@ static void test_bootstrap_without_any_master(void **state)
     assert_int_equal(group(f, "g")->history[0].kind, RSM_FAILOVER_BOOTSTRAP);
 }
 
+/* ---- AdvertiseAgent ------------------------------------------------------ */
+
+#define CID   "0123456789abcdef0123456789abcdef"
+#define OTHER "fedcba9876543210fedcba9876543210"
+
+/* Agent id says its client port is api and its HTTP port http (NULL:
+ * none), in cluster cid. No group. */
+static struct rsm_entry *advertise(struct fx *f, uint64_t id, const char *api,
+                                   const char *http, const char *cid)
+{
+    struct rsm_entry *e = start(f, RSM_ENTRY_ADVERTISE_AGENT, NULL);
+
+    e->agent_id = id;
+    addr(&e->api, api);
+    addr(&e->http, http);
+    snprintf(e->cluster_id, sizeof e->cluster_id, "%s", cid);
+    return e;
+}
+
+static const struct rsm_agent_info *agent(struct fx *f, uint64_t id)
+{
+    const struct rsm_agent_info *a = rsm_fsm_agent(&f->fsm, id);
+
+    if (a == NULL)
+        fail_msg("agent %llu not recorded", (unsigned long long)id);
+    return a;
+}
+
+static void assert_addr_is(const struct rsm_addr *a, const char *text)
+{
+    struct rsm_addr want;
+
+    addr(&want, text);
+    assert_string_equal(a->host, want.host);
+    assert_int_equal(a->port, want.port);
+}
+
+static void test_advertise_adopts_cluster_id_when_none(void **state)
+{
+    struct fx *f = *state;
+    const struct rsm_agent_info *a;
+
+    assert_string_equal(f->fsm.cluster_id, "");
+    assert_null(rsm_fsm_agent(&f->fsm, 1));
+    ok(f, advertise(f, 1, "10.0.0.1:7000", "10.0.0.1:8080", CID));
+    assert_string_equal(f->fsm.cluster_id, CID);
+    assert_int_equal(f->fsm.n_agents, 1);
+    a = agent(f, 1);
+    assert_int_equal(a->id, 1);
+    assert_addr_is(&a->api, "10.0.0.1:7000");
+    assert_addr_is(&a->http, "10.0.0.1:8080");
+    assert_int_equal(f->fsm.n_groups, 0); /* no group involved */
+    /* Another agent of the same cluster joins it. */
+    ok(f, advertise(f, 2, "10.0.0.2:7000", NULL, CID));
+    assert_string_equal(f->fsm.cluster_id, CID);
+    assert_int_equal(f->fsm.n_agents, 2);
+    assert_addr_is(&agent(f, 2)->http, NULL);
+}
+
+static void test_advertise_again_replaces_the_addresses(void **state)
+{
+    struct fx *f = *state;
+    const struct rsm_agent_info *a;
+
+    ok(f, advertise(f, 1, "10.0.0.1:7000", NULL, CID));
+    ok(f, advertise(f, 2, "10.0.0.2:7000", "10.0.0.2:8080", CID));
+    ok(f, advertise(f, 2, "rsm-2.rsm.svc:7001", NULL, CID));
+    assert_int_equal(f->fsm.n_agents, 2);
+    a = agent(f, 2);
+    assert_addr_is(&a->api, "rsm-2.rsm.svc:7001");
+    assert_addr_is(&a->http, NULL); /* the HTTP port is gone too */
+    assert_addr_is(&agent(f, 1)->api, "10.0.0.1:7000");
+    assert_string_equal(f->fsm.cluster_id, CID);
+}
+
+/* An agent of another group (a copied data dir, a wrong --peers) cannot
+ * join this one's log, nor move it to its cluster. */
+static void test_advertise_of_another_cluster_is_rejected(void **state)
+{
+    struct fx *f = *state;
+
+    ok(f, advertise(f, 1, "10.0.0.1:7000", NULL, CID));
+    refused(f, advertise(f, 2, "10.0.0.2:7000", NULL, OTHER),
+            "agent 2 claims cluster " OTHER ": this group is " CID);
+    /* Nor under the id of a recorded agent. */
+    refused(f, advertise(f, 1, "10.9.9.9:7000", NULL, OTHER),
+            "agent 1 claims cluster " OTHER ": this group is " CID);
+    assert_null(rsm_fsm_agent(&f->fsm, 2));
+    assert_addr_is(&agent(f, 1)->api, "10.0.0.1:7000");
+    assert_string_equal(f->fsm.cluster_id, CID);
+}
+
+static void test_agents_are_kept_sorted_by_id(void **state)
+{
+    struct fx *f = *state;
+    static const uint64_t ids[] = {50, 3, 900, 1, 7, UINT64_MAX, 4};
+    char api[32];
+
+    for (size_t i = 0; i < 7; i++) {
+        snprintf(api, sizeof api, "10.0.0.%u:7000", (unsigned)i + 1);
+        ok(f, advertise(f, ids[i], api, NULL, CID));
+    }
+    assert_int_equal(f->fsm.n_agents, 7);
+    for (unsigned i = 1; i < f->fsm.n_agents; i++)
+        assert_true(f->fsm.agents[i - 1].id < f->fsm.agents[i].id);
+    for (size_t i = 0; i < 7; i++) {
+        snprintf(api, sizeof api, "10.0.0.%u:7000", (unsigned)i + 1);
+        assert_addr_is(&agent(f, ids[i])->api, api);
+    }
+    assert_null(rsm_fsm_agent(&f->fsm, 0));
+    assert_null(rsm_fsm_agent(&f->fsm, 2));
+    assert_null(rsm_fsm_agent(&f->fsm, 51));
+    assert_null(rsm_fsm_agent(&f->fsm, UINT64_MAX - 1));
+}
+
+static void test_agent_beyond_the_maximum_is_rejected(void **state)
+{
+    struct fx *f = *state;
+    char api[32], why[64];
+
+    /* Even ids 2..32: room for a new one in the middle and at both ends. */
+    for (unsigned i = 1; i <= RSM_FSM_MAX_AGENTS; i++) {
+        snprintf(api, sizeof api, "10.0.0.%u:7000", i);
+        ok(f, advertise(f, 2 * i, api, NULL, CID));
+    }
+    assert_int_equal(f->fsm.n_agents, RSM_FSM_MAX_AGENTS);
+    snprintf(why, sizeof why, "%d agents recorded already", RSM_FSM_MAX_AGENTS);
+    refused(f, advertise(f, 1, "10.0.1.1:7000", NULL, CID), why);
+    refused(f, advertise(f, 15, "10.0.1.1:7000", NULL, CID), why);
+    refused(
+        f, advertise(f, 2 * RSM_FSM_MAX_AGENTS + 1, "10.0.1.1:7000", NULL, CID),
+        why);
+    /* A recorded agent may still move. */
+    ok(f, advertise(f, 16, "10.0.2.2:7000", "10.0.2.2:8080", CID));
+    assert_addr_is(&agent(f, 16)->api, "10.0.2.2:7000");
+    assert_int_equal(f->fsm.n_agents, RSM_FSM_MAX_AGENTS);
+    assert_addr_is(&agent(f, 2 * RSM_FSM_MAX_AGENTS)->api, "10.0.0.16:7000");
+}
+
+static void test_malformed_advertise_is_rejected(void **state)
+{
+    struct fx *f = *state;
+    static const char *const bad_ids[] = {
+        "0123456789abcdef0123456789abcde",  /* 31 digits */
+        "0123456789ABCDEF0123456789ABCDEF", /* uppercase */
+        "0123456789abcdef0123456789abcdeg", /* not hex */
+        "0123456789abcdef 123456789abcdef", /* a space */
+        "",                                 /* none */
+    };
+    const char *const bad_cid =
+        "malformed entry: cluster_id: not 32 lowercase hex digits";
+    struct rsm_entry *e;
+
+    ok(f, advertise(f, 1, "10.0.0.1:7000", NULL, CID));
+    refused(f, advertise(f, 0, "10.0.0.1:7000", NULL, CID),
+            "malformed entry: agent id: 0");
+    refused(f, advertise(f, 2, NULL, "10.0.0.2:8080", CID),
+            "malformed entry: api: empty address");
+    e = advertise(f, 2, "10.0.0.2:7000", "10.0.0.2:8080", CID);
+    e->http.port = 0;
+    refused(f, e, "malformed entry: http: port 0 out of range 1-65535");
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++)
+        refused(f, advertise(f, 2, "10.0.0.2:7000", NULL, bad_ids[i]), bad_cid);
+    /* 33 digits fill the buffer without a NUL. */
+    e = advertise(f, 2, "10.0.0.2:7000", NULL, CID);
+    memset(e->cluster_id, 'a', sizeof e->cluster_id);
+    refused(f, e, bad_cid);
+    assert_int_equal(f->fsm.n_agents, 1);
+    assert_int_equal(f->fsm.rejected, 9);
+}
+
+/* Before any agent advertised, a malformed one does not fix the cluster. */
+static void test_malformed_first_advertise_adopts_nothing(void **state)
+{
+    struct fx *f = *state;
+
+    refused(f, advertise(f, 1, "10.0.0.1:7000", NULL, "ABC"),
+            "malformed entry: cluster_id: not 32 lowercase hex digits");
+    assert_string_equal(f->fsm.cluster_id, "");
+    assert_int_equal(f->fsm.n_agents, 0);
+}
+
+static void test_advertise_through_bytes(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_entry out;
+    void *buf;
+    size_t len;
+
+    assert_int_equal(
+        rsm_codec_encode_entry(
+            advertise(f, 3, "10.0.0.3:7000", "10.0.0.3:8080", CID), &buf, &len),
+        0);
+    assert_int_equal(rsm_fsm_apply_bytes(&f->fsm, buf, len, &out, f->reason,
+                                         sizeof f->reason),
+                     0);
+    free(buf);
+    assert_int_equal(out.kind, RSM_ENTRY_ADVERTISE_AGENT);
+    assert_string_equal(f->fsm.cluster_id, CID);
+    assert_addr_is(&agent(f, 3)->http, "10.0.0.3:8080");
+}
+
+/* rich_state and three agents, one without an HTTP port. */
+static void rich_state_with_agents(struct fx *f)
+{
+    rich_state(f);
+    ok(f, advertise(f, 3, "10.0.0.3:7000", "10.0.0.3:8080", CID));
+    ok(f, advertise(f, 1, "10.0.0.1:7000", "10.0.0.1:8080", CID));
+    ok(f, advertise(f, 2, "[::2]:7000", NULL, CID));
+    refused(f, advertise(f, 4, "10.0.0.4:7000", NULL, OTHER),
+            "agent 4 claims cluster " OTHER ": this group is " CID);
+}
+
+static void test_equal_sees_cluster_id_and_agents(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_fsm copy;
+    struct rsm_agent_info *a;
+
+    rich_state_with_agents(f);
+    clone(&f->fsm, &copy);
+    copy.cluster_id[31] = '0';
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    copy.cluster_id[31] = 'f';
+    assert_true(rsm_fsm_equal(&f->fsm, &copy));
+    a = &copy.agents[2];
+    a->http.port++;
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    a->http.port--;
+    a->http.host[0] = 'X';
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    a->http.host[0] = '1';
+    assert_true(rsm_fsm_equal(&f->fsm, &copy));
+    a->api.port = 7001;
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    a->api.port = 7000;
+    a->id = 5;
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    a->id = 3;
+    copy.n_agents--;
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    copy.n_agents++;
+    assert_true(rsm_fsm_equal(&f->fsm, &copy));
+    rsm_fsm_close(&copy);
+}
+
+static void test_snapshot_round_trip_keeps_cluster_and_agents(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_fsm copy;
+    void *buf;
+    size_t len;
+    char err[RSM_ERRMSG_SIZE] = "";
+
+    rich_state_with_agents(f);
+    assert_int_equal(rsm_fsm_snapshot(&f->fsm, &buf, &len), 0);
+    rsm_fsm_init(&copy);
+    if (rsm_fsm_restore(&copy, buf, len, err, sizeof err) != 0)
+        fail_msg("restore: %s", err);
+    free(buf);
+    assert_true(rsm_fsm_equal(&f->fsm, &copy));
+    assert_string_equal(copy.cluster_id, CID);
+    assert_int_equal(copy.n_agents, 3);
+    assert_int_equal(copy.agents[0].id, 1);
+    assert_int_equal(copy.agents[1].id, 2);
+    assert_string_equal(copy.agents[1].api.host, "::2");
+    assert_int_equal(copy.agents[1].http.port, 0);
+    assert_string_equal(copy.agents[1].http.host, "");
+    assert_string_equal(copy.agents[2].http.host, "10.0.0.3");
+    assert_int_equal(copy.agents[2].http.port, 8080);
+    /* The copy goes on like the original: its cluster id is fixed. */
+    {
+        struct rsm_entry *e = advertise(f, 9, "10.0.0.9:7000", NULL, OTHER);
+
+        assert_int_equal(rsm_fsm_apply(&copy, e, NULL, 0), RSM_EREJECTED);
+        rsm_fsm_apply(&f->fsm, e, NULL, 0);
+        assert_true(rsm_fsm_equal(&f->fsm, &copy));
+    }
+    rsm_fsm_close(&copy);
+}
+
+/* A snapshot of an agent older than AdvertiseAgent has neither field: it
+ * restores with no cluster id and no agents, whatever was there before. */
+static void test_snapshot_without_agents_restores_none(void **state)
+{
+    struct fx *f = *state;
+    Rsm__Snapshot s = RSM__SNAPSHOT__INIT;
+    Rsm__Group g = RSM__GROUP__INIT, *gv[1] = {&g};
+    Rsm__Addr m = RSM__ADDR__INIT;
+    char err[RSM_ERRMSG_SIZE] = "";
+    uint8_t *buf;
+    size_t len;
+
+    rich_state_with_agents(f);
+    m.host = "10.0.0.1";
+    m.port = 6379;
+    g.name = "g";
+    g.master = &m;
+    s.format = 1;
+    s.n_groups = 1;
+    s.groups = gv;
+    s.applied_entries = 7;
+    len = rsm__snapshot__get_packed_size(&s);
+    buf = malloc(len);
+    rsm__snapshot__pack(&s, buf);
+    if (rsm_fsm_restore(&f->fsm, buf, len, err, sizeof err) != 0)
+        fail_msg("restore: %s", err);
+    free(buf);
+    assert_string_equal(f->fsm.cluster_id, "");
+    assert_int_equal(f->fsm.n_agents, 0);
+    assert_null(rsm_fsm_agent(&f->fsm, 1));
+    assert_master(group(f, "g"), "10.0.0.1:6379");
+    assert_int_equal(f->fsm.applied, 7);
+    /* The next AdvertiseAgent fixes the cluster id, any one. */
+    ok(f, advertise(f, 1, "10.0.0.1:7000", NULL, OTHER));
+    assert_string_equal(f->fsm.cluster_id, OTHER);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1036,6 +1354,17 @@ int main(void)
         T(test_returning_old_master_does_not_become_master),
         T(test_complete_after_abort_is_rejected),
         T(test_bootstrap_without_any_master),
+        T(test_advertise_adopts_cluster_id_when_none),
+        T(test_advertise_again_replaces_the_addresses),
+        T(test_advertise_of_another_cluster_is_rejected),
+        T(test_agents_are_kept_sorted_by_id),
+        T(test_agent_beyond_the_maximum_is_rejected),
+        T(test_malformed_advertise_is_rejected),
+        T(test_malformed_first_advertise_adopts_nothing),
+        T(test_advertise_through_bytes),
+        T(test_equal_sees_cluster_id_and_agents),
+        T(test_snapshot_round_trip_keeps_cluster_and_agents),
+        T(test_snapshot_without_agents_restores_none),
     };
 #undef T
 
