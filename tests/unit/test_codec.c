@@ -852,6 +852,36 @@ static void test_snapshot_agents_are_checked(void **state)
     snapshot_decodes(&s, NULL);
 }
 
+/* What the FSM could never hold is no more acceptable from a snapshot (a
+ * leader's InstallSnapshot): every recorded agent has a valid client
+ * address, as AdvertiseAgent requires.
+ * BUG (#13, reported): dec_agents() in src/core/codec.c only decodes the
+ * agents' addresses (lengths, ports) and never form-checks them, so an
+ * agent without an api or with "bad host" is accepted; this test fails
+ * until it does. */
+static void test_snapshot_agent_addresses_pass_the_entry_check(void **state)
+{
+    Rsm__Snapshot s = RSM__SNAPSHOT__INIT;
+    Rsm__AgentInfo a = RSM__AGENT_INFO__INIT, *av[1] = {&a};
+    Rsm__Addr api = RSM__ADDR__INIT;
+
+    (void)state;
+    api.host = "10.0.0.1";
+    api.port = 7000;
+    a.id = 1;
+    a.api = &api;
+    s.format = 1;
+    s.cluster_id = CID;
+    s.n_agents = 1;
+    s.agents = av;
+    snapshot_decodes(&s, NULL);
+    api.host = "bad host";
+    snapshot_decodes(&s, "agents[0]");
+    api.host = "10.0.0.1";
+    a.api = NULL;
+    snapshot_decodes(&s, "agents[0]");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -874,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_advertise),
         cmocka_unit_test(test_advertise_bad_fields),
         cmocka_unit_test(test_snapshot_agents_are_checked),
+        cmocka_unit_test(test_snapshot_agent_addresses_pass_the_entry_check),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -373,6 +373,29 @@ static void test_cluster_id_write_into_missing_dir_is_eio(void **state)
     assert_non_null(strstr(err, "nope/cluster-id.tmp"));
 }
 
+/* The writer must not store what its reader refuses: an id longer than
+ * RSM_CLUSTER_ID_LEN (or not hex) is refused and nothing is written.
+ * BUG (#13, reported): rsm_datadir_write_cluster_id() in src/io/datadir.c
+ * does not check id: snprintf() into text[34] truncates a longer one but
+ * returns its full length, and write(fd, text, n) then reads past text
+ * (a stack-buffer-overflow under ASan), leaving a file that
+ * rsm_datadir_read_cluster_id() refuses at the next start. This test fails
+ * until the writer checks rsm_cluster_id_valid(id). */
+static void test_cluster_id_write_refuses_a_bad_id(void **state)
+{
+    struct fixture *f = *state;
+    char err[RSM_ERRMSG_SIZE] = "";
+
+    assert_int_not_equal(
+        rsm_datadir_write_cluster_id(f->dir, CID "0123456789", err, sizeof err),
+        0);
+    assert_false(exists(f, "cluster-id"));
+    assert_false(exists(f, "cluster-id.tmp"));
+    assert_int_not_equal(
+        rsm_datadir_write_cluster_id(f->dir, "not hex", err, sizeof err), 0);
+    assert_false(exists(f, "cluster-id"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +423,8 @@ int main(void)
             test_cluster_id_write_replaces_and_leaves_no_tmp, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_cluster_id_write_into_missing_dir_is_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_id_write_refuses_a_bad_id,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
