@@ -9,6 +9,8 @@
 # label of the host). Talks to the API server with the pod's service
 # account (RBAC in deploy/label-master/rbac.yaml); the token goes to curl
 # in a header file, never in arguments. Needs curl and a writable /tmp.
+# The agent passes only the variables listed in RSM_HOOK_ENV (the
+# kustomization lists KUBERNETES_SERVICE_HOST and _PORT) besides PATH.
 set -eu
 
 [ $# -eq 4 ] || { echo "usage: $0 GROUP EPOCH OLD NEW" >&2; exit 2; }

@@ -16,11 +16,12 @@
  *
  * Every plan event is logged as a named event ("+promoted-slave", ...) and
  * passed to the event callback (for pub/sub). When a CompleteFailover is
- * applied, the leader runs the --on-failover hook, if any.
+ * applied, the leader runs the --on-failover hook, if any (hook.h).
  *
  * Ownership: rsm_monitor_start() allocates and copies the configuration
  * (the password too; it is wiped on stop); rsm_monitor_stop() closes every
- * link, timer and hook process and frees the monitor in its callback. */
+ * link and timer, stops the hook runner (it waits for the hooks still
+ * running, hook.h) and frees the monitor in its callback. */
 #ifndef RSM_MONITOR_H
 #define RSM_MONITOR_H
 
@@ -33,6 +34,7 @@
 #include "rsm/detector.h"
 #include "rsm/identity.h"
 #include "rsm/entry.h"
+#include "rsm/hook.h"
 #include "rsm/node.h"
 #include "rsm/planner.h"
 
@@ -69,8 +71,8 @@ struct rsm_monitor_config {
     struct rsm_addr self_api; /* this agent's own client address as the
                                  others reach it: a member whose address
                                  is this one is never asked */
-    char on_failover[1024];   /* hook script path, "" for none */
-    uint64_t hook_timeout_ms; /* default 30000 */
+    /* --on-failover, --hook-timeout-ms, --hook-env */
+    struct rsm_hook_config hook;
 };
 
 /* Defaults for every knob; no groups (allocates nothing). */

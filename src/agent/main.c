@@ -11,6 +11,7 @@
 #include "rsm/api.h"
 #include "rsm/err.h"
 #include "rsm/http_api.h"
+#include "rsm/hook.h"
 #include "rsm/log.h"
 #include "rsm/monitor.h"
 #include "rsm/node.h"
@@ -64,6 +65,7 @@ enum opt_id {
     O_REDIS_PASSWORD_FILE,
     O_ON_FAILOVER,
     O_HOOK_TIMEOUT,
+    O_HOOK_ENV,
     O_REQUIREPASS_FILE,
     O_MAX_CLIENTS,
     O_CLIENT_IDLE_TIMEOUT,
@@ -187,10 +189,19 @@ static const struct opt opts[O_COUNT] = {
                                "RSM_REDIS_PASSWORD (never a flag)"},
     [O_ON_FAILOVER] = {"on-failover", "RSM_ON_FAILOVER", "SCRIPT", NULL,
                        "run by the leader when a failover completes, with "
-                       "arguments GROUP EPOCH OLD NEW (and RSM_GROUP, "
-                       "RSM_EPOCH, RSM_OLD_MASTER, RSM_NEW_MASTER)"},
+                       "arguments GROUP EPOCH OLD NEW, its output discarded, "
+                       "in an environment of only RSM_GROUP, RSM_EPOCH, "
+                       "RSM_OLD_MASTER, RSM_NEW_MASTER (as the arguments), "
+                       "PATH (the agent's, else " RSM_HOOK_DEFAULT_PATH
+                       ") and the --hook-env variables"},
     [O_HOOK_TIMEOUT] = {"hook-timeout-ms", "RSM_HOOK_TIMEOUT_MS", "MS", "30000",
                         "the hook is killed after this long"},
+    [O_HOOK_ENV] = {"hook-env", "RSM_HOOK_ENV", "NAME", NULL,
+                    "pass the agent's variable NAME (if set) on to the "
+                    "--on-failover hook; repeat the flag for more (in the "
+                    "variable, separate names with ','). A variable that "
+                    "holds a secret (RSM_REDIS_PASSWORD, RSM_REQUIREPASS, "
+                    "RSM_CLUSTER_SECRET) is refused"},
     [O_REQUIREPASS_FILE] = {"requirepass-file", "RSM_REQUIREPASS_FILE", "FILE",
                             NULL,
                             "clients of the API must AUTH with the password "
@@ -354,6 +365,9 @@ static void parse_addr_opt(const struct optval *v, struct rsm_addr *out)
 /* --monitor may be given several times: every value is kept here. */
 static const char *monitor_flags[RSM_MAX_GROUPS + 1];
 static unsigned n_monitor_flags;
+/* Likewise --hook-env. */
+static const char *hook_env_flags[RSM_HOOK_ENV_MAX + 1];
+static unsigned n_hook_env_flags;
 
 /* Collect values: environment first, then flags on top. */
 static void collect(int argc, char **argv, struct optval vals[O_COUNT])
@@ -386,6 +400,8 @@ static void collect(int argc, char **argv, struct optval vals[O_COUNT])
         vals[idx].val = opts[idx].arg ? optarg : "1";
         if (idx == O_MONITOR && n_monitor_flags <= RSM_MAX_GROUPS)
             monitor_flags[n_monitor_flags++] = optarg;
+        if (idx == O_HOOK_ENV && n_hook_env_flags <= RSM_HOOK_ENV_MAX)
+            hook_env_flags[n_hook_env_flags++] = optarg;
         snprintf(vals[idx].src, sizeof vals[idx].src, "--%s", opts[idx].name);
     }
     if (optind < argc)
@@ -435,6 +451,33 @@ static void parse_monitor_list(const struct optval *v, const char *text,
         bad_usage("%s: %s", v->src, err);
 }
 
+/* --on-failover and what its hook is told (hook.h, hook_env.h): a
+ * --hook-env naming a secret stops the agent here, before anything runs. */
+static void parse_hook_settings(struct optval *v, struct rsm_hook_config *hc)
+{
+    const struct optval *env = &v[O_HOOK_ENV];
+    char err[RSM_ERRMSG_SIZE];
+
+    hc->timeout_ms = parse_number(&v[O_HOOK_TIMEOUT], 1, 86400000);
+    if (v[O_ON_FAILOVER].val != NULL) {
+        if (strlen(v[O_ON_FAILOVER].val) >= sizeof hc->path)
+            bad_usage("%s: too long", v[O_ON_FAILOVER].src);
+        if (access(v[O_ON_FAILOVER].val, X_OK) != 0)
+            bad_usage("%s: '%s' is not an executable file",
+                      v[O_ON_FAILOVER].src, v[O_ON_FAILOVER].val);
+        strcpy(hc->path, v[O_ON_FAILOVER].val);
+    }
+    if (n_hook_env_flags > RSM_HOOK_ENV_MAX)
+        bad_usage("%s: more than %d variables", env->src, RSM_HOOK_ENV_MAX);
+    for (unsigned i = 0; i < n_hook_env_flags; i++)
+        if (rsm_hook_env_add(&hc->env, hook_env_flags[i], err, sizeof err))
+            bad_usage("%s: %s", env->src, err);
+    /* from the variable (no flag given): "" is none */
+    if (n_hook_env_flags == 0 && env->val != NULL && env->val[0] != '\0' &&
+        rsm_hook_env_add(&hc->env, env->val, err, sizeof err) != 0)
+        bad_usage("%s: %s", env->src, err);
+}
+
 /* --monitor and the failure-detection knobs. */
 static void parse_monitor_settings(struct optval *v, struct settings *s)
 {
@@ -481,7 +524,6 @@ static void parse_monitor_settings(struct optval *v, struct settings *s)
     else
         bad_usage("%s: '%s' is not failover or pause",
                   v[O_SWITCHOVER_METHOD].src, v[O_SWITCHOVER_METHOD].val);
-    mc->hook_timeout_ms = parse_number(&v[O_HOOK_TIMEOUT], 1, 86400000);
     if (v[O_REDIS_USER].val != NULL) {
         if (strlen(v[O_REDIS_USER].val) >= sizeof mc->redis_user)
             bad_usage("%s: too long", v[O_REDIS_USER].src);
@@ -499,14 +541,7 @@ static void parse_monitor_settings(struct optval *v, struct settings *s)
         bad_usage("%s needs a password (--redis-password-file or "
                   "RSM_REDIS_PASSWORD)",
                   v[O_REDIS_USER].src);
-    if (v[O_ON_FAILOVER].val != NULL) {
-        if (strlen(v[O_ON_FAILOVER].val) >= sizeof mc->on_failover)
-            bad_usage("%s: too long", v[O_ON_FAILOVER].src);
-        if (access(v[O_ON_FAILOVER].val, X_OK) != 0)
-            bad_usage("%s: '%s' is not an executable file",
-                      v[O_ON_FAILOVER].src, v[O_ON_FAILOVER].val);
-        strcpy(mc->on_failover, v[O_ON_FAILOVER].val);
-    }
+    parse_hook_settings(v, &mc->hook);
 }
 
 /* --id-from-hostname: "rsm-2" (or "rsm-2.rsm.ns.svc...") gives id 3. The

@@ -88,15 +88,6 @@ struct peer {
     char problem[RSM_IDENTITY_WHY_MAX]; /* why it is not counted, "" */
 };
 
-/* A running --on-failover hook. */
-struct hook {
-    struct rsm_monitor *m;
-    uv_process_t proc;
-    uv_timer_t timer;
-    int closing; /* handles still to close */
-    struct hook *next;
-};
-
 struct rsm_monitor {
     uv_loop_t *loop;
     struct rsm_monitor_config cfg;
@@ -116,7 +107,7 @@ struct rsm_monitor {
     struct group *groups;
     unsigned n_peers;
     struct peer peers[RSM_MAX_AGENTS];
-    struct hook *hooks;
+    struct rsm_hook *hook; /* runs --on-failover; NULL once stopping */
     bool stopping;
     unsigned pending_close; /* handles and links still closing */
     rsm_monitor_stop_cb stop_cb;
@@ -138,7 +129,7 @@ void rsm_monitor_config_init(struct rsm_monitor_config *cfg)
     rsm_detector_config_init(&cfg->detector);
     cfg->detector.quorum = 0; /* majority of the agents */
     rsm_planner_config_init(&cfg->planner);
-    cfg->hook_timeout_ms = 30000;
+    rsm_hook_config_init(&cfg->hook);
 }
 
 void rsm_monitor_config_free(struct rsm_monitor_config *cfg)
@@ -1539,116 +1530,23 @@ static void tick_cb(uv_timer_t *t)
  * The --on-failover hook
  * ---------------------------------------------------------------------- */
 
-static void hook_closed(uv_handle_t *h)
-{
-    struct hook *hk = h->data;
-    struct rsm_monitor *m = hk->m;
-
-    if (--hk->closing > 0)
-        return;
-    for (struct hook **pp = &m->hooks; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == hk) {
-            *pp = hk->next;
-            break;
-        }
-    }
-    free(hk);
-    m->pending_close--;
-    maybe_free(m);
-}
-
-static void hook_exit_cb(uv_process_t *p, int64_t status, int sig)
-{
-    struct hook *hk = p->data;
-
-    if (status == 0 && sig == 0)
-        rsm_log(RSM_LOG_INFO, "hook-done", "pid=%d", p->pid);
-    else
-        rsm_log(RSM_LOG_WARN, "hook-failed", "pid=%d status=%lld signal=%d",
-                p->pid, (long long)status, sig);
-    uv_timer_stop(&hk->timer);
-    uv_close((uv_handle_t *)&hk->proc, hook_closed);
-    uv_close((uv_handle_t *)&hk->timer, hook_closed);
-}
-
-static void hook_timeout_cb(uv_timer_t *t)
-{
-    struct hook *hk = t->data;
-
-    rsm_log(RSM_LOG_WARN, "hook-timeout", "pid=%d", hk->proc.pid);
-    uv_process_kill(&hk->proc, SIGKILL);
-}
-
-extern char **environ;
-
+/* A CompleteFailover applied on the acting leader: tell the hook of the
+ * failover the group's history just recorded. The hook module logs what
+ * becomes of it; the monitor does not wait for it. */
 static void run_hook(struct rsm_monitor *m, const struct rsm_entry *e,
                      const struct rsm_group *cg)
 {
-    char epoch[24], old[RSM_ADDR_STRLEN], neu[RSM_ADDR_STRLEN];
-    char env_buf[4][RSM_ADDR_STRLEN + 32];
     const struct rsm_history_item *h;
-    uv_process_options_t opt;
-    struct hook *hk;
-    size_t n_env = 0;
-    char **env;
-    int rv;
+    struct rsm_hook_event ev;
 
-    if (m->cfg.on_failover[0] == '\0' || cg == NULL || cg->n_history == 0)
+    if (m->hook == NULL || cg == NULL || cg->n_history == 0)
         return;
     h = &cg->history[cg->n_history - 1];
-    snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)e->epoch);
-    rsm_addr_format(&h->old_master, old, sizeof old);
-    rsm_addr_format(&h->new_master, neu, sizeof neu);
-    while (environ[n_env] != NULL)
-        n_env++;
-    env = calloc(n_env + 5, sizeof *env);
-    hk = calloc(1, sizeof *hk);
-    if (env == NULL || hk == NULL) {
-        free(env);
-        free(hk);
-        return;
-    }
-    memcpy(env, environ, n_env * sizeof *env);
-    snprintf(env_buf[0], sizeof env_buf[0], "RSM_GROUP=%s", e->group);
-    snprintf(env_buf[1], sizeof env_buf[1], "RSM_EPOCH=%s", epoch);
-    snprintf(env_buf[2], sizeof env_buf[2], "RSM_OLD_MASTER=%s", old);
-    snprintf(env_buf[3], sizeof env_buf[3], "RSM_NEW_MASTER=%s", neu);
-    for (int i = 0; i < 4; i++)
-        env[n_env + (size_t)i] = env_buf[i];
-
-    char *args[] = {
-        m->cfg.on_failover, (char *)e->group, epoch, old, neu, NULL};
-    memset(&opt, 0, sizeof opt);
-    opt.file = m->cfg.on_failover;
-    opt.args = args;
-    opt.env = env;
-    opt.exit_cb = hook_exit_cb;
-    opt.stdio_count = 0;
-    hk->m = m;
-    hk->proc.data = hk;
-    rv = uv_spawn(m->loop, &hk->proc, &opt);
-    free(env);
-    if (rv != 0) {
-        rsm_log(RSM_LOG_WARN, "hook-failed", "path=%s error=\"%s\"",
-                m->cfg.on_failover, uv_strerror(rv));
-        hk->closing = 1;
-        m->pending_close++;
-        uv_close((uv_handle_t *)&hk->proc, hook_closed);
-        hk->next = m->hooks;
-        m->hooks = hk;
-        return;
-    }
-    rsm_log(RSM_LOG_INFO, "hook-started",
-            "pid=%d group=%s epoch=%s old=%s "
-            "new=%s",
-            hk->proc.pid, e->group, epoch, old, neu);
-    uv_timer_init(m->loop, &hk->timer);
-    hk->timer.data = hk;
-    uv_timer_start(&hk->timer, hook_timeout_cb, m->cfg.hook_timeout_ms, 0);
-    hk->closing = 2;
-    m->pending_close++;
-    hk->next = m->hooks;
-    m->hooks = hk;
+    ev.group = e->group;
+    ev.epoch = e->epoch;
+    ev.old_master = h->old_master;
+    ev.new_master = h->new_master;
+    rsm_hook_run(m->hook, &ev);
 }
 
 /* ------------------------------------------------------------------------
@@ -1927,7 +1825,9 @@ int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
     m->deadline_ms = -1;
     m->tick.data = m;
     m->kick.data = m;
-    rv = open_links(m, errmsg, errlen);
+    rv = rsm_hook_start(loop, &cfg->hook, &m->hook, errmsg, errlen);
+    if (rv == 0)
+        rv = open_links(m, errmsg, errlen);
     if (rv != 0) {
         rsm_monitor_stop(m, NULL, NULL);
         return rv;
@@ -1973,6 +1873,14 @@ static void timer_closed(uv_handle_t *h)
     maybe_free(m);
 }
 
+static void hook_stopped(void *arg)
+{
+    struct rsm_monitor *m = arg;
+
+    m->pending_close--;
+    maybe_free(m);
+}
+
 static void link_closed(struct rsm_redis *r, void *arg)
 {
     struct rsm_monitor *m = arg;
@@ -2009,8 +1917,9 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
     }
     for (unsigned i = 0; i < m->n_peers; i++)
         peer_drop(&m->peers[i]);
-    for (struct hook *hk = m->hooks; hk != NULL; hk = hk->next) {
-        if (hk->closing == 2 && !uv_is_closing((uv_handle_t *)&hk->proc))
-            uv_process_kill(&hk->proc, SIGTERM);
+    if (m->hook != NULL) { /* SIGTERM to running hooks; waits for them */
+        m->pending_close++;
+        rsm_hook_stop(m->hook, hook_stopped, m);
+        m->hook = NULL;
     }
 }

@@ -35,6 +35,10 @@ static void test_init_allocates_nothing(void **state)
     assert_int_equal(cfg.n_groups, 0);
     assert_null(cfg.groups);
     assert_int_equal(cfg.probe_interval_ms, 100);
+    /* no hook; when there is one: 30 s and no variable beyond its own */
+    assert_string_equal(cfg.hook.path, "");
+    assert_int_equal(cfg.hook.timeout_ms, 30000);
+    assert_int_equal(cfg.hook.env.n, 0);
     rsm_monitor_config_free(&cfg);
     rsm_monitor_config_free(&cfg); /* twice is harmless */
     assert_null(cfg.groups);
