@@ -61,7 +61,8 @@ int rsm_datadir_read_cluster_id(const char *dir, char *buf, size_t len,
                                 char *errmsg, size_t errlen);
 
 /* Store id in dir/cluster-id (written to a temporary file, synced, then
- * renamed over). 0 or RSM_EIO with errmsg. */
+ * renamed over). 0, RSM_EINVAL if id is not a cluster id, or RSM_EIO with
+ * errmsg. */
 int rsm_datadir_write_cluster_id(const char *dir, const char *id, char *errmsg,
                                  size_t errlen);
 

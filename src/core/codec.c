@@ -848,6 +848,16 @@ static int dec_agents(struct dec *d, const Rsm__Snapshot *m,
         if (rv == 0)
             rv = dec_addr(d, &a->http, m->agents[i]->http, name);
         a->id = m->agents[i]->id;
+        if (rv == 0) { /* the form an AdvertiseAgent of it would have */
+            struct rsm_entry e;
+            snprintf(name, sizeof name, "agents[%zu]: ", i);
+            rsm_entry_init(&e, RSM_ENTRY_ADVERTISE_AGENT, NULL, 0);
+            e.agent_id = a->id ? a->id : 1; /* id 0 is reported below */
+            e.api = a->api;
+            e.http = a->http;
+            memcpy(e.cluster_id, out->cluster_id, sizeof e.cluster_id);
+            rv = check(d, &e, name);
+        }
         if (rv == 0 && (a->id == 0 || (i > 0 && a[-1].id >= a->id)))
             rv = rsm_errf(RSM_EPARSE, d->errmsg, d->errlen,
                           "agents[%zu].id: %llu is 0 or not sorted", i,

@@ -364,6 +364,9 @@ int rsm_datadir_write_cluster_id(const char *dir, const char *id, char *errmsg,
     int fd, n, rv = 0;
 
     snprintf(path, sizeof path, "%s/" CLUSTER_ID_FILE, dir);
+    if (!rsm_cluster_id_valid(id))
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "%s: not writing '%.40s': not a cluster id", path, id);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     n = snprintf(text, sizeof text, "%s\n", id);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
