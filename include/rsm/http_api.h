@@ -97,6 +97,8 @@ struct rsm_metrics_input {
     bool have_api;
     unsigned api_clients;
     unsigned http_clients;
+    /* the Raft transport's counters (transport.h); NULL: not shown */
+    const struct rsm_transport_stats *transport;
 };
 
 /* The Prometheus text exposition (format 0.0.4), every family with HELP
@@ -113,6 +115,18 @@ struct rsm_metrics_input {
  *                                            gauge
  *   rsm_raft_leader_changes_total            counter
  *   rsm_raft_members                         gauge
+ *   with transport (the Raft port, transport.h):
+ *   rsm_raft_auth_enabled                    gauge: 1 with a cluster
+ *                                            secret (the handshake)
+ *   rsm_raft_auth_refused_total              counter: incoming Raft
+ *                                            connections that failed the
+ *                                            handshake (closed, nothing
+ *                                            reached Raft)
+ *   rsm_raft_auth_failed_total               counter: outgoing ones
+ *   rsm_raft_connect_errors_total            counter: outgoing connects
+ *                                            that failed or timed out
+ *   rsm_raft_resolve_errors_total            counter: peer names that did
+ *                                            not resolve
  *   rsm_fsm_entries_total{result}            counter: applied, rejected
  *   per committed group (from the FSM, the same on every agent):
  *   rsm_group_master{group,master}           gauge 1 for the committed

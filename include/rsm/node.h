@@ -60,6 +60,11 @@ struct rsm_node_config {
     unsigned snapshot_threshold;   /* default 1024 entries */
     bool join;                     /* never bootstrap: wait to be
                                       added by the leader */
+    /* The group secret (NULL / 0: none): every Raft connection then
+     * starts with the handshake of raftauth.h (see transport.h). Copied
+     * by rsm_node_start(); the caller may wipe its buffer after. */
+    const unsigned char *cluster_secret;
+    size_t cluster_secret_len;
 };
 
 /* Parse "1=host:port[/api],2=..." into cfg->peers (api defaults to the host
@@ -144,6 +149,11 @@ void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out);
  * it was applied). Read from the data dir at start, then kept in step with
  * the log. The pointer stays valid until the node is freed. */
 const char *rsm_node_cluster_id(const struct rsm_node *n);
+
+/* The Raft transport's counters (connections, handshake refusals). */
+struct rsm_transport_stats;
+void rsm_node_transport_stats(const struct rsm_node *n,
+                              struct rsm_transport_stats *out);
 
 /* The committed, applied state (read-only). */
 const struct rsm_fsm *rsm_node_fsm(const struct rsm_node *n);

@@ -1,23 +1,42 @@
-/* transport.h - the Raft TCP transport of the agent: raft_uv_tcp with DNS.
+/* transport.h - the Raft TCP transport of the agent: DNS names on every
+ * connect and, with a group secret, an authenticated handshake before
+ * libraft sees a byte.
  *
  * canonical/raft 0.15's own TCP transport only understands dotted IPv4
  * "a.b.c.d:port" addresses. Agents are configured with member addresses
  * "host:raftport[/apiport]" (see node.h) where host is usually a DNS name
- * whose IP changes when a pod is rescheduled. This transport wraps
- * raft_uv_tcp: on every connect it strips the "/apiport" suffix, resolves
- * the host with uv_getaddrinfo (IPv4, first answer) and hands "ip:port" to
- * raft_uv_tcp, which does the handshake and the stream. Incoming connections
- * are raft_uv_tcp's, passed through unchanged. The listening socket binds to
- * the address given at init (a host name is resolved once, there).
+ * whose IP changes when a pod is rescheduled. On every connect this
+ * transport strips the "/apiport" suffix and resolves the host with
+ * uv_getaddrinfo (IPv4, first answer). The listening socket binds to the
+ * address given at init (a host name is resolved once, there).
+ *
+ * Without a secret, "ip:port" goes to raft_uv_tcp, which does TCP and its
+ * own small handshake (protocol, id, address); incoming connections are
+ * raft_uv_tcp's, passed through. Anyone who reaches the port can then send
+ * RequestVote or AppendEntries: start-up logs raft-unauthenticated.
+ *
+ * With a secret (struct rsm_transport_auth), TCP is ours on both sides:
+ * every connection runs the raftauth.h handshake (both sides prove the
+ * secret; the dialled id, and the cluster ids when both are known, must
+ * match) and only then is the stream handed to raft_uv, with the peer's id
+ * and address from the handshake (raft_uv_tcp's handshake is not sent:
+ * raft_uv itself reads and writes nothing but messages on the stream). A
+ * connection that fails is closed, counted (auth_refused incoming,
+ * auth_failed outgoing) and logged (raft-auth-refused, raft-auth-failed;
+ * once per peer and reason per minute). The two kinds of agents cannot
+ * talk to each other: add the secret one agent at a time (a majority keeps
+ * talking), after every agent runs a version that has the flag.
  *
  * Ownership: the caller owns the struct raft_uv_transport (embed it, e.g. in
  * the node) and passes it to raft_uv_init(). rsm_transport_init() allocates
- * the implementation; raft_uv calls t->close() while raft_close() runs; once
- * the raft close callback has fired, rsm_transport_destroy() frees what init
- * allocated. All callbacks run on the loop thread. */
+ * the implementation (and a copy of the secret); raft_uv calls t->close()
+ * while raft_close() runs; once the raft close callback has fired,
+ * rsm_transport_destroy() frees what init allocated. All callbacks run on
+ * the loop thread. */
 #ifndef RSM_TRANSPORT_H
 #define RSM_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,20 +46,40 @@
 
 #include "rsm/addr.h"
 
-/* Counters for status and tests. */
+/* Counters for status, /metrics and tests. */
 struct rsm_transport_stats {
+    bool authenticated;      /* a secret is configured */
     uint64_t connects;       /* connect requests from raft */
     uint64_t resolve_errors; /* host names that did not resolve */
-    uint64_t connect_errors; /* resolved, then TCP or handshake failed */
+    uint64_t connect_errors; /* resolved, then TCP failed or timed out
+                                (with a secret: or the handshake timed
+                                out) */
+    uint64_t auth_refused;   /* incoming connections that failed the
+                                handshake (nothing reached raft) */
+    uint64_t auth_failed;    /* outgoing connections that failed it */
+    uint64_t auth_accepted;  /* incoming connections handed to raft */
+};
+
+/* The group secret and this agent's identity. The secret is copied at
+ * init; cluster_id (may be NULL: always "") is called at every handshake
+ * and returns the group's cluster id or "" while unknown. */
+struct rsm_transport_auth {
+    const unsigned char *secret; /* NULL or secret_len 0: no handshake */
+    size_t secret_len;
+    raft_id self_id; /* must be the id raft_init() is given */
+    const char *(*cluster_id)(void *arg);
+    void *arg;
 };
 
 /* Set up *t as a resolving TCP transport on loop, listening on bind (its
- * host: an IPv4 address, a name resolved now, or "0.0.0.0"). 0, or
- * RSM_ERESOLVE / RSM_EINVAL / RSM_ENOMEM / RSM_ERAFT with errmsg. On error
- * nothing is left to free. Blocking DNS lookup of bind's host if it is a
- * name (start-up only). */
+ * host: an IPv4 address, a name resolved now, or "0.0.0.0"), with the
+ * handshake if auth has a secret (auth may be NULL). 0, or RSM_ERESOLVE /
+ * RSM_EINVAL / RSM_ENOMEM / RSM_ERAFT with errmsg. On error nothing is
+ * left to free. Blocking DNS lookup of bind's host if it is a name
+ * (start-up only). */
 int rsm_transport_init(struct raft_uv_transport *t, uv_loop_t *loop,
-                       const struct rsm_addr *bind, char *errmsg,
+                       const struct rsm_addr *bind,
+                       const struct rsm_transport_auth *auth, char *errmsg,
                        size_t errlen);
 
 /* Release what rsm_transport_init() allocated. Only after the transport was

@@ -15,8 +15,10 @@
 #include "rsm/log.h"
 #include "rsm/monitor.h"
 #include "rsm/node.h"
+#include "rsm/raftauth.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -52,6 +54,7 @@ enum opt_id {
     O_HEARTBEAT,
     O_SNAPSHOT,
     O_JOIN,
+    O_CLUSTER_SECRET_FILE,
     O_MONITOR,
     O_DOWN_AFTER,
     O_PROBE_INTERVAL,
@@ -137,6 +140,20 @@ static const struct opt opts[O_COUNT] = {
     [O_JOIN] = {"join", "RSM_JOIN", NULL, "off",
                 "never bootstrap: wait to be added to a running group "
                 "(RSM MEMBER ADD); the variable takes 1/true/yes"},
+    [O_CLUSTER_SECRET_FILE] = {"cluster-secret-file", "RSM_CLUSTER_SECRET_FILE",
+                               "FILE", NULL,
+                               "the group secret: the content of FILE (one "
+                               "trailing newline dropped), 16 to 1024 bytes, "
+                               "the same on every agent; or the secret itself "
+                               "in the variable RSM_CLUSTER_SECRET (never a "
+                               "flag). Every Raft connection then starts with "
+                               "a challenge-response on it (HMAC-SHA256) and "
+                               "one that fails never reaches Raft. Without "
+                               "it, anyone who reaches the Raft port can "
+                               "vote and append (a warning is logged). To "
+                               "turn it on in a running group, first run "
+                               "this version everywhere, then restart the "
+                               "agents one at a time with the secret"},
     [O_MONITOR] = {"monitor", "RSM_MONITOR", "NAME=HOST:PORT,...", NULL,
                    "watch a Redis replication group: its name (as clients "
                    "ask Sentinel for it) and every instance, master and "
@@ -249,6 +266,10 @@ struct settings {
     struct rsm_addr http_bind;
     enum rsm_log_level log_level;
     enum rsm_log_format log_format;
+    /* --cluster-secret-file / RSM_CLUSTER_SECRET; node.cluster_secret
+     * points here; wiped once the node has its copy */
+    unsigned char cluster_secret[RSM_RAFTAUTH_SECRET_MAX + 2];
+    size_t cluster_secret_len;
 };
 
 /* "  --flag ARG   text" with text wrapped at 79 columns. */
@@ -440,6 +461,74 @@ static void read_password_file(const struct optval *v, char *out, size_t len)
     out[n] = '\0';
     if (n == 0)
         bad_usage("%s: '%s' holds no password", v->src, v->val);
+}
+
+/* Refuse a secret of the wrong size; never shows the secret itself. */
+static void check_secret_len(const char *src, const char *file, size_t n)
+{
+    const char *in = file ? " in '" : "", *end = file ? "'" : "";
+
+    if (file == NULL)
+        file = "";
+    if (n == 0)
+        bad_usage("%s: the cluster secret%s%s%s is empty", src, in, file, end);
+    if (n < RSM_RAFTAUTH_SECRET_MIN)
+        bad_usage("%s: the cluster secret%s%s%s is %zu bytes long, at least "
+                  "%d are needed (e.g. head -c 32 /dev/urandom | base64)",
+                  src, in, file, end, n, RSM_RAFTAUTH_SECRET_MIN);
+    if (n > RSM_RAFTAUTH_SECRET_MAX)
+        bad_usage("%s: the cluster secret%s%s%s is longer than %d bytes", src,
+                  in, file, end, RSM_RAFTAUTH_SECRET_MAX);
+}
+
+/* The whole content of a secret file, read once, one trailing newline
+ * ("\n" or "\r\n") dropped. */
+static size_t read_secret_file(const struct optval *v, unsigned char *out,
+                               size_t cap)
+{
+    int fd = open(v->val, O_RDONLY | O_CLOEXEC);
+    size_t n = 0;
+    ssize_t r = 0;
+
+    if (fd < 0)
+        bad_usage("%s: cannot read '%s': %s", v->src, v->val, strerror(errno));
+    while (n < cap && (r = read(fd, out + n, cap - n)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            close(fd);
+            bad_usage("%s: cannot read '%s': %s", v->src, v->val,
+                      strerror(errno));
+        }
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n > 0 && out[n - 1] == '\n' && n <= RSM_RAFTAUTH_SECRET_MAX + 1) {
+        n--;
+        if (n > 0 && out[n - 1] == '\r')
+            n--;
+    }
+    check_secret_len(v->src, v->val, n);
+    return n;
+}
+
+/* --cluster-secret-file, else RSM_CLUSTER_SECRET, else none. */
+static void parse_cluster_secret(const struct optval *v, struct settings *s)
+{
+    const char *env = getenv("RSM_CLUSTER_SECRET");
+    size_t n = 0;
+
+    if (v[O_CLUSTER_SECRET_FILE].val != NULL) {
+        n = read_secret_file(&v[O_CLUSTER_SECRET_FILE], s->cluster_secret,
+                             sizeof s->cluster_secret);
+    } else if (env != NULL) {
+        n = strlen(env);
+        check_secret_len("RSM_CLUSTER_SECRET", NULL, n);
+        memcpy(s->cluster_secret, env, n);
+    }
+    s->cluster_secret_len = n;
+    s->node.cluster_secret = n > 0 ? s->cluster_secret : NULL;
+    s->node.cluster_secret_len = n;
 }
 
 static void parse_monitor_list(const struct optval *v, const char *text,
@@ -703,6 +792,7 @@ static void parse_settings(int argc, char **argv, struct settings *s)
     nc->snapshot_threshold =
         (unsigned)parse_number(&v[O_SNAPSHOT], 1, UINT_MAX);
     nc->join = v[O_JOIN].val != NULL ? parse_bool(&v[O_JOIN]) : false;
+    parse_cluster_secret(v, s);
     parse_monitor_settings(v, s);
     parse_api_settings(v, s);
     parse_advertise_settings(v, s, self);
@@ -959,6 +1049,8 @@ static void start(struct agent *a)
     log_start(a);
     rv =
         rsm_node_start(&a->loop, &a->set.node, &obs, &a->node, err, sizeof err);
+    explicit_bzero(a->set.cluster_secret, sizeof a->set.cluster_secret);
+    a->set.node.cluster_secret = NULL;
     if (rv != 0) {
         rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
                 rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),

@@ -5,6 +5,7 @@
 #include "rsm/err.h"
 #include "rsm/log.h"
 #include "rsm/textbuf.h"
+#include "rsm/transport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,43 @@ static void agent_metrics(struct rsm_textbuf *t,
     family(t, "rsm_raft_members", "gauge",
            "Members of the Raft configuration.");
     rsm_textbuf_printf(t, "rsm_raft_members %u\n", st->n_members);
+}
+
+/* The Raft port: the handshake and connection failures. */
+static void transport_metrics(struct rsm_textbuf *t,
+                              const struct rsm_transport_stats *ts)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } counters[] = {
+        {"rsm_raft_auth_refused_total",
+         "Incoming Raft connections that failed the handshake.",
+         offsetof(struct rsm_transport_stats, auth_refused)},
+        {"rsm_raft_auth_failed_total",
+         "Outgoing Raft connections that failed the handshake.",
+         offsetof(struct rsm_transport_stats, auth_failed)},
+        {"rsm_raft_connect_errors_total",
+         "Outgoing Raft connects that failed or timed out.",
+         offsetof(struct rsm_transport_stats, connect_errors)},
+        {"rsm_raft_resolve_errors_total",
+         "Raft peer host names that did not resolve.",
+         offsetof(struct rsm_transport_stats, resolve_errors)},
+    };
+
+    if (ts == NULL)
+        return;
+    family(t, "rsm_raft_auth_enabled", "gauge",
+           "1 when Raft connections need the cluster secret.");
+    rsm_textbuf_printf(t, "rsm_raft_auth_enabled %d\n", ts->authenticated);
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        uint64_t v;
+
+        memcpy(&v, (const char *)ts + counters[i].off, sizeof v);
+        family(t, counters[i].name, "counter", counters[i].help);
+        rsm_textbuf_printf(t, "%s %llu\n", counters[i].name,
+                           (unsigned long long)v);
+    }
 }
 
 /* The per-group families of the committed state, one family at a time
@@ -357,6 +395,7 @@ char *rsm_http_api_render_metrics(const struct rsm_metrics_input *in)
     bool acting = false;
 
     agent_metrics(&t, in);
+    transport_metrics(&t, in->transport);
     fsm_metrics(&t, in->fsm);
     for (size_t i = 0; i < in->n_mon; i++)
         acting = acting || in->mon[i].status.acting;
@@ -384,6 +423,7 @@ char *rsm_http_api_render_metrics(const struct rsm_metrics_input *in)
 static void serve_metrics(struct rsm_http_api *h, struct rsm_http_response *r)
 {
     struct rsm_node_status st;
+    struct rsm_transport_stats ts;
     struct rsm_metrics_input in;
     struct rsm_metrics_monitor_group *mon = NULL;
     size_t n = 0;
@@ -413,6 +453,8 @@ static void serve_metrics(struct rsm_http_api *h, struct rsm_http_response *r)
     in.have_api = h->api != NULL;
     in.api_clients = h->api ? rsm_api_clients(h->api) : 0;
     in.http_clients = rsm_http_server_clients(h->srv);
+    rsm_node_transport_stats(h->node, &ts);
+    in.transport = &ts;
     r->body = rsm_http_api_render_metrics(&in);
     free(mon);
     if (r->body == NULL) {

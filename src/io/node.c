@@ -1064,6 +1064,31 @@ static int start_raft(struct rsm_node *n, char *errmsg, size_t errlen)
     return 0;
 }
 
+static const char *transport_cluster_id(void *arg)
+{
+    return rsm_node_cluster_id(arg);
+}
+
+/* The transport, with the handshake if the group has a secret (the
+ * transport keeps its own copy: the config's pointer is dropped). */
+static int init_transport(struct rsm_node *n, char *errmsg, size_t errlen)
+{
+    struct rsm_transport_auth auth = {
+        .secret = n->cfg.cluster_secret,
+        .secret_len = n->cfg.cluster_secret_len,
+        .self_id = n->cfg.id,
+        .cluster_id = transport_cluster_id,
+        .arg = n,
+    };
+    int rv;
+
+    rv = rsm_transport_init(&n->transport, n->loop, &n->cfg.raft_bind, &auth,
+                            errmsg, errlen);
+    n->cfg.cluster_secret = NULL;
+    n->cfg.cluster_secret_len = 0;
+    return rv;
+}
+
 /* Before raft_init: lock, fsm, transport, raft_uv. Undone synchronously on
  * error. */
 static int start_io(struct rsm_node *n, char *errmsg, size_t errlen)
@@ -1085,8 +1110,7 @@ static int start_io(struct rsm_node *n, char *errmsg, size_t errlen)
     rv = fsm_setup(n, errmsg, errlen);
     if (rv != 0)
         goto err_after_lock;
-    rv = rsm_transport_init(&n->transport, n->loop, &n->cfg.raft_bind, errmsg,
-                            errlen);
+    rv = init_transport(n, errmsg, errlen);
     if (rv != 0)
         goto err_after_fsm;
     rv = raft_uv_init(&n->io, n->loop, n->data_dir, &n->transport);
@@ -1378,6 +1402,12 @@ void rsm_node_get_status(const struct rsm_node *n, struct rsm_node_status *out)
 const char *rsm_node_cluster_id(const struct rsm_node *n)
 {
     return n->cluster_id;
+}
+
+void rsm_node_transport_stats(const struct rsm_node *n,
+                              struct rsm_transport_stats *out)
+{
+    rsm_transport_get_stats(&n->transport, out);
 }
 
 const struct rsm_fsm *rsm_node_fsm(const struct rsm_node *n)

@@ -16,6 +16,7 @@
 #include "rsm/err.h"
 #include "rsm/fsm.h"
 #include "rsm/http_api.h"
+#include "rsm/transport.h"
 
 #define A "10.0.0.1:6379"
 #define B "10.0.0.2:6379"
@@ -297,6 +298,43 @@ static void test_metrics_without_groups_and_escaping(void **state)
     free(t);
 }
 
+/* The Raft port's counters: shown when given, absent otherwise. */
+static void test_metrics_of_the_raft_port(void **state)
+{
+    struct rsm_transport_stats ts = {.authenticated = true,
+                                     .auth_refused = 7,
+                                     .auth_failed = 2,
+                                     .connect_errors = 3,
+                                     .resolve_errors = 1};
+    struct rsm_metrics_input in;
+    struct rsm_node_status st;
+    char *t;
+
+    (void)state;
+    node_status(&st, "leader", true);
+    memset(&in, 0, sizeof in);
+    in.st = &st;
+    in.transport = &ts;
+    t = rsm_http_api_render_metrics(&in);
+    assert_non_null(t);
+    check_families(t);
+    has_line(t, "rsm_raft_auth_enabled 1");
+    has_line(t, "# TYPE rsm_raft_auth_refused_total counter");
+    has_line(t, "rsm_raft_auth_refused_total 7");
+    has_line(t, "rsm_raft_auth_failed_total 2");
+    has_line(t, "rsm_raft_connect_errors_total 3");
+    has_line(t, "rsm_raft_resolve_errors_total 1");
+    free(t);
+    ts.authenticated = false;
+    t = rsm_http_api_render_metrics(&in);
+    assert_non_null(t);
+    has_line(t, "rsm_raft_auth_enabled 0");
+    free(t);
+    t = render(&st, NULL, NULL, 0, "0.1.0"); /* no transport given */
+    lacks(t, "rsm_raft_auth");
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_metrics_of_the_leader),
         cmocka_unit_test(test_metrics_of_a_follower),
         cmocka_unit_test(test_metrics_without_groups_and_escaping),
+        cmocka_unit_test(test_metrics_of_the_raft_port),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
