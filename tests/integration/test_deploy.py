@@ -104,6 +104,12 @@ class DeployTest(TestCase):
              "runAsUser: 0\n        runAsGroup", "numeric non-root"),
             ("kustomization.yaml", "- redis.yaml", "- redis2.yaml",
              "does not exist"),
+            ("agents.yaml", "            - name: RSM_CLUSTER_SECRET_FILE\n",
+             "            - name: RSM_CLUSTER_SECRET_FILEX\n",
+             "RSM_CLUSTER_SECRET_FILE is not in a mounted Secret"),
+            ("agents.yaml", "              mountPath: /run/secrets/rsm\n",
+             "              mountPath: /run/rsm\n",
+             "RSM_CLUSTER_SECRET_FILE is not in a mounted Secret"),
         ]
         for rel, old, new, expect in cases:
             with self.subTest(file=rel, new=new):

@@ -194,11 +194,16 @@ function checkAgents(agents, redis) {
   const raft = portOf(c, "raft");
   const want = Array.from({ length: s.replicas }, (_, i) => `${i + 1}=${podName(agents.doc, i)}:${raft}`).join(",");
   if (env(c, "RSM_PEERS") !== want) fail(w, `RSM_PEERS is not ${want}`);
-  const pw = env(c, "RSM_REDIS_PASSWORD_FILE");
   const mounts = c.volumeMounts ?? [];
-  if (!pw || !mounts.some((m) => pw.startsWith(m.mountPath + "/") &&
-      (s.template.spec.volumes ?? []).some((v) => v.name === m.name && v.secret)))
+  const inSecret = (file) => file && mounts.some((m) => file.startsWith(m.mountPath + "/") &&
+      (s.template.spec.volumes ?? []).some((v) => v.name === m.name && v.secret));
+  if (!inSecret(env(c, "RSM_REDIS_PASSWORD_FILE")))
     fail(w, "RSM_REDIS_PASSWORD_FILE is not in a mounted Secret");
+  // the Raft port is authenticated, from a file (never a plain variable)
+  if (!inSecret(env(c, "RSM_CLUSTER_SECRET_FILE")))
+    fail(w, "RSM_CLUSTER_SECRET_FILE is not in a mounted Secret");
+  if ((c.env ?? []).some((e) => e.name === "RSM_CLUSTER_SECRET"))
+    fail(w, "RSM_CLUSTER_SECRET is set: mount the secret as a file instead");
   const dataDir = env(c, "RSM_DATA_DIR");
   if (!mounts.some((m) => m.mountPath === dataDir && (s.volumeClaimTemplates ?? []).some((v) => v.metadata.name === m.name)))
     fail(w, "RSM_DATA_DIR is not on a PersistentVolumeClaim");
