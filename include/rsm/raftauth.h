@@ -45,7 +45,8 @@
 /* No message is longer than this, header included. */
 #define RSM_RAFTAUTH_FRAME_MAX 512
 
-/* Why a handshake failed. The string table is rsm_raftauth_reason_str. */
+/* Why a handshake failed. The string table is rsm_raftauth_reason_str.
+ * The values travel in ERROR messages: append, never renumber. */
 enum rsm_raftauth_reason {
     RSM_RAFTAUTH_OK = 0,
     RSM_RAFTAUTH_MALFORMED,    /* not our message, or a field out of range */
@@ -62,6 +63,7 @@ enum rsm_raftauth_reason {
     RSM_RAFTAUTH_CLOSED,  /* the peer closed during the handshake (I/O) */
     RSM_RAFTAUTH_REFUSED, /* the peer sent ERROR (its reason: see
                              rsm_raftauth.peer_reason) */
+    RSM_RAFTAUTH_BUSY,    /* too many handshakes at once (I/O) */
     RSM_RAFTAUTH_REASON_COUNT
 };
 

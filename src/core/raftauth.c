@@ -57,6 +57,7 @@ static const struct {
                              "the peer closed the connection during the "
                              "handshake"},
     [RSM_RAFTAUTH_REFUSED] = {"refused", "the peer refused the handshake"},
+    [RSM_RAFTAUTH_BUSY] = {"busy", "too many handshakes in progress"},
 };
 
 const char *rsm_raftauth_reason_str(enum rsm_raftauth_reason r)

@@ -63,6 +63,9 @@
 /* Pending connections of the listening socket (raft_uv_tcp uses 1; peers
  * reconnect at once after a restart). */
 #define LISTEN_BACKLOG 16
+/* Incoming handshakes in progress at most; more are refused at once (a
+ * group has at most RSM_MAX_AGENTS members, each dialling once). */
+#define MAX_INCOMING 64
 /* A handshake failure is logged once per peer and reason this often. */
 #define AUTH_LOG_EVERY_MS 60000
 #define AUTH_LOG_SLOTS    64
@@ -295,6 +298,16 @@ static void note_unresolved(struct impl *im, const struct conn *c,
         p->failing = true;
 }
 
+/* An outgoing stream: see SEND_USER_TIMEOUT_MS. */
+static void set_user_timeout(uv_tcp_t *tcp)
+{
+    unsigned ms = SEND_USER_TIMEOUT_MS;
+    uv_os_fd_t fd;
+
+    if (uv_fileno((uv_handle_t *)tcp, &fd) == 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+}
+
 /* ---------------------------------------------------------------------------
  * Connect
  * ------------------------------------------------------------------------- */
@@ -323,12 +336,8 @@ static void inner_connected(struct raft_uv_connect *ireq, uv_stream_t *stream,
     }
     if (status != 0 && status != RAFT_CANCELED)
         im->stats.connect_errors++;
-    if (status == 0) {
-        uv_os_fd_t fd;
-        unsigned ms = SEND_USER_TIMEOUT_MS;
-        if (uv_fileno((uv_handle_t *)stream, &fd) == 0)
-            setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
-    }
+    if (status == 0)
+        set_user_timeout((uv_tcp_t *)stream);
     finish(c, stream, status);
 }
 
@@ -510,15 +519,6 @@ static const char *cluster_id(const struct impl *im)
     const char *id = im->cluster_id ? im->cluster_id(im->cluster_id_arg) : "";
 
     return id != NULL ? id : "";
-}
-
-static void set_user_timeout(uv_tcp_t *tcp)
-{
-    unsigned ms = SEND_USER_TIMEOUT_MS;
-    uv_os_fd_t fd;
-
-    if (uv_fileno((uv_handle_t *)tcp, &fd) == 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
 }
 
 static void out_closed(struct hs *hs);
@@ -938,6 +938,8 @@ static void on_connection(uv_stream_t *listener, int status)
     if (hs != NULL)
         hs->tcp = raft_malloc(sizeof *hs->tcp);
     if (hs == NULL || hs->tcp == NULL) {
+        /* Not accepted: libuv stops watching the listener until the next
+         * uv_accept, i.e. until memory is back and a connection comes. */
         free(hs);
         rsm_log(RSM_LOG_ERROR, "raft-accept-failed", "error=\"no memory\"");
         return;
@@ -959,6 +961,10 @@ static void on_connection(uv_stream_t *listener, int status)
     }
     peer_name(hs);
     rsm_raftauth_init(&hs->auth, im->secret, im->secret_len, im->self_id);
+    if (im->n_incoming > MAX_INCOMING) {
+        in_refuse(hs, RSM_RAFTAUTH_BUSY, NULL);
+        return;
+    }
     hs->step = HS_HELLO;
     uv_timer_start(&hs->timer, hs_timeout, HANDSHAKE_TIMEOUT_MS, 0);
     if (hs_read_next(hs) != 0)

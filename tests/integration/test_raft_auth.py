@@ -107,6 +107,34 @@ def closed_by_peer(s, timeout=5.0):
         s.close()
 
 
+def drain_until_closed(socks, timeout):
+    """{socket: bytes received} of the sockets the other side closed
+    within timeout (the rest stay open, unread data kept in the kernel)."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    got = {}
+    for s in socks:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+        got[s] = b""
+    closed = {}
+    deadline = time.monotonic() + timeout
+    while sel.get_map() and time.monotonic() < deadline:
+        for key, _ in sel.select(max(0.0, deadline - time.monotonic())):
+            s = key.fileobj
+            try:
+                chunk = s.recv(4096)
+            except ConnectionResetError:
+                chunk = b""
+            if chunk:
+                got[s] += chunk
+                continue
+            sel.unregister(s)
+            closed[s] = got[s]
+    sel.close()
+    return closed
+
+
 def metric(port, name):
     with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, port),
                                 timeout=3) as r:
@@ -329,6 +357,31 @@ class RaftAuthTest(TestCase):
                         "--cluster-secret-file",
                         self.secret_file("right", SECRET + b"\n")])
         self.settled(ag)
+        self.stop_cleanly(ag)
+
+    def test_b_connection_flood_is_bounded(self):
+        """At most 64 handshakes at once: more connections are refused at
+        once (ERROR "busy"), the others at the deadline; all are counted."""
+        ag = self.start_group(SECRET, n=1)
+        a = ag.wait_leader()
+        socks = []
+        for _ in range(7):  # in tens: a burst would overflow the backlog
+            socks += [socket.create_connection((HOST, a.raft_port))
+                      for _ in range(10)]
+            time.sleep(0.02)
+        early = drain_until_closed(socks, 1.0)  # well before the 2 s deadline
+        busy = b"RSMA\x01\x04\x00\x01\x0d"      # ERROR, reason busy
+        self.assertEqual(sorted(early.values()), [busy] * 6)
+        late = drain_until_closed([s for s in socks if s not in early], 5.0)
+        timeout = b"RSMA\x01\x04\x00\x01\x0a"   # ERROR, reason timeout
+        self.assertEqual(sorted(late.values()), [timeout] * 64)
+        for s in socks:
+            s.close()
+        wait_until(lambda: metric(ag.http[a.id],
+                                  "rsm_raft_auth_refused_total") == 70,
+                   timeout=5, what="70 refusals counted")
+        self.assertTrue(a.events("raft-auth-refused", reason="too many "
+                                 "handshakes in progress"))
         self.stop_cleanly(ag)
 
     def test_d_bad_secret_input(self):
