@@ -384,6 +384,41 @@ class RaftAuthTest(TestCase):
                                  "handshakes in progress"))
         self.stop_cleanly(ag)
 
+    def test_c_rolling_from_no_secret_to_a_secret(self):
+        """The README's procedure: agents that run without a secret get it
+        one at a time. Old and new agents cannot talk, each side says why,
+        and a majority of either kind keeps (or takes over) the group."""
+        ag = self.start_group(None, per_agent={3: SECRET})
+        a1, a2, a3 = ag[1], ag[2], ag[3]
+        wait_until(lambda: raft_view(a1)[1] in (1, 2) and
+                   raft_view(a1)[1] == raft_view(a2)[1], timeout=15,
+                   what="1 and 2 (no secret) agree on a leader")
+        wait_until(lambda: a3.events("raft-auth-refused") and
+                   a3.events("raft-auth-failed"), timeout=10,
+                   what="agent 3 to log both directions")
+        self.assertTrue(any("plain raft handshake" in e["reason"] and
+                            "without a cluster secret" in e["hint"]
+                            for e in a3.events("raft-auth-refused")))
+        self.assertTrue(any("closed the connection" in e["reason"] and
+                            "without a cluster secret" in e["hint"]
+                            for e in a3.events("raft-auth-failed")))
+        self.assertIsNone(raft_view(a3)[1])
+        self.assertLessEqual(raft_view(a3)[2], 1)
+
+        # the second one gets the secret: 2 and 3 take over, 1 is left out
+        a2.stop()
+        a2.start(extra=["--http-bind", "%s:%d" % (HOST, ag.http[2]),
+                        "--cluster-secret-file",
+                        os.path.join(self.workdir, "secret0")])
+        self.settled(ag, agents=[a2, a3])
+        # and the last one
+        a1.stop()
+        a1.start(extra=["--http-bind", "%s:%d" % (HOST, ag.http[1]),
+                        "--cluster-secret-file",
+                        os.path.join(self.workdir, "secret0")])
+        self.settled(ag)
+        self.stop_cleanly(ag)
+
     def test_d_bad_secret_input(self):
         data = os.path.join(self.workdir, "d")
         base = [binary("rsm-agent"), "--id", "1", "--peers",
