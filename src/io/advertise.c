@@ -168,13 +168,15 @@ static void answered(struct rsm_redis *r, const struct rsm_redis_result *res,
 
     (void)r;
     a->busy = false;
-    if (a->stopping || res->status == 0)
+    if (a->stopping)
         return;
     if (res->status == RSM_EREPLY && res->reply != NULL)
         refused(a, res->reply->str);
-    else
+    else if (res->status != 0)
         refused(a, res->errmsg);
-    drop_link(a); /* the leader may have moved: connect afresh */
+    /* Advertising is rare: hold no client slot on the leader meanwhile
+     * (and a leader that moved is connected to afresh). */
+    drop_link(a);
 }
 
 static void ask_leader(struct rsm_advertise *a, const struct rsm_member *l)
