@@ -6,12 +6,15 @@ sockets on loopback.
   (b) a forged raft 0.15 handshake + RequestVote with a huge term, sent to a
       follower and to the leader, changes nothing (term, leader, log), the
       connection is closed and /metrics counts it; so do an idle connection
-      (deadline) and our own HELLO with a made-up proof. The same bytes DO
+      (deadline), our own HELLO with a made-up proof, and a flood of
+      connections (at most 64 handshakes at once). The same bytes DO
       move the term of a group without a secret, and of this group once the
       sender knows the secret: they are well-formed, the handshake is what
       stops them;
   (c) an agent with another secret never joins; every side logs why, once
       per peer and reason, and the fix (the right secret) lets it catch up;
+      an agent of another group (same secret, another cluster id) is
+      refused; the README's rolling procedure from no secret to a secret;
   (d) bad flag input: an empty, short or unreadable secret file, a short
       RSM_CLUSTER_SECRET: a clear error, exit 2, the secret never printed.
 """
@@ -383,6 +386,44 @@ class RaftAuthTest(TestCase):
         self.assertTrue(a.events("raft-auth-refused", reason="too many "
                                  "handshakes in progress"))
         self.stop_cleanly(ag)
+
+    def test_c_agent_of_another_group_is_refused(self):
+        """Same secret, another group: an agent whose data dir belongs to
+        another cluster (cluster ids differ) is refused both ways round,
+        and the log names both cluster ids."""
+        ag = Agents(self, 3)
+        sec = self.secret_file("secret", SECRET)
+        a1, a2, a3 = ag[1], ag[2], ag[3]
+        for a in (a1, a2):
+            a.start(extra=["--cluster-secret-file", sec])
+        cid = wait_until(lambda: a1.status().get("cluster_id") or None,
+                         timeout=15, what="group A's cluster id")
+        # agent 3's data dir is a one-agent group of its own, made first
+        # on another port, then started where group A expects agent 3
+        other = free_port()
+        b = Agents(self, 1)
+        b[1].id = 3
+        b[1].data_dir = a3.data_dir
+        b[1].raft_port = other
+        b[1].start(extra=["--cluster-secret-file", sec])
+        cid_b = wait_until(lambda: b[1].status().get("cluster_id") or None,
+                           timeout=15, what="group B's cluster id")
+        self.assertNotEqual(cid, cid_b)
+        b[1].stop()
+        b[1].raft_port = a3.raft_port
+        b[1].start(extra=["--cluster-secret-file", sec])
+        ev = wait_until(lambda: b[1].events("raft-auth-refused"), timeout=10,
+                        what="agent 3 (group B) refusing group A's leader")
+        self.assertIn("another cluster", ev[0]["reason"])
+        self.assertIn(cid, ev[0]["detail"])
+        self.assertIn(cid_b, ev[0]["detail"])
+        lid = raft_view(a1)[1]
+        failed = wait_until(lambda: ag[lid].events("raft-auth-failed", peer=3),
+                            timeout=10, what="group A's leader failing")
+        self.assertIn("refused the handshake: the peer belongs to another "
+                      "cluster", failed[0]["reason"])
+        self.assertEqual(b[1].status()["cluster_id"], cid_b)
+        self.assertEqual(raft_view(a1)[1], lid)
 
     def test_c_rolling_from_no_secret_to_a_secret(self):
         """The README's procedure: agents that run without a secret get it
