@@ -15,9 +15,26 @@
  * Writes: commands given together (rsm_redis_commands), and everything
  * that waited for the connection, go out in one write.
  *
+ * Names: a host that is an IP literal is never resolved. A name is
+ * resolved again on every connect, in the background (uv_getaddrinfo, on
+ * libuv's thread pool, which raft's disk I/O and the Raft transport share):
+ *   - at most one lookup per link is in flight: a connect attempt that gives
+ *     up does not abandon it (a lookup the pool already runs cannot be
+ *     cancelled, and a name that times out in DNS would otherwise pile one
+ *     blocked pool thread per probe onto the pool); the next attempt waits
+ *     for the same lookup;
+ *   - its answer is cached: an attempt connects to the fresh answer when it
+ *     comes within RESOLVE_GRACE_MS, else to the last addresses known (a
+ *     live Redis stays reachable while DNS is slow or briefly down);
+ *   - a name that does not exist (EAI_NONAME) empties the cache: its old
+ *     address is never used again; an attempt with nothing cached fails
+ *     with RSM_ERESOLVE at once on such an answer, or at its connect
+ *     deadline while the lookup still runs: an unresolvable instance is
+ *     reported unreachable within the connect timeout, never waited for.
+ *
  * Lifetime: the struct counts what still refers to it (the user until
  * rsm_redis_close, the link timer, the deadline timer, each TCP handle,
- * each name resolution in flight) and is freed when the count drops to
+ * the name resolution in flight) and is freed when the count drops to
  * zero, always from a libuv close or request callback. Commands never
  * outlive the link: closing it completes them all. */
 #include "rsm/redis.h"
@@ -33,6 +50,12 @@
 
 /* Messages name the address (up to RSM_ADDR_STRLEN) plus some detail. */
 #define MSG_SIZE (RSM_ADDR_STRLEN + RSM_ERRMSG_SIZE)
+/* Addresses of one name kept (and tried in turn). */
+#define RESOLVE_MAX 4
+/* How long a connect waits for its fresh lookup before it uses the cached
+ * addresses (at most half the connect timeout). A healthy resolver answers
+ * in a few ms: then the fresh answer is always used. */
+#define RESOLVE_GRACE_MS 50
 
 enum state {
     ST_IDLE = 0,
@@ -69,7 +92,14 @@ struct conn {
     bool closing;
 };
 
-/* One uv_getaddrinfo in flight; stale once r->resolving points elsewhere. */
+/* An IPv4 or IPv6 address (smaller than sockaddr_storage: a link keeps 8). */
+union sockaddr_any {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
+/* The one uv_getaddrinfo of a link in flight (r->lookup). */
 struct resolve {
     uv_getaddrinfo_t req;
     struct rsm_redis *r;
@@ -93,9 +123,15 @@ struct rsm_redis {
     uint64_t connect_timeout_ms;
 
     enum state state;
-    struct resolve *resolving;
-    struct addrinfo *ai_list, *ai_next;
-    int last_connect_err; /* libuv code of the last failed attempt */
+    /* names: see the top of this file */
+    bool numeric;           /* an IP literal: cache[0], never resolved */
+    struct resolve *lookup; /* in flight (one at most), or NULL */
+    union sockaddr_any cache[RESOLVE_MAX]; /* last answer */
+    unsigned n_cache;
+    union sockaddr_any cand[RESOLVE_MAX]; /* this attempt's addresses */
+    unsigned n_cand, next_cand;
+    uint64_t connect_deadline; /* loop time; UINT64_MAX: none */
+    int last_connect_err;      /* libuv code of the last failed attempt */
     struct conn *conn;
     uv_timer_t timer; /* connect deadline, or a deferred failure */
     int deferred;     /* RSM_E* to fail with when `timer` fires, or 0 */
@@ -216,17 +252,11 @@ static void conn_close(struct conn *c)
     }
 }
 
-/* Forget the connection and any attempt in progress; queues are kept. */
+/* Forget the connection and any attempt in progress; queues are kept. A
+ * lookup in flight goes on: its answer refreshes the cache. */
 static void drop(struct rsm_redis *r)
 {
-    if (r->resolving != NULL) {
-        uv_cancel((uv_req_t *)&r->resolving->req); /* cb frees it */
-        r->resolving = NULL;
-    }
-    if (r->ai_list != NULL) {
-        uv_freeaddrinfo(r->ai_list);
-        r->ai_list = r->ai_next = NULL;
-    }
+    r->n_cand = r->next_cand = 0;
     if (r->conn != NULL) {
         conn_close(r->conn);
         r->conn = NULL;
@@ -503,12 +533,10 @@ static void on_connect(uv_connect_t *req, int status)
         r->last_connect_err = status;
         conn_close(c);
         r->conn = NULL;
-        r->ai_next = r->ai_next->ai_next;
+        r->next_cand++;
         try_connect(r);
         return;
     }
-    uv_freeaddrinfo(r->ai_list);
-    r->ai_list = r->ai_next = NULL;
     uv_tcp_nodelay(&c->tcp, 1);
     rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (rv == 0 && r->password != NULL) {
@@ -523,7 +551,7 @@ static void on_connect(uv_connect_t *req, int status)
         ready(r);
 }
 
-/* Start one TCP connect to the address at ai_next; 0 or a libuv error. */
+/* Start one TCP connect to cand[next_cand]; 0 or a libuv error. */
 static int connect_one(struct rsm_redis *r)
 {
     struct conn *c = calloc(1, sizeof *c);
@@ -547,7 +575,8 @@ static int connect_one(struct rsm_redis *r)
     c->req.data = c;
     r->refs++;
     r->conn = c;
-    rv = uv_tcp_connect(&c->req, &c->tcp, r->ai_next->ai_addr, on_connect);
+    rv = uv_tcp_connect(&c->req, &c->tcp,
+                        &r->cand[r->next_cand].sa, on_connect);
     if (rv != 0) {
         conn_close(c);
         r->conn = NULL;
@@ -555,16 +584,14 @@ static int connect_one(struct rsm_redis *r)
     return rv;
 }
 
-/* Try the resolved addresses from ai_next on, until one connect starts. */
+/* Try the candidate addresses from next_cand on, until one connect starts.
+ * From callbacks only. */
 static void try_connect(struct rsm_redis *r)
 {
     int rv;
 
     r->state = ST_CONNECTING;
-    for (; r->ai_next != NULL; r->ai_next = r->ai_next->ai_next) {
-        if (r->ai_next->ai_family != AF_INET &&
-            r->ai_next->ai_family != AF_INET6)
-            continue;
+    for (; r->next_cand < r->n_cand; r->next_cand++) {
         rv = connect_one(r);
         if (rv == 0)
             return;
@@ -574,33 +601,70 @@ static void try_connect(struct rsm_redis *r)
              uv_strerror(r->last_connect_err));
 }
 
+/* Arm the link timer for the connect deadline (none: stopped). */
+static void arm_connect_deadline(struct rsm_redis *r)
+{
+    uint64_t now = uv_now(r->loop);
+
+    if (r->connect_deadline == UINT64_MAX)
+        uv_timer_stop(&r->timer);
+    else
+        uv_timer_start(&r->timer, on_link_timer,
+                       r->connect_deadline > now ? r->connect_deadline - now
+                                                 : 0,
+                       0);
+}
+
+/* The waiting attempt connects to the cached addresses (n_cache > 0). From
+ * callbacks only. */
+static void connect_cached(struct rsm_redis *r)
+{
+    memcpy(r->cand, r->cache, r->n_cache * sizeof r->cache[0]);
+    r->n_cand = r->n_cache;
+    r->next_cand = 0;
+    r->last_connect_err = UV_EADDRNOTAVAIL;
+    arm_connect_deadline(r);
+    try_connect(r);
+}
+
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 {
     struct resolve *res = req->data;
     struct rsm_redis *r = res->r;
-    bool stale = r->resolving != res;
+    unsigned n = 0;
 
     free(res);
-    if (stale) {
-        if (ai != NULL)
-            uv_freeaddrinfo(ai);
+    r->lookup = NULL;
+    if (r->closing || status == UV_ECANCELED) {
+        uv_freeaddrinfo(ai);
         unref(r);
         return;
     }
-    r->resolving = NULL;
-    if (status < 0) {
-        fail_all(r, RSM_ERESOLVE, "%s: cannot resolve host: %s", r->name,
-                 uv_strerror(status));
-    } else {
-        r->ai_list = r->ai_next = ai;
-        r->last_connect_err = UV_EADDRNOTAVAIL;
-        try_connect(r);
+    if (status == 0) {
+        for (struct addrinfo *a = ai; a != NULL && n < RESOLVE_MAX;
+             a = a->ai_next) {
+            if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) &&
+                a->ai_addrlen <= sizeof r->cache[0])
+                memcpy(&r->cache[n++], a->ai_addr, a->ai_addrlen);
+        }
+        r->n_cache = n;
+    } else if (status == UV_EAI_NONAME || status == UV_EAI_NODATA) {
+        r->n_cache = 0; /* the name is gone: so is its old address */
+    } /* else a transient failure (EAI_AGAIN...): the cache stays */
+    uv_freeaddrinfo(ai);
+
+    if (r->state == ST_RESOLVING) { /* an attempt waits for this answer */
+        if (r->n_cache > 0)
+            connect_cached(r);
+        else
+            fail_all(r, RSM_ERESOLVE, "%s: cannot resolve host: %s", r->name,
+                     status < 0 ? uv_strerror(status) : "no address");
     }
     unref(r);
 }
 
-/* From rsm_redis_command: resolve the host again and connect. */
-static void start_connect(struct rsm_redis *r)
+/* Start the link's lookup; 0 or a libuv error. */
+static int start_lookup(struct rsm_redis *r)
 {
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC,
@@ -611,10 +675,8 @@ static void start_connect(struct rsm_redis *r)
     char port[8];
     int rv;
 
-    if (res == NULL) {
-        fail_soon(r, RSM_ENOMEM, "%s: out of memory", r->name);
-        return;
-    }
+    if (res == NULL)
+        return UV_ENOMEM;
     snprintf(port, sizeof port, "%u", r->addr.port);
     res->r = r;
     res->req.data = res;
@@ -622,15 +684,42 @@ static void start_connect(struct rsm_redis *r)
                         &hints);
     if (rv != 0) {
         free(res);
+        return rv;
+    }
+    r->refs++;
+    r->lookup = res;
+    return 0;
+}
+
+/* From rsm_redis_command: resolve the name again (in the background) and
+ * connect. Nothing connects from here (callbacks must not run inside
+ * rsm_redis_command): the link timer or the lookup's answer does. */
+static void start_connect(struct rsm_redis *r)
+{
+    uint64_t timeout = r->connect_timeout_ms, wait;
+    int rv = 0;
+
+    r->state = ST_RESOLVING;
+    r->connect_deadline =
+        timeout > 0 ? uv_now(r->loop) + timeout : UINT64_MAX;
+    if (!r->numeric && r->lookup == NULL)
+        rv = start_lookup(r);
+    if (rv != 0 && r->n_cache == 0) {
         fail_soon(r, RSM_ERESOLVE, "%s: cannot resolve host: %s", r->name,
                   uv_strerror(rv));
         return;
     }
-    r->refs++;
-    r->resolving = res;
-    r->state = ST_RESOLVING;
-    if (r->connect_timeout_ms > 0)
-        uv_timer_start(&r->timer, on_link_timer, r->connect_timeout_ms, 0);
+    if (r->numeric || rv != 0) {
+        wait = 0; /* nothing to wait for: the cache now */
+    } else if (r->n_cache > 0) {
+        wait = RESOLVE_GRACE_MS;
+        if (timeout > 0 && wait > timeout / 2)
+            wait = timeout / 2;
+    } else {
+        arm_connect_deadline(r); /* the lookup's answer, or the deadline */
+        return;
+    }
+    uv_timer_start(&r->timer, on_link_timer, wait, 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -643,6 +732,13 @@ static void on_link_timer(uv_timer_t *t)
 
     if (r->deferred != 0)
         fail_all(r, r->deferred, "%s", r->deferred_msg);
+    else if (r->state == ST_RESOLVING && r->n_cache > 0 &&
+             uv_now(r->loop) < r->connect_deadline)
+        connect_cached(r); /* no fresh answer yet: the last one */
+    else if (r->state == ST_RESOLVING)
+        fail_all(r, RSM_ERESOLVE,
+                 "%s: cannot resolve host: no answer within %" PRIu64 " ms",
+                 r->name, r->connect_timeout_ms);
     else
         fail_all(r, RSM_ETIMEOUT, "%s: connect timed out after %" PRIu64 " ms",
                  r->name, r->connect_timeout_ms);
@@ -702,6 +798,11 @@ int rsm_redis_create(uv_loop_t *loop, const struct rsm_redis_config *cfg,
     rsm_addr_format(&r->addr, r->name, sizeof r->name);
     snprintf(r->ok_msg, sizeof r->ok_msg, "%s: ok", r->name);
     r->connect_timeout_ms = cfg->connect_timeout_ms;
+    if (uv_ip4_addr(r->addr.host, r->addr.port, &r->cache[0].in) == 0 ||
+        uv_ip6_addr(r->addr.host, r->addr.port, &r->cache[0].in6) == 0) {
+        r->numeric = true;
+        r->n_cache = 1;
+    }
     if (cfg->password != NULL) {
         r->password = strdup(cfg->password);
         if (r->password == NULL)
@@ -835,6 +936,9 @@ void rsm_redis_close(struct rsm_redis *r, rsm_redis_close_cb close_cb,
     r->close_cb = close_cb;
     r->close_arg = arg;
     fail_all(r, RSM_ECANCELED, "%s: link closed", r->name);
+    if (r->lookup != NULL) /* still queued: dropped; running: its answer
+                            * is discarded (on_resolved) */
+        uv_cancel((uv_req_t *)&r->lookup->req);
     uv_close((uv_handle_t *)&r->timer, link_timer_closed);
     uv_close((uv_handle_t *)&r->deadline, link_timer_closed);
     if (r->password != NULL)
