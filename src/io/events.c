@@ -78,7 +78,10 @@ struct rsm_events {
                                    start), sorted by name */
     size_t n_mon;
     int64_t acting_since; /* when the node last became the ready leader */
-    bool caught_up;       /* applied the log up to the commit index once */
+    bool caught_up;       /* applied the log up to catch_up_to */
+    uint64_t catch_up_to; /* the commit index when a leader was first
+                             known (0: not yet); entries up to it are
+                             history, not news */
     struct track *tracks; /* sorted by name */
     size_t n_tracks, cap_tracks;
     rsm_events_stop_cb stop_cb;
@@ -491,7 +494,16 @@ static void check_caught_up(struct rsm_events *ev)
     if (ev->caught_up)
         return;
     ev->node.get_status(ev->node.node, &st);
-    if (st.has_leader && st.applied_index >= st.commit_index)
+    if (!st.has_leader)
+        return;
+    /* A fixed target: "applied >= commit" can stay false at every look
+     * while entries keep coming (this is called from inside an apply, and
+     * a follower's commit index runs ahead of its disk writes), which once
+     * kept a follower silent for good. */
+    if (ev->catch_up_to == 0)
+        ev->catch_up_to = st.commit_index > 0 ? st.commit_index : 1;
+    if (st.applied_index >= ev->catch_up_to ||
+        (st.commit_index == 0 && st.applied_index == 0))
         ev->caught_up = true;
 }
 
