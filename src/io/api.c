@@ -1429,6 +1429,24 @@ static void committed_done(void *arg, int status, const char *errmsg)
     rsm_resp_reply_end(r);
 }
 
+/* Propose e for the client of x: answered once committed (or refused
+ * now: -NOTLEADER, or why it was not proposed). */
+static enum rsm_resp_status propose_for_client(const struct call *x,
+                                               const struct rsm_entry *e)
+{
+    int rv = x->a->ops->propose(x->a->node, e, committed_done, x->r);
+
+    if (rv == RSM_ENOTLEADER) {
+        not_leader(x->a, x->r);
+        return RSM_RESP_DONE;
+    }
+    if (rv != 0) {
+        rsm_resp_add_errorf(x->r, "ERR not proposed: %s", rsm_strerror(rv));
+        return RSM_RESP_DONE;
+    }
+    return RSM_RESP_PENDING;
+}
+
 /* "-" or "" for none, else host:port. */
 static bool parse_opt_addr(const char *s, struct rsm_addr *out)
 {
@@ -1447,7 +1465,6 @@ static enum rsm_resp_status cmd_advertise(const struct call *x)
     struct rsm_node_status st;
     struct rsm_entry e;
     uint64_t id;
-    int rv;
 
     rsm_entry_init(&e, RSM_ENTRY_ADVERTISE_AGENT, NULL, wall_ms());
     if (!parse_id(x->req->argv[2], &id) ||
@@ -1477,23 +1494,14 @@ static enum rsm_resp_status cmd_advertise(const struct call *x)
     }
     e.agent_id = id;
     memcpy(e.cluster_id, fsm->cluster_id, sizeof e.cluster_id);
-    rv = x->a->ops->propose(x->a->node, &e, committed_done, x->r);
-    if (rv == RSM_ENOTLEADER) {
-        not_leader(x->a, x->r);
-        return RSM_RESP_DONE;
-    }
-    if (rv != 0) {
-        rsm_resp_add_errorf(x->r, "ERR not proposed: %s", rsm_strerror(rv));
-        return RSM_RESP_DONE;
-    }
-    return RSM_RESP_PENDING;
+    return propose_for_client(x, &e);
 }
 
 static enum rsm_resp_status set_paused(const struct call *x, bool paused)
 {
     const char *name = x->req->argv[2];
     struct rsm_entry *e;
-    int rv;
+    enum rsm_resp_status st;
 
     if (rsm_fsm_group(fsm_of(x->a), name) == NULL) {
         rsm_resp_add_errorf(x->r, "ERR no such group '%.64s'", name);
@@ -1508,17 +1516,9 @@ static enum rsm_resp_status set_paused(const struct call *x, bool paused)
     e->paused = paused;
     rsm_log(RSM_LOG_INFO, paused ? "pause-requested" : "resume-requested",
             "group=%s", name);
-    rv = x->a->ops->propose(x->a->node, e, committed_done, x->r);
+    st = propose_for_client(x, e);
     free(e);
-    if (rv == RSM_ENOTLEADER) {
-        not_leader(x->a, x->r);
-        return RSM_RESP_DONE;
-    }
-    if (rv != 0) {
-        rsm_resp_add_errorf(x->r, "ERR not proposed: %s", rsm_strerror(rv));
-        return RSM_RESP_DONE;
-    }
-    return RSM_RESP_PENDING;
+    return st;
 }
 
 static enum rsm_resp_status cmd_pause(const struct call *x)
