@@ -28,8 +28,20 @@
  * without its data. The flag is sticky until the instance has been seen as
  * a replica with its master link up (it has been re-synced from a master),
  * because an empty master must never be left to wipe its replicas.
+ * A restart is judged only once the new process has loaded its data: while
+ * INFO says loading:1 the offset is not restored yet (Redis shows 0 until
+ * the RDB is read), so the judgment waits (empty_pending) for the first
+ * INFO with loading:0, and compares its offset with the one last seen
+ * before the restart (of a process that was not loading).
  * A record only knows what it was fed: an agent that starts (or becomes
  * leader) after the restart cannot see it.
+ *
+ * Never synced: the record also notes whether it saw a replica begin
+ * following its current master (a role or master change, or a new run_id,
+ * between two consecutive answered INFO probes) and whether its link has
+ * been up since (seen up, or seen down since a time after that start).
+ * Such a replica, whose link was never up, holds none of its master's data
+ * (observation never_synced_seen, for the policy).
  *
  * The master verdict (rsm_detector_master_verdict) combines the leader's
  * record of the committed master, its records of the other instances (the
@@ -129,11 +141,21 @@ struct rsm_health {
                           role and master address (under the
                           current run_id), -1 none */
 
+    bool role_start_seen; /* role_since_ms is a change seen between two
+                             consecutive answered INFO probes (not the
+                             first INFO, not after a gap) */
+    bool linked_in_role;  /* the link was up since role_since_ms (seen up,
+                             or seen down since a later time) */
+
     bool restarted;          /* run_id changed at restarted_at_ms */
     bool restarted_empty;    /* ... and its offset dropped (sticky) */
+    bool empty_pending;      /* restarted while loading: restarted_empty
+                                is judged on the first INFO with
+                                loading:0 */
     int64_t restarted_at_ms; /* -1 never */
     char prev_run_id[RSM_RUNID_LEN + 1];
-    int64_t prev_offset; /* offset last seen under prev_run_id */
+    int64_t prev_offset; /* offset last seen before the restart, -1
+                            unknown (loading, or never seen) */
 };
 
 /* Start tracking addr at now_ms: nothing known, state UNKNOWN. */
@@ -173,8 +195,11 @@ struct rsm_observation {
                                     role and master address, -1 if none */
     int64_t no_reply_ms;         /* see rsm_detector_no_reply_ms() */
     bool restarted_empty;
+    bool empty_pending;     /* restarted, still loading: not judged yet */
     int64_t restart_age_ms; /* now - when the latest restart (run_id
                                change) was seen, -1 if none was seen */
+    bool never_synced_seen; /* a replica seen beginning to follow its
+                               master whose link was never up since */
 };
 
 void rsm_detector_observe(const struct rsm_health *h,
@@ -251,7 +276,11 @@ struct rsm_verdict_input {
 /* The verdict on the committed master, checked in this order:
  *  1. not among the members, or nothing known of it yet -> UNREACHABLE;
  *  2. restarted empty -> FAILED_RESTART (no quorum needed: the leader read
- *     the evidence in the master's own reply);
+ *     the evidence in the master's own reply, after it loaded its data);
+ *  2a. answering with loading:1 after a restart not judged yet (this
+ *     record saw it, empty_pending, or its run_id is not committed_run_id)
+ *     -> UNREACHABLE ("loading ...: judged once loaded"): no restart is
+ *     judged empty, and nothing recorded, before the data is loaded;
  *  2b. its latest INFO shows role:master with a run_id other than
  *     committed_run_id (a new process this record did not see restart,
  *     e.g. the leader is new): FAILED_RESTART if a replica of it reports a

@@ -40,7 +40,10 @@
  *      committed: DecideFailover{MANUAL} to the best replica by the policy
  *      ranking (the master is usually fine: the verdict is not needed and
  *      neither the anti-flap hold nor the paused flag applies), or nothing
- *      with the reason when no replica is eligible;
+ *      with the reason when no replica is eligible; forced (input force),
+ *      a replica that never completed a sync with its master is eligible
+ *      too, ranked after every synced one (policy allow_not_synced): the
+ *      operator's override, never applied to any other decision;
  *   3. paused group: nothing;
  *   4. no committed master (group not in the FSM yet, or none recorded):
  *      once every member has answered or is DOWN (and no master found is
@@ -252,6 +255,11 @@ struct rsm_planner_input {
                              failover in flight, decide a MANUAL one now to
                              the best replica, whatever the verdict, the
                              anti-flap hold or the paused flag */
+    bool force;           /* with manual_failover: the operator forces
+                             it (rsmctl failover --force): a replica not
+                             synced with its master may be promoted when
+                             no synced one is eligible. Ignored
+                             otherwise. */
     bool switchover;      /* an operator asked for a planned switchover
                              (RSM SWITCHOVER): with a master committed that
                              answers as role:master, no failover in flight

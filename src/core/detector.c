@@ -32,6 +32,13 @@ enum rsm_alive_error rsm_detector_alive_error(const char *reply_text)
     return RSM_ALIVE_NONE;
 }
 
+/* Two INFO probes at most this far apart are taken as watching the
+ * instance continuously (probes run every 100 ms by default). */
+#define WATCH_GAP_MS 1000
+
+/* Slack for the time a reply spends on its way (see link_was_up()). */
+#define LINK_MARGIN_MS 250
+
 /* A reply that proves the server is alive and answering. */
 static bool result_is_valid(const struct rsm_probe_result *r)
 {
@@ -76,37 +83,66 @@ static bool same_role(const struct rsm_info *a, const struct rsm_info *b)
            rsm_addr_equal(&a->master, &b->master);
 }
 
-/* Compare the new INFO with the previous one: restart detection. */
+/* Compare the new INFO with the previous one: restart detection. The
+ * offset of a process still loading is not its data's (Redis restores it
+ * from the RDB at the end of the load): a restart is judged on the first
+ * INFO with loading:0, against the offset seen before the restart. */
 static void note_restart(struct rsm_health *h, const struct rsm_info *now,
                          int64_t t)
 {
     const struct rsm_info *old = &h->info;
-    int64_t old_off, new_off;
+    int64_t new_off = rsm_info_offset(now);
 
-    if (!h->has_info || old->run_id[0] == '\0' || now->run_id[0] == '\0' ||
-        strcmp(old->run_id, now->run_id) == 0)
+    if (h->has_info && old->run_id[0] != '\0' && now->run_id[0] != '\0' &&
+        strcmp(old->run_id, now->run_id) != 0) {
+        h->restarted = true;
+        h->restarted_at_ms = t;
+        memcpy(h->prev_run_id, old->run_id, sizeof h->prev_run_id);
+        /* A second restart before the first was judged keeps the offset
+         * from before the first. */
+        if (!h->empty_pending)
+            h->prev_offset = old->loading ? -1 : rsm_info_offset(old);
+        h->empty_pending = true;
+    }
+    if (!h->empty_pending || now->loading)
         return;
-    old_off = rsm_info_offset(old);
-    new_off = rsm_info_offset(now);
-    h->restarted = true;
-    h->restarted_at_ms = t;
-    memcpy(h->prev_run_id, old->run_id, sizeof h->prev_run_id);
-    h->prev_offset = old_off;
+    h->empty_pending = false;
     /* Sticky: a second restart before the re-sync keeps the flag. */
-    if (old_off >= 0 && new_off >= 0 && new_off < old_off)
+    if (h->prev_offset >= 0 && new_off >= 0 && new_off < h->prev_offset)
         h->restarted_empty = true;
 }
 
+/* Was the replica's link up since its role began (role_since_ms)? Seen
+ * up, or seen down since a time after that: master_link_down_since_seconds
+ * s means down for less than s + 1 s (both ends are whole seconds in
+ * Redis), and a reply is computed before it arrives, hence the margin. */
+static bool link_was_up(const struct rsm_health *h, const struct rsm_info *i,
+                        int64_t t)
+{
+    int64_t s = i->link_down_since_s;
+
+    if (i->link_up)
+        return true;
+    if (s < 0 || s >= RSM_POLICY_NEVER_LINKED_S)
+        return false;
+    return (s + 1) * 1000 + LINK_MARGIN_MS <= t - h->role_since_ms;
+}
+
 static void take_info(struct rsm_health *h, const struct rsm_info *info,
-                      int64_t t)
+                      int64_t t, bool watching)
 {
     int64_t restarted = h->restarted_at_ms;
 
     note_restart(h, info, t);
     /* A new process is a new claim: its role counts from now. */
     if (!h->has_info || !same_role(&h->info, info) ||
-        h->restarted_at_ms != restarted)
+        h->restarted_at_ms != restarted) {
         h->role_since_ms = t;
+        h->role_start_seen = h->has_info && watching;
+        h->linked_in_role = false;
+    }
+    if (info->role == RSM_ROLE_REPLICA && link_was_up(h, info, t))
+        h->linked_in_role = true;
     /* Re-synced from a master: whatever it lost, it holds its master's
      * data now, so it no longer threatens anyone's. */
     if (info->role == RSM_ROLE_REPLICA && info->link_up)
@@ -118,11 +154,17 @@ static void take_info(struct rsm_health *h, const struct rsm_info *info,
 
 int rsm_detector_feed(struct rsm_health *h, const struct rsm_probe_result *r)
 {
+    bool watching;
+
     if (r->outcome < RSM_PROBE_OK || r->outcome > RSM_PROBE_BAD_REPLY ||
         r->alive < RSM_ALIVE_NONE || r->alive > RSM_ALIVE_MASTERDOWN)
         return RSM_EINVAL;
     if (h->last_probe_ms >= 0 && r->time_ms < h->last_probe_ms)
         return RSM_EINVAL;
+    /* The previous probe brought the latest INFO, not long ago: a change
+     * this one shows happened between the two. */
+    watching = h->has_info && h->info_ms == h->last_probe_ms &&
+               r->time_ms - h->info_ms <= WATCH_GAP_MS;
     h->last_probe_ms = r->time_ms;
     h->last_outcome = r->outcome;
     h->last_alive =
@@ -134,7 +176,7 @@ int rsm_detector_feed(struct rsm_health *h, const struct rsm_probe_result *r)
     h->failures = 0;
     h->last_valid_ms = r->time_ms;
     if (r->outcome == RSM_PROBE_OK && r->has_info)
-        take_info(h, &r->info, r->time_ms);
+        take_info(h, &r->info, r->time_ms, watching);
     return 0;
 }
 
@@ -194,8 +236,12 @@ void rsm_detector_observe(const struct rsm_health *h,
     out->role_age_ms = h->has_info ? now_ms - h->role_since_ms : -1;
     out->no_reply_ms = rsm_detector_no_reply_ms(h, now_ms);
     out->restarted_empty = h->restarted_empty;
+    out->empty_pending = h->empty_pending;
     out->restart_age_ms =
         h->restarted_at_ms >= 0 ? now_ms - h->restarted_at_ms : -1;
+    out->never_synced_seen = h->has_info && h->info.role == RSM_ROLE_REPLICA &&
+                             !h->info.link_up && h->role_start_seen &&
+                             !h->linked_in_role;
 }
 
 void rsm_detector_view(const struct rsm_health *h,
@@ -378,6 +424,32 @@ static bool verdict_on_new_run_id(const struct rsm_verdict_input *in,
     return true;
 }
 
+/* Step 2a: the master answers while loading its data after a restart
+ * that is not judged yet (this record saw it, or its run_id is not the
+ * recorded one). Its offset reads 0 until the load ends: judging it now
+ * would call any restart empty. Returns true if it decided the verdict. */
+static bool verdict_while_loading(const struct rsm_verdict_input *in,
+                                  const struct rsm_health *m,
+                                  struct rsm_master_verdict *out)
+{
+    const char *was = m->prev_run_id;
+
+    if (m->failures > 0 || !m->has_info || !m->info.loading)
+        return false;
+    if (!m->empty_pending) {
+        if (in->committed_run_id == NULL || in->committed_run_id[0] == '\0' ||
+            m->info.run_id[0] == '\0' ||
+            strcmp(m->info.run_id, in->committed_run_id) == 0)
+            return false;
+        was = in->committed_run_id;
+    }
+    verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+            "restarted (run_id %.8s -> %.8s) and loading its data set: "
+            "judged once loaded",
+            was, m->info.run_id);
+    return true;
+}
+
 /* Step 3: the leader still gets valid replies. Returns true if it decided
  * the verdict. */
 static bool verdict_when_answering(const struct rsm_verdict_input *in,
@@ -462,6 +534,8 @@ int rsm_detector_master_verdict(const struct rsm_verdict_input *in,
                 (long long)rsm_info_offset(&m->info));
         return 0;
     }
+    if (verdict_while_loading(in, m, out))
+        return 0;
     if (m->failures == 0 && verdict_on_new_run_id(in, m, out))
         return 0;
     if (m->last_probe_ms < 0 && out->no_reply_ms < in->cfg->down_after_ms) {

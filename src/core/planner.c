@@ -291,6 +291,7 @@ static size_t build_candidates(const struct ctx *c,
                             o->state != RSM_HEALTH_UNKNOWN && why[n][0] == '\0';
         cand[n].info = cand[n].reachable ? o->info : NULL;
         cand[n].info_age_ms = o->info_age_ms;
+        cand[n].never_synced_seen = o->never_synced_seen;
         from[n] = o;
         n++;
     }
@@ -362,6 +363,27 @@ static void policy_config(const struct ctx *c,
     pc->reference_offset = v ? v->last_offset : -1;
 }
 
+/* The operator's override: a forced manual failover, and nothing else. */
+static bool forced(const struct ctx *c, enum rsm_failover_kind kind)
+{
+    return kind == RSM_FAILOVER_MANUAL && c->in->manual_failover &&
+           c->in->force;
+}
+
+/* A forced manual failover chose a replica that is not synced: say so in
+ * the decision, the plan and an event, for whoever reads the history. */
+static void forced_not_synced(struct ctx *c, struct rsm_entry *e,
+                              const char *addr, const char *why)
+{
+    char was[RSM_REASON_MAX];
+
+    /* the new master's address is in the decision itself */
+    memcpy(was, e->reason, sizeof was);
+    snprintf(e->reason, sizeof e->reason, "%.30s: %.90s", was, why);
+    reason_append(c, "; forced: %s %s", addr, why);
+    event(c, "+forced-not-synced", "%s %s %s", c->in->group, addr, why);
+}
+
 /* Propose DecideFailover to the best candidate, or say why not. */
 static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
                      const struct rsm_addr *old_master,
@@ -388,7 +410,7 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
     struct rsm_entry *e;
     const struct rsm_observation *best;
     size_t n, eligible;
-    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
+    char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN], unsynced[RSM_REASON_MAX];
 
     best = awaited_reading(c, old_master);
     if (best != NULL) {
@@ -400,6 +422,7 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
     }
     n = build_candidates(c, old_master, cand, from, why_out);
     policy_config(c, v, &pc);
+    pc.allow_not_synced = forced(c, kind);
     eligible = rsm_policy_rank(cand, n, &pc, rank);
     best = eligible > 0 ? from[rank[0].index] : NULL;
     e = propose(c, RSM_ENTRY_DECIDE_FAILOVER);
@@ -462,6 +485,9 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
     event(c, "+failover-state-select-slave", "%s %s", c->in->group, a);
     event(c, "+selected-slave", "%s %s offset %lld priority %d", c->in->group,
           b, (long long)e->new_offset, best->info->priority);
+    if (pc.allow_not_synced &&
+        rsm_policy_not_synced(&cand[rank[0].index], unsynced, sizeof unsynced))
+        forced_not_synced(c, e, b, unsynced);
     return 0;
 }
 
@@ -650,7 +676,9 @@ static bool record_stale(const struct ctx *c, const struct rsm_observation *m)
 {
     const struct rsm_group *g = c->g;
 
-    if (m->restarted_empty || m->info->run_id[0] == '\0')
+    /* not before a restart is judged: loading, it reads offset 0 */
+    if (m->restarted_empty || m->info->run_id[0] == '\0' || m->info->loading ||
+        m->empty_pending)
         return false;
     if (strcmp(g->master_run_id, m->info->run_id) != 0)
         return true;
@@ -1591,7 +1619,8 @@ int rsm_planner_next(const struct rsm_planner_input *in,
         return run_failover(&c);
     if (in->manual_failover && c.g != NULL && c.g->has_master)
         return decide(&c, RSM_FAILOVER_MANUAL, &c.g->master,
-                      "manual failover requested");
+                      in->force ? "manual failover forced"
+                                : "manual failover requested");
     if (in->switchover && c.g != NULL && c.g->has_master)
         return switchover_requested(&c);
     if (c.g != NULL && c.g->paused) {

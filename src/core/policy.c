@@ -74,6 +74,10 @@ int rsm_policy_compare(const struct rsm_candidate *a,
     int c;
 
     assert(ia != NULL && ib != NULL);
+    c = cmp_i64(rsm_policy_not_synced(a, NULL, 0),
+                rsm_policy_not_synced(b, NULL, 0)); /* synced first */
+    if (c != 0)
+        return c;
     c = cmp_i64(ia->priority, ib->priority);
     if (c != 0)
         return c;
@@ -125,13 +129,37 @@ static bool link_down_too_long(const struct rsm_info *info,
     if (cfg->master_down_ms < 0 || cfg->down_after_ms <= 0)
         return false;
     if (info->role != RSM_ROLE_REPLICA || info->link_up ||
-        info->link_down_since_s < 0)
+        info->link_down_since_s < 0 ||
+        info->link_down_since_s >= RSM_POLICY_NEVER_LINKED_S) /* never */
         return false;
     if (cfg->down_after_ms > (INT64_MAX - cfg->master_down_ms) / 10)
         return false; /* limit beyond any time we can represent */
     limit_ms = cfg->master_down_ms + 10 * cfg->down_after_ms;
     /* down_s * 1000 > limit_ms, without overflow for huge down_s */
     return info->link_down_since_s > limit_ms / 1000;
+}
+
+bool rsm_policy_not_synced(const struct rsm_candidate *c, char *why, size_t len)
+{
+    const struct rsm_info *info = c->info;
+    const char *text;
+
+    if (info == NULL || info->role != RSM_ROLE_REPLICA || info->link_up)
+        return false;
+    if (info->sync_in_progress)
+        text = "no completed sync with the master (a full sync is in "
+               "progress)";
+    else if (info->link_down_since_s < 0 ||
+             info->link_down_since_s >= RSM_POLICY_NEVER_LINKED_S)
+        text = "never completed a sync with the master (link never up)";
+    else if (c->never_synced_seen)
+        text = "never completed a sync with the master (seen following "
+               "it, link never up)";
+    else
+        return false;
+    if (why != NULL && len > 0)
+        snprintf(why, len, "%s", text);
+    return true;
 }
 
 static bool lagging(const struct rsm_info *info,
@@ -173,6 +201,8 @@ enum rsm_exclusion rsm_policy_exclusion(const struct rsm_candidate *c,
         return exclude(RSM_EXCL_STALE, reason, len,
                        "INFO is %" PRId64 " ms old (max %" PRId64 " ms)",
                        c->info_age_ms, cfg->max_info_age_ms);
+    if (!cfg->allow_not_synced && rsm_policy_not_synced(c, reason, len))
+        return RSM_EXCL_NOT_SYNCED;
     if (link_down_too_long(info, cfg))
         return exclude(RSM_EXCL_LINK_DOWN_TOO_LONG, reason, len,
                        "link to master down for %" PRId64
@@ -253,6 +283,8 @@ const char *rsm_exclusion_str(enum rsm_exclusion e)
         return "link-down-too-long";
     case RSM_EXCL_LAGGING:
         return "lagging";
+    case RSM_EXCL_NOT_SYNCED:
+        return "not-synced";
     }
     return "unknown";
 }

@@ -25,6 +25,7 @@ struct fx {
     struct rsm_agent_view views[4];
     size_t n_views;
     int64_t now;
+    const char *committed_run_id; /* of the master, NULL none */
     struct rsm_master_verdict v;
 };
 
@@ -165,6 +166,7 @@ static int run_verdict(struct fx *f)
         .n_agents = 3,
         .cfg = &f->cfg,
         .now_ms = f->now,
+        .committed_run_id = f->committed_run_id,
     };
     int rc = rsm_detector_master_verdict(&in, &f->v);
 
@@ -447,6 +449,237 @@ static void test_restart_age_none_until_run_id_changes(void **state)
     assert_int_equal(o.info_age_ms, 250);
 }
 
+/* ---- restarts while loading (issue #14) ---------------------------------- */
+
+/* A master restarted with its data answers INFO while it loads it (Redis
+ * serves INFO during the load) with loading:1 and master_repl_offset:0:
+ * the offset comes back from the RDB only at the end of the load. */
+static void master_loading(struct rsm_info *i, const char *run_id)
+{
+    master_info(i, run_id, 0);
+    i->loading = true;
+}
+
+/* The issue's scenario: "restarted empty: offset 112 -> 0" logged, and a
+ * failover at once, while the master was still LOADING its 10,000 keys. */
+static void test_restart_while_loading_is_not_an_empty_restart(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[0];
+    struct rsm_observation o;
+    struct rsm_info i;
+
+    healthy(f);
+    f->committed_run_id = "aaaa";
+    master_loading(&i, "bbbb");
+    /* loading for 5 down_afters: never empty, never failed, never down */
+    for (int64_t t = 100; t <= 5 * DOWN_AFTER; t += 100) {
+        feed_info(h, &i, f->now + t);
+        assert_true(h->restarted);
+        assert_true(h->empty_pending);
+        assert_false(h->restarted_empty);
+        assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + t),
+                         RSM_HEALTH_LOADING);
+    }
+    f->now += 5 * DOWN_AFTER;
+    rsm_detector_observe(h, &f->cfg, f->now, &o);
+    assert_false(o.restarted_empty);
+    assert_true(o.empty_pending);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_string_equal(f->v.reason,
+                        "restarted (run_id aaaa -> bbbb) and loading its "
+                        "data set: judged once loaded");
+    /* loaded: the offset is back, nothing was lost */
+    master_info(&i, "bbbb", 5000);
+    f->now += 100;
+    feed_info(h, &i, f->now);
+    assert_false(h->empty_pending);
+    assert_false(h->restarted_empty);
+    f->committed_run_id = "bbbb"; /* what the planner then records */
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_OK);
+}
+
+/* Judged after the load: an RDB older than what the replicas had is a
+ * restart with less data, failed as before. */
+static void test_restart_judged_empty_once_loaded_with_less(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[0];
+    struct rsm_info i;
+
+    healthy(f);
+    master_loading(&i, "bbbb");
+    feed_info(h, &i, f->now + 100);
+    feed_info(h, &i, f->now + 200);
+    assert_false(h->restarted_empty);
+    master_info(&i, "bbbb", 4000); /* loaded an old RDB */
+    f->now += 300;
+    feed_info(h, &i, f->now);
+    assert_true(h->restarted_empty);
+    assert_false(h->empty_pending);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_FAILED_RESTART);
+    assert_string_equal(f->v.reason,
+                        "restarted empty: run_id changed, offset 5000 -> "
+                        "4000");
+}
+
+/* Restarted again before the first load ended: the offset to compare with
+ * is still the one from before the first restart, not the loading 0. */
+static void test_restart_twice_while_loading_keeps_offset_before(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[0];
+    struct rsm_info i;
+
+    healthy(f);
+    master_loading(&i, "bbbb");
+    feed_info(h, &i, f->now + 100);
+    master_loading(&i, "cccc");
+    feed_info(h, &i, f->now + 200);
+    assert_int_equal(h->prev_offset, 5000);
+    assert_string_equal(h->prev_run_id, "bbbb");
+    master_info(&i, "cccc", 10); /* "loaded" almost nothing */
+    feed_info(h, &i, f->now + 300);
+    assert_true(h->restarted_empty);
+}
+
+/* A loading master whose latest probes fail is judged like any silent
+ * master: down only after down_after, with the quorum; never "restarted
+ * empty" on the strength of a loading reply. */
+static void test_restart_while_loading_then_silent_needs_quorum(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[0];
+    struct rsm_info i;
+
+    healthy(f);
+    master_loading(&i, "bbbb");
+    feed_info(h, &i, f->now + 100);
+    f->now += 100;
+    killed_until(f, f->now + DOWN_AFTER);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_non_null(strstr(f->v.reason, "no quorum"));
+    add_view(f, 2, M, RSM_HEALTH_DOWN, DOWN_AFTER, 0);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_DOWN);
+}
+
+/* A new leader (its record never saw the old process) finds the master
+ * loading under a run_id other than the recorded one: the replicas' higher
+ * offsets are no evidence yet (it reads 0 until loaded). */
+static void test_new_leader_master_loading_waits_for_the_load(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_info i;
+
+    f->committed_run_id = "aaaa";
+    master_loading(&i, "bbbb");
+    feed_info(&f->h[0], &i, f->now);
+    replica_info(&i, M, false, 2, 5000);
+    feed_info(&f->h[1], &i, f->now);
+    feed_info(&f->h[2], &i, f->now);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_non_null(strstr(f->v.reason, "loading its data set"));
+    /* loaded with less than the replicas: as before, failed */
+    master_info(&i, "bbbb", 100);
+    f->now += 100;
+    feed_info(&f->h[0], &i, f->now);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_FAILED_RESTART);
+    assert_non_null(strstr(f->v.reason, "less data than its replicas"));
+}
+
+/* ---- replicas that never synced (issue #14) ------------------------------ */
+
+static bool never_synced_seen(struct fx *f, int k, int64_t t)
+{
+    struct rsm_observation o;
+
+    rsm_detector_observe(&f->h[k], &f->cfg, t, &o);
+    return o.never_synced_seen;
+}
+
+/* Re-pointed from one master to another: Redis keeps the old link's
+ * master_link_down_since_seconds, so INFO alone says "synced once". The
+ * record, which saw it start following R2, knows its link never came up. */
+static void test_replica_seen_repointed_never_linked(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[1];
+    struct rsm_info i;
+    int64_t t = f->now;
+
+    replica_info(&i, M, false, 30, 5000); /* first INFO: nothing known */
+    feed_info(h, &i, t);
+    assert_false(never_synced_seen(f, 1, t));
+    replica_info(&i, R2, false, 30, 5000); /* now follows R2 */
+    feed_info(h, &i, t += 100);
+    assert_true(never_synced_seen(f, 1, t));
+    for (int k = 0; k < 30; k++) { /* 3 s, link down since 30 s, 31 s... */
+        replica_info(&i, R2, false, 30 + (k + 1) / 10, 5000);
+        feed_info(h, &i, t += 100);
+    }
+    assert_true(never_synced_seen(f, 1, t));
+    /* linked: synced */
+    replica_info(&i, R2, true, 0, 5000);
+    feed_info(h, &i, t += 100);
+    assert_false(never_synced_seen(f, 1, t));
+    replica_info(&i, R2, false, 0, 5000); /* R2 died: still synced */
+    feed_info(h, &i, t += 100);
+    assert_false(never_synced_seen(f, 1, t));
+}
+
+/* The link came up and dropped between two probes: its down time, shorter
+ * than the time it has followed R2, shows it (once beyond the rounding of
+ * whole seconds). */
+static void test_replica_link_up_between_probes_counts_as_synced(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[1];
+    struct rsm_info i;
+    int64_t t = f->now;
+
+    replica_info(&i, M, true, 0, 5000);
+    feed_info(h, &i, t);
+    replica_info(&i, R2, false, 40, 5000);
+    feed_info(h, &i, t += 100);
+    assert_true(never_synced_seen(f, 1, t));
+    replica_info(&i, R2, false, 1, 5000); /* down for < 2 s, following 2 s */
+    feed_info(h, &i, t += 1900);
+    assert_true(never_synced_seen(f, 1, t)); /* not provable yet */
+    feed_info(h, &i, t += 400);
+    assert_false(never_synced_seen(f, 1, t));
+}
+
+/* A change seen after a gap (failed probes, or a long silence) may have
+ * been followed by a sync the record missed: no evidence. */
+static void test_replica_role_change_after_gap_is_no_evidence(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[1];
+    struct rsm_info i;
+    int64_t t = f->now;
+
+    replica_info(&i, M, true, 0, 5000);
+    feed_info(h, &i, t);
+    feed_fail(h, RSM_PROBE_TIMEOUT, RSM_ALIVE_NONE, t += 100);
+    replica_info(&i, R2, false, 40, 5000);
+    feed_info(h, &i, t += 100);
+    assert_false(never_synced_seen(f, 1, t));
+    replica_info(&i, M, false, 40, 5000);
+    feed_info(h, &i, t += 5000); /* back to M after 5 s unwatched */
+    assert_false(never_synced_seen(f, 1, t));
+    /* a master is not a replica that failed to sync */
+    master_info(&i, "rrrr", 5000);
+    feed_info(h, &i, t += 100);
+    assert_false(never_synced_seen(f, 1, t));
+}
+
 /* ---- the verdict --------------------------------------------------------- */
 
 static void test_master_killed_quorum_agrees_down(void **state)
@@ -727,6 +960,14 @@ int main(void)
         T(test_restarted_empty_master_is_failed),
         T(test_restarted_empty_cleared_once_resynced),
         T(test_role_age_tracks_role_and_master),
+        T(test_restart_while_loading_is_not_an_empty_restart),
+        T(test_restart_judged_empty_once_loaded_with_less),
+        T(test_restart_twice_while_loading_keeps_offset_before),
+        T(test_restart_while_loading_then_silent_needs_quorum),
+        T(test_new_leader_master_loading_waits_for_the_load),
+        T(test_replica_seen_repointed_never_linked),
+        T(test_replica_link_up_between_probes_counts_as_synced),
+        T(test_replica_role_change_after_gap_is_no_evidence),
         T(test_master_killed_quorum_agrees_down),
         T(test_master_killed_not_down_before_down_after),
         T(test_no_quorum_unreachable_with_reason),

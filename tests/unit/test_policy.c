@@ -80,10 +80,10 @@ static void test_exclusion_names(void **state)
 {
     static const char *const want[] = {
         "none",  "unreachable",        "loading", "priority-zero", "no-offset",
-        "stale", "link-down-too-long", "lagging",
+        "stale", "link-down-too-long", "lagging", "not-synced",
     };
 
-    for (int e = RSM_EXCL_NONE; e <= RSM_EXCL_LAGGING; e++)
+    for (int e = RSM_EXCL_NONE; e <= RSM_EXCL_NOT_SYNCED; e++)
         assert_string_equal(rsm_exclusion_str((enum rsm_exclusion)e), want[e]);
     assert_string_equal(rsm_exclusion_str((enum rsm_exclusion)99), "unknown");
 }
@@ -245,9 +245,14 @@ static void test_exclude_link_down_too_long(void **state)
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
                      RSM_EXCL_LINK_DOWN_TOO_LONG);
     /* huge values do not overflow into "eligible" */
-    info.link_down_since_s = INT64_MAX;
+    info.link_down_since_s = RSM_POLICY_NEVER_LINKED_S - 1;
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
                      RSM_EXCL_LINK_DOWN_TOO_LONG);
+    /* beyond: "never up" as Redis < 7.0 says it (now - 0): not synced */
+    info.link_down_since_s = INT64_MAX;
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
+                     RSM_EXCL_NOT_SYNCED);
+    info.link_down_since_s = 912;
     /* down_after_ms 0: rule off */
     cfg.down_after_ms = 0;
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
@@ -255,11 +260,9 @@ static void test_exclude_link_down_too_long(void **state)
     cfg.down_after_ms = INT64_MAX / 2; /* limit not representable: off */
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
                      RSM_EXCL_NONE);
-    /* link up, or down for an unknown time: rule does not apply */
+    /* link up: rule does not apply (down with -1, "never up", is the
+     * not-synced rule's: test_exclude_not_synced) */
     cfg.down_after_ms = 30000;
-    info.link_down_since_s = -1;
-    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
-                     RSM_EXCL_NONE);
     info_replica(&info, 100, 1000, true, 1, "aaa");
     info.link_down_since_s = 912; /* inconsistent reply: link up wins */
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
@@ -298,6 +301,102 @@ static void test_exclude_lagging(void **state)
                      RSM_EXCL_NONE);
 }
 
+/* What Redis 7.0.15 says of a replica that never completed its first sync
+ * (its master waiting out repl-diskless-sync-delay, or gone before):
+ * link down, master_link_down_since_seconds:-1, offset 1. And of one that
+ * synced, then lost its master: link down for N s (offset 0 if nothing
+ * was written since: that is no evidence of anything). */
+static void test_exclude_not_synced(void **state)
+{
+    struct rsm_info info;
+    struct rsm_candidate c;
+    struct rsm_policy_config cfg;
+    char reason[RSM_REASON_MAX];
+
+    rsm_policy_config_init(&cfg);
+    info_replica(&info, 100, 1, false, -1, "aaa");
+    cand(&c, "10.0.0.2", 6379, &info);
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
+                     RSM_EXCL_NOT_SYNCED);
+    assert_string_equal(reason,
+                        "never completed a sync with the master (link never "
+                        "up)");
+    assert_true(rsm_policy_not_synced(&c, NULL, 0));
+    /* Redis < 7.0: "now - 0" seconds */
+    info.link_down_since_s = 1764000000;
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
+                     RSM_EXCL_NOT_SYNCED);
+    /* synced once, link down 3 s: eligible, whatever its offset */
+    info.link_down_since_s = 3;
+    info.slave_repl_offset = 0;
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
+                     RSM_EXCL_NONE);
+    /* a full sync running: its data is about to be replaced */
+    info.sync_in_progress = true;
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
+                     RSM_EXCL_NOT_SYNCED);
+    assert_string_equal(reason, "no completed sync with the master (a full "
+                                "sync is in progress)");
+    info.sync_in_progress = false;
+    /* the caller saw it start following its master, link never up since
+     * (a REPLICAOF from one master to another keeps the old link's time) */
+    c.never_synced_seen = true;
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
+                     RSM_EXCL_NOT_SYNCED);
+    assert_string_equal(reason, "never completed a sync with the master (seen "
+                                "following it, link never up)");
+    /* link up: synced, whatever else is said */
+    info.link_up = true;
+    info.link_down_since_s = -1;
+    info.master_last_io_s = 0;
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
+                     RSM_EXCL_NONE);
+    /* a master is not a replica of anything */
+    info_blank(&info);
+    info.role = RSM_ROLE_MASTER;
+    info.master_repl_offset = 5;
+    assert_false(rsm_policy_not_synced(&c, reason, sizeof reason));
+    /* the override: eligible */
+    info_replica(&info, 100, 1, false, -1, "aaa");
+    c.never_synced_seen = false;
+    cfg.allow_not_synced = true;
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
+                     RSM_EXCL_NONE);
+    assert_string_equal(reason, "");
+}
+
+/* The issue's case: the replica that never synced has the better priority
+ * and (its own, stale) higher offset. Normally it is out; forced, it is
+ * eligible but ranked after every synced replica, and first only when it
+ * is the only one. */
+static void test_not_synced_ranks_last_when_allowed(void **state)
+{
+    struct rsm_info info[2];
+    struct rsm_candidate c[2];
+    struct rsm_rank out[2];
+    struct rsm_policy_config cfg;
+
+    rsm_policy_config_init(&cfg);
+    info_replica(&info[0], 100, 500, false, 2, "aaa"); /* synced */
+    info_replica(&info[1], 1, 9999, false, -1, "bbb"); /* never */
+    cand(&c[0], "10.0.0.2", 6379, &info[0]);
+    cand(&c[1], "10.0.0.3", 6379, &info[1]);
+    assert_int_equal(rsm_policy_rank(c, 2, &cfg, out), 1);
+    assert_int_equal(out[0].index, 0);
+    assert_int_equal(out[1].excluded, RSM_EXCL_NOT_SYNCED);
+    cfg.allow_not_synced = true;
+    assert_int_equal(rsm_policy_rank(c, 2, &cfg, out), 2);
+    assert_int_equal(out[0].index, 0);
+    assert_int_equal(out[1].index, 1);
+    assert_int_equal(out[1].rank, 2);
+    assert_true(rsm_policy_compare(&c[0], &c[1]) < 0);
+    assert_true(rsm_policy_compare(&c[1], &c[0]) > 0);
+    /* alone, it is the one */
+    assert_int_equal(rsm_policy_rank(&c[1], 1, &cfg, out), 1);
+    cfg.allow_not_synced = false;
+    assert_int_equal(rsm_policy_rank(&c[1], 1, &cfg, out), 0);
+}
+
 /* A candidate failing every rule reports the first one in header order;
  * fixing them one by one reveals the next. */
 static void test_exclusion_order(void **state)
@@ -329,8 +428,12 @@ static void test_exclusion_order(void **state)
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, NULL, 0),
                      RSM_EXCL_NO_OFFSET);
     info.slave_repl_offset = 5;
+    info.sync_in_progress = true;
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, NULL, 0), RSM_EXCL_STALE);
     c.info_age_ms = 10;
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, NULL, 0),
+                     RSM_EXCL_NOT_SYNCED);
+    info.sync_in_progress = false;
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, NULL, 0),
                      RSM_EXCL_LINK_DOWN_TOO_LONG);
     info.link_down_since_s = 1;
@@ -559,6 +662,7 @@ static void random_candidate(struct rsm_candidate *c, struct rsm_info *info,
     snprintf(info->run_id, sizeof info->run_id, "%s", run_ids[pick(5)]);
     snprintf(host, sizeof host, "%s", hosts[pick(5)]);
     cand(c, host, (uint16_t)(1 + pick(2)), info);
+    c->never_synced_seen = pick(4) == 0; /* key 0 of the order */
     if (allow_excluded && pick(6) == 0) {
         switch (pick(3)) {
         case 0:
@@ -676,6 +780,8 @@ int main(void)
         cmocka_unit_test(test_exclude_stale),
         cmocka_unit_test(test_exclude_link_down_too_long),
         cmocka_unit_test(test_exclude_lagging),
+        cmocka_unit_test(test_exclude_not_synced),
+        cmocka_unit_test(test_not_synced_ranks_last_when_allowed),
         cmocka_unit_test(test_exclusion_order),
         cmocka_unit_test(test_order_priority_first),
         cmocka_unit_test(test_order_offset_second),
