@@ -152,7 +152,9 @@ struct rsm_health {
     bool empty_pending;      /* restarted while loading: restarted_empty
                                 is judged on the first INFO with
                                 loading:0 */
-    int64_t restarted_at_ms; /* -1 never */
+    int64_t restarted_at_ms; /* -1 never; for a restart seen while
+                                loading, when the load was seen over
+                                (its replicas may sync from it since) */
     char prev_run_id[RSM_RUNID_LEN + 1];
     int64_t prev_offset; /* offset last seen before the restart, -1
                             unknown (loading, or never seen) */
@@ -196,8 +198,9 @@ struct rsm_observation {
     int64_t no_reply_ms;         /* see rsm_detector_no_reply_ms() */
     bool restarted_empty;
     bool empty_pending;     /* restarted, still loading: not judged yet */
-    int64_t restart_age_ms; /* now - when the latest restart (run_id
-                               change) was seen, -1 if none was seen */
+    int64_t restart_age_ms; /* now - restarted_at_ms of the record (the
+                               latest restart seen, or the end of its
+                               load), -1 if none was seen */
     bool never_synced_seen; /* a replica seen beginning to follow its
                                master whose link was never up since */
 };

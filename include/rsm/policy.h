@@ -94,14 +94,18 @@ void rsm_policy_config_init(struct rsm_policy_config *cfg);
  * means "never". */
 #define RSM_POLICY_NEVER_LINKED_S 1000000000
 
-/* Is c a replica that has not completed a sync with the master it follows?
- * True when its link is down and either INFO shows it:
- *   - master_sync_in_progress:1 (a full sync is replacing its data), or
- *   - master_link_down_since_seconds -1 (Redis >= 7.0: no link since the
- *     process started or last became a replica; also taken when the field
- *     is absent) or >= RSM_POLICY_NEVER_LINKED_S (older Redis),
- * or c->never_synced_seen. A linked replica (master_link_status:up) has
- * completed its sync. The reason, if any, goes to why. */
+/* Is c a replica that never completed a sync with the master it follows?
+ * True when its link is down and either INFO shows it,
+ * master_link_down_since_seconds -1 (Redis >= 7.0: no link since the
+ * process started or last became a replica; also taken when the field is
+ * absent) or >= RSM_POLICY_NEVER_LINKED_S (older Redis), or
+ * c->never_synced_seen. A linked replica (master_link_status:up) has
+ * completed its sync. Not evidence on their own: an offset of 0 or 1 (a
+ * replica linked to a master that took no write since reads 0), and
+ * master_sync_in_progress:1 after an earlier link (the replica keeps its
+ * data until the transfer ends, and a promotion cancels the transfer: it
+ * may be the one that kept the data when a master came back with less; a
+ * first sync shows -1 as above). The reason, if any, goes to why. */
 bool rsm_policy_not_synced(const struct rsm_candidate *c, char *why,
                            size_t len);
 

@@ -106,7 +106,10 @@ static void note_restart(struct rsm_health *h, const struct rsm_info *now,
     }
     if (!h->empty_pending || now->loading)
         return;
+    /* From now on its replicas may sync from it: the restart counts from
+     * here for whoever must read them again (planner, monitor). */
     h->empty_pending = false;
+    h->restarted_at_ms = t;
     /* Sticky: a second restart before the re-sync keeps the flag. */
     if (h->prev_offset >= 0 && new_off >= 0 && new_off < h->prev_offset)
         h->restarted_empty = true;

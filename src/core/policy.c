@@ -146,11 +146,8 @@ bool rsm_policy_not_synced(const struct rsm_candidate *c, char *why, size_t len)
 
     if (info == NULL || info->role != RSM_ROLE_REPLICA || info->link_up)
         return false;
-    if (info->sync_in_progress)
-        text = "no completed sync with the master (a full sync is in "
-               "progress)";
-    else if (info->link_down_since_s < 0 ||
-             info->link_down_since_s >= RSM_POLICY_NEVER_LINKED_S)
+    if (info->link_down_since_s < 0 ||
+        info->link_down_since_s >= RSM_POLICY_NEVER_LINKED_S)
         text = "never completed a sync with the master (link never up)";
     else if (c->never_synced_seen)
         text = "never completed a sync with the master (seen following "

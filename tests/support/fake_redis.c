@@ -38,6 +38,7 @@ void fake_redis_init(struct fake *f, size_t i, int64_t now)
         f->role = RSM_ROLE_REPLICA;
         f->master = 0;
         f->link_up = true;
+        f->linked_once = true;
         f->last_io_ms = now;
         snprintf(f->synced_run_id, sizeof f->synced_run_id, "run-0");
     }
@@ -54,6 +55,10 @@ int fake_redis_find(const struct fake *f, size_t n, const struct rsm_addr *a)
 
 void fake_redis_replicaof(struct fake *r, int m, int64_t now)
 {
+    /* Redis forgets the link's down time when it becomes a master; one
+     * replica re-pointed to another master keeps it */
+    if (r->role == RSM_ROLE_MASTER)
+        r->linked_once = false;
     r->role = RSM_ROLE_REPLICA;
     r->master = m;
     r->link_up = false;
@@ -90,9 +95,10 @@ static void replicate(struct fake *r, const struct fake *m, int64_t now,
     if (!r->link_up && r->sync_start_ms < 0 &&
         now - r->link_change_ms >= reconnect_ms)
         r->sync_start_ms = now;
-    if (!r->link_up && r->sync_start_ms >= 0 &&
+    if (!r->link_up && r->sync_start_ms >= 0 && !m->delays_sync &&
         now - r->sync_start_ms >= sync_ms) {
         r->link_up = true;
+        r->linked_once = true;
         r->link_change_ms = now;
         r->sync_start_ms = -1;
         memcpy(r->synced_run_id, m->run_id, sizeof r->synced_run_id);
@@ -122,7 +128,8 @@ void fake_redis_info(const struct fake *f, size_t n, int i, int64_t now,
     rsm_info_init(info);
     info->role = r->role;
     snprintf(info->run_id, sizeof info->run_id, "%s", r->run_id);
-    info->master_repl_offset = r->offset;
+    info->master_repl_offset = r->loading ? 0 : r->offset;
+    info->loading = r->loading;
     info->priority = r->priority;
     info->has_priority = true;
     snprintf(info->redis_version, sizeof info->redis_version, "%s",
@@ -133,9 +140,12 @@ void fake_redis_info(const struct fake *f, size_t n, int i, int64_t now,
         info->master = f[r->master].addr;
         info->link_up = r->link_up;
         info->master_last_io_s = r->link_up ? (now - r->last_io_ms) / 1000 : -1;
-        info->link_down_since_s =
-            r->link_up ? -1 : (now - r->link_change_ms) / 1000;
-        info->sync_in_progress = r->sync_start_ms >= 0;
+        info->link_down_since_s = r->link_up || !r->linked_once
+                                      ? -1
+                                      : (now - r->link_change_ms) / 1000;
+        /* waiting for a master that delays the sync is not a transfer */
+        info->sync_in_progress =
+            r->sync_start_ms >= 0 && !f[r->master].delays_sync;
         info->slave_repl_offset = r->offset;
         return;
     }
@@ -159,7 +169,7 @@ void fake_redis_probe(const struct fake *f, size_t n, int i, int64_t now,
         r->outcome = RSM_PROBE_TIMEOUT;
     } else if (x->proc == PROC_KILLED) {
         r->outcome = RSM_PROBE_REFUSED;
-    } else if (x->loading) {
+    } else if (x->loading && !x->info_while_loading) {
         r->outcome = RSM_PROBE_ERROR_REPLY;
         r->alive = rsm_detector_alive_error("LOADING Redis is loading");
     } else {

@@ -3,12 +3,16 @@
  *
  * A fake is a plain struct that evolves with the test's own fake time: a
  * replica follows a master by index, its link comes up sync_ms after a
- * sync starts, drops when its master dies or restarts (a new run id), and
- * is retried reconnect_ms later; a linked replica copies its master's
- * offset (minus a fixed lag). Probing a fake gives what the shell would
- * feed the detector: a struct rsm_probe_result with INFO, a timeout, a
- * refused connection or a -LOADING error. The tests own the array of
- * fakes and the clock and pass them in; nothing here keeps state.
+ * sync starts (never, while its master delays syncs), drops when its
+ * master dies or restarts (a new run id), and is retried reconnect_ms
+ * later; a linked replica copies its master's offset (minus a fixed lag).
+ * Like Redis 7, a replica whose link was never up since it stopped being
+ * a master reports master_link_down_since_seconds -1. Probing a fake gives
+ * what the shell would feed the detector: a struct rsm_probe_result with
+ * INFO, a timeout, a refused connection or a -LOADING error (or, with
+ * info_while_loading, INFO saying loading:1 and offset 0, as Redis answers
+ * while it loads an RDB). The tests own the array of fakes and the clock
+ * and pass them in; nothing here keeps state.
  *
  * Test support only: failures are cmocka assertions. */
 #ifndef RSM_TEST_FAKE_REDIS_H
@@ -35,11 +39,16 @@ enum proc {
 struct fake {
     struct rsm_addr addr;
     enum proc proc;
-    bool loading; /* answers -LOADING */
-    bool deaf;    /* commands to it fail (the tests check this) */
+    bool loading;            /* answers -LOADING */
+    bool info_while_loading; /* loading: INFO answers (loading:1, offset
+                                0) instead of -LOADING */
+    bool delays_sync;        /* as a master: no sync to it completes
+                                (repl-diskless-sync-delay) */
+    bool deaf;               /* commands to it fail (the tests check this) */
     enum rsm_role role;
     int master; /* index followed, -1 none */
     bool link_up;
+    bool linked_once; /* link up since it last was a master */
     int64_t link_change_ms;
     int64_t last_io_ms;
     int64_t sync_start_ms; /* -1: not syncing */

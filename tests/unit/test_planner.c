@@ -73,6 +73,7 @@ struct sim {
     struct rsm_entry last_complete; /* the last CompleteFailover applied */
     char reason[RSM_ERRMSG_SIZE];
     bool manual;     /* an operator asks for a failover (until decided) */
+    bool force;      /* ... forced (rsmctl failover --force) */
     bool switchover; /* an operator asks for a switchover (until decided) */
     struct rsm_addr switchover_to;
     int64_t switchover_timeout_ms;
@@ -339,6 +340,7 @@ static void plan(struct sim *s)
     in.leader_id = s->leader + 1;
     in.now_ms = s->now;
     in.manual_failover = s->manual;
+    in.force = s->force;
     in.switchover = s->switchover;
     in.switchover_to = s->switchover_to;
     in.switchover_timeout_ms = s->switchover_timeout_ms;
@@ -1229,6 +1231,208 @@ static void test_new_leader_master_restarted_with_its_data(void **state)
     assert_int_equal(s->decisions_applied, 0);
     assert_string_equal(group(s)->master_run_id, "run-0-aof");
     assert_int_equal(s->verdict.status, RSM_MASTER_OK);
+}
+
+/* Issue #14 item 3: a master restarted with 10,000 keys and a slow load
+ * was logged "restarted empty: offset 112 -> 0" and failed over at once
+ * while LOADING. Redis answers INFO while it loads, with offset 0 until
+ * the RDB is read: the restart is judged once loaded. */
+static void test_master_restarted_loading_its_data_is_not_failed(void **state)
+{
+    struct sim *s = booted(state, 3);
+    int64_t data;
+
+    s->f[0].offset += 4000;
+    run(s, 2);
+    data = s->f[0].offset;
+    /* restarted (within down_after) with all its data, loading it */
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-rdb");
+    s->f[0].loading = true;
+    s->f[0].info_while_loading = true;
+    run(s, 5 * DOWN_AFTER / TICK);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(s->obs[0].state, RSM_HEALTH_LOADING);
+    assert_int_equal(s->verdict.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_non_null(strstr(s->verdict.reason, "loading its data set"));
+    assert_false(s->h[0][0].restarted_empty);
+    /* not recorded before it is judged */
+    assert_string_equal(group(s)->master_run_id, "run-0");
+    /* loaded: its offset is back; its replicas sync from it again */
+    s->f[0].loading = false;
+    run(s, 2 * s->reconnect_ms / TICK);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(s->verdict.status, RSM_MASTER_OK);
+    assert_string_equal(group(s)->master_run_id, "run-0-rdb");
+    assert_true(rsm_addr_equal(&group(s)->master, &s->f[0].addr));
+    assert_true(follows_linked(s, 1, 0));
+    assert_true(follows_linked(s, 2, 0));
+    assert_int_equal(s->f[1].offset, data);
+    assert_int_equal(s->f[2].offset, data);
+}
+
+/* The same, but the RDB it loads is older than what its replicas have:
+ * once loaded it is judged restarted with less data, and failed over. */
+static void test_master_loaded_older_data_fails_over_once_loaded(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+    int64_t data;
+
+    s->f[0].offset += 4000;
+    s->f[2].lag = 100;
+    s->sync_ms = 300; /* a full sync takes a while */
+    run(s, 2);
+    data = s->f[0].offset;
+    snprintf(s->f[0].run_id, sizeof s->f[0].run_id, "run-0-old-rdb");
+    s->f[0].offset = data - 500; /* the RDB missed the last writes */
+    s->f[0].loading = true;
+    s->f[0].info_while_loading = true;
+    run(s, 3 * DOWN_AFTER / TICK);
+    assert_int_equal(s->decisions_applied, 0);
+    s->f[0].loading = false;
+    step(s);
+    assert_int_equal(s->decisions_applied, 1); /* at once */
+    g = group(s);
+    assert_non_null(strstr(g->decision.reason, "restarted empty"));
+    assert_true(rsm_addr_equal(&g->decision.master, &s->f[1].addr));
+    run_until(s, failover_ended, 20);
+    assert_int_equal(s->f[1].offset, data);
+}
+
+/* Replica i never completed a sync with its master, which delays syncs
+ * (Redis: repl-diskless-sync-delay): a fresh instance pointed at it. */
+static void never_synced(struct sim *s, int i)
+{
+    s->f[i].link_up = false;
+    s->f[i].linked_once = false;
+    s->f[i].offset = 1;
+    s->f[i].sync_start_ms = s->now;
+    s->f[i].synced_run_id[0] = '\0';
+    s->f[s->f[i].master].delays_sync = true;
+}
+
+/* Issue #14 item 2: "the agents promoted a replica that had never
+ * completed its first sync with the master (offset 1, full sync still
+ * waiting for repl-diskless-sync-delay): all data gone". Here it even has
+ * the better priority. */
+static void test_replica_that_never_synced_is_never_promoted(void **state)
+{
+    struct sim *s = sim_new(3);
+    const struct rsm_group *g;
+
+    *state = s;
+    never_synced(s, 2);
+    s->f[2].priority = 10;
+    run_until(s, has_master, 5);
+    run(s, 3);
+    kill_fake(s, 0);
+    run_until(s, in_flight, 40);
+    /* the ranking committed with the decision says why */
+    g = group(s);
+    assert_int_equal(g->decision.n_ranked, 2);
+    assert_int_equal(g->decision.ranking[1].rank, 0);
+    assert_true(rsm_addr_equal(&g->decision.ranking[1].addr, &s->f[2].addr));
+    assert_string_equal(g->decision.ranking[1].reason,
+                        "never completed a sync with the master (link never "
+                        "up)");
+    run_until(s, failover_ended, 40);
+    g = group(s);
+    assert_true(rsm_addr_equal(&g->master, &s->f[1].addr));
+    assert_int_equal(s->promoted[1], 1);
+    assert_int_equal(g->history[0].kind, RSM_FAILOVER_AUTOMATIC);
+    /* re-pointed to the new master, it syncs from it */
+    run(s, 2 * s->reconnect_ms / TICK);
+    assert_true(follows_linked(s, 2, 1));
+}
+
+/* Only a replica that never synced is left: no automatic failover, ever,
+ * and the plan says why; a manual failover neither; a forced one does. */
+static void test_only_unsynced_replica_needs_a_forced_failover(void **state)
+{
+    struct sim *s = sim_new(2);
+    const struct rsm_group *g;
+
+    *state = s;
+    never_synced(s, 1);
+    run_until(s, has_master, 5);
+    run(s, 3);
+    kill_fake(s, 0);
+    s->force = true; /* never applies to an automatic decision */
+    run(s, 5 * DOWN_AFTER / TICK);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_int_equal(s->verdict.status, RSM_MASTER_DOWN);
+    assert_non_null(strstr(s->plan.reason, "no eligible candidate: "));
+    assert_non_null(strstr(s->plan.reason,
+                           "10.0.0.2:6379: never completed a sync with the "
+                           "master (link never up)"));
+    /* a manual failover is refused for the same reason */
+    s->force = false;
+    s->manual = true;
+    step(s);
+    assert_int_equal(s->decisions_applied, 0);
+    assert_non_null(strstr(s->plan.reason, "manual failover requested; no "
+                                           "eligible candidate: "));
+    assert_non_null(strstr(s->plan.reason, "never completed a sync"));
+    /* forced: promoted, and the decision says so */
+    s->force = true;
+    step(s);
+    assert_int_equal(s->decisions_applied, 1);
+    assert_int_equal(find_event(s, "+forced-not-synced", 0) >= 0, 1);
+    g = group(s);
+    assert_int_equal(g->decision.failover_kind, RSM_FAILOVER_MANUAL);
+    assert_string_equal(g->decision.reason,
+                        "manual failover forced: never completed a sync with "
+                        "the master (link never up)");
+    run_until(s, failover_ended, 40);
+    g = group(s);
+    assert_true(rsm_addr_equal(&g->master, &s->f[1].addr));
+    assert_int_equal(s->f[1].role, RSM_ROLE_MASTER);
+}
+
+/* Forced, a synced replica still wins over one that never synced. */
+static void test_forced_failover_prefers_a_synced_replica(void **state)
+{
+    struct sim *s = sim_new(3);
+
+    *state = s;
+    never_synced(s, 2);
+    s->f[2].priority = 1;
+    run_until(s, has_master, 5);
+    run(s, 3);
+    s->manual = true;
+    s->force = true;
+    step(s);
+    assert_int_equal(s->decisions_applied, 1);
+    assert_true(rsm_addr_equal(&group(s)->decision.master, &s->f[1].addr));
+    assert_string_equal(group(s)->decision.reason, "manual failover forced");
+    assert_int_equal(find_event(s, "+forced-not-synced", 0), -1);
+}
+
+/* After a failover the remaining replica is re-pointed from the old master
+ * to the new one, which delays its sync; then the new master dies too. The
+ * replica's INFO shows its old link's down time (Redis keeps it across a
+ * REPLICAOF between masters), but the leader saw it start following the new
+ * master and never linked: it holds none of the new master's writes. */
+static void test_repointed_replica_never_linked_to_new_master(void **state)
+{
+    struct sim *s = booted(state, 3);
+
+    s->pcfg.min_failover_interval_ms = 0;
+    s->f[2].lag = 100;
+    run(s, 2);
+    s->f[1].delays_sync = true;
+    kill_fake(s, 0);
+    run_until(s, failover_ended, 200);
+    assert_true(rsm_addr_equal(&group(s)->master, &s->f[1].addr));
+    assert_true(s->f[2].master == 1 && !s->f[2].link_up);
+    kill_fake(s, 1);
+    run(s, 5 * DOWN_AFTER / TICK);
+    assert_int_equal(s->decisions_applied, 1);
+    assert_int_equal(s->verdict.status, RSM_MASTER_DOWN);
+    assert_true(s->obs[2].info->link_down_since_s >= 0);
+    assert_non_null(strstr(s->plan.reason,
+                           "10.0.0.3:6379: never completed a sync with the "
+                           "master (seen following it, link never up)"));
 }
 
 static void
@@ -2410,6 +2614,12 @@ int main(void)
         T(test_chosen_wiped_before_promotion_aborts),
         T(test_new_leader_sees_master_restarted_with_less_data),
         T(test_new_leader_master_restarted_with_its_data),
+        T(test_master_restarted_loading_its_data_is_not_failed),
+        T(test_master_loaded_older_data_fails_over_once_loaded),
+        T(test_replica_that_never_synced_is_never_promoted),
+        T(test_only_unsynced_replica_needs_a_forced_failover),
+        T(test_forced_failover_prefers_a_synced_replica),
+        T(test_repointed_replica_never_linked_to_new_master),
         T(test_all_replicas_priority_zero_no_decision_with_reason),
         T(test_flapping_held_back),
         T(test_rogue_master_demoted_after_grace),

@@ -331,13 +331,16 @@ static void test_exclude_not_synced(void **state)
     info.slave_repl_offset = 0;
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
                      RSM_EXCL_NONE);
-    /* a full sync running: its data is about to be replaced */
+    /* a full sync again after that link: it keeps its data until the
+     * transfer ends (and a promotion cancels it) */
     info.sync_in_progress = true;
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
+                     RSM_EXCL_NONE);
+    info.link_down_since_s = -1; /* a first sync */
+    assert_int_equal(rsm_policy_exclusion(&c, &cfg, reason, sizeof reason),
                      RSM_EXCL_NOT_SYNCED);
-    assert_string_equal(reason, "no completed sync with the master (a full "
-                                "sync is in progress)");
     info.sync_in_progress = false;
+    info.link_down_since_s = 3;
     /* the caller saw it start following its master, link never up since
      * (a REPLICAOF from one master to another keeps the old link's time) */
     c.never_synced_seen = true;
@@ -428,12 +431,12 @@ static void test_exclusion_order(void **state)
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, NULL, 0),
                      RSM_EXCL_NO_OFFSET);
     info.slave_repl_offset = 5;
-    info.sync_in_progress = true;
+    c.never_synced_seen = true;
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, NULL, 0), RSM_EXCL_STALE);
     c.info_age_ms = 10;
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, NULL, 0),
                      RSM_EXCL_NOT_SYNCED);
-    info.sync_in_progress = false;
+    c.never_synced_seen = false;
     assert_int_equal(rsm_policy_exclusion(&c, &cfg, NULL, 0),
                      RSM_EXCL_LINK_DOWN_TOO_LONG);
     info.link_down_since_s = 1;
