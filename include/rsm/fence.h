@@ -15,8 +15,8 @@
  *   0). A promoted replica then takes writes at once, before any replica
  *   has re-linked to it; its N is raised once they have (below). That is
  *   how the fence never makes a failover unavailable; the shell also sets
- *   to_write 0 right before REPLICAOF NO ONE when it does not know the
- *   replica holds 0 (rsm_fence_lower_before_promotion()).
+ *   to_write 0 right before every REPLICAOF NO ONE
+ *   (rsm_fence_lower_before_promotion()).
  *   Any other instance (role:master but not the committed master, not
  *   answering, loading, role unknown): left alone; the planner deals with
  *   a rogue master.
@@ -148,12 +148,12 @@ struct rsm_fence_input {
 int rsm_fence_decide(const struct rsm_fence_input *in, size_t index,
                      struct rsm_fence_decision *out);
 
-/* Right before REPLICAOF NO ONE on an instance whose setting is cur: true
- * if min-replicas-to-write must be set to 0 first (fencing on, and cur not
- * known to be 0), so that the new master takes writes before its replicas
- * re-link. */
-bool rsm_fence_lower_before_promotion(const struct rsm_fence_config *cfg,
-                                      const struct rsm_fence_setting *cur);
+/* Right before REPLICAOF NO ONE: true if min-replicas-to-write must be
+ * set to 0 first, so that the new master takes writes before its replicas
+ * re-link. Whenever fencing is on, whatever this leader believes the
+ * replica holds: an operator may have changed it since it was read, and
+ * one command per promotion costs nothing. */
+bool rsm_fence_lower_before_promotion(const struct rsm_fence_config *cfg);
 
 /* The named event of a change: "fence-raised", "fence-lowered",
  * "fence-reset", "fence-adjusted"; "fence-unchanged" for NO_CHANGE or out

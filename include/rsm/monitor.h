@@ -14,6 +14,16 @@
  * config-rewrite-failed: a warning unless Redis runs without a config
  * file). A follower never sends anything to Redis but PING.
  *
+ * Managed fencing (fence.h; on unless cfg.fence.enabled is false): the
+ * acting leader reads min-replicas-to-write / min-replicas-max-lag of each
+ * instance (CONFIG GET, once per Redis process it sees, and again after a
+ * failed command), sets them as rsm_fence_decide() says (CONFIG SET, then
+ * CONFIG REWRITE; only on a change), logs each change as its named event
+ * (fence-raised, fence-lowered, fence-reset, fence-adjusted), and sets
+ * min-replicas-to-write 0 right before a REPLICAOF NO ONE that needs it.
+ * A CONFIG refused ("unknown command", NOPERM) is logged once as
+ * fence-unavailable and not tried again on that Redis process.
+ *
  * Every plan event is logged as a named event ("+promoted-slave", ...) and
  * passed to the event callback (for pub/sub). When a CompleteFailover is
  * applied, the leader runs the --on-failover hook, if any (hook.h).
@@ -34,6 +44,7 @@
 #include "rsm/detector.h"
 #include "rsm/identity.h"
 #include "rsm/entry.h"
+#include "rsm/fence.h"
 #include "rsm/hook.h"
 #include "rsm/node.h"
 #include "rsm/planner.h"
@@ -73,6 +84,8 @@ struct rsm_monitor_config {
                                  is this one is never asked */
     /* --on-failover, --hook-timeout-ms, --hook-env */
     struct rsm_hook_config hook;
+    /* --fence; max_lag_s from --down-after-ms (rsm_fence_max_lag_s()) */
+    struct rsm_fence_config fence;
 };
 
 /* Defaults for every knob; no groups (allocates nothing). */

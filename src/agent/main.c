@@ -64,6 +64,7 @@ enum opt_id {
     O_PARALLEL_SYNCS,
     O_REPOINT_GRACE,
     O_SWITCHOVER_METHOD,
+    O_FENCE,
     O_REDIS_USER,
     O_REDIS_PASSWORD_FILE,
     O_ON_FAILOVER,
@@ -197,6 +198,15 @@ static const struct opt opts[O_COUNT] = {
                              "where FAILOVER is renamed away or denied by "
                              "ACL. Redis < 6.2: refused (no lossless "
                              "switchover possible there)"},
+    [O_FENCE] = {"fence", "RSM_FENCE", "on|off", "on",
+                 "managed fencing: the leader keeps min-replicas-to-write "
+                 "(a majority of the instances not seen down, once that "
+                 "many replicas are linked) and min-replicas-max-lag "
+                 "(--down-after-ms in seconds - 2, at least 1) on each "
+                 "master, and min-replicas-to-write 0 on replicas, so that "
+                 "a master cut off from its replicas stops taking writes "
+                 "by itself; lowered when the agents see the replicas "
+                 "down. off: never touch these settings"},
     [O_REDIS_USER] = {"redis-user", "RSM_REDIS_USER", "USER", NULL,
                       "ACL user for AUTH to Redis"},
     [O_REDIS_PASSWORD_FILE] = {"redis-password-file", "RSM_REDIS_PASSWORD_FILE",
@@ -373,6 +383,16 @@ static bool parse_bool(const struct optval *v)
             return false;
     bad_usage("%s: '%s' is not a boolean (1/0, true/false, yes/no)", v->src,
               v->val);
+}
+
+/* "on" or "off" (a switch with a value, such as --fence). */
+static bool parse_on_off(const struct optval *v)
+{
+    if (strcmp(v->val, "on") == 0)
+        return true;
+    if (strcmp(v->val, "off") != 0)
+        bad_usage("%s: '%s' is not on or off", v->src, v->val);
+    return false;
 }
 
 static void parse_addr_opt(const struct optval *v, struct rsm_addr *out)
@@ -594,6 +614,8 @@ static void parse_monitor_settings(struct optval *v, struct settings *s)
     mc->detector.down_after_ms =
         (int64_t)parse_number(&v[O_DOWN_AFTER], 10, 86400000);
     mc->planner.down_after_ms = mc->detector.down_after_ms;
+    mc->fence.enabled = parse_on_off(&v[O_FENCE]);
+    mc->fence.max_lag_s = rsm_fence_max_lag_s(mc->detector.down_after_ms);
     mc->probe_interval_ms = parse_number(&v[O_PROBE_INTERVAL], 10, 60000);
     if (strcmp(v[O_QUORUM].val, "majority") != 0)
         mc->detector.quorum =

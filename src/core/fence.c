@@ -170,10 +170,9 @@ int rsm_fence_decide(const struct rsm_fence_input *in, size_t index,
     return decide_master(in, index, out);
 }
 
-bool rsm_fence_lower_before_promotion(const struct rsm_fence_config *cfg,
-                                      const struct rsm_fence_setting *cur)
+bool rsm_fence_lower_before_promotion(const struct rsm_fence_config *cfg)
 {
-    return cfg->enabled && (!cur->known || cur->to_write != 0);
+    return cfg->enabled;
 }
 
 const char *rsm_fence_change_event(enum rsm_fence_change c)

@@ -204,8 +204,7 @@ static void test_off_never_reads_or_sets(void **state)
         d = decide(g, i);
         assert_keep(&d, "fencing is off");
     }
-    assert_false(rsm_fence_lower_before_promotion(
-        &g->cfg, &(struct rsm_fence_setting){true, 1, 1}));
+    assert_false(rsm_fence_lower_before_promotion(&g->cfg));
 }
 
 /* ---- what is not decided --------------------------------------------------
@@ -581,18 +580,17 @@ static void test_a_lone_master_is_never_fenced(void **state)
 /* ---- promotion -------------------------------------------------------------
  */
 
-static void test_lowered_before_a_promotion_unless_known_zero(void **state)
+/* Lowered before every promotion, even where this leader believes the
+ * replica holds 0 already (an operator may have changed it). */
+static void test_lowered_before_every_promotion(void **state)
 {
     struct rsm_fence_config cfg;
 
     (void)state;
     rsm_fence_config_init(&cfg);
-    assert_true(rsm_fence_lower_before_promotion(
-        &cfg, &(struct rsm_fence_setting){false, 0, 0}));
-    assert_true(rsm_fence_lower_before_promotion(
-        &cfg, &(struct rsm_fence_setting){true, 1, 1}));
-    assert_false(rsm_fence_lower_before_promotion(
-        &cfg, &(struct rsm_fence_setting){true, 0, 10}));
+    assert_true(rsm_fence_lower_before_promotion(&cfg));
+    cfg.enabled = false;
+    assert_false(rsm_fence_lower_before_promotion(&cfg));
 }
 
 /* ---- names -----------------------------------------------------------------
@@ -640,7 +638,7 @@ int main(void)
         cmocka_unit_test(test_a_larger_group_keeps_a_majority),
         cmocka_unit_test(test_a_value_above_the_target_is_lowered),
         cmocka_unit_test(test_a_lone_master_is_never_fenced),
-        cmocka_unit_test(test_lowered_before_a_promotion_unless_known_zero),
+        cmocka_unit_test(test_lowered_before_every_promotion),
         cmocka_unit_test(test_names),
     };
 
