@@ -169,10 +169,13 @@ uint64_t rsm_monitor_anchor_ms(const struct rsm_monitor *m);
 const struct rsm_monitor_config *
 rsm_monitor_get_config(const struct rsm_monitor *m);
 
-/* Ask for a MANUAL failover of group (SENTINEL FAILOVER). At its next
- * evaluation of the group (at once, outside this call) the acting leader
- * asks the planner with manual_failover set and proposes the
- * DecideFailover{MANUAL} it plans; the failover then runs like any other.
+/* Ask for a MANUAL failover of group (SENTINEL FAILOVER, or RSM FAILOVER
+ * with FORCE). At its next evaluation of the group (at once, outside this
+ * call) the acting leader asks the planner with manual_failover (and
+ * force) set and proposes the DecideFailover{MANUAL} it plans; the
+ * failover then runs like any other. force: a replica that never completed
+ * a sync with its master may be promoted if no synced one is eligible (the
+ * operator's override; see planner.h).
  * cb runs exactly once, from the loop, never from inside this call:
  *   0                 the decision is committed;
  *   RSM_ENOCANDIDATE  no eligible replica (errmsg: the planner's reason);
@@ -185,7 +188,7 @@ rsm_monitor_get_config(const struct rsm_monitor *m);
  * committed yet), RSM_EBUSY (a failover in flight, or a request for the
  * group already pending). */
 int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
-                                 rsm_node_done_cb cb, void *arg);
+                                 bool force, rsm_node_done_cb cb, void *arg);
 
 /* Ask for a planned SWITCHOVER of group (RSM SWITCHOVER) to `to` (NULL or
  * port 0: the best replica), to be done within timeout_ms of the decision

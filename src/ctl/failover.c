@@ -33,6 +33,7 @@ struct options {
     enum verb verb;
     char prog[32]; /* "rsmctl failover" ... */
     bool json;
+    bool force; /* failover: RSM FAILOVER GROUP FORCE */
     bool wait;
     uint64_t wait_s;
     const char *group; /* NULL: every group (history only) */
@@ -66,7 +67,19 @@ static void usage(FILE *out, enum verb v)
                 "the group is paused. Then wait until\nthe committed state "
                 "shows it finished, and say old -> new.\n"
                 "\n"
+                "A replica that never completed a sync with its master "
+                "holds none of\nits data: it is never promoted (the "
+                "reason is in rsmctl status), unless\n--force is given: "
+                "then it may be, if no synced replica is eligible.\n"
+                "Everything the master held is then lost, and the master, "
+                "if it comes\nback, is made a replica of it (wiped). "
+                "Automatic failovers never do this.\n"
+                "\n"
                 "options:\n" AGENTLINK_HELP
+                "  --force                   also consider replicas that "
+                "never completed a\n"
+                "                            sync (after every synced "
+                "one)\n"
                 "  --no-wait                 return once the leader took "
                 "the request\n"
                 "  --wait S                  wait at most S seconds "
@@ -181,6 +194,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
         {"no-wait", no_argument, NULL, 'N'},
         {"wait", required_argument, NULL, 'W'},
         {"to", required_argument, NULL, 'T'},
+        {"force", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -209,6 +223,11 @@ static int parse_options(int argc, char **argv, struct options *opt)
                                    "--wait: '%s' is not 1..86400 "
                                    "seconds",
                                    optarg);
+            break;
+        case 'F':
+            if (opt->verb != FAILOVER)
+                return usage_error(opt, "--force is for failover only");
+            opt->force = true;
             break;
         case 'T': {
             struct rsm_addr a;
@@ -464,6 +483,10 @@ static int failover(const struct options *opt)
     }
     epoch = jint(g, "epoch");
     json_decref(st);
+    if (opt->force) {
+        argv[0] = "RSM";
+        argv[argc++] = "FORCE";
+    }
     if (opt->verb == SWITCHOVER) {
         argv[0] = "RSM";
         argv[1] = "SWITCHOVER";

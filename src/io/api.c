@@ -1015,8 +1015,51 @@ static enum rsm_resp_status cmd_failover(const struct call *x)
                                  "(no --monitor)");
         return RSM_RESP_DONE;
     }
-    rv = rsm_monitor_request_failover(x->a->monitor, g->name, failover_done,
-                                      x->r);
+    rv = rsm_monitor_request_failover(x->a->monitor, g->name, false,
+                                      failover_done, x->r);
+    switch (rv) {
+    case 0:
+        return RSM_RESP_PENDING;
+    case RSM_ENOTLEADER:
+        not_leader(x->a, x->r); /* elected, barrier not committed yet */
+        break;
+    case RSM_ENOTFOUND:
+        rsm_resp_add_error(x->r, "ERR No such master with that name");
+        break;
+    case RSM_EBUSY:
+        rsm_resp_add_error(x->r, "INPROG Failover already in progress");
+        break;
+    default:
+        rsm_resp_add_errorf(x->r, "ERR failover refused: %s", rsm_strerror(rv));
+    }
+    return RSM_RESP_DONE;
+}
+
+/* RSM FAILOVER <group> [FORCE]: SENTINEL FAILOVER on the leader, and with
+ * FORCE the operator's override: a replica that never completed a sync
+ * with its master may be promoted when no synced one is eligible (never
+ * for an automatic failover; see planner.h). */
+static enum rsm_resp_status cmd_rsm_failover(const struct call *x)
+{
+    const struct rsm_group *g = group_arg(x, 2);
+    bool force = x->req->argc == 4;
+    int rv;
+
+    if (g == NULL)
+        return RSM_RESP_DONE;
+    if (force && strcasecmp(x->req->argv[3], "FORCE") != 0) {
+        rsm_resp_add_errorf(x->r, "ERR bad argument '%s': want FORCE or "
+                                  "nothing",
+                            x->req->argv[3]);
+        return RSM_RESP_DONE;
+    }
+    if (x->a->monitor == NULL) {
+        rsm_resp_add_error(x->r, "ERR this agent does not monitor Redis "
+                                 "(no --monitor)");
+        return RSM_RESP_DONE;
+    }
+    rv = rsm_monitor_request_failover(x->a->monitor, g->name, force,
+                                      failover_done, x->r);
     switch (rv) {
     case 0:
         return RSM_RESP_PENDING;
@@ -1686,6 +1729,13 @@ static const struct cmd commands[] = {
      LEADER,
      "RSM RESUME <group> -- leader only",
      cmd_resume},
+    {{"RSM", "FAILOVER"},
+     3,
+     4,
+     LEADER,
+     "RSM FAILOVER <group> [FORCE] -- manual failover; FORCE may promote a "
+     "replica that never synced, leader only",
+     cmd_rsm_failover},
     {{"RSM", "SWITCHOVER"},
      3,
      5,

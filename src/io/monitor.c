@@ -56,6 +56,7 @@ struct manual_request {
     bool proposed;               /* its DecideFailover is being committed */
     bool checking;               /* SWITCHOVER: waiting for the check of
                                     FAILOVER on the master */
+    bool force;                  /* MANUAL: forced (planner input force) */
 };
 
 /* What a "FAILOVER <bad-argument>" (or a FAILOVER TO) told us of the
@@ -293,7 +294,7 @@ static void mark_dirty(struct group *g);
  * Probing
  * ---------------------------------------------------------------------- */
 
-/* One probe of one instance: INFO replication, server and persistence
+/* One probe of one instance: INFO persistence, server and replication
  * pipelined (leader), or a PING (follower). Freed when the last reply
  * arrives. */
 struct probe {
@@ -496,9 +497,11 @@ static void probe(struct instance *in)
     p->sent_ns = uv_hrtime();
     rsm_info_init(&p->res.info);
     if (m->acting) {
-        /* one write for the three */
-        static const char *const *const cmds[] = {info_repl, info_server,
-                                                  info_pers};
+        /* one write for the three; persistence first: Redis answers
+         * INFO while it loads its data, with master_repl_offset 0 until
+         * the end, so loading:0 must be read before the offset is */
+        static const char *const *const cmds[] = {info_pers, info_server,
+                                                  info_repl};
         static const int argc[] = {2, 2, 2};
         if (rsm_redis_commands(in->link, timeout, probe_cb, p, 3, argc, cmds) ==
             0)
@@ -1673,8 +1676,10 @@ static void evaluate(struct group *g)
             pin.switchover = true;
             pin.switchover_to = g->manual.to;
             pin.switchover_timeout_ms = g->manual.timeout_ms;
-        } else
+        } else {
             pin.manual_failover = true;
+            pin.force = g->manual.force;
+        }
     }
     rsm_planner_next(&pin, &plan);
     if ((pin.manual_failover || pin.switchover) &&
@@ -1999,7 +2004,7 @@ rsm_monitor_get_config(const struct rsm_monitor *m)
 }
 
 int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
-                                 rsm_node_done_cb cb, void *arg)
+                                 bool force, rsm_node_done_cb cb, void *arg)
 {
     struct group *g;
     const struct rsm_group *cg;
@@ -2018,7 +2023,9 @@ int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
     g->manual.arg = arg;
     g->manual.proposed = false;
     g->manual.kind = RSM_FAILOVER_MANUAL;
-    rsm_log(RSM_LOG_INFO, "manual-failover-requested", "group=%s", group);
+    g->manual.force = force;
+    rsm_log(RSM_LOG_INFO, "manual-failover-requested", "group=%s force=%d",
+            group, force ? 1 : 0);
     mark_dirty(g);
     return 0;
 }
