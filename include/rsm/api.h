@@ -38,18 +38,29 @@
  *                             clients: the committed master, or the
  *                             promoted replica as soon as the promotion of
  *                             an in-flight failover is committed; a null
- *                             array for an unknown group
+ *                             array for an unknown group. Right after a
+ *                             restart, before the log is applied again,
+ *                             from the masters file of the data dir
+ *                             (masterfile.h)
  *   SENTINEL MASTERS | MASTER name | REPLICAS name | SLAVES name
+ *                             on a follower, with the leader's view of
+ *                             the instances while it has a fresh one
+ *                             (leaderview.h, events.h); REPLICAS leaves
+ *                             out replicas with replica-announced no
  *   SENTINEL SENTINELS name   the other agents of the Raft group
  *   SENTINEL MYID             this agent's run id (rsm_sentinel_run_id)
  *   SENTINEL CKQUORUM name    +OK when a Raft leader is known and the
  *                             quorum is within the agents, else -NOQUORUM
- *   SENTINEL FAILOVER name    leader only: a MANUAL failover decided by the
- *                             planner and committed through the log like
- *                             any other (rsm_monitor_request_failover);
- *                             +OK once the decision is committed,
- *                             -INPROG if one is in flight, -NOGOODSLAVE
- *                             with the reason if no replica is eligible
+ *   SENTINEL FAILOVER name    a MANUAL failover decided by the planner and
+ *                             committed through the log like any other
+ *                             (rsm_monitor_request_failover); +OK once the
+ *                             decision is committed, -INPROG if one is in
+ *                             flight, -NOGOODSLAVE with the reason if no
+ *                             replica is eligible. A follower sends it on
+ *                             to the leader and relays the answer
+ *                             (forward.h), or answers -NOTLEADER when it
+ *                             cannot (no monitor, no leader known, or the
+ *                             request came from an agent forwarding it)
  *   SENTINEL HELP
  * Unknown groups: "-ERR No such master with that name".
  * Pub/sub (pubsub.h): SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE. A
@@ -67,6 +78,10 @@
  *   RSM VIEWS                 this agent's view of each group's committed
  *                             master, for the leader's quorum: one array
  *                             [$group, $host, :port, $state, :no_reply_ms]
+ *   RSM LEADERVIEW payload    the acting leader's view of the instances
+ *                             (leaderview.h), pushed to the others: +OK,
+ *                             -REFUSED why (not this agent's leader in its
+ *                             term), -ERR bad leader view
  *   RSM HISTORY [group]       past failovers, oldest first, of one group or
  *                             of all: an array of flat key/value arrays
  *                             (group, epoch, kind, result, old-master,
@@ -133,6 +148,8 @@ struct rsm_api_config {
     char requirepass[RSM_API_PASSWORD_MAX]; /* "" = no authentication */
     size_t subscriber_output_limit;         /* queued bytes before a subscriber
                                                is dropped; 0 = the default above */
+    const char *data_dir; /* the node's data dir, for the masters file
+                             (masterfile.h); NULL: none. Copied. */
 };
 
 /* The node functions of node.h, for rsm_api_start_ops(). */

@@ -15,15 +15,18 @@
  *
  * This module finds those cases first, so that the agent refuses to start
  * with a message naming the file, and tells the node how much room is
- * left. It also keeps the one file of the agent's own there: "cluster-id",
- * the group's cluster id, so that a restarted agent knows it before its
- * log is replayed (the Raft handshake checks it). Nothing else here writes
- * to the data dir. */
+ * left. It also keeps the agent's own two files there: "cluster-id", the
+ * group's cluster id, so that a restarted agent knows it before its log is
+ * replayed (the Raft handshake checks it), and "masters", the masters given
+ * to clients (masterfile.h), so that it answers clients before then.
+ * Nothing else here writes to the data dir. */
 #ifndef RSM_DATADIR_H
 #define RSM_DATADIR_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "rsm/masterfile.h"
 
 /* Free bytes below which a node stops proposing and hands leadership over:
  * room for libraft's next segments (the node uses 64 KiB segments and
@@ -65,5 +68,16 @@ int rsm_datadir_read_cluster_id(const char *dir, char *buf, size_t len,
  * errmsg. */
 int rsm_datadir_write_cluster_id(const char *dir, const char *id, char *errmsg,
                                  size_t errlen);
+
+/* Read dir/masters into *out (initialised here): 0, RSM_ENOTFOUND if
+ * there is none, RSM_EPARSE (unreadable: treat as none), RSM_EIO or
+ * RSM_ENOMEM, with errmsg naming the file. */
+int rsm_datadir_read_masters(const char *dir, struct rsm_masterfile *out,
+                             char *errmsg, size_t errlen);
+
+/* Store mf in dir/masters (a temporary file renamed over; not synced, see
+ * masterfile.h). 0, RSM_ENOMEM or RSM_EIO with errmsg. */
+int rsm_datadir_write_masters(const char *dir, const struct rsm_masterfile *mf,
+                              char *errmsg, size_t errlen);
 
 #endif /* RSM_DATADIR_H */

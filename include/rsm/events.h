@@ -28,7 +28,11 @@
  *
  * It also builds the Sentinel view of a group (rsm_events_view) from the
  * committed state and the monitor's observations, with the same rule for
- * s_down as the events, so that SENTINEL MASTERS and +sdown agree.
+ * s_down as the events, so that SENTINEL MASTERS and +sdown agree. A
+ * follower lays the acting leader's view over its own while it has a
+ * fresh one (rsm_events_leaderview_take): its replies, +sdown/-sdown and
+ * +odown/-odown then follow the leader's. The acting leader exports its
+ * views for that (rsm_events_leaderview_push).
  *
  * Ownership: rsm_events_start() allocates; rsm_events_stop() closes the
  * timer and frees it from the loop. The pub/sub registry, the node and the
@@ -87,6 +91,28 @@ void rsm_events_knobs(const struct rsm_events *ev,
  * inside a raft callback. Returns the receivers. */
 size_t rsm_events_publish(struct rsm_events *ev, const char *channel,
                           const char *payload);
+
+/* The leader's view, relayed (leaderview.h).
+ *
+ * The acting leader: the payloads of RSM LEADERVIEW to send to every
+ * follower now, or NULL when no push is due. A push is due when the shape
+ * of a group's view (rsm_leaderview_shape, computed at each poll) changed
+ * since the last push, or PUSH_MS (1 s) after it. Each payload holds whole
+ * groups in at most max_bytes (a single group larger than that alone).
+ * Returns a NULL-terminated array of NUL-terminated payloads; free it with
+ * rsm_events_leaderview_free(). NULL also when out of memory. */
+char **rsm_events_leaderview_push(struct rsm_events *ev, size_t max_bytes);
+void rsm_events_leaderview_free(char **payloads);
+
+/* A follower: take the payload text (len bytes) that RSM LEADERVIEW
+ * carried. 0 when taken: from then on rsm_events_view() lays it over this
+ * agent's own view of each group it holds, while it is fresh
+ * (rsm_leaderview_fresh); groups this agent has not committed are
+ * skipped. RSM_EREJECTED (not from this agent's leader in its term, see
+ * rsm_leaderview_accept), RSM_EPARSE / RSM_ERANGE / RSM_ETRUNC (nothing
+ * of it kept) or RSM_ENOMEM, with errmsg. */
+int rsm_events_leaderview_take(struct rsm_events *ev, const char *text,
+                               size_t len, char *errmsg, size_t errlen);
 
 typedef void (*rsm_events_stop_cb)(void *arg);
 

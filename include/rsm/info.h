@@ -58,6 +58,8 @@ struct rsm_info {
                                   100 (Redis default) if absent */
     bool has_priority;         /* the reply carried a priority */
     bool read_only;            /* slave_read_only:1 */
+    bool unannounced;          /* replica_announced:0 (Redis >= 6.2: the
+                                  replica asks Sentinel not to list it) */
 
     /* Both roles. */
     int64_t master_repl_offset; /* -1 if absent */
@@ -88,6 +90,24 @@ int rsm_info_parse(struct rsm_info *info, const char *text, size_t len,
 /* The replication offset that matters for ranking: slave_repl_offset for a
  * replica, master_repl_offset for a master; -1 if unknown. */
 int64_t rsm_info_offset(const struct rsm_info *info);
+
+/* What Sentinel's replies show of an instance's INFO (sentinel.h), small
+ * enough to be copied into every view and relayed by the leader to the
+ * other agents (leaderview.h). Plain value. */
+struct rsm_info_summary {
+    enum rsm_role role;
+    struct rsm_addr master;    /* a replica's master ("" / 0 if none) */
+    bool link_up;              /* a replica's link to its master */
+    int64_t link_down_since_s; /* -1 if up or unknown */
+    int priority;
+    int64_t offset; /* rsm_info_offset(), -1 if unknown */
+    bool unannounced;
+    char run_id[RSM_RUNID_LEN + 1];
+};
+
+/* The summary of info. */
+void rsm_info_summarize(const struct rsm_info *info,
+                        struct rsm_info_summary *out);
 
 /* "master", "replica" or "unknown". */
 const char *rsm_role_str(enum rsm_role role);

@@ -138,6 +138,18 @@ struct rsm_monitor_peer_status {
 bool rsm_monitor_peer_status(const struct rsm_monitor *m, size_t index,
                              struct rsm_monitor_peer_status *out);
 
+/* Where the acting leader gets its view of the instances to push to the
+ * other agents (leaderview.h, events.h): once per probe interval it calls
+ * cb, which returns NULL (nothing due) or a NULL-terminated array of
+ * payloads that the monitor sends as RSM LEADERVIEW <payload> to every
+ * peer whose identity checked out (its RSM VIEWS named it: a peer not
+ * checked yet is asked RSM VIEWS first), then frees with free_cb. Replies
+ * are not waited for; an error (an agent from before RSM LEADERVIEW) is
+ * ignored. cb NULL: nothing is pushed. */
+typedef char **(*rsm_monitor_push_cb)(void *arg);
+void rsm_monitor_set_push(struct rsm_monitor *m, rsm_monitor_push_cb cb,
+                          void (*free_cb)(char **payloads), void *arg);
+
 struct rsm_monitor_group_status {
     const char *name;
     bool acting;                       /* this agent is the acting leader */

@@ -34,6 +34,7 @@
 #include "rsm/entry.h"
 #include "rsm/fsm.h"
 #include "rsm/info.h"
+#include "rsm/leaderview.h"
 #include "rsm/node.h"
 #include "rsm/resp_server.h"
 
@@ -68,8 +69,9 @@ struct rsm_sentinel_instance {
     bool disconnected; /* its latest probe failed */
     int64_t down_ms;   /* how long without a valid reply */
     int64_t no_reply_ms;
-    const struct rsm_info *info;      /* latest INFO, NULL if none (a follower
-                                         only PINGs the master) */
+    bool has_info; /* info is known (a follower only PINGs the master:
+                      it knows the others' from the leader's view) */
+    struct rsm_info_summary info;     /* of the latest INFO */
     int64_t info_age_ms, role_age_ms; /* -1 unknown */
 };
 
@@ -82,8 +84,11 @@ struct rsm_sentinel_view {
     bool has_master;
     struct rsm_addr master; /* rsm_sentinel_master_addr() */
     bool o_down;            /* the leader's verdict: the committed master is
-                               down (only on the acting leader) */
+                               down (on the acting leader, or relayed) */
     int64_t o_down_ms;
+    unsigned o_down_votes, o_down_quorum; /* of that verdict */
+    bool relayed;      /* the leader's view was laid over this agent's own
+                          (rsm_sentinel_view_relay) */
     unsigned n_agents; /* agents in the Raft group, this one included */
     struct rsm_sentinel_knobs knobs;
     size_t n; /* the instances: the master first, then every other
@@ -101,6 +106,21 @@ void rsm_sentinel_view_init(struct rsm_sentinel_view *v,
 /* The instance of v at addr, NULL if it is not one of the group's. */
 struct rsm_sentinel_instance *
 rsm_sentinel_view_find(struct rsm_sentinel_view *v, const struct rsm_addr *a);
+
+/* The leader's side of relaying (leaderview.h): the watched instances of
+ * v and its o_down verdict, into out (named after v's group). */
+void rsm_sentinel_view_export(const struct rsm_sentinel_view *v,
+                              struct rsm_leaderview_group *out);
+
+/* A follower's side: lay the leader's view lv of v's group, received
+ * age_ms ago, over v. Every instance of v that lv holds takes the
+ * leader's state (watched); times that keep running while a state lasts
+ * (down, no reply, INFO age, o_down) are aged by age_ms. lv's o_down
+ * verdict counts only if it is about v's master. Instances lv does not
+ * hold keep this agent's own state. Sets v->relayed. */
+void rsm_sentinel_view_relay(struct rsm_sentinel_view *v,
+                             const struct rsm_leaderview_group *lv,
+                             int64_t age_ms);
 
 /* Sentinel's flags of instance i of v, comma-separated: "master" or
  * "slave", then "s_down", "o_down" (master only), "disconnected",
@@ -132,8 +152,10 @@ void rsm_sentinel_reply_master(struct rsm_resp_reply *r,
  * port, runid, flags, link and ping fields, role-reported,
  * master-link-down-time, master-link-status, master-host, master-port,
  * slave-priority, slave-repl-offset, replica-announced). Fields this agent
- * does not observe (a follower only watches the master) are "0", "?" or
- * -1 as documented in the code. */
+ * does not observe (a follower without a fresh view of the leader only
+ * watches the master) are "0", "?" or -1 as documented in the code. A
+ * replica whose INFO says replica_announced:0 is left out, as Sentinel
+ * does (it still counts in num-slaves and INFO's slaves=). */
 void rsm_sentinel_reply_replicas(struct rsm_resp_reply *r,
                                  const struct rsm_sentinel_view *v);
 

@@ -689,6 +689,7 @@ static void parse_api_settings(struct optval *v, struct settings *s)
     const char *pw = getenv("RSM_REQUIREPASS");
 
     ac->bind = s->api_bind;
+    ac->data_dir = s->node.data_dir; /* the masters file (masterfile.h) */
     rsm_resp_limits_default(&ac->limits);
     ac->limits_set = true;
     ac->limits.max_clients =

@@ -279,6 +279,20 @@ static int set_priority(struct parser *ps, const struct field *f, struct span v)
     return rv;
 }
 
+/* replica_announced:0|1, stored inverted so that "absent" (older Redis)
+ * means announced, as Sentinel takes it. */
+static int set_announced(struct parser *ps, const struct field *f,
+                         struct span v)
+{
+    bool announced = true;
+    int rv = parse_flag(ps, v, &announced);
+
+    (void)f;
+    if (rv == 0)
+        ps->info->unannounced = !announced;
+    return rv;
+}
+
 static int set_count(struct parser *ps, const struct field *f, struct span v)
 {
     int64_t n;
@@ -305,6 +319,7 @@ static const struct field fields[] = {
     {"replica_priority", set_priority, 0},
     {"slave_read_only", set_flag, AT(read_only)},
     {"replica_read_only", set_flag, AT(read_only)},
+    {"replica_announced", set_announced, 0},
     {"master_replid", set_id, AT(master_replid)},
     {"run_id", set_id, AT(run_id)},
     {"redis_version", set_version, 0},
@@ -488,6 +503,23 @@ int64_t rsm_info_offset(const struct rsm_info *info)
     default:
         return -1;
     }
+}
+
+void rsm_info_summarize(const struct rsm_info *info,
+                        struct rsm_info_summary *out)
+{
+    bool replica = info->role == RSM_ROLE_REPLICA;
+
+    memset(out, 0, sizeof *out);
+    out->role = info->role;
+    if (replica)
+        out->master = info->master;
+    out->link_up = replica && info->link_up;
+    out->link_down_since_s = out->link_up ? -1 : info->link_down_since_s;
+    out->priority = info->priority;
+    out->offset = rsm_info_offset(info);
+    out->unannounced = info->unannounced;
+    memcpy(out->run_id, info->run_id, sizeof out->run_id);
 }
 
 const char *rsm_role_str(enum rsm_role role)

@@ -1,9 +1,13 @@
 /* api.c - the agent's command table on the RESP server (see api.h). */
 #include "rsm/api.h"
+#include "rsm/datadir.h"
 #include "rsm/entry.h"
 #include "rsm/err.h"
 #include "rsm/events.h"
+#include "rsm/forward.h"
+#include "rsm/identity.h"
 #include "rsm/log.h"
+#include "rsm/masterfile.h"
 #include "rsm/monitor_status.h"
 #include "rsm/pubsub.h"
 #include "rsm/sentinel.h"
@@ -35,6 +39,12 @@ struct rsm_api {
     size_t sub_limit;        /* output limit of a subscriber */
     uint64_t next_client_id; /* CLIENT ID */
     uint64_t started_ms;     /* uv_now() at start */
+    char *data_dir;          /* for the masters file, NULL: none */
+    struct rsm_masterfile masters; /* as stored there (masterfile.h) */
+    bool caught_up;                /* the node applied up to its leader's
+                                      commit index once: the file no
+                                      longer answers */
+    struct forward *forwards;      /* SENTINEL FAILOVER sent on */
     bool stopping;
     rsm_api_stop_cb stop_cb;
     void *stop_arg;
@@ -842,12 +852,36 @@ static enum rsm_resp_status cmd_role(const struct call *x)
  * Commands: Sentinel
  * ===================================================================== */
 
+/* The master the data dir's masters file gives for group `name`, while
+ * the file answers (masterfile.h); false otherwise. */
+static bool stored_master(struct rsm_api *a, const char *name,
+                          struct rsm_addr *out)
+{
+    const struct rsm_fsm *fsm = fsm_of(a);
+    const struct rsm_addr *m;
+    struct rsm_node_status st;
+
+    if (a->masters.n == 0 || a->caught_up)
+        return false;
+    a->ops->get_status(a->node, &st);
+    a->caught_up = st.has_leader && st.commit_index > 0 &&
+                   st.applied_index >= st.commit_index;
+    if (!rsm_masterfile_usable(&a->masters, fsm ? fsm->applied : 0,
+                               a->caught_up))
+        return false;
+    m = rsm_masterfile_find(&a->masters, name);
+    if (m != NULL)
+        *out = *m;
+    return m != NULL;
+}
+
 static enum rsm_resp_status cmd_get_master_addr(const struct call *x)
 {
     const struct rsm_group *g = rsm_fsm_group(fsm_of(x->a), x->req->argv[2]);
     struct rsm_addr m;
 
-    if (g == NULL || !rsm_sentinel_master_addr(g, &m)) {
+    if (!stored_master(x->a, x->req->argv[2], &m) &&
+        (g == NULL || !rsm_sentinel_master_addr(g, &m))) {
         rsm_resp_add_array(x->r, -1);
         return RSM_RESP_DONE;
     }
@@ -1003,6 +1037,105 @@ static void failover_done(void *arg, int status, const char *errmsg)
     rsm_resp_reply_end(r);
 }
 
+/* SENTINEL FAILOVER sent on to the leader by a follower (forward.h). */
+struct forward {
+    struct forward *prev, *next; /* in the API's list */
+    struct rsm_api *a;           /* NULL once the API stops */
+    struct rsm_resp_reply *r;
+    struct rsm_forward *f;
+    uint64_t leader_id;
+    struct rsm_addr leader_api;
+};
+
+#define FORWARD_TIMEOUT_MS 5000
+
+/* The leader's answer (or why there is none), relayed; the reply may be
+ * orphaned. */
+static void forwarded(void *arg, struct rsm_forward *f,
+                      const struct rsm_redis_result *res)
+{
+    struct forward *fw = arg;
+    char api[RSM_ADDR_STRLEN];
+
+    (void)f;
+    if (res->reply != NULL)
+        rsm_forward_relay(fw->r, res->reply);
+    else
+        rsm_resp_add_errorf(fw->r,
+                            "ERR failover not forwarded to the leader (agent "
+                            "%" PRIu64 " at %s): %s",
+                            fw->leader_id,
+                            rsm_addr_format(&fw->leader_api, api, sizeof api),
+                            res->errmsg ? res->errmsg : "no answer");
+    rsm_resp_reply_end(fw->r);
+    if (fw->a != NULL) {
+        if (fw->prev != NULL)
+            fw->prev->next = fw->next;
+        else
+            fw->a->forwards = fw->next;
+        if (fw->next != NULL)
+            fw->next->prev = fw->prev;
+    }
+    free(fw);
+}
+
+/* A follower: send the request to the leader and relay its answer, like
+ * Sentinel, which takes SENTINEL FAILOVER anywhere. -NOTLEADER when it
+ * cannot: no monitor (no agents' password), no other leader known, the
+ * leader's address is this agent's own, or the request came from another
+ * agent forwarding it. */
+static enum rsm_resp_status forward_failover(const struct call *x,
+                                             const struct rsm_group *g)
+{
+    struct rsm_api *a = x->a;
+    const char *argv[] = {"SENTINEL", "FAILOVER", g->name};
+    const struct rsm_monitor_config *mc;
+    struct rsm_forward_config fc;
+    struct rsm_node_status st;
+    struct forward *fw;
+    char api[RSM_ADDR_STRLEN];
+    int rv;
+
+    a->ops->get_status(a->node, &st);
+    mc = a->monitor != NULL ? rsm_monitor_get_config(a->monitor) : NULL;
+    if (mc == NULL || rsm_forward_is_agent(x->cl->name) || !st.has_leader ||
+        st.leader.id == st.id ||
+        rsm_identity_check_addr(&st.leader.api, st.leader.id, &mc->self_api,
+                                NULL, 0) != RSM_IDENTITY_OK) {
+        not_leader(a, x->r);
+        return RSM_RESP_DONE;
+    }
+    fw = calloc(1, sizeof *fw);
+    if (fw == NULL) {
+        rsm_resp_add_error(x->r, "ERR out of memory");
+        return RSM_RESP_DONE;
+    }
+    memset(&fc, 0, sizeof fc);
+    fc.to = st.leader.api;
+    fc.password = mc->agent_password[0] ? mc->agent_password : NULL;
+    fc.agent_id = st.id;
+    fc.timeout_ms = FORWARD_TIMEOUT_MS;
+    fw->a = a;
+    fw->r = x->r;
+    fw->leader_id = st.leader.id;
+    fw->leader_api = st.leader.api;
+    rv = rsm_forward_start(a->loop, &fc, 3, argv, forwarded, fw, &fw->f);
+    if (rv != 0) {
+        free(fw);
+        rsm_resp_add_errorf(x->r, "ERR failover not forwarded: %s",
+                            rsm_strerror(rv));
+        return RSM_RESP_DONE;
+    }
+    fw->next = a->forwards;
+    if (fw->next != NULL)
+        fw->next->prev = fw;
+    a->forwards = fw;
+    rsm_log(RSM_LOG_INFO, "failover-forwarded",
+            "group=%s leader=%" PRIu64 " leader_api=%s", g->name, st.leader.id,
+            rsm_addr_format(&st.leader.api, api, sizeof api));
+    return RSM_RESP_PENDING;
+}
+
 static enum rsm_resp_status cmd_failover(const struct call *x)
 {
     const struct rsm_group *g = group_arg(x, 2);
@@ -1010,6 +1143,8 @@ static enum rsm_resp_status cmd_failover(const struct call *x)
 
     if (g == NULL)
         return RSM_RESP_DONE;
+    if (!x->a->ops->is_leader(x->a->node))
+        return forward_failover(x, g);
     if (x->a->monitor == NULL) {
         rsm_resp_add_error(x->r, "ERR this agent does not monitor Redis "
                                  "(no --monitor)");
@@ -1362,6 +1497,24 @@ static enum rsm_resp_status cmd_member_remove(const struct call *x)
     return RSM_RESP_PENDING;
 }
 
+/* RSM LEADERVIEW <payload>: the acting leader's view of the instances,
+ * pushed to every other agent (monitor.c, leaderview.h). Taken only from
+ * this agent's leader in its term; +OK, or an error saying why not. */
+static enum rsm_resp_status cmd_leaderview(const struct call *x)
+{
+    char err[RSM_ERRMSG_SIZE];
+    int rv = rsm_events_leaderview_take(x->a->events, x->req->argv[2],
+                                        x->req->argvlen[2], err, sizeof err);
+
+    if (rv == 0)
+        rsm_resp_add_status(x->r, "OK");
+    else if (rv == RSM_EREJECTED)
+        rsm_resp_add_errorf(x->r, "REFUSED %s", err);
+    else
+        rsm_resp_add_errorf(x->r, "ERR bad leader view: %s", err);
+    return RSM_RESP_DONE;
+}
+
 static enum rsm_resp_status cmd_views(const struct call *x)
 {
     struct rsm_node_status st;
@@ -1671,8 +1824,9 @@ static const struct cmd commands[] = {
     {{"SENTINEL", "FAILOVER"},
      3,
      3,
-     LEADER,
-     "SENTINEL FAILOVER <group> -- manual failover, leader only",
+     0,
+     "SENTINEL FAILOVER <group> -- manual failover (a follower sends it on "
+     "to the leader)",
      cmd_failover},
     {{"SENTINEL", "HELP"}, 2, 2, 0, "SENTINEL HELP", cmd_help},
     {{"SUBSCRIBE"}, 2, -1, PUBSUB, "SUBSCRIBE <channel> ...", cmd_pubsub},
@@ -1704,6 +1858,13 @@ static const struct cmd commands[] = {
      0,
      "RSM VIEWS -- this agent's view of each master",
      cmd_views},
+    {{"RSM", "LEADERVIEW"},
+     3,
+     3,
+     0,
+     "RSM LEADERVIEW <payload> -- the leader's view of the instances, from "
+     "the leader",
+     cmd_leaderview},
     {{"RSM", "ADVERTISE"},
      6,
      6,
@@ -2096,11 +2257,45 @@ static enum rsm_resp_status on_request(void *arg, struct rsm_resp_client *c,
  * Events
  * ===================================================================== */
 
+/* After an entry is applied: store the masters given to clients in the
+ * data dir when they changed (masterfile.h). Not while the log is
+ * replayed up to what the file already holds. */
+static void update_masters(struct rsm_api *a)
+{
+    const struct rsm_fsm *fsm = fsm_of(a);
+    struct rsm_masterfile now;
+    struct rsm_addr m;
+    char err[RSM_ERRMSG_SIZE];
+    bool ok = true;
+
+    if (a->data_dir == NULL || fsm == NULL ||
+        fsm->applied <= a->masters.applied)
+        return;
+    rsm_masterfile_init(&now);
+    now.applied = fsm->applied;
+    for (size_t i = 0; ok && i < fsm->n_groups; i++) {
+        if (rsm_sentinel_master_addr(&fsm->groups[i], &m))
+            ok = rsm_masterfile_add(&now, fsm->groups[i].name, &m) == 0;
+    }
+    rsm_masterfile_sort(&now);
+    if (!ok || rsm_masterfile_same(&now, &a->masters)) {
+        rsm_masterfile_free(&now);
+        return;
+    }
+    if (rsm_datadir_write_masters(a->data_dir, &now, err, sizeof err) != 0)
+        rsm_log(RSM_LOG_WARN, "masters-not-stored", "error=\"%s\"", err);
+    rsm_masterfile_free(&a->masters);
+    a->masters = now;
+}
+
 void rsm_api_node_event(struct rsm_api *a, enum rsm_node_event ev,
                         const struct rsm_entry *entry, int apply_status)
 {
-    if (a != NULL && !a->stopping)
-        rsm_events_node_event(a->events, ev, entry, apply_status);
+    if (a == NULL || a->stopping)
+        return;
+    rsm_events_node_event(a->events, ev, entry, apply_status);
+    if (ev == RSM_NODE_APPLIED && apply_status == 0)
+        update_masters(a);
 }
 
 void rsm_api_monitor_event(void *arg, const char *group, const char *name,
@@ -2115,6 +2310,24 @@ void rsm_api_monitor_event(void *arg, const char *group, const char *name,
 /* =====================================================================
  * Lifecycle
  * ===================================================================== */
+
+/* The masters file of data_dir (NULL: none), if there is one: it answers
+ * get-master-addr-by-name until the log is applied (masterfile.h). */
+static void load_masters(struct rsm_api *a, const char *data_dir)
+{
+    char err[RSM_ERRMSG_SIZE];
+    int rv;
+
+    rsm_masterfile_init(&a->masters);
+    if (data_dir == NULL || (a->data_dir = strdup(data_dir)) == NULL)
+        return;
+    rv = rsm_datadir_read_masters(data_dir, &a->masters, err, sizeof err);
+    if (rv == 0)
+        rsm_log(RSM_LOG_INFO, "masters-loaded", "groups=%zu applied=%" PRIu64,
+                a->masters.n, a->masters.applied);
+    else if (rv != RSM_ENOTFOUND)
+        rsm_log(RSM_LOG_WARN, "masters-ignored", "error=\"%s\"", err);
+}
 
 int rsm_api_start_ops(uv_loop_t *loop, const struct rsm_api_config *cfg,
                       struct rsm_node *node, const struct rsm_api_node_ops *ops,
@@ -2145,6 +2358,7 @@ int rsm_api_start_ops(uv_loop_t *loop, const struct rsm_api_config *cfg,
         rv = rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
         goto err_free;
     }
+    load_masters(a, cfg->data_dir);
     h.arg = a;
     rv = rsm_resp_server_start(loop, &cfg->bind, &a->limits, &h, &a->srv,
                                errmsg, errlen);
@@ -2162,14 +2376,35 @@ int rsm_api_start_ops(uv_loop_t *loop, const struct rsm_api_config *cfg,
 err_after_pubsub:
     rsm_pubsub_free(a->ps);
 err_free:
+    rsm_masterfile_free(&a->masters);
+    free(a->data_dir);
     explicit_bzero(a->requirepass, sizeof a->requirepass);
     free(a);
     return rv;
 }
 
+/* The acting leader's view for the other agents (rsm_monitor_set_push),
+ * in payloads their request limit takes (agents of a group share their
+ * settings). */
+static char **leaderview_push(void *arg)
+{
+    struct rsm_api *a = arg;
+    size_t max = a->limits.max_request_bytes / 2;
+
+    if (a->stopping || a->events == NULL)
+        return NULL;
+    return rsm_events_leaderview_push(
+        a->events,
+        max < RSM_LEADERVIEW_CHUNK_MAX ? max : RSM_LEADERVIEW_CHUNK_MAX);
+}
+
 void rsm_api_set_monitor(struct rsm_api *a, struct rsm_monitor *m)
 {
+    if (a->monitor != NULL && a->monitor != m)
+        rsm_monitor_set_push(a->monitor, NULL, NULL, NULL);
     a->monitor = m;
+    if (m != NULL)
+        rsm_monitor_set_push(m, leaderview_push, rsm_events_leaderview_free, a);
     if (a->events != NULL)
         rsm_events_set_monitor(a->events, m);
 }
@@ -2188,6 +2423,8 @@ static void finish_stop(void *arg)
 {
     struct rsm_api *a = arg;
 
+    rsm_masterfile_free(&a->masters);
+    free(a->data_dir);
     rsm_pubsub_free(a->ps);
     explicit_bzero(a->requirepass, sizeof a->requirepass);
     if (a->stop_cb)
@@ -2210,6 +2447,14 @@ void rsm_api_stop(struct rsm_api *a, rsm_api_stop_cb cb, void *arg)
     a->stopping = true;
     a->stop_cb = cb;
     a->stop_arg = arg;
+    if (a->monitor != NULL)
+        rsm_monitor_set_push(a->monitor, NULL, NULL, NULL);
     a->monitor = NULL;
+    while (a->forwards != NULL) { /* their replies are orphaned anyway */
+        struct forward *fw = a->forwards;
+        a->forwards = fw->next;
+        fw->a = NULL;
+        rsm_forward_cancel(fw->f);
+    }
     rsm_resp_server_stop(a->srv, on_server_stopped, a);
 }

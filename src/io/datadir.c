@@ -428,3 +428,76 @@ int rsm_datadir_write_cluster_id(const char *dir, const char *id, char *errmsg,
         unlink(tmp);
     return rv;
 }
+
+/* ---------------------------------------------------------------------------
+ * The masters given to clients (masterfile.h)
+ * ------------------------------------------------------------------------- */
+
+#define MASTERS_MAX_BYTES (16 * 1024 * 1024)
+
+int rsm_datadir_read_masters(const char *dir, struct rsm_masterfile *out,
+                             char *errmsg, size_t errlen)
+{
+    char path[4096], err[RSM_ERRMSG_SIZE];
+    struct stat sb;
+    char *text = NULL;
+    ssize_t n = 0;
+    int fd, rv = 0;
+
+    rsm_masterfile_init(out);
+    snprintf(path, sizeof path, "%s/" RSM_MASTERFILE_NAME, dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return RSM_ENOTFOUND;
+    if (fd < 0)
+        return rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path,
+                        strerror(errno));
+    if (fstat(fd, &sb) != 0 || sb.st_size > MASTERS_MAX_BYTES)
+        rv = rsm_errf(RSM_EPARSE, errmsg, errlen,
+                      "%s: unreadable or larger "
+                      "than %d bytes",
+                      path, MASTERS_MAX_BYTES);
+    else if ((text = malloc((size_t)sb.st_size + 1)) == NULL)
+        rv = rsm_errf(RSM_ENOMEM, errmsg, errlen, "%s: out of memory", path);
+    else if ((n = read(fd, text, (size_t)sb.st_size)) < 0)
+        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path, strerror(errno));
+    close(fd);
+    if (rv == 0 &&
+        rsm_masterfile_decode(text, (size_t)n, out, err, sizeof err) != 0)
+        rv = rsm_errf(RSM_EPARSE, errmsg, errlen, "%s: %s", path, err);
+    free(text);
+    return rv;
+}
+
+/* Without fsync: after a crash of the machine the file may be older than
+ * the log, or empty (then unreadable, and ignored): it only shortens the
+ * wait after a restart, see masterfile.h. A rename keeps it whole. */
+int rsm_datadir_write_masters(const char *dir, const struct rsm_masterfile *mf,
+                              char *errmsg, size_t errlen)
+{
+    char path[4096], tmp[4200];
+    char *text = rsm_masterfile_encode(mf);
+    size_t len;
+    int fd, rv = 0;
+
+    if (text == NULL)
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
+    len = strlen(text);
+    snprintf(path, sizeof path, "%s/" RSM_MASTERFILE_NAME, dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (write(fd, text, len) != (ssize_t)len)
+        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp, strerror(errno));
+    close(fd);
+    if (rv == 0 && rename(tmp, path) != 0)
+        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path, strerror(errno));
+    if (rv != 0)
+        unlink(tmp);
+done:
+    free(text);
+    return rv;
+}

@@ -22,6 +22,7 @@
 
 #define POLL_MS   100
 #define REPEAT_MS 1000 /* same action event, same instance: dropped */
+#define PUSH_MS   1000 /* the leader's view is pushed at least this often */
 #define N_RECENT  8
 
 struct inst_track {
@@ -49,6 +50,15 @@ struct track {
     struct inst_track inst[RSM_MAX_MEMBERS + 2];
     struct recent recent[N_RECENT];
     unsigned next_recent;
+    /* The acting leader: the shape (rsm_leaderview_shape) of its view at
+     * the latest poll, and in the latest push. */
+    uint64_t shape, pushed_shape;
+    /* A follower: the leader's view of the group (its "g" record and
+     * instance lines, malloc'd; NULL if none), who sent it and when. */
+    char *relay;
+    size_t relay_len;
+    struct rsm_leaderview_origin relay_origin;
+    int64_t relay_ms;
 };
 
 /* A group of the monitor and its index there. */
@@ -84,6 +94,9 @@ struct rsm_events {
                              history, not news */
     struct track *tracks; /* sorted by name */
     size_t n_tracks, cap_tracks;
+    struct rsm_leaderview_group *lv; /* scratch for export and relay */
+    bool push_due;                   /* a shape changed since the last push */
+    int64_t pushed_ms;               /* when the last push was built */
     rsm_events_stop_cb stop_cb;
     void *stop_arg;
 };
@@ -345,12 +358,47 @@ static void fill_instance(const struct rsm_events *ev, const struct track *t,
     in->watched = true;
     in->no_reply_ms = o->no_reply_ms;
     in->down_ms = o->no_reply_ms;
-    in->info = gs->acting ? o->info : NULL;
-    in->info_age_ms = in->info ? o->info_age_ms : -1;
-    in->role_age_ms = in->info ? o->role_age_ms : -1;
+    in->has_info = gs->acting && o->info != NULL;
+    if (in->has_info)
+        rsm_info_summarize(o->info, &in->info);
+    in->info_age_ms = in->has_info ? o->info_age_ms : -1;
+    in->role_age_ms = in->has_info ? o->role_age_ms : -1;
     in->s_down = settled && o->state == RSM_HEALTH_DOWN;
     in->disconnected = settled && (o->state == RSM_HEALTH_DOWN ||
                                    o->state == RSM_HEALTH_SUSPECT);
+}
+
+static void self_of(const struct rsm_events *ev,
+                    const struct rsm_node_status *st,
+                    struct rsm_leaderview_self *self)
+{
+    self->id = st->id;
+    self->has_leader = st->has_leader;
+    self->leader_id = st->leader.id;
+    self->term = st->term;
+    self->cluster_id = fsm_of(ev)->cluster_id;
+}
+
+/* Lay the leader's view of g over v if this agent has a fresh one
+ * (rsm_leaderview_fresh). */
+static void relay_view(struct rsm_events *ev, const struct track *t,
+                       const struct rsm_node_status *st,
+                       struct rsm_sentinel_view *v)
+{
+    struct rsm_leaderview_self self;
+    size_t pos = 0;
+    int64_t now = now_ms(ev);
+
+    if (t == NULL || t->relay == NULL || ev->lv == NULL)
+        return;
+    self_of(ev, st, &self);
+    if (!rsm_leaderview_fresh(&t->relay_origin, t->relay_ms, &self, now,
+                              v->knobs.down_after_ms))
+        return;
+    /* checked when it was received: it decodes */
+    if (rsm_leaderview_decode_group(t->relay, t->relay_len, &pos, NULL, ev->lv,
+                                    NULL, 0) == 0)
+        rsm_sentinel_view_relay(v, ev->lv, now - t->relay_ms);
 }
 
 /* The view with gs (the monitor's status of the group, if *has_gs). */
@@ -366,14 +414,18 @@ static void build_view(struct rsm_events *ev, const struct rsm_group *g,
     ev->node.get_status(ev->node.node, &st);
     rsm_sentinel_view_init(v, g, st.n_members, &k);
     *has_gs = monitor_status(ev, g->name, gs);
-    if (!*has_gs)
+    if (!*has_gs) {
+        relay_view(ev, t, &st, v);
         return;
+    }
     for (unsigned i = 0; i < gs->n && i < RSM_MAX_MEMBERS; i++) {
         struct rsm_sentinel_instance *in =
             rsm_sentinel_view_find(v, &gs->obs[i].addr);
         if (in != NULL)
             fill_instance(ev, t, gs, g, &gs->obs[i], in, k.down_after_ms);
     }
+    if (!gs->acting) /* the leader's view, where it has one, over ours */
+        relay_view(ev, t, &st, v);
     if (gs->acting && g->has_master && v->has_master &&
         rsm_addr_equal(&v->master, &g->master) &&
         rsm_addr_equal(&gs->verdict_master, &g->master) &&
@@ -381,6 +433,8 @@ static void build_view(struct rsm_events *ev, const struct rsm_group *g,
          gs->verdict.status == RSM_MASTER_FAILED_RESTART)) {
         v->o_down = true;
         v->o_down_ms = gs->verdict.down_ms > 0 ? gs->verdict.down_ms : 0;
+        v->o_down_votes = gs->verdict.votes;
+        v->o_down_quorum = gs->verdict.quorum;
     }
 }
 
@@ -434,19 +488,22 @@ static void poll_sdown(struct rsm_events *ev, struct track *t,
     }
 }
 
+/* o_down of the master of v: the acting leader's verdict, or on a
+ * follower the leader's relayed one. */
 static void poll_odown(struct rsm_events *ev, struct track *t,
                        const struct rsm_sentinel_view *v,
                        const struct rsm_monitor_group_status *gs)
 {
     char p[RSM_SENTINEL_PAYLOAD_MAX], tail[40];
+    bool judged = gs->acting || v->relayed;
 
-    if (!gs->acting || !v->has_master ||
+    if (!judged || !v->has_master ||
         (t->odown_tracked && !rsm_addr_equal(&t->odown_addr, &v->master))) {
-        /* not the leader, or another master (a failover moved it): the
+        /* no verdict here, or another master (a failover moved it): the
          * old state goes silently, like Sentinel's old master instance */
         t->odown_tracked = t->odown = false;
     }
-    if (!gs->acting || !v->has_master)
+    if (!judged || !v->has_master)
         return;
     t->odown_addr = v->master;
     if (t->odown_tracked && t->odown == v->o_down)
@@ -457,8 +514,8 @@ static void poll_odown(struct rsm_events *ev, struct track *t,
     }
     rsm_sentinel_payload_master(p, sizeof p, v->g->name, &v->master);
     if (v->o_down) {
-        snprintf(tail, sizeof tail, " #quorum %u/%u", gs->verdict.votes,
-                 gs->verdict.quorum);
+        snprintf(tail, sizeof tail, " #quorum %u/%u", v->o_down_votes,
+                 v->o_down_quorum);
         strncat(p, tail, sizeof p - strlen(p) - 1);
     }
     emit(ev, v->o_down ? "+odown" : "-odown", p);
@@ -481,6 +538,12 @@ static void poll_group(struct rsm_events *ev, const struct rsm_group *g)
     if (has_gs) {
         poll_sdown(ev, t, v);
         poll_odown(ev, t, v, gs);
+    }
+    if (has_gs && gs->acting && ev->lv != NULL) {
+        rsm_sentinel_view_export(v, ev->lv);
+        t->shape = rsm_leaderview_shape(ev->lv);
+        if (t->shape != t->pushed_shape)
+            ev->push_due = true;
     }
 done:
     free(v);
@@ -540,9 +603,181 @@ static void on_poll(uv_timer_t *timer)
             if (n != i)
                 ev->tracks[n] = ev->tracks[i];
             n++;
+        } else {
+            free(ev->tracks[i].relay);
         }
     }
     ev->n_tracks = n;
+}
+
+/* ---------------------------------------------------------------------
+ * The leader's view relayed to the followers (leaderview.h)
+ * --------------------------------------------------------------------- */
+
+/* Append one payload (finished t) to the NULL-terminated list *out of *n;
+ * false if out of memory. */
+static bool add_chunk(char ***out, size_t *n, struct rsm_textbuf *t)
+{
+    char *text = rsm_textbuf_finish(t);
+    char **grown;
+
+    if (text == NULL)
+        return false;
+    grown = realloc(*out, (*n + 2) * sizeof **out);
+    if (grown == NULL) {
+        free(text);
+        return false;
+    }
+    grown[(*n)++] = text;
+    grown[*n] = NULL;
+    *out = grown;
+    return true;
+}
+
+static void free_chunks(char **chunks)
+{
+    for (size_t i = 0; chunks != NULL && chunks[i] != NULL; i++)
+        free(chunks[i]);
+    free(chunks);
+}
+
+/* Every group of the FSM as this (acting) agent sees it, in payloads of
+ * at most max bytes (a group larger than that alone in its payload). */
+static char **build_push(struct rsm_events *ev,
+                         const struct rsm_leaderview_origin *o, size_t max)
+{
+    const struct rsm_fsm *fsm = fsm_of(ev);
+    struct rsm_sentinel_view *v = malloc(sizeof *v);
+    struct rsm_monitor_group_status *gs = malloc(sizeof *gs);
+    struct rsm_textbuf t = {0}, one = {0};
+    char **out = NULL;
+    size_t n = 0, groups = 0;
+    bool ok = v != NULL && gs != NULL;
+
+    for (size_t i = 0; ok && fsm != NULL && i < fsm->n_groups; i++) {
+        const struct rsm_group *g = &fsm->groups[i];
+        struct track *tr = track_find(ev, g->name);
+        bool has_gs;
+        build_view(ev, g, v, gs, &has_gs);
+        rsm_sentinel_view_export(v, ev->lv);
+        rsm_leaderview_encode_group(&one, ev->lv);
+        if (tr != NULL)
+            tr->pushed_shape = tr->shape = rsm_leaderview_shape(ev->lv);
+        if (groups > 0 && t.len + one.len > max) {
+            ok = add_chunk(&out, &n, &t);
+            groups = 0;
+        }
+        if (groups++ == 0)
+            rsm_leaderview_encode_header(&t, o);
+        rsm_textbuf_printf(&t, "%s", one.s != NULL ? one.s : "");
+        ok = ok && !one.oom;
+        rsm_textbuf_free(&one);
+    }
+    if (ok && groups > 0)
+        ok = add_chunk(&out, &n, &t);
+    rsm_textbuf_free(&t);
+    rsm_textbuf_free(&one);
+    free(v);
+    free(gs);
+    if (!ok) {
+        free_chunks(out);
+        return NULL;
+    }
+    return out;
+}
+
+char **rsm_events_leaderview_push(struct rsm_events *ev, size_t max_bytes)
+{
+    struct rsm_leaderview_origin o;
+    struct rsm_node_status st;
+    int64_t now = now_ms(ev);
+
+    if (ev->lv == NULL ||
+        (!ev->push_due && ev->pushed_ms != 0 && now - ev->pushed_ms < PUSH_MS))
+        return NULL;
+    ev->node.get_status(ev->node.node, &st);
+    memset(&o, 0, sizeof o);
+    o.leader_id = st.id;
+    o.term = st.term;
+    snprintf(o.cluster_id, sizeof o.cluster_id, "%s", fsm_of(ev)->cluster_id);
+    ev->push_due = false;
+    ev->pushed_ms = now;
+    return build_push(ev, &o, max_bytes);
+}
+
+void rsm_events_leaderview_free(char **payloads)
+{
+    free_chunks(payloads);
+}
+
+/* Keep the text of one group of a payload, if the group is committed. */
+static void keep_relay(struct rsm_events *ev, const char *text, size_t len,
+                       const struct rsm_leaderview_origin *o, int64_t now)
+{
+    struct track *t;
+    char *copy;
+
+    if (rsm_fsm_group(fsm_of(ev), ev->lv->name) == NULL)
+        return; /* not known here (yet): nothing would show it */
+    t = track_get(ev, ev->lv->name);
+    copy = malloc(len);
+    if (t == NULL || copy == NULL) {
+        free(copy);
+        return;
+    }
+    memcpy(copy, text, len);
+    free(t->relay);
+    t->relay = copy;
+    t->relay_len = len;
+    t->relay_origin = *o;
+    t->relay_ms = now;
+}
+
+/* Read every group of text, and keep them if keep. */
+static int read_groups(struct rsm_events *ev, const char *text, size_t len,
+                       size_t pos, const struct rsm_leaderview_origin *o,
+                       bool keep, char *errmsg, size_t errlen)
+{
+    int64_t now = now_ms(ev);
+    size_t start;
+    int rv;
+
+    for (;;) {
+        rv = rsm_leaderview_decode_group(text, len, &pos, &start, ev->lv,
+                                         errmsg, errlen);
+        if (rv == RSM_ENOTFOUND)
+            return 0;
+        if (rv != 0)
+            return rv;
+        if (keep)
+            keep_relay(ev, text + start, pos - start, o, now);
+    }
+}
+
+int rsm_events_leaderview_take(struct rsm_events *ev, const char *text,
+                               size_t len, char *errmsg, size_t errlen)
+{
+    struct rsm_leaderview_origin o;
+    struct rsm_leaderview_self self;
+    struct rsm_node_status st;
+    char why[RSM_ERRMSG_SIZE];
+    size_t pos;
+    int rv;
+
+    if (ev->lv == NULL)
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
+    rv = rsm_leaderview_decode_header(text, len, &pos, &o, errmsg, errlen);
+    if (rv != 0)
+        return rv;
+    ev->node.get_status(ev->node.node, &st);
+    self_of(ev, &st, &self);
+    if (!rsm_leaderview_accept(&o, &self, why, sizeof why))
+        return rsm_errf(RSM_EREJECTED, errmsg, errlen, "%s", why);
+    /* all or nothing: check every group before keeping any */
+    rv = read_groups(ev, text, len, pos, &o, false, errmsg, errlen);
+    if (rv == 0)
+        rv = read_groups(ev, text, len, pos, &o, true, errmsg, errlen);
+    return rv;
 }
 
 /* ---------------------------------------------------------------------
@@ -669,6 +904,7 @@ int rsm_events_start(uv_loop_t *loop, const struct rsm_events_node *node,
     ev->node = *node;
     ev->ps = ps;
     ev->acting_since = now_ms(ev);
+    ev->lv = malloc(sizeof *ev->lv); /* NULL: nothing relayed, either way */
     uv_timer_init(loop, &ev->timer);
     uv_timer_init(loop, &ev->flush);
     ev->timer.data = ev;
@@ -725,6 +961,9 @@ static void on_timer_closed(uv_handle_t *h)
     }
     if (ev->stop_cb != NULL)
         ev->stop_cb(ev->stop_arg);
+    for (size_t i = 0; i < ev->n_tracks; i++)
+        free(ev->tracks[i].relay);
+    free(ev->lv);
     free(ev->mon_names);
     free(ev->tracks);
     free(ev);

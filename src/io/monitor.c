@@ -98,6 +98,8 @@ struct peer {
     bool asking;
     enum rsm_identity_verdict identity; /* of the latest answer */
     char problem[RSM_IDENTITY_WHY_MAX]; /* why it is not counted, "" */
+    bool verified; /* its latest RSM VIEWS named it, on its current link:
+                      the leader's view may be pushed there */
 };
 
 struct rsm_monitor {
@@ -119,6 +121,9 @@ struct rsm_monitor {
     struct group *groups;
     unsigned n_peers;
     struct peer peers[RSM_MAX_AGENTS];
+    rsm_monitor_push_cb push_cb; /* the leader's view for the peers */
+    void (*push_free)(char **payloads);
+    void *push_arg;
     struct rsm_hook *hook; /* runs --on-failover; NULL once stopping */
     bool stopping;
     unsigned pending_close; /* handles and links still closing */
@@ -676,6 +681,7 @@ static void views_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
     v = rsm_identity_check(&claim, p->id, m->cfg.agent_id,
                            rsm_node_cluster_id(m->node), why, sizeof why);
     peer_judge(p, v, why);
+    p->verified = v == RSM_IDENTITY_OK;
     if (v != RSM_IDENTITY_OK)
         return;
     for (size_t i = 1; i < rep->elements; i++) {
@@ -703,6 +709,7 @@ static void peer_drop(struct peer *p)
         p->link = NULL;
     }
     p->asking = false;
+    p->verified = false;
 }
 
 /* Make m->peers match the Raft configuration (other members only). */
@@ -749,37 +756,96 @@ static void sync_peers(struct rsm_monitor *m)
     }
 }
 
-static void ask_peers(struct rsm_monitor *m)
+/* The link to p, created if needed; NULL if p's address is this agent's
+ * own (judged so) or out of memory. */
+static struct rsm_redis *peer_link(struct rsm_monitor *m, struct peer *p)
+{
+    char why[RSM_IDENTITY_WHY_MAX];
+    enum rsm_identity_verdict v;
+    struct rsm_redis_config rc;
+
+    v = rsm_identity_check_addr(&p->api, p->id, &m->cfg.self_api, why,
+                                sizeof why);
+    if (v != RSM_IDENTITY_OK) {
+        peer_judge(p, v, why);
+        return NULL;
+    }
+    if (p->link != NULL)
+        return p->link;
+    memset(&rc, 0, sizeof rc);
+    rc.addr = p->api;
+    rc.password = m->cfg.agent_password[0] ? m->cfg.agent_password : NULL;
+    rc.connect_timeout_ms = probe_timeout(m);
+    if (rsm_redis_create(m->loop, &rc, &p->link) != 0)
+        p->link = NULL;
+    return p->link;
+}
+
+static void ask_peer(struct rsm_monitor *m, struct peer *p)
 {
     static const char *const argv[] = {"RSM", "VIEWS"};
 
+    if (p->asking || peer_link(m, p) == NULL)
+        return;
+    if (rsm_redis_command(p->link, probe_timeout(m), views_cb, p, 2, argv) == 0)
+        p->asking = true;
+}
+
+static void ask_peers(struct rsm_monitor *m)
+{
+    sync_peers(m);
+    for (unsigned i = 0; i < m->n_peers; i++)
+        ask_peer(m, &m->peers[i]);
+}
+
+/* ------------------------------------------------------------------------
+ * The leader's view pushed to the other agents (see rsm_monitor_set_push)
+ * ---------------------------------------------------------------------- */
+
+/* An error reply (an agent from before RSM LEADERVIEW, or one that does
+ * not take it now) changes nothing; a lost link means a new connection,
+ * maybe to another process: its identity is checked again first. */
+static void pushed_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
+                      void *arg)
+{
+    struct peer *p = arg;
+
+    (void)r;
+    if (res->status != 0 && res->status != RSM_EREPLY)
+        p->verified = false;
+}
+
+static void push_views(struct rsm_monitor *m)
+{
+    char **payloads;
+    bool any = false;
+
+    if (m->push_cb == NULL)
+        return;
     sync_peers(m);
     for (unsigned i = 0; i < m->n_peers; i++) {
-        struct peer *p = &m->peers[i];
-        char why[RSM_IDENTITY_WHY_MAX];
-        enum rsm_identity_verdict v;
-        if (p->asking)
-            continue;
-        v = rsm_identity_check_addr(&p->api, p->id, &m->cfg.self_api, why,
-                                    sizeof why);
-        if (v != RSM_IDENTITY_OK) {
-            peer_judge(p, v, why);
-            continue;
-        }
-        if (p->link == NULL) {
-            struct rsm_redis_config rc;
-            memset(&rc, 0, sizeof rc);
-            rc.addr = p->api;
-            rc.password =
-                m->cfg.agent_password[0] ? m->cfg.agent_password : NULL;
-            rc.connect_timeout_ms = probe_timeout(m);
-            if (rsm_redis_create(m->loop, &rc, &p->link) != 0)
-                continue;
-        }
-        if (rsm_redis_command(p->link, probe_timeout(m), views_cb, p, 2,
-                              argv) == 0)
-            p->asking = true;
+        if (!m->peers[i].verified)
+            ask_peer(m, &m->peers[i]); /* its identity first */
+        any |= m->peers[i].verified && m->peers[i].link != NULL;
     }
+    if (!any || (payloads = m->push_cb(m->push_arg)) == NULL)
+        return;
+    for (unsigned i = 0; i < m->n_peers; i++) {
+        struct peer *p = &m->peers[i];
+        for (size_t k = 0; p->verified && p->link != NULL && payloads[k]; k++) {
+            const char *argv[] = {"RSM", "LEADERVIEW", payloads[k]};
+            rsm_redis_command(p->link, probe_timeout(m), pushed_cb, p, 3, argv);
+        }
+    }
+    m->push_free(payloads);
+}
+
+void rsm_monitor_set_push(struct rsm_monitor *m, rsm_monitor_push_cb cb,
+                          void (*free_cb)(char **payloads), void *arg)
+{
+    m->push_cb = cb;
+    m->push_free = free_cb;
+    m->push_arg = arg;
 }
 
 size_t rsm_monitor_views(const struct rsm_monitor *m,
@@ -1848,6 +1914,8 @@ static void tick_cb(uv_timer_t *t)
     if (m->acting) {
         if (s == 0 && views_needed(m))
             ask_peers(m);
+        if (s == 0)
+            push_views(m);
         for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices)
             mark_dirty(&m->groups[i]);
     }

@@ -3,6 +3,7 @@
 #include "rsm/sentinel.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,6 +105,76 @@ static bool is_master(const struct rsm_sentinel_view *v, size_t i)
     return v->has_master && i == 0;
 }
 
+/* =====================================================================
+ * The leader's view relayed (leaderview.h)
+ * ===================================================================== */
+
+void rsm_sentinel_view_export(const struct rsm_sentinel_view *v,
+                              struct rsm_leaderview_group *out)
+{
+    memset(out, 0, offsetof(struct rsm_leaderview_group, inst));
+    snprintf(out->name, sizeof out->name, "%s", v->g->name);
+    if (v->has_master)
+        out->master = v->master;
+    out->o_down = v->o_down;
+    out->o_down_ms = v->o_down ? v->o_down_ms : 0;
+    out->votes = v->o_down_votes;
+    out->quorum = v->o_down_quorum;
+    for (size_t i = 0; i < v->n && out->n < RSM_LEADERVIEW_MAX_INSTANCES; i++) {
+        const struct rsm_sentinel_instance *in = &v->inst[i];
+        struct rsm_leaderview_instance *o = &out->inst[out->n];
+        if (!in->watched)
+            continue;
+        memset(o, 0, sizeof *o);
+        o->addr = in->addr;
+        o->s_down = in->s_down;
+        o->disconnected = in->disconnected;
+        o->down_ms = in->down_ms > 0 ? in->down_ms : 0;
+        o->no_reply_ms = in->no_reply_ms > 0 ? in->no_reply_ms : 0;
+        o->has_info = in->has_info;
+        o->info = in->info;
+        o->info_age_ms = in->has_info ? in->info_age_ms : -1;
+        o->role_age_ms = in->has_info ? in->role_age_ms : -1;
+        out->n++;
+    }
+}
+
+static int64_t aged(int64_t t, int64_t age_ms)
+{
+    return t >= 0 ? t + age_ms : t;
+}
+
+void rsm_sentinel_view_relay(struct rsm_sentinel_view *v,
+                             const struct rsm_leaderview_group *lv,
+                             int64_t age_ms)
+{
+    if (age_ms < 0)
+        age_ms = 0;
+    for (unsigned i = 0; i < lv->n && i < RSM_LEADERVIEW_MAX_INSTANCES; i++) {
+        const struct rsm_leaderview_instance *o = &lv->inst[i];
+        struct rsm_sentinel_instance *in = rsm_sentinel_view_find(v, &o->addr);
+        bool down = o->s_down || o->disconnected;
+        if (in == NULL)
+            continue; /* not (or no longer) in this agent's committed state */
+        in->watched = true;
+        in->s_down = o->s_down;
+        in->disconnected = o->disconnected;
+        in->down_ms = down ? aged(o->down_ms, age_ms) : o->down_ms;
+        in->no_reply_ms = down ? aged(o->no_reply_ms, age_ms) : o->no_reply_ms;
+        in->has_info = o->has_info;
+        in->info = o->info;
+        in->info_age_ms = o->has_info ? aged(o->info_age_ms, age_ms) : -1;
+        in->role_age_ms = o->has_info ? aged(o->role_age_ms, age_ms) : -1;
+    }
+    if (v->has_master && rsm_addr_equal(&lv->master, &v->master)) {
+        v->o_down = lv->o_down;
+        v->o_down_ms = lv->o_down ? aged(lv->o_down_ms, age_ms) : 0;
+        v->o_down_votes = lv->votes;
+        v->o_down_quorum = lv->quorum;
+    }
+    v->relayed = true;
+}
+
 /* The chosen replica of the failover in flight, before its promotion is
  * committed (after it, it is the master given to clients). */
 static bool is_promoting(const struct rsm_sentinel_view *v,
@@ -164,9 +235,9 @@ static void kv_int(struct rsm_resp_reply *r, const char *k, int64_t v)
 
 static const char *role_of(const struct rsm_sentinel_instance *in, bool master)
 {
-    if (in->info != NULL && in->info->role == RSM_ROLE_MASTER)
+    if (in->has_info && in->info.role == RSM_ROLE_MASTER)
         return "master";
-    if (in->info != NULL && in->info->role == RSM_ROLE_REPLICA)
+    if (in->has_info && in->info.role == RSM_ROLE_REPLICA)
         return "slave";
     return master ? "master" : "slave";
 }
@@ -176,8 +247,8 @@ static const char *role_of(const struct rsm_sentinel_instance *in, bool master)
 static const char *run_id_of(const struct rsm_sentinel_view *v,
                              const struct rsm_sentinel_instance *in)
 {
-    if (in->info != NULL && in->info->run_id[0] != '\0')
-        return in->info->run_id;
+    if (in->has_info && in->info.run_id[0] != '\0')
+        return in->info.run_id;
     if (v->g->has_master && rsm_addr_equal(&in->addr, &v->g->master))
         return v->g->master_run_id;
     return "";
@@ -268,7 +339,7 @@ static void link_fields(struct rsm_resp_reply *r,
                         const struct rsm_sentinel_view *v,
                         const struct rsm_sentinel_instance *in)
 {
-    const struct rsm_info *i = in->info;
+    const struct rsm_info_summary *i = in->has_info ? &in->info : NULL;
     bool replica = i != NULL && i->role == RSM_ROLE_REPLICA;
     const struct rsm_addr *m = replica ? &i->master : &v->master;
 
@@ -285,8 +356,7 @@ static void link_fields(struct rsm_resp_reply *r,
     kv(r, "master-host", v->has_master || replica ? m->host : "?");
     kv_int(r, "master-port", v->has_master || replica ? m->port : 0);
     kv_int(r, "slave-priority", i != NULL ? i->priority : -1);
-    kv_int(r, "slave-repl-offset",
-           i != NULL && rsm_info_offset(i) >= 0 ? rsm_info_offset(i) : 0);
+    kv_int(r, "slave-repl-offset", i != NULL && i->offset >= 0 ? i->offset : 0);
 }
 
 static void reply_replica(struct rsm_resp_reply *r,
@@ -310,14 +380,26 @@ static void reply_replica(struct rsm_resp_reply *r,
     kv(r, "replica-announced", "1");
 }
 
+/* Sentinel leaves a replica out of its lists when the replica asks it to
+ * (replica-announced no). */
+static bool announced(const struct rsm_sentinel_instance *in)
+{
+    return !(in->has_info && in->info.unannounced);
+}
+
 void rsm_sentinel_reply_replicas(struct rsm_resp_reply *r,
                                  const struct rsm_sentinel_view *v)
 {
     size_t first = v->has_master ? 1 : 0;
+    long n = 0;
 
-    rsm_resp_add_array(r, (long)(v->n - first));
     for (size_t i = first; i < v->n; i++)
-        reply_replica(r, v, i);
+        n += announced(&v->inst[i]);
+    rsm_resp_add_array(r, n);
+    for (size_t i = first; i < v->n; i++) {
+        if (announced(&v->inst[i]))
+            reply_replica(r, v, i);
+    }
 }
 
 void rsm_sentinel_reply_sentinels(struct rsm_resp_reply *r,

@@ -196,6 +196,71 @@ static void test_replica_linked(void **state)
     assert_int_equal(rsm_info_offset(&info), 799);
 }
 
+/* replica-announced no (Redis >= 6.2): Sentinel leaves the replica out of
+ * its lists; absent (older Redis) means announced. */
+static void test_replica_announced(void **state)
+{
+    struct rsm_info info;
+    char err[RSM_ERRMSG_SIZE];
+
+    (void)state;
+    parse_fixture("replica_linked.txt", &info, false);
+    assert_false(info.unannounced); /* replica_announced:1 */
+    rsm_info_init(&info);
+    assert_int_equal(
+        parse_str(&info, "replica_announced:0\r\n", err, sizeof err), 0);
+    assert_true(info.unannounced);
+    assert_int_equal(
+        parse_str(&info, "replica_announced:1\r\n", err, sizeof err), 0);
+    assert_false(info.unannounced);
+    assert_int_equal(
+        parse_str(&info, "replica_announced:2\r\n", err, sizeof err),
+        RSM_EPARSE);
+    rsm_info_init(&info);
+    assert_int_equal(parse_str(&info, "role:slave\r\n", err, sizeof err), 0);
+    assert_false(info.unannounced);
+}
+
+/* What Sentinel's replies show: a replica's link and offset, a master's
+ * offset and no master of its own. */
+static void test_summary(void **state)
+{
+    struct rsm_info info;
+    struct rsm_info_summary s;
+    char err[RSM_ERRMSG_SIZE];
+
+    (void)state;
+    parse_fixture("replica_linked.txt", &info, false);
+    info.unannounced = true;
+    rsm_info_summarize(&info, &s);
+    assert_int_equal(s.role, RSM_ROLE_REPLICA);
+    assert_string_equal(s.master.host, "127.0.0.1");
+    assert_int_equal(s.master.port, 45673);
+    assert_true(s.link_up);
+    assert_int_equal(s.link_down_since_s, -1);
+    assert_int_equal(s.priority, 100);
+    assert_int_equal(s.offset, 799);
+    assert_true(s.unannounced);
+    parse_fixture("replica_link_down.txt", &info, false);
+    rsm_info_summarize(&info, &s);
+    assert_false(s.link_up);
+    assert_int_equal(s.link_down_since_s, info.link_down_since_s);
+    rsm_info_init(&info);
+    assert_int_equal(parse_str(&info,
+                               "role:master\r\nmaster_host:10.0.0.1\r\n"
+                               "master_repl_offset:77\r\nrun_id:"
+                               "0123456789012345678901234567890123456789\r\n",
+                               err, sizeof err),
+                     0);
+    rsm_info_summarize(&info, &s);
+    assert_int_equal(s.role, RSM_ROLE_MASTER);
+    assert_int_equal(s.master.port, 0); /* a master has none */
+    assert_string_equal(s.master.host, "");
+    assert_false(s.link_up);
+    assert_int_equal(s.offset, 77);
+    assert_string_equal(s.run_id, "0123456789012345678901234567890123456789");
+}
+
 static void test_replica_link_down_after_master_killed(void **state)
 {
     struct rsm_info info;
@@ -876,6 +941,8 @@ int main(void)
         cmocka_unit_test(test_error_line_number_in_real_reply),
         cmocka_unit_test(test_truncate_at_every_length),
         cmocka_unit_test(test_mutated_replies_never_crash),
+        cmocka_unit_test(test_replica_announced),
+        cmocka_unit_test(test_summary),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -541,7 +541,8 @@ static void test_reply_shapes(void **state)
     info.slave_repl_offset = 1234;
     snprintf(info.run_id, sizeof info.run_id, "run-b");
     v.inst[1].watched = true;
-    v.inst[1].info = &info;
+    v.inst[1].has_info = true;
+    rsm_info_summarize(&info, &v.inst[1].info);
     v.inst[1].no_reply_ms = 12;
     v.inst[1].info_age_ms = 30;
     v.inst[1].role_age_ms = 5000;
