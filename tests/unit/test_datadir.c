@@ -410,9 +410,69 @@ static void test_cluster_id_write_refuses_a_bad_id(void **state)
     assert_false(exists(f, "cluster-id"));
 }
 
+/* ---- the masters file ---------------------------------------------------- */
+
+static void test_masters_write_then_read(void **state)
+{
+    struct fixture *f = *state;
+    struct rsm_masterfile mf, back;
+    struct rsm_addr a;
+    char err[RSM_ERRMSG_SIZE] = "";
+
+    rsm_masterfile_init(&mf);
+    mf.applied = 17;
+    assert_int_equal(rsm_addr_parse("10.0.0.1:6379", &a, NULL, 0), 0);
+    assert_int_equal(rsm_masterfile_add(&mf, "g", &a), 0);
+    assert_int_equal(rsm_datadir_write_masters(f->dir, &mf, err, sizeof err),
+                     0);
+    assert_false(exists(f, "masters.tmp"));
+    assert_int_equal(rsm_datadir_read_masters(f->dir, &back, err, sizeof err),
+                     0);
+    assert_int_equal(back.applied, 17);
+    assert_true(rsm_masterfile_same(&mf, &back));
+    rsm_masterfile_free(&back);
+    /* replaced whole */
+    mf.applied = 18;
+    mf.items[0].master.port = 6380;
+    assert_int_equal(rsm_datadir_write_masters(f->dir, &mf, NULL, 0), 0);
+    assert_int_equal(rsm_datadir_read_masters(f->dir, &back, NULL, 0), 0);
+    assert_int_equal(back.applied, 18);
+    assert_int_equal(back.items[0].master.port, 6380);
+    rsm_masterfile_free(&back);
+    rsm_masterfile_free(&mf);
+}
+
+static void test_masters_missing_damaged_or_unwritable(void **state)
+{
+    struct fixture *f = *state;
+    struct rsm_masterfile mf;
+    char dir[128], err[RSM_ERRMSG_SIZE] = "";
+
+    assert_int_equal(rsm_datadir_read_masters(f->dir, &mf, err, sizeof err),
+                     RSM_ENOTFOUND);
+    assert_int_equal(mf.n, 0);
+    put(f, "masters", "", 0); /* a crash of the machine before the data */
+    assert_int_equal(rsm_datadir_read_masters(f->dir, &mf, err, sizeof err),
+                     RSM_EPARSE);
+    assert_non_null(strstr(err, "/masters: line 1"));
+    put(f, "masters", "rsm-masters 1 3\ng 10.0.0.1:63", 29);
+    assert_int_equal(rsm_datadir_read_masters(f->dir, &mf, err, sizeof err),
+                     RSM_EPARSE);
+    assert_int_equal(mf.n, 0);
+    snprintf(dir, sizeof dir, "%s/nope", f->dir);
+    rsm_masterfile_init(&mf);
+    assert_int_equal(rsm_datadir_write_masters(dir, &mf, err, sizeof err),
+                     RSM_EIO);
+    assert_non_null(strstr(err, "nope/masters.tmp"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_masters_write_then_read, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_masters_missing_damaged_or_unwritable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_or_missing_dir_is_fine,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_newest_snapshot_is_the_one_checked,

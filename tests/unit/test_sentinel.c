@@ -119,6 +119,111 @@ static int teardown(void **state)
 }
 
 /* ===================================================================
+ * The leader's view relayed (rsm_sentinel_view_export / _relay)
+ * =================================================================== */
+
+/* The leader's view of g: master .1 down (s_down, o_down 2/2), replica .2
+ * linked and read, .3 not watched. */
+static void leader_view(struct fx *f, struct rsm_sentinel_view *v)
+{
+    struct rsm_info info;
+
+    rsm_sentinel_view_init(v, G(f), 3, &f->knobs);
+    v->inst[0].watched = v->inst[0].s_down = v->inst[0].disconnected = true;
+    v->inst[0].down_ms = v->inst[0].no_reply_ms = 1500;
+    v->o_down = true;
+    v->o_down_ms = 400;
+    v->o_down_votes = v->o_down_quorum = 2;
+    rsm_info_init(&info);
+    info.role = RSM_ROLE_REPLICA;
+    info.master = A("10.0.0.1:6379");
+    info.link_up = false;
+    info.link_down_since_s = 2;
+    info.slave_repl_offset = 99;
+    info.unannounced = true;
+    snprintf(info.run_id, sizeof info.run_id, "run-b");
+    v->inst[1].watched = true;
+    v->inst[1].no_reply_ms = 10;
+    v->inst[1].has_info = true;
+    rsm_info_summarize(&info, &v->inst[1].info);
+    v->inst[1].info_age_ms = 50;
+    v->inst[1].role_age_ms = 7000;
+}
+
+static void test_export_takes_watched_instances(void **state)
+{
+    struct fx *f = *state;
+    static struct rsm_sentinel_view v;
+    static struct rsm_leaderview_group lv;
+
+    leader_view(f, &v);
+    rsm_sentinel_view_export(&v, &lv);
+    assert_string_equal(lv.name, "g");
+    assert_true(rsm_addr_equal(&lv.master, &v.master));
+    assert_true(lv.o_down);
+    assert_int_equal(lv.o_down_ms, 400);
+    assert_int_equal(lv.votes, 2);
+    assert_int_equal(lv.quorum, 2);
+    assert_int_equal(lv.n, 2); /* .3 is not watched */
+    assert_true(lv.inst[0].s_down);
+    assert_false(lv.inst[0].has_info);
+    assert_true(lv.inst[1].has_info);
+    assert_int_equal(lv.inst[1].info.offset, 99);
+    assert_true(lv.inst[1].info.unannounced);
+}
+
+static void test_relay_lays_the_leaders_view_over_a_followers(void **state)
+{
+    struct fx *f = *state;
+    static struct rsm_sentinel_view lead, mine;
+    static struct rsm_leaderview_group lv;
+    char flags[128];
+
+    leader_view(f, &lead);
+    rsm_sentinel_view_export(&lead, &lv);
+    /* a follower watches the master only, and sees it up */
+    rsm_sentinel_view_init(&mine, G(f), 3, &f->knobs);
+    mine.inst[0].watched = true;
+    mine.inst[0].no_reply_ms = 5;
+    rsm_sentinel_view_relay(&mine, &lv, 300);
+    assert_true(mine.relayed);
+    assert_string_equal(rsm_sentinel_flags(&mine, 0, flags, sizeof flags),
+                        "master,s_down,o_down,disconnected");
+    assert_string_equal(rsm_sentinel_status(&mine), "odown");
+    /* times that keep running while down are aged, the others not */
+    assert_int_equal(mine.inst[0].down_ms, 1800);
+    assert_int_equal(mine.o_down_ms, 700);
+    assert_int_equal(mine.inst[1].no_reply_ms, 10);
+    assert_int_equal(mine.inst[1].info_age_ms, 350);
+    assert_int_equal(mine.inst[1].role_age_ms, 7300);
+    assert_true(mine.inst[1].watched && mine.inst[1].has_info);
+    assert_int_equal(mine.inst[1].info.link_down_since_s, 2);
+    assert_string_equal(mine.inst[1].info.run_id, "run-b");
+    assert_false(mine.inst[2].watched); /* the leader did not watch it */
+    assert_int_equal(mine.o_down_votes, 2);
+}
+
+static void test_relay_of_another_master_keeps_odown_out(void **state)
+{
+    struct fx *f = *state;
+    static struct rsm_sentinel_view lead, mine;
+    static struct rsm_leaderview_group lv;
+    char flags[128];
+
+    leader_view(f, &lead);
+    rsm_sentinel_view_export(&lead, &lv);
+    lv.master = A("10.0.0.3:6379"); /* the leader is ahead: another master */
+    lv.inst[0].addr = A("10.0.0.9:6379"); /* and an instance unknown here */
+    rsm_sentinel_view_init(&mine, G(f), 3, &f->knobs);
+    rsm_sentinel_view_relay(&mine, &lv, -5); /* a clock step: age 0 */
+    assert_false(mine.o_down);
+    assert_string_equal(rsm_sentinel_flags(&mine, 0, flags, sizeof flags),
+                        "master");
+    assert_int_equal(mine.inst[1].info_age_ms, 50);
+    assert_int_equal(mine.n, 3); /* nothing added */
+}
+
+/* ===================================================================
  * The master given to clients, run ids
  * =================================================================== */
 
@@ -611,6 +716,17 @@ static void test_reply_shapes(void **state)
     assert_string_equal(field(r->element[1], "slave-priority"), "-1");
     freeReplyObject(r);
 
+    /* replica-announced no: left out of REPLICAS, still counted */
+    v.inst[1].info.unannounced = true;
+    r = ask(&s, "REPLICAS");
+    assert_int_equal(r->elements, 1);
+    assert_string_equal(field(r->element[0], "name"), "10.0.0.3:6379");
+    freeReplyObject(r);
+    r = ask(&s, "MASTER");
+    assert_string_equal(field(r, "num-slaves"), "2");
+    freeReplyObject(r);
+    v.inst[1].info.unannounced = false;
+
     r = ask(&s, "SENTINELS");
     assert_int_equal(r->elements, 2);
     {
@@ -647,6 +763,9 @@ int main(void)
         T(test_events_of_pause_and_bootstrap),
         cmocka_unit_test(test_payloads),
         T(test_reply_shapes),
+        T(test_export_takes_watched_instances),
+        T(test_relay_lays_the_leaders_view_over_a_followers),
+        T(test_relay_of_another_master_keeps_odown_out),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
