@@ -117,8 +117,7 @@ for sig in $signals; do
         idle=0
         [ $first = 1 ] && idle=5
         echo "== $impl, SIG$sig, $runs runs" >&2
-        # sfb_shim.py: the bench, with its readiness check reading a
-        # follower agent's "unknown" replica link as not its to say.
+        # sfb_shim.py: the bench as it is, or with --kill-leader.
         if ! python3 scripts/bench/sfb_shim.py "$bench" --runs "$runs" --signal "$sig" \
             --down-after "$down_after" --base-port "$rp" \
             --sentinel-base-port "$sp" --linger 3 --idle-seconds "$idle" \
