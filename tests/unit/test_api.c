@@ -873,6 +873,17 @@ static void test_sentinel_commands(void **state)
                  "ERR this agent does not monitor Redis (no --monitor)");
     expect_error(CALL(f, "SENTINEL", "FAILOVER", "nosuch"),
                  "ERR No such master with that name");
+    /* RSM FAILOVER <group> [FORCE] (issue #14): the same, leader only */
+    expect_error(CALL(f, "RSM", "FAILOVER", "mymaster", "FORCE"),
+                 "ERR this agent does not monitor Redis (no --monitor)");
+    expect_error(CALL(f, "RSM", "FAILOVER", "mymaster", "NOW"),
+                 "ERR bad argument 'NOW': want FORCE or nothing");
+    expect_error(CALL(f, "RSM", "FAILOVER", "nosuch", "force"),
+                 "ERR No such master with that name");
+    f->node.leader = false;
+    expect_error(CALL(f, "RSM", "FAILOVER", "mymaster"),
+                 "NOTLEADER 2 127.0.0.1:26380");
+    f->node.leader = true;
 
     r = CALL(f, "ROLE");
     assert_int_equal(r->elements, 2);
