@@ -25,8 +25,12 @@
  * an inline line parsed here. The reader owns the bytes given to it, so a
  * pipeline of arrays is parsed without copying; when an array request is
  * followed by an inline one in the same chunk, the leftover bytes are taken
- * back from the reader (its buf/pos/len fields are public in hiredis 0.14)
- * and the reader is replaced.
+ * back from the reader (its buf/pos/len fields are public in hiredis 0.14
+ * and 1.x) and the reader is replaced.
+ *
+ * hiredis 1.x also reads RESP3 (double, bool, null, map, set, push, ...):
+ * none of it is part of a request, and every such element is refused like
+ * Redis refuses a non-bulk element: "expected '$', got '<type byte>'".
  * ===================================================================== */
 
 /* One request as built by the reader's object functions. */
@@ -92,6 +96,26 @@ static char type_char(int type)
         return ':';
     case REDIS_REPLY_ARRAY:
         return '*';
+#if HIREDIS_MAJOR >= 1
+    case REDIS_REPLY_DOUBLE:
+        return ',';
+    case REDIS_REPLY_BOOL:
+        return '#';
+    case REDIS_REPLY_NIL:
+        return '_';
+    case REDIS_REPLY_MAP:
+        return '%';
+    case REDIS_REPLY_SET:
+        return '~';
+    case REDIS_REPLY_ATTR:
+        return '|';
+    case REDIS_REPLY_PUSH:
+        return '>';
+    case REDIS_REPLY_BIGNUM:
+        return '(';
+    case REDIS_REPLY_VERB:
+        return '=';
+#endif
     default:
         return '?';
     }
@@ -108,14 +132,23 @@ static void *obj_reject(const redisReadTask *t, int type)
     return NULL;
 }
 
-static void *obj_array(const redisReadTask *t, int n)
+/* The element count createArray gets: an int in hiredis 0.14, a size_t in
+ * 1.x (which refuses negative counts other than -1, the nil array, itself). */
+#if HIREDIS_MAJOR >= 1
+typedef size_t array_len;
+#else
+typedef int array_len;
+#endif
+
+/* Also called for RESP3 aggregates (map, set, attribute, push: t->type). */
+static void *obj_array(const redisReadTask *t, array_len n)
 {
     struct rsm_resp_parser *p = t->privdata;
     struct req_obj *o;
 
-    if (t->parent != NULL)
-        return obj_reject(t, REDIS_REPLY_ARRAY);
-    if (n < 0 || (unsigned)n > p->max_args) {
+    if (t->parent != NULL || t->type != REDIS_REPLY_ARRAY)
+        return obj_reject(t, t->type);
+    if ((long long)n < 0 || (unsigned long long)n > p->max_args) {
         snprintf(p->reason, sizeof p->reason,
                  "Protocol error: invalid multibulk length");
         return NULL;
@@ -155,10 +188,13 @@ static void *obj_integer(const redisReadTask *t, long long v)
     return obj_reject(t, REDIS_REPLY_INTEGER);
 }
 
+/* "$-1" and "*-1"; in hiredis 1.x also RESP3's "_" (t->type NIL). */
 static void *obj_nil(const redisReadTask *t)
 {
     struct rsm_resp_parser *p = t->privdata;
 
+    if (t->type == REDIS_REPLY_NIL)
+        return obj_reject(t, t->type);
     if (t->parent == NULL) /* "*-1": an empty request */
         return req_alloc(0);
     snprintf(p->reason, sizeof p->reason,
@@ -172,8 +208,30 @@ static void obj_free(void *obj)
     req_free(obj);
 }
 
+#if HIREDIS_MAJOR >= 1
+static void *obj_double(const redisReadTask *t, double d, char *s, size_t len)
+{
+    (void)d, (void)s, (void)len;
+    return obj_reject(t, t->type);
+}
+
+static void *obj_bool(const redisReadTask *t, int b)
+{
+    (void)b;
+    return obj_reject(t, t->type);
+}
+#endif
+
 static redisReplyObjectFunctions request_functions = {
-    obj_string, obj_array, obj_integer, obj_nil, obj_free,
+    .createString = obj_string,
+    .createArray = obj_array,
+    .createInteger = obj_integer,
+    .createNil = obj_nil,
+#if HIREDIS_MAJOR >= 1
+    .createDouble = obj_double,
+    .createBool = obj_bool,
+#endif
+    .freeObject = obj_free,
 };
 
 static int reader_new(struct rsm_resp_parser *p)
