@@ -1,4 +1,5 @@
-/* raft_fsm.h - struct rsm_fsm as the state machine of canonical/raft 0.15.
+/* raft_fsm.h - struct rsm_fsm as the state machine of libraft (canonical
+ * 0.15, cowsql 0.22).
  *
  * Fills a struct raft_fsm (version 2, synchronous snapshots, no
  * snapshot_finalize) whose callbacks drive an rsm_fsm the caller owns:
@@ -21,10 +22,11 @@
  * RSM_EREJECTED = refused by a rule or undecodable). Read it with
  * rsm_raft_fsm_result(), and only when the callback's status is 0 (with
  * RAFT_LEADERSHIPLOST and the like the entry may still commit later, and
- * its result is then seen by the observer only). In raft 0.15 the apply
- * callback of the proposer runs right after the FSM apply, so
- * rsm_raft_fsm_last_reason() inside that callback is the reason of that very
- * entry.
+ * its result is then seen by the observer only). Why a rejected entry was
+ * rejected: rsm_raft_fsm_reason() of that result. (raft 0.15 runs the
+ * proposer's callback right after the FSM applied the entry, where the last
+ * reason would do; 0.22 queues the callbacks of a batch of entries and runs
+ * them after the whole batch was applied.)
  *
  * Ownership: the caller owns the struct raft_fsm and the struct rsm_fsm
  * (both must outlive the raft instance); rsm_raft_fsm_init() allocates a
@@ -88,10 +90,17 @@ const char *rsm_raft_fsm_last_reason(const struct raft_fsm *rfsm);
 void rsm_raft_fsm_stats(const struct raft_fsm *rfsm,
                         struct rsm_raft_fsm_stats *out);
 
-/* The rsm_fsm_apply_bytes() result carried by raft's apply result. */
+/* Why the entry whose apply result this is was rejected, "" if it was
+ * applied. The text stays until 64 more entries have been rejected (copy
+ * it); asked later, a note that it is gone. */
+const char *rsm_raft_fsm_reason(const struct raft_fsm *rfsm,
+                                const void *result);
+
+/* The rsm_fsm_apply_bytes() result carried by raft's apply result: its low
+ * 8 bits (the others number the rejection, for rsm_raft_fsm_reason). */
 static inline int rsm_raft_fsm_result(const void *result)
 {
-    return (int)(intptr_t)result;
+    return (int)((uintptr_t)result & 0xff);
 }
 
 #endif /* RSM_RAFT_FSM_H */

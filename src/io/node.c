@@ -10,12 +10,18 @@
  * of them: raft_io's start() is wrapped to see those callbacks. A new leader
  * commits a barrier first (0.15 does not append a no-op on election, so
  * entries of older terms are only known committed after one of its own) and
- * reports RSM_NODE_BECAME_LEADER only when the barrier has been applied. */
+ * reports RSM_NODE_BECAME_LEADER only when the barrier has been applied.
+ *
+ * Built against libraft 0.15 or 0.22 (raft_compat.h): the workarounds for
+ * 0.15 bugs that need its internals are compiled for 0.15 only; 0.22 fixed
+ * those bugs (each one says so). 0.22 appends a no-op on election itself;
+ * the barrier is still how this node learns when it may decide. */
 #include "rsm/node.h"
 #include "rsm/codec.h"
 #include "rsm/datadir.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
+#include "rsm/raft_compat.h"
 #include "rsm/raft_fsm.h"
 #include "rsm/transport.h"
 
@@ -338,10 +344,19 @@ struct rsm_node {
     raft_io_recv_cb raft_recv;
     uint64_t tick_ms;        /* loop time of raft's latest tick, 0: none */
     uint64_t tick_period_ms; /* what raft asked io->start for */
+#if RSM_RAFT_015
     int (*io_send)(struct raft_io *io, struct raft_io_send *req,
                    const struct raft_message *msg, raft_io_send_cb cb);
     bool in_append;        /* raft is handling an AppendEntries we got */
     raft_index append_end; /* its prev_log_index + n_entries */
+#else
+    /* When a message last came from whom (loop ms): 0.22 does not show a
+     * leader's per-follower progress, transfer_target reads this. */
+    struct {
+        raft_id id;
+        uint64_t ms;
+    } heard[RSM_MAX_AGENTS];
+#endif
     uv_timer_t poll;
     uv_timer_t stop_timer;
     unsigned handles_open;
@@ -515,7 +530,7 @@ static void log_members(struct rsm_node *n, const char *event, bool committed)
                               ms[i].voter ? "voter" : "non-voter");
     rsm_log(RSM_LOG_INFO, event, "index=%llu committed=%s members=%s",
             (unsigned long long)(committed
-                                     ? n->raft.configuration_index
+                                     ? rsm_raft_conf_committed_index(&n->raft)
                                      : n->raft.configuration_uncommitted_index),
             committed ? "true" : "false", *list ? list : "none");
 }
@@ -584,8 +599,8 @@ static void watch_log(struct rsm_node *n)
 {
     const struct raft *r = &n->raft;
 
-    if (r->configuration_index != n->conf_seen) {
-        n->conf_seen = r->configuration_index;
+    if (rsm_raft_conf_committed_index(r) != n->conf_seen) {
+        n->conf_seen = rsm_raft_conf_committed_index(r);
         log_members(n, "membership", true);
     }
     if (r->configuration_uncommitted_index != n->conf_uncommitted_seen) {
@@ -593,14 +608,14 @@ static void watch_log(struct rsm_node *n)
         if (r->configuration_uncommitted_index != 0)
             log_members(n, "membership-change", false);
     }
-    if (r->log.snapshot.last_index != n->snap_seen) {
-        n->snap_seen = r->log.snapshot.last_index;
+    if (rsm_raft_snapshot_index(r) != n->snap_seen) {
+        n->snap_seen = rsm_raft_snapshot_index(r);
         /* raft_fsm.c logs the snapshot itself; this is where it sits in
          * the log, once stored (taken) or installed (restored). */
         rsm_log(RSM_LOG_INFO,
                 n->restored ? "snapshot-installed" : "snapshot-stored",
                 "index=%llu term=%llu", (unsigned long long)n->snap_seen,
-                (unsigned long long)r->log.snapshot.last_term);
+                (unsigned long long)rsm_raft_snapshot_term(r));
         n->restored = false;
     }
 }
@@ -701,9 +716,9 @@ static bool changed(struct rsm_node *n)
     const char *addr;
 
     if (r->state != n->state_seen || r->current_term != n->term_seen ||
-        r->configuration_index != n->conf_seen ||
+        rsm_raft_conf_committed_index(r) != n->conf_seen ||
         r->configuration_uncommitted_index != n->conf_uncommitted_seen ||
-        r->log.snapshot.last_index != n->snap_seen || needs_barrier(n))
+        rsm_raft_snapshot_index(r) != n->snap_seen || needs_barrier(n))
         return true;
     raft_leader(&n->raft, &id, &addr);
     return id != n->leader_seen;
@@ -736,6 +751,7 @@ uint64_t rsm_node_tick_period_ms(const struct rsm_node *n)
     return n->tick_period_ms;
 }
 
+#if RSM_RAFT_015
 /* Two bugs of raft 0.15 followers, fixed where messages pass through.
  *
  * A follower whose log ends with entries a deposed leader appended but
@@ -786,6 +802,47 @@ static int io_send(struct raft_io *io, struct raft_io_send *req,
     }
     return n->io_send(io, req, msg, cb);
 }
+#else
+/* Note that id just spoke (a slot of its own, else the stalest one). */
+static void heard_from(struct rsm_node *n, raft_id id)
+{
+    unsigned slot = 0;
+
+    for (unsigned i = 0; i < RSM_MAX_AGENTS; i++) {
+        if (n->heard[i].id == id) {
+            slot = i;
+            break;
+        }
+        if (n->heard[i].ms < n->heard[slot].ms)
+            slot = i;
+    }
+    n->heard[slot].id = id;
+    n->heard[slot].ms = uv_now(n->loop);
+}
+
+/* Whether id spoke within the last election timeout. */
+static bool heard_recently(const struct rsm_node *n, raft_id id)
+{
+    for (unsigned i = 0; i < RSM_MAX_AGENTS; i++)
+        if (n->heard[i].id == id)
+            return uv_now(n->loop) - n->heard[i].ms <
+                   n->cfg.election_timeout_ms;
+    return false;
+}
+
+/* 0.22 follows Raft's rule on both points of the 0.15 workaround above
+ * (replicationAppend: commit index min(leader_commit, prev_log_index +
+ * n_entries); a success reports prev_log_index + n_entries, at most what
+ * is stored): messages only pass through, noting who sent them. */
+static void io_recv(struct raft_io *io, struct raft_message *msg)
+{
+    struct rsm_node *n = container_of(io, struct rsm_node, io);
+
+    heard_from(n, msg->server_id);
+    n->raft_recv(io, msg);
+    kick(n);
+}
+#endif
 
 static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
                     raft_io_recv_cb recv)
@@ -948,6 +1005,7 @@ static int bootstrap(struct rsm_node *n, char *errmsg, size_t errlen)
 
 static void raft_closed(struct raft *r);
 
+#if RSM_RAFT_015
 /* The entry at index of the in-memory log, or NULL. */
 static const struct raft_entry *log_entry(const struct raft_log *l,
                                           raft_index index)
@@ -993,6 +1051,15 @@ static void mark_loaded_configuration(struct rsm_node *n)
         }
     }
 }
+#else
+/* 0.22 loads a configuration entry past index 1 as uncommitted itself,
+ * with the one before it (or the snapshot's) as the committed one
+ * (RestoreEntries). */
+static void mark_loaded_configuration(struct rsm_node *n)
+{
+    (void)n;
+}
+#endif
 
 /* raft_init succeeded: the rest of start, whose failures need raft_close. */
 static void log_set_aside(void *arg, const char *name)
@@ -1046,6 +1113,13 @@ static int start_raft(struct rsm_node *n, char *errmsg, size_t errlen)
     raft_set_heartbeat_timeout(&n->raft, n->cfg.heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&n->raft, n->cfg.snapshot_threshold);
     raft_set_pre_vote(&n->raft, true);
+#if !RSM_RAFT_015
+    /* 0.22 refuses new entries (RAFT_NOSPACE) while a majority has fewer
+     * KB of prepared log segments than this. Its 4 MB default is a quarter
+     * of the two 8 MiB segments raft_uv keeps prepared, more than our two
+     * SEGMENT_SIZE ones ever hold: the same quarter of ours. */
+    raft_set_capacity_threshold(&n->raft, SEGMENT_SIZE / 2 / 1024);
+#endif
     if (!n->cfg.join) {
         rv = bootstrap(n, errmsg, errlen);
         if (rv != 0)
@@ -1122,8 +1196,10 @@ static int start_io(struct rsm_node *n, char *errmsg, size_t errlen)
     raft_uv_set_segment_size(&n->io, SEGMENT_SIZE);
     n->io_start = n->io.start;
     n->io.start = io_start;
+#if RSM_RAFT_015
     n->io_send = n->io.send;
     n->io.send = io_send;
+#endif
     rv = raft_init(&n->raft, &n->io, &n->fsm, n->cfg.id, n->self_addr);
     if (rv != 0) {
         rv = rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_init: %s (%s)",
@@ -1265,6 +1341,7 @@ static void stop_timeout(uv_timer_t *t)
     begin_close(n);
 }
 
+#if RSM_RAFT_015
 /* The voter most likely to win at once: caught up furthest and heard from
  * within the last election timeout. 0 if none: nobody could take over. */
 static raft_id transfer_target(struct rsm_node *n)
@@ -1286,6 +1363,30 @@ static raft_id transfer_target(struct rsm_node *n)
     }
     return best;
 }
+#else
+/* The same choice on 0.22, which shows a follower's match index
+ * (raft_match_index) but not when it last answered: heard_recently. */
+static raft_id transfer_target(struct rsm_node *n)
+{
+    const struct raft *r = &n->raft;
+    raft_id best = 0;
+    raft_index best_match = 0, match;
+
+    for (unsigned i = 0; i < r->configuration.n; i++) {
+        const struct raft_server *s = &r->configuration.servers[i];
+
+        if (s->id == r->id || s->role != RAFT_VOTER ||
+            !heard_recently(n, s->id) ||
+            raft_match_index(r, s->id, &match) != 0)
+            continue;
+        if (best == 0 || match > best_match) {
+            best = s->id;
+            best_match = match;
+        }
+    }
+    return best;
+}
+#endif
 
 static unsigned other_voters(const struct rsm_node *n)
 {
@@ -1424,14 +1525,14 @@ bool rsm_node_is_leader(const struct rsm_node *n)
  * Proposals
  * ------------------------------------------------------------------------- */
 
-/* raft 0.15 requires every entry to be a multiple of 8 bytes long: its
- * batch encoder copies entries back to back but its decoder steps over
- * 8-byte padded lengths (an assert that Debian's NDEBUG build drops), so a
- * follower catching up on several entries at once, or an agent reloading
- * its log, reads garbage. We pad the protobuf bytes with one extra field
- * that protobuf skips as unknown: field PAD_FIELD, wire type 2 (bytes),
- * at least 3 bytes (2-byte key, 1-byte length). proto/rsm.proto reserves
- * the number. */
+/* raft 0.15 (and 0.22 still) requires every entry to be a multiple of 8
+ * bytes long: its batch encoder copies entries back to back but its
+ * decoder steps over 8-byte padded lengths (an assert that Debian's NDEBUG
+ * build drops), so a follower catching up on several entries at once, or
+ * an agent reloading its log, reads garbage. We pad the protobuf bytes with one
+ * extra field that protobuf skips as unknown: field PAD_FIELD, wire type 2
+ * (bytes), at least 3 bytes (2-byte key, 1-byte length). proto/rsm.proto
+ * reserves the number. */
 #define PAD_FIELD 2047
 #define PAD_MIN   3
 
@@ -1487,10 +1588,11 @@ static void apply_done(struct raft_apply *req, int status, void *result)
         code = RSM_ERAFT;
         msg = raft_strerror(status);
     } else {
-        /* raft 0.15 calls us right after the FSM applied this entry. */
+        /* 0.22 calls us once a whole batch was applied: the reason of
+         * this entry, not the last one (raft_fsm.h). */
         code = rsm_raft_fsm_result(result);
         if (code != 0)
-            msg = rsm_raft_fsm_last_reason(&p->n->fsm);
+            msg = rsm_raft_fsm_reason(&p->n->fsm, result);
     }
     if (p->cb != NULL)
         p->cb(p->arg, code, msg);

@@ -1,5 +1,5 @@
 /* raft_fsm.c - the raft_fsm callbacks over struct rsm_fsm (see
- * include/rsm/raft_fsm.h for the contract with raft 0.15). */
+ * include/rsm/raft_fsm.h for the contract with libraft). */
 #include "rsm/raft_fsm.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
@@ -8,12 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Rejection reasons kept for the apply callbacks (rsm_raft_fsm_reason). */
+#define REASONS_KEPT 64
+
+/* An apply result: the rsm_fsm_apply_bytes() code in the low 8 bits, the
+ * rejection's number (stats.rejected after it, 0 if applied) above. */
+#define RESULT_CODE_BITS 8
+_Static_assert(RSM_E_COUNT <= (1 << RESULT_CODE_BITS), "RSM_E* fit 8 bits");
+
 /* The private block behind rfsm->data. */
 struct adapter {
     struct rsm_fsm *state;
     rsm_raft_fsm_observer observer;
     void *arg;
     char last_reason[RSM_ERRMSG_SIZE];
+    char reasons[REASONS_KEPT][RSM_ERRMSG_SIZE]; /* by rejection number */
     struct rsm_raft_fsm_stats stats;
 };
 
@@ -64,13 +73,17 @@ static int apply(struct raft_fsm *rfsm, const struct raft_buffer *buf,
         a->last_reason[0] = '\0';
         a->stats.applied++;
         notify(a, RSM_RAFT_FSM_APPLIED, e, rv, NULL, buf->len);
+        *result = NULL;
     } else {
-        a->stats.rejected++;
+        uint64_t n = ++a->stats.rejected;
+
+        memcpy(a->reasons[n % REASONS_KEPT], a->last_reason,
+               sizeof a->last_reason);
         log_rejected(e, a->last_reason, buf->len);
         notify(a, RSM_RAFT_FSM_REJECTED, e, rv, a->last_reason, buf->len);
+        *result = (void *)(uintptr_t)(n << RESULT_CODE_BITS | (unsigned)rv);
     }
     free(e);
-    *result = (void *)(intptr_t)rv;
     return 0;
 }
 
@@ -173,6 +186,18 @@ const char *rsm_raft_fsm_last_reason(const struct raft_fsm *rfsm)
     const struct adapter *a = rfsm->data;
 
     return a->last_reason;
+}
+
+const char *rsm_raft_fsm_reason(const struct raft_fsm *rfsm, const void *result)
+{
+    const struct adapter *a = rfsm->data;
+    uint64_t n = (uintptr_t)result >> RESULT_CODE_BITS;
+
+    if (n == 0)
+        return "";
+    if (a->stats.rejected - n >= REASONS_KEPT)
+        return "rejected (reason no longer known: 64 later rejections)";
+    return a->reasons[n % REASONS_KEPT];
 }
 
 void rsm_raft_fsm_stats(const struct raft_fsm *rfsm,

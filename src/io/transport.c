@@ -25,6 +25,7 @@
 #include "rsm/err.h"
 #include "rsm/log.h"
 #include "rsm/node.h"
+#include "rsm/raft_compat.h"
 #include "rsm/raftauth.h"
 
 #include <arpa/inet.h>
@@ -1285,6 +1286,9 @@ static int setup_tcp(struct impl *im, char *errmsg, size_t errlen)
     int rv;
 
     im->inner.data = im;
+#if !RSM_RAFT_015
+    im->inner.version = 1; /* 0.22: raft_uv_tcp_init refuses any other */
+#endif
     rv = raft_uv_tcp_init(&im->inner, im->loop);
     if (rv != 0)
         return rsm_errf(RSM_ERAFT, errmsg, errlen, "raft_uv_tcp_init: %s",
@@ -1326,6 +1330,9 @@ int rsm_transport_init(struct raft_uv_transport *t, uv_loop_t *loop,
     if (rv != 0)
         goto err_after_alloc;
     memset(t, 0, sizeof *t);
+#if !RSM_RAFT_015
+    t->version = 1; /* 0.22: raft_uv_init refuses 0 (none in 0.15) */
+#endif
     t->impl = im;
     t->init = tr_init;
     t->listen = tr_listen;
