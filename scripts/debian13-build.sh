@@ -7,7 +7,10 @@
 #   scripts/debian13-build.sh --src DIR       # another checkout / snapshot
 #   scripts/debian13-build.sh --root DIR      # where the trixie root lives
 #                                             # (default /var/tmp/rsm-trixie)
-#   scripts/debian13-build.sh --regex RE      # ctest -R (default unit+cluster)
+#   scripts/debian13-build.sh --regex RE      # ctest -R (default unit+cluster;
+#                                             # python3 is in the root for the
+#                                             # integration tests, e.g.
+#                                             # '^integration\.(agent|failover)$')
 #
 # The sources are copied into the root (git's tracked and untracked,
 # not ignored files of --src), built there with the same flags as
@@ -38,7 +41,8 @@ log() { printf '[debian13-build %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 PACKAGES=(build-essential cmake pkg-config libuv1-dev libhiredis-dev
           libraft-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev
-          libcmocka-dev libhttp-parser-dev libssl-dev liblz4-dev redis-server git)
+          libcmocka-dev libhttp-parser-dev libssl-dev liblz4-dev redis-server git
+          python3)
 
 if ! command -v debootstrap >/dev/null; then
     apt-get update -qq
@@ -87,6 +91,10 @@ mount_in -t proc proc "$root/proc"
 mount_in --bind /dev "$root/dev"
 mount_in --bind /dev/pts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# debootstrap writes no /etc/hosts: without it "localhost" does not resolve
+# (unit.redis connects to it by name)
+[ -s "$root/etc/hosts" ] ||
+    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' > "$root/etc/hosts"
 # a chroot has no init: no service may start on install (redis-server)
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
@@ -104,7 +112,7 @@ if [ -n "$missing" ]; then
 fi
 chroot "$root" dpkg-query -W -f='  ${Package} ${Version}\n' gcc-14 libhiredis-dev \
     libuv1-dev libraft-dev libprotobuf-c-dev libjansson-dev libcmocka-dev \
-    libhttp-parser-dev redis-server cmake 2>/dev/null >&2 || true
+    libhttp-parser-dev redis-server cmake >&2 2>/dev/null || true
 
 log "copying $src into $root/src"
 rm -rf "$root/src" "$root/build"
