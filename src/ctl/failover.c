@@ -463,7 +463,10 @@ static int wait_done(const struct options *opt, const struct rsm_addr *leader,
 
 static int failover(const struct options *opt)
 {
-    const char *argv[5] = {"SENTINEL", "FAILOVER", opt->group, NULL, NULL};
+    /* RSM FAILOVER, not SENTINEL FAILOVER: a follower would pass the
+     * latter on to the leader itself, and this command says which agent
+     * decided and then watches that one */
+    const char *argv[5] = {"RSM", "FAILOVER", opt->group, NULL, NULL};
     int argc = 3;
     struct rsm_addr leader;
     char name[RSM_ADDR_STRLEN];
@@ -483,10 +486,8 @@ static int failover(const struct options *opt)
     }
     epoch = jint(g, "epoch");
     json_decref(st);
-    if (opt->force) {
-        argv[0] = "RSM";
+    if (opt->force)
         argv[argc++] = "FORCE";
-    }
     if (opt->verb == SWITCHOVER) {
         argv[0] = "RSM";
         argv[1] = "SWITCHOVER";
