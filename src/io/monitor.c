@@ -1360,6 +1360,13 @@ static void fence_done(struct fence_ctx *ctx)
                 "group=%s addr=%s min_replicas_to_write=%u "
                 "min_replicas_max_lag=%u",
                 in->g->cfg.name, a, f->cur.to_write, f->cur.max_lag_s);
+    } else if (ctx->promotion) {
+        /* max-lag was not touched: read both again after the promotion */
+        f->cur.known = false;
+        rsm_log(RSM_LOG_INFO, rsm_fence_change_event(ctx->d.change),
+                "group=%s addr=%s min_replicas_to_write=0 reason=%s",
+                in->g->cfg.name, a, rsm_log_quote(ctx->d.reason, q, sizeof q));
+        rewrite_config(in);
     } else {
         f->cur = ctx->d.want;
         f->known_ms = mono_ms(in->g->m);
@@ -1503,8 +1510,6 @@ static void fence_before_promotion(struct instance *in)
     d.change = RSM_FENCE_LOWERED;
     d.want.known = true;
     d.want.to_write = 0;
-    /* 0: not known, so that the fence raised later sets it too */
-    d.want.max_lag_s = in->fence.cur.known ? in->fence.cur.max_lag_s : 0;
     d.set_to_write = true;
     snprintf(d.reason, sizeof d.reason,
              "promoted: takes writes before its replicas re-link");
