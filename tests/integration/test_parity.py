@@ -73,6 +73,12 @@ class ParityTest(TestCase):
         with Resp(agent.api_port) as c:
             return pairs(c.call("SENTINEL", "MASTER", "g"))
 
+    def assert_clean_stop(self, ag):
+        """SIGTERM: every agent exits 0 (every handle and link closed;
+        under ASan, no leak)."""
+        for a in ag.alive():
+            self.assertEqual(a.stop(), 0, "agent %d exit status" % a.id)
+
     def wait_failover(self, ag, old, n=1):
         g = ag.wait_group(
             "g", lambda g: len(g["history"]) >= n and g["in_flight"] is None,
@@ -86,19 +92,30 @@ class ParityTest(TestCase):
         m, rs, ag, leader = self.start_group()
         followers = [a for a in ag if a is not leader]
 
+        # Offsets move with every replication ping (once a second) and
+        # the leader pushes them at least once a second: a follower's
+        # offset is one the leader showed within the last 3 s; every other
+        # field is the leader's now.
+        seen = []  # (time, {replica: offset}) of the leader
+
         def same(f):
-            # two reads around the follower's: the leader's view did not
-            # move meanwhile (a replication ping moves the offsets)
-            before = self.replicas(leader)
+            lead = self.replicas(leader)
             mine = self.replicas(f)
-            after = self.replicas(leader)
-            if before != after:
+            now = time.monotonic()
+            seen.append((now, {n: x["slave-repl-offset"]
+                               for n, x in lead.items()}))
+            recent = [o for t, o in seen if now - t < 3.0]
+            fields = [k for k in REPLICA_FIELDS if k != "slave-repl-offset"]
+            want = {n: {k: x[k] for k in fields} for n, x in lead.items()}
+            got = {n: {k: x.get(k) for k in fields} for n, x in mine.items()}
+            if got != want:
                 return None
-            want = {n: {k: x[k] for k in REPLICA_FIELDS}
-                    for n, x in before.items()}
-            got = {n: {k: x.get(k) for k in REPLICA_FIELDS}
-                   for n, x in mine.items()}
-            return got if got == want else None
+            for n, x in mine.items():
+                if int(x["slave-repl-offset"]) <= 0 or not any(
+                        o.get(n) == x["slave-repl-offset"] for o in recent):
+                    return None
+                got[n]["slave-repl-offset"] = x["slave-repl-offset"]
+            return got
 
         for f in followers:
             got = wait_until(lambda f=f: same(f), timeout=10, interval=0.1,
@@ -113,6 +130,7 @@ class ParityTest(TestCase):
             ms, lms = self.master(f), self.master(leader)
             for k in ("runid", "flags", "role-reported", "num-slaves"):
                 self.assertEqual(ms[k], lms[k], k)
+        self.assert_clean_stop(ag)
 
     # ------------------------------------------------------------------
     def test_follower_shows_down_flags_like_the_leader(self):
@@ -161,6 +179,7 @@ class ParityTest(TestCase):
                          p.stderr)
         self.wait_failover(ag, new, n=2)
         self.assertTrue(other.events("failover-forwarded", group="g"))
+        self.assert_clean_stop(ag)
 
     # ------------------------------------------------------------------
     def test_unannounced_replica_hidden_everywhere(self):
@@ -217,3 +236,4 @@ class ParityTest(TestCase):
         for a in ag:
             self.assertEqual(a.call("SENTINEL", "get-master-addr-by-name",
                                     "g"), want)
+        self.assert_clean_stop(ag)
