@@ -100,6 +100,7 @@ struct peer {
     char problem[RSM_IDENTITY_WHY_MAX]; /* why it is not counted, "" */
     bool verified; /* its latest RSM VIEWS named it, on its current link:
                       the leader's view may be pushed there */
+    int64_t verify_ms; /* when it was last asked to name itself for that */
 };
 
 struct rsm_monitor {
@@ -815,8 +816,12 @@ static void pushed_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
         p->verified = false;
 }
 
+#define VERIFY_MS 1000 /* a peer not verified is asked this often (a dead
+                          agent is not connected to at every turn) */
+
 static void push_views(struct rsm_monitor *m)
 {
+    int64_t now = mono_ms(m);
     char **payloads;
     bool any = false;
 
@@ -824,9 +829,12 @@ static void push_views(struct rsm_monitor *m)
         return;
     sync_peers(m);
     for (unsigned i = 0; i < m->n_peers; i++) {
-        if (!m->peers[i].verified)
-            ask_peer(m, &m->peers[i]); /* its identity first */
-        any |= m->peers[i].verified && m->peers[i].link != NULL;
+        struct peer *p = &m->peers[i];
+        if (!p->verified && now - p->verify_ms >= VERIFY_MS) {
+            p->verify_ms = now;
+            ask_peer(m, p); /* its identity first */
+        }
+        any |= p->verified && p->link != NULL;
     }
     if (!any || (payloads = m->push_cb(m->push_arg)) == NULL)
         return;
