@@ -816,8 +816,9 @@ static void pushed_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
         p->verified = false;
 }
 
-#define VERIFY_MS 1000 /* a peer not verified is asked this often (a dead
-                          agent is not connected to at every turn) */
+/* A peer not verified is asked this often (a dead agent is not connected
+ * to at every turn). */
+#define VERIFY_MS 1000
 
 static void push_views(struct rsm_monitor *m)
 {
