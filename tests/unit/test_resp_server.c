@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h> /* HIREDIS_MAJOR */
+
 #include "rsm/err.h"
 #include "rsm/resp_server.h"
 
@@ -117,6 +119,25 @@ static void test_parser_errors(void **state)
                        "expected '$', got ':'");
     expect_parse_error("*1\r\n+OK\r\n", 1024, 16, RSM_EPROTO,
                        "expected '$', got '+'");
+#if HIREDIS_MAJOR >= 1
+    /* hiredis 1.x reads RESP3: none of it is a request argument */
+    expect_parse_error("*1\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n", 1024, 16,
+                       RSM_EPROTO, "expected '$', got '%'");
+    expect_parse_error("*1\r\n~1\r\n$1\r\na\r\n", 1024, 16, RSM_EPROTO,
+                       "expected '$', got '~'");
+    expect_parse_error("*1\r\n>1\r\n$1\r\na\r\n", 1024, 16, RSM_EPROTO,
+                       "expected '$', got '>'");
+    expect_parse_error("*1\r\n,1.5\r\n", 1024, 16, RSM_EPROTO,
+                       "expected '$', got ','");
+    expect_parse_error("*1\r\n#t\r\n", 1024, 16, RSM_EPROTO,
+                       "expected '$', got '#'");
+    expect_parse_error("*1\r\n_\r\n", 1024, 16, RSM_EPROTO,
+                       "expected '$', got '_'");
+    expect_parse_error("*1\r\n(12345678901234567890\r\n", 1024, 16, RSM_EPROTO,
+                       "expected '$', got '('");
+    expect_parse_error("*1\r\n=7\r\ntxt:abc\r\n", 1024, 16, RSM_EPROTO,
+                       "expected '$', got '='");
+#endif
     expect_parse_error("*1\r\n$-1\r\n", 1024, 16, RSM_EPROTO,
                        "invalid bulk length");
     expect_parse_error("*1\r\n$1a\r\n", 1024, 16, RSM_EPROTO, "Protocol error");
