@@ -77,7 +77,7 @@ struct rsm_sentinel_instance {
 
 /* A group as this agent sees it. Build it with rsm_sentinel_view_init(),
  * then fill the instances it watches (rsm_sentinel_view_find()) and the
- * leader's verdict. Plain value (about 5 KB): pointers are borrowed and
+ * leader's verdict. Plain value (about 12 KB): pointers are borrowed and
  * must stay valid while it is used. */
 struct rsm_sentinel_view {
     const struct rsm_group *g; /* committed */
