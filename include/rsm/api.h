@@ -28,9 +28,10 @@
  *                             Redis's shapes, enough for redis-cli and
  *                             client libraries
  * Introspection
- *   INFO [section]            "# Server", "# Clients", "# Raft",
- *                             "# Groups", "# Sentinel" (see
- *                             rsm_api_render_info)
+ *   INFO [section ...]        "# Server", "# Clients", "# Stats",
+ *                             "# CPU", "# Raft", "# Groups",
+ *                             "# Sentinel" (see
+ *                             rsm_api_render_info_sections)
  *   ROLE                      ["sentinel", [group names]]
  * Sentinel (replies shaped like redis-sentinel's, see sentinel.h)
  *   SENTINEL GET-MASTER-ADDR-BY-NAME name
@@ -233,16 +234,52 @@ struct rsm_api_server_info {
     const struct rsm_api_sentinel_master *masters; /* "# Sentinel": the
                                 groups that have a master (may be NULL) */
     size_t n_masters;
+    /* Process facts (rsm_api_process_info() fills them; zero: shown as
+     * 0 / ""). */
+    long process_id;
+    char os[96]; /* "Linux 6.1.0 x86_64", as uname gives it */
+    /* "# Stats": since the start */
+    uint64_t connections_received;
+    uint64_t commands_processed;
+    /* "# CPU": seconds of CPU time (getrusage): the process, its children
+     * (hooks), the main thread */
+    double cpu_sys, cpu_user;
+    double cpu_sys_children, cpu_user_children;
+    double cpu_sys_main, cpu_user_main;
 };
 
-/* INFO text ("# Section\r\nkey:value\r\n...", sections separated by an
- * empty line). section NULL, "", "default", "all" or "everything" gives
- * every section; otherwise one of "server", "clients", "raft", "groups",
- * "sentinel" (case-insensitive); an unknown one gives "" like Redis. fsm
- * may be NULL (no groups). Returns a malloc'd string the caller frees,
- * NULL if out of memory.
+/* The Redis version the agent claims in INFO (redis_version) and HELLO:
+ * the redis-sentinel release whose replies it reproduces (the captures of
+ * shared/reference/ are of 7.0.15). Clients choose commands by it (HELLO,
+ * SENTINEL REPLICAS, SENTINEL CONFIG, COMMAND DOCS are all there by 7.0),
+ * so it promises no more than the port serves: a higher one (7.2) would
+ * send them to commands it lacks, a lower one to older fallbacks. The
+ * agent's own version is rsm_version. */
+#define RSM_API_REDIS_VERSION "7.0.15"
+
+/* Fill the process facts of si (pid, OS, CPU times); the rest of si is
+ * left as it is. Not pure: reads the process's own usage. */
+void rsm_api_process_info(struct rsm_api_server_info *si);
+
+/* INFO text, Redis's shape: each section "# Name\r\nkey:value\r\n..."
+ * followed by an empty line ("\r\n"), in a fixed order (Server, Clients,
+ * Stats, CPU, Raft, Groups, Sentinel) whatever the order asked. The
+ * sections are named by `sections` (n names, case-insensitive): none,
+ * "default", "all" or "everything" give every section; names may be
+ * combined ("server cpu"), repeated, and an unknown name adds nothing, so
+ * that only unknown names give "" (like Redis; redis-sentinel knows the
+ * same five of Redis's names as this agent). fsm may be NULL (no groups).
+ * Returns a malloc'd string the caller frees, NULL if out of memory.
  *
+ * "# Server": redis_version (RSM_API_REDIS_VERSION), redis_mode:sentinel,
+ * rsm_version, os, arch_bits, process_id, run_id (this agent's Sentinel
+ * run id, rsm_sentinel_run_id), tcp_port, uptime_in_seconds,
+ * uptime_in_days.
  * "# Clients": connected_clients, pubsub_clients, maxclients.
+ * "# Stats": total_connections_received, total_commands_processed.
+ * "# CPU": used_cpu_sys, used_cpu_user, used_cpu_sys_children,
+ * used_cpu_user_children, used_cpu_sys_main_thread,
+ * used_cpu_user_main_thread (seconds, 6 decimals).
  * "# Raft": raft_id, raft_role, raft_term, raft_leader_id (0 if none),
  * raft_leader_addr and raft_leader_api ("" if none), raft_commit_index,
  * raft_applied_index, raft_last_index, raft_leader_changes, raft_members,
@@ -254,6 +291,12 @@ struct rsm_api_server_info {
  * sentinel_scripts_queue_length:0, sentinel_simulate_failure_flags:0, then
  * master<i>:name=..,status=ok|sdown|odown,address=host:port,slaves=N,
  * sentinels=<agents, this one included>. */
+char *rsm_api_render_info_sections(const struct rsm_node_status *st,
+                                   const struct rsm_fsm *fsm,
+                                   const struct rsm_api_server_info *si, int n,
+                                   const char *const *sections);
+
+/* The same for one section name (NULL or "": every section). */
 char *rsm_api_render_info(const struct rsm_node_status *st,
                           const struct rsm_fsm *fsm,
                           const struct rsm_api_server_info *si,

@@ -1,5 +1,6 @@
 /* api.c - the agent's command table on the RESP server (see api.h). */
 #include "rsm/api.h"
+#include "rsm/cmddoc.h"
 #include "rsm/datadir.h"
 #include "rsm/entry.h"
 #include "rsm/err.h"
@@ -38,6 +39,8 @@ struct rsm_api {
     bool has_pass;
     size_t sub_limit;        /* output limit of a subscriber */
     uint64_t next_client_id; /* CLIENT ID */
+    uint64_t n_connections;  /* INFO stats: connections accepted */
+    uint64_t n_commands;     /* INFO stats: requests answered */
     uint64_t started_ms;     /* uv_now() at start */
     char *data_dir;          /* for the masters file, NULL: none */
     struct rsm_masterfile masters; /* as stored there (masterfile.h) */
@@ -60,7 +63,7 @@ static int64_t wall_ms(void)
 }
 
 /* =====================================================================
- * Rendering: INFO
+ * Rendering helpers (INFO itself is in api_info.c)
  * ===================================================================== */
 
 /* "host:port", or "" for an unset address (port 0). */
@@ -77,144 +80,6 @@ static bool is_leader_member(const struct rsm_node_status *st,
                              const struct rsm_member *m)
 {
     return st->has_leader && st->leader.id == m->id;
-}
-
-static void info_server(struct rsm_textbuf *t,
-                        const struct rsm_api_server_info *si)
-{
-    rsm_textbuf_printf(t, "# Server\r\n");
-    rsm_textbuf_printf(t, "rsm_version:%s\r\n", si->version ? si->version : "");
-    rsm_textbuf_printf(t, "tcp_port:%u\r\n", si->port);
-    rsm_textbuf_printf(t, "uptime_in_seconds:%" PRIu64 "\r\n", si->uptime_s);
-    rsm_textbuf_printf(t, "uptime_in_days:%" PRIu64 "\r\n",
-                       si->uptime_s / 86400);
-}
-
-static void info_raft(struct rsm_textbuf *t, const struct rsm_node_status *st)
-{
-    char a1[RSM_ADDR_STRLEN], a2[RSM_ADDR_STRLEN];
-
-    rsm_textbuf_printf(t, "# Raft\r\n");
-    rsm_textbuf_printf(t, "raft_id:%" PRIu64 "\r\n", st->id);
-    rsm_textbuf_printf(t, "raft_role:%s\r\n",
-                       st->state ? st->state : "unavailable");
-    rsm_textbuf_printf(t, "raft_term:%" PRIu64 "\r\n", st->term);
-    rsm_textbuf_printf(t, "raft_leader_id:%" PRIu64 "\r\n",
-                       st->has_leader ? st->leader.id : 0);
-    rsm_textbuf_printf(
-        t, "raft_leader_addr:%s\r\n",
-        st->has_leader ? fmt_addr(&st->leader.raft, a1, sizeof a1) : "");
-    rsm_textbuf_printf(t, "raft_leader_api:%s\r\n",
-                       st->has_leader ? fmt_addr(&st->leader.api, a2, sizeof a2)
-                                      : "");
-    rsm_textbuf_printf(t, "raft_commit_index:%" PRIu64 "\r\n",
-                       st->commit_index);
-    rsm_textbuf_printf(t, "raft_applied_index:%" PRIu64 "\r\n",
-                       st->applied_index);
-    rsm_textbuf_printf(t, "raft_last_index:%" PRIu64 "\r\n", st->last_index);
-    rsm_textbuf_printf(t, "raft_leader_changes:%" PRIu64 "\r\n",
-                       st->leader_changes);
-    rsm_textbuf_printf(t, "raft_members:%u\r\n", st->n_members);
-    for (unsigned i = 0; i < st->n_members && i < RSM_MAX_AGENTS; i++) {
-        const struct rsm_member *m = &st->members[i];
-        rsm_textbuf_printf(t,
-                           "member%u:id=%" PRIu64 ",raft=%s,api=%s,voter=%d,"
-                           "leader=%d\r\n",
-                           i, m->id, fmt_addr(&m->raft, a1, sizeof a1),
-                           fmt_addr(&m->api, a2, sizeof a2), m->voter ? 1 : 0,
-                           is_leader_member(st, m) ? 1 : 0);
-    }
-}
-
-static void info_groups(struct rsm_textbuf *t, const struct rsm_fsm *fsm)
-{
-    char a[RSM_ADDR_STRLEN];
-    size_t n = fsm ? fsm->n_groups : 0;
-
-    rsm_textbuf_printf(t, "# Groups\r\n");
-    rsm_textbuf_printf(t, "groups:%zu\r\n", n);
-    rsm_textbuf_printf(t, "fsm_applied:%" PRIu64 "\r\n",
-                       fsm ? fsm->applied : 0);
-    rsm_textbuf_printf(t, "fsm_rejected:%" PRIu64 "\r\n",
-                       fsm ? fsm->rejected : 0);
-    for (size_t i = 0; i < n; i++) {
-        const struct rsm_group *g = &fsm->groups[i];
-        rsm_textbuf_printf(
-            t,
-            "group%zu:name=%s,master=%s,epoch=%" PRIu64 ",paused=%d,"
-            "in_flight=%d\r\n",
-            i, g->name, g->has_master ? fmt_addr(&g->master, a, sizeof a) : "",
-            g->epoch, g->paused ? 1 : 0, g->in_flight ? 1 : 0);
-    }
-}
-
-static void info_clients(struct rsm_textbuf *t,
-                         const struct rsm_api_server_info *si)
-{
-    rsm_textbuf_printf(t, "# Clients\r\n");
-    rsm_textbuf_printf(t, "connected_clients:%u\r\n", si->clients);
-    rsm_textbuf_printf(t, "pubsub_clients:%u\r\n", si->pubsub_clients);
-    rsm_textbuf_printf(t, "maxclients:%u\r\n", si->max_clients);
-}
-
-static void info_sentinel(struct rsm_textbuf *t,
-                          const struct rsm_node_status *st,
-                          const struct rsm_api_server_info *si)
-{
-    char a[RSM_ADDR_STRLEN];
-
-    rsm_textbuf_printf(t, "# Sentinel\r\n");
-    rsm_textbuf_printf(t, "sentinel_masters:%zu\r\n",
-                       si->masters ? si->n_masters : 0);
-    rsm_textbuf_printf(t, "sentinel_tilt:0\r\n");
-    rsm_textbuf_printf(t, "sentinel_tilt_since_seconds:-1\r\n");
-    rsm_textbuf_printf(t, "sentinel_running_scripts:0\r\n");
-    rsm_textbuf_printf(t, "sentinel_scripts_queue_length:0\r\n");
-    rsm_textbuf_printf(t, "sentinel_simulate_failure_flags:0\r\n");
-    for (size_t i = 0; si->masters && i < si->n_masters; i++) {
-        const struct rsm_api_sentinel_master *m = &si->masters[i];
-        rsm_textbuf_printf(t,
-                           "master%zu:name=%s,status=%s,address=%s,slaves=%zu,"
-                           "sentinels=%u\r\n",
-                           i, m->name, m->status,
-                           fmt_addr(&m->master, a, sizeof a), m->slaves,
-                           st->n_members);
-    }
-}
-
-static bool section_is(const char *section, bool all, const char *name)
-{
-    return all || strcasecmp(section, name) == 0;
-}
-
-char *rsm_api_render_info(const struct rsm_node_status *st,
-                          const struct rsm_fsm *fsm,
-                          const struct rsm_api_server_info *si,
-                          const char *section)
-{
-    struct rsm_textbuf t = {0};
-    bool all = section == NULL || section[0] == '\0' ||
-               strcasecmp(section, "default") == 0 ||
-               strcasecmp(section, "all") == 0 ||
-               strcasecmp(section, "everything") == 0;
-    bool first = true;
-
-#define SECTION(name, call)                                                    \
-    do {                                                                       \
-        if (section_is(section, all, name)) {                                  \
-            if (!first)                                                        \
-                rsm_textbuf_printf(&t, "\r\n");                                \
-            call;                                                              \
-            first = false;                                                     \
-        }                                                                      \
-    } while (0)
-    SECTION("server", info_server(&t, si));
-    SECTION("clients", info_clients(&t, si));
-    SECTION("raft", info_raft(&t, st));
-    SECTION("groups", info_groups(&t, fsm));
-    SECTION("sentinel", info_sentinel(&t, st, si));
-#undef SECTION
-    return rsm_textbuf_finish(&t);
 }
 
 /* =====================================================================
@@ -451,6 +316,7 @@ static void on_connect(void *arg, struct rsm_resp_client *c)
     cl->a = a;
     cl->c = c;
     cl->id = ++a->next_client_id;
+    a->n_connections++;
     cl->authed = !a->has_pass;
     rsm_resp_client_set_data(c, cl);
 }
@@ -506,6 +372,9 @@ static void server_info(struct rsm_api *a, struct rsm_api_server_info *si)
     si->clients = rsm_resp_server_clients(a->srv);
     si->pubsub_clients = (unsigned)rsm_pubsub_subscribers(a->ps);
     si->max_clients = a->limits.max_clients;
+    si->connections_received = a->n_connections;
+    si->commands_processed = a->n_commands;
+    rsm_api_process_info(si);
 }
 
 /* -NOTLEADER <id> <api> / -NOLEADER, for a follower. */
@@ -629,7 +498,7 @@ static void hello_reply(const struct call *x)
 
     rsm_resp_add_array(r, 14);
     kv(r, "server", "rsm-agent");
-    kv(r, "version", RSM_VERSION);
+    kv(r, "version", RSM_API_REDIS_VERSION); /* what clients check */
     rsm_resp_add_cstr(r, "proto");
     rsm_resp_add_int(r, 2);
     rsm_resp_add_cstr(r, "id");
@@ -823,8 +692,9 @@ static enum rsm_resp_status cmd_info(const struct call *x)
     server_info(x->a, &si);
     si.n_masters = sentinel_masters(x->a, &masters);
     si.masters = masters;
-    text = rsm_api_render_info(&st, fsm_of(x->a), &si,
-                               x->req->argc > 1 ? x->req->argv[1] : NULL);
+    text =
+        rsm_api_render_info_sections(&st, fsm_of(x->a), &si, x->req->argc - 1,
+                                     (const char *const *)(x->req->argv + 1));
     free(masters);
     if (text == NULL) {
         rsm_resp_add_error(x->r, "ERR out of memory");
@@ -1788,9 +1658,9 @@ static const struct cmd commands[] = {
     {{"COMMAND"}, 1, 1, 0, "COMMAND", cmd_command},
     {{"INFO"},
      1,
-     2,
+     -1,
      0,
-     "INFO [server|clients|raft|groups|sentinel|all]",
+     "INFO [server|clients|stats|cpu|raft|groups|sentinel|default|all ...]",
      cmd_info},
     {{"ROLE"}, 1, 1, 0, "ROLE", cmd_role},
     {{"SENTINEL", "GET-MASTER-ADDR-BY-NAME"},
@@ -1913,19 +1783,75 @@ static const struct cmd commands[] = {
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-/* HELP of a command family: every entry starting with the same word. */
+static int n_words(const struct cmd *c);
+static void cmd_name(const struct cmd *c, int words, char *buf, size_t len);
+
+/* The usage of c in its family's HELP: its help text without the family
+ * word and without the " -- " remark ("(no subcommand)" for the family
+ * word alone, as Redis says). */
+static void help_usage(const struct cmd *c, char *buf, size_t len)
+{
+    const char *h = c->help, *dash = strstr(h, " -- ");
+    size_t w = strlen(c->words[0]);
+    int n;
+
+    if (strncasecmp(h, c->words[0], w) == 0 && (h[w] == ' ' || h[w] == '\0'))
+        h += h[w] == ' ' ? w + 1 : w;
+    n = (int)(dash != NULL && dash >= h ? (size_t)(dash - h) : strlen(h));
+    snprintf(buf, len, "%.*s", n, n > 0 ? h : "(no subcommand)");
+}
+
+/* The description line of c in HELP: its doc (cmddoc.h), else its " -- "
+ * remark. */
+static void help_line(const struct cmd *c, char *buf, size_t len)
+{
+    char name[64];
+    const struct rsm_cmddoc *d;
+    const char *dash = strstr(c->help, " -- ");
+
+    cmd_name(c, n_words(c), name, sizeof name);
+    d = rsm_cmddoc_find(name);
+    snprintf(buf, len, "    %s",
+             d != NULL      ? d->summary
+             : dash != NULL ? dash + 4
+                            : "");
+}
+
+/* Is c listed in the HELP of family (its HELP entry comes last, as
+ * Redis's own line)? */
+static bool in_help(const struct cmd *c, const char *family)
+{
+    return strcasecmp(c->words[0], family) == 0 &&
+           !(n_words(c) == 2 && strcasecmp(c->words[1], "HELP") == 0);
+}
+
+/* HELP of a command family in Redis's form: a header line, then every
+ * entry's usage with its description indented below, HELP last. */
 static enum rsm_resp_status cmd_help(const struct call *x)
 {
     const char *family = x->req->argv[0];
-    long n = 0;
+    char buf[320];
+    long n = 3;
 
     for (size_t i = 0; i < N_COMMANDS; i++)
-        n += strcasecmp(commands[i].words[0], family) == 0;
+        n += in_help(&commands[i], family) ? 2 : 0;
     rsm_resp_add_array(x->r, n);
+    snprintf(buf, sizeof buf,
+             "%.32s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             family);
+    for (char *p = buf; *p != ' '; p++)
+        *p = (char)toupper((unsigned char)*p);
+    rsm_resp_add_status(x->r, buf);
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        if (strcasecmp(commands[i].words[0], family) == 0)
-            rsm_resp_add_status(x->r, commands[i].help);
+        if (!in_help(&commands[i], family))
+            continue;
+        help_usage(&commands[i], buf, sizeof buf);
+        rsm_resp_add_status(x->r, buf);
+        help_line(&commands[i], buf, sizeof buf);
+        rsm_resp_add_status(x->r, buf);
     }
+    rsm_resp_add_status(x->r, "HELP");
+    rsm_resp_add_status(x->r, "    Print this help.");
     return RSM_RESP_DONE;
 }
 
@@ -2058,17 +1984,73 @@ static const struct cmd *top_level(const char *name)
     return NULL;
 }
 
+/* Redis's command group of c's family. */
+static const char *doc_group(const struct cmd *c)
+{
+    static const char *const connection[] = {"AUTH", "HELLO", "PING",
+                                             "QUIT", "RESET", "CLIENT"};
+    const char *w = c->words[0];
+
+    if (strcasecmp(w, "SENTINEL") == 0)
+        return "sentinel";
+    if (strcasestr(w, "SUBSCRIBE") != NULL)
+        return "pubsub";
+    for (size_t i = 0; i < sizeof connection / sizeof *connection; i++) {
+        if (strcasecmp(w, connection[i]) == 0)
+            return "connection";
+    }
+    return "server";
+}
+
+/* How many entries of c's family have subcommand words. */
+static long subcommands_of(const struct cmd *c)
+{
+    long n = 0;
+
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        n += n_words(&commands[i]) > 1 &&
+             strcasecmp(commands[i].words[0], c->words[0]) == 0;
+    return n;
+}
+
+/* One docs map (a flat array of pairs in RESP2): summary, since, group,
+ * [complexity], and for a family's top level its [subcommands], each
+ * "name|sub" with its own map. */
+static void doc_map(struct rsm_resp_reply *r, const struct cmd *c, int words)
+{
+    char name[64];
+    const struct rsm_cmddoc *d;
+    long subs = words == 1 ? subcommands_of(c) : 0;
+
+    cmd_name(c, words, name, sizeof name);
+    d = rsm_cmddoc_find(name);
+    rsm_resp_add_array(r, 6 + (d && d->complexity ? 2 : 0) + (subs ? 2 : 0));
+    kv(r, "summary", d != NULL ? d->summary : c->help);
+    kv(r, "since", d != NULL ? d->since : "1.0.0");
+    kv(r, "group", doc_group(c));
+    if (d != NULL && d->complexity != NULL)
+        kv(r, "complexity", d->complexity);
+    if (subs == 0)
+        return;
+    rsm_resp_add_cstr(r, "subcommands");
+    rsm_resp_add_array(r, 2 * subs);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const struct cmd *s = &commands[i];
+        if (n_words(s) < 2 || strcasecmp(s->words[0], c->words[0]) != 0)
+            continue;
+        cmd_name(s, n_words(s), name, sizeof name);
+        rsm_resp_add_cstr(r, name);
+        doc_map(r, s, n_words(s));
+    }
+}
+
 static void command_doc(struct rsm_resp_reply *r, const struct cmd *c)
 {
     char name[64];
 
     cmd_name(c, 1, name, sizeof name);
     rsm_resp_add_cstr(r, name);
-    rsm_resp_add_array(r, 6);
-    kv(r, "summary", c->help);
-    kv(r, "since", "1.0.0");
-    kv(r, "group",
-       strcasecmp(c->words[0], "SENTINEL") == 0 ? "sentinel" : "server");
+    doc_map(r, c, 1);
 }
 
 /* A flat array of name, docs pairs (RESP2's form of Redis's map). */
@@ -2224,6 +2206,7 @@ static enum rsm_resp_status on_request(void *arg, struct rsm_resp_client *c,
     const struct cmd *cmd;
     struct call x = {a, cl, r, req};
 
+    a->n_commands++;
     if (cl == NULL) { /* its state could not be allocated */
         rsm_resp_add_error(r, "ERR out of memory");
         rsm_resp_reply_close_after(r);

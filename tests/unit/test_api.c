@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "rsm/api.h"
+#include "rsm/cmddoc.h"
 #include "rsm/err.h"
 #include "rsm/fsm.h"
 
@@ -248,7 +249,8 @@ static void test_info_every_section(void **state)
     two_groups(&fsm);
     text = rsm_api_render_info(&st, &fsm, &server_info, NULL);
     assert_non_null(text);
-    assert_true(strncmp(text, "# Server\r\nrsm_version:9.9.9\r\n", 29) == 0);
+    assert_true(strncmp(text, "# Server\r\nredis_version:7.0.15\r\n", 32) == 0);
+    assert_has(text, "\r\nrsm_version:9.9.9\r\n");
     assert_has(text, "\r\nuptime_in_seconds:90061\r\nuptime_in_days:1\r\n");
     assert_has(text, "\r\n\r\n# Raft\r\nraft_id:1\r\nraft_role:follower\r\n"
                      "raft_term:7\r\nraft_leader_id:2\r\n"
@@ -283,7 +285,7 @@ static void test_info_one_section_and_unknown(void **state)
     free(text);
     text = rsm_api_render_info(&st, NULL, &server_info, "groups");
     assert_string_equal(text, "# Groups\r\ngroups:0\r\nfsm_applied:0\r\n"
-                              "fsm_rejected:0\r\n");
+                              "fsm_rejected:0\r\n\r\n");
     free(text);
     text = rsm_api_render_info(&st, NULL, &server_info, "nosuchsection");
     assert_string_equal(text, "");
@@ -699,8 +701,6 @@ static void test_unknown_commands_and_arity(void **state)
                  "'b' ");
     expect_error(CALL(f, "PING", "a", "b"),
                  "ERR wrong number of arguments for 'ping' command");
-    expect_error(CALL(f, "INFO", "a", "b"),
-                 "ERR wrong number of arguments for 'info' command");
     expect_error(CALL(f, "RSM"),
                  "ERR wrong number of arguments for 'rsm' command");
     expect_error(CALL(f, "RSM", "FROB"),
@@ -1239,6 +1239,56 @@ static void test_no_events_while_replaying(void **state)
     free(e);
 }
 
+/* Issue #14: INFO with several sections over the port, HELP in Redis's
+ * form, COMMAND DOCS with subcommands, and a doc for every command. */
+static void test_info_help_and_docs(void **state)
+{
+    struct fx *f = *state;
+    redisReply *r, *subs = NULL;
+
+    r = CALL(f, "INFO", "cpu", "SERVER", "nosuch");
+    assert_true(strncmp(r->str, "# Server\r\nredis_version:7.0.15\r\n", 32) ==
+                0);
+    assert_has(r->str, "\r\n\r\n# CPU\r\nused_cpu_sys:");
+    assert_null(strstr(r->str, "# Clients"));
+    freeReplyObject(r);
+    r = CALL(f, "INFO", "keyspace");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(r->len, 0);
+    freeReplyObject(r);
+
+    r = CALL(f, "SENTINEL", "HELP");
+    assert_string_equal(r->element[0]->str,
+                        "SENTINEL <subcommand> [<arg> [value] [opt] ...]. "
+                        "Subcommands are:");
+    assert_string_equal(r->element[1]->str, "GET-MASTER-ADDR-BY-NAME <group>");
+    assert_true(strncmp(r->element[2]->str, "    ", 4) == 0 &&
+                r->element[2]->str[4] != ' ');
+    assert_string_equal(r->element[r->elements - 2]->str, "HELP");
+    assert_int_equal(r->elements % 2, 1);
+    freeReplyObject(r);
+
+    r = CALL(f, "COMMAND", "DOCS", "sentinel");
+    assert_string_equal(r->element[0]->str, "sentinel");
+    for (size_t i = 0; i + 1 < r->element[1]->elements; i += 2) {
+        if (strcmp(r->element[1]->element[i]->str, "subcommands") == 0)
+            subs = r->element[1]->element[i + 1];
+    }
+    assert_non_null(subs);
+    assert_true(subs->elements >= 2 * 9);
+    assert_string_equal(subs->element[0]->str,
+                        "sentinel|get-master-addr-by-name");
+    assert_string_equal(field(subs->element[1], "group"), "sentinel");
+    freeReplyObject(r);
+
+    r = CALL(f, "COMMAND", "LIST");
+    for (size_t i = 0; i < r->elements; i++) {
+        if (rsm_cmddoc_find(r->element[i]->str) == NULL)
+            fail_msg("no doc for '%s' (src/core/cmddoc.c)", r->element[i]->str);
+    }
+    freeReplyObject(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1247,6 +1297,8 @@ int main(void)
         cmocka_unit_test(test_info_without_leader),
         cmocka_unit_test(test_status_json),
         cmocka_unit_test_setup_teardown(test_ping_info_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_info_help_and_docs, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_names_the_leader, setup,
                                         teardown),
