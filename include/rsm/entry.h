@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "rsm/addr.h"
+#include "rsm/groupconf.h"
 #include "rsm/policy.h"
 
 #define RSM_GROUP_NAME_MAX 64 /* including the NUL */
@@ -30,7 +31,9 @@ enum rsm_entry_kind {
     RSM_ENTRY_ABORT_FAILOVER,
     RSM_ENTRY_SET_PAUSED,
     RSM_ENTRY_ADVERTISE_AGENT,
+    RSM_ENTRY_SET_GROUP_CONFIG, /* SENTINEL SET (groupconf.h) */
 };
+#define RSM_ENTRY_KIND_LAST RSM_ENTRY_SET_GROUP_CONFIG
 
 /* Values of proto enums, mirrored. */
 enum rsm_failover_kind {
@@ -110,6 +113,9 @@ struct rsm_entry {
     struct rsm_addr api;  /* advertise: its client port (never empty) */
     struct rsm_addr http; /* advertise: its HTTP port (may be empty) */
     char cluster_id[RSM_CLUSTER_ID_LEN + 1]; /* advertise: never "" */
+    struct rsm_group_settings settings;      /* set-group-config: the
+                                                settings it changes (0 =
+                                                unchanged; one at least) */
 };
 
 /* true if s is a cluster id: exactly RSM_CLUSTER_ID_LEN lowercase hex
@@ -120,7 +126,8 @@ bool rsm_cluster_id_valid(const char *s);
 void rsm_entry_init(struct rsm_entry *e, enum rsm_entry_kind kind,
                     const char *group, int64_t time_ms);
 
-/* "observe-master", "decide-failover", ... ("unknown" out of range). */
+/* "observe-master", "decide-failover", ..., "set-group-config"
+ * ("unknown" out of range). */
 const char *rsm_entry_kind_str(enum rsm_entry_kind k);
 
 /* "automatic", "manual", "switchover", "bootstrap" ("unknown"). */
@@ -138,14 +145,16 @@ const char *rsm_failover_result_str(enum rsm_failover_result r);
 
 /* Check the form of an entry (not the rules of the FSM): a known kind; for
  * an advertise entry an agent id > 0, a valid api address, an http address
- * empty or valid and a valid cluster id (no group); for the others a group name that is non-empty, NUL-terminated in its buffer and made of
- * printable non-space ASCII (it appears in logs and space-separated pub/sub
- * payloads); every string NUL-terminated in its buffer; the addresses the
- * kind uses either empty (host "" and port 0) or valid (rsm_addr_set
- * rules; members, ranking and stragglers never empty); counts within
- * RSM_MAX_*; enums in range; decide timeout_ms >= 0 and the pause method
- * only for a SWITCHOVER. 0 or RSM_EINVAL with the
- * field named in errmsg. Fields the kind does not use are not looked at. */
+ * empty or valid and a valid cluster id (no group); for the others a group name
+ * that is non-empty, NUL-terminated in its buffer and made of printable
+ * non-space ASCII (it appears in logs and space-separated pub/sub payloads);
+ * every string NUL-terminated in its buffer; the addresses the kind uses either
+ * empty (host "" and port 0) or valid (rsm_addr_set rules; members, ranking and
+ * stragglers never empty); counts within RSM_MAX_*; enums in range; decide
+ * timeout_ms >= 0 and the pause method only for a SWITCHOVER; for
+ * set-group-config the settings in range, one at least (rsm_groupconf_check). 0
+ * or RSM_EINVAL with the field named in errmsg. Fields the kind does not use
+ * are not looked at. */
 int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen);
 
 #endif /* RSM_ENTRY_H */

@@ -40,6 +40,9 @@
  *                    reason, ended[ABORTED]++, last_failover_end_ms =
  *                    time_ms.
  *   SetPaused        group exists.
+ *   SetGroupConfig   group exists; the settings it carries replace the
+ *                    group's (rsm_groupconf_merge; their ranges are the
+ *                    entry's form, rsm_entry_check).
  *   AdvertiseAgent   no group. The cluster id is adopted if none is
  *                    recorded yet, else it must be the recorded one
  *                    ("belongs to cluster X"); the agent's addresses are
@@ -97,6 +100,8 @@ struct rsm_group {
     uint64_t ended[RSM_RESULT_COUNT]; /* failovers ended, by result (never
                                          dropped, unlike the history; in
                                          snapshots) */
+    struct rsm_group_settings settings; /* SENTINEL SET's (groupconf.h);
+                                           0 fields: the agent's flags */
 };
 
 struct rsm_fsm {

@@ -28,6 +28,11 @@ enum rsm_log_format {
 /* Configure the process logger (defaults: info, logfmt, stderr). */
 void rsm_log_setup(enum rsm_log_level min, enum rsm_log_format fmt);
 
+/* The lowest level logged now, and changing it alone (SENTINEL CONFIG
+ * SET loglevel). */
+enum rsm_log_level rsm_log_level_get(void);
+void rsm_log_level_set(enum rsm_log_level min);
+
 /* Parse "debug|info|warn|error" / "logfmt|json"; 0 or RSM_EINVAL. */
 int rsm_log_level_parse(const char *s, enum rsm_log_level *out);
 int rsm_log_format_parse(const char *s, enum rsm_log_format *out);

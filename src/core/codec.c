@@ -114,6 +114,23 @@ static Rsm__DecideFailover *enc_decide(struct decide_pb *pb,
     return m;
 }
 
+/* A group's settings, NULL when none is set (older agents and snapshots
+ * have none either). */
+static Rsm__GroupSettings *enc_settings(Rsm__GroupSettings *m,
+                                        const struct rsm_group_settings *s)
+{
+    struct rsm_group_settings none = {0};
+
+    if (rsm_groupconf_equal(s, &none))
+        return NULL;
+    rsm__group_settings__init(m);
+    m->down_after_ms = s->down_after_ms;
+    m->quorum = s->quorum;
+    m->failover_timeout_ms = s->failover_timeout_ms;
+    m->parallel_syncs = s->parallel_syncs;
+    return m;
+}
+
 /* Everything one entry's message tree needs, in one block. */
 struct entry_pb {
     Rsm__Entry entry;
@@ -123,6 +140,8 @@ struct entry_pb {
     Rsm__AbortFailover abort;
     Rsm__SetPaused paused;
     Rsm__AdvertiseAgent advertise;
+    Rsm__SetGroupConfig set_config;
+    Rsm__GroupSettings settings;
     Rsm__Addr master;
     Rsm__Addr http;
     struct addrs_pb addrs;
@@ -194,6 +213,13 @@ static void enc_entry(struct entry_pb *pb, const struct rsm_entry *e)
         m->kind_case = RSM__ENTRY__KIND_ADVERTISE_AGENT;
         m->advertise_agent = &pb->advertise;
         break;
+    case RSM_ENTRY_SET_GROUP_CONFIG:
+        rsm__set_group_config__init(&pb->set_config);
+        pb->set_config.group = str(e->group);
+        pb->set_config.settings = enc_settings(&pb->settings, &e->settings);
+        m->kind_case = RSM__ENTRY__KIND_SET_GROUP_CONFIG;
+        m->set_group_config = &pb->set_config;
+        break;
     default:
         break; /* refused by rsm_entry_check() before we get here */
     }
@@ -239,6 +265,7 @@ struct group_pb {
     Rsm__HistoryItem hist[RSM_HISTORY_MAX];
     Rsm__Addr hist_old[RSM_HISTORY_MAX], hist_new[RSM_HISTORY_MAX];
     Rsm__HistoryItem *hist_ptr[RSM_HISTORY_MAX];
+    Rsm__GroupSettings settings;
 };
 
 static void enc_history(struct group_pb *pb, unsigned i,
@@ -287,6 +314,7 @@ static Rsm__Group *enc_group(struct group_pb *pb, const struct rsm_group *g)
     m->last_failover_end_ms = g->last_failover_end_ms;
     m->n_ended_by_result = RSM_RESULT_COUNT;
     m->ended_by_result = (uint64_t *)g->ended;
+    m->settings = enc_settings(&pb->settings, &g->settings);
     return m;
 }
 
@@ -594,6 +622,20 @@ static int dec_advertise(struct dec *d, const Rsm__AdvertiseAgent *m,
     return rv;
 }
 
+/* Settings as the message has them (absent: none set); their ranges are
+ * checked with the entry's or group's form. */
+static void dec_settings(const Rsm__GroupSettings *m,
+                         struct rsm_group_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    if (m == NULL)
+        return;
+    s->down_after_ms = m->down_after_ms;
+    s->quorum = m->quorum;
+    s->failover_timeout_ms = m->failover_timeout_ms;
+    s->parallel_syncs = m->parallel_syncs;
+}
+
 static int dec_entry(struct dec *d, const Rsm__Entry *m, struct rsm_entry *e)
 {
     rsm_entry_init(e, RSM_ENTRY_NONE, NULL, m->time_ms);
@@ -621,6 +663,11 @@ static int dec_entry(struct dec *d, const Rsm__Entry *m, struct rsm_entry *e)
     case RSM__ENTRY__KIND_ADVERTISE_AGENT:
         e->kind = RSM_ENTRY_ADVERTISE_AGENT;
         return dec_advertise(d, m->advertise_agent, e);
+    case RSM__ENTRY__KIND_SET_GROUP_CONFIG:
+        e->kind = RSM_ENTRY_SET_GROUP_CONFIG;
+        dec_settings(m->set_group_config->settings, &e->settings);
+        return dec_str(d, e->group, sizeof e->group, m->set_group_config->group,
+                       "set_group_config.group");
     default:
         return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen, "unknown entry kind");
     }
@@ -817,6 +864,13 @@ static int dec_group(struct dec *d, const Rsm__Group *m, struct rsm_group *g,
     /* a newer agent may count more results: keep the ones we know */
     for (size_t i = 0; i < m->n_ended_by_result && i < RSM_RESULT_COUNT; i++)
         g->ended[i] = m->ended_by_result[i];
+    dec_settings(m->settings, &g->settings);
+    snprintf(name, sizeof name, "%.200s.settings: ", field);
+    if (rsm_groupconf_check(&g->settings, false, NULL, 0) != 0) {
+        char detail[RSM_ERRMSG_SIZE];
+        rsm_groupconf_check(&g->settings, false, detail, sizeof detail);
+        return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen, "%s%s", name, detail);
+    }
     rsm_entry_init(&g->decision, RSM_ENTRY_NONE, NULL, 0);
     if (m->in_flight != NULL) {
         rv = dec_in_flight(d, m->in_flight, g, field);

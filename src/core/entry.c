@@ -38,6 +38,8 @@ const char *rsm_entry_kind_str(enum rsm_entry_kind k)
         return "set-paused";
     case RSM_ENTRY_ADVERTISE_AGENT:
         return "advertise-agent";
+    case RSM_ENTRY_SET_GROUP_CONFIG:
+        return "set-group-config";
     }
     return "unknown";
 }
@@ -268,7 +270,7 @@ int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen)
 {
     int rv;
 
-    if (e->kind <= RSM_ENTRY_NONE || e->kind > RSM_ENTRY_ADVERTISE_AGENT)
+    if (e->kind <= RSM_ENTRY_NONE || e->kind > RSM_ENTRY_KIND_LAST)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "unknown entry kind %d",
                         (int)e->kind);
     if (e->kind == RSM_ENTRY_ADVERTISE_AGENT)
@@ -290,6 +292,8 @@ int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen)
         return check_complete(e, errmsg, errlen);
     case RSM_ENTRY_ABORT_FAILOVER:
         return check_str(e->reason, sizeof e->reason, "reason", errmsg, errlen);
+    case RSM_ENTRY_SET_GROUP_CONFIG:
+        return rsm_groupconf_check(&e->settings, true, errmsg, errlen);
     default:
         return 0;
     }

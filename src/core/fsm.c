@@ -393,6 +393,19 @@ static int apply_paused(struct rsm_fsm *fsm, const struct rsm_entry *e,
     return 0;
 }
 
+/* SENTINEL SET: the settings of the entry (in range, checked as its
+ * form) replace the group's. */
+static int apply_set_config(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                            char *reason, size_t len)
+{
+    struct rsm_group *g = find(fsm, e->group);
+
+    if (g == NULL)
+        return unknown_group(e, reason, len);
+    rsm_groupconf_merge(&g->settings, &e->settings);
+    return 0;
+}
+
 /* ---- agents (sorted by id) ------------------------------------------------ */
 
 static unsigned agent_index(const struct rsm_fsm *fsm, uint64_t id)
@@ -459,6 +472,8 @@ static int dispatch(struct rsm_fsm *fsm, const struct rsm_entry *e,
         return apply_paused(fsm, e, reason, len);
     case RSM_ENTRY_ADVERTISE_AGENT:
         return apply_advertise(fsm, e, reason, len);
+    case RSM_ENTRY_SET_GROUP_CONFIG:
+        return apply_set_config(fsm, e, reason, len);
     default:
         return reject(reason, len, "unknown entry kind %d", (int)e->kind);
     }
@@ -600,7 +615,8 @@ static bool group_same(const struct rsm_group *a, const struct rsm_group *b)
         !addrs_same(a->members, b->members, a->n_members) ||
         !in_flight_same(a, b) || a->n_history != b->n_history ||
         a->last_failover_end_ms != b->last_failover_end_ms ||
-        memcmp(a->ended, b->ended, sizeof a->ended) != 0)
+        memcmp(a->ended, b->ended, sizeof a->ended) != 0 ||
+        !rsm_groupconf_equal(&a->settings, &b->settings))
         return false;
     for (unsigned i = 0; i < a->n_history; i++) {
         if (!history_same(&a->history[i], &b->history[i]))

@@ -12,6 +12,7 @@
 #include "rsm/monitor_status.h"
 #include "rsm/pubsub.h"
 #include "rsm/sentinel.h"
+#include "rsm/sentinel_config.h"
 #include "rsm/textbuf.h"
 
 #include <jansson.h>
@@ -829,11 +830,13 @@ static enum rsm_resp_status cmd_sentinels(const struct call *x)
 {
     struct rsm_node_status st;
     struct rsm_sentinel_knobs k;
+    const struct rsm_group *g = group_arg(x, 2);
 
-    if (group_arg(x, 2) == NULL)
+    if (g == NULL)
         return RSM_RESP_DONE;
     x->a->ops->get_status(x->a->node, &st);
     rsm_events_knobs(x->a->events, &k);
+    rsm_sentinel_config_knobs(g, &k);
     rsm_sentinel_reply_sentinels(x->r, &st, k.down_after_ms);
     return RSM_RESP_DONE;
 }
@@ -854,11 +857,13 @@ static enum rsm_resp_status cmd_ckquorum(const struct call *x)
     struct rsm_node_status st;
     struct rsm_sentinel_knobs k;
     unsigned voters = 0;
+    const struct rsm_group *g = group_arg(x, 2);
 
-    if (group_arg(x, 2) == NULL)
+    if (g == NULL)
         return RSM_RESP_DONE;
     x->a->ops->get_status(x->a->node, &st);
     rsm_events_knobs(x->a->events, &k);
+    rsm_sentinel_config_knobs(g, &k);
     for (unsigned i = 0; i < st.n_members && i < RSM_MAX_AGENTS; i++)
         voters += st.members[i].voter;
     if (!st.has_leader) {
@@ -915,6 +920,7 @@ struct forward {
     struct rsm_forward *f;
     uint64_t leader_id;
     struct rsm_addr leader_api;
+    const char *what; /* in errors: NULL is "failover" */
 };
 
 #define FORWARD_TIMEOUT_MS 5000
@@ -932,9 +938,9 @@ static void forwarded(void *arg, struct rsm_forward *f,
         rsm_forward_relay(fw->r, res->reply);
     else
         rsm_resp_add_errorf(fw->r,
-                            "ERR failover not forwarded to the leader (agent "
+                            "ERR %s not forwarded to the leader (agent "
                             "%" PRIu64 " at %s): %s",
-                            fw->leader_id,
+                            fw->what ? fw->what : "failover", fw->leader_id,
                             rsm_addr_format(&fw->leader_api, api, sizeof api),
                             res->errmsg ? res->errmsg : "no answer");
     rsm_resp_reply_end(fw->r);
@@ -1003,6 +1009,63 @@ static enum rsm_resp_status forward_failover(const struct call *x,
     rsm_log(RSM_LOG_INFO, "failover-forwarded",
             "group=%s leader=%" PRIu64 " leader_api=%s", g->name, st.leader.id,
             rsm_addr_format(&st.leader.api, api, sizeof api));
+    return RSM_RESP_PENDING;
+}
+
+/* A follower: send the client's request as it is to the leader and relay
+ * the answer (what names it in errors), under the rules of
+ * forward_failover. */
+static enum rsm_resp_status forward_request(const struct call *x,
+                                            const char *what)
+{
+    struct rsm_api *a = x->a;
+    const struct rsm_monitor_config *mc;
+    struct rsm_forward_config fc;
+    struct rsm_node_status st;
+    struct forward *fw;
+    char api[RSM_ADDR_STRLEN];
+    int rv;
+
+    a->ops->get_status(a->node, &st);
+    mc = a->monitor != NULL ? rsm_monitor_get_config(a->monitor) : NULL;
+    if (mc == NULL || rsm_forward_is_agent(x->cl->name) || !st.has_leader ||
+        st.leader.id == st.id ||
+        rsm_identity_check_addr(&st.leader.api, st.leader.id, &mc->self_api,
+                                NULL, 0) != RSM_IDENTITY_OK) {
+        not_leader(a, x->r);
+        return RSM_RESP_DONE;
+    }
+    fw = calloc(1, sizeof *fw);
+    if (fw == NULL) {
+        rsm_resp_add_error(x->r, "ERR out of memory");
+        return RSM_RESP_DONE;
+    }
+    memset(&fc, 0, sizeof fc);
+    fc.to = st.leader.api;
+    fc.password = mc->agent_password[0] ? mc->agent_password : NULL;
+    fc.agent_id = st.id;
+    fc.timeout_ms = FORWARD_TIMEOUT_MS;
+    fw->a = a;
+    fw->r = x->r;
+    fw->leader_id = st.leader.id;
+    fw->leader_api = st.leader.api;
+    fw->what = what;
+    rv = rsm_forward_start(a->loop, &fc, x->req->argc,
+                           (const char *const *)x->req->argv, forwarded, fw,
+                           &fw->f);
+    if (rv != 0) {
+        free(fw);
+        rsm_resp_add_errorf(x->r, "ERR %s not forwarded: %s", what,
+                            rsm_strerror(rv));
+        return RSM_RESP_DONE;
+    }
+    fw->next = a->forwards;
+    if (fw->next != NULL)
+        fw->next->prev = fw;
+    a->forwards = fw;
+    rsm_log(RSM_LOG_INFO, "request-forwarded",
+            "request=\"%s\" leader=%" PRIu64 " leader_api=%s", what,
+            st.leader.id, rsm_addr_format(&st.leader.api, api, sizeof api));
     return RSM_RESP_PENDING;
 }
 
@@ -1175,6 +1238,70 @@ static enum rsm_resp_status cmd_switchover(const struct call *x)
                             rsm_strerror(rv));
     }
     return RSM_RESP_DONE;
+}
+
+/* SENTINEL SET / RESET / CONFIG (sentinel_config.h): the leader commits
+ * a change through the log, a follower passes the request on. */
+static enum rsm_resp_status propose_for_client(const struct call *x,
+                                               const struct rsm_entry *e);
+
+static enum rsm_resp_status commit_or_forward(void *arg,
+                                              const struct rsm_entry *e)
+{
+    const struct call *x = arg;
+
+    if (!x->a->ops->is_leader(x->a->node))
+        return forward_request(x, "SENTINEL SET");
+    return propose_for_client(x, e);
+}
+
+static void sentinel_config_call(const struct call *x,
+                                 struct rsm_sentinel_config_call *c)
+{
+    const struct rsm_fsm *fsm = fsm_of(x->a);
+    const struct rsm_monitor_config *mc =
+        x->a->monitor ? rsm_monitor_get_config(x->a->monitor) : NULL;
+    const struct rsm_agent_info *self;
+    struct rsm_node_status st;
+
+    memset(c, 0, sizeof *c);
+    x->a->ops->get_status(x->a->node, &st);
+    c->fsm = fsm;
+    c->r = x->r;
+    c->req = x->req;
+    self = fsm != NULL ? rsm_fsm_agent(fsm, st.id) : NULL;
+    if (self != NULL)
+        c->self.announce = self->api;
+    else if (mc != NULL)
+        c->self.announce = mc->self_api;
+    c->self.agents_password = mc != NULL && mc->agent_password[0] != '\0';
+    c->self.log_level = (enum rsm_globalconf_loglevel)rsm_log_level_get();
+    c->commit = commit_or_forward;
+    c->arg = (void *)x;
+}
+
+static enum rsm_resp_status cmd_sentinel_set(const struct call *x)
+{
+    struct rsm_sentinel_config_call c;
+
+    sentinel_config_call(x, &c);
+    return rsm_sentinel_config_set(&c);
+}
+
+static enum rsm_resp_status cmd_sentinel_reset(const struct call *x)
+{
+    struct rsm_sentinel_config_call c;
+
+    sentinel_config_call(x, &c);
+    return rsm_sentinel_config_reset(&c);
+}
+
+static enum rsm_resp_status cmd_sentinel_config(const struct call *x)
+{
+    struct rsm_sentinel_config_call c;
+
+    sentinel_config_call(x, &c);
+    return rsm_sentinel_config_config(&c);
 }
 
 /* =====================================================================
@@ -1698,6 +1825,24 @@ static const struct cmd commands[] = {
      "SENTINEL FAILOVER <group> -- manual failover (a follower sends it on "
      "to the leader)",
      cmd_failover},
+    {{"SENTINEL", "SET"},
+     5,
+     -1,
+     0,
+     "SENTINEL SET <group> <option> <value> [<option> <value> ...]",
+     cmd_sentinel_set},
+    {{"SENTINEL", "RESET"},
+     3,
+     3,
+     0,
+     "SENTINEL RESET <pattern>",
+     cmd_sentinel_reset},
+    {{"SENTINEL", "CONFIG"},
+     3,
+     -1,
+     0,
+     "SENTINEL CONFIG GET <param> | SET <param> <value>",
+     cmd_sentinel_config},
     {{"SENTINEL", "HELP"}, 2, 2, 0, "SENTINEL HELP", cmd_help},
     {{"SUBSCRIBE"}, 2, -1, PUBSUB, "SUBSCRIBE <channel> ...", cmd_pubsub},
     {{"UNSUBSCRIBE"}, 1, -1, PUBSUB, "UNSUBSCRIBE [<channel> ...]", cmd_pubsub},

@@ -13,6 +13,7 @@
  * tracks follow silently, so that subscribers never get a burst of old
  * failovers. */
 #include "rsm/events.h"
+#include "rsm/sentinel_config.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
 
@@ -411,6 +412,7 @@ static void build_view(struct rsm_events *ev, const struct rsm_group *g,
     const struct track *t = track_find(ev, g->name);
 
     rsm_events_knobs(ev, &k);
+    rsm_sentinel_config_knobs(g, &k); /* the group's own (SENTINEL SET) */
     ev->node.get_status(ev->node.node, &st);
     rsm_sentinel_view_init(v, g, st.n_members, &k);
     *has_gs = monitor_status(ev, g->name, gs);

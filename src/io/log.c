@@ -20,6 +20,16 @@ void rsm_log_setup(enum rsm_log_level min, enum rsm_log_format fmt)
     format = fmt;
 }
 
+enum rsm_log_level rsm_log_level_get(void)
+{
+    return min_level;
+}
+
+void rsm_log_level_set(enum rsm_log_level min)
+{
+    min_level = min;
+}
+
 int rsm_log_level_parse(const char *s, enum rsm_log_level *out)
 {
     for (int i = 0; i <= RSM_LOG_ERROR; i++) {

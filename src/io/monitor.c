@@ -7,6 +7,7 @@
  * agent's wall clock wrote. */
 #include "rsm/monitor.h"
 #include "rsm/err.h"
+#include "rsm/groupconf.h"
 #include "rsm/log.h"
 #include "rsm/redis.h"
 
@@ -285,6 +286,29 @@ static const struct rsm_group *committed(const struct group *g)
     return rsm_fsm_group(rsm_node_fsm(g->m->node), g->cfg.name);
 }
 
+/* The detector's and the planner's configuration for g: the agent's
+ * flags with the group's committed settings over them (SENTINEL SET,
+ * groupconf.h). */
+static struct rsm_detector_config group_detector(const struct group *g)
+{
+    struct rsm_detector_config dc = g->m->cfg.detector;
+    const struct rsm_group *cg = committed(g);
+
+    if (cg != NULL)
+        rsm_groupconf_apply(&cg->settings, &dc, NULL);
+    return dc;
+}
+
+static struct rsm_planner_config group_planner(const struct group *g)
+{
+    struct rsm_planner_config pc = g->m->cfg.planner;
+    const struct rsm_group *cg = committed(g);
+
+    if (cg != NULL)
+        rsm_groupconf_apply(&cg->settings, NULL, &pc);
+    return pc;
+}
+
 static struct instance *find_instance(struct group *g, const struct rsm_addr *a)
 {
     for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
@@ -426,7 +450,7 @@ static void probe_done(struct probe *p)
          * until down_after, after which it is DOWN anyway. */
         if (m->acting && p->failed && is_committed_master(in) &&
             rsm_detector_no_reply_ms(&g->health[in->index], mono_ms(m)) <
-                m->cfg.detector.down_after_ms) {
+                group_detector(g).down_after_ms) {
             in->fast = true;
             arm_fast(m);
         }
@@ -867,13 +891,14 @@ size_t rsm_monitor_views(const struct rsm_monitor *m,
     for (unsigned i = 0; i < m->cfg.n_groups && n < max; i++) {
         const struct group *g = &m->groups[i];
         const struct rsm_group *cg = committed(g);
+        struct rsm_detector_config dc = group_detector(g);
         if (cg == NULL || !cg->has_master)
             continue;
         for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
             if (!rsm_addr_equal(&g->cfg.addrs[j], &cg->master))
                 continue;
-            rsm_detector_view(&g->health[j], &m->cfg.detector, now,
-                              m->cfg.agent_id, &views[n]);
+            rsm_detector_view(&g->health[j], &dc, now, m->cfg.agent_id,
+                              &views[n]);
             groups[n++] = g->cfg.name;
             break;
         }
@@ -1629,11 +1654,12 @@ static void arm_deadline(struct group *g)
     struct rsm_monitor *m = g->m;
     const struct rsm_master_verdict *v = &g->verdict;
     int64_t now = mono_ms(m), at;
+    int64_t down_after = group_detector(g).down_after_ms;
 
     if (v->status != RSM_MASTER_UNREACHABLE_FROM_AGENT || v->no_reply_ms < 0 ||
-        v->no_reply_ms >= m->cfg.detector.down_after_ms)
+        v->no_reply_ms >= down_after)
         return;
-    at = now + (m->cfg.detector.down_after_ms - v->no_reply_ms);
+    at = now + (down_after - v->no_reply_ms);
     if (m->deadline_ms >= 0 && m->deadline_ms <= at && m->deadline_ms > now)
         return;
     m->deadline_ms = at;
@@ -1646,7 +1672,7 @@ static void compute_verdict(struct group *g, const struct rsm_group *cg,
     struct rsm_agent_view views[RSM_MAX_AGENTS];
     struct rsm_node_status st;
     struct rsm_verdict_input vin;
-    struct rsm_detector_config dc = g->m->cfg.detector;
+    struct rsm_detector_config dc = group_detector(g);
 
     rsm_node_get_status(g->m->node, &st);
     for (unsigned i = 0; i < g->n_views; i++) {
@@ -1725,11 +1751,13 @@ static void evaluate(struct group *g)
     struct rsm_planner_plan plan;
     int64_t now = mono_ms(m);
     char q[RSM_PLAN_REASON_MAX + 8];
+    struct rsm_detector_config dc = group_detector(g);
+    struct rsm_planner_config pc = group_planner(g);
 
     if (!m->acting || m->stopping)
         return;
     for (unsigned i = 0; i < g->cfg.n_addrs; i++)
-        rsm_detector_observe(&g->health[i], &m->cfg.detector, now, &obs[i]);
+        rsm_detector_observe(&g->health[i], &dc, now, &obs[i]);
     if (cg != NULL && cg->has_master)
         compute_verdict(g, cg, now);
     fence_group(g, cg, obs);
@@ -1739,7 +1767,7 @@ static void evaluate(struct group *g)
     pin.obs = obs;
     pin.n_obs = g->cfg.n_addrs;
     pin.verdict = (cg != NULL && cg->has_master) ? &g->verdict : NULL;
-    pin.cfg = &m->cfg.planner;
+    pin.cfg = &pc;
     pin.leader_id = m->cfg.agent_id;
     pin.now_ms = wall_ms();
     /* a manual request waits while an entry of the group is being
@@ -2060,6 +2088,7 @@ bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
                               struct rsm_monitor_group_status *out)
 {
     const struct group *g;
+    struct rsm_detector_config dc;
     int64_t now;
 
     if (index >= m->cfg.n_groups)
@@ -2073,9 +2102,9 @@ bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
     out->verdict_master = g->verdict_master;
     out->last_reason = g->last_reason;
     out->n = g->cfg.n_addrs;
+    dc = group_detector(g);
     for (unsigned i = 0; i < g->cfg.n_addrs; i++)
-        rsm_detector_observe(&g->health[i], &m->cfg.detector, now,
-                             &out->obs[i]);
+        rsm_detector_observe(&g->health[i], &dc, now, &out->obs[i]);
     return true;
 }
 

@@ -985,6 +985,112 @@ static void test_pause_resume_through_the_log(void **state)
     expect_error(read_reply(f, 2000), "ERR not committed: leadership lost");
 }
 
+/* Issue #14: SENTINEL SET through the log (checked first, refused options
+ * never proposed nor forwarded), RESET's count, CONFIG GET/SET. */
+static void test_sentinel_set_reset_config(void **state)
+{
+    struct fx *f = *state;
+    const char *set[] = {"SENTINEL", "SET", "mymaster",
+                         "quorum",   "2",   "down-after-milliseconds",
+                         "3000"};
+    redisReply *r;
+
+    /* a follower without a monitor cannot forward: the leader is named */
+    expect_error(CALL(f, "SENTINEL", "SET", "mymaster", "quorum", "2"),
+                 "NOTLEADER 2 127.0.0.1:26380");
+    /* checked on the agent asked, leader or not */
+    expect_error(CALL(f, "SENTINEL", "SET", "nosuch", "quorum", "2"),
+                 "ERR No such master with that name");
+    expect_error(CALL(f, "SENTINEL", "SET", "mymaster", "quorum", "0"),
+                 "ERR Invalid argument '0' for SENTINEL SET 'quorum'");
+    r = CALL(f, "SENTINEL", "SET", "mymaster", "auth-pass", "hunter2");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "--redis-password-file"));
+    assert_null(strstr(r->str, "hunter2"));
+    freeReplyObject(r);
+    expect_error(
+        CALL(f, "SENTINEL", "SET", "mymaster", "quorum", "2", "parallel-syncs"),
+        "ERR Unknown option or number of arguments for SENTINEL "
+        "SET 'parallel-syncs'");
+    expect_error(CALL(f, "SENTINEL", "SET", "mymaster", "quorum"),
+                 "ERR wrong number of arguments for 'sentinel|set' command");
+    assert_int_equal(f->node.n_proposed, 0);
+
+    f->node.leader = true;
+    expect_error(CALL(f, "SENTINEL", "SET", "mymaster", "quorum", "2",
+                      "failover-timeout", "x"),
+                 "ERR Invalid argument 'x' for SENTINEL SET "
+                 "'failover-timeout'");
+    assert_int_equal(f->node.n_proposed, 0); /* all or nothing */
+    send_cmd(f, 7, set);
+    assert_null(read_reply(f, 50)); /* until committed */
+    assert_int_equal(f->node.n_proposed, 1);
+    assert_int_equal(f->node.proposed.kind, RSM_ENTRY_SET_GROUP_CONFIG);
+    assert_string_equal(f->node.proposed.group, "mymaster");
+    assert_int_equal(f->node.proposed.settings.quorum, 2);
+    assert_int_equal(f->node.proposed.settings.down_after_ms, 3000);
+    assert_int_equal(f->node.proposed.settings.failover_timeout_ms, 0);
+    apply(&f->node.fsm, &f->node.proposed);
+    f->node.cb(f->node.cb_arg, 0, NULL);
+    f->node.cb = NULL;
+    expect_status(read_reply(f, 2000), "OK");
+    /* SENTINEL MASTER shows the group's settings */
+    r = CALL(f, "SENTINEL", "MASTER", "mymaster");
+    assert_string_equal(field(r, "down-after-milliseconds"), "3000");
+    assert_string_equal(field(r, "quorum"), "2");
+    freeReplyObject(r);
+
+    r = CALL(f, "SENTINEL", "RESET", "*");
+    assert_int_equal(r->integer, 2);
+    freeReplyObject(r);
+    r = CALL(f, "SENTINEL", "RESET", "my*");
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+    r = CALL(f, "SENTINEL", "RESET", "nosuch");
+    assert_int_equal(r->integer, 0);
+    freeReplyObject(r);
+
+    r = CALL(f, "SENTINEL", "CONFIG", "GET", "*");
+    assert_int_equal(r->elements, 14);
+    assert_string_equal(r->element[0]->str, "resolve-hostnames");
+    assert_string_equal(r->element[1]->str, "yes");
+    assert_string_equal(field(r, "sentinel-pass"), "");
+    assert_string_equal(field(r, "loglevel"), "notice");
+    freeReplyObject(r);
+    r = CALL(f, "SENTINEL", "CONFIG", "GET", "ANNOUNCE-*");
+    assert_int_equal(r->elements, 6);
+    freeReplyObject(r);
+    r = CALL(f, "SENTINEL", "CONFIG", "GET", "nosuch");
+    assert_int_equal(r->elements, 0);
+    freeReplyObject(r);
+    expect_status(CALL(f, "SENTINEL", "CONFIG", "SET", "loglevel", "warning"),
+                  "OK");
+    r = CALL(f, "SENTINEL", "CONFIG", "GET", "loglevel");
+    assert_string_equal(r->element[1]->str, "warning");
+    freeReplyObject(r);
+    expect_status(CALL(f, "SENTINEL", "CONFIG", "SET", "loglevel", "notice"),
+                  "OK");
+    expect_status(
+        CALL(f, "SENTINEL", "CONFIG", "SET", "resolve-hostnames", "yes"), "OK");
+    expect_error(
+        CALL(f, "SENTINEL", "CONFIG", "SET", "resolve-hostnames", "maybe"),
+        "ERR Invalid value 'maybe' to SENTINEL CONFIG SET "
+        "'resolve-hostnames'");
+    expect_error(CALL(f, "SENTINEL", "CONFIG", "SET", "nosuch", "1"),
+                 "ERR Invalid argument 'nosuch' to SENTINEL CONFIG SET");
+    r = CALL(f, "SENTINEL", "CONFIG", "SET", "sentinel-pass", "hunter2");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_null(strstr(r->str, "hunter2"));
+    freeReplyObject(r);
+    expect_error(CALL(f, "SENTINEL", "CONFIG", "GET"),
+                 "ERR Only SENTINEL CONFIG GET <option> / SET <option> "
+                 "<value> are supported.");
+    expect_error(CALL(f, "SENTINEL", "CONFIG"),
+                 "ERR wrong number of arguments for 'sentinel|config' "
+                 "command");
+    assert_int_equal(f->node.n_proposed, 1); /* none of these */
+}
+
 static void test_connection_commands(void **state)
 {
     struct fx *f = *state;
@@ -1320,6 +1426,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_resume_through_the_log,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sentinel_set_reset_config, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_connection_commands, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_requirepass, setup_pass, teardown),

@@ -83,6 +83,12 @@ static void make_entry(struct rsm_entry *e, enum rsm_entry_kind kind)
         set_addr(&e->http, "::1", 8080);
         snprintf(e->cluster_id, sizeof e->cluster_id, CID);
         break;
+    case RSM_ENTRY_SET_GROUP_CONFIG:
+        e->settings.down_after_ms = 86400000;
+        e->settings.quorum = 16;
+        e->settings.failover_timeout_ms = 1;
+        e->settings.parallel_syncs = 3;
+        break;
     default:
         break;
     }
@@ -133,6 +139,7 @@ static void assert_entry_same(const struct rsm_entry *a,
     assert_addr_same(&a->api, &b->api);
     assert_addr_same(&a->http, &b->http);
     assert_string_equal(a->cluster_id, b->cluster_id);
+    assert_true(rsm_groupconf_equal(&a->settings, &b->settings));
 }
 
 /* Pack a hand-built protobuf Entry (for inputs our encoder refuses). */
@@ -164,7 +171,7 @@ static const enum rsm_entry_kind all_kinds[] = {
     RSM_ENTRY_OBSERVE_MASTER,    RSM_ENTRY_DECIDE_FAILOVER,
     RSM_ENTRY_FAILOVER_PROGRESS, RSM_ENTRY_COMPLETE_FAILOVER,
     RSM_ENTRY_ABORT_FAILOVER,    RSM_ENTRY_SET_PAUSED,
-    RSM_ENTRY_ADVERTISE_AGENT,
+    RSM_ENTRY_ADVERTISE_AGENT,   RSM_ENTRY_SET_GROUP_CONFIG,
 };
 #define N_KINDS (sizeof all_kinds / sizeof all_kinds[0])
 
@@ -765,6 +772,95 @@ static void test_advertise_bad_fields(void **state)
     free(buf);
 }
 
+/* SENTINEL SET's entry: a setting left out stays 0 (unchanged), one out
+ * of range or none at all is refused at decode (older agents, which do
+ * not know the kind, refuse it as unknown). */
+static void test_set_group_config_fields(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__SetGroupConfig c = RSM__SET_GROUP_CONFIG__INIT;
+    Rsm__GroupSettings g = RSM__GROUP_SETTINGS__INIT;
+    struct rsm_entry e;
+    char err[RSM_ERRMSG_SIZE] = "";
+    uint8_t *buf;
+    size_t len;
+
+    m.kind_case = RSM__ENTRY__KIND_SET_GROUP_CONFIG;
+    m.set_group_config = &c;
+    c.group = "mymaster";
+    c.settings = &g;
+    g.quorum = 2;
+    buf = pack_entry(&m, &len);
+    if (rsm_codec_decode_entry(buf, len, &e, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    free(buf);
+    assert_int_equal(e.kind, RSM_ENTRY_SET_GROUP_CONFIG);
+    assert_int_equal(e.settings.quorum, 2);
+    assert_int_equal(e.settings.down_after_ms, 0);
+    assert_int_equal(e.settings.failover_timeout_ms, 0);
+
+    g.quorum = 17;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "quorum: 17 out of range");
+    free(buf);
+    g.quorum = 0;
+    g.down_after_ms = -1;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "down_after_ms: -1 out of range");
+    free(buf);
+    g.down_after_ms = 0;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "settings: none set");
+    free(buf);
+    c.settings = NULL;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "settings: none set");
+    free(buf);
+    c.settings = &g;
+    g.parallel_syncs = 1;
+    c.group = "";
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "group: empty name");
+    free(buf);
+}
+
+static void snapshot_decodes(Rsm__Snapshot *s, const char *needle);
+
+/* A group's settings in a snapshot: kept, absent in older snapshots (none
+ * set), refused out of range. */
+static void test_snapshot_group_settings(void **state)
+{
+    Rsm__Snapshot s = RSM__SNAPSHOT__INIT;
+    Rsm__Group grp = RSM__GROUP__INIT, *groups[] = {&grp};
+    Rsm__GroupSettings g = RSM__GROUP_SETTINGS__INIT;
+    size_t len;
+    uint8_t *buf;
+    struct rsm_fsm out;
+    char err[RSM_ERRMSG_SIZE] = "";
+
+    s.format = 1;
+    s.n_groups = 1;
+    s.groups = groups;
+    grp.name = "g";
+    g.down_after_ms = 30000;
+    g.parallel_syncs = 2;
+    grp.settings = &g;
+    len = rsm__snapshot__get_packed_size(&s);
+    buf = malloc(len + 1);
+    rsm__snapshot__pack(&s, buf);
+    rsm_fsm_init(&out);
+    if (rsm_codec_decode_snapshot(buf, len, &out, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    free(buf);
+    assert_int_equal(out.groups[0].settings.down_after_ms, 30000);
+    assert_int_equal(out.groups[0].settings.parallel_syncs, 2);
+    assert_int_equal(out.groups[0].settings.quorum, 0);
+    rsm_fsm_close(&out);
+
+    g.parallel_syncs = 99;
+    snapshot_decodes(&s, "groups[0].settings: parallel_syncs: 99");
+}
+
 /* ---- snapshot: cluster id and agents ------------------------------------- */
 
 /* Decode a hand-made snapshot: 0, or RSM_EPARSE with an errmsg containing
@@ -886,6 +982,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_kind),
+        cmocka_unit_test(test_set_group_config_fields),
+        cmocka_unit_test(test_snapshot_group_settings),
         cmocka_unit_test(test_steps_keep_their_proto_numbers),
         cmocka_unit_test(test_round_trip_bootstrap_without_old_master),
         cmocka_unit_test(test_round_trip_limits),

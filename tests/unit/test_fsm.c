@@ -618,6 +618,51 @@ static void test_apply_bytes_garbage_is_rejected_not_fatal(void **state)
     rsm_fsm_close(&before);
 }
 
+static struct rsm_entry *set_config(struct fx *f, const char *group,
+                                    int64_t down_after_ms, unsigned quorum)
+{
+    struct rsm_entry *e = start(f, RSM_ENTRY_SET_GROUP_CONFIG, group);
+
+    e->settings.down_after_ms = down_after_ms;
+    e->settings.quorum = quorum;
+    return e;
+}
+
+/* SENTINEL SET through the log: the group must exist, the values set
+ * replace the group's and the others stay; out of range or nothing set is
+ * malformed; the settings survive a snapshot and count in equality. */
+static void test_set_group_config(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_fsm copy;
+    struct rsm_group *g;
+
+    refused(f, set_config(f, "g", 2000, 0), "unknown group 'g'");
+    ok(f, observe(f, "g", A));
+    assert_int_equal(group(f, "g")->settings.down_after_ms, 0);
+    ok(f, set_config(f, "g", 2000, 0));
+    ok(f, set_config(f, "g", 0, 2));
+    assert_int_equal(group(f, "g")->settings.down_after_ms, 2000);
+    assert_int_equal(group(f, "g")->settings.quorum, 2);
+    assert_int_equal(group(f, "g")->settings.failover_timeout_ms, 0);
+    refused(f, set_config(f, "g", 0, 0), "malformed entry: settings: none set");
+    refused(f, set_config(f, "g", -5, 0),
+            "malformed entry: down_after_ms: -5 out of range 1-86400000 "
+            "(0: not set)");
+    refused(f, set_config(f, "g", 0, 99),
+            "malformed entry: quorum: 99 out of range 1-16 (0: not set)");
+    assert_int_equal(group(f, "g")->settings.down_after_ms, 2000);
+
+    clone(&f->fsm, &copy);
+    assert_int_equal(rsm_fsm_group(&copy, "g")->settings.down_after_ms, 2000);
+    assert_int_equal(rsm_fsm_group(&copy, "g")->settings.quorum, 2);
+    assert_true(rsm_fsm_equal(&f->fsm, &copy));
+    g = (struct rsm_group *)rsm_fsm_group(&copy, "g");
+    g->settings.parallel_syncs = 3;
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    rsm_fsm_close(&copy);
+}
+
 /* ---- snapshot and restore ------------------------------------------------ */
 
 /* Several groups, one with a failover in flight, history, paused flags. */
@@ -1342,6 +1387,7 @@ int main(void)
         T(test_malformed_entries_are_rejected),
         T(test_apply_bytes_decodes_and_applies),
         T(test_apply_bytes_garbage_is_rejected_not_fatal),
+        T(test_set_group_config),
         T(test_snapshot_restore_round_trip_is_equal),
         T(test_snapshot_of_empty_state),
         T(test_equal_detects_differences),
