@@ -62,7 +62,19 @@
  *                             (forward.h), or answers -NOTLEADER when it
  *                             cannot (no monitor, no leader known, or the
  *                             request came from an agent forwarding it)
- *   SENTINEL HELP
+ *   SENTINEL SET name option value [option value ...]
+ *                             down-after-milliseconds, quorum,
+ *                             failover-timeout, parallel-syncs through the
+ *                             log (SetGroupConfig); +OK once committed; a
+ *                             follower checks it, then forwards it like
+ *                             FAILOVER. auth-pass and the other options
+ *                             this agent refuses: sentinel_config.h
+ *   SENTINEL RESET pattern    :<groups matching>, nothing reset
+ *                             (sentinel_config.h says why)
+ *   SENTINEL CONFIG GET pattern | SET param value
+ *                             this agent's global settings
+ *                             (globalconf.h)
+ *   SENTINEL HELP             Redis's form: usage, description indented
  * Unknown groups: "-ERR No such master with that name".
  * Pub/sub (pubsub.h): SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE. A
  *   subscribed client may only send those, PING, QUIT and RESET; it is
