@@ -28,6 +28,7 @@ struct fence_state {
     unsigned pending;               /* reads and sets in flight */
     bool unusable;                  /* CONFIG refused by this process */
     int64_t retry_ms;               /* no new attempt before (loop time) */
+    unsigned failures;              /* failed reads and sets in a row */
     int64_t known_ms;               /* when cur was read or set */
 };
 
@@ -1283,7 +1284,9 @@ static bool check_failover_cmd(struct group *g, const struct rsm_addr *master)
  * sets min-replicas-to-write / min-replicas-max-lag)
  * ---------------------------------------------------------------------- */
 
-#define FENCE_RETRY_MS  1000  /* after a failed read or set */
+#define FENCE_RETRY_MS                                                         \
+    1000                      /* after a failed read or set, doubled at        \
+                                 each failure in a row up to 64 s */
 #define FENCE_REREAD_MS 60000 /* read again: an operator may have set them */
 
 /* One read (two CONFIG GETs) or set (one or two CONFIG SETs) in flight on
@@ -1298,6 +1301,7 @@ struct fence_ctx {
     char errmsg[RSM_ERRMSG_SIZE];
     unsigned replies;   /* replies in so far */
     unsigned got;       /* READ: bit k set when values[k] was parsed */
+    bool bad_shape;     /* READ: answered, but not with [name, value] */
     unsigned values[2]; /* READ: to_write, max_lag_s */
     char run_id[RSM_RUNID_LEN + 1]; /* of the process asked */
 };
@@ -1330,12 +1334,21 @@ static void fence_track_process(struct instance *in)
     f->cur.known = false;
     f->unusable = false;
     f->retry_ms = 0;
+    f->failures = 0;
 }
 
-/* "unknown command" (renamed or disabled CONFIG), NOPERM (ACL), or an
- * unknown parameter (a Redis older than 5.0): no use trying again. */
-static bool config_unusable(const char *reply)
+/* "unknown command" (renamed or disabled CONFIG), NOPERM (ACL), an
+ * unknown parameter (a Redis older than 5.0), or a CONFIG GET answered
+ * with something else than [name, value] (not a Redis): no use trying
+ * again. */
+static bool config_unusable(const struct fence_ctx *ctx)
 {
+    const char *reply = ctx->errmsg;
+
+    if (ctx->bad_shape)
+        return true;
+    if (ctx->status != RSM_EREPLY)
+        return false;
     return strncmp(reply, "NOPERM", 6) == 0 ||
            strstr(reply, "unknown command") != NULL ||
            strstr(reply, "Unknown option") != NULL ||
@@ -1352,7 +1365,7 @@ static void fence_failed(struct fence_ctx *ctx)
     rsm_addr_format(&in->g->cfg.addrs[in->index], a, sizeof a);
     rsm_log_quote(ctx->errmsg, q, sizeof q);
     in->fence.cur.known = false; /* a set may have half applied */
-    if (ctx->status == RSM_EREPLY && config_unusable(ctx->errmsg)) {
+    if (config_unusable(ctx)) {
         if (!in->fence.unusable)
             rsm_log(RSM_LOG_WARN, "fence-unavailable",
                     "group=%s addr=%s error=%s detail=\"min-replicas-* "
@@ -1361,12 +1374,17 @@ static void fence_failed(struct fence_ctx *ctx)
         in->fence.unusable = true;
         return;
     }
-    in->fence.retry_ms = mono_ms(m) + FENCE_RETRY_MS;
-    rsm_log(RSM_LOG_WARN, "fence-failed", "group=%s addr=%s step=%s error=%s",
+    in->fence.failures++;
+    in->fence.retry_ms =
+        mono_ms(m) + ((int64_t)FENCE_RETRY_MS
+                      << (in->fence.failures < 7 ? in->fence.failures - 1 : 6));
+    /* a warning for the first failure in a row, then quieter */
+    rsm_log(in->fence.failures == 1 ? RSM_LOG_WARN : RSM_LOG_DEBUG,
+            "fence-failed", "group=%s addr=%s step=%s failures=%u error=%s",
             in->g->cfg.name, a,
             ctx->promotion ? "lower-before-promotion"
                            : rsm_fence_action_str(ctx->action),
-            q);
+            in->fence.failures, q);
 }
 
 static void fence_done(struct fence_ctx *ctx)
@@ -1378,12 +1396,17 @@ static void fence_done(struct fence_ctx *ctx)
     rsm_addr_format(&in->g->cfg.addrs[in->index], a, sizeof a);
     if (ctx->status == 0 && ctx->action == RSM_FENCE_READ && ctx->got != 3) {
         ctx->status = RSM_EPROTO;
+        ctx->bad_shape = true;
         snprintf(ctx->errmsg, sizeof ctx->errmsg,
-                 "CONFIG GET min-replicas-*: unexpected reply");
+                 "CONFIG GET min-replicas-*: not a [name, value] reply");
     }
     if (ctx->status != 0) {
         fence_failed(ctx);
-    } else if (ctx->action == RSM_FENCE_READ) {
+        mark_dirty(in->g);
+        return;
+    }
+    f->failures = 0;
+    if (ctx->action == RSM_FENCE_READ) {
         if (strcmp(ctx->run_id, f->run_id) != 0)
             return; /* another process answers now: read again */
         f->cur.known = true;

@@ -13,8 +13,8 @@ import os
 import time
 import unittest
 
-from rsmtest import (HOST, Agents, Redis, RespError, TestCase, call,
-                     wait_until)
+from fakeredis import Farm
+from rsmtest import HOST, Agents, Redis, RespError, TestCase, wait_until
 
 DOWN_AFTER_MS = 1000
 PROBE_MS = 100
@@ -237,7 +237,29 @@ class FenceTest(TestCase):
         time.sleep(3.0)
         self.assertEqual(try_set(m), "OK")
 
-    def test_4_bad_fence_flag_is_refused(self):
+    # ------------------------------------------------------------------
+    # Something that answers INFO but not CONFIG GET as Redis does (the
+    # fake Redis of the scale tests answers +OK): given up once per
+    # process, not retried every second.
+    # ------------------------------------------------------------------
+    def test_4_not_a_redis_config_is_given_up_once(self):
+        farm = Farm(3).start()
+        self.addCleanup(farm.stop)
+        addrs = ["%s:%d" % (HOST, p) for p in farm.groups[0]]
+        ag = Agents(self, 3, args=[
+            "--down-after-ms", DOWN_AFTER_MS, "--probe-interval-ms", PROBE_MS,
+            "--log-level", "debug", "--monitor", "g=%s" % ",".join(addrs)])
+        ag.start()
+        ag.wait_leader(timeout=15)
+        wait_until(lambda: len(ag.events("fence-unavailable")) == 3,
+                   timeout=10, what="fence-unavailable for each instance")
+        time.sleep(2.0)
+        un = [e for _, e in ag.events("fence-unavailable")]
+        self.assertEqual(sorted(e["addr"] for e in un), sorted(addrs))
+        self.assertEqual(ag.events("fence-failed"), [])
+        self.assertEqual(ag.events("fence-read"), [])
+
+    def test_5_bad_fence_flag_is_refused(self):
         ag = Agents(self, 1, args=["--fence", "maybe"])
         a = ag[1].start()
         wait_until(lambda: not a.alive(), timeout=10, what="exit")
