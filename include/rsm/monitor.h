@@ -16,13 +16,14 @@
  *
  * Managed fencing (fence.h; on unless cfg.fence.enabled is false): the
  * acting leader reads min-replicas-to-write / min-replicas-max-lag of each
- * instance (CONFIG GET, once per Redis process it sees, and again after a
- * failed command), sets them as rsm_fence_decide() says (CONFIG SET, then
- * CONFIG REWRITE; only on a change), logs each change as its named event
- * (fence-raised, fence-lowered, fence-reset, fence-adjusted), and sets
- * min-replicas-to-write 0 right before a REPLICAOF NO ONE that needs it.
- * A CONFIG refused ("unknown command", NOPERM) is logged once as
- * fence-unavailable and not tried again on that Redis process.
+ * instance (CONFIG GET, once per Redis process it sees, again every 60 s
+ * and after a failed command), sets them as rsm_fence_decide() says (CONFIG
+ * SET, then CONFIG REWRITE; only on a change), logs each change as its
+ * named event (fence-raised, fence-lowered, fence-reset, fence-adjusted),
+ * and sets min-replicas-to-write 0 right before every REPLICAOF NO ONE.
+ * A CONFIG refused ("unknown command", NOPERM) or answered unlike Redis is
+ * logged once as fence-unavailable and not tried again on that Redis
+ * process; other failures are retried after 1 s, doubled up to 64 s.
  *
  * Every plan event is logged as a named event ("+promoted-slave", ...) and
  * passed to the event callback (for pub/sub). When a CompleteFailover is
