@@ -211,7 +211,10 @@ static void test_process_info(void **state)
     assert_int_equal(si.process_id, (long)getpid());
     assert_true(strlen(si.os) > 0);
     assert_true(si.cpu_user >= 0 && si.cpu_sys >= 0);
-    assert_true(si.cpu_user_main <= si.cpu_user + 1e-6);
+    /* RUSAGE_THREAD and RUSAGE_SELF are sampled apart and accounted in
+     * ticks: the main thread's time may read a little above the whole
+     * process's (seen in CI), never by more than a few ticks */
+    assert_true(si.cpu_user_main <= si.cpu_user + 0.05);
     for (long i = 0; i < 30000000; i++)
         x += (double)i * 0.5;
     memset(&later, 0, sizeof later);
