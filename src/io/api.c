@@ -1304,6 +1304,14 @@ static enum rsm_resp_status cmd_sentinel_config(const struct call *x)
     return rsm_sentinel_config_config(&c);
 }
 
+static enum rsm_resp_status cmd_sentinel_monitor(const struct call *x)
+{
+    struct rsm_sentinel_config_call c;
+
+    sentinel_config_call(x, &c);
+    return rsm_sentinel_config_monitor(&c);
+}
+
 /* =====================================================================
  * Commands: pub/sub
  * ===================================================================== */
@@ -1843,6 +1851,18 @@ static const struct cmd commands[] = {
      0,
      "SENTINEL CONFIG GET <param> | SET <param> <value>",
      cmd_sentinel_config},
+    {{"SENTINEL", "MONITOR"},
+     6,
+     6,
+     0,
+     "SENTINEL MONITOR <group> <ip> <port> <quorum> -- not supported yet",
+     cmd_sentinel_monitor},
+    {{"SENTINEL", "REMOVE"},
+     3,
+     3,
+     0,
+     "SENTINEL REMOVE <group> -- not supported yet",
+     cmd_sentinel_monitor},
     {{"SENTINEL", "HELP"}, 2, 2, 0, "SENTINEL HELP", cmd_help},
     {{"SUBSCRIBE"}, 2, -1, PUBSUB, "SUBSCRIBE <channel> ...", cmd_pubsub},
     {{"UNSUBSCRIBE"}, 1, -1, PUBSUB, "UNSUBSCRIBE [<channel> ...]", cmd_pubsub},

@@ -1088,6 +1088,14 @@ static void test_sentinel_set_reset_config(void **state)
     expect_error(CALL(f, "SENTINEL", "CONFIG"),
                  "ERR wrong number of arguments for 'sentinel|config' "
                  "command");
+    r = CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "6390", "2");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "SENTINEL MONITOR is not supported yet"));
+    assert_non_null(strstr(r->str, "--monitor"));
+    freeReplyObject(r);
+    r = CALL(f, "SENTINEL", "REMOVE", "mymaster");
+    assert_non_null(strstr(r->str, "SENTINEL REMOVE is not supported yet"));
+    freeReplyObject(r);
     assert_int_equal(f->node.n_proposed, 1); /* none of these */
 }
 
