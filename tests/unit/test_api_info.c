@@ -217,6 +217,7 @@ static void test_process_info(void **state)
     assert_true(si.cpu_user_main <= si.cpu_user + 0.05);
     for (long i = 0; i < 30000000; i++)
         x += (double)i * 0.5;
+    assert_true(x > 0);
     memset(&later, 0, sizeof later);
     rsm_api_process_info(&later);
     assert_true(later.cpu_user + later.cpu_sys > si.cpu_user + si.cpu_sys);
