@@ -145,7 +145,10 @@ struct rsm_health {
                              consecutive answered INFO probes (not the
                              first INFO, not after a gap) */
     bool linked_in_role;  /* the link was up since role_since_ms (seen up,
-                             or seen down since a later time) */
+                             seen down since a later time, or its offset
+                             moved away from role_start_offset) */
+    int64_t role_start_offset; /* offset in the INFO before the role
+                                  change seen (role_start_seen), -1 */
 
     bool restarted;          /* run_id changed at restarted_at_ms */
     bool restarted_empty;    /* ... and its offset dropped (sticky) */

@@ -142,9 +142,18 @@ static void take_info(struct rsm_health *h, const struct rsm_info *info,
         h->restarted_at_ms != restarted) {
         h->role_since_ms = t;
         h->role_start_seen = h->has_info && watching;
+        h->role_start_offset =
+            h->role_start_seen ? rsm_info_offset(&h->info) : -1;
         h->linked_in_role = false;
     }
     if (info->role == RSM_ROLE_REPLICA && link_was_up(h, info, t))
+        h->linked_in_role = true;
+    /* Its data moved since it began following: only its master's stream
+     * moves a replica's offset, so the link was up in between, even when
+     * no probe saw it up (linked and cut again between two probes). */
+    if (info->role == RSM_ROLE_REPLICA && h->role_start_seen &&
+        h->role_start_offset >= 0 && rsm_info_offset(info) >= 0 &&
+        rsm_info_offset(info) != h->role_start_offset)
         h->linked_in_role = true;
     /* Re-synced from a master: whatever it lost, it holds its master's
      * data now, so it no longer threatens anyone's. */

@@ -656,6 +656,27 @@ static void test_replica_link_up_between_probes_counts_as_synced(void **state)
     assert_false(never_synced_seen(f, 1, t));
 }
 
+/* An empty master re-pointed to R2 (REPLICAOF) syncs and loses R2 within
+ * one probe interval (integration.redis_boot kills R2 right after the
+ * re-point): no probe saw the link up, but its offset moved from the one
+ * it had before following R2, and only R2's stream moves it. */
+static void test_replica_offset_moved_counts_as_synced(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[1];
+    struct rsm_info i;
+    int64_t t = f->now;
+
+    master_info(&i, "rrrr", 0); /* an empty master */
+    feed_info(h, &i, t);
+    replica_info(&i, R2, false, -1, 0); /* re-pointed, never linked */
+    feed_info(h, &i, t += 100);
+    assert_true(never_synced_seen(f, 1, t));
+    replica_info(&i, R2, false, 0, 7400); /* R2's data, link already down */
+    feed_info(h, &i, t += 100);
+    assert_false(never_synced_seen(f, 1, t));
+}
+
 /* A change seen after a gap (failed probes, or a long silence) may have
  * been followed by a sync the record missed: no evidence. */
 static void test_replica_role_change_after_gap_is_no_evidence(void **state)
@@ -967,6 +988,7 @@ int main(void)
         T(test_new_leader_master_loading_waits_for_the_load),
         T(test_replica_seen_repointed_never_linked),
         T(test_replica_link_up_between_probes_counts_as_synced),
+        T(test_replica_offset_moved_counts_as_synced),
         T(test_replica_role_change_after_gap_is_no_evidence),
         T(test_master_killed_quorum_agrees_down),
         T(test_master_killed_not_down_before_down_after),
