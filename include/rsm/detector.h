@@ -141,12 +141,12 @@ struct rsm_health {
                           role and master address (under the
                           current run_id), -1 none */
 
-    bool role_start_seen; /* role_since_ms is a change seen between two
-                             consecutive answered INFO probes (not the
-                             first INFO, not after a gap) */
-    bool linked_in_role;  /* the link was up since role_since_ms (seen up,
-                             seen down since a later time, or its offset
-                             moved away from role_start_offset) */
+    bool role_start_seen;      /* role_since_ms is a change seen between two
+                                  consecutive answered INFO probes (not the
+                                  first INFO, not after a gap) */
+    bool linked_in_role;       /* the link was up since role_since_ms (seen up,
+                                  seen down since a later time, or its offset
+                                  moved away from role_start_offset) */
     int64_t role_start_offset; /* offset in the INFO before the role
                                   change seen (role_start_seen), -1 */
 

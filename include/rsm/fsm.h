@@ -61,7 +61,7 @@
 
 #include "rsm/entry.h"
 
-#define RSM_HISTORY_MAX 32
+#define RSM_HISTORY_MAX    32
 #define RSM_FSM_MAX_AGENTS 16 /* agents whose addresses are recorded */
 
 /* Where an agent said its ports are (AdvertiseAgent). */
@@ -96,10 +96,10 @@ struct rsm_group {
     enum rsm_failover_step step; /* last step recorded */
     unsigned n_history;          /* oldest first */
     struct rsm_history_item history[RSM_HISTORY_MAX];
-    int64_t last_failover_end_ms;     /* 0 if never */
-    uint64_t ended[RSM_RESULT_COUNT]; /* failovers ended, by result (never
-                                         dropped, unlike the history; in
-                                         snapshots) */
+    int64_t last_failover_end_ms;       /* 0 if never */
+    uint64_t ended[RSM_RESULT_COUNT];   /* failovers ended, by result (never
+                                           dropped, unlike the history; in
+                                           snapshots) */
     struct rsm_group_settings settings; /* SENTINEL SET's (groupconf.h);
                                            0 fields: the agent's flags */
 };

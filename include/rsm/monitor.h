@@ -129,10 +129,10 @@ size_t rsm_monitor_views(const struct rsm_monitor *m,
 /* What the leader knows of another agent it asks for views. */
 struct rsm_monitor_peer_status {
     uint64_t id;
-    struct rsm_addr api;                 /* where it is asked */
-    enum rsm_identity_verdict identity;  /* of its latest answer (OK before
-                                            the first) */
-    char problem[RSM_IDENTITY_WHY_MAX];  /* why it is misconfigured, "" */
+    struct rsm_addr api;                /* where it is asked */
+    enum rsm_identity_verdict identity; /* of its latest answer (OK before
+                                           the first) */
+    char problem[RSM_IDENTITY_WHY_MAX]; /* why it is misconfigured, "" */
 };
 
 /* The peer at index (0-based) of the leader's list; false past the end. */

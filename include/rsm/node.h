@@ -49,8 +49,8 @@ struct rsm_node_config {
     uint64_t id;
     unsigned n_peers; /* including this agent */
     struct rsm_member peers[RSM_MAX_AGENTS];
-    struct rsm_addr raft_bind; /* where to listen for Raft */
-    uint16_t api_port;         /* this agent's API port */
+    struct rsm_addr raft_bind;      /* where to listen for Raft */
+    uint16_t api_port;              /* this agent's API port */
     struct rsm_addr advertise_api;  /* where the others reach this agent's
                                        client port (see advertise.h) */
     struct rsm_addr advertise_http; /* and its HTTP port; empty: none */

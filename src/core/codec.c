@@ -892,8 +892,8 @@ static int dec_agents(struct dec *d, const Rsm__Snapshot *m,
         !rsm_cluster_id_valid(out->cluster_id))
         return bad(d, "cluster_id", "not 32 lowercase hex digits", NULL);
     if (m->n_agents > RSM_FSM_MAX_AGENTS)
-        return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen,
-                        "agents: %zu > %d", m->n_agents, RSM_FSM_MAX_AGENTS);
+        return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen, "agents: %zu > %d",
+                        m->n_agents, RSM_FSM_MAX_AGENTS);
     for (size_t i = 0; i < m->n_agents && rv == 0; i++) {
         struct rsm_agent_info *a = &out->agents[i];
         snprintf(name, sizeof name, "agents[%zu].api", i);

@@ -406,7 +406,8 @@ static int apply_set_config(struct rsm_fsm *fsm, const struct rsm_entry *e,
     return 0;
 }
 
-/* ---- agents (sorted by id) ------------------------------------------------ */
+/* ---- agents (sorted by id) ------------------------------------------------
+ */
 
 static unsigned agent_index(const struct rsm_fsm *fsm, uint64_t id)
 {
@@ -434,10 +435,9 @@ static int apply_advertise(struct rsm_fsm *fsm, const struct rsm_entry *e,
 
     if (fsm->cluster_id[0] != '\0' &&
         strcmp(fsm->cluster_id, e->cluster_id) != 0)
-        return reject(reason, len,
-                      "agent %llu claims cluster %s: this group is %s",
-                      (unsigned long long)e->agent_id, e->cluster_id,
-                      fsm->cluster_id);
+        return reject(
+            reason, len, "agent %llu claims cluster %s: this group is %s",
+            (unsigned long long)e->agent_id, e->cluster_id, fsm->cluster_id);
     if (i == fsm->n_agents || a->id != e->agent_id) {
         if (fsm->n_agents == RSM_FSM_MAX_AGENTS)
             return reject(reason, len, "%d agents recorded already",

@@ -38,12 +38,12 @@ struct rsm_api {
     char requirepass[RSM_API_PASSWORD_MAX]; /* wiped at stop */
     size_t pass_len;
     bool has_pass;
-    size_t sub_limit;        /* output limit of a subscriber */
-    uint64_t next_client_id; /* CLIENT ID */
-    uint64_t n_connections;  /* INFO stats: connections accepted */
-    uint64_t n_commands;     /* INFO stats: requests answered */
-    uint64_t started_ms;     /* uv_now() at start */
-    char *data_dir;          /* for the masters file, NULL: none */
+    size_t sub_limit;              /* output limit of a subscriber */
+    uint64_t next_client_id;       /* CLIENT ID */
+    uint64_t n_connections;        /* INFO stats: connections accepted */
+    uint64_t n_commands;           /* INFO stats: requests answered */
+    uint64_t started_ms;           /* uv_now() at start */
+    char *data_dir;                /* for the masters file, NULL: none */
     struct rsm_masterfile masters; /* as stored there (masterfile.h) */
     bool caught_up;                /* the node applied up to its leader's
                                       commit index once: the file no
@@ -955,68 +955,14 @@ static void forwarded(void *arg, struct rsm_forward *f,
     free(fw);
 }
 
-/* A follower: send the request to the leader and relay its answer, like
- * Sentinel, which takes SENTINEL FAILOVER anywhere. -NOTLEADER when it
+/* A follower: send argv to the leader and relay its answer (`what` names
+ * it in errors; logged as event `event` with `detail`). -NOTLEADER when it
  * cannot: no monitor (no agents' password), no other leader known, the
  * leader's address is this agent's own, or the request came from another
  * agent forwarding it. */
-static enum rsm_resp_status forward_failover(const struct call *x,
-                                             const struct rsm_group *g)
-{
-    struct rsm_api *a = x->a;
-    const char *argv[] = {"SENTINEL", "FAILOVER", g->name};
-    const struct rsm_monitor_config *mc;
-    struct rsm_forward_config fc;
-    struct rsm_node_status st;
-    struct forward *fw;
-    char api[RSM_ADDR_STRLEN];
-    int rv;
-
-    a->ops->get_status(a->node, &st);
-    mc = a->monitor != NULL ? rsm_monitor_get_config(a->monitor) : NULL;
-    if (mc == NULL || rsm_forward_is_agent(x->cl->name) || !st.has_leader ||
-        st.leader.id == st.id ||
-        rsm_identity_check_addr(&st.leader.api, st.leader.id, &mc->self_api,
-                                NULL, 0) != RSM_IDENTITY_OK) {
-        not_leader(a, x->r);
-        return RSM_RESP_DONE;
-    }
-    fw = calloc(1, sizeof *fw);
-    if (fw == NULL) {
-        rsm_resp_add_error(x->r, "ERR out of memory");
-        return RSM_RESP_DONE;
-    }
-    memset(&fc, 0, sizeof fc);
-    fc.to = st.leader.api;
-    fc.password = mc->agent_password[0] ? mc->agent_password : NULL;
-    fc.agent_id = st.id;
-    fc.timeout_ms = FORWARD_TIMEOUT_MS;
-    fw->a = a;
-    fw->r = x->r;
-    fw->leader_id = st.leader.id;
-    fw->leader_api = st.leader.api;
-    rv = rsm_forward_start(a->loop, &fc, 3, argv, forwarded, fw, &fw->f);
-    if (rv != 0) {
-        free(fw);
-        rsm_resp_add_errorf(x->r, "ERR failover not forwarded: %s",
-                            rsm_strerror(rv));
-        return RSM_RESP_DONE;
-    }
-    fw->next = a->forwards;
-    if (fw->next != NULL)
-        fw->next->prev = fw;
-    a->forwards = fw;
-    rsm_log(RSM_LOG_INFO, "failover-forwarded",
-            "group=%s leader=%" PRIu64 " leader_api=%s", g->name, st.leader.id,
-            rsm_addr_format(&st.leader.api, api, sizeof api));
-    return RSM_RESP_PENDING;
-}
-
-/* A follower: send the client's request as it is to the leader and relay
- * the answer (what names it in errors), under the rules of
- * forward_failover. */
-static enum rsm_resp_status forward_request(const struct call *x,
-                                            const char *what)
+static enum rsm_resp_status forward_argv(const struct call *x, const char *what,
+                                         int argc, const char *const *argv,
+                                         const char *event, const char *detail)
 {
     struct rsm_api *a = x->a;
     const struct rsm_monitor_config *mc;
@@ -1050,9 +996,7 @@ static enum rsm_resp_status forward_request(const struct call *x,
     fw->leader_id = st.leader.id;
     fw->leader_api = st.leader.api;
     fw->what = what;
-    rv = rsm_forward_start(a->loop, &fc, x->req->argc,
-                           (const char *const *)x->req->argv, forwarded, fw,
-                           &fw->f);
+    rv = rsm_forward_start(a->loop, &fc, argc, argv, forwarded, fw, &fw->f);
     if (rv != 0) {
         free(fw);
         rsm_resp_add_errorf(x->r, "ERR %s not forwarded: %s", what,
@@ -1063,10 +1007,34 @@ static enum rsm_resp_status forward_request(const struct call *x,
     if (fw->next != NULL)
         fw->next->prev = fw;
     a->forwards = fw;
-    rsm_log(RSM_LOG_INFO, "request-forwarded",
-            "request=\"%s\" leader=%" PRIu64 " leader_api=%s", what,
+    rsm_log(RSM_LOG_INFO, event, "%s leader=%" PRIu64 " leader_api=%s", detail,
             st.leader.id, rsm_addr_format(&st.leader.api, api, sizeof api));
     return RSM_RESP_PENDING;
+}
+
+/* SENTINEL FAILOVER on a follower goes to the leader, like Sentinel, which
+ * takes it anywhere. */
+static enum rsm_resp_status forward_failover(const struct call *x,
+                                             const struct rsm_group *g)
+{
+    const char *argv[] = {"SENTINEL", "FAILOVER", g->name};
+    char detail[RSM_GROUP_NAME_MAX + 8];
+
+    snprintf(detail, sizeof detail, "group=%s", g->name);
+    return forward_argv(x, "failover", 3, argv, "failover-forwarded", detail);
+}
+
+/* A follower: send the client's request as it is to the leader and relay
+ * the answer (what names it in errors). */
+static enum rsm_resp_status forward_request(const struct call *x,
+                                            const char *what)
+{
+    char detail[160];
+
+    snprintf(detail, sizeof detail, "request=\"%.120s\"", what);
+    return forward_argv(x, what, x->req->argc,
+                        (const char *const *)x->req->argv, "request-forwarded",
+                        detail);
 }
 
 static enum rsm_resp_status cmd_failover(const struct call *x)
@@ -1116,8 +1084,9 @@ static enum rsm_resp_status cmd_rsm_failover(const struct call *x)
     if (g == NULL)
         return RSM_RESP_DONE;
     if (force && strcasecmp(x->req->argv[3], "FORCE") != 0) {
-        rsm_resp_add_errorf(x->r, "ERR bad argument '%s': want FORCE or "
-                                  "nothing",
+        rsm_resp_add_errorf(x->r,
+                            "ERR bad argument '%s': want FORCE or "
+                            "nothing",
                             x->req->argv[3]);
         return RSM_RESP_DONE;
     }

@@ -422,8 +422,7 @@ int rsm_datadir_write_cluster_id(const char *dir, const char *id, char *errmsg,
         rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp, strerror(errno));
     close(fd);
     if (rv == 0 && rename(tmp, path) != 0)
-        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path,
-                      strerror(errno));
+        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path, strerror(errno));
     if (rv != 0)
         unlink(tmp);
     return rv;

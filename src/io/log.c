@@ -138,8 +138,8 @@ void rsm_log(enum rsm_log_level level, const char *event, const char *fields,
         fields_to_json(stderr, body);
         fputs("}\n", stderr);
     } else {
-        fprintf(stderr, "ts=%s level=%s event=%s%s%s\n", ts,
-                level_names[level], event, *body ? " " : "", body);
+        fprintf(stderr, "ts=%s level=%s event=%s%s%s\n", ts, level_names[level],
+                event, *body ? " " : "", body);
     }
     funlockfile(stderr);
     fflush(stderr);

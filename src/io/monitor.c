@@ -100,8 +100,8 @@ struct peer {
     bool asking;
     enum rsm_identity_verdict identity; /* of the latest answer */
     char problem[RSM_IDENTITY_WHY_MAX]; /* why it is not counted, "" */
-    bool verified; /* its latest RSM VIEWS named it, on its current link:
-                      the leader's view may be pushed there */
+    bool verified;     /* its latest RSM VIEWS named it, on its current link:
+                          the leader's view may be pushed there */
     int64_t verify_ms; /* when it was last asked to name itself for that */
 };
 

@@ -155,11 +155,10 @@ static json_t *peers_json(const struct rsm_monitor *m)
     json_t *a = json_array();
 
     for (size_t i = 0; a != NULL && rsm_monitor_peer_status(m, i, &ps); i++) {
-        json_t *p = json_pack("{sIsosssssb}", "id", (json_int_t)ps.id, "api",
-                              jaddr(&ps.api), "identity",
-                              rsm_identity_verdict_str(ps.identity), "problem",
-                              ps.problem, "misconfigured",
-                              ps.identity != RSM_IDENTITY_OK);
+        json_t *p = json_pack(
+            "{sIsosssssb}", "id", (json_int_t)ps.id, "api", jaddr(&ps.api),
+            "identity", rsm_identity_verdict_str(ps.identity), "problem",
+            ps.problem, "misconfigured", ps.identity != RSM_IDENTITY_OK);
         if (p == NULL || json_array_append_new(a, p) != 0) {
             json_decref(a);
             return NULL;

@@ -575,8 +575,8 @@ static int connect_one(struct rsm_redis *r)
     c->req.data = c;
     r->refs++;
     r->conn = c;
-    rv = uv_tcp_connect(&c->req, &c->tcp,
-                        &r->cand[r->next_cand].sa, on_connect);
+    rv =
+        uv_tcp_connect(&c->req, &c->tcp, &r->cand[r->next_cand].sa, on_connect);
     if (rv != 0) {
         conn_close(c);
         r->conn = NULL;
@@ -609,10 +609,9 @@ static void arm_connect_deadline(struct rsm_redis *r)
     if (r->connect_deadline == UINT64_MAX)
         uv_timer_stop(&r->timer);
     else
-        uv_timer_start(&r->timer, on_link_timer,
-                       r->connect_deadline > now ? r->connect_deadline - now
-                                                 : 0,
-                       0);
+        uv_timer_start(
+            &r->timer, on_link_timer,
+            r->connect_deadline > now ? r->connect_deadline - now : 0, 0);
 }
 
 /* The waiting attempt connects to the cached addresses (n_cache > 0). From
@@ -700,8 +699,7 @@ static void start_connect(struct rsm_redis *r)
     int rv = 0;
 
     r->state = ST_RESOLVING;
-    r->connect_deadline =
-        timeout > 0 ? uv_now(r->loop) + timeout : UINT64_MAX;
+    r->connect_deadline = timeout > 0 ? uv_now(r->loop) + timeout : UINT64_MAX;
     if (!r->numeric && r->lookup == NULL)
         rv = start_lookup(r);
     if (rv != 0 && r->n_cache == 0) {
