@@ -1,7 +1,7 @@
 /* addr.h - Redis / agent endpoint addresses ("host:port").
  *
  * A host is a DNS name, a dotted IPv4 address or a bracketed IPv6 address
- * ("[::1]:6379"). Names are kept as given and resolved by src/io at connect
+ * ("[::1]:6379"). Names are kept as given and resolved by src/net at connect
  * time, because pod IPs change. Plain value type: copy freely. */
 #ifndef RSM_ADDR_H
 #define RSM_ADDR_H

@@ -1,6 +1,6 @@
 /* hook_env.h - what the --on-failover hook is told: its arguments and its
  * environment, built from plain data (the hook itself is run by
- * src/io/hook.c).
+ * src/monitor/hook.c).
  *
  * The hook does not inherit the agent's environment, which holds the
  * agent's secrets (RSM_REDIS_PASSWORD, RSM_REQUIREPASS,

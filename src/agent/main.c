@@ -1,5 +1,5 @@
 /* main.c - rsm-agent: the daemon. One libuv loop, single-threaded: the Raft
- * node (src/io/node.c), the client API, signals.
+ * node (src/raft/node.c), the client API, signals.
  *
  * Every flag can also come from an RSM_* environment variable (the flag
  * wins). A bad flag or value prints one line on stderr and exits 2; a

@@ -1,5 +1,5 @@
 /* cmddoc.c - one sentence per command of the client port (see cmddoc.h).
- * Keep it in step with the command table of src/io/api.c: test_cmddoc
+ * Keep it in step with the command table of src/api/api.c: test_cmddoc
  * checks that every command listed by COMMAND LIST has a doc here. */
 #include "rsm/cmddoc.h"
 

@@ -6,7 +6,7 @@
  * Redis instances (tests/support/fake_redis.h: 10.0.0.1 master, .2 a
  * priority-0 replica, .3 and .4 replicas) evolve with the same simulated
  * time. Every agent runs what the
- * real leader loop (src/io/monitor.c) runs: it probes every instance into
+ * real leader loop (src/monitor/monitor.c) runs: it probes every instance into
  * its own struct rsm_health; when its raft server is leader and the barrier
  * of its term has committed, it computes the verdict on the committed master
  * with the other agents' views (of those it can reach), calls
@@ -41,7 +41,7 @@
 #include "rsm/log.h"
 #include "rsm/node.h"
 #include "rsm/planner.h"
-#include "rsm/raft_fsm.h"
+#include "raft_fsm.h"
 
 #include "fake_redis.h"
 

@@ -21,8 +21,8 @@
 #include "rsm/fsm.h"
 #include "rsm/log.h"
 #include "rsm/node.h"
-#include "rsm/raft_compat.h"
-#include "rsm/raft_fsm.h"
+#include "raft_compat.h"
+#include "raft_fsm.h"
 
 #define N             3
 #define MAX_PROPOSALS 64

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "rsm/api.h"
-#include "rsm/sentinel.h"
+#include "sentinel.h"
 
 static const struct rsm_api_server_info server_info = {
     .version = "9.9.9",

@@ -389,7 +389,7 @@ static void test_cluster_id_write_into_missing_dir_is_eio(void **state)
 
 /* The writer must not store what its reader refuses: an id longer than
  * RSM_CLUSTER_ID_LEN (or not hex) is refused and nothing is written.
- * BUG (#13, reported): rsm_datadir_write_cluster_id() in src/io/datadir.c
+ * BUG (#13, reported): rsm_datadir_write_cluster_id() in src/raft/datadir.c
  * does not check id: snprintf() into text[34] truncates a longer one but
  * returns its full length, and write(fd, text, n) then reads past text
  * (a stack-buffer-overflow under ASan), leaving a file that

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "rsm/err.h"
-#include "rsm/events.h"
+#include "events.h"
 #include "rsm/fsm.h"
 #include "rsm/log.h"
 #include "rsm/pubsub.h"

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "rsm/err.h"
-#include "rsm/listener.h"
+#include "listener.h"
 
 #define MAXC 8
 

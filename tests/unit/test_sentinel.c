@@ -19,7 +19,7 @@
 
 #include "rsm/err.h"
 #include "rsm/fsm.h"
-#include "rsm/sentinel.h"
+#include "sentinel.h"
 
 /* ===================================================================
  * A group's committed state, built through the real FSM

@@ -1,6 +1,6 @@
 /* raft_fsm.c - the raft_fsm callbacks over struct rsm_fsm (see
- * include/rsm/raft_fsm.h for the contract with libraft). */
-#include "rsm/raft_fsm.h"
+ * raft_fsm.h for the contract with libraft). */
+#include "raft_fsm.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
 

@@ -1,6 +1,6 @@
 /* listener.c - a TCP listening socket with a connection limit (see
  * listener.h). */
-#include "rsm/listener.h"
+#include "listener.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
 

@@ -51,7 +51,7 @@
 #include "rsm/monitor.h"
 #include "rsm/node.h"
 #include "rsm/pubsub.h"
-#include "rsm/sentinel.h"
+#include "sentinel.h"
 
 struct rsm_events;
 

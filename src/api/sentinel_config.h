@@ -43,7 +43,7 @@
 #include "rsm/fsm.h"
 #include "rsm/globalconf.h"
 #include "rsm/resp_server.h"
-#include "rsm/sentinel.h"
+#include "sentinel.h"
 
 /* One request, as the API hands it over. Plain value, pointers borrowed
  * for the call. */

@@ -6,7 +6,7 @@
  * writing what it produces and closing the client when it is done. */
 #include "rsm/http.h"
 #include "rsm/err.h"
-#include "rsm/listener.h"
+#include "listener.h"
 #include "rsm/log.h"
 
 #include <assert.h>

@@ -1,6 +1,6 @@
 /* sentinel.c - Sentinel compatibility: a group as redis-sentinel shows it,
  * its replies and events (see sentinel.h). */
-#include "rsm/sentinel.h"
+#include "sentinel.h"
 
 #include <inttypes.h>
 #include <stddef.h>

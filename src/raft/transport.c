@@ -25,7 +25,7 @@
 #include "rsm/err.h"
 #include "rsm/log.h"
 #include "rsm/node.h"
-#include "rsm/raft_compat.h"
+#include "raft_compat.h"
 #include "rsm/raftauth.h"
 
 #include <arpa/inet.h>

@@ -4,15 +4,15 @@
 #include "rsm/datadir.h"
 #include "rsm/entry.h"
 #include "rsm/err.h"
-#include "rsm/events.h"
-#include "rsm/forward.h"
+#include "events.h"
+#include "forward.h"
 #include "rsm/identity.h"
 #include "rsm/log.h"
 #include "rsm/masterfile.h"
 #include "rsm/monitor_status.h"
 #include "rsm/pubsub.h"
-#include "rsm/sentinel.h"
-#include "rsm/sentinel_config.h"
+#include "sentinel.h"
+#include "sentinel_config.h"
 #include "rsm/textbuf.h"
 
 #include <jansson.h>
@@ -1625,7 +1625,7 @@ static bool parse_opt_addr(const char *s, struct rsm_addr *out)
 }
 
 /* RSM ADVERTISE <id> <cluster-id|-> <api host:port> <http host:port|->:
- * an agent tells the leader where its ports are (src/io/advertise.c). The
+ * an agent tells the leader where its ports are (src/raft/advertise.c). The
  * leader records it through the log (AdvertiseAgent) for a member of the
  * Raft configuration whose cluster id, if it knows one, is the group's. */
 static enum rsm_resp_status cmd_advertise(const struct call *x)

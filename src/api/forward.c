@@ -1,6 +1,6 @@
 /* forward.c - one client request passed on to another agent (see
  * forward.h). */
-#include "rsm/forward.h"
+#include "forward.h"
 #include "rsm/err.h"
 
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 /* sentinel_config.c - SENTINEL SET, RESET and CONFIG (see
  * sentinel_config.h). */
-#include "rsm/sentinel_config.h"
+#include "sentinel_config.h"
 #include "rsm/err.h"
 #include "rsm/groupconf.h"
 #include "rsm/log.h"

@@ -1,7 +1,7 @@
 /* resp_server.c - a generic RESP server on libuv (see resp_server.h). */
 #include "rsm/resp_server.h"
 #include "rsm/err.h"
-#include "rsm/listener.h"
+#include "listener.h"
 #include "rsm/log.h"
 
 #include <hiredis/hiredis.h>

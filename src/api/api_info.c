@@ -3,7 +3,7 @@
  * facts they show (rsm_api_process_info, which reads the process's own
  * usage). See api.h for the fields of each section. */
 #include "rsm/api.h"
-#include "rsm/sentinel.h"
+#include "sentinel.h"
 #include "rsm/textbuf.h"
 
 #include <inttypes.h>

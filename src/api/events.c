@@ -12,8 +12,8 @@
  * the commit index) nothing derived from entries is published: the
  * tracks follow silently, so that subscribers never get a burst of old
  * failovers. */
-#include "rsm/events.h"
-#include "rsm/sentinel_config.h"
+#include "events.h"
+#include "sentinel_config.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
 

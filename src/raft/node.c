@@ -21,8 +21,8 @@
 #include "rsm/datadir.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
-#include "rsm/raft_compat.h"
-#include "rsm/raft_fsm.h"
+#include "raft_compat.h"
+#include "raft_fsm.h"
 #include "rsm/transport.h"
 
 #include <ctype.h>
@@ -856,7 +856,7 @@ static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 }
 
 /* ---------------------------------------------------------------------------
- * The FSM: src/io/raft_fsm.c drives our rsm_fsm and logs rejected entries
+ * The FSM: src/raft/raft_fsm.c drives our rsm_fsm and logs rejected entries
  * and snapshots; we pass its events on.
  * ------------------------------------------------------------------------- */
 
