@@ -14,6 +14,10 @@ import tempfile
 import time
 import unittest
 
+# The RESP2 client (resp.py, shared with test_minicluster and scripts/),
+# re-exported: tests import Resp, RespError and call from here.
+from resp import Resp, RespError, call  # noqa: F401
+
 HOST = "127.0.0.1"
 BUILD_DIR = os.environ.get(
     "RSM_BUILD_DIR",
@@ -72,75 +76,6 @@ def free_port():
         if port not in _reserved and port + 10000 < 65536:
             _reserved.add(port)
             return port
-
-
-# --------------------------------------------------------------------------
-# Minimal RESP2 client
-# --------------------------------------------------------------------------
-class RespError(Exception):
-    pass
-
-
-class Resp:
-    def __init__(self, port, host=HOST, timeout=2.0, password=None):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.f = self.sock.makefile("rb")
-        if password is not None:
-            self.call("AUTH", password)
-
-    def close(self):
-        try:
-            self.f.close()
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def send(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            if not isinstance(a, bytes):
-                a = str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-
-    def read(self):
-        line = self.f.readline()
-        if not line:
-            raise ConnectionError("connection closed")
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RespError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)[:-2]
-            return data.decode(errors="replace")
-        if t == b"*":
-            n = int(rest)
-            if n < 0:
-                return None
-            return [self.read() for _ in range(n)]
-        raise ConnectionError("bad RESP type %r" % line)
-
-    def call(self, *args):
-        self.send(*args)
-        return self.read()
-
-
-def call(port, *args, timeout=2.0, password=None):
-    with Resp(port, timeout=timeout, password=password) as c:
-        return c.call(*args)
 
 
 def pairs(flat):

@@ -36,6 +36,7 @@ import time
 import unittest
 
 import promtext
+from resp import Resp, RespError
 from rsmtest import Proc, TestCase, binary, wait_until
 
 CLONE_NEWNET = 0x40000000
@@ -162,49 +163,6 @@ class Net:
         os.close(self._root)
 
 
-class Resp:
-    """Tiny RESP client over a given socket."""
-
-    def __init__(self, sock, password=None):
-        self.sock = sock
-        self.f = sock.makefile("rb")
-        if password:
-            self.call("AUTH", password)
-
-    def close(self):
-        self.f.close()
-        self.sock.close()
-
-    def call(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-        return self.read()
-
-    def read(self):
-        line = self.f.readline()
-        if not line.endswith(b"\r\n"):
-            raise ConnectionError("closed")
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            return self.f.read(n + 2)[:-2].decode()
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.read() for _ in range(n)]
-        raise ConnectionError("bad reply")
-
-
 class MiniClusterTest(TestCase):
 
     @classmethod
@@ -287,7 +245,7 @@ class MiniClusterTest(TestCase):
     # ---- queries -------------------------------------------------------
 
     def rcall(self, pod, *args, port=REDIS, password=None):
-        c = Resp(self.net.connect(pod, port), password)
+        c = Resp(sock=self.net.connect(pod, port), password=password)
         try:
             return c.call(*args)
         finally:
@@ -307,7 +265,7 @@ class MiniClusterTest(TestCase):
     def redis_up(self, i):
         try:
             return self.redis_call(i, "PING") == "PONG"
-        except (OSError, RuntimeError, ConnectionError):
+        except (OSError, RespError, ConnectionError):
             return False
 
     def status(self, i):
@@ -316,7 +274,7 @@ class MiniClusterTest(TestCase):
     def safe_status(self, i):
         try:
             return self.status(i)
-        except (OSError, ValueError, ConnectionError, RuntimeError):
+        except (OSError, ValueError, ConnectionError, RespError):
             return None
 
     def committed(self, i):
@@ -355,7 +313,7 @@ class MiniClusterTest(TestCase):
     def linked(self, i, m):
         try:
             inf = self.redis_info(i)
-        except (OSError, RuntimeError, ConnectionError):
+        except (OSError, RespError, ConnectionError):
             return False
         return (inf.get("role") == "slave" and inf.get("master_host") ==
                 self.net.name("redis-%d" % m) and
