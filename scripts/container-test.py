@@ -4,7 +4,8 @@
 Drives a running container cluster (3 Redis "PREFIX-redis-N", 3 agents
 "PREFIX-rsm-N", made by container-test.sh) with `podman kill` and measures
 through the containers' addresses on their private network (Python's
-standard library only: a tiny RESP client).
+standard library only: the tests' RESP client,
+tests/integration/resp.py).
 
 Per Redis master kill (SIGKILL of the master's container), from the kill:
   failover_ms   until a replica is master and every other running replica is
@@ -40,48 +41,18 @@ REDIS = ["redis-0", "redis-1", "redis-2"]
 AGENTS = ["rsm-0", "rsm-1", "rsm-2"]
 KEYS = 1000
 
-
-class RespError(Exception):
-    pass
-
-
-def _read_reply(f):
-    line = f.readline()
-    if not line:
-        raise OSError("connection closed")
-    t, rest = line[:1], line[1:-2]
-    if t == b"+":
-        return rest.decode()
-    if t == b"-":
-        return RespError(rest.decode())
-    if t == b":":
-        return int(rest)
-    if t == b"$":
-        n = int(rest)
-        if n < 0:
-            return None
-        data = f.read(n + 2)
-        return data[:-2].decode(errors="replace")
-    if t == b"*":
-        n = int(rest)
-        return None if n < 0 else [_read_reply(f) for _ in range(n)]
-    raise OSError("bad reply %r" % line)
-
-
-def _encode(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+# the RESP client shared with the tests
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "tests", "integration"))
+from resp import Resp  # noqa: E402
 
 
 def resp(ip, port, *cmds, timeout=0.5):
-    """Send the commands (tuples) in one write; the list of replies."""
-    with socket.create_connection((ip, port), timeout=timeout) as s:
-        s.sendall(b"".join(_encode(c) for c in cmds))
-        f = s.makefile("rb")
-        return [_read_reply(f) for _ in cmds]
+    """Send the commands (tuples) in one write; the list of replies (an
+    error reply as a RespError value)."""
+    with Resp(port, host=ip, timeout=timeout) as c:
+        c.send_many(cmds)
+        return [c.read(raise_errors=False) for _ in cmds]
 
 
 class FakeDNS(threading.Thread):
