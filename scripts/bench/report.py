@@ -4,9 +4,9 @@ gnuplot PNG plots and summary.md.
 
     report.py OUTDIR
 
-Reads OUTDIR/raw/ (failover-<SIG>-<DOWN_AFTER>.json from bench-failover.sh,
-leaderkill-KILL-<DOWN_AFTER>.json from bench-failover.sh --kill-leader,
-raft.log from bench-raft.sh, discovery.log from bench-discovery.sh,
+Reads OUTDIR/raw/ (failover-<SIG>-<DOWN_AFTER>.json from failover.sh,
+leaderkill-KILL-<DOWN_AFTER>.json from failover.sh --kill-leader,
+raft.log from raft.sh, discovery.log from discovery.sh,
 scale.csv from scale.py, machine.txt) and writes OUTDIR/*.csv,
 OUTDIR/*.png, OUTDIR/summary.md and OUTDIR/readme-table.md (the table and
 the targets paragraph for README.md). Every number is a median over runs;
@@ -61,7 +61,7 @@ def gnuplot(outdir, name, script):
 
 
 def load_failover(raw):
-    """[(signal, down_after, impl, runs)] from the bench-failover JSONs. The
+    """[(signal, down_after, impl, runs)] from the failover.sh JSONs. The
     leader-kill series (rsm-agent only) has the signal "KILL+leader"."""
     out = []
     for path in sorted(glob.glob(os.path.join(raw, "*-*-*.json"))):

@@ -17,16 +17,16 @@
 #   --rounds N          redis-benchmark rounds on the client port (5)
 #   -n N                requests per redis-benchmark round (200000)
 #   --base-port P       the failover bench's fixed ports (see
-#                       bench-failover.sh; default 7000), series k on
+#                       failover.sh; default 7000), series k on
 #                       P + 200 (k - 1)
 #   --scale "N.."       endpoints per scale point (default "10 100 300
 #                       1000"; "" skips), --scale-seconds S per point (30)
 #
-# Parts: 1. failover (scripts/bench-failover.sh, one call per down-after and
+# Parts: 1. failover (scripts/bench/failover.sh, one call per down-after and
 # signal), and the idle footprint in the first run of each; 2. agent leader
-# loss (scripts/bench-raft.sh) and a failover started while the agent leader
-# is SIGKILLed (bench-failover.sh --kill-leader); 3. client port
-# (scripts/bench-discovery.sh); 4. scale (scripts/bench/scale.py: one agent
+# loss (scripts/bench/raft.sh) and a failover started while the agent leader
+# is SIGKILLed (failover.sh --kill-leader); 3. client port
+# (scripts/bench/discovery.sh); 4. scale (scripts/bench/scale.py: one agent
 # and one redis-sentinel, N endpoints simulated by one C process,
 # scripts/bench/fake_redis.c, not real redis-servers).
 # Writes bench-results/<UTC time>/: raw/ (every script's own output), *.csv,
@@ -76,7 +76,7 @@ done
 . scripts/deps.sh
 rsm_install_deps "${RSM_BENCH_PACKAGES[@]}"
 if [ ! -x build/rsm-agent ]; then
-    # with the test-only hooks: bench-raft.sh's apply part needs one
+    # with the test-only hooks: raft.sh's apply part needs one
     cmake -S . -B build -DRSM_TEST_FAULTS=ON >/dev/null
     cmake --build build -j2 --target rsm-agent
 fi
@@ -107,7 +107,7 @@ for da in $down_afters; do
         echo "== failover SIG$sig, down-after $da, $runs runs" >&2
         log=$raw/failover-$sig-$da.log
         # each series on its own ports: the last one's may be in TIME_WAIT
-        scripts/bench-failover.sh --runs "$runs" --signals "$sig" \
+        scripts/bench/failover.sh --runs "$runs" --signals "$sig" \
             --down-after "$da" --base-port $((base + 200 * series)) \
             -- --idle-seconds "$idle" >"$log" 2>&1 || status=1
         series=$((series + 1))
@@ -125,14 +125,14 @@ done
 
 # 2. agent leader loss (idle is measured above, next to redis-sentinel)
 echo "== agent leader loss, $runs runs" >&2
-scripts/bench-raft.sh --runs "$runs" --idle-seconds 0 \
+scripts/bench/raft.sh --runs "$runs" --idle-seconds 0 \
     >"$raw/raft.log" 2>&1 || status=1
 grep -E 'elected|ready|raft_apply' "$raw/raft.log" | tail -3 >&2
 for da in $leader_kill; do
     echo "== failover while the agent leader dies, down-after $da," \
          "$runs runs" >&2
     log=$raw/leaderkill-KILL-$da.log
-    scripts/bench-failover.sh --kill-leader --runs "$runs" --signals KILL \
+    scripts/bench/failover.sh --kill-leader --runs "$runs" --signals KILL \
         --down-after "$da" --base-port $((base + 200 * series)) \
         -- --idle-seconds 0 >"$log" 2>&1 || status=1
     series=$((series + 1))
@@ -149,7 +149,7 @@ done
 
 # 3. client port
 echo "== client port, $rounds rounds of $requests requests" >&2
-scripts/bench-discovery.sh -n "$requests" --rounds "$rounds" \
+scripts/bench/discovery.sh -n "$requests" --rounds "$rounds" \
     >"$raw/discovery.log" 2>&1 || status=1
 tail -2 "$raw/discovery.log" >&2
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# bench-agent.sh - start one rsm-agent for sentinel_failover_bench.py.
+# agent.sh - start one rsm-agent for sentinel_failover_bench.py.
 #
 # The bench starts "agents" from a --agent-cmd template with Sentinel-like
-# placeholders; bench-failover.sh passes them to this wrapper in this order:
+# placeholders; scripts/bench/failover.sh passes them to this wrapper in
+# this order:
 #
-#   bench-agent.sh {index} {port} {peer_ports} {dir} {name} {master_host}
-#                  {master_port} {quorum} {down_after} {failover_timeout}
-#                  {parallel_syncs}
+#   agent.sh {index} {port} {peer_ports} {dir} {name} {master_host}
+#            {master_port} {quorum} {down_after} {failover_timeout}
+#            {parallel_syncs}
 #
 # and it execs build/rsm-agent with our flags. The mapping:
 #   - agent id        = index + 1 (the bench counts from 0, Raft ids from 1);
@@ -24,7 +25,7 @@
 set -euo pipefail
 
 if [ $# -ne 11 ]; then
-    echo "usage: bench-agent.sh INDEX PORT PEER_PORTS DIR NAME MASTER_HOST" \
+    echo "usage: agent.sh INDEX PORT PEER_PORTS DIR NAME MASTER_HOST" \
          "MASTER_PORT QUORUM DOWN_AFTER FAILOVER_TIMEOUT PARALLEL_SYNCS" >&2
     exit 2
 fi
@@ -33,7 +34,7 @@ master_port=$7 quorum=$8 down_after=$9 failover_timeout=${10}
 parallel_syncs=${11}
 
 here=$(cd "$(dirname "$0")" && pwd)
-agent=${RSM_AGENT_BIN:-$here/../build/rsm-agent}
+agent=${RSM_AGENT_BIN:-$here/../../build/rsm-agent}
 replicas=${RSM_BENCH_REPLICAS:-2}
 offset=${RSM_BENCH_RAFT_OFFSET:-1000}
 host=127.0.0.1

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# bench-promote.sh - how long `rsmctl promote` takes on six instances with a
+# promote.sh - how long `rsmctl promote` takes on six instances with a
 # dead master, end to end (process start to exit), median of N runs.
 #
-#   scripts/bench-promote.sh            # 10 runs, needs build/rsmctl
-#   RUNS=20 scripts/bench-promote.sh
+#   scripts/bench/promote.sh            # 10 runs, needs build/rsmctl
+#   RUNS=20 scripts/bench/promote.sh
 #
 # Each run: 1 master + 5 replicas on 127.0.0.1 (free ports), all linked;
 # SIGKILL the master, wait until every replica sees its link down, then time
@@ -11,7 +11,7 @@
 # killed instance is restarted as a replica of the new master for the next
 # run. Everything it starts is stopped by PID on exit.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 runs=${RUNS:-10}
 rsmctl=${RSMCTL:-build/rsmctl}

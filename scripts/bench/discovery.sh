@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# bench-discovery.sh - discovery throughput of rsm-agent against
+# discovery.sh - discovery throughput of rsm-agent against
 # redis-sentinel, in one run: redis-benchmark sending
 # `SENTINEL get-master-addr-by-name <name>` to each.
 #
-#   scripts/bench-discovery.sh                 # -n 200000, 3 rounds each
-#   scripts/bench-discovery.sh -n 500000 --rounds 5 --clients 50
-#   scripts/bench-discovery.sh --agents 3      # a 3-agent group (bench the
+#   scripts/bench/discovery.sh                 # -n 200000, 3 rounds each
+#   scripts/bench/discovery.sh -n 500000 --rounds 5 --clients 50
+#   scripts/bench/discovery.sh --agents 3      # a 3-agent group (bench the
 #                                              # first agent, a follower or
 #                                              # the leader)
-#   scripts/bench-discovery.sh --failover      # also: SIGKILL the master
+#   scripts/bench/discovery.sh --failover      # also: SIGKILL the master
 #                                              # while the load runs
 #
 # Setup, all on 127.0.0.1 with kernel-chosen ports: one redis-server
@@ -25,7 +25,7 @@
 # Needs build/rsm-agent (cmake --build build), redis-server,
 # redis-sentinel, redis-benchmark. Exit 1 if something failed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 repo=$PWD
 
 n=200000

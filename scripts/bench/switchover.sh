@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# bench-switchover.sh - write unavailability of a planned master move:
+# switchover.sh - write unavailability of a planned master move:
 # rsm-agent's `rsmctl switchover` by each method (--switchover-method
 # failover: the master's FAILOVER TO; pause: CLIENT PAUSE WRITE, catch-up,
 # demote, promote, CLIENT UNPAUSE) against redis-sentinel's
 # `SENTINEL FAILOVER`, same topology, in one run.
 #
-#   scripts/bench-switchover.sh             # 20 moves back and forth each
-#   scripts/bench-switchover.sh --runs 5
+#   scripts/bench/switchover.sh             # 20 moves back and forth each
+#   scripts/bench/switchover.sh --runs 5
 #
 # Topology, all on 127.0.0.1 with kernel-chosen ports (tests/integration/
 # rsmtest.py): 1 redis-server master + 2 replicas, watched by 3 rsm-agent
@@ -23,7 +23,7 @@
 # median and max of each, for each series. Needs build/rsm-agent, build/rsmctl,
 # redis-server, redis-sentinel. Exit 1 if something failed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 repo=$PWD
 runs=20
 while [ $# -gt 0 ]; do

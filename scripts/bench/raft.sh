@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench-raft.sh - measure the agent's Raft spine on loopback, 3 real agents.
+# raft.sh - measure the agent's Raft spine on loopback, 3 real agents.
 #
-#   scripts/bench-raft.sh [--runs 10] [--idle-seconds 60] [--applies 2000]
+#   scripts/bench/raft.sh [--runs 10] [--idle-seconds 60] [--applies 2000]
 #                         [--election-ms 700] [--heartbeat-ms 100]
 #
 # 1. failover: SIGKILL the leader, time until another agent is elected
@@ -16,7 +16,7 @@
 # build/ (a release build has no such hook). Ports are kernel-assigned,
 # data dirs live in a temp dir that is removed afterwards.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export RSM_BUILD_DIR="${RSM_BUILD_DIR:-$PWD/build}"
 [ -x "$RSM_BUILD_DIR/rsm-agent" ] || {
     echo "bench-raft: build first (no $RSM_BUILD_DIR/rsm-agent)" >&2
@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(os.getcwd(), "tests", "integration"))
 from rsmtest import fault_names_in, wait_until      # noqa: E402
 from test_agent import Group, ts_seconds            # noqa: E402
 
-ap = argparse.ArgumentParser(prog="bench-raft.sh")
+ap = argparse.ArgumentParser(prog="scripts/bench/raft.sh")
 ap.add_argument("--runs", type=int, default=10)
 ap.add_argument("--idle-seconds", type=int, default=60)
 ap.add_argument("--applies", type=int, default=2000)

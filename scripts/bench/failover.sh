@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# bench-failover.sh - failover time of rsm-agent against redis-sentinel, same
+# failover.sh - failover time of rsm-agent against redis-sentinel, same
 # topology, in one run, with the shared bench sentinel_failover_bench.py.
 #
-#   scripts/bench-failover.sh                  # 10 runs x {KILL, STOP} x both
-#   scripts/bench-failover.sh --runs 3 --signals KILL
-#   scripts/bench-failover.sh --bench PATH     # or RSM_FAILOVER_BENCH=PATH
-#   scripts/bench-failover.sh -- --poll-ms 5   # after --: passed to the bench
-#   scripts/bench-failover.sh --kill-leader    # rsm-agent only: the agent
+#   scripts/bench/failover.sh                  # 10 runs x {KILL, STOP} x both
+#   scripts/bench/failover.sh --runs 3 --signals KILL
+#   scripts/bench/failover.sh --bench PATH     # or RSM_FAILOVER_BENCH=PATH
+#   scripts/bench/failover.sh -- --poll-ms 5   # after --: passed to the bench
+#   scripts/bench/failover.sh --kill-leader    # rsm-agent only: the agent
 #                                              # leader is SIGKILLed with the
 #                                              # master (see sfb_shim.py)
 #
 # Topology (the bench's): 1 master + 2 replicas, 3 agents, quorum 2,
 # down-after 1000 ms (--down-after), parallel-syncs 1, 1000 keys. For each
 # signal, the bench runs redis-sentinel, then rsm-agent through
-# scripts/bench-agent.sh (id = index + 1, Raft port = API port + 1000).
+# scripts/bench/agent.sh (id = index + 1, Raft port = API port + 1000).
 # The bench uses fixed ports: redis-sentinel runs on 7000+ (Redis) and
 # 27000+ (sentinels), rsm-agent on 7100+ / 27100+ (Raft 28100+); change
 # them with --base-port P (Redis P and P+100, agents P+20000 and P+20100).
@@ -24,7 +24,7 @@
 # to bench-results/failover-<UTC time>.json (raw bench output of each
 # series in bench-results/failover-<UTC time>/). Exit 1 if a run failed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 repo=$PWD
 
 runs=10
@@ -60,7 +60,7 @@ done
 # The bench lives next to the repository: ../shared/bench. In a git
 # worktree, next to the main checkout instead.
 if [ -z "$bench" ]; then
-    bench=$(dirname "$0")/../../shared/bench/sentinel_failover_bench.py
+    bench=$repo/../shared/bench/sentinel_failover_bench.py
     if [ ! -f "$bench" ] && common=$(git rev-parse --path-format=absolute \
         --git-common-dir 2>/dev/null); then
         alt=$(dirname "$common")/../shared/bench/sentinel_failover_bench.py
@@ -98,7 +98,7 @@ if busy:
 EOF
 }
 
-agent_cmd="'$repo/scripts/bench-agent.sh' {index} {port} {peer_ports} {dir}"
+agent_cmd="'$repo/scripts/bench/agent.sh' {index} {port} {peer_ports} {dir}"
 agent_cmd+=" {name} {master_host} {master_port} {quorum} {down_after}"
 agent_cmd+=" {failover_timeout} {parallel_syncs}"
 
