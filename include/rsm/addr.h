@@ -36,6 +36,21 @@ int rsm_addr_set(struct rsm_addr *out, const char *host, long port,
  * returns buf. */
 char *rsm_addr_format(const struct rsm_addr *a, char *buf, size_t len);
 
+/* Is a set? The one rule for every field that may hold no address: both a
+ * host and a port (a zeroed struct is unset; rsm_addr_set() never makes a
+ * half-set one, and the entry checks refuse those from the wire). */
+bool rsm_addr_is_set(const struct rsm_addr *a);
+
+/* rsm_addr_format() for a set address, else the text `unset` ("", "none",
+ * "-": whatever the caller shows for "no address"). */
+const char *rsm_addr_format_or(const struct rsm_addr *a, char *buf, size_t len,
+                               const char *unset);
+
+/* A member (agent) id from its first n bytes of text: decimal digits only,
+ * 1..UINT64_MAX (0 means "no member" to libraft). 0, or RSM_EINVAL. The one
+ * parser of --peers, rsmctl and the RSM commands. */
+int rsm_member_id_parse(const char *s, size_t n, uint64_t *id);
+
 /* Same host (case-insensitive) and port. */
 bool rsm_addr_equal(const struct rsm_addr *a, const struct rsm_addr *b);
 

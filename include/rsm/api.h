@@ -130,8 +130,8 @@
 #include "rsm/monitor.h"
 #include "rsm/node.h"
 #include "rsm/resp_server.h"
+#include "rsm/version.h"
 
-#define RSM_VERSION          "0.1.0"
 #define RSM_API_DEFAULT_PORT 26379
 
 struct rsm_api;

@@ -11,6 +11,8 @@
 #ifndef RSM_CMDDOC_H
 #define RSM_CMDDOC_H
 
+/* The release our own commands first appeared in: fixed, not the current
+ * version (rsm/version.h). */
 #define RSM_CMDDOC_SINCE_OURS "0.1.0"
 
 struct rsm_cmddoc {

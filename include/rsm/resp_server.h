@@ -208,6 +208,10 @@ void rsm_resp_add_int(struct rsm_resp_reply *r, long long n);
 void rsm_resp_add_bulk(struct rsm_resp_reply *r, const void *buf, size_t len);
 /* A NUL-terminated string as a bulk string. */
 void rsm_resp_add_cstr(struct rsm_resp_reply *r, const char *s);
+/* A field of a flat map reply (Sentinel's "name", "mymaster", ...): the
+ * key and its value as two bulk strings. */
+void rsm_resp_add_kv(struct rsm_resp_reply *r, const char *k, const char *v);
+void rsm_resp_add_kv_int(struct rsm_resp_reply *r, const char *k, int64_t v);
 void rsm_resp_add_bulkf(struct rsm_resp_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

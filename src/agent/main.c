@@ -760,7 +760,7 @@ static void parse_settings(int argc, char **argv, struct settings *s)
         exit(0);
     }
     if (v[O_VERSION].val != NULL) {
-        printf(PROG " 0.1.0\n");
+        printf(PROG " %s\n", RSM_VERSION);
         exit(0);
     }
     memset(s, 0, sizeof *s);

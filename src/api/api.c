@@ -1,5 +1,6 @@
 /* api.c - the agent's command table on the RESP server (see api.h). */
 #include "rsm/api.h"
+#include "rsm/clock.h"
 #include "rsm/cmddoc.h"
 #include "rsm/datadir.h"
 #include "rsm/entry.h"
@@ -54,28 +55,9 @@ struct rsm_api {
     void *stop_arg;
 };
 
-/* The wall clock, for entries (their times are compared across agents). */
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* =====================================================================
  * Rendering helpers (INFO itself is in api_info.c)
  * ===================================================================== */
-
-/* "host:port", or "" for an unset address (port 0). */
-static const char *fmt_addr(const struct rsm_addr *a, char *buf, size_t len)
-{
-    if (a->port == 0 || a->host[0] == '\0') {
-        buf[0] = '\0';
-        return buf;
-    }
-    return rsm_addr_format(a, buf, len);
-}
 
 static bool is_leader_member(const struct rsm_node_status *st,
                              const struct rsm_member *m)
@@ -104,7 +86,7 @@ static json_t *jaddr(const struct rsm_addr *a)
 {
     char buf[RSM_ADDR_STRLEN];
 
-    return json_string(fmt_addr(a, buf, sizeof buf));
+    return json_string(rsm_addr_format_or(a, buf, sizeof buf, ""));
 }
 
 static json_t *juint(uint64_t v)
@@ -409,18 +391,6 @@ static const struct rsm_group *group_arg(const struct call *x, int i)
     return g;
 }
 
-static void kv(struct rsm_resp_reply *r, const char *k, const char *v)
-{
-    rsm_resp_add_cstr(r, k);
-    rsm_resp_add_cstr(r, v);
-}
-
-static void kv_int(struct rsm_resp_reply *r, const char *k, long long v)
-{
-    rsm_resp_add_cstr(r, k);
-    rsm_resp_add_bulkf(r, "%lld", v);
-}
-
 /* Same bytes in constant time (for the password). */
 static bool same_secret(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -498,14 +468,15 @@ static void hello_reply(const struct call *x)
     struct rsm_resp_reply *r = x->r;
 
     rsm_resp_add_array(r, 14);
-    kv(r, "server", "rsm-agent");
-    kv(r, "version", RSM_API_REDIS_VERSION); /* what clients check */
+    rsm_resp_add_kv(r, "server", "rsm-agent");
+    rsm_resp_add_kv(r, "version",
+                    RSM_API_REDIS_VERSION); /* what clients check */
     rsm_resp_add_cstr(r, "proto");
     rsm_resp_add_int(r, 2);
     rsm_resp_add_cstr(r, "id");
     rsm_resp_add_int(r, (long long)x->cl->id);
-    kv(r, "mode", "sentinel");
-    kv(r, "role", "master");
+    rsm_resp_add_kv(r, "mode", "sentinel");
+    rsm_resp_add_kv(r, "role", "master");
     rsm_resp_add_cstr(r, "modules");
     rsm_resp_add_array(r, 0);
 }
@@ -1336,28 +1307,20 @@ static enum rsm_resp_status cmd_members(const struct call *x)
         const struct rsm_member *m = &st.members[i];
         rsm_resp_add_array(x->r, 5);
         rsm_resp_add_int(x->r, (long long)m->id);
-        rsm_resp_add_cstr(x->r, fmt_addr(&m->raft, buf, sizeof buf));
-        rsm_resp_add_cstr(x->r, fmt_addr(&m->api, buf, sizeof buf));
+        rsm_resp_add_cstr(x->r,
+                          rsm_addr_format_or(&m->raft, buf, sizeof buf, ""));
+        rsm_resp_add_cstr(x->r,
+                          rsm_addr_format_or(&m->api, buf, sizeof buf, ""));
         rsm_resp_add_int(x->r, m->voter ? 1 : 0);
         rsm_resp_add_int(x->r, is_leader_member(&st, m) ? 1 : 0);
     }
     return RSM_RESP_DONE;
 }
 
-/* A member id: decimal, 1..UINT64_MAX, nothing else. */
-static bool parse_id(const char *s, uint64_t *out)
+/* A member id (rsm_member_id_parse) from a whole argument. */
+static bool api_parse_id(const char *s, uint64_t *out)
 {
-    char *end;
-    unsigned long long v;
-
-    if (s[0] < '0' || s[0] > '9')
-        return false;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v == 0)
-        return false;
-    *out = v;
-    return true;
+    return rsm_member_id_parse(s, strlen(s), out) == 0;
 }
 
 static bool has_member(const struct rsm_node_status *st, uint64_t id)
@@ -1417,7 +1380,7 @@ static enum rsm_resp_status cmd_member_add(const struct call *x)
     uint64_t id;
     int rv;
 
-    if (!parse_id(req->argv[3], &id)) {
+    if (!api_parse_id(req->argv[3], &id)) {
         rsm_resp_add_errorf(x->r, "ERR invalid member id '%.64s'",
                             req->argv[3]);
         return RSM_RESP_DONE;
@@ -1452,7 +1415,7 @@ static enum rsm_resp_status cmd_member_remove(const struct call *x)
     uint64_t id;
     int rv;
 
-    if (!parse_id(x->req->argv[3], &id)) {
+    if (!api_parse_id(x->req->argv[3], &id)) {
         rsm_resp_add_errorf(x->r, "ERR invalid member id '%.64s'",
                             x->req->argv[3]);
         return RSM_RESP_DONE;
@@ -1515,8 +1478,8 @@ static enum rsm_resp_status cmd_views(const struct call *x)
     x->a->ops->get_status(x->a->node, &st);
     rsm_resp_add_array(x->r, (long)n + 1);
     rsm_resp_add_array(x->r, 4);
-    kv_int(x->r, "agent", (long long)st.id);
-    kv(x->r, "cluster", fsm_of(x->a)->cluster_id);
+    rsm_resp_add_kv_int(x->r, "agent", (long long)st.id);
+    rsm_resp_add_kv(x->r, "cluster", fsm_of(x->a)->cluster_id);
     for (size_t i = 0; i < n; i++) {
         rsm_resp_add_array(x->r, 5);
         rsm_resp_add_cstr(x->r, groups[i]);
@@ -1536,18 +1499,20 @@ static void history_item(struct rsm_resp_reply *r, const struct rsm_group *g,
     char a[RSM_ADDR_STRLEN];
 
     rsm_resp_add_array(r, 2 * 12);
-    kv(r, "group", g->name);
-    kv_int(r, "epoch", (long long)h->epoch);
-    kv(r, "kind", rsm_failover_kind_str(h->kind));
-    kv(r, "result", rsm_failover_result_str(h->result));
-    kv(r, "old-master", fmt_addr(&h->old_master, a, sizeof a));
-    kv(r, "new-master", fmt_addr(&h->new_master, a, sizeof a));
-    kv_int(r, "decided-at-ms", h->decided_at_ms);
-    kv_int(r, "ended-at-ms", h->ended_at_ms);
-    kv_int(r, "old-offset", h->old_offset);
-    kv_int(r, "new-offset", h->new_offset);
-    kv_int(r, "data-at-risk", h->data_at_risk);
-    kv(r, "reason", h->reason);
+    rsm_resp_add_kv(r, "group", g->name);
+    rsm_resp_add_kv_int(r, "epoch", (long long)h->epoch);
+    rsm_resp_add_kv(r, "kind", rsm_failover_kind_str(h->kind));
+    rsm_resp_add_kv(r, "result", rsm_failover_result_str(h->result));
+    rsm_resp_add_kv(r, "old-master",
+                    rsm_addr_format_or(&h->old_master, a, sizeof a, ""));
+    rsm_resp_add_kv(r, "new-master",
+                    rsm_addr_format_or(&h->new_master, a, sizeof a, ""));
+    rsm_resp_add_kv_int(r, "decided-at-ms", h->decided_at_ms);
+    rsm_resp_add_kv_int(r, "ended-at-ms", h->ended_at_ms);
+    rsm_resp_add_kv_int(r, "old-offset", h->old_offset);
+    rsm_resp_add_kv_int(r, "new-offset", h->new_offset);
+    rsm_resp_add_kv_int(r, "data-at-risk", h->data_at_risk);
+    rsm_resp_add_kv(r, "reason", h->reason);
 }
 
 static unsigned n_history(const struct rsm_group *g)
@@ -1636,8 +1601,8 @@ static enum rsm_resp_status cmd_advertise(const struct call *x)
     struct rsm_entry e;
     uint64_t id;
 
-    rsm_entry_init(&e, RSM_ENTRY_ADVERTISE_AGENT, NULL, wall_ms());
-    if (!parse_id(x->req->argv[2], &id) ||
+    rsm_entry_init(&e, RSM_ENTRY_ADVERTISE_AGENT, NULL, rsm_clock_wall_ms());
+    if (!api_parse_id(x->req->argv[2], &id) ||
         !parse_opt_addr(x->req->argv[4], &e.api) || e.api.port == 0 ||
         !parse_opt_addr(x->req->argv[5], &e.http)) {
         rsm_resp_add_error(x->r, "ERR usage: RSM ADVERTISE <id> "
@@ -1682,7 +1647,7 @@ static enum rsm_resp_status set_paused(const struct call *x, bool paused)
         rsm_resp_add_error(x->r, "ERR out of memory");
         return RSM_RESP_DONE;
     }
-    rsm_entry_init(e, RSM_ENTRY_SET_PAUSED, name, wall_ms());
+    rsm_entry_init(e, RSM_ENTRY_SET_PAUSED, name, rsm_clock_wall_ms());
     e->paused = paused;
     rsm_log(RSM_LOG_INFO, paused ? "pause-requested" : "resume-requested",
             "group=%s", name);
@@ -2159,11 +2124,11 @@ static void doc_map(struct rsm_resp_reply *r, const struct cmd *c, int words)
     cmd_name(c, words, name, sizeof name);
     d = rsm_cmddoc_find(name);
     rsm_resp_add_array(r, 6 + (d && d->complexity ? 2 : 0) + (subs ? 2 : 0));
-    kv(r, "summary", d != NULL ? d->summary : c->help);
-    kv(r, "since", d != NULL ? d->since : "1.0.0");
-    kv(r, "group", doc_group(c));
+    rsm_resp_add_kv(r, "summary", d != NULL ? d->summary : c->help);
+    rsm_resp_add_kv(r, "since", d != NULL ? d->since : "1.0.0");
+    rsm_resp_add_kv(r, "group", doc_group(c));
     if (d != NULL && d->complexity != NULL)
-        kv(r, "complexity", d->complexity);
+        rsm_resp_add_kv(r, "complexity", d->complexity);
     if (subs == 0)
         return;
     rsm_resp_add_cstr(r, "subcommands");

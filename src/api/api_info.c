@@ -61,16 +61,6 @@ static unsigned section_mask(int n, const char *const *sections)
 
 /* ---- rendering ----------------------------------------------------------- */
 
-/* "host:port", or "" for an unset address (port 0). */
-static const char *fmt_addr(const struct rsm_addr *a, char *buf, size_t len)
-{
-    if (a->port == 0 || a->host[0] == '\0') {
-        buf[0] = '\0';
-        return buf;
-    }
-    return rsm_addr_format(a, buf, len);
-}
-
 static void info_server(struct rsm_textbuf *t, const struct rsm_node_status *st,
                         const struct rsm_api_server_info *si)
 {
@@ -145,10 +135,12 @@ static void info_raft(struct rsm_textbuf *t, const struct rsm_node_status *st)
                        st->has_leader ? st->leader.id : 0);
     rsm_textbuf_printf(
         t, "raft_leader_addr:%s\r\n",
-        st->has_leader ? fmt_addr(&st->leader.raft, a1, sizeof a1) : "");
-    rsm_textbuf_printf(t, "raft_leader_api:%s\r\n",
-                       st->has_leader ? fmt_addr(&st->leader.api, a2, sizeof a2)
-                                      : "");
+        st->has_leader ? rsm_addr_format_or(&st->leader.raft, a1, sizeof a1, "")
+                       : "");
+    rsm_textbuf_printf(
+        t, "raft_leader_api:%s\r\n",
+        st->has_leader ? rsm_addr_format_or(&st->leader.api, a2, sizeof a2, "")
+                       : "");
     rsm_textbuf_printf(t, "raft_commit_index:%" PRIu64 "\r\n",
                        st->commit_index);
     rsm_textbuf_printf(t, "raft_applied_index:%" PRIu64 "\r\n",
@@ -162,9 +154,10 @@ static void info_raft(struct rsm_textbuf *t, const struct rsm_node_status *st)
         rsm_textbuf_printf(t,
                            "member%u:id=%" PRIu64 ",raft=%s,api=%s,voter=%d,"
                            "leader=%d\r\n",
-                           i, m->id, fmt_addr(&m->raft, a1, sizeof a1),
-                           fmt_addr(&m->api, a2, sizeof a2), m->voter ? 1 : 0,
-                           is_leader_member(st, m) ? 1 : 0);
+                           i, m->id,
+                           rsm_addr_format_or(&m->raft, a1, sizeof a1, ""),
+                           rsm_addr_format_or(&m->api, a2, sizeof a2, ""),
+                           m->voter ? 1 : 0, is_leader_member(st, m) ? 1 : 0);
     }
 }
 
@@ -185,7 +178,9 @@ static void info_groups(struct rsm_textbuf *t, const struct rsm_fsm *fsm)
             t,
             "group%zu:name=%s,master=%s,epoch=%" PRIu64 ",paused=%d,"
             "in_flight=%d\r\n",
-            i, g->name, g->has_master ? fmt_addr(&g->master, a, sizeof a) : "",
+            i, g->name,
+            g->has_master ? rsm_addr_format_or(&g->master, a, sizeof a, "")
+                          : "",
             g->epoch, g->paused ? 1 : 0, g->in_flight ? 1 : 0);
     }
 }
@@ -210,8 +205,8 @@ static void info_sentinel(struct rsm_textbuf *t,
                            "master%zu:name=%s,status=%s,address=%s,slaves=%zu,"
                            "sentinels=%u\r\n",
                            i, m->name, m->status,
-                           fmt_addr(&m->master, a, sizeof a), m->slaves,
-                           st->n_members);
+                           rsm_addr_format_or(&m->master, a, sizeof a, ""),
+                           m->slaves, st->n_members);
     }
 }
 

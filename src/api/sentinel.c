@@ -11,15 +11,10 @@
  * The master clients are given, ids
  * ===================================================================== */
 
-static bool addr_set(const struct rsm_addr *a)
-{
-    return a->port != 0 && a->host[0] != '\0';
-}
-
 bool rsm_sentinel_master_addr(const struct rsm_group *g, struct rsm_addr *out)
 {
     if (g->in_flight && g->step >= RSM_STEP_PROMOTED &&
-        addr_set(&g->decision.master)) {
+        rsm_addr_is_set(&g->decision.master)) {
         *out = g->decision.master;
         return true;
     }
@@ -56,7 +51,7 @@ void rsm_sentinel_run_id(uint64_t agent_id, char *out)
 
 static void view_add(struct rsm_sentinel_view *v, const struct rsm_addr *a)
 {
-    if (!addr_set(a) || v->n == sizeof v->inst / sizeof v->inst[0])
+    if (!rsm_addr_is_set(a) || v->n == sizeof v->inst / sizeof v->inst[0])
         return;
     for (size_t i = 0; i < v->n; i++) {
         if (rsm_addr_equal(&v->inst[i].addr, a))
@@ -221,18 +216,6 @@ size_t rsm_sentinel_n_replicas(const struct rsm_sentinel_view *v)
  * Replies
  * ===================================================================== */
 
-static void kv(struct rsm_resp_reply *r, const char *k, const char *v)
-{
-    rsm_resp_add_cstr(r, k);
-    rsm_resp_add_cstr(r, v);
-}
-
-static void kv_int(struct rsm_resp_reply *r, const char *k, int64_t v)
-{
-    rsm_resp_add_cstr(r, k);
-    rsm_resp_add_bulkf(r, "%" PRId64, v);
-}
-
 static const char *role_of(const struct rsm_sentinel_instance *in, bool master)
 {
     if (in->has_info && in->info.role == RSM_ROLE_MASTER)
@@ -262,14 +245,14 @@ static long ping_fields(struct rsm_resp_reply *r,
 {
     int64_t ok = in->watched ? in->no_reply_ms : 0;
 
-    kv(r, "link-pending-commands", "0");
-    kv(r, "link-refcount", "1");
-    kv_int(r, "last-ping-sent",
-           in->watched && in->disconnected ? in->no_reply_ms : 0);
-    kv_int(r, "last-ok-ping-reply", ok);
-    kv_int(r, "last-ping-reply", ok);
+    rsm_resp_add_kv(r, "link-pending-commands", "0");
+    rsm_resp_add_kv(r, "link-refcount", "1");
+    rsm_resp_add_kv_int(r, "last-ping-sent",
+                        in->watched && in->disconnected ? in->no_reply_ms : 0);
+    rsm_resp_add_kv_int(r, "last-ok-ping-reply", ok);
+    rsm_resp_add_kv_int(r, "last-ping-reply", ok);
     if (in->watched && in->s_down) {
-        kv_int(r, "s-down-time", in->down_ms);
+        rsm_resp_add_kv_int(r, "s-down-time", in->down_ms);
         return 12;
     }
     return 10;
@@ -311,26 +294,29 @@ void rsm_sentinel_reply_master(struct rsm_resp_reply *r,
     char flags[128];
 
     rsm_resp_add_array(r, master_len(v));
-    kv(r, "name", v->g->name);
-    kv(r, "ip", v->master.host);
-    kv_int(r, "port", v->master.port);
-    kv(r, "runid", run_id_of(v, in));
-    kv(r, "flags", rsm_sentinel_flags(v, 0, flags, sizeof flags));
+    rsm_resp_add_kv(r, "name", v->g->name);
+    rsm_resp_add_kv(r, "ip", v->master.host);
+    rsm_resp_add_kv_int(r, "port", v->master.port);
+    rsm_resp_add_kv(r, "runid", run_id_of(v, in));
+    rsm_resp_add_kv(r, "flags", rsm_sentinel_flags(v, 0, flags, sizeof flags));
     ping_fields(r, v, in);
     if (v->o_down)
-        kv_int(r, "o-down-time", v->o_down_ms);
-    kv_int(r, "down-after-milliseconds", v->knobs.down_after_ms);
-    kv_int(r, "info-refresh", in->info_age_ms >= 0 ? in->info_age_ms : 0);
-    kv(r, "role-reported", role_of(in, true));
-    kv_int(r, "role-reported-time", in->role_age_ms >= 0 ? in->role_age_ms : 0);
-    kv_int(r, "config-epoch", (int64_t)v->g->epoch);
-    kv_int(r, "num-slaves", (int64_t)rsm_sentinel_n_replicas(v));
-    kv_int(r, "num-other-sentinels", v->n_agents > 0 ? v->n_agents - 1 : 0);
-    kv_int(r, "quorum", v->knobs.quorum);
-    kv_int(r, "failover-timeout", v->knobs.failover_timeout_ms);
-    kv_int(r, "parallel-syncs", v->knobs.parallel_syncs);
+        rsm_resp_add_kv_int(r, "o-down-time", v->o_down_ms);
+    rsm_resp_add_kv_int(r, "down-after-milliseconds", v->knobs.down_after_ms);
+    rsm_resp_add_kv_int(r, "info-refresh",
+                        in->info_age_ms >= 0 ? in->info_age_ms : 0);
+    rsm_resp_add_kv(r, "role-reported", role_of(in, true));
+    rsm_resp_add_kv_int(r, "role-reported-time",
+                        in->role_age_ms >= 0 ? in->role_age_ms : 0);
+    rsm_resp_add_kv_int(r, "config-epoch", (int64_t)v->g->epoch);
+    rsm_resp_add_kv_int(r, "num-slaves", (int64_t)rsm_sentinel_n_replicas(v));
+    rsm_resp_add_kv_int(r, "num-other-sentinels",
+                        v->n_agents > 0 ? v->n_agents - 1 : 0);
+    rsm_resp_add_kv_int(r, "quorum", v->knobs.quorum);
+    rsm_resp_add_kv_int(r, "failover-timeout", v->knobs.failover_timeout_ms);
+    rsm_resp_add_kv_int(r, "parallel-syncs", v->knobs.parallel_syncs);
     if (v->g->in_flight)
-        kv(r, "failover-state", failover_state(v->g));
+        rsm_resp_add_kv(r, "failover-state", failover_state(v->g));
 }
 
 /* A replica's link to its master, from its own INFO: "ok"/"err" and the
@@ -344,19 +330,21 @@ static void link_fields(struct rsm_resp_reply *r,
     const struct rsm_addr *m = replica ? &i->master : &v->master;
 
     if (replica) {
-        kv_int(r, "master-link-down-time",
-               i->link_up || i->link_down_since_s < 0
-                   ? 0
-                   : i->link_down_since_s * 1000);
-        kv(r, "master-link-status", i->link_up ? "ok" : "err");
+        rsm_resp_add_kv_int(r, "master-link-down-time",
+                            i->link_up || i->link_down_since_s < 0
+                                ? 0
+                                : i->link_down_since_s * 1000);
+        rsm_resp_add_kv(r, "master-link-status", i->link_up ? "ok" : "err");
     } else {
-        kv(r, "master-link-down-time", "0");
-        kv(r, "master-link-status", i != NULL ? "err" : "unknown");
+        rsm_resp_add_kv(r, "master-link-down-time", "0");
+        rsm_resp_add_kv(r, "master-link-status", i != NULL ? "err" : "unknown");
     }
-    kv(r, "master-host", v->has_master || replica ? m->host : "?");
-    kv_int(r, "master-port", v->has_master || replica ? m->port : 0);
-    kv_int(r, "slave-priority", i != NULL ? i->priority : -1);
-    kv_int(r, "slave-repl-offset", i != NULL && i->offset >= 0 ? i->offset : 0);
+    rsm_resp_add_kv(r, "master-host", v->has_master || replica ? m->host : "?");
+    rsm_resp_add_kv_int(r, "master-port",
+                        v->has_master || replica ? m->port : 0);
+    rsm_resp_add_kv_int(r, "slave-priority", i != NULL ? i->priority : -1);
+    rsm_resp_add_kv_int(r, "slave-repl-offset",
+                        i != NULL && i->offset >= 0 ? i->offset : 0);
 }
 
 static void reply_replica(struct rsm_resp_reply *r,
@@ -366,18 +354,21 @@ static void reply_replica(struct rsm_resp_reply *r,
     char flags[128], name[RSM_ADDR_STRLEN];
 
     rsm_resp_add_array(r, in->watched && in->s_down ? 2 * 22 : 2 * 21);
-    kv(r, "name", rsm_addr_format(&in->addr, name, sizeof name));
-    kv(r, "ip", in->addr.host);
-    kv_int(r, "port", in->addr.port);
-    kv(r, "runid", run_id_of(v, in));
-    kv(r, "flags", rsm_sentinel_flags(v, idx, flags, sizeof flags));
+    rsm_resp_add_kv(r, "name", rsm_addr_format(&in->addr, name, sizeof name));
+    rsm_resp_add_kv(r, "ip", in->addr.host);
+    rsm_resp_add_kv_int(r, "port", in->addr.port);
+    rsm_resp_add_kv(r, "runid", run_id_of(v, in));
+    rsm_resp_add_kv(r, "flags",
+                    rsm_sentinel_flags(v, idx, flags, sizeof flags));
     ping_fields(r, v, in);
-    kv_int(r, "down-after-milliseconds", v->knobs.down_after_ms);
-    kv_int(r, "info-refresh", in->info_age_ms >= 0 ? in->info_age_ms : 0);
-    kv(r, "role-reported", role_of(in, false));
-    kv_int(r, "role-reported-time", in->role_age_ms >= 0 ? in->role_age_ms : 0);
+    rsm_resp_add_kv_int(r, "down-after-milliseconds", v->knobs.down_after_ms);
+    rsm_resp_add_kv_int(r, "info-refresh",
+                        in->info_age_ms >= 0 ? in->info_age_ms : 0);
+    rsm_resp_add_kv(r, "role-reported", role_of(in, false));
+    rsm_resp_add_kv_int(r, "role-reported-time",
+                        in->role_age_ms >= 0 ? in->role_age_ms : 0);
     link_fields(r, v, in);
-    kv(r, "replica-announced", "1");
+    rsm_resp_add_kv(r, "replica-announced", "1");
 }
 
 /* Sentinel leaves a replica out of its lists when the replica asks it to
@@ -422,21 +413,21 @@ void rsm_sentinel_reply_sentinels(struct rsm_resp_reply *r,
             continue;
         rsm_sentinel_run_id(m->id, runid);
         rsm_resp_add_array(r, 2 * 15);
-        kv(r, "name", runid);
-        kv(r, "ip", m->api.host);
-        kv_int(r, "port", m->api.port);
-        kv(r, "runid", runid);
-        kv(r, "flags", "sentinel");
-        kv(r, "link-pending-commands", "0");
-        kv(r, "link-refcount", "1");
-        kv(r, "last-ping-sent", "0");
-        kv(r, "last-ok-ping-reply", "0");
-        kv(r, "last-ping-reply", "0");
-        kv_int(r, "down-after-milliseconds", down_after_ms);
-        kv(r, "last-hello-message", "0");
-        kv(r, "voted-leader", leader);
-        kv_int(r, "voted-leader-epoch", (int64_t)st->term);
-        kv(r, "raft-voter", m->voter ? "1" : "0");
+        rsm_resp_add_kv(r, "name", runid);
+        rsm_resp_add_kv(r, "ip", m->api.host);
+        rsm_resp_add_kv_int(r, "port", m->api.port);
+        rsm_resp_add_kv(r, "runid", runid);
+        rsm_resp_add_kv(r, "flags", "sentinel");
+        rsm_resp_add_kv(r, "link-pending-commands", "0");
+        rsm_resp_add_kv(r, "link-refcount", "1");
+        rsm_resp_add_kv(r, "last-ping-sent", "0");
+        rsm_resp_add_kv(r, "last-ok-ping-reply", "0");
+        rsm_resp_add_kv(r, "last-ping-reply", "0");
+        rsm_resp_add_kv_int(r, "down-after-milliseconds", down_after_ms);
+        rsm_resp_add_kv(r, "last-hello-message", "0");
+        rsm_resp_add_kv(r, "voted-leader", leader);
+        rsm_resp_add_kv_int(r, "voted-leader-epoch", (int64_t)st->term);
+        rsm_resp_add_kv(r, "raft-voter", m->voter ? "1" : "0");
     }
 }
 
@@ -447,7 +438,7 @@ void rsm_sentinel_reply_sentinels(struct rsm_resp_reply *r,
 void rsm_sentinel_payload_master(char *buf, size_t len, const char *group,
                                  const struct rsm_addr *a)
 {
-    bool set = addr_set(a);
+    bool set = rsm_addr_is_set(a);
 
     snprintf(buf, len, "master %s %s %u", group, set ? a->host : "?",
              set ? a->port : 0u);
@@ -458,7 +449,7 @@ void rsm_sentinel_payload_slave(char *buf, size_t len, const char *group,
                                 const struct rsm_addr *master)
 {
     char name[RSM_ADDR_STRLEN];
-    bool m = master != NULL && addr_set(master);
+    bool m = master != NULL && rsm_addr_is_set(master);
 
     snprintf(buf, len, "slave %s %s %u @ %s %s %u",
              rsm_addr_format(a, name, sizeof name), a->host, a->port, group,
@@ -469,7 +460,7 @@ void rsm_sentinel_payload_switch(char *buf, size_t len, const char *group,
                                  const struct rsm_addr *old_master,
                                  const struct rsm_addr *new_master)
 {
-    bool set = addr_set(old_master);
+    bool set = rsm_addr_is_set(old_master);
 
     snprintf(buf, len, "%s %s %u %s %u", group, set ? old_master->host : "?",
              set ? old_master->port : 0u, new_master->host, new_master->port);

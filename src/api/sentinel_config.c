@@ -2,6 +2,7 @@
  * sentinel_config.h). */
 #include "sentinel_config.h"
 #include "rsm/err.h"
+#include "rsm/clock.h"
 #include "rsm/groupconf.h"
 #include "rsm/log.h"
 
@@ -11,15 +12,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
-
-/* The wall clock, for entries (their times are compared across agents). */
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 void rsm_sentinel_config_knobs(const struct rsm_group *g,
                                struct rsm_sentinel_knobs *k)
@@ -82,7 +74,7 @@ rsm_sentinel_config_set(const struct rsm_sentinel_config_call *c)
         rsm_resp_add_error(c->r, "ERR out of memory");
         return RSM_RESP_DONE;
     }
-    rsm_entry_init(e, RSM_ENTRY_SET_GROUP_CONFIG, name, wall_ms());
+    rsm_entry_init(e, RSM_ENTRY_SET_GROUP_CONFIG, name, rsm_clock_wall_ms());
     e->settings = s;
     rsm_log(RSM_LOG_INFO, "sentinel-set-requested",
             "group=%s down_after_ms=%lld quorum=%u failover_timeout_ms=%lld "

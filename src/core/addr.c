@@ -140,3 +140,35 @@ int rsm_addr_compare(const struct rsm_addr *a, const struct rsm_addr *b)
         return c < 0 ? -1 : 1;
     return a->port < b->port ? -1 : a->port > b->port ? 1 : 0;
 }
+
+bool rsm_addr_is_set(const struct rsm_addr *a)
+{
+    return a->port != 0 && a->host[0] != '\0';
+}
+
+const char *rsm_addr_format_or(const struct rsm_addr *a, char *buf, size_t len,
+                               const char *unset)
+{
+    if (!rsm_addr_is_set(a))
+        return unset;
+    return rsm_addr_format(a, buf, len);
+}
+
+int rsm_member_id_parse(const char *s, size_t n, uint64_t *id)
+{
+    uint64_t v = 0;
+
+    if (n == 0)
+        return RSM_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t d = (uint64_t)(s[i] - '0');
+
+        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - d) / 10)
+            return RSM_EINVAL;
+        v = v * 10 + d;
+    }
+    if (v == 0)
+        return RSM_EINVAL;
+    *id = v;
+    return 0;
+}

@@ -87,18 +87,6 @@ static struct rsm_group *insert(struct rsm_fsm *fsm, const char *name)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static bool addr_empty(const struct rsm_addr *a)
-{
-    return a->host[0] == '\0';
-}
-
-static const char *fmt_addr(const struct rsm_addr *a, char *buf, size_t len)
-{
-    if (addr_empty(a))
-        return "none";
-    return rsm_addr_format(a, buf, len);
-}
-
 /* Copy an address so that the bytes past the NUL are zero: states compare
  * equal whatever garbage the entry carried. */
 static void copy_addr(struct rsm_addr *dst, const struct rsm_addr *src)
@@ -164,7 +152,7 @@ static int unknown_group(const struct rsm_entry *e, char *reason, size_t len)
 
 static void record_observation(struct rsm_group *g, const struct rsm_entry *e)
 {
-    if (!addr_empty(&e->master)) {
+    if (rsm_addr_is_set(&e->master)) {
         g->has_master = true;
         copy_addr(&g->master, &e->master);
         copy_str(g->master_run_id, sizeof g->master_run_id, e->run_id);
@@ -187,12 +175,13 @@ static int apply_observe(struct rsm_fsm *fsm, const struct rsm_entry *e,
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
     if (g != NULL && g->has_master &&
-        (addr_empty(&e->master) || !rsm_addr_equal(&g->master, &e->master)))
+        (!rsm_addr_is_set(&e->master) ||
+         !rsm_addr_equal(&g->master, &e->master)))
         return reject(reason, len,
                       "master changes only through a failover (committed "
                       "%s, observed %s)",
-                      fmt_addr(&g->master, a, sizeof a),
-                      fmt_addr(&e->master, b, sizeof b));
+                      rsm_addr_format_or(&g->master, a, sizeof a, "none"),
+                      rsm_addr_format_or(&e->master, b, sizeof b, "none"));
     if (g == NULL) {
         g = insert(fsm, e->group);
         if (g == NULL)
@@ -219,22 +208,22 @@ static int check_decide(const struct rsm_group *g, const struct rsm_entry *e,
     if (e->failover_kind == RSM_FAILOVER_AUTOMATIC && g->paused)
         return reject(reason, len,
                       "group is paused: automatic failover refused");
-    if (addr_empty(&e->master))
+    if (!rsm_addr_is_set(&e->master))
         return reject(reason, len, "decision without a new master");
     if (rsm_addr_equal(&e->master, &e->old_master))
         return reject(reason, len, "new master %s is the old master",
-                      fmt_addr(&e->master, a, sizeof a));
+                      rsm_addr_format_or(&e->master, a, sizeof a, "none"));
     if (g->has_master && e->failover_kind == RSM_FAILOVER_BOOTSTRAP)
         return reject(reason, len,
                       "bootstrap decision but master %s is "
                       "committed",
-                      fmt_addr(&g->master, a, sizeof a));
+                      rsm_addr_format_or(&g->master, a, sizeof a, "none"));
     if (g->has_master && !rsm_addr_equal(&g->master, &e->old_master))
         return reject(reason, len,
                       "stale decision: old master %s is not the committed "
                       "master %s",
-                      fmt_addr(&e->old_master, a, sizeof a),
-                      fmt_addr(&g->master, b, sizeof b));
+                      rsm_addr_format_or(&e->old_master, a, sizeof a, "none"),
+                      rsm_addr_format_or(&g->master, b, sizeof b, "none"));
     return 0;
 }
 

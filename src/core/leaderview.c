@@ -19,9 +19,7 @@
 
 static const char *addr_or_dash(const struct rsm_addr *a, char *buf, size_t len)
 {
-    if (a->port == 0 || a->host[0] == '\0')
-        return "-";
-    return rsm_addr_format(a, buf, len);
+    return rsm_addr_format_or(a, buf, len, "-");
 }
 
 static char role_char(enum rsm_role r)

@@ -42,7 +42,7 @@ int rsm_masterfile_add(struct rsm_masterfile *mf, const char *group,
 {
     struct rsm_masterfile_item *grown;
 
-    if (!good_name(group) || master->port == 0 || master->host[0] == '\0')
+    if (!good_name(group) || !rsm_addr_is_set(master))
         return RSM_EINVAL;
     grown = realloc(mf->items, (mf->n + 1) * sizeof *grown);
     if (grown == NULL)

@@ -107,11 +107,6 @@ static struct rsm_entry *propose(struct ctx *c, enum rsm_entry_kind k)
     return &c->out->entry;
 }
 
-static const char *fmt_addr(const struct rsm_addr *a, char *buf)
-{
-    return rsm_addr_format(a, buf, RSM_ADDR_STRLEN);
-}
-
 /* ======================================================================
  * Reading observations
  * ====================================================================== */
@@ -184,11 +179,6 @@ static bool was_old_master(const struct ctx *c, const struct rsm_addr *addr)
     return false;
 }
 
-static bool addr_is_set(const struct rsm_addr *a)
-{
-    return a->port != 0 && a->host[0] != '\0';
-}
-
 /* ======================================================================
  * Deciding a failover
  * ====================================================================== */
@@ -223,8 +213,10 @@ static bool held_back(struct ctx *c)
     reasonf(c,
             "flapping: failover epoch %llu (%s -> %s) ended %lld ms ago, "
             "min interval %lld ms",
-            (unsigned long long)last->epoch, fmt_addr(&last->old_master, a),
-            fmt_addr(&last->new_master, b), (long long)since, (long long)hold);
+            (unsigned long long)last->epoch,
+            rsm_addr_format(&last->old_master, a, RSM_ADDR_STRLEN),
+            rsm_addr_format(&last->new_master, b, RSM_ADDR_STRLEN),
+            (long long)since, (long long)hold);
     return true;
 }
 
@@ -348,7 +340,8 @@ static void explain_exclusions(struct ctx *c, const struct rsm_entry *e)
         reason_append(c, "no instance besides the old master");
     for (unsigned i = 0; i < e->n_ranked; i++)
         reason_append(c, "%s%s: %s", i ? "; " : "",
-                      fmt_addr(&e->ranking[i].addr, a), e->ranking[i].reason);
+                      rsm_addr_format(&e->ranking[i].addr, a, RSM_ADDR_STRLEN),
+                      e->ranking[i].reason);
 }
 
 static void policy_config(const struct ctx *c,
@@ -417,7 +410,8 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
         reasonf(c,
                 "%s; waiting for an INFO of %s read after the master "
                 "restarted empty (last read %lld ms ago)",
-                why, fmt_addr(&best->addr, a), (long long)best->info_age_ms);
+                why, rsm_addr_format(&best->addr, a, RSM_ADDR_STRLEN),
+                (long long)best->info_age_ms);
         return 0;
     }
     n = build_candidates(c, old_master, cand, from, why_out);
@@ -436,7 +430,7 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
         }
         if (best == NULL) {
             reasonf(c, "%s; target %s not eligible: ", why,
-                    fmt_addr(target, a));
+                    rsm_addr_format(target, a, RSM_ADDR_STRLEN));
             for (unsigned i = 0; i < e->n_ranked; i++) {
                 if (rsm_addr_equal(&e->ranking[i].addr, target))
                     reason_append(c, "%s", e->ranking[i].reason);
@@ -473,9 +467,9 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
                             : c->in->cfg->failover_timeout_ms;
     c->out->state = RSM_FO_SELECT_SLAVE;
     c->out->epoch = e->epoch;
-    fmt_addr(&e->master, b);
+    rsm_addr_format(&e->master, b, RSM_ADDR_STRLEN);
     if (old_master != NULL)
-        fmt_addr(old_master, a);
+        rsm_addr_format(old_master, a, RSM_ADDR_STRLEN);
     else
         snprintf(a, sizeof a, "(none)");
     reasonf(c, "decide failover epoch %llu: %s -> %s (%s)",
@@ -538,7 +532,7 @@ static struct rsm_entry *observe(struct ctx *c, const struct rsm_observation *m)
         e->members[i] = c->in->obs[i].addr;
     if (m != NULL)
         event(c, "+observe-master", "%s %s run_id %s", c->in->group,
-              fmt_addr(&m->addr, a), m->info->run_id);
+              rsm_addr_format(&m->addr, a, RSM_ADDR_STRLEN), m->info->run_id);
     else
         event(c, "+observe-master", "%s no master, %u members", c->in->group,
               e->n_members);
@@ -552,7 +546,7 @@ static int observe_master(struct ctx *c, const struct rsm_observation *m,
 
     observe(c, m);
     reasonf(c, "record master %s (%u instance%s role:master)",
-            fmt_addr(&m->addr, a), n_masters,
+            rsm_addr_format(&m->addr, a, RSM_ADDR_STRLEN), n_masters,
             n_masters == 1 ? " claims" : "s claim");
     return 0;
 }
@@ -568,17 +562,19 @@ static int first_start(struct ctx *c)
 
         if (o->state == RSM_HEALTH_UNKNOWN) {
             reasonf(c, "no master committed; waiting for a first probe of %s",
-                    fmt_addr(&o->addr, a));
+                    rsm_addr_format(&o->addr, a, RSM_ADDR_STRLEN));
             return 0;
         }
         if (!usable(c, o) && o->state != RSM_HEALTH_DOWN) {
             reasonf(c, "no master committed; waiting for %s (%s)",
-                    fmt_addr(&o->addr, a), rsm_health_state_str(o->state));
+                    rsm_addr_format(&o->addr, a, RSM_ADDR_STRLEN),
+                    rsm_health_state_str(o->state));
             return 0;
         }
         if (usable(c, o) && is_master(o) && !can_command(c, o)) {
             reasonf(c, "no master committed; waiting for master %s (%s)",
-                    fmt_addr(&o->addr, a), rsm_health_state_str(o->state));
+                    rsm_addr_format(&o->addr, a, RSM_ADDR_STRLEN),
+                    rsm_health_state_str(o->state));
             return 0;
         }
         if (usable(c, o) && is_master(o)) {
@@ -596,7 +592,8 @@ static int first_start(struct ctx *c)
             reasonf(c,
                     "no master reachable, but replica %s heard from its "
                     "master %s %lld s ago: not bootstrapping",
-                    fmt_addr(&o->addr, a), fmt_addr(&o->info->master, b),
+                    rsm_addr_format(&o->addr, a, RSM_ADDR_STRLEN),
+                    rsm_addr_format(&o->info->master, b, RSM_ADDR_STRLEN),
                     (long long)o->info->master_last_io_s);
             return 0;
         }
@@ -643,8 +640,8 @@ static void repair_one(struct ctx *c, const struct rsm_observation *o,
     if (!can_command(c, o) || o->info->role == RSM_ROLE_UNKNOWN ||
         follows(o, m))
         return;
-    fmt_addr(&o->addr, a);
-    fmt_addr(m, b);
+    rsm_addr_format(&o->addr, a, RSM_ADDR_STRLEN);
+    rsm_addr_format(m, b, RSM_ADDR_STRLEN);
     if (is_master(o)) {
         bool now = was_old_master(c, &o->addr) || o->restarted_empty;
 
@@ -666,7 +663,8 @@ static void repair_one(struct ctx *c, const struct rsm_observation *o,
     (*slots)--;
     add_action(c, &o->addr, RSM_CMD_REPLICAOF, m);
     event(c, "+fix-slave-config", "%s %s follows %s, re-pointed to %s",
-          c->in->group, a, fmt_addr(&o->info->master, w), b);
+          c->in->group, a,
+          rsm_addr_format(&o->info->master, w, RSM_ADDR_STRLEN), b);
 }
 
 /* Does the committed record of a healthy master need refreshing: its
@@ -698,7 +696,7 @@ static int steady_state(struct ctx *c)
     unsigned syncing, slots, waiting = 0;
     char a[RSM_ADDR_STRLEN];
 
-    fmt_addr(m, a);
+    rsm_addr_format(m, a, RSM_ADDR_STRLEN);
     if (!usable(c, mo) || !is_master(mo)) {
         reasonf(c, "master %s %s; not re-pointing anything", a,
                 mo == NULL       ? "is not monitored"
@@ -744,7 +742,7 @@ static void flight_init(const struct ctx *c, struct flight *f)
 {
     f->d = &c->g->decision;
     f->new_m = &f->d->master;
-    f->old_m = addr_is_set(&f->d->old_master) ? &f->d->old_master : NULL;
+    f->old_m = rsm_addr_is_set(&f->d->old_master) ? &f->d->old_master : NULL;
     f->chosen = find_obs(c, f->new_m);
     f->old = f->old_m ? find_obs(c, f->old_m) : NULL;
     f->elapsed = c->now - c->g->decided_at_ms;
@@ -778,7 +776,7 @@ static int promote_phase(struct ctx *c, const struct flight *f)
     struct rsm_entry *e;
     char a[RSM_ADDR_STRLEN];
 
-    fmt_addr(f->new_m, a);
+    rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN);
     if (usable(c, o) && is_master(o) && !o->restarted_empty) {
         c->out->state = RSM_FO_WAIT_PROMOTION;
         e = propose(c, RSM_ENTRY_FAILOVER_PROGRESS);
@@ -843,8 +841,8 @@ static int switchover_phase(struct ctx *c, const struct flight *f)
     struct rsm_redis_action *act;
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
-    fmt_addr(f->new_m, a);
-    fmt_addr(f->old_m, b);
+    rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN);
+    rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
     if (usable(c, o) && is_master(o) && !o->restarted_empty)
         return promote_phase(c, f); /* records the promotion */
     c->out->state = RSM_FO_SEND_PROMOTE;
@@ -1016,7 +1014,7 @@ static void send_pause(struct ctx *c, const struct flight *f, int64_t left)
 
     add_action(c, f->old_m, RSM_CMD_CLIENT_PAUSE, NULL);
     c->out->actions[c->out->n_actions - 1].timeout_ms = left;
-    fmt_addr(f->old_m, b);
+    rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
     reasonf(c, "switchover: CLIENT PAUSE WRITE on %s for %lld ms (epoch %llu)",
             b, (long long)left, (unsigned long long)f->d->epoch);
     event(c, "+pause-writes", "%s %s for %lld ms epoch %llu", c->in->group, b,
@@ -1029,7 +1027,8 @@ static void send_unpause(struct ctx *c, const struct flight *f)
 
     add_action(c, f->old_m, RSM_CMD_CLIENT_UNPAUSE, NULL);
     event(c, "+unpause-writes", "%s %s epoch %llu", c->in->group,
-          fmt_addr(f->old_m, b), (unsigned long long)f->d->epoch);
+          rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN),
+          (unsigned long long)f->d->epoch);
 }
 
 /* The offset the target must have: the one read after the pause, or more
@@ -1063,7 +1062,8 @@ static void reason_catching_up(struct ctx *c, const struct flight *f,
     reasonf(c,
             "switchover: writes paused on %s; waiting for %s to catch up "
             "(offset %lld of %lld, %lld ms left)",
-            fmt_addr(f->old_m, b), fmt_addr(f->new_m, a),
+            rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN),
+            rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN),
             (long long)(o && o->info ? rsm_info_offset(o->info) : -1),
             (long long)offset_needed(f, p), (long long)left);
     c->out->watch = *f->new_m;
@@ -1076,7 +1076,7 @@ static int pause_abort(struct ctx *c, const struct flight *f,
 {
     char b[RSM_ADDR_STRLEN];
 
-    fmt_addr(f->old_m, b);
+    rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
     if (can_command(c, f->old) &&
         (p == NULL ||
          (p->state != RSM_PAUSE_UNPAUSED && p->state != RSM_PAUSE_REFUSED))) {
@@ -1099,8 +1099,8 @@ static int pause_phase(struct ctx *c, const struct flight *f)
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
     c->out->state = RSM_FO_PAUSE_WRITES;
-    fmt_addr(f->new_m, a);
-    fmt_addr(f->old_m, b);
+    rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN);
+    rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
     if (p != NULL && p->state == RSM_PAUSE_REFUSED) {
         ev = "-failover-abort-pause-refused";
         snprintf(why, sizeof why, "CLIENT PAUSE refused by %s (%.32s)", b,
@@ -1153,7 +1153,7 @@ static int rollback(struct ctx *c, const struct flight *f,
     const struct rsm_observation *old = f->old;
     char b[RSM_ADDR_STRLEN];
 
-    fmt_addr(f->old_m, b);
+    rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
     if (can_command(c, old) && !is_master(old)) {
         add_action(c, f->old_m, RSM_CMD_REPLICAOF_NO_ONE, NULL);
         reasonf(c, "switchover: %s; rolling back: %s master again", why, b);
@@ -1189,8 +1189,8 @@ static int demote_paused(struct ctx *c, const struct flight *f,
         return 0;
     }
     add_action(c, f->old_m, RSM_CMD_REPLICAOF, f->new_m);
-    fmt_addr(f->new_m, a);
-    fmt_addr(f->old_m, b);
+    rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN);
+    rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
     reasonf(c, "switchover: demote %s first: REPLICAOF %s (epoch %llu)", b, a,
             (unsigned long long)f->d->epoch);
     event(c, "+convert-to-slave", "%s old master %s now a replica of %s",
@@ -1212,8 +1212,8 @@ static int swap_phase(struct ctx *c, const struct flight *f)
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
     c->out->state = RSM_FO_SWAP_ROLES;
-    fmt_addr(f->new_m, a);
-    fmt_addr(f->old_m, b);
+    rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN);
+    rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
     if (target_master && demoted) {
         if (can_command(c, old) &&
             (p == NULL || p->state != RSM_PAUSE_UNPAUSED)) {
@@ -1273,7 +1273,8 @@ static bool demote_old(struct ctx *c, const struct flight *f)
         return false;
     add_action(c, f->old_m, RSM_CMD_REPLICAOF, f->new_m);
     event(c, "+convert-to-slave", "%s old master %s now a replica of %s",
-          c->in->group, fmt_addr(f->old_m, a), fmt_addr(f->new_m, b));
+          c->in->group, rsm_addr_format(f->old_m, a, RSM_ADDR_STRLEN),
+          rsm_addr_format(f->new_m, b, RSM_ADDR_STRLEN));
     return true;
 }
 
@@ -1313,7 +1314,7 @@ static int complete(struct ctx *c, const struct flight *f)
             ? (d->old_offset > d->new_offset ? d->old_offset - d->new_offset
                                              : 0)
             : -1;
-    fmt_addr(f->new_m, b);
+    rsm_addr_format(f->new_m, b, RSM_ADDR_STRLEN);
     reasonf(c, "complete failover epoch %llu: master %s, %u straggler%s",
             (unsigned long long)d->epoch, b, e->n_stragglers,
             e->n_stragglers == 1 ? "" : "s");
@@ -1347,7 +1348,7 @@ static int reconf_phase(struct ctx *c, const struct flight *f)
     c->out->state = RSM_FO_RECONF_SLAVES;
     if (f->timed_out)
         return complete(c, f);
-    fmt_addr(f->new_m, b);
+    rsm_addr_format(f->new_m, b, RSM_ADDR_STRLEN);
     for (size_t i = 0; i < c->in->n_obs; i++) {
         const struct rsm_observation *o = &c->in->obs[i];
 
@@ -1360,7 +1361,7 @@ static int reconf_phase(struct ctx *c, const struct flight *f)
         slots--;
         add_action(c, &o->addr, RSM_CMD_REPLICAOF, f->new_m);
         event(c, "+slave-reconf-sent", "%s %s -> %s", c->in->group,
-              fmt_addr(&o->addr, a), b);
+              rsm_addr_format(&o->addr, a, RSM_ADDR_STRLEN), b);
     }
     demote_old(c, f);
     if (c->out->n_actions > 0) {
@@ -1395,7 +1396,8 @@ static int demote_phase(struct ctx *c, const struct flight *f)
     c->out->state = RSM_FO_DEMOTE_OLD_MASTER;
     if (f->timed_out || !demote_old(c, f))
         return complete(c, f);
-    reasonf(c, "demote old master %s", fmt_addr(f->old_m, a));
+    reasonf(c, "demote old master %s",
+            rsm_addr_format(f->old_m, a, RSM_ADDR_STRLEN));
     return 0;
 }
 
@@ -1413,7 +1415,8 @@ static int new_master_lost_data(struct ctx *c, const struct flight *f)
     reasonf(c,
             "complete failover epoch %llu now: new master %s restarted "
             "empty, re-pointing stopped",
-            (unsigned long long)f->d->epoch, fmt_addr(f->new_m, a));
+            (unsigned long long)f->d->epoch,
+            rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN));
     return 0;
 }
 
@@ -1517,7 +1520,7 @@ static int switchover_requested(struct ctx *c)
     char a[RSM_ADDR_STRLEN], why[RSM_REASON_MAX];
     int rc;
 
-    fmt_addr(&c->g->master, a);
+    rsm_addr_format(&c->g->master, a, RSM_ADDR_STRLEN);
     if (c->g->paused) {
         reasonf(c, "switchover refused: group paused");
         return 0;
@@ -1553,7 +1556,8 @@ static int switchover_requested(struct ctx *c)
     }
     rc = decide_to(
         c, RSM_FAILOVER_SWITCHOVER, &c->g->master,
-        addr_is_set(&c->in->switchover_to) ? &c->in->switchover_to : NULL, why);
+        rsm_addr_is_set(&c->in->switchover_to) ? &c->in->switchover_to : NULL,
+        why);
     if (c->out->kind == RSM_PLAN_PROPOSE)
         c->out->entry.switchover_method = method;
     if (c->out->kind == RSM_PLAN_PROPOSE && method == RSM_SWITCHOVER_PAUSE &&

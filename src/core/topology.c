@@ -39,11 +39,6 @@ static bool is_role(const struct rsm_candidate *c, enum rsm_role role)
     return c->reachable && c->info != NULL && c->info->role == role;
 }
 
-static const char *fmt_addr(const struct rsm_addr *a, char *buf)
-{
-    return rsm_addr_format(a, buf, RSM_ADDR_STRLEN);
-}
-
 /* Does c already replicate from m? Either c says so (master_host:port is
  * m's address as given) or m lists c among its replicas (m's view uses the
  * IP the replica connected from, which may be what the operator gave). */
@@ -89,14 +84,15 @@ static int check_distinct(const struct rsm_candidate *c, size_t n,
             const struct rsm_info *x = c[i].info, *y = c[j].info;
 
             if (rsm_addr_equal(&c[i].addr, &c[j].addr)) {
-                say(plan, "%s is listed twice", fmt_addr(&c[i].addr, a));
+                say(plan, "%s is listed twice",
+                    rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
                 return RSM_EINVAL;
             }
             if (c[i].reachable && c[j].reachable && x != NULL && y != NULL &&
                 x->run_id[0] != '\0' && strcmp(x->run_id, y->run_id) == 0) {
                 say(plan, "%s and %s are the same instance (run_id %s)",
-                    fmt_addr(&c[i].addr, a), fmt_addr(&c[j].addr, b),
-                    x->run_id);
+                    rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN),
+                    rsm_addr_format(&c[j].addr, b, RSM_ADDR_STRLEN), x->run_id);
                 return RSM_EINVAL;
             }
         }
@@ -129,13 +125,15 @@ static void say_repoint_list(const struct rsm_candidate *c, bool from,
     for (size_t i = 0; i < plan->n_repoint; i++) {
         const struct rsm_candidate *r = &c[plan->repoint[i]];
 
-        say(plan, "%s%s", i == 0 ? " (" : ", ", fmt_addr(&r->addr, a));
+        say(plan, "%s%s", i == 0 ? " (" : ", ",
+            rsm_addr_format(&r->addr, a, RSM_ADDR_STRLEN));
         if (!from)
             continue;
         if (r->info->role == RSM_ROLE_MASTER)
             say(plan, " is a master");
         else
-            say(plan, " follows %s", fmt_addr(&r->info->master, b));
+            say(plan, " follows %s",
+                rsm_addr_format(&r->info->master, b, RSM_ADDR_STRLEN));
     }
     if (plan->n_repoint > 0)
         say(plan, ")");
@@ -151,13 +149,13 @@ static void say_left_out(const struct rsm_candidate *c, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (!c[i].reachable || c[i].info == NULL)
             say(plan, "%s%s", k++ == 0 ? "; unreachable: " : ", ",
-                fmt_addr(&c[i].addr, a));
+                rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
     }
     k = 0;
     for (size_t i = 0; i < n; i++) {
         if (is_role(&c[i], RSM_ROLE_UNKNOWN))
             say(plan, "%s%s", k++ == 0 ? "; unknown role, left alone: " : ", ",
-                fmt_addr(&c[i].addr, a));
+                rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
     }
 }
 
@@ -179,7 +177,8 @@ static void decide_one_master(const struct rsm_candidate *c, size_t n, size_t m,
     if (plan->n_repoint == 0) {
         plan->verdict = RSM_VERDICT_HEALTHY;
         say(plan, "healthy: master %s, %zu replica%s following it",
-            fmt_addr(&c[m].addr, a), following, following == 1 ? "" : "s");
+            rsm_addr_format(&c[m].addr, a, RSM_ADDR_STRLEN), following,
+            following == 1 ? "" : "s");
         for (size_t i = 0; i < n; i++) {
             const struct rsm_info *info = c[i].info;
 
@@ -187,14 +186,14 @@ static void decide_one_master(const struct rsm_candidate *c, size_t n, size_t m,
                 (info->link_up && !info->sync_in_progress))
                 continue;
             say(plan, "%s%s", syncing++ == 0 ? "; still syncing: " : ", ",
-                fmt_addr(&c[i].addr, a));
+                rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
         }
         say(plan, "; nothing to do");
     } else {
         plan->verdict = RSM_VERDICT_REPOINT;
         say(plan,
             "master %s is up; %zu instance%s not following it, re-pointing",
-            fmt_addr(&c[m].addr, a), plan->n_repoint,
+            rsm_addr_format(&c[m].addr, a, RSM_ADDR_STRLEN), plan->n_repoint,
             plan->n_repoint == 1 ? "" : "s");
         say_repoint_list(c, true, plan);
     }
@@ -239,7 +238,8 @@ static void say_exclusions(const struct rsm_candidate *c,
             (filter == MASTERS && !is_role(x, RSM_ROLE_MASTER)) ||
             (filter == REACHABLE && r->excluded == RSM_EXCL_UNREACHABLE))
             continue;
-        say(plan, "%s%s: %s", k++ == 0 ? lead : ", ", fmt_addr(&x->addr, a),
+        say(plan, "%s%s: %s", k++ == 0 ? lead : ", ",
+            rsm_addr_format(&x->addr, a, RSM_ADDR_STRLEN),
             rsm_exclusion_str(r->excluded));
     }
     if (k > 0)
@@ -261,7 +261,8 @@ static void decide_no_master(const struct rsm_candidate *c, size_t n,
         say(plan,
             "no listed master is reachable, but replica %s reports its link "
             "up to master %s (%s): the master is alive, refusing to promote",
-            fmt_addr(&c[live].addr, a), fmt_addr(&info->master, b),
+            rsm_addr_format(&c[live].addr, a, RSM_ADDR_STRLEN),
+            rsm_addr_format(&info->master, b, RSM_ADDR_STRLEN),
             find_addr(c, n, &info->master) < 0 ? "not in the list"
                                                : "listed, unreachable here");
         return;
@@ -280,8 +281,8 @@ static void decide_no_master(const struct rsm_candidate *c, size_t n,
     say(plan,
         "no reachable master; promoting %s (best of %zu eligible: priority "
         "%d, offset %" PRId64 ")",
-        fmt_addr(&c[plan->master].addr, a), n_eligible, best->priority,
-        best->slave_repl_offset);
+        rsm_addr_format(&c[plan->master].addr, a, RSM_ADDR_STRLEN), n_eligible,
+        best->priority, best->slave_repl_offset);
     say_exclusions(c, REACHABLE, "; not eligible: ", "", plan);
     say(plan, "; re-pointing %zu instance%s", plan->n_repoint,
         plan->n_repoint == 1 ? "" : "s");
@@ -313,8 +314,9 @@ static void decide_many_masters(const struct rsm_candidate *c, size_t n,
     say(plan,
         "%zu reachable masters; keeping %s (best ranked: offset %" PRId64
         ") and re-pointing %zu instance%s",
-        n_masters, fmt_addr(&c[keep].addr, a), c[keep].info->master_repl_offset,
-        plan->n_repoint, plan->n_repoint == 1 ? "" : "s");
+        n_masters, rsm_addr_format(&c[keep].addr, a, RSM_ADDR_STRLEN),
+        c[keep].info->master_repl_offset, plan->n_repoint,
+        plan->n_repoint == 1 ? "" : "s");
     say_repoint_list(c, true, plan);
     say_left_out(c, n, plan);
 }

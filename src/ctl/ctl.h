@@ -13,7 +13,6 @@
 #include "rsm/addr.h"
 
 /* Keep in step with project(... VERSION) in CMakeLists.txt. */
-#define RSMCTL_VERSION "0.1.0"
 
 /* Exit codes shared by every subcommand (documented in `rsmctl --help`). */
 enum {

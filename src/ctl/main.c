@@ -1,5 +1,6 @@
 /* main.c - rsmctl: dispatch to a subcommand. */
 #include "ctl.h"
+#include "rsm/version.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
         return RSMCTL_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("rsmctl %s\n", RSMCTL_VERSION);
+        printf("rsmctl %s\n", RSM_VERSION);
         return RSMCTL_EXIT_OK;
     }
     for (size_t i = 0; i < N_SUBCOMMANDS; i++) {

@@ -6,6 +6,7 @@
  * in committed entries (decided_at_ms, last_failover_end_ms) that another
  * agent's wall clock wrote. */
 #include "rsm/monitor.h"
+#include "rsm/clock.h"
 #include "rsm/err.h"
 #include "rsm/groupconf.h"
 #include "rsm/log.h"
@@ -256,14 +257,6 @@ int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
 /* ------------------------------------------------------------------------
  * Small helpers
  * ---------------------------------------------------------------------- */
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static int64_t mono_ms(const struct rsm_monitor *m)
 {
@@ -1202,7 +1195,7 @@ static void send_action(struct group *g, const struct rsm_redis_action *act,
     ctx->in = in;
     ctx->action = *act;
     ctx->epoch = epoch;
-    ctx->sent_wall = wall_ms();
+    ctx->sent_wall = rsm_clock_wall_ms();
     ctx->offset = -1;
     if (rsm_redis_command(in->link, probe_timeout(m) * 2, action_cb, ctx, argc,
                           argv) != 0) {
@@ -1792,7 +1785,7 @@ static void evaluate(struct group *g)
     pin.verdict = (cg != NULL && cg->has_master) ? &g->verdict : NULL;
     pin.cfg = &pc;
     pin.leader_id = m->cfg.agent_id;
-    pin.now_ms = wall_ms();
+    pin.now_ms = rsm_clock_wall_ms();
     /* a manual request waits while an entry of the group is being
      * committed: the state it would be judged on is about to change */
     if (cg != NULL && cg->has_master &&

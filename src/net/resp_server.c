@@ -6,6 +6,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <inttypes.h>
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -805,6 +806,18 @@ void rsm_resp_add_bulk(struct rsm_resp_reply *r, const void *buf, size_t len)
 void rsm_resp_add_cstr(struct rsm_resp_reply *r, const char *s)
 {
     rsm_resp_add_bulk(r, s, strlen(s));
+}
+
+void rsm_resp_add_kv(struct rsm_resp_reply *r, const char *k, const char *v)
+{
+    rsm_resp_add_cstr(r, k);
+    rsm_resp_add_cstr(r, v);
+}
+
+void rsm_resp_add_kv_int(struct rsm_resp_reply *r, const char *k, int64_t v)
+{
+    rsm_resp_add_cstr(r, k);
+    rsm_resp_add_bulkf(r, "%" PRId64, v);
 }
 
 void rsm_resp_add_bulkf(struct rsm_resp_reply *r, const char *fmt, ...)

@@ -1,6 +1,7 @@
 /* advertise.c - commit this agent's client and HTTP addresses to the log
  * (see advertise.h). */
 #include "rsm/advertise.h"
+#include "rsm/clock.h"
 #include "rsm/err.h"
 #include "rsm/fsm.h"
 #include "rsm/log.h"
@@ -34,14 +35,6 @@ struct rsm_advertise {
 };
 
 static void check(struct rsm_advertise *a);
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 void rsm_advertise_default(const struct rsm_addr *bind,
                            const char *fallback_host, struct rsm_addr *out)
@@ -111,7 +104,7 @@ static void propose_self(struct rsm_advertise *a)
     struct rsm_entry e;
     int rv;
 
-    rsm_entry_init(&e, RSM_ENTRY_ADVERTISE_AGENT, NULL, wall_ms());
+    rsm_entry_init(&e, RSM_ENTRY_ADVERTISE_AGENT, NULL, rsm_clock_wall_ms());
     e.agent_id = a->cfg.id;
     e.api = a->cfg.api;
     e.http = a->cfg.http;

@@ -131,22 +131,6 @@ char *rsm_node_format_member(const struct rsm_member *m, char *buf, size_t len)
     return buf;
 }
 
-/* "12" -> 12; ids are 1..2^63 (raft_id is 64 bits, 0 means none). */
-static int parse_id(const char *s, size_t n, uint64_t *id)
-{
-    uint64_t v = 0;
-
-    if (n == 0 || n > 19)
-        return RSM_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return RSM_EINVAL;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *id = v;
-    return 0;
-}
-
 /* Parse "id=addr" (already trimmed, NUL-terminated) into *m. */
 static int parse_peer_item(const char *item, uint16_t default_api_port,
                            struct rsm_member *m, char *errmsg, size_t errlen)
@@ -157,12 +141,14 @@ static int parse_peer_item(const char *item, uint16_t default_api_port,
     if (eq == NULL)
         return rsm_errf(RSM_EINVAL, errmsg, errlen,
                         "peer '%s': expected id=host:port[/apiport]", item);
-    if (parse_id(item, (size_t)(eq - item), &m->id) != 0)
+    size_t idlen = (size_t)(eq - item);
+
+    if (rsm_member_id_parse(item, idlen, &m->id) != 0)
         return rsm_errf(RSM_EINVAL, errmsg, errlen,
-                        "peer '%s': id must be a positive number", item);
-    if (m->id == 0)
-        return rsm_errf(RSM_EINVAL, errmsg, errlen,
-                        "peer '%s': id 0 is not allowed", item);
+                        idlen > 0 && strspn(item, "0") == idlen
+                            ? "peer '%s': id 0 is not allowed"
+                            : "peer '%s': id must be a positive number",
+                        item);
     if (rsm_node_parse_member_addr(eq + 1, default_api_port, m, why,
                                    sizeof why) != 0)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "peer '%s': %s", item, why);

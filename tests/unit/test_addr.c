@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rsm/addr.h"
@@ -98,6 +99,47 @@ static void test_strerror_total(void **state)
     assert_string_equal(rsm_strerror(RSM_E_COUNT), "unknown error");
 }
 
+static void test_is_set_and_format_or(void **state)
+{
+    struct rsm_addr a = {0};
+    char buf[RSM_ADDR_STRLEN];
+
+    (void)state;
+    assert_false(rsm_addr_is_set(&a));
+    assert_string_equal(rsm_addr_format_or(&a, buf, sizeof buf, "none"),
+                        "none");
+    snprintf(a.host, sizeof a.host, "10.0.0.1");
+    assert_false(rsm_addr_is_set(&a)); /* a host without a port */
+    a.port = 6379;
+    assert_true(rsm_addr_is_set(&a));
+    assert_string_equal(rsm_addr_format_or(&a, buf, sizeof buf, "none"),
+                        "10.0.0.1:6379");
+    a.host[0] = '\0';
+    assert_false(rsm_addr_is_set(&a)); /* a port without a host */
+}
+
+static void test_member_id_parse(void **state)
+{
+    uint64_t id = 7;
+
+    (void)state;
+    assert_int_equal(rsm_member_id_parse("12", 2, &id), 0);
+    assert_int_equal(id, 12);
+    assert_int_equal(rsm_member_id_parse("3=x", 1, &id), 0);
+    assert_int_equal(id, 3);
+    assert_int_equal(rsm_member_id_parse("18446744073709551615", 20, &id), 0);
+    assert_true(id == UINT64_MAX);
+    id = 7;
+    assert_int_equal(rsm_member_id_parse("18446744073709551616", 20, &id),
+                     RSM_EINVAL);
+    assert_int_equal(rsm_member_id_parse("0", 1, &id), RSM_EINVAL);
+    assert_int_equal(rsm_member_id_parse("", 0, &id), RSM_EINVAL);
+    assert_int_equal(rsm_member_id_parse("-1", 2, &id), RSM_EINVAL);
+    assert_int_equal(rsm_member_id_parse("+1", 2, &id), RSM_EINVAL);
+    assert_int_equal(rsm_member_id_parse("1 ", 2, &id), RSM_EINVAL);
+    assert_int_equal(id, 7); /* untouched on error */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +149,8 @@ int main(void)
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_equal_and_compare),
         cmocka_unit_test(test_strerror_total),
+        cmocka_unit_test(test_is_set_and_format_or),
+        cmocka_unit_test(test_member_id_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
