@@ -34,7 +34,7 @@ clients=50
 agents=1
 failover=0
 usage() {
-    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 while [ $# -gt 0 ]; do
@@ -69,15 +69,7 @@ trap cleanup EXIT
 
 # N free loopback ports (kernel-chosen, all held at once so they differ).
 free_ports() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
+    python3 scripts/bench/ports.py free "$1"
 }
 
 wait_for() { # port command... : until redis-cli -p port command works
@@ -210,35 +202,7 @@ load=$!
 pids+=($load)
 sleep 1
 mpid=$(redis-cli -p "$master" INFO server | tr -d '\r' | awk -F: '/^process_id:/ {print $2}')
-python3 - "$mpid" "$master" "$ports_csv" <<'EOF'
-import os, signal, socket, sys, time
-pid, old, ports = int(sys.argv[1]), sys.argv[2], sys.argv[3].split(",")
-
-def ask(port):
-    s = socket.create_connection(("127.0.0.1", int(port)), timeout=0.5)
-    s.sendall(b"*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$8\r\nmymaster\r\n")
-    data = b""
-    while data.count(b"\r\n") < 5:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return data.split(b"\r\n")[4].decode() if data.startswith(b"*2") else None
-
-t0 = time.monotonic()
-os.kill(pid, signal.SIGKILL)
-while True:
-    got = [ask(p) for p in ports]
-    if all(g is not None and g != old for g in got) and len(set(got)) == 1:
-        break
-    if time.monotonic() - t0 > 30:
-        print("failover under load: not seen within 30 s")
-        sys.exit(1)
-    time.sleep(0.005)
-print("failover under load: every agent answers the new master %.0f ms "
-      "after the SIGKILL" % ((time.monotonic() - t0) * 1000))
-EOF
+python3 scripts/bench/discovery_failover.py "$mpid" "$master" "$ports_csv"
 wait "$load" || true
 tr '\r' '\n' <"$work/load.out" | grep "requests per second" | tail -1 |
     sed 's/^/load during the failover: /'

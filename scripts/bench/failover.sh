@@ -82,20 +82,12 @@ trap '[ -n "${RSM_KEEP_TMP:-}" ] || rm -rf "$work"' EXIT
 
 # The bench's ports are fixed: refuse to start on ports someone holds.
 ports_free() {
-    python3 - "$@" <<'EOF'
-import socket, sys
-busy = []
-for p in map(int, sys.argv[1:]):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        busy.append(p)
-    finally:
-        s.close()
-if busy:
-    sys.exit("bench-failover: ports in use: %s (try --base-port)" % busy)
-EOF
+    local busy
+    busy=$(python3 scripts/bench/ports.py busy "$@")
+    if [ "$busy" != "[]" ]; then
+        echo "bench-failover: ports in use: $busy (try --base-port)" >&2
+        exit 1
+    fi
 }
 
 agent_cmd="'$repo/scripts/bench/agent.sh' {index} {port} {peer_ports} {dir}"
@@ -133,86 +125,7 @@ for sig in $signals; do
     first=0
 done
 
-python3 - "$outdir" "$outdir.json" "$down_after" "$runs" "$signals" \
-    "${#shim_flags[@]}" <<'EOF'
-import json, os, statistics, sys
-
-outdir, out, down_after, runs, signals, leader_kill = sys.argv[1:7]
-leader_kill = leader_kill != "0"
-down_after, runs = int(down_after), int(runs)
-metrics = ("t_role_ms", "t_replicas_ms", "t_discovery_ms")
-names = {"sentinel": "redis-sentinel", "agent": "rsm-agent"}
-result = {"down_after_ms": down_after, "runs": runs, "series": {}}
-
-
-def median(rs, key):
-    v = [r[key] for r in rs if r.get(key) is not None]
-    return (statistics.median(v), len(v)) if v else (None, 0)
-
-
-print("\nFailover, 1 master + 2 replicas, 3 agents, down-after %d ms; "
-      "medians in ms from the signal\n" % down_after)
-print("%-6s %-14s %16s %16s %8s" % ("signal", "metric", "redis-sentinel",
-                                    "rsm-agent", "ours/s"))
-for sig in signals.split():
-    series = {}
-    for impl in ("sentinel", "agent"):
-        path = os.path.join(outdir, "%s-%s.json" % (impl, sig))
-        try:
-            with open(path) as f:
-                series[impl] = json.load(f)
-        except (OSError, ValueError):
-            series[impl] = {"runs": []}
-        result["series"]["%s-%s" % (impl, sig)] = series[impl]
-    for key in metrics:
-        cells, meds = [], {}
-        for impl in ("sentinel", "agent"):
-            m, n = median(series[impl]["runs"], key)
-            meds[impl] = m
-            cells.append("%.1f (n=%d)" % (m, n) if m is not None
-                         else "- (n=0)")
-        ratio = (meds["agent"] / meds["sentinel"]
-                 if meds["agent"] is not None and meds["sentinel"] else None)
-        result.setdefault("medians", {}).setdefault(sig, {})[key] = {
-            "sentinel": meds["sentinel"], "agent": meds["agent"],
-            "ratio": ratio}
-        print("%-6s %-14s %16s %16s %8s" % (
-            "SIG" + sig, key[:-3], cells[0], cells[1],
-            "%.2f" % ratio if ratio is not None else "-"))
-    fails = {impl: sum(1 for r in series[impl]["runs"]
-                       if r.get("t_all_ms") is None)
-             for impl in series}
-    if any(fails.values()):
-        print("%-6s incomplete runs: redis-sentinel %d, rsm-agent %d"
-              % ("SIG" + sig, fails["sentinel"], fails["agent"]))
-
-kill = result.get("medians", {}).get("KILL", {}).get("t_replicas_ms")
-if leader_kill:
-    result["leader_kill"] = True
-    print("\n(the agent leader was SIGKILLed with the master: compare with "
-          "a plain failover plus a new leader's election)")
-elif kill and kill["agent"] is not None:
-    target = down_after + 100
-    print("\ntarget (SIGKILL, every replica linked): <= %d ms and <= half "
-          "of redis-sentinel: %.1f ms, ratio %s -> %s" % (
-              target, kill["agent"],
-              "%.2f" % kill["ratio"] if kill["ratio"] else "-",
-              "met" if kill["agent"] <= target and kill["ratio"]
-              and kill["ratio"] <= 0.5 else "NOT met"))
-
-for impl in ("sentinel", "agent"):
-    for sig in signals.split():
-        rs = result["series"].get("%s-%s" % (impl, sig), {}).get("runs", [])
-        idle = rs[0].get("idle") if rs else None
-        if not idle:
-            continue
-        ag = [v for k, v in idle.items() if k.startswith("agent")]
-        if ag:
-            print("idle %-14s RSS %s kB max, CPU %.2f %% mean per agent" % (
-                names[impl], max(v["rss_kb"] or 0 for v in ag),
-                sum(v["cpu_percent"] for v in ag) / len(ag)))
-with open(out, "w") as f:
-    json.dump(result, f, indent=2)
-print("\njson: %s" % out)
-EOF
+# the table of medians, and $outdir.json
+python3 scripts/bench/failover_report.py "$outdir" "$outdir.json" \
+    "$down_after" "$runs" "$signals" "${#shim_flags[@]}"
 exit $status
