@@ -48,6 +48,17 @@
  * replicas' view of their link) and the views of the other agents into
  * OK / UNREACHABLE_FROM_AGENT / DOWN / FAILED_RESTART, with a reason.
  *
+ * Crash evidence: a dead process and a hung or unreachable one differ on
+ * the wire. When the process dies its host's kernel answers at once: new
+ * connects are refused (RSM_PROBE_CONNECT_REFUSED); a hang or a partition
+ * gives only silence (timeouts). A record counts its unbroken run of
+ * refused connects (refused_since_ms, refusals); views carry it
+ * (refused). The verdict takes the crash path, without waiting for
+ * down_after, only with all three kinds of evidence: every connect of the
+ * leader refused for crash_confirm_ms, a quorum of agents refused, and
+ * every replica that answers reporting its master link down (see
+ * rsm_detector_master_verdict, step 2c).
+ *
  * Ownership: every struct here is a plain value type owned by the caller
  * (embed or allocate it, copy freely); no function allocates or keeps a
  * pointer beyond the call, except struct rsm_observation whose `info`
@@ -67,11 +78,14 @@
 
 /* How a probe ended. */
 enum rsm_probe_outcome {
-    RSM_PROBE_OK = 0,      /* valid reply: INFO parsed, or PONG */
-    RSM_PROBE_TIMEOUT,     /* no reply before the probe's deadline */
-    RSM_PROBE_REFUSED,     /* connect refused, reset or closed */
-    RSM_PROBE_ERROR_REPLY, /* the server answered with an error reply */
-    RSM_PROBE_BAD_REPLY,   /* unparseable INFO, protocol error */
+    RSM_PROBE_OK = 0,          /* valid reply: INFO parsed, or PONG */
+    RSM_PROBE_TIMEOUT,         /* no reply before the probe's deadline */
+    RSM_PROBE_REFUSED,         /* connection reset or closed (or a connect
+                                  error other than a refusal) */
+    RSM_PROBE_ERROR_REPLY,     /* the server answered with an error reply */
+    RSM_PROBE_BAD_REPLY,       /* unparseable INFO, protocol error */
+    RSM_PROBE_CONNECT_REFUSED, /* the connect got ECONNREFUSED: the host is
+                                  up and nothing listens on the port */
 };
 
 /* Error replies that mean "alive, just not serving that right now". */
@@ -111,14 +125,18 @@ enum rsm_health_state {
 
 /* Knobs of the detector (one set per monitored group). */
 struct rsm_detector_config {
-    int64_t down_after_ms;   /* no valid reply for this long = down (> 0) */
-    unsigned quorum;         /* agents that must see the master down, the
-                                leader included (0 is taken as 1) */
-    int64_t view_max_age_ms; /* other agents' views older than this are
-                                ignored; 0 = down_after_ms */
+    int64_t down_after_ms;    /* no valid reply for this long = down (> 0) */
+    unsigned quorum;          /* agents that must see the master down, the
+                                 leader included (0 is taken as 1) */
+    int64_t view_max_age_ms;  /* other agents' views older than this are
+                                 ignored; 0 = down_after_ms */
+    int64_t crash_confirm_ms; /* the crash path (see the top of this file)
+                                 needs every connect refused for this long;
+                                 0 = no crash path, down_after only */
 };
 
-/* Defaults: down_after 5000 ms, quorum 1, view_max_age = down_after. */
+/* Defaults: down_after 5000 ms, quorum 1, view_max_age = down_after,
+ * crash_confirm 200 ms. */
 void rsm_detector_config_init(struct rsm_detector_config *cfg);
 
 /* What one agent knows of one instance: the results fed so far, reduced.
@@ -133,6 +151,10 @@ struct rsm_health {
     enum rsm_alive_error last_alive; /* of the latest result */
     int64_t last_valid_ms;           /* latest valid reply, -1 never */
     unsigned failures;               /* failed probes in a row */
+    int64_t refused_since_ms;        /* first of the connects refused in a row
+                                        (CONNECT_REFUSED), -1 unless the latest
+                                        result is one */
+    unsigned refusals;               /* connects refused in a row */
 
     bool has_info; /* info holds the latest parsed INFO */
     struct rsm_info info;
@@ -182,6 +204,10 @@ enum rsm_health_state rsm_detector_state(const struct rsm_health *h,
  * reply, or since tracking started if there never was one. */
 int64_t rsm_detector_no_reply_ms(const struct rsm_health *h, int64_t now_ms);
 
+/* For how long every connect has been refused at now_ms (since the first
+ * of the refusals in a row), or -1 if the latest result is not one. */
+int64_t rsm_detector_refused_ms(const struct rsm_health *h, int64_t now_ms);
+
 /* "unknown", "up", "suspect", "down", "loading", "restarted". */
 const char *rsm_health_state_str(enum rsm_health_state s);
 
@@ -223,9 +249,14 @@ struct rsm_agent_view {
     enum rsm_health_state state; /* that agent's detector state */
     int64_t no_reply_ms;         /* that agent's no-reply time, at report */
     int64_t age_ms;              /* how old the view is, at the leader */
+    bool refused;                /* that agent's latest probes were connects
+                                    refused in a row (false from agents older
+                                    than the crash path: they send none) */
+    int64_t refused_ms;          /* ... for this long, at report (if refused) */
 };
 
-/* Fill a view of h at now_ms, for agent_id, with age_ms = 0. */
+/* Fill a view of h at now_ms, for agent_id, with age_ms = 0 (and
+ * refused_ms from the record's run of refused connects). */
 void rsm_detector_view(const struct rsm_health *h,
                        const struct rsm_detector_config *cfg, int64_t now_ms,
                        uint64_t agent_id, struct rsm_agent_view *out);
@@ -254,6 +285,7 @@ struct rsm_master_verdict {
                             unless DOWN or FAILED_RESTART */
     int64_t last_offset; /* last replication offset the leader saw on
                             it, -1 unknown (decision old_offset) */
+    bool crashed;        /* DOWN by the crash path (step 2c) */
     unsigned votes;      /* agents that see it down, leader included */
     unsigned n_agents;   /* agents counted (leader + views given) */
     unsigned quorum;     /* the quorum applied */
@@ -279,7 +311,8 @@ struct rsm_verdict_input {
                                      log, NULL or "" if none */
 };
 
-/* The verdict on the committed master, checked in this order:
+/* The verdict on the committed master, checked in this order (2c is the
+ * crash path, the others the down-after path):
  *  1. not among the members, or nothing known of it yet -> UNREACHABLE;
  *  2. restarted empty -> FAILED_RESTART (no quorum needed: the leader read
  *     the evidence in the master's own reply, after it loaded its data);
@@ -294,6 +327,17 @@ struct rsm_verdict_input {
  *     replicas"); UNREACHABLE ("waiting for ...") while a member has not
  *     answered a first INFO and is not DOWN, so that nothing is recorded
  *     before that comparison can be made;
+ *  2c. crash (cfg->crash_confirm_ms > 0): the leader's latest results are
+ *     connects refused in a row, at least 2, the first crash_confirm_ms
+ *     or more ago; every replica of it that is not DOWN has answered an
+ *     INFO since the first refusal, and every one that did reports its
+ *     link to this master down (at least one such replica); no fresh
+ *     view had a valid reply since the first refusal; and 1 + the fresh
+ *     views that are refused reach the quorum -> DOWN (crashed, with
+ *     down_ms the refused time). With part of that evidence missing it is
+ *     UNREACHABLE ("crash suspected: ...") until down_after, then the
+ *     steps below decide as before. A timeout anywhere in the run, or any
+ *     answer, resets it: a hang or a partition never takes this path;
  *  3. the leader had a valid reply less than down_after_ms ago: OK if that
  *     reply (the latest INFO) shows role:master or no role is known, or
  *     the master has shown role:replica for less than down_after_ms;

@@ -1,9 +1,10 @@
-/* detector.c - per-instance health from probe results, and the verdict on a
- * group's master. Pure: time is always an argument. */
+/* detector.c - per-instance health from probe results (the verdict on a
+ * group's master is in detector_verdict.c). Pure: time is always an
+ * argument. */
 #include "rsm/detector.h"
 #include "rsm/err.h"
 
-#include <stdarg.h>
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +58,7 @@ void rsm_detector_config_init(struct rsm_detector_config *cfg)
     cfg->down_after_ms = 5000;
     cfg->quorum = 1;
     cfg->view_max_age_ms = 0;
+    cfg->crash_confirm_ms = 200;
 }
 
 void rsm_detector_init(struct rsm_health *h, const struct rsm_addr *addr,
@@ -67,6 +69,7 @@ void rsm_detector_init(struct rsm_health *h, const struct rsm_addr *addr,
     h->since_ms = now_ms;
     h->last_probe_ms = -1;
     h->last_valid_ms = -1;
+    h->refused_since_ms = -1;
     h->info_ms = -1;
     h->role_since_ms = -1;
     h->restarted_at_ms = -1;
@@ -168,7 +171,7 @@ int rsm_detector_feed(struct rsm_health *h, const struct rsm_probe_result *r)
 {
     bool watching;
 
-    if (r->outcome < RSM_PROBE_OK || r->outcome > RSM_PROBE_BAD_REPLY ||
+    if (r->outcome < RSM_PROBE_OK || r->outcome > RSM_PROBE_CONNECT_REFUSED ||
         r->alive < RSM_ALIVE_NONE || r->alive > RSM_ALIVE_MASTERDOWN)
         return RSM_EINVAL;
     if (h->last_probe_ms >= 0 && r->time_ms < h->last_probe_ms)
@@ -177,6 +180,13 @@ int rsm_detector_feed(struct rsm_health *h, const struct rsm_probe_result *r)
      * this one shows happened between the two. */
     watching = h->has_info && h->info_ms == h->last_probe_ms &&
                r->time_ms - h->info_ms <= WATCH_GAP_MS;
+    if (r->outcome != RSM_PROBE_CONNECT_REFUSED) {
+        h->refused_since_ms = -1;
+        h->refusals = 0;
+    } else if (h->refusals++ == 0) {
+        h->refused_since_ms = r->time_ms;
+    }
+    assert(h->refusals == 0 || h->refused_since_ms >= 0);
     h->last_probe_ms = r->time_ms;
     h->last_outcome = r->outcome;
     h->last_alive =
@@ -266,339 +276,13 @@ void rsm_detector_view(const struct rsm_health *h,
     out->state = rsm_detector_state(h, cfg, now_ms);
     out->no_reply_ms = rsm_detector_no_reply_ms(h, now_ms);
     out->age_ms = 0;
+    out->refused = h->refusals > 0;
+    out->refused_ms = out->refused ? rsm_detector_refused_ms(h, now_ms) : 0;
 }
 
-/* ======================================================================
- * The master verdict
- * ====================================================================== */
-
-static const struct rsm_health *find_member(const struct rsm_verdict_input *in,
-                                            const struct rsm_addr *addr)
+int64_t rsm_detector_refused_ms(const struct rsm_health *h, int64_t now_ms)
 {
-    for (size_t i = 0; i < in->n_members; i++) {
-        if (rsm_addr_equal(&in->members[i].addr, addr))
-            return &in->members[i];
-    }
-    return NULL;
-}
-
-static void verdict(struct rsm_master_verdict *out,
-                    enum rsm_master_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void verdict(struct rsm_master_verdict *out,
-                    enum rsm_master_status status, const char *fmt, ...)
-{
-    va_list ap;
-
-    out->status = status;
-    va_start(ap, fmt);
-    vsnprintf(out->reason, sizeof out->reason, fmt, ap);
-    va_end(ap);
-}
-
-/* Step 4: a replica that still hears from the master. Returns it, with the
- * age of its contact in *contact_ms, or NULL. */
-static const struct rsm_health *
-replica_hearing_master(const struct rsm_verdict_input *in,
-                       const struct rsm_health *master, int64_t *contact_ms)
-{
-    int64_t d = in->cfg->down_after_ms;
-
-    for (size_t i = 0; i < in->n_members; i++) {
-        const struct rsm_health *r = &in->members[i];
-        const struct rsm_info *ri = &r->info;
-        int64_t age, contact;
-
-        if (r == master || !r->has_info || ri->role != RSM_ROLE_REPLICA ||
-            !rsm_addr_equal(&ri->master, &master->addr) || !ri->link_up ||
-            ri->master_last_io_s < 0)
-            continue;
-        age = in->now_ms - r->info_ms;
-        if (age >= d)
-            continue;
-        contact = ri->master_last_io_s * 1000 + age;
-        if (contact < d) {
-            *contact_ms = contact;
-            return r;
-        }
-    }
-    return NULL;
-}
-
-static bool view_fresh(const struct rsm_verdict_input *in,
-                       const struct rsm_agent_view *v)
-{
-    int64_t max = in->cfg->view_max_age_ms > 0 ? in->cfg->view_max_age_ms
-                                               : in->cfg->down_after_ms;
-
-    return rsm_addr_equal(&v->master, in->master) && v->age_ms >= 0 &&
-           v->age_ms <= max;
-}
-
-/* Step 5: another agent whose latest probe of the master succeeded. */
-static const struct rsm_agent_view *
-agent_hearing_master(const struct rsm_verdict_input *in)
-{
-    for (size_t i = 0; i < in->n_views; i++) {
-        const struct rsm_agent_view *v = &in->views[i];
-        bool alive = v->state == RSM_HEALTH_UP ||
-                     v->state == RSM_HEALTH_LOADING ||
-                     v->state == RSM_HEALTH_RESTARTED;
-
-        if (view_fresh(in, v) && alive &&
-            v->no_reply_ms + v->age_ms < in->cfg->down_after_ms)
-            return v;
-    }
-    return NULL;
-}
-
-/* A view votes "down" when its agent saw the master DOWN, or when its
- * latest probe had failed (SUSPECT) and, counting the time the view has
- * been travelling, its silence has reached down_after by now. The second
- * case spares a probe-and-ask round of latency, and is allowed only for
- * views younger than a quarter of down_after, so that a reply the agent
- * may have had since is unlikely. */
-static bool votes_down(const struct rsm_verdict_input *in,
-                       const struct rsm_agent_view *v)
-{
-    int64_t d = in->cfg->down_after_ms;
-
-    if (!view_fresh(in, v))
-        return false;
-    if (v->state == RSM_HEALTH_DOWN)
-        return true;
-    return v->state == RSM_HEALTH_SUSPECT && v->age_ms <= d / 4 &&
-           v->no_reply_ms + v->age_ms >= d;
-}
-
-static unsigned count_down_votes(const struct rsm_verdict_input *in)
-{
-    unsigned votes = 1; /* the leader */
-
-    for (size_t i = 0; i < in->n_views; i++) {
-        if (votes_down(in, &in->views[i]))
-            votes++;
-    }
-    return votes;
-}
-
-/* Step 2b: the master answers as a process other than the one recorded
- * (run_id), and this record never saw it restart. Returns true if it
- * decided the verdict. */
-static bool verdict_on_new_run_id(const struct rsm_verdict_input *in,
-                                  const struct rsm_health *m,
-                                  struct rsm_master_verdict *out)
-{
-    const struct rsm_health *best = NULL;
-    int64_t off, best_off = -1;
-    char buf[RSM_ADDR_STRLEN];
-
-    if (in->committed_run_id == NULL || in->committed_run_id[0] == '\0' ||
-        !m->has_info || m->info.role != RSM_ROLE_MASTER ||
-        m->info.run_id[0] == '\0' ||
-        strcmp(m->info.run_id, in->committed_run_id) == 0)
-        return false;
-    off = rsm_info_offset(&m->info);
-    for (size_t i = 0; i < in->n_members; i++) {
-        const struct rsm_health *r = &in->members[i];
-        enum rsm_health_state st = rsm_detector_state(r, in->cfg, in->now_ms);
-        int64_t ro;
-
-        if (r == m)
-            continue;
-        if (!r->has_info) {
-            if (st == RSM_HEALTH_DOWN)
-                continue;
-            verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                    "run_id changed since recorded (%.8s -> %.8s): waiting "
-                    "for a first INFO of %s",
-                    in->committed_run_id, m->info.run_id,
-                    rsm_addr_format(&r->addr, buf, sizeof buf));
-            return true;
-        }
-        ro = rsm_info_offset(&r->info);
-        if (r->info.role == RSM_ROLE_REPLICA &&
-            rsm_addr_equal(&r->info.master, &m->addr) && ro > best_off) {
-            best = r;
-            best_off = ro;
-        }
-    }
-    if (best == NULL || off < 0 || best_off <= off)
-        return false;
-    out->last_offset = best_off;
-    out->down_ms = 0;
-    verdict(out, RSM_MASTER_FAILED_RESTART,
-            "restarted with less data than its replicas: run_id changed "
-            "since recorded (%.8s -> %.8s), offset %lld < %lld on %s",
-            in->committed_run_id, m->info.run_id, (long long)off,
-            (long long)best_off, rsm_addr_format(&best->addr, buf, sizeof buf));
-    return true;
-}
-
-/* Step 2a: the master answers while loading its data after a restart
- * that is not judged yet (this record saw it, or its run_id is not the
- * recorded one). Its offset reads 0 until the load ends: judging it now
- * would call any restart empty. Returns true if it decided the verdict. */
-static bool verdict_while_loading(const struct rsm_verdict_input *in,
-                                  const struct rsm_health *m,
-                                  struct rsm_master_verdict *out)
-{
-    const char *was = m->prev_run_id;
-
-    if (m->failures > 0 || !m->has_info || !m->info.loading)
-        return false;
-    if (!m->empty_pending) {
-        if (in->committed_run_id == NULL || in->committed_run_id[0] == '\0' ||
-            m->info.run_id[0] == '\0' ||
-            strcmp(m->info.run_id, in->committed_run_id) == 0)
-            return false;
-        was = in->committed_run_id;
-    }
-    verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-            "restarted (run_id %.8s -> %.8s) and loading its data set: "
-            "judged once loaded",
-            was, m->info.run_id);
-    return true;
-}
-
-/* Step 3: the leader still gets valid replies. Returns true if it decided
- * the verdict. */
-static bool verdict_when_answering(const struct rsm_verdict_input *in,
-                                   const struct rsm_health *m,
-                                   struct rsm_master_verdict *out)
-{
-    int64_t d = in->cfg->down_after_ms;
-    int64_t role_age;
-    char buf[RSM_ADDR_STRLEN];
-
-    if (out->no_reply_ms >= d)
-        return false;
-    if (m->failures > 0) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "no reply for %lld ms (down after %lld ms)",
-                (long long)out->no_reply_ms, (long long)d);
-        return true;
-    }
-    if (!m->has_info || m->info.role != RSM_ROLE_REPLICA) {
-        verdict(out, RSM_MASTER_OK, "answering");
-        return true;
-    }
-    role_age = in->now_ms - m->role_since_ms;
-    rsm_addr_format(&m->info.master, buf, sizeof buf);
-    if (role_age < d) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "reports role:replica of %s for %lld ms (down after %lld ms)",
-                buf, (long long)role_age, (long long)d);
-        return true;
-    }
-    out->down_ms = role_age;
-    verdict(out, RSM_MASTER_DOWN, "reports role:replica of %s for %lld ms", buf,
-            (long long)role_age);
-    return true;
-}
-
-static void verdict_init(const struct rsm_verdict_input *in,
-                         struct rsm_master_verdict *out)
-{
-    memset(out, 0, sizeof *out);
-    out->status = RSM_MASTER_UNREACHABLE_FROM_AGENT;
-    out->no_reply_ms = -1;
-    out->down_ms = -1;
-    out->last_offset = -1;
-    if (in != NULL) {
-        out->n_agents =
-            in->n_agents > 0 ? in->n_agents : 1 + (unsigned)in->n_views;
-        out->quorum = in->cfg && in->cfg->quorum > 0 ? in->cfg->quorum : 1;
-    }
-}
-
-int rsm_detector_master_verdict(const struct rsm_verdict_input *in,
-                                struct rsm_master_verdict *out)
-{
-    const struct rsm_health *m, *r;
-    const struct rsm_agent_view *v;
-    int64_t contact;
-    char buf[RSM_ADDR_STRLEN];
-
-    verdict_init(in, out);
-    if (in == NULL || in->master == NULL || in->cfg == NULL ||
-        (in->members == NULL && in->n_members > 0) ||
-        (in->views == NULL && in->n_views > 0)) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT, "invalid input");
-        return RSM_EINVAL;
-    }
-    m = find_member(in, in->master);
-    if (m == NULL) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "%s is not among the monitored instances",
-                rsm_addr_format(in->master, buf, sizeof buf));
-        return 0;
-    }
-    out->no_reply_ms = rsm_detector_no_reply_ms(m, in->now_ms);
-    out->last_offset = m->has_info ? rsm_info_offset(&m->info) : -1;
-    if (m->restarted_empty) {
-        out->last_offset = m->prev_offset;
-        out->down_ms = in->now_ms - m->restarted_at_ms;
-        verdict(out, RSM_MASTER_FAILED_RESTART,
-                "restarted empty: run_id changed, offset %lld -> %lld",
-                (long long)m->prev_offset,
-                (long long)rsm_info_offset(&m->info));
-        return 0;
-    }
-    if (verdict_while_loading(in, m, out))
-        return 0;
-    if (m->failures == 0 && verdict_on_new_run_id(in, m, out))
-        return 0;
-    if (m->last_probe_ms < 0 && out->no_reply_ms < in->cfg->down_after_ms) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT, "not probed yet");
-        return 0;
-    }
-    if (verdict_when_answering(in, m, out))
-        return 0;
-    r = replica_hearing_master(in, m, &contact);
-    if (r != NULL) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "no reply for %lld ms but replica %s heard from it %lld s ago",
-                (long long)out->no_reply_ms,
-                rsm_addr_format(&r->addr, buf, sizeof buf),
-                (long long)r->info.master_last_io_s);
-        return 0;
-    }
-    v = agent_hearing_master(in);
-    if (v != NULL) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "no reply for %lld ms but agent %llu had one %lld ms ago",
-                (long long)out->no_reply_ms, (unsigned long long)v->agent_id,
-                (long long)(v->no_reply_ms + v->age_ms));
-        return 0;
-    }
-    out->votes = count_down_votes(in);
-    if (out->votes < out->quorum) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "no quorum: %u of %u agents see it down (quorum %u)",
-                out->votes, out->n_agents, out->quorum);
-        return 0;
-    }
-    out->down_ms = out->no_reply_ms;
-    verdict(out, RSM_MASTER_DOWN,
-            "no reply for %lld ms; %u of %u agents see it down (quorum %u)",
-            (long long)out->no_reply_ms, out->votes, out->n_agents,
-            out->quorum);
-    return 0;
-}
-
-const char *rsm_master_status_str(enum rsm_master_status s)
-{
-    switch (s) {
-    case RSM_MASTER_OK:
-        return "ok";
-    case RSM_MASTER_UNREACHABLE_FROM_AGENT:
-        return "unreachable-from-agent";
-    case RSM_MASTER_DOWN:
-        return "down";
-    case RSM_MASTER_FAILED_RESTART:
-        return "failed-restart";
-    }
-    return "invalid";
+    if (h->refusals == 0 || h->refused_since_ms < 0)
+        return -1;
+    return now_ms > h->refused_since_ms ? now_ms - h->refused_since_ms : 0;
 }

@@ -966,6 +966,229 @@ static void test_view_helper_and_names(void **state)
         "unreachable-from-agent");
 }
 
+/* ---- the crash path --------------------------------------------------- */
+
+/* The master's process dies at f->now: every connect is refused from
+ * then on (the leader retries every 50 ms), and the replicas' INFO shows
+ * their link down (if replicas_down) until `until`. */
+static void crashed_until(struct fx *f, int64_t until, bool replicas_down)
+{
+    struct rsm_info i;
+    int64_t t0 = f->now;
+
+    for (int64_t t = t0 + 50; t <= until; t += 50) {
+        feed_fail(&f->h[0], RSM_PROBE_CONNECT_REFUSED, RSM_ALIVE_NONE, t);
+        if ((t - t0) % 100 != 0)
+            continue;
+        replica_info(&i, M, !replicas_down, 0, 5000);
+        feed_info(&f->h[1], &i, t);
+        feed_info(&f->h[2], &i, t);
+    }
+    f->now = until;
+}
+
+static void add_refused_view(struct fx *f, uint64_t id, int64_t refused_ms,
+                             int64_t age)
+{
+    add_view(f, id, M, RSM_HEALTH_SUSPECT, refused_ms + 50, age);
+    f->views[f->n_views - 1].refused = true;
+    f->views[f->n_views - 1].refused_ms = refused_ms;
+}
+
+static void test_crash_all_evidence_down_before_down_after(void **state)
+{
+    struct fx *f = *state;
+
+    healthy(f);
+    crashed_until(f, f->now + 300, true);
+    add_refused_view(f, 2, 200, 20);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_DOWN);
+    assert_true(f->v.crashed);
+    assert_int_equal(f->v.down_ms, 250); /* first refusal at +50 */
+    assert_int_equal(f->v.votes, 2);
+    assert_non_null(strstr(f->v.reason, "crashed"));
+    assert_true(f->v.no_reply_ms < DOWN_AFTER);
+}
+
+static void test_crash_not_before_confirm_time(void **state)
+{
+    struct fx *f = *state;
+
+    healthy(f);
+    crashed_until(f, f->now + 200, true); /* refused for 150 ms */
+    add_refused_view(f, 2, 150, 10);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_false(f->v.crashed);
+}
+
+static void test_crash_refused_on_leader_only_no(void **state)
+{
+    struct fx *f = *state;
+
+    healthy(f);
+    crashed_until(f, f->now + 400, true);
+    add_view(f, 2, M, RSM_HEALTH_SUSPECT, 350, 20); /* timing out */
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_false(f->v.crashed);
+    assert_non_null(strstr(f->v.reason, "1 of 3 agents refused"));
+}
+
+static void test_crash_refused_but_replica_still_linked_no(void **state)
+{
+    struct fx *f = *state;
+
+    healthy(f);
+    crashed_until(f, f->now + 400, false); /* replicas keep the link */
+    add_refused_view(f, 2, 300, 20);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_false(f->v.crashed);
+    assert_non_null(strstr(f->v.reason, "reports its link up"));
+}
+
+static void test_crash_waits_for_replica_info_since_refusal(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_info i;
+
+    healthy(f);
+    crashed_until(f, f->now + 400, true);
+    /* r2's last INFO is from before the refusals began, and it was
+     * answered since only by a PING (no INFO) */
+    rsm_detector_init(&f->h[2], &f->h[2].addr, 9000);
+    replica_info(&i, M, true, 0, 5000);
+    feed_info(&f->h[2], &i, 10000);
+    add_refused_view(f, 2, 300, 20);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_non_null(strstr(f->v.reason, "waiting for an INFO of replica"));
+}
+
+static void test_crash_unanswering_replica_is_skipped(void **state)
+{
+    struct fx *f = *state;
+
+    healthy(f);
+    crashed_until(f, f->now + 300, true);
+    /* r2 stopped answering (probed since, failed): its view is unknown */
+    feed_fail(&f->h[2], RSM_PROBE_TIMEOUT, RSM_ALIVE_NONE, f->now);
+    add_refused_view(f, 2, 200, 20);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_DOWN);
+    assert_true(f->v.crashed);
+    assert_non_null(strstr(f->v.reason, "1 replica(s)"));
+}
+
+static void test_crash_view_with_reply_since_vetoes(void **state)
+{
+    struct fx *f = *state;
+
+    healthy(f);
+    crashed_until(f, f->now + 400, true);
+    add_refused_view(f, 2, 300, 20);
+    add_view(f, 3, M, RSM_HEALTH_UP, 0, 30); /* agent 3 got a reply */
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_non_null(strstr(f->v.reason, "agent 3 had a reply"));
+}
+
+static void test_timeouts_only_take_down_after(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_info i;
+    int64_t t0;
+
+    healthy(f);
+    t0 = f->now;
+    for (int64_t t = t0 + 100; t <= t0 + 900; t += 100) {
+        feed_fail(&f->h[0], RSM_PROBE_TIMEOUT, RSM_ALIVE_NONE, t);
+        replica_info(&i, M, false, 0, 5000);
+        feed_info(&f->h[1], &i, t);
+        feed_info(&f->h[2], &i, t);
+    }
+    f->now = t0 + 900;
+    add_view(f, 2, M, RSM_HEALTH_SUSPECT, 850, 20);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_false(f->v.crashed);
+    /* the down-after path, unchanged */
+    f->n_views = 0;
+    feed_fail(&f->h[0], RSM_PROBE_TIMEOUT, RSM_ALIVE_NONE, t0 + 1000);
+    f->now = t0 + 1000;
+    add_view(f, 2, M, RSM_HEALTH_DOWN, 1000, 0);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_DOWN);
+    assert_false(f->v.crashed);
+}
+
+static void test_crash_run_broken_by_timeout_restarts(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[0];
+
+    healthy(f);
+    feed_fail(h, RSM_PROBE_CONNECT_REFUSED, RSM_ALIVE_NONE, f->now + 50);
+    feed_fail(h, RSM_PROBE_CONNECT_REFUSED, RSM_ALIVE_NONE, f->now + 100);
+    assert_int_equal(rsm_detector_refused_ms(h, f->now + 300), 250);
+    feed_fail(h, RSM_PROBE_TIMEOUT, RSM_ALIVE_NONE, f->now + 350);
+    assert_int_equal(rsm_detector_refused_ms(h, f->now + 350), -1);
+    feed_fail(h, RSM_PROBE_CONNECT_REFUSED, RSM_ALIVE_NONE, f->now + 400);
+    assert_int_equal(rsm_detector_refused_ms(h, f->now + 500), 100);
+    assert_int_equal(h->refusals, 1);
+}
+
+static void test_restart_within_confirm_is_no_crash(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_info i;
+
+    healthy(f);
+    crashed_until(f, f->now + 150, true);
+    /* back with its data (appendonly): a new run id, the same offset */
+    master_info(&i, "bbbb", 5000);
+    feed_info(&f->h[0], &i, f->now + 50);
+    f->now += 400;
+    replica_info(&i, M, true, 0, 5000);
+    feed_info(&f->h[1], &i, f->now);
+    feed_info(&f->h[2], &i, f->now);
+    add_refused_view(f, 2, 300, 20);
+    assert_int_equal(rsm_detector_refused_ms(&f->h[0], f->now), -1);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_OK);
+    assert_false(f->v.crashed);
+}
+
+static void test_crash_path_off_with_zero_confirm(void **state)
+{
+    struct fx *f = *state;
+
+    f->cfg.crash_confirm_ms = 0;
+    healthy(f);
+    crashed_until(f, f->now + 500, true);
+    add_refused_view(f, 2, 400, 20);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_false(f->v.crashed);
+    assert_null(strstr(f->v.reason, "crash"));
+}
+
+static void test_view_carries_refusals(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_agent_view v;
+
+    healthy(f);
+    rsm_detector_view(&f->h[0], &f->cfg, f->now, 2, &v);
+    assert_false(v.refused);
+    crashed_until(f, f->now + 300, true);
+    rsm_detector_view(&f->h[0], &f->cfg, f->now, 2, &v);
+    assert_true(v.refused);
+    assert_int_equal(v.refused_ms, 250);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1004,6 +1227,18 @@ int main(void)
         T(test_verdict_not_monitored_not_probed_invalid),
         T(test_never_probed_master_goes_down_with_quorum),
         T(test_view_helper_and_names),
+        T(test_crash_all_evidence_down_before_down_after),
+        T(test_crash_not_before_confirm_time),
+        T(test_crash_refused_on_leader_only_no),
+        T(test_crash_refused_but_replica_still_linked_no),
+        T(test_crash_waits_for_replica_info_since_refusal),
+        T(test_crash_unanswering_replica_is_skipped),
+        T(test_crash_view_with_reply_since_vetoes),
+        T(test_timeouts_only_take_down_after),
+        T(test_crash_run_broken_by_timeout_restarts),
+        T(test_restart_within_confirm_is_no_crash),
+        T(test_crash_path_off_with_zero_confirm),
+        T(test_view_carries_refusals),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
