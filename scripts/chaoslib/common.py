@@ -1,0 +1,86 @@
+"""The topology's names, addresses and ports, and the small helpers every
+part of the suite uses."""
+
+import os
+import re
+import subprocess
+import time
+
+from resp import RespError
+
+# the repository (scripts/chaoslib/ is two levels below it)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+PREFIX = "rsmc"
+SUBNET = "10.77.0"
+IP = {"c": 2, "a1": 11, "a2": 12, "a3": 13, "r1": 21, "r2": 22, "r3": 23}
+AGENTS = (1, 2, 3)
+REDIS = ("r1", "r2", "r3")
+RAFT_PORT, API_PORT, REDIS_PORT = 7000, 26379, 6379
+GROUP = "g"
+HEAL_TIMEOUT = 60.0
+# down-after counts from the master's last valid reply the leader has
+# processed, which may precede the fault by one probe interval (100 ms), a
+# round trip, and the time a loaded machine takes to run the agent's loop
+# (up to ~120 ms seen with ctest -j2 beside other tests).
+EARLY_SLACK = 0.3
+
+FAULTS = ("kill-master", "stop-master", "kill-replica", "stop-replica",
+          "kill-leader", "stop-leader", "kill-follower", "stop-follower",
+          "isolate-leader", "leader-cut-master", "minority-partition",
+          "isolate-master", "partition-master", "restart-master-empty",
+          "restart-agent", "slow-links")
+
+
+class EnvError(Exception):
+    """The machine cannot run the suite (exit 2)."""
+
+
+def ip_of(node):
+    return "%s.%d" % (SUBNET, IP[node])
+
+
+def sh(*argv, input=None, check=True):
+    p = subprocess.run(argv, input=input, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise EnvError("%s: %s" % (" ".join(argv), p.stderr.strip()))
+    return p
+
+
+def say(*a):
+    print(*a, flush=True)
+
+
+def wait_for(pred, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except (OSError, ConnectionError, RespError) as e:
+            last = e
+        time.sleep(interval)
+    raise TimeoutError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def parse_info(text):
+    out = {}
+    for line in (text or "").splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v.strip()
+    return out
+
+
+_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def parse_logfmt(line):
+    out = {}
+    for k, v in _FIELD.findall(line):
+        if v.startswith('"'):
+            v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        out[k] = v
+    return out if "event" in out else {}
