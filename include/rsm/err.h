@@ -19,7 +19,8 @@ enum {
     RSM_ETRUNC,       /* input ends in the middle of a field */
     RSM_ERANGE,       /* number out of range */
     RSM_ERESOLVE,     /* host name could not be resolved */
-    RSM_ECONNECT,     /* connection refused / failed / lost */
+    RSM_ECONNECT,     /* connection failed or lost (a refused connect
+                         is RSM_EREFUSED) */
     RSM_ETIMEOUT,     /* no answer before the deadline */
     RSM_EPROTO,       /* peer broke the protocol */
     RSM_EREPLY,       /* peer answered with an error reply */
@@ -34,6 +35,8 @@ enum {
     RSM_EIO,          /* file or system I/O failed */
     RSM_ERAFT,        /* the Raft library failed */
     RSM_ENOCANDIDATE, /* no eligible replica */
+    RSM_EREFUSED,     /* connect refused: the host answers, nothing
+                         listens on the port (ECONNREFUSED) */
     RSM_E_COUNT
 };
 

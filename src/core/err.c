@@ -27,6 +27,7 @@ static const char *const messages[RSM_E_COUNT] = {
     [RSM_EIO] = "I/O error",
     [RSM_ERAFT] = "raft error",
     [RSM_ENOCANDIDATE] = "no eligible candidate",
+    [RSM_EREFUSED] = "connection refused",
 };
 
 const char *rsm_strerror(int code)
