@@ -9,13 +9,13 @@
  * history (RSM HISTORY) from any agent. */
 #include "agentlink.h"
 #include "ctl.h"
+#include "jfield.h"
 #include "table.h"
 
 #include <getopt.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +54,7 @@ static const char exit_codes[] =
     "  3  no agent could be reached, or no leader elected\n"
     "  4  an agent refused the password (or wants one)\n";
 
-static void usage(FILE *out, enum verb v)
+static void failover__usage(FILE *out, enum verb v)
 {
     switch (v) {
     case FAILOVER:
@@ -157,24 +157,9 @@ static void usage(FILE *out, enum verb v)
     }
 }
 
-static int usage_error(const struct options *opt, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const struct options *opt, const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "%s: ", opt->prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see %s --help)\n", opt->prog);
-    return RSMCTL_EXIT_USAGE;
-}
-
 /* A group name as the agents take it: 1..RSM_GROUP_NAME_MAX-1 printable
  * characters, no space. */
-static bool good_group_name(const char *s)
+static bool failover__good_group_name(const char *s)
 {
     size_t n = strlen(s);
 
@@ -186,7 +171,7 @@ static bool good_group_name(const char *s)
     return true;
 }
 
-static int parse_options(int argc, char **argv, struct options *opt)
+static int failover__parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
         AGENTLINK_LONGOPTS,
@@ -208,34 +193,38 @@ static int parse_options(int argc, char **argv, struct options *opt)
         switch (c) {
         case 'j':
             if (opt->verb != HISTORY)
-                return usage_error(opt, "--json is for history only");
+                return rsmctl_usage_error(opt->prog,
+                                          "--json is for history only");
             opt->json = true;
             break;
         case 'N':
         case 'W':
             if (opt->verb != FAILOVER && opt->verb != SWITCHOVER)
-                return usage_error(opt, "--wait / --no-wait are for "
-                                        "failover and switchover only");
+                return rsmctl_usage_error(opt->prog,
+                                          "--wait / --no-wait are for "
+                                          "failover and switchover only");
             opt->wait = c == 'W';
             if (c == 'W' &&
                 rsmctl_parse_uint(optarg, 1, 86400, &opt->wait_s) != 0)
-                return usage_error(opt,
-                                   "--wait: '%s' is not 1..86400 "
-                                   "seconds",
-                                   optarg);
+                return rsmctl_usage_error(opt->prog,
+                                          "--wait: '%s' is not 1..86400 "
+                                          "seconds",
+                                          optarg);
             break;
         case 'F':
             if (opt->verb != FAILOVER)
-                return usage_error(opt, "--force is for failover only");
+                return rsmctl_usage_error(opt->prog,
+                                          "--force is for failover only");
             opt->force = true;
             break;
         case 'T': {
             struct rsm_addr a;
 
             if (opt->verb != SWITCHOVER)
-                return usage_error(opt, "--to is for switchover only");
+                return rsmctl_usage_error(opt->prog,
+                                          "--to is for switchover only");
             if (rsm_addr_parse(optarg, &a, err, sizeof err) != 0)
-                return usage_error(opt, "--to: %s", err);
+                return rsmctl_usage_error(opt->prog, "--to: %s", err);
             opt->to = optarg;
             break;
         }
@@ -244,61 +233,48 @@ static int parse_options(int argc, char **argv, struct options *opt)
                 uint64_t ms;
 
                 if (rsmctl_parse_uint(optarg, 100, 3600000, &ms) != 0)
-                    return usage_error(opt,
-                                       "--timeout-ms: '%s' is not "
-                                       "100..3600000",
-                                       optarg);
+                    return rsmctl_usage_error(opt->prog,
+                                              "--timeout-ms: '%s' is not "
+                                              "100..3600000",
+                                              optarg);
                 snprintf(opt->timeout, sizeof opt->timeout, "%" PRIu64, ms);
                 break;
             }
             if (agentlink_option(&opt->link, c, optarg, err, sizeof err) != 0)
-                return usage_error(opt, "%s", err);
+                return rsmctl_usage_error(opt->prog, "%s", err);
             break;
         case 'h':
-            usage(stdout, opt->verb);
+            failover__usage(stdout, opt->verb);
             return -1;
         case '?':
-            return usage_error(opt, "bad option");
+            return rsmctl_usage_error(opt->prog, "bad option");
         default:
             if (agentlink_option(&opt->link, c, optarg, err, sizeof err) != 0)
-                return usage_error(opt, "%s", err);
+                return rsmctl_usage_error(opt->prog, "%s", err);
         }
     }
     if (optind < argc)
         opt->group = argv[optind++];
     if (optind < argc)
-        return usage_error(opt, "unexpected argument '%s'", argv[optind]);
+        return rsmctl_usage_error(opt->prog, "unexpected argument '%s'",
+                                  argv[optind]);
     if (opt->group == NULL && opt->verb != HISTORY)
-        return usage_error(opt, "which group?");
-    if (opt->group != NULL && !good_group_name(opt->group))
-        return usage_error(opt, "bad group name '%s'", opt->group);
+        return rsmctl_usage_error(opt->prog, "which group?");
+    if (opt->group != NULL && !failover__good_group_name(opt->group))
+        return rsmctl_usage_error(opt->prog, "bad group name '%s'", opt->group);
     if (agentlink_finish(&opt->link, opt->verb == HISTORY ? 1000 : 10000, err,
                          sizeof err) != 0)
-        return usage_error(opt, "%s", err);
+        return rsmctl_usage_error(opt->prog, "%s", err);
     return 0;
 }
 
 /* --- committed state
  * ---------------------------------------------------------- */
 
-static int64_t jint(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-
-    return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /* RSM STATUS from the first agent of l that gives one, or NULL (reported
  * on stderr unless quiet; *exit_code says why). */
-static json_t *get_status(const struct agentlink *l, const char *prog,
-                          bool quiet, int *exit_code)
+static json_t *failover__get_status(const struct agentlink *l, const char *prog,
+                                    bool quiet, int *exit_code)
 {
     static const char *const argv[] = {"RSM", "STATUS"};
     struct agent_call c;
@@ -335,14 +311,14 @@ static json_t *get_status(const struct agentlink *l, const char *prog,
     return o;
 }
 
-static json_t *find_group(json_t *status, const char *name)
+static json_t *failover__find_group(json_t *status, const char *name)
 {
     size_t i;
     json_t *g;
 
     json_array_foreach(json_object_get(status, "groups"), i, g)
     {
-        if (strcmp(jstr(g, "name"), name) == 0)
+        if (strcmp(jfield_str(g, "name"), name) == 0)
             return g;
     }
     return NULL;
@@ -352,8 +328,8 @@ static json_t *find_group(json_t *status, const char *name)
  * -------------------------------------------------- */
 
 /* Send argv to the leader; 0 once it said OK (printed by the caller). */
-static int to_leader(const struct options *opt, int argc,
-                     const char *const *argv, struct rsm_addr *leader)
+static int failover__to_leader(const struct options *opt, int argc,
+                               const char *const *argv, struct rsm_addr *leader)
 {
     char name[RSM_ADDR_STRLEN];
     struct agent_call c;
@@ -371,13 +347,13 @@ static int to_leader(const struct options *opt, int argc,
     return rv;
 }
 
-static int pause_resume(const struct options *opt)
+static int failover__pause_resume(const struct options *opt)
 {
     const char *argv[] = {"RSM", opt->verb == PAUSE ? "PAUSE" : "RESUME",
                           opt->group};
     char name[RSM_ADDR_STRLEN];
     struct rsm_addr leader;
-    int rv = to_leader(opt, 3, argv, &leader);
+    int rv = failover__to_leader(opt, 3, argv, &leader);
 
     if (rv != RSMCTL_EXIT_OK)
         return rv;
@@ -395,7 +371,7 @@ static int pause_resume(const struct options *opt)
 
 /* The history item of g with an epoch above `after`, once nothing is in
  * flight; NULL while not there. */
-static json_t *finished(json_t *g, int64_t after)
+static json_t *failover__finished(json_t *g, int64_t after)
 {
     json_t *hist = json_object_get(g, "history"), *h;
     size_t i;
@@ -404,7 +380,7 @@ static json_t *finished(json_t *g, int64_t after)
         return NULL;
     json_array_foreach(hist, i, h)
     {
-        if (jint(h, "epoch") > after)
+        if (jfield_int(h, "epoch") > after)
             return h;
     }
     return NULL;
@@ -412,8 +388,8 @@ static json_t *finished(json_t *g, int64_t after)
 
 /* Poll the committed state (the leader first, then the agents given) until
  * the failover after epoch `after` is finished or wait_s has passed. */
-static int wait_done(const struct options *opt, const struct rsm_addr *leader,
-                     int64_t after)
+static int failover__wait_done(const struct options *opt,
+                               const struct rsm_addr *leader, int64_t after)
 {
     struct agentlink l = opt->link;
     struct timespec start, now, pause_ts = {0, 200 * 1000 * 1000};
@@ -427,20 +403,22 @@ static int wait_done(const struct options *opt, const struct rsm_addr *leader,
     l.timeout_ms = 1000;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        json_t *st = get_status(&l, opt->prog, true, &code);
-        json_t *h = finished(find_group(st, opt->group), after);
+        json_t *st = failover__get_status(&l, opt->prog, true, &code);
+        json_t *h =
+            failover__finished(failover__find_group(st, opt->group), after);
         if (h != NULL) {
-            const char *result = jstr(h, "result");
+            const char *result = jfield_str(h, "result");
             int64_t risk = json_is_integer(json_object_get(h, "data_at_risk"))
-                               ? jint(h, "data_at_risk")
+                               ? jfield_int(h, "data_at_risk")
                                : -1;
             char riskbuf[48] = "unknown";
             if (risk >= 0)
                 snprintf(riskbuf, sizeof riskbuf, "%" PRId64 " bytes", risk);
             printf("%s of %s %s: epoch %" PRId64 ", %s -> %s, data "
                    "at risk %s\n",
-                   verb_name[opt->verb], opt->group, result, jint(h, "epoch"),
-                   jstr(h, "old_master"), jstr(h, "new_master"), riskbuf);
+                   verb_name[opt->verb], opt->group, result,
+                   jfield_int(h, "epoch"), jfield_str(h, "old_master"),
+                   jfield_str(h, "new_master"), riskbuf);
             rv = strncmp(result, "completed", 9) == 0 ? RSMCTL_EXIT_OK
                                                       : RSMCTL_EXIT_FAILED;
             json_decref(st);
@@ -461,7 +439,7 @@ static int wait_done(const struct options *opt, const struct rsm_addr *leader,
     return rv;
 }
 
-static int failover(const struct options *opt)
+static int failover__request(const struct options *opt)
 {
     /* RSM FAILOVER, not SENTINEL FAILOVER: a follower would pass the
      * latter on to the leader itself, and this command says which agent
@@ -474,17 +452,17 @@ static int failover(const struct options *opt)
     int64_t epoch;
     int rv;
 
-    st = get_status(&opt->link, opt->prog, false, &rv);
+    st = failover__get_status(&opt->link, opt->prog, false, &rv);
     if (st == NULL)
         return rv;
-    g = find_group(st, opt->group);
+    g = failover__find_group(st, opt->group);
     if (g == NULL) {
         fprintf(stderr, "%s: the agents know no group '%s'\n", opt->prog,
                 opt->group);
         json_decref(st);
         return RSMCTL_EXIT_FAILED;
     }
-    epoch = jint(g, "epoch");
+    epoch = jfield_int(g, "epoch");
     json_decref(st);
     if (opt->force)
         argv[argc++] = "FORCE";
@@ -495,7 +473,7 @@ static int failover(const struct options *opt)
         if (opt->timeout[0] != '\0')
             argv[argc++] = opt->timeout;
     }
-    rv = to_leader(opt, argc, argv, &leader);
+    rv = failover__to_leader(opt, argc, argv, &leader);
     if (rv != RSMCTL_EXIT_OK)
         return rv;
     printf("%s of %s requested from the leader at %s\n", verb_name[opt->verb],
@@ -503,27 +481,17 @@ static int failover(const struct options *opt)
     fflush(stdout);
     if (!opt->wait)
         return RSMCTL_EXIT_OK;
-    return wait_done(opt, &leader, epoch);
+    return failover__wait_done(opt, &leader, epoch);
 }
 
 /* --- history
  * ------------------------------------------------------------------- */
 
-static const char *when(int64_t ms, char *buf, size_t len)
+static void failover__print_item(bool color, const char *group, json_t *h)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (ms <= 0 || localtime_r(&t, &tm) == NULL ||
-        strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-        snprintf(buf, len, "-");
-    return buf;
-}
-
-static void print_item(bool color, const char *group, json_t *h)
-{
-    const char *result = jstr(h, "result");
-    int64_t took = jint(h, "ended_at_ms") - jint(h, "decided_at_ms");
+    const char *result = jfield_str(h, "result");
+    int64_t took =
+        jfield_int(h, "ended_at_ms") - jfield_int(h, "decided_at_ms");
     json_t *risk = json_object_get(h, "data_at_risk");
     char ts[32], line[1024], riskbuf[48] = "unknown";
     enum text_color c = strcmp(result, "completed") == 0 ? TC_GREEN
@@ -533,22 +501,24 @@ static void print_item(bool color, const char *group, json_t *h)
     if (json_is_integer(risk) && json_integer_value(risk) >= 0)
         snprintf(riskbuf, sizeof riskbuf, "%" JSON_INTEGER_FORMAT " bytes",
                  json_integer_value(risk));
-    printf("%s%s%s  epoch %" PRId64 "  %s  %s  %s%s%s\n",
-           text_on(color, TC_BOLD), group, text_off(color, TC_BOLD),
-           jint(h, "epoch"), when(jint(h, "decided_at_ms"), ts, sizeof ts),
-           jstr(h, "kind"), text_on(color, c), result, text_off(color, c));
+    printf(
+        "%s%s%s  epoch %" PRId64 "  %s  %s  %s%s%s\n", text_on(color, TC_BOLD),
+        group, text_off(color, TC_BOLD), jfield_int(h, "epoch"),
+        text_when(jfield_int(h, "decided_at_ms"), ts, sizeof ts),
+        jfield_str(h, "kind"), text_on(color, c), result, text_off(color, c));
     snprintf(line, sizeof line, "%s -> %s, data at risk %s, took %.1f s",
-             jstr(h, "old_master"), jstr(h, "new_master"), riskbuf,
+             jfield_str(h, "old_master"), jfield_str(h, "new_master"), riskbuf,
              took > 0 ? (double)took / 1000 : 0.0);
     text_wrap(stdout, color, "    ", 0, TC_NONE, line);
-    if (jstr(h, "reason")[0] != '\0')
-        text_wrap(stdout, color, "    reason: ", 2, TC_NONE, jstr(h, "reason"));
+    if (jfield_str(h, "reason")[0] != '\0')
+        text_wrap(stdout, color, "    reason: ", 2, TC_NONE,
+                  jfield_str(h, "reason"));
 }
 
 /* One item of RSM HISTORY, a flat array of key/value bulk strings, as a
  * JSON object with the keys of RSM STATUS's history ("old-master" ->
  * "old_master") and numbers as numbers; NULL if malformed. */
-static json_t *history_item(const struct agent_reply *r)
+static json_t *failover__history_item(const struct agent_reply *r)
 {
     static const char *const numbers[] = {
         "epoch",      "decided_at_ms", "ended_at_ms",
@@ -585,7 +555,7 @@ static json_t *history_item(const struct agent_reply *r)
     return o;
 }
 
-static int history(const struct options *opt)
+static int failover__history(const struct options *opt)
 {
     const char *argv[] = {"RSM", "HISTORY", opt->group};
     bool color = text_use_color(stdout);
@@ -609,7 +579,7 @@ static int history(const struct options *opt)
         rv = RSMCTL_EXIT_FAILED;
     }
     for (i = 0; rv == RSMCTL_EXIT_OK && i < c.reply.elements; i++) {
-        h = history_item(&c.reply.element[i]);
+        h = failover__history_item(&c.reply.element[i]);
         if (h == NULL) {
             fprintf(stderr, "%s: malformed history item\n", opt->prog);
             rv = RSMCTL_EXIT_FAILED;
@@ -623,7 +593,7 @@ static int history(const struct options *opt)
     } else if (rv == RSMCTL_EXIT_OK) {
         json_array_foreach(out, i, h)
         {
-            print_item(color, jstr(h, "group"), h);
+            failover__print_item(color, jfield_str(h, "group"), h);
         }
         if (json_array_size(out) == 0)
             printf("no failover yet%s%s\n", opt->group ? " of " : "",
@@ -636,25 +606,25 @@ static int history(const struct options *opt)
 /* --- entry points
  * ---------------------------------------------------------------- */
 
-static int run(enum verb v, int argc, char **argv)
+static int failover__run(enum verb v, int argc, char **argv)
 {
     struct options opt = {.verb = v};
     int rv;
 
     snprintf(opt.prog, sizeof opt.prog, "rsmctl %s", verb_name[v]);
-    rv = parse_options(argc, argv, &opt);
+    rv = failover__parse_options(argc, argv, &opt);
     if (rv == 0) {
         switch (v) {
         case FAILOVER:
         case SWITCHOVER:
-            rv = failover(&opt);
+            rv = failover__request(&opt);
             break;
         case PAUSE:
         case RESUME:
-            rv = pause_resume(&opt);
+            rv = failover__pause_resume(&opt);
             break;
         case HISTORY:
-            rv = history(&opt);
+            rv = failover__history(&opt);
             break;
         }
     }
@@ -664,25 +634,25 @@ static int run(enum verb v, int argc, char **argv)
 
 int rsmctl_failover(int argc, char **argv)
 {
-    return run(FAILOVER, argc, argv);
+    return failover__run(FAILOVER, argc, argv);
 }
 
 int rsmctl_switchover(int argc, char **argv)
 {
-    return run(SWITCHOVER, argc, argv);
+    return failover__run(SWITCHOVER, argc, argv);
 }
 
 int rsmctl_pause(int argc, char **argv)
 {
-    return run(PAUSE, argc, argv);
+    return failover__run(PAUSE, argc, argv);
 }
 
 int rsmctl_resume(int argc, char **argv)
 {
-    return run(RESUME, argc, argv);
+    return failover__run(RESUME, argc, argv);
 }
 
 int rsmctl_history(int argc, char **argv)
 {
-    return run(HISTORY, argc, argv);
+    return failover__run(HISTORY, argc, argv);
 }

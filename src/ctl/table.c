@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- colors ---------------------------------------------------------------
@@ -84,6 +85,20 @@ void text_wrap(FILE *out, bool color, const char *prefix, unsigned hang,
     fprintf(out, "%s\n", text_off(color, c));
 }
 
+/* ---- times -----------------------------------------------------------------
+ */
+
+const char *text_when(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms <= 0 || localtime_r(&t, &tm) == NULL ||
+        strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(buf, len, "-");
+    return buf;
+}
+
 /* ---- tables ----------------------------------------------------------------
  */
 
@@ -99,7 +114,7 @@ void table_init(struct table *t, unsigned cols, const char *const *header)
             table_color(t, c, TC_BOLD);
 }
 
-static bool grow(struct table *t)
+static bool table__grow(struct table *t)
 {
     size_t cap = t->cap ? t->cap * 2 : 8;
     char ***cells = realloc(t->cells, cap * sizeof *cells);
@@ -123,7 +138,7 @@ void table_row(struct table *t, const char *const *cells)
 
     if (t->oom)
         return;
-    if (t->rows == t->cap && !grow(t)) {
+    if (t->rows == t->cap && !table__grow(t)) {
         t->oom = true;
         return;
     }
@@ -179,7 +194,7 @@ const char *text_fit(const char *text, size_t width, char *buf, size_t len)
 }
 
 /* Column widths, the flexible one narrowed to fit indent + TEXT_WIDTH. */
-static void widths(const struct table *t, size_t indent, size_t *w)
+static void table__widths(const struct table *t, size_t indent, size_t *w)
 {
     size_t total = indent;
     int flex = t->flex;
@@ -211,7 +226,7 @@ void table_print(const struct table *t, FILE *out, bool color,
 
     if (t->oom)
         return;
-    widths(t, strlen(indent), w);
+    table__widths(t, strlen(indent), w);
     for (size_t r = 0; r < t->rows; r++) {
         size_t pad = 0;
         fputs(indent, out);

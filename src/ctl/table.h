@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Human output never goes past this column. */
@@ -40,6 +41,11 @@ const char *text_off(bool color, enum text_color c);
  * A word longer than a line is cut. The whole text is in color c. */
 void text_wrap(FILE *out, bool color, const char *prefix, unsigned hang,
                enum text_color c, const char *text);
+
+/* "2026-11-26 10:00:01" (local time) for a wall-clock time in ms into buf
+ * (len bytes), "-" for ms <= 0 or a time that cannot be shown. Returns
+ * buf. */
+const char *text_when(int64_t ms, char *buf, size_t len);
 
 /* --- tables ----------------------------------------------------------------
  * Columns as wide as their widest cell, two spaces apart, left-aligned,
