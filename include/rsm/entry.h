@@ -72,6 +72,27 @@ enum rsm_failover_result {
 };
 #define RSM_RESULT_COUNT 3 /* number of results above */
 
+/* Why a failover was aborted (proto AbortCode, same values): the io side
+ * names its event from this (src/api/sentinel.c), never from the reason
+ * text, which is for humans only. Set by the planner with the text.
+ * UNSPECIFIED: no code. Aborts written by agents older than the code carry
+ * none, and the codec reads a value this agent does not know as
+ * UNSPECIFIED too (refusing it would let agents of two versions apply the
+ * log differently); rsm_entry_check() refuses values out of range, which
+ * only a bug can produce. */
+enum rsm_abort_code {
+    RSM_ABORT_UNSPECIFIED = 0,
+    RSM_ABORT_TIMEOUT,          /* not promoted / caught up / demoted in
+                                   time */
+    RSM_ABORT_UNREACHABLE,      /* the chosen replica DOWN or not
+                                   monitored */
+    RSM_ABORT_REPLACED_BY_SYNC, /* its data replaced by a full sync */
+    RSM_ABORT_RESTARTED,        /* it restarted empty */
+    RSM_ABORT_OTHER,            /* any other cause (FAILOVER unusable,
+                                   CLIENT PAUSE refused, both role:master) */
+};
+#define RSM_ABORT_CODE_LAST RSM_ABORT_OTHER
+
 struct rsm_ranked {
     struct rsm_addr addr;
     unsigned rank; /* 1 = best, 0 = excluded */
@@ -105,6 +126,7 @@ struct rsm_entry {
     enum rsm_switchover_method switchover_method; /* decide, SWITCHOVER */
     enum rsm_failover_step step;                  /* progress */
     enum rsm_failover_result result;              /* complete */
+    enum rsm_abort_code abort_code;               /* abort */
     unsigned n_stragglers;                        /* complete */
     struct rsm_addr stragglers[RSM_MAX_MEMBERS];
     int64_t data_at_risk; /* complete (-1 unknown) */
@@ -151,7 +173,8 @@ const char *rsm_failover_result_str(enum rsm_failover_result r);
  * every string NUL-terminated in its buffer; the addresses the kind uses either
  * empty (host "" and port 0) or valid (rsm_addr_set rules; members, ranking and
  * stragglers never empty); counts within RSM_MAX_*; enums in range; decide
- * timeout_ms >= 0 and the pause method only for a SWITCHOVER; for
+ * timeout_ms >= 0 and the pause method only for a SWITCHOVER; an abort code
+ * within enum rsm_abort_code; for
  * set-group-config the settings in range, one at least (rsm_groupconf_check). 0
  * or RSM_EINVAL with the field named in errmsg. Fields the kind does not use
  * are not looked at. */

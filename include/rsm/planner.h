@@ -356,6 +356,22 @@ struct rsm_plan_event {
     char detail[RSM_PLAN_DETAIL_MAX];
 };
 
+/* What the shell must tell apart about a plan, as a value: it acts on
+ * this, never on the reason text (for humans: logs, status). */
+enum rsm_plan_code {
+    RSM_PLAN_CODE_NONE = 0,           /* nothing the shell acts on */
+    RSM_PLAN_CODE_SWITCHOVER_REFUSED, /* NONE: the switchover requested
+                                         cannot be done (group paused,
+                                         master not answering as
+                                         role:master, Redis < 6.2, pause
+                                         timeout too short): the client is
+                                         refused (-REFUSED) */
+    RSM_PLAN_CODE_NO_GOOD_REPLICA,    /* NONE: the failover or switchover
+                                         has no eligible replica, or the
+                                         target asked for is not eligible
+                                         (-NOGOODSLAVE) */
+};
+
 #define RSM_PLAN_MAX_EVENTS (RSM_MAX_MEMBERS + 4)
 #define RSM_PLAN_REASON_MAX 512
 
@@ -364,7 +380,9 @@ struct rsm_planner_plan {
     enum rsm_plan_kind kind;
     enum rsm_failover_state state; /* of the group, when planned */
     uint64_t epoch;                /* failover in flight or decided, else 0 */
-    char reason[RSM_PLAN_REASON_MAX]; /* always set: what and why */
+    char reason[RSM_PLAN_REASON_MAX]; /* always set: what and why (for
+                                         humans: act on code) */
+    enum rsm_plan_code code;          /* NONE unless stated above */
     struct rsm_entry entry;           /* RSM_PLAN_PROPOSE */
     unsigned n_actions;               /* RSM_PLAN_REDIS: >= 1 */
     struct rsm_redis_action actions[RSM_MAX_MEMBERS];

@@ -537,22 +537,26 @@ static void complete_events(struct events *ev, const struct rsm_entry *e,
     }
 }
 
-/* The planner's abort reasons (planner.c abort_failover) name the
- * Sentinel event. */
-static const char *abort_name(const char *reason)
+/* The Sentinel event of an abort, from its code (the planner sets it;
+ * the reason text is for humans only). Aborts written by agents older
+ * than the code carry none (UNSPECIFIED): they get the generic event, as
+ * a reason naming none of these causes did when the event was inferred
+ * from the text. */
+static const char *abort_name(enum rsm_abort_code code)
 {
-    if (strstr(reason, "not seen within") != NULL ||
-        strstr(reason, "not promoted within") != NULL ||
-        strstr(reason, "not caught up within") != NULL ||
-        strstr(reason, "by the deadline") != NULL ||
-        strstr(reason, "not demoted in time") != NULL)
+    switch (code) {
+    case RSM_ABORT_TIMEOUT:
         return "-failover-abort-timeout";
-    if (strstr(reason, "unreachable") != NULL)
+    case RSM_ABORT_UNREACHABLE:
         return "-failover-abort-slave-unreachable";
-    if (strstr(reason, "replaced by a sync") != NULL)
+    case RSM_ABORT_REPLACED_BY_SYNC:
         return "-failover-abort-slave-resynced";
-    if (strstr(reason, "restarted") != NULL)
+    case RSM_ABORT_RESTARTED:
         return "-failover-abort-slave-restarted";
+    case RSM_ABORT_UNSPECIFIED:
+    case RSM_ABORT_OTHER:
+        break;
+    }
     return "-failover-abort";
 }
 
@@ -586,7 +590,7 @@ size_t rsm_sentinel_entry_events(const struct rsm_entry *e,
     case RSM_ENTRY_ABORT_FAILOVER:
         h = history_of(g, e->epoch);
         if (h != NULL)
-            ev_master(&ev, abort_name(h->reason), e->group, &h->old_master);
+            ev_master(&ev, abort_name(e->abort_code), e->group, &h->old_master);
         break;
     case RSM_ENTRY_SET_PAUSED:
         if (g != NULL && g->has_master)

@@ -209,9 +209,11 @@ void rsm_sentinel_payload_switch(char *buf, size_t len, const char *group,
  *   CompleteFailover +failover-end (old master), then +slave for every
  *                    other instance under the new master;
  *   AbortFailover    -failover-abort-timeout, -failover-abort-slave-
- *                    unreachable or -failover-abort-slave-restarted
- *                    (from the planner's abort reason), else
- *                    -failover-abort;
+ *                    unreachable, -failover-abort-slave-resynced or
+ *                    -failover-abort-slave-restarted (from the entry's
+ *                    abort code, never its reason text), else
+ *                    -failover-abort (code OTHER, or UNSPECIFIED: an
+ *                    older agent's abort, which carries no code);
  *   SetPaused        +rsm-paused / -rsm-paused "master ..." (ours).
  * Master payloads name the old master of the failover. +switch-master is
  * not among them: it follows the master given to clients (see api.h).

@@ -194,6 +194,7 @@ static void enc_entry(struct entry_pb *pb, const struct rsm_entry *e)
         pb->abort.group = str(e->group);
         pb->abort.epoch = e->epoch;
         pb->abort.reason = str(e->reason);
+        pb->abort.code = (Rsm__AbortCode)e->abort_code;
         m->kind_case = RSM__ENTRY__KIND_ABORT_FAILOVER;
         m->abort_failover = &pb->abort;
         break;
@@ -595,6 +596,26 @@ static int dec_complete(struct dec *d, const Rsm__CompleteFailover *m,
     return rv;
 }
 
+/* Absent (an older agent's abort) is 0 = UNSPECIFIED. A code this agent
+ * does not know (a newer agent's) is read as UNSPECIFIED, not refused:
+ * the abort must apply on every agent alike, whatever its version. */
+_Static_assert((int)RSM__ABORT_CODE__ABORT_TIMEOUT == RSM_ABORT_TIMEOUT &&
+                   (int)RSM__ABORT_CODE__ABORT_UNREACHABLE ==
+                       RSM_ABORT_UNREACHABLE &&
+                   (int)RSM__ABORT_CODE__ABORT_REPLACED_BY_SYNC ==
+                       RSM_ABORT_REPLACED_BY_SYNC &&
+                   (int)RSM__ABORT_CODE__ABORT_RESTARTED ==
+                       RSM_ABORT_RESTARTED &&
+                   (int)RSM__ABORT_CODE__ABORT_OTHER == RSM_ABORT_OTHER,
+               "enum rsm_abort_code mirrors proto AbortCode");
+
+static enum rsm_abort_code abort_code(Rsm__AbortCode v)
+{
+    if ((int)v < 0 || (int)v > RSM_ABORT_CODE_LAST)
+        return RSM_ABORT_UNSPECIFIED;
+    return (enum rsm_abort_code)v;
+}
+
 static int dec_abort(struct dec *d, const Rsm__AbortFailover *m,
                      struct rsm_entry *e)
 {
@@ -605,6 +626,7 @@ static int dec_abort(struct dec *d, const Rsm__AbortFailover *m,
         rv = dec_str(d, e->reason, sizeof e->reason, m->reason,
                      "abort_failover.reason");
     e->epoch = m->epoch;
+    e->abort_code = abort_code(m->code);
     return rv;
 }
 

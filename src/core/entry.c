@@ -236,6 +236,16 @@ static int check_complete(const struct rsm_entry *e, char *errmsg,
                        errlen);
 }
 
+/* The codec reads unknown codes as UNSPECIFIED (entry.h): a code out of
+ * range here was made by this agent. */
+static int check_abort(const struct rsm_entry *e, char *errmsg, size_t errlen)
+{
+    if ((unsigned)e->abort_code > RSM_ABORT_CODE_LAST)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "abort code: bad value %d",
+                        (int)e->abort_code);
+    return check_str(e->reason, sizeof e->reason, "reason", errmsg, errlen);
+}
+
 bool rsm_cluster_id_valid(const char *s)
 {
     size_t i;
@@ -291,7 +301,7 @@ int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen)
     case RSM_ENTRY_COMPLETE_FAILOVER:
         return check_complete(e, errmsg, errlen);
     case RSM_ENTRY_ABORT_FAILOVER:
-        return check_str(e->reason, sizeof e->reason, "reason", errmsg, errlen);
+        return check_abort(e, errmsg, errlen);
     case RSM_ENTRY_SET_GROUP_CONFIG:
         return rsm_groupconf_check(&e->settings, true, errmsg, errlen);
     default:

@@ -429,6 +429,7 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
                 best = from[rank[i].index];
         }
         if (best == NULL) {
+            c->out->code = RSM_PLAN_CODE_NO_GOOD_REPLICA;
             reasonf(c, "%s; target %s not eligible: ", why,
                     rsm_addr_format(target, a, RSM_ADDR_STRLEN));
             for (unsigned i = 0; i < e->n_ranked; i++) {
@@ -446,6 +447,7 @@ static int decide_to(struct ctx *c, enum rsm_failover_kind kind,
         }
     }
     if (best == NULL || best->info == NULL || best->info->priority <= 0) {
+        c->out->code = RSM_PLAN_CODE_NO_GOOD_REPLICA;
         reasonf(c, "%s; no eligible candidate: ", why);
         explain_exclusions(c, e);
         rsm_entry_init(&c->out->entry, RSM_ENTRY_NONE, c->in->group, c->now);
@@ -749,16 +751,22 @@ static void flight_init(const struct ctx *c, struct flight *f)
     f->timed_out = f->elapsed > c->in->cfg->failover_timeout_ms;
 }
 
-static int abort_failover(struct ctx *c, const struct flight *f, const char *ev,
+/* Propose AbortFailover with its code (what io names the event from) and
+ * its reason text (for humans). */
+static int abort_failover(struct ctx *c, const struct flight *f,
+                          enum rsm_abort_code code, const char *ev,
                           const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int abort_failover(struct ctx *c, const struct flight *f, const char *ev,
+    __attribute__((format(printf, 5, 6)));
+static int abort_failover(struct ctx *c, const struct flight *f,
+                          enum rsm_abort_code code, const char *ev,
                           const char *fmt, ...)
 {
     struct rsm_entry *e = propose(c, RSM_ENTRY_ABORT_FAILOVER);
     va_list ap;
 
+    assert(code != RSM_ABORT_UNSPECIFIED); /* only older agents' aborts */
     e->epoch = f->d->epoch;
+    e->abort_code = code;
     va_start(ap, fmt);
     vsnprintf(e->reason, sizeof e->reason, fmt, ap);
     va_end(ap);
@@ -790,14 +798,17 @@ static int promote_phase(struct ctx *c, const struct flight *f)
     }
     c->out->state = RSM_FO_SEND_PROMOTE;
     if (f->timed_out)
-        return abort_failover(c, f, "-failover-abort-timeout",
+        return abort_failover(c, f, RSM_ABORT_TIMEOUT,
+                              "-failover-abort-timeout",
                               "promotion of %s not seen within %lld ms", a,
                               (long long)c->in->cfg->failover_timeout_ms);
     if (o == NULL || o->state == RSM_HEALTH_DOWN)
-        return abort_failover(c, f, "-failover-abort-slave-unreachable",
+        return abort_failover(c, f, RSM_ABORT_UNREACHABLE,
+                              "-failover-abort-slave-unreachable",
                               "%s unreachable before promotion", a);
     if (o->restarted_empty)
-        return abort_failover(c, f, "-failover-abort-slave-restarted",
+        return abort_failover(c, f, RSM_ABORT_RESTARTED,
+                              "-failover-abort-slave-restarted",
                               "%s restarted empty before promotion", a);
     /* A replica's offset only goes back when a full sync replaces its
      * data (e.g. from a master that restarted empty, after the decision
@@ -806,7 +817,8 @@ static int promote_phase(struct ctx *c, const struct flight *f)
     if (o->info != NULL && !is_master(o) && f->d->new_offset > 0 &&
         rsm_info_offset(o->info) >= 0 &&
         rsm_info_offset(o->info) < f->d->new_offset)
-        return abort_failover(c, f, "-failover-abort-slave-resynced",
+        return abort_failover(c, f, RSM_ABORT_REPLACED_BY_SYNC,
+                              "-failover-abort-slave-resynced",
                               "%s offset went back from %lld to %lld before "
                               "promotion: its data was replaced by a sync",
                               a, (long long)f->d->new_offset,
@@ -837,6 +849,7 @@ static int switchover_phase(struct ctx *c, const struct flight *f)
         old_seen && is_master(old) ? old->info->failover_state : RSM_FOCMD_NONE;
     bool swapped = old_seen && follows(old, f->new_m);
     const char *ev = NULL;
+    enum rsm_abort_code code = RSM_ABORT_UNSPECIFIED;
     char why[RSM_ADDR_STRLEN + 64];
     struct rsm_redis_action *act;
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
@@ -848,17 +861,21 @@ static int switchover_phase(struct ctx *c, const struct flight *f)
     c->out->state = RSM_FO_SEND_PROMOTE;
     if (left < -1000) { /* Redis's own FAILOVER timeout has fired */
         ev = "-failover-abort-timeout";
+        code = RSM_ABORT_TIMEOUT;
         snprintf(why, sizeof why, "%s not promoted within %lld ms", a,
                  (long long)limit);
     } else if (o == NULL || o->state == RSM_HEALTH_DOWN) {
         ev = "-failover-abort-slave-unreachable";
+        code = RSM_ABORT_UNREACHABLE;
         snprintf(why, sizeof why, "%s unreachable", a);
     } else if (o->restarted_empty) {
         ev = "-failover-abort-slave-restarted";
+        code = RSM_ABORT_RESTARTED;
         snprintf(why, sizeof why, "%s restarted empty", a);
     } else if (c->in->failover_cmd == RSM_FAILOVER_CMD_UNUSABLE &&
                fs == RSM_FOCMD_NONE && !swapped) {
         ev = "-failover-abort-failover-unusable";
+        code = RSM_ABORT_OTHER;
         snprintf(why, sizeof why, "FAILOVER not usable on %s", b);
     }
     if (ev != NULL) {
@@ -883,8 +900,8 @@ static int switchover_phase(struct ctx *c, const struct flight *f)
                     a, why, b);
             return 0;
         }
-        return abort_failover(c, f, ev, "switchover: %s, %s keeps serving", why,
-                              b);
+        return abort_failover(c, f, code, ev,
+                              "switchover: %s, %s keeps serving", why, b);
     }
     if (left < 100) {
         reasonf(c,
@@ -1071,7 +1088,8 @@ static void reason_catching_up(struct ctx *c, const struct flight *f,
 
 /* Abort at step NONE: nothing was demoted; lift the pause first. */
 static int pause_abort(struct ctx *c, const struct flight *f,
-                       const struct rsm_pause_record *p, const char *ev,
+                       const struct rsm_pause_record *p,
+                       enum rsm_abort_code code, const char *ev,
                        const char *why)
 {
     char b[RSM_ADDR_STRLEN];
@@ -1084,7 +1102,8 @@ static int pause_abort(struct ctx *c, const struct flight *f,
         reasonf(c, "switchover: %s; CLIENT UNPAUSE on %s, then abort", why, b);
         return 0;
     }
-    return abort_failover(c, f, ev, "switchover: %s, %s keeps serving", why, b);
+    return abort_failover(c, f, code, ev, "switchover: %s, %s keeps serving",
+                          why, b);
 }
 
 /* PAUSE_WRITES (step NONE): pause, wait for the target, record it. */
@@ -1094,6 +1113,7 @@ static int pause_phase(struct ctx *c, const struct flight *f)
     const struct rsm_pause_record *p = pause_of(c, f);
     int64_t left = switchover_left(c, f);
     const char *ev = NULL;
+    enum rsm_abort_code code = RSM_ABORT_UNSPECIFIED;
     char why[RSM_ADDR_STRLEN + RSM_REASON_MAX + 64];
     struct rsm_entry *e;
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
@@ -1103,21 +1123,25 @@ static int pause_phase(struct ctx *c, const struct flight *f)
     rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
     if (p != NULL && p->state == RSM_PAUSE_REFUSED) {
         ev = "-failover-abort-pause-refused";
+        code = RSM_ABORT_OTHER;
         snprintf(why, sizeof why, "CLIENT PAUSE refused by %s (%.32s)", b,
                  p->error);
     } else if (o == NULL || o->state == RSM_HEALTH_DOWN) {
         ev = "-failover-abort-slave-unreachable";
+        code = RSM_ABORT_UNREACHABLE;
         snprintf(why, sizeof why, "%s unreachable", a);
     } else if (o->restarted_empty) {
         ev = "-failover-abort-slave-restarted";
+        code = RSM_ABORT_RESTARTED;
         snprintf(why, sizeof why, "%s restarted empty", a);
     } else if (left < PAUSE_MARGIN_MS) {
         ev = "-failover-abort-timeout";
+        code = RSM_ABORT_TIMEOUT;
         snprintf(why, sizeof why, "%s not caught up within %lld ms", a,
                  (long long)(left + f->elapsed - PAUSE_MARGIN_MS));
     }
     if (ev != NULL)
-        return pause_abort(c, f, p, ev, why);
+        return pause_abort(c, f, p, code, ev, why);
     if (!can_command(c, old) || !is_master(old) || !linked_to(c, o, f->old_m)) {
         reasonf(c,
                 "switchover to %s: waiting for %s (role:master, answering) "
@@ -1147,8 +1171,8 @@ static int pause_phase(struct ctx *c, const struct flight *f)
 /* Roll back at step CAUGHT_UP: the old master a master again (it has
  * every write the target has), unpaused, then AbortFailover. */
 static int rollback(struct ctx *c, const struct flight *f,
-                    const struct rsm_pause_record *p, const char *ev,
-                    const char *why)
+                    const struct rsm_pause_record *p, enum rsm_abort_code code,
+                    const char *ev, const char *why)
 {
     const struct rsm_observation *old = f->old;
     char b[RSM_ADDR_STRLEN];
@@ -1167,7 +1191,7 @@ static int rollback(struct ctx *c, const struct flight *f,
                 b);
         return 0;
     }
-    return abort_failover(c, f, ev,
+    return abort_failover(c, f, code, ev,
                           "switchover: %s, rolled back, %s keeps "
                           "serving",
                           why, b);
@@ -1227,13 +1251,15 @@ static int swap_phase(struct ctx *c, const struct flight *f)
         return promote_phase(c, f); /* records the promotion */
     }
     if (o == NULL || o->state == RSM_HEALTH_DOWN)
-        return rollback(c, f, p, "-failover-abort-slave-unreachable",
+        return rollback(c, f, p, RSM_ABORT_UNREACHABLE,
+                        "-failover-abort-slave-unreachable",
                         "target unreachable");
     if (o->restarted_empty)
-        return rollback(c, f, p, "-failover-abort-slave-restarted",
+        return rollback(c, f, p, RSM_ABORT_RESTARTED,
+                        "-failover-abort-slave-restarted",
                         "target restarted empty");
     if (target_master && old_master)
-        return rollback(c, f, p, "-failover-abort-roles",
+        return rollback(c, f, p, RSM_ABORT_OTHER, "-failover-abort-roles",
                         "target and old master both role:master");
     if (demoted) {
         if (can_command(c, o)) {
@@ -1247,14 +1273,15 @@ static int swap_phase(struct ctx *c, const struct flight *f)
             return 0;
         }
         if (left < 0)
-            return rollback(c, f, p, "-failover-abort-timeout",
+            return rollback(c, f, p, RSM_ABORT_TIMEOUT,
+                            "-failover-abort-timeout",
                             "target not promoted by the deadline");
         reasonf(c, "switchover: waiting to promote %s (%s)", a,
                 rsm_health_state_str(o->state));
         return 0;
     }
     if (left < PAUSE_MARGIN_MS)
-        return rollback(c, f, p, "-failover-abort-timeout",
+        return rollback(c, f, p, RSM_ABORT_TIMEOUT, "-failover-abort-timeout",
                         "old master not demoted in time");
     if (old_master && can_command(c, old))
         return demote_paused(c, f, p, left);
@@ -1522,10 +1549,12 @@ static int switchover_requested(struct ctx *c)
 
     rsm_addr_format(&c->g->master, a, RSM_ADDR_STRLEN);
     if (c->g->paused) {
+        c->out->code = RSM_PLAN_CODE_SWITCHOVER_REFUSED;
         reasonf(c, "switchover refused: group paused");
         return 0;
     }
     if (mo == NULL || !can_command(c, mo) || !is_master(mo)) {
+        c->out->code = RSM_PLAN_CODE_SWITCHOVER_REFUSED;
         reasonf(c,
                 "switchover refused: master %s not answering as role:master "
                 "(a failover is what it needs)",
@@ -1533,6 +1562,7 @@ static int switchover_requested(struct ctx *c)
         return 0;
     }
     if (!has_switchover_cmds(mo->info)) {
+        c->out->code = RSM_PLAN_CODE_SWITCHOVER_REFUSED;
         reasonf(c,
                 "switchover refused: master %s runs Redis %s; before 6.2 "
                 "there is no FAILOVER and no CLIENT PAUSE WRITE/UNPAUSE, so "
@@ -1547,6 +1577,7 @@ static int switchover_requested(struct ctx *c)
         (c->in->switchover_timeout_ms > 0
              ? c->in->switchover_timeout_ms
              : c->in->cfg->failover_timeout_ms) <= PAUSE_MARGIN_MS) {
+        c->out->code = RSM_PLAN_CODE_SWITCHOVER_REFUSED;
         reasonf(c,
                 "switchover refused: the pause method needs a timeout above "
                 "%d ms (writes are paused at most that long; the old master "

@@ -1750,10 +1750,11 @@ static bool manual_planned(struct group *g, const struct rsm_group *cg,
         manual_done(g, RSM_ENOTFOUND, "no master recorded yet");
         return true;
     }
+    /* the code decides the reply; the reason is the text given with it */
     if (g->manual.kind == RSM_FAILOVER_SWITCHOVER &&
-        strstr(plan->reason, "switchover refused") == plan->reason)
+        plan->code == RSM_PLAN_CODE_SWITCHOVER_REFUSED)
         manual_done(g, RSM_EREJECTED, plan->reason);
-    else
+    else /* NO_GOOD_REPLICA, or NONE (e.g. waiting for a reading) */
         manual_done(g, RSM_ENOCANDIDATE, plan->reason);
     return false;
 }

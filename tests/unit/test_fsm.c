@@ -563,6 +563,44 @@ static void test_malformed_entries_are_rejected(void **state)
     assert_int_equal(f->fsm.rejected, 4);
 }
 
+/* An abort code this agent does not know (a newer agent's) is read as
+ * UNSPECIFIED: the abort applies here as on the newer agents, so the
+ * state stays the same on every agent. One out of range in a C entry is
+ * a bug of this agent: refused as malformed. */
+static void test_abort_code_unknown_still_applies(void **state)
+{
+    struct fx *f = *state;
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__AbortFailover ab = RSM__ABORT_FAILOVER__INIT;
+    struct rsm_entry out, *e;
+    uint8_t *buf;
+    size_t len;
+
+    in_flight(f);
+    e = abort_failover(f, "g", 1);
+    e->abort_code = (enum rsm_abort_code)(RSM_ABORT_CODE_LAST + 1);
+    refused(f, e, "malformed entry: abort code: bad value 6");
+    m.time_ms = f->now;
+    m.kind_case = RSM__ENTRY__KIND_ABORT_FAILOVER;
+    m.abort_failover = &ab;
+    ab.group = "g";
+    ab.epoch = 1;
+    ab.reason = "target gone";
+    ab.code = (Rsm__AbortCode)(RSM_ABORT_CODE_LAST + 1);
+    len = rsm__entry__get_packed_size(&m);
+    buf = malloc(len);
+    assert_non_null(buf);
+    rsm__entry__pack(&m, buf);
+    assert_int_equal(rsm_fsm_apply_bytes(&f->fsm, buf, len, &out, f->reason,
+                                         sizeof f->reason),
+                     0);
+    free(buf);
+    assert_int_equal(out.abort_code, RSM_ABORT_UNSPECIFIED);
+    assert_false(group(f, "g")->in_flight);
+    assert_int_equal(group(f, "g")->history[0].result, RSM_RESULT_ABORTED);
+    assert_string_equal(group(f, "g")->history[0].reason, "target gone");
+}
+
 static void test_apply_bytes_decodes_and_applies(void **state)
 {
     struct fx *f = *state;
@@ -1383,6 +1421,7 @@ int main(void)
         T(test_complete_commits_new_master_and_history),
         T(test_complete_needs_the_in_flight_epoch),
         T(test_abort_keeps_master_and_consumes_epoch),
+        T(test_abort_code_unknown_still_applies),
         T(test_history_is_bounded_oldest_dropped),
         T(test_malformed_entries_are_rejected),
         T(test_apply_bytes_decodes_and_applies),

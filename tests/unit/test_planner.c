@@ -71,6 +71,7 @@ struct sim {
     unsigned max_syncing;
     bool state_seen[RSM_FO_SWAP_ROLES + 1];
     struct rsm_entry last_complete; /* the last CompleteFailover applied */
+    struct rsm_entry last_abort;    /* the last AbortFailover applied */
     char reason[RSM_ERRMSG_SIZE];
     bool manual;     /* an operator asks for a failover (until decided) */
     bool force;      /* ... forced (rsmctl failover --force) */
@@ -362,6 +363,40 @@ static void plan(struct sim *s)
                  s->plan.events[k].name);
 }
 
+/* Every abort the planner proposes carries a code, and its event agrees
+ * with it (the io side names its own event from the code alone). */
+static void check_abort_code(const struct rsm_planner_plan *p)
+{
+    const char *ev = NULL;
+
+    for (unsigned k = 0; k < p->n_events; k++) {
+        if (strncmp(p->events[k].name, "-failover-abort", 15) == 0)
+            ev = p->events[k].name;
+    }
+    assert_non_null(ev);
+    switch (p->entry.abort_code) {
+    case RSM_ABORT_TIMEOUT:
+        assert_string_equal(ev, "-failover-abort-timeout");
+        break;
+    case RSM_ABORT_UNREACHABLE:
+        assert_string_equal(ev, "-failover-abort-slave-unreachable");
+        break;
+    case RSM_ABORT_REPLACED_BY_SYNC:
+        assert_string_equal(ev, "-failover-abort-slave-resynced");
+        break;
+    case RSM_ABORT_RESTARTED:
+        assert_string_equal(ev, "-failover-abort-slave-restarted");
+        break;
+    case RSM_ABORT_OTHER:
+        assert_true(strcmp(ev, "-failover-abort-failover-unusable") == 0 ||
+                    strcmp(ev, "-failover-abort-pause-refused") == 0 ||
+                    strcmp(ev, "-failover-abort-roles") == 0);
+        break;
+    default:
+        fail_msg("abort without a code: %s", p->entry.reason);
+    }
+}
+
 static void commit(struct sim *s)
 {
     int rc =
@@ -379,6 +414,10 @@ static void commit(struct sim *s)
     }
     if (s->plan.entry.kind == RSM_ENTRY_COMPLETE_FAILOVER)
         s->last_complete = s->plan.entry;
+    if (s->plan.entry.kind == RSM_ENTRY_ABORT_FAILOVER) {
+        check_abort_code(&s->plan);
+        s->last_abort = s->plan.entry;
+    }
     if (s->crash.armed && s->crash.kind == s->plan.entry.kind &&
         (s->crash.kind != RSM_ENTRY_FAILOVER_PROGRESS ||
          s->crash.step == s->plan.entry.step))
@@ -1137,6 +1176,7 @@ static void test_empty_master_stale_reading_of_wiped_replica(void **state)
     assert_non_null(strstr(s->plan.reason, "waiting for an INFO of "
                                            "10.0.0.2:6379 read after the "
                                            "master restarted empty"));
+    assert_int_equal(s->plan.code, RSM_PLAN_CODE_NONE); /* only waiting */
     assert_int_equal(s->decisions_applied, 0);
     /* fresh readings: replica 1 shows the empty master's offset */
     run_until(s, failover_ended, 20);
@@ -1172,6 +1212,7 @@ static void test_chosen_wiped_before_promotion_aborts(void **state)
     assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
     assert_non_null(strstr(g->history[0].reason, "offset went back"));
     assert_true(find_event(s, "-failover-abort-slave-resynced", 0) >= 0);
+    assert_int_equal(s->last_abort.abort_code, RSM_ABORT_REPLACED_BY_SYNC);
     assert_int_equal(s->promoted[1], -1);
     run_until(s, failover_ended, 20);
     g = group(s);
@@ -1449,6 +1490,7 @@ test_all_replicas_priority_zero_no_decision_with_reason(void **state)
     assert_int_equal(group(s)->epoch, 0);
     assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
     assert_non_null(strstr(s->plan.reason, "no eligible candidate: "));
+    assert_int_equal(s->plan.code, RSM_PLAN_CODE_NO_GOOD_REPLICA);
     assert_non_null(strstr(s->plan.reason, "10.0.0.2:6379: priority 0"));
     assert_non_null(strstr(s->plan.reason, "10.0.0.3:6379: priority 0"));
     /* one of them becomes eligible: retried, decided */
@@ -1593,6 +1635,7 @@ static void test_promotion_timeout_aborts(void **state)
     assert_non_null(strstr(g->history[0].reason, "not seen within"));
     assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
     assert_int_equal(count_event(s, "-failover-abort-timeout"), 1);
+    assert_int_equal(s->last_abort.abort_code, RSM_ABORT_TIMEOUT);
     assert_int_equal(s->promoted[1], -1);
     /* the retry waits down_after, then takes epoch 2 */
     aborted = g->last_failover_end_ms;
@@ -1624,12 +1667,34 @@ static void test_chosen_unreachable_before_promotion_aborts(void **state)
     assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
     assert_non_null(strstr(g->history[0].reason, "unreachable"));
     assert_int_equal(count_event(s, "-failover-abort-slave-unreachable"), 1);
+    assert_int_equal(s->last_abort.abort_code, RSM_ABORT_UNREACHABLE);
     /* next attempt: the other replica */
     run_until(s, in_flight, 20);
     run_until(s, failover_ended, 20);
     g = group(s);
     assert_int_equal(g->epoch, 2);
     assert_true(rsm_addr_equal(&g->master, &s->f[2].addr));
+}
+
+static void test_chosen_restarted_empty_before_promotion_aborts(void **state)
+{
+    struct sim *s = booted(state, 3);
+    const struct rsm_group *g;
+
+    s->f[2].lag = 10;
+    kill_fake(s, 0);
+    s->drop_actions = true;
+    run_until(s, in_flight, 20);
+    /* the chosen one comes back without its data before it is promoted */
+    s->f[1].offset = 0;
+    snprintf(s->f[1].run_id, sizeof s->f[1].run_id, "run-1-empty");
+    s->drop_actions = false;
+    run_until(s, failover_ended, 20);
+    g = group(s);
+    assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
+    assert_non_null(strstr(g->history[0].reason, "restarted empty"));
+    assert_int_equal(count_event(s, "-failover-abort-slave-restarted"), 1);
+    assert_int_equal(s->last_abort.abort_code, RSM_ABORT_RESTARTED);
 }
 
 static void test_reconf_timeout_completes_with_stragglers(void **state)
@@ -1814,6 +1879,7 @@ static void test_manual_failover_without_candidate_says_why(void **state)
     assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
     assert_non_null(strstr(s->plan.reason, "manual failover requested"));
     assert_non_null(strstr(s->plan.reason, "no eligible candidate: "));
+    assert_int_equal(s->plan.code, RSM_PLAN_CODE_NO_GOOD_REPLICA);
     assert_int_equal(s->decisions_applied, 0);
     assert_int_equal(group(s)->epoch, 0);
 }
@@ -1964,6 +2030,8 @@ static void test_switchover_to_priority_zero_refused(void **state)
     step(s);
     assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
     assert_non_null(strstr(s->plan.reason, "not eligible"));
+    /* not refused: the client hears of no good replica */
+    assert_int_equal(s->plan.code, RSM_PLAN_CODE_NO_GOOD_REPLICA);
     assert_int_equal(s->decisions_applied, 0);
 }
 
@@ -1979,6 +2047,8 @@ static void test_switchover_to_lagging_target_refused(void **state)
     step(s);
     assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
     assert_non_null(strstr(s->plan.reason, "not eligible"));
+    /* not refused: the client hears of no good replica */
+    assert_int_equal(s->plan.code, RSM_PLAN_CODE_NO_GOOD_REPLICA);
     s->switchover_to = s->f[1].addr; /* within the bound: goes */
     step(s);
     assert_int_equal(s->decisions_applied, 1);
@@ -2010,6 +2080,7 @@ static void test_switchover_refused_while_paused(void **state)
     s->switchover = true;
     run(s, 3);
     assert_string_equal(s->plan.reason, "switchover refused: group paused");
+    assert_int_equal(s->plan.code, RSM_PLAN_CODE_SWITCHOVER_REFUSED);
     assert_int_equal(s->decisions_applied, 0);
 }
 
@@ -2039,6 +2110,7 @@ static void test_switchover_master_down_refused(void **state)
     step(s);
     step(s);
     assert_non_null(strstr(s->plan.reason, "not answering as role:master"));
+    assert_int_equal(s->plan.code, RSM_PLAN_CODE_SWITCHOVER_REFUSED);
     assert_int_equal(s->decisions_applied, 0);
 }
 
@@ -2054,6 +2126,7 @@ static void test_switchover_old_redis_refused(void **state)
     assert_non_null(strstr(s->plan.reason, "switchover refused"));
     assert_non_null(strstr(s->plan.reason, "before 6.2"));
     assert_non_null(strstr(s->plan.reason, "no switchover can be lossless"));
+    assert_int_equal(s->plan.code, RSM_PLAN_CODE_SWITCHOVER_REFUSED);
     assert_non_null(strstr(s->plan.reason, "use a failover"));
     assert_int_equal(s->decisions_applied, 0);
 }
@@ -2192,6 +2265,7 @@ static void test_pause_switchover_short_timeout_refused(void **state)
     assert_int_equal(s->plan.kind, RSM_PLAN_NONE);
     assert_non_null(strstr(s->plan.reason, "switchover refused: the pause "
                                            "method needs a timeout above"));
+    assert_int_equal(s->plan.code, RSM_PLAN_CODE_SWITCHOVER_REFUSED);
     assert_int_equal(s->decisions_applied, 0);
     request(s, 1, 1500);
     step(s);
@@ -2249,6 +2323,7 @@ static void test_failover_cmd_refused_at_execution_aborts(void **state)
     assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
     assert_non_null(strstr(g->history[0].reason, "FAILOVER not usable"));
     assert_int_equal(count_event(s, "-failover-abort-failover-unusable"), 1);
+    assert_int_equal(s->last_abort.abort_code, RSM_ABORT_OTHER);
     assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
     /* asked again: the pause method */
     request(s, 1, 8000);
@@ -2525,6 +2600,7 @@ static void test_pause_both_masters_rolls_back(void **state)
     g = group(s);
     assert_int_equal(g->history[0].result, RSM_RESULT_ABORTED);
     assert_int_equal(count_event(s, "-failover-abort-roles"), 1);
+    assert_int_equal(s->last_abort.abort_code, RSM_ABORT_OTHER);
     assert_true(rsm_addr_equal(&g->master, &s->f[0].addr));
     assert_int_equal(s->f[0].role, RSM_ROLE_MASTER);
     assert_true(s->f[0].paused_until <= s->now);
@@ -2629,6 +2705,7 @@ int main(void)
         T(test_parallel_syncs_two_at_once),
         T(test_promotion_timeout_aborts),
         T(test_chosen_unreachable_before_promotion_aborts),
+        T(test_chosen_restarted_empty_before_promotion_aborts),
         T(test_reconf_timeout_completes_with_stragglers),
         T(test_dead_replica_is_a_straggler_without_waiting),
         T(test_new_master_restarted_empty_stops_reconfiguration),
