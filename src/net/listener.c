@@ -24,9 +24,9 @@
 /* Bind and listen on the first resolved address that works; returns the
  * socket, or -1 with *code and errmsg set. A plain socket (not yet a libuv
  * handle), so that a failure leaves nothing to close on the loop. */
-static int listen_socket(uv_loop_t *loop, const struct rsm_addr *a, int backlog,
-                         const char *name, char *errmsg, size_t errlen,
-                         int *code)
+static int listener__listen_socket(uv_loop_t *loop, const struct rsm_addr *a,
+                                   int backlog, const char *name, char *errmsg,
+                                   size_t errlen, int *code)
 {
     uv_getaddrinfo_t req;
     struct addrinfo hints, *ai;
@@ -66,7 +66,7 @@ static int listen_socket(uv_loop_t *loop, const struct rsm_addr *a, int backlog,
     return fd;
 }
 
-static uint16_t bound_port(int fd)
+static uint16_t listener__bound_port(int fd)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -81,7 +81,7 @@ static uint16_t bound_port(int fd)
 /* The handle is heap memory of its own, so that a start that fails after
  * uv_tcp_init leaves the owner nothing to wait for. data is the listener,
  * or NULL when nobody is to be told. */
-static void on_closed(uv_handle_t *h)
+static void listener__on_closed(uv_handle_t *h)
 {
     struct rsm_listener *l = h->data;
 
@@ -91,21 +91,22 @@ static void on_closed(uv_handle_t *h)
 }
 
 /* "<prefix>-<what>" into buf. */
-static const char *event(const struct rsm_listener *l, const char *what,
-                         char *buf, size_t len)
+static const char *listener__event(const struct rsm_listener *l,
+                                   const char *what, char *buf, size_t len)
 {
     snprintf(buf, len, "%s-%s", l->prefix, what);
     return buf;
 }
 
-static void on_connection(uv_stream_t *st, int status)
+static void listener__on_connection(uv_stream_t *st, int status)
 {
     struct rsm_listener *l = st->data;
     char ev[48];
 
     if (status < 0) {
-        rsm_log(RSM_LOG_WARN, event(l, "accept-failed", ev, sizeof ev),
-                "err=%s", uv_strerror(status));
+        rsm_log(RSM_LOG_WARN,
+                listener__event(l, "accept-failed", ev, sizeof ev), "err=%s",
+                uv_strerror(status));
         return;
     }
     l->cb(l->arg, l);
@@ -127,11 +128,11 @@ int rsm_listener_start(struct rsm_listener *l, uv_loop_t *loop,
     l->max_conns = cfg->max_conns;
     snprintf(l->prefix, sizeof l->prefix, "%s", cfg->log_prefix);
     rsm_addr_format(cfg->bind, l->name, sizeof l->name);
-    fd = listen_socket(loop, cfg->bind, cfg->backlog, l->name, errmsg, errlen,
-                       &code);
+    fd = listener__listen_socket(loop, cfg->bind, cfg->backlog, l->name, errmsg,
+                                 errlen, &code);
     if (fd < 0)
         return code;
-    l->port = bound_port(fd);
+    l->port = listener__bound_port(fd);
     l->tcp = malloc(sizeof *l->tcp);
     if (l->tcp == NULL) {
         close(fd);
@@ -144,17 +145,18 @@ int rsm_listener_start(struct rsm_listener *l, uv_loop_t *loop,
     if (rv != 0)
         close(fd); /* not adopted by the handle */
     else
-        rv = uv_listen((uv_stream_t *)l->tcp, cfg->backlog, on_connection);
+        rv = uv_listen((uv_stream_t *)l->tcp, cfg->backlog,
+                       listener__on_connection);
     if (rv != 0) {
         /* Rare: libuv refused a socket that bound fine. The handle frees
          * itself on the next loop turn; the owner is not told. */
         l->tcp->data = NULL;
-        uv_close((uv_handle_t *)l->tcp, on_closed);
+        uv_close((uv_handle_t *)l->tcp, listener__on_closed);
         l->tcp = NULL;
         return rsm_errf(RSM_EIO, errmsg, errlen, "listen %s: %s", l->name,
                         uv_strerror(rv));
     }
-    rsm_log(RSM_LOG_INFO, event(l, "listening", ev, sizeof ev),
+    rsm_log(RSM_LOG_INFO, listener__event(l, "listening", ev, sizeof ev),
             "bind=%s port=%u", l->name, l->port);
     return 0;
 }
@@ -175,7 +177,7 @@ void rsm_listener_close(struct rsm_listener *l, rsm_listener_close_cb cb,
     assert(l->tcp != NULL);
     l->close_cb = cb;
     l->close_arg = arg;
-    uv_close((uv_handle_t *)l->tcp, on_closed);
+    uv_close((uv_handle_t *)l->tcp, listener__on_closed);
     l->tcp = NULL;
 }
 
@@ -183,7 +185,7 @@ void rsm_listener_close(struct rsm_listener *l, rsm_listener_close_cb cb,
  * Connections
  * ---------------------------------------------------------------------- */
 
-static void peer_name(uv_tcp_t *t, char *buf, size_t len)
+static void listener__peer_name(uv_tcp_t *t, char *buf, size_t len)
 {
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
@@ -204,7 +206,7 @@ static void peer_name(uv_tcp_t *t, char *buf, size_t len)
 }
 
 /* Once a second at most, with the number refused since the last line. */
-static void log_refused(struct rsm_listener *l, const char *peer)
+static void listener__log_refused(struct rsm_listener *l, const char *peer)
 {
     uint64_t now = uv_now(l->loop);
     char ev[48];
@@ -213,7 +215,7 @@ static void log_refused(struct rsm_listener *l, const char *peer)
     if (l->refused_logged_ms != 0 &&
         now - l->refused_logged_ms < REFUSED_LOG_EVERY_MS)
         return;
-    rsm_log(RSM_LOG_WARN, event(l, "client-refused", ev, sizeof ev),
+    rsm_log(RSM_LOG_WARN, listener__event(l, "client-refused", ev, sizeof ev),
             "peer=%s reason=max-clients max=%u refused=%u", peer, l->max_conns,
             l->refused);
     l->refused_logged_ms = now;
@@ -236,9 +238,9 @@ int rsm_listener_accept(struct rsm_listener *l, struct rsm_listener_conn *c,
     if (uv_accept((uv_stream_t *)l->tcp, (uv_stream_t *)&c->tcp) != 0)
         return RSM_EIO;
     uv_tcp_nodelay(&c->tcp, 1);
-    peer_name(&c->tcp, c->peer, sizeof c->peer);
+    listener__peer_name(&c->tcp, c->peer, sizeof c->peer);
     if (l->conns > l->max_conns) {
-        log_refused(l, c->peer);
+        listener__log_refused(l, c->peer);
         return RSM_EBUSY;
     }
     return 0;

@@ -52,7 +52,7 @@ int rsm_log_format_parse(const char *s, enum rsm_log_format *out)
     return 0;
 }
 
-static void timestamp(char *buf, size_t len)
+static void log__timestamp(char *buf, size_t len)
 {
     struct timeval tv;
     struct tm tm;
@@ -64,7 +64,7 @@ static void timestamp(char *buf, size_t len)
 }
 
 /* Append s to out as a JSON string body (no quotes). */
-static void json_escape(FILE *out, const char *s, size_t n)
+static void log__json_escape(FILE *out, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -78,7 +78,7 @@ static void json_escape(FILE *out, const char *s, size_t n)
 }
 
 /* Convert "k=v k2=\"a b\"" to ,"k":"v","k2":"a b" on out. */
-static void fields_to_json(FILE *out, const char *p)
+static void log__fields_to_json(FILE *out, const char *p)
 {
     while (*p) {
         while (*p == ' ')
@@ -90,7 +90,7 @@ static void fields_to_json(FILE *out, const char *p)
         if (klen == 0)
             break;
         fputs(",\"", out);
-        json_escape(out, key, klen);
+        log__json_escape(out, key, klen);
         fputs("\":\"", out);
         if (*p == '=') {
             p++;
@@ -99,7 +99,7 @@ static void fields_to_json(FILE *out, const char *p)
                 while (*p && *p != '"') {
                     if (*p == '\\' && p[1])
                         p++;
-                    json_escape(out, p, 1);
+                    log__json_escape(out, p, 1);
                     p++;
                 }
                 if (*p == '"')
@@ -108,7 +108,7 @@ static void fields_to_json(FILE *out, const char *p)
                 const char *v = p;
                 while (*p && *p != ' ')
                     p++;
-                json_escape(out, v, (size_t)(p - v));
+                log__json_escape(out, v, (size_t)(p - v));
             }
         }
         fputc('"', out);
@@ -123,7 +123,7 @@ void rsm_log(enum rsm_log_level level, const char *event, const char *fields,
 
     if (level < min_level)
         return;
-    timestamp(ts, sizeof ts);
+    log__timestamp(ts, sizeof ts);
     if (fields != NULL && *fields) {
         va_start(ap, fields);
         vsnprintf(body, sizeof body, fields, ap);
@@ -133,9 +133,9 @@ void rsm_log(enum rsm_log_level level, const char *event, const char *fields,
     if (format == RSM_LOG_JSON) {
         fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":\"", ts,
                 level_names[level]);
-        json_escape(stderr, event, strlen(event));
+        log__json_escape(stderr, event, strlen(event));
         fputc('"', stderr);
-        fields_to_json(stderr, body);
+        log__fields_to_json(stderr, body);
         fputs("}\n", stderr);
     } else {
         fprintf(stderr, "ts=%s level=%s event=%s%s%s\n", ts, level_names[level],

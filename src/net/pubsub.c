@@ -8,6 +8,7 @@
 #include "rsm/pubsub.h"
 #include "rsm/err.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,7 +43,8 @@ struct rsm_pubsub {
 
 /* A class "[...]" whose body starts at p[*i] (after the '['): does c
  * match it? *i is left after the closing ']' (or at the end). */
-static bool class_match(const char *p, size_t plen, size_t *i, unsigned char c)
+static bool pubsub__class_match(const char *p, size_t plen, size_t *i,
+                                unsigned char c)
 {
     size_t k = *i;
     bool neg = false, hit = false;
@@ -86,8 +88,8 @@ static bool class_match(const char *p, size_t plen, size_t *i, unsigned char c)
 
 /* Does the pattern element at p[*i] match byte c? Advances *i past it.
  * Not for '*'. */
-static bool element_match(const char *p, size_t plen, size_t *i,
-                          unsigned char c)
+static bool pubsub__element_match(const char *p, size_t plen, size_t *i,
+                                  unsigned char c)
 {
     size_t k = *i;
 
@@ -97,7 +99,7 @@ static bool element_match(const char *p, size_t plen, size_t *i,
         return true;
     case '[':
         *i = k + 1;
-        return class_match(p, plen, i, c);
+        return pubsub__class_match(p, plen, i, c);
     case '\\':
         if (k + 1 < plen) {
             *i = k + 2;
@@ -131,7 +133,7 @@ bool rsm_pubsub_match(const char *p, size_t plen, const char *s, size_t slen)
         }
         if (pi < plen) {
             size_t next = pi;
-            if (element_match(p, plen, &next, (unsigned char)s[si])) {
+            if (pubsub__element_match(p, plen, &next, (unsigned char)s[si])) {
                 pi = next;
                 si++;
                 continue;
@@ -161,7 +163,7 @@ int rsm_pubsub_create(struct rsm_pubsub **out)
     return 0;
 }
 
-static void names_clear(struct names *n)
+static void pubsub__names_clear(struct names *n)
 {
     for (size_t i = 0; i < n->n; i++)
         free(n->v[i].s);
@@ -169,10 +171,11 @@ static void names_clear(struct names *n)
     memset(n, 0, sizeof *n);
 }
 
-static void sub_release(struct rsm_pubsub_sub *s)
+static void pubsub__sub_release(struct rsm_pubsub_sub *s)
 {
     struct rsm_pubsub *ps = s->ps;
 
+    assert(ps->publishing == 0); /* a publication walks the list */
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -181,8 +184,8 @@ static void sub_release(struct rsm_pubsub_sub *s)
         s->next->prev = s->prev;
     else
         ps->tail = s->prev;
-    names_clear(&s->chans);
-    names_clear(&s->pats);
+    pubsub__names_clear(&s->chans);
+    pubsub__names_clear(&s->pats);
     free(s);
 }
 
@@ -191,7 +194,7 @@ void rsm_pubsub_free(struct rsm_pubsub *ps)
     if (ps == NULL)
         return;
     while (ps->head != NULL)
-        sub_release(ps->head);
+        pubsub__sub_release(ps->head);
     free(ps);
 }
 
@@ -219,11 +222,11 @@ void rsm_pubsub_sub_free(struct rsm_pubsub_sub *s)
     if (s->ps->publishing > 0) {
         s->dead = true;
         s->ps->has_dead = true;
-        names_clear(&s->chans);
-        names_clear(&s->pats);
+        pubsub__names_clear(&s->chans);
+        pubsub__names_clear(&s->pats);
         return;
     }
-    sub_release(s);
+    pubsub__sub_release(s);
 }
 
 void *rsm_pubsub_sub_owner(const struct rsm_pubsub_sub *s)
@@ -231,12 +234,13 @@ void *rsm_pubsub_sub_owner(const struct rsm_pubsub_sub *s)
     return s->owner;
 }
 
-static struct names *names_of(struct rsm_pubsub_sub *s, bool pattern)
+static struct names *pubsub__names_of(struct rsm_pubsub_sub *s, bool pattern)
 {
     return pattern ? &s->pats : &s->chans;
 }
 
-static long names_find(const struct names *n, const char *name, size_t len)
+static long pubsub__names_find(const struct names *n, const char *name,
+                               size_t len)
 {
     for (size_t i = 0; i < n->n; i++) {
         if (n->v[i].len == len && memcmp(n->v[i].s, name, len) == 0)
@@ -253,14 +257,14 @@ size_t rsm_pubsub_count(const struct rsm_pubsub_sub *s)
 int rsm_pubsub_subscribe(struct rsm_pubsub_sub *s, bool pattern,
                          const char *name, size_t len, bool *added)
 {
-    struct names *n = names_of(s, pattern);
+    struct names *n = pubsub__names_of(s, pattern);
     char *copy;
 
     if (added != NULL)
         *added = false;
     if (s->dead || len > RSM_PUBSUB_NAME_MAX)
         return RSM_ERANGE;
-    if (names_find(n, name, len) >= 0)
+    if (pubsub__names_find(n, name, len) >= 0)
         return 0;
     if (rsm_pubsub_count(s) >= RSM_PUBSUB_MAX_PER_SUB)
         return RSM_ERANGE;
@@ -288,8 +292,8 @@ int rsm_pubsub_subscribe(struct rsm_pubsub_sub *s, bool pattern,
 bool rsm_pubsub_unsubscribe(struct rsm_pubsub_sub *s, bool pattern,
                             const char *name, size_t len)
 {
-    struct names *n = names_of(s, pattern);
-    long i = names_find(n, name, len);
+    struct names *n = pubsub__names_of(s, pattern);
+    long i = pubsub__names_find(n, name, len);
 
     if (i < 0)
         return false;
@@ -325,27 +329,27 @@ size_t rsm_pubsub_subscribers(const struct rsm_pubsub *ps)
     return n;
 }
 
-static void sweep_dead(struct rsm_pubsub *ps)
+static void pubsub__sweep_dead(struct rsm_pubsub *ps)
 {
     struct rsm_pubsub_sub *s = ps->head, *next;
 
     for (; s != NULL; s = next) {
         next = s->next;
         if (s->dead)
-            sub_release(s);
+            pubsub__sub_release(s);
     }
     ps->has_dead = false;
 }
 
 /* Deliver to one subscriber; its arrays may be cleared by fn (freed
  * subscriber), so the loops re-check s->dead. */
-static size_t deliver_one(struct rsm_pubsub_sub *s, const char *channel,
-                          size_t clen, const char *msg, size_t mlen,
-                          rsm_pubsub_deliver_fn fn, void *arg)
+static size_t pubsub__deliver_one(struct rsm_pubsub_sub *s, const char *channel,
+                                  size_t clen, const char *msg, size_t mlen,
+                                  rsm_pubsub_deliver_fn fn, void *arg)
 {
     size_t n = 0;
 
-    if (names_find(&s->chans, channel, clen) >= 0) {
+    if (pubsub__names_find(&s->chans, channel, clen) >= 0) {
         fn(arg, s->owner, NULL, 0, channel, clen, msg, mlen);
         n++;
     }
@@ -368,11 +372,12 @@ size_t rsm_pubsub_publish(struct rsm_pubsub *ps, const char *channel,
     ps->publishing++;
     for (struct rsm_pubsub_sub *s = ps->head; s != NULL; s = s->next) {
         if (!s->dead)
-            n += deliver_one(s, channel, clen, msg, mlen, fn, arg);
+            n += pubsub__deliver_one(s, channel, clen, msg, mlen, fn, arg);
     }
+    assert(ps->publishing > 0);
     ps->publishing--;
     if (ps->publishing == 0 && ps->has_dead)
-        sweep_dead(ps);
+        pubsub__sweep_dead(ps);
     return n;
 }
 
@@ -380,8 +385,8 @@ size_t rsm_pubsub_publish(struct rsm_pubsub *ps, const char *channel,
  * RESP
  * ===================================================================== */
 
-static void reply_item(struct rsm_resp_reply *r, const char *kind,
-                       const char *name, size_t len, size_t count)
+static void pubsub__reply_item(struct rsm_resp_reply *r, const char *kind,
+                               const char *name, size_t len, size_t count)
 {
     rsm_resp_add_array(r, 3);
     rsm_resp_add_cstr(r, kind);
@@ -392,8 +397,10 @@ static void reply_item(struct rsm_resp_reply *r, const char *kind,
     rsm_resp_add_int(r, (long long)count);
 }
 
-static void subscribe_all(struct rsm_pubsub_sub *s, struct rsm_resp_reply *r,
-                          const struct rsm_resp_request *req, bool pattern)
+static void pubsub__subscribe_all(struct rsm_pubsub_sub *s,
+                                  struct rsm_resp_reply *r,
+                                  const struct rsm_resp_request *req,
+                                  bool pattern)
 {
     const char *kind = pattern ? "psubscribe" : "subscribe";
 
@@ -412,35 +419,38 @@ static void subscribe_all(struct rsm_pubsub_sub *s, struct rsm_resp_reply *r,
             rsm_resp_add_error(r, "ERR out of memory");
             return;
         }
-        reply_item(r, kind, req->argv[i], req->argvlen[i], rsm_pubsub_count(s));
+        pubsub__reply_item(r, kind, req->argv[i], req->argvlen[i],
+                           rsm_pubsub_count(s));
     }
 }
 
-static void unsubscribe_all(struct rsm_pubsub_sub *s, struct rsm_resp_reply *r,
-                            const struct rsm_resp_request *req, bool pattern)
+static void pubsub__unsubscribe_all(struct rsm_pubsub_sub *s,
+                                    struct rsm_resp_reply *r,
+                                    const struct rsm_resp_request *req,
+                                    bool pattern)
 {
     const char *kind = pattern ? "punsubscribe" : "unsubscribe";
 
     if (req->argc > 1) {
         for (int i = 1; i < req->argc; i++) {
             rsm_pubsub_unsubscribe(s, pattern, req->argv[i], req->argvlen[i]);
-            reply_item(r, kind, req->argv[i], req->argvlen[i],
-                       rsm_pubsub_count(s));
+            pubsub__reply_item(r, kind, req->argv[i], req->argvlen[i],
+                               rsm_pubsub_count(s));
         }
         return;
     }
     if (rsm_pubsub_n(s, pattern) == 0) {
-        reply_item(r, kind, NULL, 0, rsm_pubsub_count(s));
+        pubsub__reply_item(r, kind, NULL, 0, rsm_pubsub_count(s));
         return;
     }
     while (rsm_pubsub_n(s, pattern) > 0) {
-        struct names *n = names_of(s, pattern);
+        struct names *n = pubsub__names_of(s, pattern);
         struct name first = n->v[0];
 
         /* take the name out before replying with it */
         memmove(&n->v[0], &n->v[1], (n->n - 1) * sizeof n->v[0]);
         n->n--;
-        reply_item(r, kind, first.s, first.len, rsm_pubsub_count(s));
+        pubsub__reply_item(r, kind, first.s, first.len, rsm_pubsub_count(s));
         free(first.s);
     }
 }
@@ -454,12 +464,12 @@ int rsm_pubsub_command(struct rsm_pubsub_sub *s, struct rsm_resp_reply *r,
         strcasecmp(cmd, "PSUBSCRIBE") == 0) {
         if (req->argc < 2)
             return RSM_EINVAL;
-        subscribe_all(s, r, req, cmd[0] == 'p' || cmd[0] == 'P');
+        pubsub__subscribe_all(s, r, req, cmd[0] == 'p' || cmd[0] == 'P');
         return 0;
     }
     if (strcasecmp(cmd, "UNSUBSCRIBE") == 0 ||
         strcasecmp(cmd, "PUNSUBSCRIBE") == 0) {
-        unsubscribe_all(s, r, req, cmd[0] == 'p' || cmd[0] == 'P');
+        pubsub__unsubscribe_all(s, r, req, cmd[0] == 'p' || cmd[0] == 'P');
         return 0;
     }
     return RSM_EINVAL;
