@@ -117,6 +117,10 @@ int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
 void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
                             const struct rsm_entry *entry, int apply_status);
 
+/* A view's state as RSM VIEWS sends it: rsm_health_state_str(), or
+ * "refused" for a SUSPECT whose latest probes were refused connects. */
+const char *rsm_monitor_view_state_str(const struct rsm_agent_view *v);
+
 /* This agent's view of each group's committed master, for the leader:
  * fills up to max views (one per group that has a committed master) and
  * returns how many. */

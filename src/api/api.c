@@ -1485,7 +1485,7 @@ static enum rsm_resp_status cmd_views(const struct call *x)
         rsm_resp_add_cstr(x->r, groups[i]);
         rsm_resp_add_cstr(x->r, views[i].master.host);
         rsm_resp_add_int(x->r, views[i].master.port);
-        rsm_resp_add_cstr(x->r, rsm_health_state_str(views[i].state));
+        rsm_resp_add_cstr(x->r, rsm_monitor_view_state_str(&views[i]));
         rsm_resp_add_int(x->r, views[i].no_reply_ms);
     }
     free(views);

@@ -12,6 +12,7 @@
 #include "rsm/log.h"
 #include "rsm/redis.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -120,8 +121,9 @@ struct rsm_monitor {
     uv_timer_t deadline; /* a master's down_after runs out */
     uv_timer_t fast;     /* re-probe a failing master soon */
     bool fast_armed;
-    int64_t deadline_ms; /* when it fires, -1 if not armed */
-    bool acting;         /* leader with its barrier committed */
+    uint64_t fast_due_ms; /* loop time the fast timer fires, if armed */
+    int64_t deadline_ms;  /* when it fires, -1 if not armed */
+    bool acting;          /* leader with its barrier committed */
     struct group *groups;
     unsigned n_peers;
     struct peer peers[RSM_MAX_AGENTS];
@@ -293,6 +295,12 @@ static struct rsm_detector_config group_detector(const struct group *g)
     return dc;
 }
 
+/* The crash path (detector.h) is on for g. */
+static bool crash_path_on(const struct group *g)
+{
+    return group_detector(g).crash_confirm_ms > 0;
+}
+
 static struct rsm_planner_config group_planner(const struct group *g)
 {
     struct rsm_planner_config pc = g->m->cfg.planner;
@@ -341,6 +349,8 @@ static enum rsm_probe_outcome outcome_of(int status)
         return RSM_PROBE_ERROR_REPLY;
     case RSM_EPROTO:
         return RSM_PROBE_BAD_REPLY;
+    case RSM_EREFUSED:
+        return RSM_PROBE_CONNECT_REFUSED;
     default:
         return RSM_PROBE_REFUSED;
     }
@@ -406,7 +416,42 @@ static void count_latency(struct rsm_monitor_latency *l,
 }
 
 static bool is_committed_master(const struct instance *in);
-static void arm_fast(struct rsm_monitor *m);
+static void arm_fast(struct rsm_monitor *m, uint64_t delay_ms);
+static void ask_peers(struct rsm_monitor *m);
+
+/* The committed master refused a connect (crash evidence, detector.h):
+ * gather the rest of the evidence now rather than at the next tick. The
+ * leader asks the other agents for their views and probes every other
+ * instance that has not reported its link down since the first refusal.
+ * Then probe the master again soon: 10 ms after the first failure, then
+ * at most every 50 ms, and exactly when the refusals reach
+ * crash_confirm_ms. */
+static uint64_t crash_gather(struct instance *in)
+{
+    struct group *g = in->g;
+    struct rsm_monitor *m = g->m;
+    const struct rsm_health *h = &g->health[in->index];
+    struct rsm_detector_config dc = group_detector(g);
+    int64_t now = mono_ms(m), confirm_at;
+
+    assert(h->refusals > 0 && h->refused_since_ms >= 0);
+    if (m->acting) {
+        ask_peers(m);
+        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+            const struct rsm_health *r = &g->health[j];
+
+            if (j != in->index &&
+                (r->info_ms < h->refused_since_ms || r->info.link_up))
+                probe(&g->inst[j]);
+        }
+    }
+    if (h->refusals == 1)
+        return 10;
+    confirm_at = h->refused_since_ms + dc.crash_confirm_ms;
+    if (confirm_at > now && confirm_at - now < 50)
+        return (uint64_t)(confirm_at - now);
+    return 50;
+}
 
 static void probe_done(struct probe *p)
 {
@@ -441,12 +486,22 @@ static void probe_done(struct probe *p)
         /* A master that stops answering may be restarting empty: look
          * again soon rather than at the next tick, so that the leader
          * sees the new run_id before its replicas resync from it. Only
-         * until down_after, after which it is DOWN anyway. */
-        if (m->acting && p->failed && is_committed_master(in) &&
+         * until down_after, after which it is DOWN anyway. A refused
+         * connect may be a crash: every agent looks again soon, the
+         * followers too, so that their views say so (crash_gather). */
+        if (p->failed && is_committed_master(in) &&
             rsm_detector_no_reply_ms(&g->health[in->index], mono_ms(m)) <
                 group_detector(g).down_after_ms) {
-            in->fast = true;
-            arm_fast(m);
+            bool refused = g->health[in->index].refusals > 0;
+            bool closed = p->res.outcome == RSM_PROBE_REFUSED;
+
+            if (refused && group_detector(g).crash_confirm_ms > 0) {
+                in->fast = true;
+                arm_fast(m, crash_gather(in));
+            } else if (m->acting || (closed && crash_path_on(g))) {
+                in->fast = true;
+                arm_fast(m, 10);
+            }
         }
         if (in->reprobe) {
             in->reprobe = false;
@@ -472,7 +527,7 @@ static void fast_cb(uv_timer_t *t)
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
         for (unsigned j = 0; j < m->groups[i].cfg.n_addrs; j++) {
             struct instance *in = &m->groups[i].inst[j];
-            if (in->fast && m->acting) {
+            if (in->fast && (m->acting || is_committed_master(in))) {
                 in->fast = false;
                 probe(in);
             }
@@ -480,12 +535,18 @@ static void fast_cb(uv_timer_t *t)
     }
 }
 
-static void arm_fast(struct rsm_monitor *m)
+/* Run fast_cb in delay_ms, or sooner if it is already due sooner. */
+static void arm_fast(struct rsm_monitor *m, uint64_t delay_ms)
 {
-    if (m->fast_armed || m->stopping)
+    uint64_t now = uv_now(m->loop);
+
+    if (m->stopping)
+        return;
+    if (m->fast_armed && m->fast_due_ms <= now + delay_ms)
         return;
     m->fast_armed = true;
-    uv_timer_start(&m->fast, fast_cb, 10, 0);
+    m->fast_due_ms = now + delay_ms;
+    uv_timer_start(&m->fast, fast_cb, delay_ms, 0);
 }
 
 static void probe_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
@@ -582,6 +643,19 @@ static void store_view(struct group *g, const struct rsm_agent_view *v,
     }
     g->views[i] = *v;
     g->views_ms[i] = now;
+    if (v->refused)
+        mark_dirty(g); /* crash evidence: judge now, not at the tick */
+}
+
+/* The state of a view on the wire: the detector's state, except that a
+ * SUSPECT whose latest probes were refused connects is sent as "refused"
+ * (crash evidence, detector.h). A leader from before the crash path reads
+ * "refused" as unknown: no vote, which is what it gave a fresh suspect. */
+const char *rsm_monitor_view_state_str(const struct rsm_agent_view *v)
+{
+    if (v->refused && v->state == RSM_HEALTH_SUSPECT)
+        return "refused";
+    return rsm_health_state_str(v->state);
 }
 
 static enum rsm_health_state state_from_str(const char *s)
@@ -673,7 +747,9 @@ static bool parse_view(struct rsm_monitor *m, const redisReply *e, uint64_t id,
     if (rsm_addr_set(&v->master, e->element[1]->str,
                      (long)e->element[2]->integer, NULL, 0) != 0)
         return false;
-    v->state = state_from_str(e->element[3]->str);
+    v->refused = strcmp(e->element[3]->str, "refused") == 0;
+    v->state =
+        v->refused ? RSM_HEALTH_SUSPECT : state_from_str(e->element[3]->str);
     v->no_reply_ms = e->element[4]->integer;
     return true;
 }
@@ -1707,8 +1783,20 @@ static void compute_verdict(struct group *g, const struct rsm_group *cg,
     vin.n_agents = st.n_members;
     vin.cfg = &dc;
     vin.now_ms = now;
+    bool was_crashed =
+        g->verdict.crashed && rsm_addr_equal(&g->verdict_master, &cg->master);
+    char q[RSM_VERDICT_REASON_MAX + 8], a[RSM_ADDR_STRLEN];
+
     rsm_detector_master_verdict(&vin, &g->verdict);
     g->verdict_master = cg->master;
+    if (g->verdict.crashed && !was_crashed)
+        rsm_log(RSM_LOG_WARN, "master-crashed",
+                "group=%s master=%s refused_ms=%lld votes=%u quorum=%u "
+                "reason=%s",
+                g->cfg.name, rsm_addr_format(&cg->master, a, sizeof a),
+                (long long)g->verdict.down_ms, g->verdict.votes,
+                g->verdict.quorum,
+                rsm_log_quote(g->verdict.reason, q, sizeof q));
     arm_deadline(g);
 }
 
@@ -1848,7 +1936,7 @@ static void evaluate(struct group *g)
         struct instance *in = find_instance(g, &plan.watch);
         if (in != NULL) {
             in->fast = true;
-            arm_fast(m);
+            arm_fast(m, 10);
         }
     }
 }
