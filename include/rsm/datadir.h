@@ -1,5 +1,5 @@
 /* datadir.h - what the agent checks in its Raft data dir itself, around
- * libraft 0.15 (src/raft/node.c calls these).
+ * libraft 0.15 (the Raft node, src/raft/node_*.c, calls these).
  *
  * libraft reads the data dir in raft_start() and handles most damage on its
  * own: a damaged closed segment (not the last), snapshot metadata or a

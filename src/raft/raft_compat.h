@@ -3,13 +3,13 @@
  *
  * 0.15 has no version macros and keeps its in-memory log, the leader's
  * per-follower progress and configuration_index in the public struct raft;
- * node.c works around 0.15 bugs through them. 0.22 (the raft_step core
+ * node_*.c work around 0.15 bugs through them. 0.22 (the raft_step core
  * under a compatibility layer for the raft_io API) hides those internals
  * and fixed the bugs those workarounds exist for, except one: its batch
  * decoder still steps over 8-byte padded entry lengths that its encoder
- * does not write, so node.c pads entries on every version. RSM_RAFT_015
- * tells the two apart. The versions in between are refused: neither
- * layout was checked against them.
+ * does not write, so node_propose.c pads entries on every version.
+ * RSM_RAFT_015 tells the two apart. The versions in between are refused:
+ * neither layout was checked against them.
  *
  * 0.22 also wants a version number in struct raft_uv_transport (1), which
  * 0.15 does not have (transport.c).
