@@ -16,7 +16,8 @@ struct pending {
 };
 
 /* Deep copy of a hiredis reply; false if out of memory. */
-static bool reply_copy(struct agent_reply *dst, const redisReply *src)
+static bool agentlink__reply_copy(struct agent_reply *dst,
+                                  const redisReply *src)
 {
     memset(dst, 0, sizeof *dst);
     dst->type = src->type;
@@ -35,23 +36,23 @@ static bool reply_copy(struct agent_reply *dst, const redisReply *src)
             return false;
         dst->elements = src->elements;
         for (size_t i = 0; i < src->elements; i++)
-            if (!reply_copy(&dst->element[i], src->element[i]))
+            if (!agentlink__reply_copy(&dst->element[i], src->element[i]))
                 return false;
     }
     return true;
 }
 
-static void reply_free(struct agent_reply *r)
+static void agentlink__reply_free(struct agent_reply *r)
 {
     for (size_t i = 0; i < r->elements; i++)
-        reply_free(&r->element[i]);
+        agentlink__reply_free(&r->element[i]);
     free(r->element);
     free(r->str);
     memset(r, 0, sizeof *r);
 }
 
-static void on_reply(struct rsm_redis *r, const struct rsm_redis_result *res,
-                     void *arg)
+static void agentlink__on_reply(struct rsm_redis *r,
+                                const struct rsm_redis_result *res, void *arg)
 {
     struct pending *p = arg;
     struct agent_call *c = p->call;
@@ -59,17 +60,17 @@ static void on_reply(struct rsm_redis *r, const struct rsm_redis_result *res,
     (void)r;
     c->status = res->status;
     snprintf(c->err, sizeof c->err, "%s", res->errmsg ? res->errmsg : "");
-    if (res->reply != NULL && !reply_copy(&c->reply, res->reply)) {
-        reply_free(&c->reply);
+    if (res->reply != NULL && !agentlink__reply_copy(&c->reply, res->reply)) {
+        agentlink__reply_free(&c->reply);
         c->status = RSM_ENOMEM;
         snprintf(c->err, sizeof c->err, "out of memory");
     }
     (*p->left)--;
 }
 
-static void start_call(uv_loop_t *loop, struct pending *p,
-                       const struct agentlink *l, int argc,
-                       const char *const *argv)
+static void agentlink__start_call(uv_loop_t *loop, struct pending *p,
+                                  const struct agentlink *l, int argc,
+                                  const char *const *argv)
 {
     struct agent_call *c = p->call;
     struct rsm_redis_config cfg = {.connect_timeout_ms = l->timeout_ms};
@@ -80,7 +81,8 @@ static void start_call(uv_loop_t *loop, struct pending *p,
     cfg.password = l->password[0] != '\0' ? l->password : NULL;
     rv = rsm_redis_create(loop, &cfg, &p->link);
     if (rv == 0)
-        rv = rsm_redis_command(p->link, l->timeout_ms, on_reply, p, argc, argv);
+        rv = rsm_redis_command(p->link, l->timeout_ms, agentlink__on_reply, p,
+                               argc, argv);
     if (rv != 0) {
         c->status = rv;
         snprintf(c->err, sizeof c->err, "%s: %s",
@@ -110,7 +112,7 @@ int agentlink_call_all(const struct agentlink *l, struct agent_call *calls,
     for (size_t i = 0; i < n; i++) {
         p[i].call = &calls[i];
         p[i].left = &left;
-        start_call(&loop, &p[i], l, argc, argv);
+        agentlink__start_call(&loop, &p[i], l, argc, argv);
     }
     while (left > 0)
         uv_run(&loop, UV_RUN_ONCE);
@@ -134,7 +136,7 @@ int agentlink_call(const struct agentlink *l, struct agent_call *call, int argc,
 void agentlink_calls_free(struct agent_call *calls, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        reply_free(&calls[i].reply);
+        agentlink__reply_free(&calls[i].reply);
 }
 
 bool agentlink_notleader(const struct agent_call *c, uint64_t *id,
@@ -314,9 +316,10 @@ const char *agentlink_describe(const struct agent_call *c, char *buf,
 /* agentlink_ask_first(); with `change`, a timeout ends the search with
  * RSMCTL_EXIT_FAILED: the request may have been taken, and must not be
  * sent to a second agent. */
-static long ask_first(const struct agentlink *l, const char *prog,
-                      struct agent_call *c, int argc, const char *const *argv,
-                      bool change, int *exit_code)
+static long agentlink__ask_first(const struct agentlink *l, const char *prog,
+                                 struct agent_call *c, int argc,
+                                 const char *const *argv, bool change,
+                                 int *exit_code)
 {
     char what[AGENTLINK_ERR_SIZE + 128];
 
@@ -349,12 +352,12 @@ long agentlink_ask_first(const struct agentlink *l, const char *prog,
                          struct agent_call *c, int argc,
                          const char *const *argv, int *exit_code)
 {
-    return ask_first(l, prog, c, argc, argv, false, exit_code);
+    return agentlink__ask_first(l, prog, c, argc, argv, false, exit_code);
 }
 
 /* A "-NOLEADER" answer: said on stderr, the reply freed, true. */
-static bool no_leader(const char *prog, struct agent_call *c,
-                      const struct rsm_addr *who)
+static bool agentlink__no_leader(const char *prog, struct agent_call *c,
+                                 const struct rsm_addr *who)
 {
     char name[RSM_ADDR_STRLEN];
 
@@ -378,7 +381,7 @@ int agentlink_ask_leader(const struct agentlink *l, const char *prog,
     struct rsm_addr leader;
     uint64_t leader_id;
     int code;
-    long who = ask_first(l, prog, c, argc, argv, true, &code);
+    long who = agentlink__ask_first(l, prog, c, argc, argv, true, &code);
 
     if (who < 0) {
         if (code != RSMCTL_EXIT_FAILED)
@@ -386,7 +389,7 @@ int agentlink_ask_leader(const struct agentlink *l, const char *prog,
         return code;
     }
     *answered = l->agents[who];
-    if (no_leader(prog, c, answered))
+    if (agentlink__no_leader(prog, c, answered))
         return RSMCTL_EXIT_UNAVAILABLE;
     if (!agentlink_notleader(c, &leader_id, &leader))
         return RSMCTL_EXIT_OK;
@@ -399,12 +402,12 @@ int agentlink_ask_leader(const struct agentlink *l, const char *prog,
     to_leader = *l;
     to_leader.n = 1;
     to_leader.agents[0] = leader;
-    who = ask_first(&to_leader, prog, c, argc, argv, true, &code);
+    who = agentlink__ask_first(&to_leader, prog, c, argc, argv, true, &code);
     agentlink_wipe(&to_leader);
     if (who < 0)
         return code;
     *answered = leader;
-    if (no_leader(prog, c, answered))
+    if (agentlink__no_leader(prog, c, answered))
         return RSMCTL_EXIT_UNAVAILABLE;
     if (agentlink_notleader(c, &leader_id, &leader)) {
         fprintf(stderr, "%s: %s\n", prog,

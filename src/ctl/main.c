@@ -28,7 +28,7 @@ static const struct subcommand subcommands[] = {
 
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
-static void usage(FILE *out)
+static void rsmctl__usage(FILE *out)
 {
     fprintf(out, "usage: rsmctl <command> [options] ...\n"
                  "       rsmctl <command> --help\n"
@@ -59,12 +59,12 @@ int main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : NULL;
 
     if (cmd == NULL) {
-        usage(stderr);
+        rsmctl__usage(stderr);
         return RSMCTL_EXIT_USAGE;
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
         strcmp(cmd, "help") == 0) {
-        usage(stdout);
+        rsmctl__usage(stdout);
         return RSMCTL_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {

@@ -31,7 +31,7 @@ struct options {
     const char *addr; /* add */
 };
 
-static void usage(FILE *out)
+static void members__usage(FILE *out)
 {
     fprintf(out,
             "usage: rsmctl members [options] [list]\n"
@@ -63,7 +63,7 @@ static void usage(FILE *out)
 
 /* The positional words: [list] | add ID ADDR | remove ID, checked here so
  * that nothing is contacted with bad input. */
-static int parse_action(int argc, char **argv, struct options *opt)
+static int members__parse_action(int argc, char **argv, struct options *opt)
 {
     struct rsm_member m;
     char err[RSM_ERRMSG_SIZE];
@@ -103,7 +103,7 @@ static int parse_action(int argc, char **argv, struct options *opt)
     return 0;
 }
 
-static int parse_options(int argc, char **argv, struct options *opt)
+static int members__parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
         AGENTLINK_LONGOPTS,
@@ -121,12 +121,13 @@ static int parse_options(int argc, char **argv, struct options *opt)
             opt->json = true;
             break;
         default:
-            rv = agentlink_getopt_common(&opt->link, PROG, c, optarg, usage);
+            rv = agentlink_getopt_common(&opt->link, PROG, c, optarg,
+                                         members__usage);
             if (rv != 0)
                 return rv;
         }
     }
-    rv = parse_action(argc, argv, opt);
+    rv = members__parse_action(argc, argv, opt);
     if (rv != 0)
         return rv;
     if (agentlink_finish(&opt->link, opt->action == LIST ? 1000 : 15000, err,
@@ -138,8 +139,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
 /* --- list ------------------------------------------------------------------
  */
 
-static const struct agent_reply *field(const struct agent_reply *m, size_t i,
-                                       int type)
+static const struct agent_reply *members__field(const struct agent_reply *m,
+                                                size_t i, int type)
 {
     if (m->type != REDIS_REPLY_ARRAY || i >= m->elements ||
         m->element[i].type != type)
@@ -148,14 +149,16 @@ static const struct agent_reply *field(const struct agent_reply *m, size_t i,
 }
 
 /* One member as [:id, $raft, $api, :voter, :leader]; false if malformed. */
-static bool member_fields(const struct agent_reply *m, long long *id,
-                          const char **raft, const char **api, bool *voter,
-                          bool *leader)
+static bool members__member_fields(const struct agent_reply *m, long long *id,
+                                   const char **raft, const char **api,
+                                   bool *voter, bool *leader)
 {
     const struct agent_reply *f[5] = {
-        field(m, 0, REDIS_REPLY_INTEGER), field(m, 1, REDIS_REPLY_STRING),
-        field(m, 2, REDIS_REPLY_STRING), field(m, 3, REDIS_REPLY_INTEGER),
-        field(m, 4, REDIS_REPLY_INTEGER)};
+        members__field(m, 0, REDIS_REPLY_INTEGER),
+        members__field(m, 1, REDIS_REPLY_STRING),
+        members__field(m, 2, REDIS_REPLY_STRING),
+        members__field(m, 3, REDIS_REPLY_INTEGER),
+        members__field(m, 4, REDIS_REPLY_INTEGER)};
 
     for (int i = 0; i < 5; i++)
         if (f[i] == NULL)
@@ -168,7 +171,8 @@ static bool member_fields(const struct agent_reply *m, long long *id,
     return true;
 }
 
-static int print_members(const struct options *opt, const struct agent_reply *r)
+static int members__print_members(const struct options *opt,
+                                  const struct agent_reply *r)
 {
     static const char *const header[] = {"ID", "RAFT ADDRESS", "API ADDRESS",
                                          "VOTER", "LEADER"};
@@ -181,7 +185,8 @@ static int print_members(const struct options *opt, const struct agent_reply *r)
         const char *raft, *api;
         bool voter, leader;
         char idbuf[24];
-        if (!member_fields(&r->element[i], &id, &raft, &api, &voter, &leader)) {
+        if (!members__member_fields(&r->element[i], &id, &raft, &api, &voter,
+                                    &leader)) {
             fprintf(stderr, "rsmctl members: malformed member in reply\n");
             table_free(&t);
             json_decref(arr);
@@ -206,7 +211,7 @@ static int print_members(const struct options *opt, const struct agent_reply *r)
     return RSMCTL_EXIT_OK;
 }
 
-static int list(const struct options *opt)
+static int members__list(const struct options *opt)
 {
     static const char *const argv[] = {"RSM", "MEMBERS"};
     struct agent_call c;
@@ -224,7 +229,7 @@ static int list(const struct options *opt)
         fprintf(stderr, "rsmctl members: unexpected reply\n");
         rv = RSMCTL_EXIT_FAILED;
     } else {
-        rv = print_members(opt, &c.reply);
+        rv = members__print_members(opt, &c.reply);
     }
     agentlink_calls_free(&c, 1);
     return rv;
@@ -233,7 +238,7 @@ static int list(const struct options *opt)
 /* --- add / remove ----------------------------------------------------------
  */
 
-static int change(const struct options *opt)
+static int members__change(const struct options *opt)
 {
     const char *argv[5] = {"RSM", "MEMBER",
                            opt->action == ADD ? "ADD" : "REMOVE", opt->id,
@@ -262,10 +267,10 @@ static int change(const struct options *opt)
 int rsmctl_members(int argc, char **argv)
 {
     struct options opt = {0};
-    int rv = parse_options(argc, argv, &opt);
+    int rv = members__parse_options(argc, argv, &opt);
 
     if (rv == 0)
-        rv = opt.action == LIST ? list(&opt) : change(&opt);
+        rv = opt.action == LIST ? members__list(&opt) : members__change(&opt);
     agentlink_wipe(&opt.link);
     return rv < 0 ? RSMCTL_EXIT_OK : rv;
 }

@@ -11,8 +11,8 @@
 #include <time.h>
 
 /* Read at most len-1 bytes of the first line of path into buf. */
-static int read_secret_file(const char *path, char *buf, size_t len,
-                            char *errmsg, size_t errlen)
+static int opts__read_secret_file(const char *path, char *buf, size_t len,
+                                  char *errmsg, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     size_t n;
@@ -54,7 +54,7 @@ int rsmctl_read_secret(const char *path, const char *env, char *buf, size_t len,
 
     buf[0] = '\0';
     if (path != NULL)
-        return read_secret_file(path, buf, len, errmsg, errlen);
+        return opts__read_secret_file(path, buf, len, errmsg, errlen);
     v = env != NULL ? getenv(env) : NULL;
     if (v == NULL || *v == '\0')
         return 0;

@@ -18,7 +18,7 @@ struct srv_target {
     struct rsm_addr addr;
 };
 
-static bool srv_name_ok(const char *name)
+static bool srv__name_ok(const char *name)
 {
     size_t n = strlen(name);
 
@@ -35,7 +35,7 @@ static bool srv_name_ok(const char *name)
 #ifdef RSM_TEST_FAULTS
 /* Tests point the resolver at their own DNS server on loopback:
  * RSM_TEST_DNS_SERVER=127.0.0.1:PORT (IPv4 only). */
-static void test_dns_override(res_state st)
+static void srv__test_dns_override(res_state st)
 {
     const char *v = getenv("RSM_TEST_DNS_SERVER");
     struct rsm_addr a;
@@ -53,8 +53,8 @@ static void test_dns_override(res_state st)
 #endif
 
 /* Read one SRV resource record into *t; 0, 1 to skip it, or RSM_EPARSE. */
-static int parse_srv_rr(ns_msg *msg, ns_rr *rr, struct srv_target *t,
-                        char *errmsg, size_t errlen)
+static int srv__parse_rr(ns_msg *msg, ns_rr *rr, struct srv_target *t,
+                         char *errmsg, size_t errlen)
 {
     const unsigned char *rd = ns_rr_rdata(*rr);
     char host[NS_MAXDNAME];
@@ -76,7 +76,7 @@ static int parse_srv_rr(ns_msg *msg, ns_rr *rr, struct srv_target *t,
     return 0;
 }
 
-static int by_priority(const void *a, const void *b)
+static int srv__by_priority(const void *a, const void *b)
 {
     const struct srv_target *x = a, *y = b;
 
@@ -86,8 +86,9 @@ static int by_priority(const void *a, const void *b)
 }
 
 /* Parse the answer section into t[], at most max; returns 0 or an error. */
-static int parse_answer(const unsigned char *ans, int len, struct srv_target *t,
-                        size_t max, size_t *n, char *errmsg, size_t errlen)
+static int srv__parse_answer(const unsigned char *ans, int len,
+                             struct srv_target *t, size_t max, size_t *n,
+                             char *errmsg, size_t errlen)
 {
     ns_msg msg;
     ns_rr rr;
@@ -100,7 +101,7 @@ static int parse_answer(const unsigned char *ans, int len, struct srv_target *t,
         if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
             return rsm_errf(RSM_EPARSE, errmsg, errlen,
                             "malformed DNS answer record");
-        rv = parse_srv_rr(&msg, &rr, &t[*n], errmsg, errlen);
+        rv = srv__parse_rr(&msg, &rr, &t[*n], errmsg, errlen);
         if (rv == 1)
             continue;
         if (rv != 0)
@@ -111,7 +112,7 @@ static int parse_answer(const unsigned char *ans, int len, struct srv_target *t,
         if (!dup)
             (*n)++;
     }
-    qsort(t, *n, sizeof *t, by_priority);
+    qsort(t, *n, sizeof *t, srv__by_priority);
     return 0;
 }
 
@@ -125,14 +126,14 @@ int rsmctl_srv_lookup(const char *name, struct rsm_addr *out, size_t max,
     int len, rv = 0;
 
     *n = 0;
-    if (!srv_name_ok(name))
+    if (!srv__name_ok(name))
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "bad SRV name '%s'", name);
     memset(&st, 0, sizeof st);
     if (res_ninit(&st) != 0)
         return rsm_errf(RSM_EIO, errmsg, errlen,
                         "SRV %s: cannot set up the resolver", name);
 #ifdef RSM_TEST_FAULTS
-    test_dns_override(&st);
+    srv__test_dns_override(&st);
 #endif
     len = res_nquery(&st, name, ns_c_in, ns_t_srv, ans, sizeof ans);
     if (len < 0) {
@@ -145,7 +146,7 @@ int rsmctl_srv_lookup(const char *name, struct rsm_addr *out, size_t max,
         rv = rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
         goto out_close;
     }
-    rv = parse_answer(ans, len, t, max, n, detail, sizeof detail);
+    rv = srv__parse_answer(ans, len, t, max, n, detail, sizeof detail);
     if (rv != 0) {
         rsm_errf(rv, errmsg, errlen, "SRV %s: %s", name, detail);
         goto out_free;
