@@ -24,9 +24,11 @@ import sys
 import threading
 import time
 
+from resp import Status, encode_reply
 
-def _bulk(b):
-    return b"$%d\r\n%s\r\n" % (len(b), b)
+_PONG = encode_reply(Status("PONG"))
+_OK = encode_reply(Status("OK"))
+_EMPTY = encode_reply("")
 
 
 class Farm:
@@ -74,7 +76,7 @@ class Farm:
         repl = "\r\n".join(lines) + "\r\n"
         out = {"server": server, "persistence": pers, "replication": repl,
                "": server + "\r\n" + pers + "\r\n" + repl}
-        return {k: _bulk(v.encode()) for k, v in out.items()}
+        return {k: encode_reply(v) for k, v in out.items()}
 
     def _mark(self, kind, port):
         t = time.monotonic()
@@ -116,29 +118,27 @@ class Farm:
         cmd = args[0].upper() if args else b""
         if cmd == b"PING":
             self._mark("ping", port)
-            writer.write(b"+PONG\r\n")
+            writer.write(_PONG)
         elif cmd == b"INFO":
             sec = args[1].decode().lower() if len(args) > 1 else ""
             if sec in ("all", "default", "everything"):
                 sec = ""
             if sec in ("", "replication"):
                 self._mark("info", port)
-            writer.write(self._info[port].get(sec, b"$0\r\n\r\n"))
+            writer.write(self._info[port].get(sec, _EMPTY))
         elif cmd == b"SUBSCRIBE":
             for i, ch in enumerate(args[1:]):
                 self._subs[port].append((ch, writer))
-                writer.write(b"*3\r\n$9\r\nsubscribe\r\n" + _bulk(ch) +
-                             b":%d\r\n" % (i + 1))
+                writer.write(encode_reply([b"subscribe", ch, i + 1]))
         elif cmd == b"PUBLISH" and len(args) == 3:
             n = 0
             for ch, w in self._subs[port]:
                 if ch == args[1] and not w.is_closing():
-                    w.write(b"*3\r\n$7\r\nmessage\r\n" + _bulk(ch) +
-                            _bulk(args[2]))
+                    w.write(encode_reply([b"message", ch, args[2]]))
                     n += 1
-            writer.write(b":%d\r\n" % n)
+            writer.write(encode_reply(n))
         else:
-            writer.write(b"+OK\r\n")
+            writer.write(_OK)
 
     def _run(self):
         asyncio.set_event_loop(self.loop)

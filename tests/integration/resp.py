@@ -18,6 +18,9 @@ and null array as None, an error reply as a RespError (raised by read()
 and call(), returned as a value by read(raise_errors=False)). A closed
 connection or a reply that is not RESP raises ConnectionError (an OSError).
 
+encode_reply() and Status are the other side, for the fake servers of
+the tests (fakeredis.py, test_identity.py's fake agent).
+
 Used by tests/integration/rsmtest.py (and through it by the tests),
 tests/integration/test_minicluster.py, scripts/chaoslib,
 scripts/container-test.py and the benchmarks in scripts/bench/; the
@@ -42,6 +45,32 @@ def encode(*args):
             a = str(a).encode()
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
+
+
+class Status(str):
+    """A simple string reply (+OK) for encode_reply(); a plain str is a
+    bulk string."""
+
+
+def encode_reply(value):
+    """A reply as a server sends it, for the tests' fake servers: Status ->
+    simple string, str or bytes -> bulk string, int -> integer, None ->
+    null bulk string, RespError -> error, list or tuple -> array."""
+    if isinstance(value, Status):
+        return b"+%s\r\n" % value.encode()
+    if isinstance(value, RespError):
+        return b"-%s\r\n" % str(value).encode()
+    if isinstance(value, (str, bytes)):
+        b = value.encode() if isinstance(value, str) else value
+        return b"$%d\r\n%s\r\n" % (len(b), b)
+    if isinstance(value, int):
+        return b":%d\r\n" % value
+    if value is None:
+        return b"$-1\r\n"
+    if isinstance(value, (list, tuple)):
+        return b"*%d\r\n" % len(value) + b"".join(
+            encode_reply(v) for v in value)
+    raise TypeError("no RESP reply for %r" % (value,))
 
 
 def read_reply(f):

@@ -25,6 +25,7 @@ import threading
 import time
 import unittest
 
+from resp import RespError, Status, encode_reply, read_reply
 from rsmtest import (HOST, Agents, Proc, TestCase, binary, free_port,
                      wait_until)
 
@@ -67,63 +68,28 @@ class FakeAgent:
     def addr(self):
         return "%s:%d" % (HOST, self.port)
 
-    @staticmethod
-    def _bulk(s):
-        s = str(s).encode()
-        return b"$%d\r\n%s\r\n" % (len(s), s)
-
     def _views(self, group):
-        head = b"*4\r\n" + self._bulk("agent") + self._bulk(self.claim_id) + \
-            self._bulk("cluster") + self._bulk(self.cluster_id)
-        view = b"*5\r\n" + self._bulk(group) + self._bulk(HOST) + \
-            b":%d\r\n" % self.master.port + self._bulk("down") + b":5000\r\n"
-        return b"*2\r\n" + head + view
+        return encode_reply([
+            ["agent", str(self.claim_id), "cluster", str(self.cluster_id)],
+            [group, HOST, self.master.port, "down", 5000]])
 
     def _client(self, conn):
-        buf = b""
-        with conn:
+        with conn, conn.makefile("rb") as f:
             while not self._stop:
                 try:
-                    data = conn.recv(4096)
-                except OSError:
+                    req = read_reply(f)
+                except (OSError, ValueError):
                     return
-                if not data:
-                    return
-                buf += data
-                while True:
-                    req, buf = self._parse(buf)
-                    if req is None:
-                        break
-                    words = [w.upper() for w in req[:2]]
-                    if words == [b"RSM", b"VIEWS"]:
-                        self.views_asked += 1
-                        conn.sendall(self._views("g"))
-                    elif words[:1] in ([b"AUTH"], [b"PING"]) or \
-                            words == [b"RSM", b"ADVERTISE"]:
-                        conn.sendall(b"+OK\r\n")
-                    else:
-                        conn.sendall(b"-ERR fake agent\r\n")
-
-    @staticmethod
-    def _parse(buf):
-        """One RESP array of bulk strings from buf: (words, rest) or
-        (None, buf) if incomplete."""
-        if not buf.startswith(b"*"):
-            return None, buf
-        try:
-            end = buf.index(b"\r\n")
-            n = int(buf[1:end])
-            pos, words = end + 2, []
-            for _ in range(n):
-                e = buf.index(b"\r\n", pos)
-                ln = int(buf[pos + 1:e])
-                if len(buf) < e + 2 + ln + 2:
-                    return None, buf
-                words.append(buf[e + 2:e + 2 + ln])
-                pos = e + 2 + ln + 2
-            return words, buf[pos:]
-        except ValueError:
-            return None, buf
+                words = [str(w).upper() for w in req[:2]] \
+                    if isinstance(req, list) else []
+                if words == ["RSM", "VIEWS"]:
+                    self.views_asked += 1
+                    conn.sendall(self._views("g"))
+                elif words[:1] in (["AUTH"], ["PING"]) or \
+                        words == ["RSM", "ADVERTISE"]:
+                    conn.sendall(encode_reply(Status("OK")))
+                else:
+                    conn.sendall(encode_reply(RespError("ERR fake agent")))
 
     def _serve(self):
         self.sock.settimeout(0.2)
