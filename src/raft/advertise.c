@@ -34,7 +34,7 @@ struct rsm_advertise {
     void *stop_arg;
 };
 
-static void check(struct rsm_advertise *a);
+static void advertise__check(struct rsm_advertise *a);
 
 void rsm_advertise_default(const struct rsm_addr *bind,
                            const char *fallback_host, struct rsm_addr *out)
@@ -59,7 +59,7 @@ bool rsm_advertise_done(const struct rsm_advertise *a)
 }
 
 /* Log a refusal once per distinct text. */
-static void refused(struct rsm_advertise *a, const char *why)
+static void advertise__refused(struct rsm_advertise *a, const char *why)
 {
     if (strcmp(why, a->last_refusal) == 0)
         return;
@@ -71,7 +71,7 @@ static void refused(struct rsm_advertise *a, const char *why)
 /* ---- as the leader ------------------------------------------------------ */
 
 /* A new cluster id: 16 random bytes in hex. */
-static int new_cluster_id(char *out)
+static int advertise__new_cluster_id(char *out)
 {
     unsigned char b[RSM_CLUSTER_ID_LEN / 2];
     int rv = uv_random(NULL, NULL, b, sizeof b, 0, NULL);
@@ -83,22 +83,23 @@ static int new_cluster_id(char *out)
     return 0;
 }
 
-static void release(struct rsm_advertise *a);
+static void advertise__release(struct rsm_advertise *a);
 
-static void proposed(void *arg, int status, const char *errmsg)
+static void advertise__proposed(void *arg, int status, const char *errmsg)
 {
     struct rsm_advertise *a = arg;
 
     a->busy = a->proposing = false;
     if (a->stopping) {
-        release(a);
+        advertise__release(a);
         return;
     }
     if (status != 0)
-        refused(a, errmsg && errmsg[0] ? errmsg : rsm_strerror(status));
+        advertise__refused(a,
+                           errmsg && errmsg[0] ? errmsg : rsm_strerror(status));
 }
 
-static void propose_self(struct rsm_advertise *a)
+static void advertise__propose_self(struct rsm_advertise *a)
 {
     const struct rsm_fsm *fsm = rsm_node_fsm(a->node);
     struct rsm_entry e;
@@ -112,11 +113,11 @@ static void propose_self(struct rsm_advertise *a)
         memcpy(e.cluster_id, fsm->cluster_id, sizeof e.cluster_id);
     else if (rsm_node_cluster_id(a->node)[0] != '\0')
         memcpy(e.cluster_id, rsm_node_cluster_id(a->node), sizeof e.cluster_id);
-    else if (new_cluster_id(e.cluster_id) != 0)
+    else if (advertise__new_cluster_id(e.cluster_id) != 0)
         return; /* tried again at the next check */
     rsm_log(RSM_LOG_INFO, "advertise", "id=%" PRIu64 " cluster_id=%s",
             a->cfg.id, e.cluster_id);
-    rv = rsm_node_propose(a->node, &e, proposed, a);
+    rv = rsm_node_propose(a->node, &e, advertise__proposed, a);
     if (rv == 0)
         a->busy = a->proposing = true;
 }
@@ -124,7 +125,7 @@ static void propose_self(struct rsm_advertise *a)
 /* ---- as a follower ------------------------------------------------------ */
 
 /* Free a stopping a once nothing refers to it any more. */
-static void release(struct rsm_advertise *a)
+static void advertise__release(struct rsm_advertise *a)
 {
     rsm_advertise_stop_cb cb = a->stop_cb;
     void *cb_arg = a->stop_arg;
@@ -136,26 +137,26 @@ static void release(struct rsm_advertise *a)
         cb(cb_arg);
 }
 
-static void link_closed(struct rsm_redis *r, void *arg)
+static void advertise__link_closed(struct rsm_redis *r, void *arg)
 {
     struct rsm_advertise *a = arg;
 
     (void)r;
     a->closing--;
-    release(a);
+    advertise__release(a);
 }
 
-static void drop_link(struct rsm_advertise *a)
+static void advertise__drop_link(struct rsm_advertise *a)
 {
     if (a->link == NULL)
         return;
     a->closing++;
-    rsm_redis_close(a->link, link_closed, a);
+    rsm_redis_close(a->link, advertise__link_closed, a);
     a->link = NULL;
 }
 
-static void answered(struct rsm_redis *r, const struct rsm_redis_result *res,
-                     void *arg)
+static void advertise__answered(struct rsm_redis *r,
+                                const struct rsm_redis_result *res, void *arg)
 {
     struct rsm_advertise *a = arg;
 
@@ -164,22 +165,23 @@ static void answered(struct rsm_redis *r, const struct rsm_redis_result *res,
     if (a->stopping)
         return;
     if (res->status == RSM_EREPLY && res->reply != NULL)
-        refused(a, res->reply->str);
+        advertise__refused(a, res->reply->str);
     else if (res->status != 0)
-        refused(a, res->errmsg);
+        advertise__refused(a, res->errmsg);
     /* Advertising is rare: hold no client slot on the leader meanwhile
      * (and a leader that moved is connected to afresh). */
-    drop_link(a);
+    advertise__drop_link(a);
 }
 
-static void ask_leader(struct rsm_advertise *a, const struct rsm_member *l)
+static void advertise__ask_leader(struct rsm_advertise *a,
+                                  const struct rsm_member *l)
 {
     const char *cid = rsm_node_fsm(a->node)->cluster_id;
     char id[24], api[RSM_ADDR_STRLEN], http[RSM_ADDR_STRLEN];
     const char *argv[6] = {"RSM", "ADVERTISE", id, cid, api, http};
 
     if (a->link != NULL && !rsm_addr_equal(&a->link_to, &l->api))
-        drop_link(a);
+        advertise__drop_link(a);
     if (a->link == NULL) {
         struct rsm_redis_config rc;
         memset(&rc, 0, sizeof rc);
@@ -196,13 +198,14 @@ static void ask_leader(struct rsm_advertise *a, const struct rsm_member *l)
         rsm_addr_format(&a->cfg.http, http, sizeof http);
     else
         snprintf(http, sizeof http, "-");
-    if (rsm_redis_command(a->link, TIMEOUT_MS, answered, a, 6, argv) == 0)
+    if (rsm_redis_command(a->link, TIMEOUT_MS, advertise__answered, a, 6,
+                          argv) == 0)
         a->busy = true;
 }
 
 /* ---- the check ---------------------------------------------------------- */
 
-static void check(struct rsm_advertise *a)
+static void advertise__check(struct rsm_advertise *a)
 {
     struct rsm_node_status st;
 
@@ -210,23 +213,23 @@ static void check(struct rsm_advertise *a)
         return;
     if (rsm_advertise_done(a)) {
         a->last_refusal[0] = '\0';
-        drop_link(a);
+        advertise__drop_link(a);
         return;
     }
     if (a->ready && rsm_node_is_leader(a->node)) {
-        propose_self(a);
+        advertise__propose_self(a);
         return;
     }
     if (rsm_node_fsm(a->node)->cluster_id[0] == '\0')
         return; /* the leader advertises first and fixes it */
     rsm_node_get_status(a->node, &st);
     if (st.has_leader && st.leader.id != a->cfg.id)
-        ask_leader(a, &st.leader);
+        advertise__ask_leader(a, &st.leader);
 }
 
-static void timer_cb(uv_timer_t *t)
+static void advertise__timer_cb(uv_timer_t *t)
 {
-    check(t->data);
+    advertise__check(t->data);
 }
 
 void rsm_advertise_node_event(struct rsm_advertise *a, enum rsm_node_event ev)
@@ -236,7 +239,7 @@ void rsm_advertise_node_event(struct rsm_advertise *a, enum rsm_node_event ev)
     else if (ev == RSM_NODE_LOST_LEADERSHIP)
         a->ready = false;
     if (ev != RSM_NODE_APPLIED)
-        check(a);
+        advertise__check(a);
 }
 
 int rsm_advertise_start(uv_loop_t *loop, const struct rsm_advertise_config *cfg,
@@ -253,16 +256,16 @@ int rsm_advertise_start(uv_loop_t *loop, const struct rsm_advertise_config *cfg,
     a->node = node;
     uv_timer_init(loop, &a->timer);
     a->timer.data = a;
-    uv_timer_start(&a->timer, timer_cb, CHECK_MS, CHECK_MS);
+    uv_timer_start(&a->timer, advertise__timer_cb, CHECK_MS, CHECK_MS);
     *out = a;
     return 0;
 }
 
-static void timer_closed(uv_handle_t *h)
+static void advertise__timer_closed(uv_handle_t *h)
 {
     struct rsm_advertise *a = h->data;
 
-    link_closed(NULL, a);
+    advertise__link_closed(NULL, a);
 }
 
 void rsm_advertise_stop(struct rsm_advertise *a, rsm_advertise_stop_cb cb,
@@ -275,6 +278,6 @@ void rsm_advertise_stop(struct rsm_advertise *a, rsm_advertise_stop_cb cb,
     a->stop_arg = arg;
     explicit_bzero(a->cfg.agent_password, sizeof a->cfg.agent_password);
     a->closing++; /* the timer */
-    uv_close((uv_handle_t *)&a->timer, timer_closed);
-    drop_link(a);
+    uv_close((uv_handle_t *)&a->timer, advertise__timer_closed);
+    advertise__drop_link(a);
 }

@@ -24,20 +24,21 @@
  * which it handles by truncating an open segment there). */
 #define MAX_BATCH_ENTRIES ((8u * 1024 * 1024) / 32)
 
-static uint32_t le32(const unsigned char *p)
+static uint32_t datadir__le32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
            (uint32_t)p[3] << 24;
 }
 
-static uint64_t le64(const unsigned char *p)
+static uint64_t datadir__le64(const unsigned char *p)
 {
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+    return (uint64_t)datadir__le32(p) | (uint64_t)datadir__le32(p + 4) << 32;
 }
 
 /* Whole file into a malloc'd buffer. */
-static int read_file(const char *dir, const char *name, unsigned char **out,
-                     size_t *len, char *errmsg, size_t errlen)
+static int datadir__read_file(const char *dir, const char *name,
+                              unsigned char **out, size_t *len, char *errmsg,
+                              size_t errlen)
 {
     char path[4096];
     FILE *f;
@@ -80,7 +81,7 @@ struct snap_name {
 };
 
 /* "snapshot-T-I-TS.meta" -> its numbers. */
-static bool parse_meta_name(const char *name, struct snap_name *s)
+static bool datadir__parse_meta_name(const char *name, struct snap_name *s)
 {
     int end = 0;
 
@@ -90,7 +91,7 @@ static bool parse_meta_name(const char *name, struct snap_name *s)
     return name[end] == '\0';
 }
 
-static bool newer(const struct snap_name *a, const struct snap_name *b)
+static bool datadir__newer(const struct snap_name *a, const struct snap_name *b)
 {
     if (a->term != b->term)
         return a->term > b->term;
@@ -111,7 +112,8 @@ void rsm_datadir_newest_snapshot(const char *dir, char *buf, size_t len)
     if (d == NULL)
         return;
     while ((e = readdir(d)) != NULL) {
-        if (!parse_meta_name(e->d_name, &s) || (found && !newer(&s, &best)))
+        if (!datadir__parse_meta_name(e->d_name, &s) ||
+            (found && !datadir__newer(&s, &best)))
             continue;
         best = s;
         found = true;
@@ -126,8 +128,9 @@ void rsm_datadir_newest_snapshot(const char *dir, char *buf, size_t len)
  * content size and dictionary id, header checksum, blocks, end mark,
  * optional content checksum) without decompressing it. The checksums are
  * libraft's to verify. */
-static int check_lz4_frame(const unsigned char *p, size_t len, const char *name,
-                           char *errmsg, size_t errlen)
+static int datadir__check_lz4_frame(const unsigned char *p, size_t len,
+                                    const char *name, char *errmsg,
+                                    size_t errlen)
 {
     size_t pos = 4;
     unsigned flg;
@@ -148,7 +151,7 @@ static int check_lz4_frame(const unsigned char *p, size_t len, const char *name,
 
         if (pos + 4 > len)
             goto truncated;
-        size = le32(p + pos) & 0x7fffffffu;
+        size = datadir__le32(p + pos) & 0x7fffffffu;
         pos += 4;
         if (size == 0)
             break; /* end mark */
@@ -178,8 +181,9 @@ truncated:
  * damaged can make libraft 0.15's decompression loop stop making progress
  * and spin forever (seen with 4 bytes flipped in the middle of a
  * snapshot); here it is a clear refusal naming the file. */
-static int check_lz4_content(const unsigned char *p, size_t len,
-                             const char *name, char *errmsg, size_t errlen)
+static int datadir__check_lz4_content(const unsigned char *p, size_t len,
+                                      const char *name, char *errmsg,
+                                      size_t errlen)
 {
     static unsigned char out[64 * 1024];
     LZ4F_dctx *ctx;
@@ -214,7 +218,7 @@ static int check_lz4_content(const unsigned char *p, size_t len,
     return err;
 }
 
-static int check_snapshot(const char *dir, char *errmsg, size_t errlen)
+static int datadir__check_snapshot(const char *dir, char *errmsg, size_t errlen)
 {
     char name[256], path[4096];
     unsigned char *buf;
@@ -224,14 +228,14 @@ static int check_snapshot(const char *dir, char *errmsg, size_t errlen)
     rsm_datadir_newest_snapshot(dir, name, sizeof name);
     if (name[0] == '\0')
         return 0;
-    rv = read_file(dir, name, &buf, &len, errmsg, errlen);
+    rv = datadir__read_file(dir, name, &buf, &len, errmsg, errlen);
     if (rv != 0)
         return rv;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (len >= 4 && le32(buf) == LZ4_MAGIC)
-        rv = check_lz4_frame(buf, len, path, errmsg, errlen);
-    if (rv == 0 && len >= 4 && le32(buf) == LZ4_MAGIC)
-        rv = check_lz4_content(buf, len, path, errmsg, errlen);
+    if (len >= 4 && datadir__le32(buf) == LZ4_MAGIC)
+        rv = datadir__check_lz4_frame(buf, len, path, errmsg, errlen);
+    if (rv == 0 && len >= 4 && datadir__le32(buf) == LZ4_MAGIC)
+        rv = datadir__check_lz4_content(buf, len, path, errmsg, errlen);
     free(buf);
     return rv;
 }
@@ -245,15 +249,16 @@ static int check_snapshot(const char *dir, char *errmsg, size_t errlen)
  * libraft handles a batch it finds corrupt (a zero or huge count, a bad
  * checksum) by truncating the open segment there; what it does not survive
  * is a file that ends inside a batch. */
-static int check_open_segment(const unsigned char *p, size_t len,
-                              const char *name, char *errmsg, size_t errlen)
+static int datadir__check_open_segment(const unsigned char *p, size_t len,
+                                       const char *name, char *errmsg,
+                                       size_t errlen)
 {
     uint64_t format, n;
     size_t pos, need;
 
     if (len < 8)
         return 0; /* libraft reports it */
-    format = le64(p);
+    format = datadir__le64(p);
     if (format == SEGMENT_FORMAT_V1)
         pos = 8;
     else if (format == SEGMENT_FORMAT_V2)
@@ -263,14 +268,14 @@ static int check_open_segment(const unsigned char *p, size_t len,
     while (pos < len) {
         if (len - pos < 16)
             goto truncated;
-        n = le64(p + pos + 8);
+        n = datadir__le64(p + pos + 8);
         if (n == 0 || n > MAX_BATCH_ENTRIES)
             return 0; /* the end of what was written, or corrupt */
         need = 16 + 16 * (size_t)n;
         if (len - pos < need)
             goto truncated;
         for (uint64_t i = 0; i < n; i++)
-            need += le32(p + pos + 16 + 16 * i + 12);
+            need += datadir__le32(p + pos + 16 + 16 * i + 12);
         if (len - pos < need)
             goto truncated;
         pos += need;
@@ -285,7 +290,7 @@ truncated:
                     name, pos, len);
 }
 
-static bool is_open_segment(const char *name)
+static bool datadir__is_open_segment(const char *name)
 {
     unsigned long long counter;
     int end = 0;
@@ -311,19 +316,19 @@ int rsm_datadir_check(const char *dir, char *errmsg, size_t errlen)
         unsigned char *buf;
         size_t len;
 
-        if (!is_open_segment(e->d_name))
+        if (!datadir__is_open_segment(e->d_name))
             continue;
-        rv = read_file(dir, e->d_name, &buf, &len, errmsg, errlen);
+        rv = datadir__read_file(dir, e->d_name, &buf, &len, errmsg, errlen);
         if (rv != 0)
             break;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        rv = check_open_segment(buf, len, path, errmsg, errlen);
+        rv = datadir__check_open_segment(buf, len, path, errmsg, errlen);
         free(buf);
     }
     closedir(d);
     if (rv != 0)
         return rv;
-    return check_snapshot(dir, errmsg, errlen);
+    return datadir__check_snapshot(dir, errmsg, errlen);
 }
 
 /* ---------------------------------------------------------------------------

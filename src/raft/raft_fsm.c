@@ -26,9 +26,10 @@ struct adapter {
     struct rsm_raft_fsm_stats stats;
 };
 
-static void notify(struct adapter *a, enum rsm_raft_fsm_event_type type,
-                   const struct rsm_entry *e, int rc, const char *reason,
-                   size_t bytes)
+static void raft_fsm__notify(struct adapter *a,
+                             enum rsm_raft_fsm_event_type type,
+                             const struct rsm_entry *e, int rc,
+                             const char *reason, size_t bytes)
 {
     struct rsm_raft_fsm_event ev = {type, e, rc, reason ? reason : "", bytes};
 
@@ -36,8 +37,8 @@ static void notify(struct adapter *a, enum rsm_raft_fsm_event_type type,
         a->observer(a->arg, &ev);
 }
 
-static void log_rejected(const struct rsm_entry *e, const char *reason,
-                         size_t bytes)
+static void raft_fsm__log_rejected(const struct rsm_entry *e,
+                                   const char *reason, size_t bytes)
 {
     char q[2 * RSM_ERRMSG_SIZE + 8], g[2 * RSM_GROUP_NAME_MAX + 8];
 
@@ -52,8 +53,8 @@ static void log_rejected(const struct rsm_entry *e, const char *reason,
             (unsigned long long)e->epoch, rsm_log_quote(reason, q, sizeof q));
 }
 
-static int apply(struct raft_fsm *rfsm, const struct raft_buffer *buf,
-                 void **result)
+static int raft_fsm__apply(struct raft_fsm *rfsm, const struct raft_buffer *buf,
+                           void **result)
 {
     struct adapter *a = rfsm->data;
     struct rsm_entry *e;
@@ -72,23 +73,24 @@ static int apply(struct raft_fsm *rfsm, const struct raft_buffer *buf,
     if (rv == 0) {
         a->last_reason[0] = '\0';
         a->stats.applied++;
-        notify(a, RSM_RAFT_FSM_APPLIED, e, rv, NULL, buf->len);
+        raft_fsm__notify(a, RSM_RAFT_FSM_APPLIED, e, rv, NULL, buf->len);
         *result = NULL;
     } else {
         uint64_t n = ++a->stats.rejected;
 
         memcpy(a->reasons[n % REASONS_KEPT], a->last_reason,
                sizeof a->last_reason);
-        log_rejected(e, a->last_reason, buf->len);
-        notify(a, RSM_RAFT_FSM_REJECTED, e, rv, a->last_reason, buf->len);
+        raft_fsm__log_rejected(e, a->last_reason, buf->len);
+        raft_fsm__notify(a, RSM_RAFT_FSM_REJECTED, e, rv, a->last_reason,
+                         buf->len);
         *result = (void *)(uintptr_t)(n << RESULT_CODE_BITS | (unsigned)rv);
     }
     free(e);
     return 0;
 }
 
-static int snapshot(struct raft_fsm *rfsm, struct raft_buffer *bufs[],
-                    unsigned *n_bufs)
+static int raft_fsm__snapshot(struct raft_fsm *rfsm, struct raft_buffer *bufs[],
+                              unsigned *n_bufs)
 {
     struct adapter *a = rfsm->data;
     struct raft_buffer *out;
@@ -111,7 +113,7 @@ static int snapshot(struct raft_fsm *rfsm, struct raft_buffer *bufs[],
     a->stats.snapshots++;
     rsm_log(RSM_LOG_INFO, "snapshot-taken", "bytes=%zu groups=%zu", len,
             a->state->n_groups);
-    notify(a, RSM_RAFT_FSM_SNAPSHOT, NULL, 0, NULL, len);
+    raft_fsm__notify(a, RSM_RAFT_FSM_SNAPSHOT, NULL, 0, NULL, len);
     return 0;
 
 err_after_out:
@@ -121,7 +123,7 @@ err_after_snapshot:
     return RAFT_NOMEM;
 }
 
-static int restore(struct raft_fsm *rfsm, struct raft_buffer *buf)
+static int raft_fsm__restore(struct raft_fsm *rfsm, struct raft_buffer *buf)
 {
     struct adapter *a = rfsm->data;
     char errmsg[RSM_ERRMSG_SIZE], q[2 * RSM_ERRMSG_SIZE + 8];
@@ -135,7 +137,7 @@ static int restore(struct raft_fsm *rfsm, struct raft_buffer *buf)
         a->stats.restore_failures++;
         rsm_log(RSM_LOG_ERROR, "snapshot-restore-failed", "bytes=%zu error=%s",
                 len, rsm_log_quote(errmsg, q, sizeof q));
-        notify(a, RSM_RAFT_FSM_RESTORE_FAILED, NULL, rv, errmsg, len);
+        raft_fsm__notify(a, RSM_RAFT_FSM_RESTORE_FAILED, NULL, rv, errmsg, len);
         return rv == RSM_ENOMEM ? RAFT_NOMEM : RAFT_MALFORMED;
     }
     raft_free(buf->base);
@@ -143,7 +145,7 @@ static int restore(struct raft_fsm *rfsm, struct raft_buffer *buf)
     a->stats.restores++;
     rsm_log(RSM_LOG_INFO, "snapshot-restored", "bytes=%zu groups=%zu", len,
             a->state->n_groups);
-    notify(a, RSM_RAFT_FSM_RESTORED, NULL, 0, NULL, len);
+    raft_fsm__notify(a, RSM_RAFT_FSM_RESTORED, NULL, 0, NULL, len);
     return 0;
 }
 
@@ -160,9 +162,9 @@ int rsm_raft_fsm_init(struct raft_fsm *rfsm, struct rsm_fsm *state,
     memset(rfsm, 0, sizeof *rfsm);
     rfsm->version = 2;
     rfsm->data = a;
-    rfsm->apply = apply;
-    rfsm->snapshot = snapshot;
-    rfsm->restore = restore;
+    rfsm->apply = raft_fsm__apply;
+    rfsm->snapshot = raft_fsm__snapshot;
+    rfsm->restore = raft_fsm__restore;
     rfsm->snapshot_finalize = NULL; /* raft owns and frees the buffers */
     rfsm->snapshot_async = NULL;
     return 0;
