@@ -12,4 +12,8 @@
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t rsm_clock_wall_ms(void);
 
+/* Nanoseconds since the Unix epoch (CLOCK_REALTIME): libraft names the
+ * files it sets aside after such a time ("corrupt-<ns>-..."). */
+int64_t rsm_clock_wall_ns(void);
+
 #endif /* RSM_CLOCK_H */

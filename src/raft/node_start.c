@@ -2,6 +2,7 @@
  * data-dir lock, the checks of the data dir, the transport, raft_uv and
  * raft, the first configuration on an empty dir. */
 #include "node_int.h"
+#include "rsm/clock.h"
 #include "rsm/datadir.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------------------
@@ -227,14 +227,6 @@ static void node__log_set_aside(void *arg, const char *name)
             n->data_dir, name);
 }
 
-static int64_t node__wall_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* raft_start failed: its message, naming the snapshot when it does not
  * name a file (its LZ4 errors do not). */
 static int node__start_failed(struct rsm_node *n, int rv, char *errmsg,
@@ -281,7 +273,7 @@ static int node__start_raft(struct rsm_node *n, char *errmsg, size_t errlen)
         if (rv != 0)
             return rv;
     }
-    since = node__wall_ns();
+    since = rsm_clock_wall_ns();
     rv = raft_start(&n->raft);
     if (rv != 0)
         return node__start_failed(n, rv, errmsg, errlen);
