@@ -1,0 +1,300 @@
+/* monitor_probe.c - probing the instances: one probe (INFO on the leader,
+ * PING on a follower), its result fed to the detector, the latency
+ * histogram, the fast re-probe of a failing master, and the crash path's
+ * gathering of evidence (crash_gather). */
+#include "monitor_int.h"
+#include "rsm/err.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------------------
+ * Probing
+ * ---------------------------------------------------------------------- */
+
+/* One probe of one instance: INFO persistence, server and replication
+ * pipelined (leader), or a PING (follower). Freed when the last reply
+ * arrives. */
+struct probe {
+    struct instance *in;
+    unsigned pending;
+    int64_t sent_ms;
+    uint64_t sent_ns; /* uv_hrtime(), for the latency histogram */
+    struct rsm_probe_result res;
+    bool failed;
+    bool canceled;
+};
+
+static enum rsm_probe_outcome outcome_of(int status)
+{
+    switch (status) {
+    case RSM_ETIMEOUT:
+        return RSM_PROBE_TIMEOUT;
+    case RSM_EREPLY:
+    case RSM_EAUTH:
+        return RSM_PROBE_ERROR_REPLY;
+    case RSM_EPROTO:
+        return RSM_PROBE_BAD_REPLY;
+    case RSM_EREFUSED:
+        return RSM_PROBE_CONNECT_REFUSED;
+    default:
+        return RSM_PROBE_REFUSED;
+    }
+}
+
+/* Record the first failure of a probe; later replies do not undo it. */
+static void probe_fail(struct probe *p, const struct rsm_redis_result *res)
+{
+    if (p->failed)
+        return;
+    p->failed = true;
+    p->res.outcome = outcome_of(res->status);
+    if (res->status == RSM_EREPLY && res->reply != NULL)
+        p->res.alive = rsm_detector_alive_error(res->reply->str);
+    if (res->status == RSM_ECANCELED)
+        p->canceled = true;
+}
+
+static void probe_take_reply(struct probe *p,
+                             const struct rsm_redis_result *res)
+{
+    const redisReply *r = res->reply;
+    char err[RSM_ERRMSG_SIZE];
+
+    if (res->status != 0) {
+        probe_fail(p, res);
+        return;
+    }
+    if (r->type == REDIS_REPLY_STATUS)
+        return; /* PONG */
+    if (r->type != REDIS_REPLY_STRING ||
+        rsm_info_parse(&p->res.info, r->str, r->len, err, sizeof err) != 0) {
+        if (!p->failed) {
+            p->failed = true;
+            p->res.outcome = RSM_PROBE_BAD_REPLY;
+        }
+        return;
+    }
+    p->res.has_info = true;
+}
+
+const double rsm_monitor_latency_bounds_ms[RSM_MONITOR_LATENCY_BUCKETS - 1] = {
+    0.25, 0.5, 1, 2.5, 5, 10, 20, 50, 100, 250, 1000};
+
+/* Answers (valid or "alive" errors) go into the histogram; the rest are
+ * counted as failed. */
+static void count_latency(struct rsm_monitor_latency *l,
+                          const struct rsm_probe_result *r, uint64_t ns)
+{
+    double ms = (double)ns / 1e6;
+    unsigned b = 0;
+
+    if (r->outcome != RSM_PROBE_OK && r->alive == RSM_ALIVE_NONE) {
+        l->failed++;
+        return;
+    }
+    while (b < RSM_MONITOR_LATENCY_BUCKETS - 1 &&
+           ms > rsm_monitor_latency_bounds_ms[b])
+        b++;
+    l->buckets[b]++;
+    l->count++;
+    l->sum_ms += ms;
+}
+
+static bool is_committed_master(const struct instance *in);
+
+/* The committed master refused a connect (crash evidence, detector.h):
+ * gather the rest of the evidence now rather than at the next tick. The
+ * leader asks the other agents for their views and probes every other
+ * instance that has not reported its link down since the first refusal.
+ * Then probe the master again soon: 10 ms after the first failure, then
+ * at most every 50 ms, and exactly when the refusals reach
+ * crash_confirm_ms. */
+static uint64_t crash_gather(struct instance *in)
+{
+    struct group *g = in->g;
+    struct rsm_monitor *m = g->m;
+    const struct rsm_health *h = &g->health[in->index];
+    struct rsm_detector_config dc = monitor_group_detector(g);
+    int64_t now = monitor_mono_ms(m), confirm_at;
+
+    assert(h->refusals > 0 && h->refused_since_ms >= 0);
+    if (m->acting) {
+        monitor_ask_peers(m);
+        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+            const struct rsm_health *r = &g->health[j];
+
+            if (j != in->index &&
+                (r->info_ms < h->refused_since_ms || r->info.link_up))
+                monitor_probe(&g->inst[j]);
+        }
+    }
+    if (h->refusals == 1)
+        return 10;
+    confirm_at = h->refused_since_ms + dc.crash_confirm_ms;
+    if (confirm_at > now && confirm_at - now < 50)
+        return (uint64_t)(confirm_at - now);
+    return 50;
+}
+
+static void probe_done(struct probe *p)
+{
+    struct instance *in = p->in;
+    struct group *g = in->g;
+    struct rsm_monitor *m = g->m;
+
+    in->probing = false;
+    if (!p->canceled && !m->stopping) {
+        p->res.time_ms = monitor_mono_ms(m);
+        if (p->failed)
+            p->res.has_info = false;
+        else
+            p->res.outcome = RSM_PROBE_OK;
+        int64_t restarted = g->health[in->index].restarted_at_ms;
+
+        count_latency(&g->latency, &p->res, uv_hrtime() - p->sent_ns);
+        if (rsm_detector_feed(&g->health[in->index], &p->res) == 0)
+            in->fed_probe_sent_ms = p->sent_ms;
+        /* The committed master restarted: the planner ranks its replicas
+         * only on readings taken after that (a replica may just have been
+         * wiped by a sync from it), so read them now, not at the tick. */
+        if (m->acting && is_committed_master(in) &&
+            g->health[in->index].restarted_at_ms != restarted) {
+            for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+                if (j != in->index)
+                    monitor_probe(&g->inst[j]);
+            }
+        }
+        if (m->acting)
+            monitor_mark_dirty(g);
+        /* A master that stops answering may be restarting empty: look
+         * again soon rather than at the next tick, so that the leader
+         * sees the new run_id before its replicas resync from it. Only
+         * until down_after, after which it is DOWN anyway. A refused
+         * connect may be a crash: every agent looks again soon, the
+         * followers too, so that their views say so (crash_gather). */
+        if (p->failed && is_committed_master(in) &&
+            rsm_detector_no_reply_ms(&g->health[in->index],
+                                     monitor_mono_ms(m)) <
+                monitor_group_detector(g).down_after_ms) {
+            bool refused = g->health[in->index].refusals > 0;
+            bool closed = p->res.outcome == RSM_PROBE_REFUSED;
+
+            if (refused && monitor_group_detector(g).crash_confirm_ms > 0) {
+                in->fast = true;
+                monitor_arm_fast(m, crash_gather(in));
+            } else if (m->acting || (closed && monitor_crash_path_on(g))) {
+                in->fast = true;
+                monitor_arm_fast(m, 10);
+            }
+        }
+        if (in->reprobe) {
+            in->reprobe = false;
+            monitor_probe(in);
+        }
+    }
+    free(p);
+}
+
+static bool is_committed_master(const struct instance *in)
+{
+    const struct rsm_group *cg = monitor_committed(in->g);
+
+    return cg != NULL && cg->has_master &&
+           rsm_addr_equal(&cg->master, &in->g->cfg.addrs[in->index]);
+}
+
+static void fast_cb(uv_timer_t *t)
+{
+    struct rsm_monitor *m = t->data;
+
+    m->fast_armed = false;
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        for (unsigned j = 0; j < m->groups[i].cfg.n_addrs; j++) {
+            struct instance *in = &m->groups[i].inst[j];
+            if (in->fast && (m->acting || is_committed_master(in))) {
+                in->fast = false;
+                monitor_probe(in);
+            }
+        }
+    }
+}
+
+/* Run fast_cb in delay_ms, or sooner if it is already due sooner. */
+void monitor_arm_fast(struct rsm_monitor *m, uint64_t delay_ms)
+{
+    uint64_t now = uv_now(m->loop);
+
+    if (m->stopping)
+        return;
+    if (m->fast_armed && m->fast_due_ms <= now + delay_ms)
+        return;
+    m->fast_armed = true;
+    m->fast_due_ms = now + delay_ms;
+    uv_timer_start(&m->fast, fast_cb, delay_ms, 0);
+}
+
+static void probe_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
+                     void *arg)
+{
+    struct probe *p = arg;
+
+    (void)r;
+    probe_take_reply(p, res);
+    if (--p->pending == 0)
+        probe_done(p);
+}
+
+void monitor_probe(struct instance *in)
+{
+    static const char *const info_repl[] = {"INFO", "replication"};
+    static const char *const info_server[] = {"INFO", "server"};
+    static const char *const info_pers[] = {"INFO", "persistence"};
+    static const char *const ping[] = {"PING"};
+    struct rsm_monitor *m = in->g->m;
+    uint64_t timeout = monitor_probe_timeout(m);
+    struct probe *p;
+
+    if (in->probing) {
+        in->reprobe = true;
+        return;
+    }
+    p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return;
+    p->in = in;
+    p->sent_ms = monitor_mono_ms(m);
+    p->sent_ns = uv_hrtime();
+    rsm_info_init(&p->res.info);
+    if (m->acting) {
+        /* one write for the three; persistence first: Redis answers
+         * INFO while it loads its data, with master_repl_offset 0 until
+         * the end, so loading:0 must be read before the offset is */
+        static const char *const *const cmds[] = {info_pers, info_server,
+                                                  info_repl};
+        static const int argc[] = {2, 2, 2};
+        if (rsm_redis_commands(in->link, timeout, probe_cb, p, 3, argc, cmds) ==
+            0)
+            p->pending = 3;
+    } else if (rsm_redis_command(in->link, timeout, probe_cb, p, 1, ping) ==
+               0) {
+        p->pending++;
+    }
+    if (p->pending == 0) {
+        free(p);
+        return;
+    }
+    in->probing = true;
+}
+
+/* Followers only keep a liveness probe on each group's committed master. */
+void monitor_probe_group(struct group *g)
+{
+    const struct rsm_group *cg = monitor_committed(g);
+
+    for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
+        if (g->m->acting || (cg != NULL && cg->has_master &&
+                             rsm_addr_equal(&cg->master, &g->cfg.addrs[i])))
+            monitor_probe(&g->inst[i]);
+    }
+}
