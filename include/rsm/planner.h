@@ -125,7 +125,8 @@
  *      AbortFailover) when the target is DOWN or restarted empty, both
  *      claim role:master, the old master is not demoted with less than
  *      the margin left, or the target is not promoted by the deadline.
- *      planner.c explains why each crash point is safe.
+ *      src/core/planner_switchover_pause.c explains why each crash point
+ *      is safe.
  *
  * Safety: the only REPLICAOF NO ONE it ever plans is to the new master of
  * the committed in-flight decision, or, rolling back a pause switchover at
