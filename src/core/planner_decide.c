@@ -289,9 +289,8 @@ int planner__decide_to(struct ctx *c, enum rsm_failover_kind kind,
     e->new_offset = rsm_info_offset(best->info);
     e->decided_by = c->in->leader_id;
     if (kind == RSM_FAILOVER_SWITCHOVER)
-        e->timeout_ms = c->in->switchover_timeout_ms > 0
-                            ? c->in->switchover_timeout_ms
-                            : c->in->cfg->failover_timeout_ms;
+        e->timeout_ms =
+            planner__switchover_limit(c, c->in->switchover_timeout_ms);
     c->out->state = RSM_FO_SELECT_SLAVE;
     c->out->epoch = e->epoch;
     rsm_addr_format(&e->master, b, RSM_ADDR_STRLEN);

@@ -40,6 +40,11 @@ static enum rsm_switchover_method planner__pick_method(const struct ctx *c,
     return RSM_SWITCHOVER_FAILOVER_CMD;
 }
 
+int64_t planner__switchover_limit(const struct ctx *c, int64_t asked_ms)
+{
+    return asked_ms > 0 ? asked_ms : c->in->cfg->failover_timeout_ms;
+}
+
 /* An operator asked for a switchover (no failover in flight). */
 int planner__switchover_requested(struct ctx *c)
 {
@@ -77,9 +82,8 @@ int planner__switchover_requested(struct ctx *c)
     }
     method = planner__pick_method(c, a, why, sizeof why);
     if (method == RSM_SWITCHOVER_PAUSE &&
-        (c->in->switchover_timeout_ms > 0
-             ? c->in->switchover_timeout_ms
-             : c->in->cfg->failover_timeout_ms) <= PAUSE_MARGIN_MS) {
+        planner__switchover_limit(c, c->in->switchover_timeout_ms) <=
+            PAUSE_MARGIN_MS) {
         c->out->code = RSM_PLAN_CODE_SWITCHOVER_REFUSED;
         planner__reasonf(
             c,
@@ -109,8 +113,7 @@ int planner__switchover_requested(struct ctx *c)
 int planner__switchover_phase(struct ctx *c, const struct flight *f)
 {
     const struct rsm_observation *o = f->chosen, *old = f->old;
-    int64_t limit = f->d->timeout_ms > 0 ? f->d->timeout_ms
-                                         : c->in->cfg->failover_timeout_ms;
+    int64_t limit = planner__switchover_limit(c, f->d->timeout_ms);
     int64_t left = limit - f->elapsed;
     bool old_seen = planner__usable(c, old);
     enum rsm_failover_cmd_state fs = old_seen && planner__is_master(old)

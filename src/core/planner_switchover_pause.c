@@ -64,13 +64,11 @@
  * command could serve writes before the REPLICAOF runs.
  * ====================================================================== */
 
+/* Time left until the decision's deadline (negative once past it). */
 static int64_t planner__switchover_left(const struct ctx *c,
                                         const struct flight *f)
 {
-    int64_t limit = f->d->timeout_ms > 0 ? f->d->timeout_ms
-                                         : c->in->cfg->failover_timeout_ms;
-
-    return limit - f->elapsed;
+    return planner__switchover_limit(c, f->d->timeout_ms) - f->elapsed;
 }
 
 /* The shell's pause record, if it is of this switchover. */
