@@ -66,7 +66,7 @@ unsigned rsm_hook_running(const struct rsm_hook *h)
  * Stop
  * ---------------------------------------------------------------------- */
 
-static void last_closed(uv_handle_t *handle)
+static void hook__last_closed(uv_handle_t *handle)
 {
     struct rsm_hook *h = handle->data;
 
@@ -76,11 +76,11 @@ static void last_closed(uv_handle_t *handle)
 }
 
 /* Stopping and nothing left open but h->last: close it. */
-static void maybe_done(struct rsm_hook *h)
+static void hook__maybe_done(struct rsm_hook *h)
 {
     if (h->stopping && h->procs == NULL &&
         !uv_is_closing((uv_handle_t *)&h->last))
-        uv_close((uv_handle_t *)&h->last, last_closed);
+        uv_close((uv_handle_t *)&h->last, hook__last_closed);
 }
 
 void rsm_hook_stop(struct rsm_hook *h, rsm_hook_stop_cb cb, void *arg)
@@ -93,18 +93,19 @@ void rsm_hook_stop(struct rsm_hook *h, rsm_hook_stop_cb cb, void *arg)
     for (struct proc *p = h->procs; p != NULL; p = p->next)
         if (p->open == 2 && !p->exited)
             uv_process_kill(&p->proc, SIGTERM);
-    maybe_done(h);
+    hook__maybe_done(h);
 }
 
 /* ------------------------------------------------------------------------
  * One process
  * ---------------------------------------------------------------------- */
 
-static void proc_closed(uv_handle_t *handle)
+static void hook__proc_closed(uv_handle_t *handle)
 {
     struct proc *p = handle->data;
     struct rsm_hook *h = p->h;
 
+    assert(p->open > 0);
     if (--p->open > 0)
         return;
     for (struct proc **pp = &h->procs; *pp != NULL; pp = &(*pp)->next) {
@@ -114,10 +115,10 @@ static void proc_closed(uv_handle_t *handle)
         }
     }
     free(p);
-    maybe_done(h);
+    hook__maybe_done(h);
 }
 
-static void exit_cb(uv_process_t *proc, int64_t status, int sig)
+static void hook__exit_cb(uv_process_t *proc, int64_t status, int sig)
 {
     struct proc *p = proc->data;
 
@@ -127,13 +128,14 @@ static void exit_cb(uv_process_t *proc, int64_t status, int sig)
         rsm_log(RSM_LOG_WARN, "hook-failed", "pid=%d status=%lld signal=%d",
                 proc->pid, (long long)status, sig);
     p->exited = true;
+    assert(p->h->running > 0 && !p->exited);
     p->h->running--;
     uv_timer_stop(&p->timer);
-    uv_close((uv_handle_t *)&p->proc, proc_closed);
-    uv_close((uv_handle_t *)&p->timer, proc_closed);
+    uv_close((uv_handle_t *)&p->proc, hook__proc_closed);
+    uv_close((uv_handle_t *)&p->timer, hook__proc_closed);
 }
 
-static void timeout_cb(uv_timer_t *t)
+static void hook__timeout_cb(uv_timer_t *t)
 {
     struct proc *p = t->data;
 
@@ -143,14 +145,14 @@ static void timeout_cb(uv_timer_t *t)
 
 /* uv_spawn failed: the process handle is initialized all the same and
  * must be closed. */
-static int spawn_failed(struct rsm_hook *h, struct proc *p, int uverr)
+static int hook__spawn_failed(struct rsm_hook *h, struct proc *p, int uverr)
 {
     char q[2 * RSM_HOOK_PATH_MAX];
 
     rsm_log(RSM_LOG_WARN, "hook-failed", "path=%s error=\"%s\"",
             rsm_log_quote(h->cfg.path, q, sizeof q), uv_strerror(uverr));
     p->open = 1;
-    uv_close((uv_handle_t *)&p->proc, proc_closed);
+    uv_close((uv_handle_t *)&p->proc, hook__proc_closed);
     return RSM_EIO;
 }
 
@@ -178,7 +180,7 @@ int rsm_hook_run(struct rsm_hook *h, const struct rsm_hook_event *ev)
     opt.file = h->cfg.path;
     opt.args = args;
     opt.env = envp;
-    opt.exit_cb = exit_cb;
+    opt.exit_cb = hook__exit_cb;
     opt.stdio_count = 0; /* libuv opens /dev/null for 0, 1 and 2 */
     p->h = h;
     p->proc.data = p;
@@ -187,7 +189,7 @@ int rsm_hook_run(struct rsm_hook *h, const struct rsm_hook_event *ev)
     rv = uv_spawn(h->loop, &p->proc, &opt);
     free(envp); /* the child has its copy */
     if (rv != 0)
-        return spawn_failed(h, p, rv);
+        return hook__spawn_failed(h, p, rv);
     rsm_log(RSM_LOG_INFO, "hook-started",
             "pid=%d group=%s epoch=%s old=%s new=%s", p->proc.pid, ev->group,
             t.epoch, t.old_master, t.new_master);
@@ -195,6 +197,6 @@ int rsm_hook_run(struct rsm_hook *h, const struct rsm_hook_event *ev)
     p->open = 2;
     uv_timer_init(h->loop, &p->timer);
     p->timer.data = p;
-    uv_timer_start(&p->timer, timeout_cb, h->cfg.timeout_ms, 0);
+    uv_timer_start(&p->timer, hook__timeout_cb, h->cfg.timeout_ms, 0);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "rsm/groupconf.h"
 #include "rsm/log.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,7 +80,8 @@ struct instance *monitor_find_instance(struct group *g,
  * Start and stop
  * ---------------------------------------------------------------------- */
 
-static int open_links(struct rsm_monitor *m, char *errmsg, size_t errlen)
+static int monitor__open_links(struct rsm_monitor *m, char *errmsg,
+                               size_t errlen)
 {
     int64_t now = monitor_mono_ms(m);
 
@@ -152,7 +154,7 @@ int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
     m->kick.data = m;
     rv = rsm_hook_start(loop, &cfg->hook, &m->hook, errmsg, errlen);
     if (rv == 0)
-        rv = open_links(m, errmsg, errlen);
+        rv = monitor__open_links(m, errmsg, errlen);
     if (rv != 0) {
         rsm_monitor_stop(m, NULL, NULL);
         return rv;
@@ -198,27 +200,30 @@ void monitor_maybe_free(struct rsm_monitor *m)
     free(m);
 }
 
-static void timer_closed(uv_handle_t *h)
+static void monitor__timer_closed(uv_handle_t *h)
 {
     struct rsm_monitor *m = h->data;
 
+    assert(m->pending_close > 0);
     m->pending_close--;
     monitor_maybe_free(m);
 }
 
-static void hook_stopped(void *arg)
+static void monitor__hook_stopped(void *arg)
 {
     struct rsm_monitor *m = arg;
 
+    assert(m->pending_close > 0);
     m->pending_close--;
     monitor_maybe_free(m);
 }
 
-static void link_closed(struct rsm_redis *r, void *arg)
+static void monitor__link_closed(struct rsm_redis *r, void *arg)
 {
     struct rsm_monitor *m = arg;
 
     (void)r;
+    assert(m->pending_close > 0);
     m->pending_close--;
     monitor_maybe_free(m);
 }
@@ -235,17 +240,17 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
         monitor_manual_done(&m->groups[i], RSM_ECANCELED,
                             "the agent is stopping");
     m->pending_close += 4;
-    uv_close((uv_handle_t *)&m->deadline, timer_closed);
-    uv_close((uv_handle_t *)&m->fast, timer_closed);
-    uv_close((uv_handle_t *)&m->tick, timer_closed);
-    uv_close((uv_handle_t *)&m->kick, timer_closed);
+    uv_close((uv_handle_t *)&m->deadline, monitor__timer_closed);
+    uv_close((uv_handle_t *)&m->fast, monitor__timer_closed);
+    uv_close((uv_handle_t *)&m->tick, monitor__timer_closed);
+    uv_close((uv_handle_t *)&m->kick, monitor__timer_closed);
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
         struct group *g = &m->groups[i];
         for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
             if (g->inst[j].link == NULL)
                 continue;
             m->pending_close++;
-            rsm_redis_close(g->inst[j].link, link_closed, m);
+            rsm_redis_close(g->inst[j].link, monitor__link_closed, m);
             g->inst[j].link = NULL;
         }
     }
@@ -253,7 +258,7 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
         monitor_peer_drop(&m->peers[i]);
     if (m->hook != NULL) { /* SIGTERM to running hooks; waits for them */
         m->pending_close++;
-        rsm_hook_stop(m->hook, hook_stopped, m);
+        rsm_hook_stop(m->hook, monitor__hook_stopped, m);
         m->hook = NULL;
     }
 }

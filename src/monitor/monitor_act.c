@@ -7,6 +7,7 @@
 #include "rsm/err.h"
 #include "rsm/log.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,8 @@ struct action_ctx {
     int64_t offset; /* CLIENT PAUSE: master_repl_offset after it */
 };
 
-static bool same_action(const struct rsm_redis_action *a,
-                        const struct rsm_redis_action *b)
+static bool monitor__same_action(const struct rsm_redis_action *a,
+                                 const struct rsm_redis_action *b)
 {
     return a->cmd == b->cmd && rsm_addr_equal(&a->addr, &b->addr) &&
            (a->cmd == RSM_CMD_REPLICAOF_NO_ONE ||
@@ -41,15 +42,16 @@ static bool same_action(const struct rsm_redis_action *a,
 
 /* An error reply that says FAILOVER cannot be used here: renamed away or
  * disabled ("ERR unknown command"), or denied by ACL ("NOPERM"). */
-static bool failover_unusable(const char *reply)
+static bool monitor__failover_unusable(const char *reply)
 {
     return strncmp(reply, "NOPERM", 6) == 0 ||
            strstr(reply, "unknown command") != NULL;
 }
 
-static void record_failover_cmd(struct group *g, const struct rsm_addr *a,
-                                enum rsm_failover_cmd_use use,
-                                const char *error)
+static void monitor__record_failover_cmd(struct group *g,
+                                         const struct rsm_addr *a,
+                                         enum rsm_failover_cmd_use use,
+                                         const char *error)
 {
     char s[RSM_ADDR_STRLEN], q[RSM_REASON_MAX + 8];
 
@@ -67,7 +69,7 @@ static void record_failover_cmd(struct group *g, const struct rsm_addr *a,
 }
 
 /* What the reply to a pause-switchover command means for the record. */
-static void update_pause(struct group *g, const struct action_ctx *ctx)
+static void monitor__update_pause(struct group *g, const struct action_ctx *ctx)
 {
     struct rsm_pause_record *p = &g->pause;
     const struct rsm_redis_action *act = &ctx->action;
@@ -93,8 +95,8 @@ static void update_pause(struct group *g, const struct action_ctx *ctx)
     }
 }
 
-static void rewrite_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
-                       void *arg)
+static void monitor__rewrite_cb(struct rsm_redis *r,
+                                const struct rsm_redis_result *res, void *arg)
 {
     struct instance *in = arg;
     char a[RSM_ADDR_STRLEN], q[RSM_ERRMSG_SIZE + 2], err[RSM_ERRMSG_SIZE];
@@ -130,11 +132,11 @@ void monitor_rewrite_config(struct instance *in)
 {
     static const char *const argv[] = {"CONFIG", "REWRITE"};
 
-    rsm_redis_command(in->link, monitor_probe_timeout(in->g->m) * 2, rewrite_cb,
-                      in, 2, argv);
+    rsm_redis_command(in->link, monitor_probe_timeout(in->g->m) * 2,
+                      monitor__rewrite_cb, in, 2, argv);
 }
 
-static void action_finish(struct action_ctx *ctx)
+static void monitor__action_finish(struct action_ctx *ctx)
 {
     struct instance *in = ctx->in;
     struct group *g = in->g;
@@ -150,11 +152,11 @@ static void action_finish(struct action_ctx *ctx)
     in->action_done_ms = monitor_mono_ms(m);
     rsm_addr_format(&ctx->action.addr, a, sizeof a);
     if (cmd == RSM_CMD_CLIENT_PAUSE || cmd == RSM_CMD_CLIENT_UNPAUSE)
-        update_pause(g, ctx);
+        monitor__update_pause(g, ctx);
     if (ctx->status == RSM_EREPLY && cmd == RSM_CMD_FAILOVER &&
-        failover_unusable(ctx->errmsg))
-        record_failover_cmd(g, &ctx->action.addr, RSM_FAILOVER_CMD_UNUSABLE,
-                            ctx->errmsg);
+        monitor__failover_unusable(ctx->errmsg))
+        monitor__record_failover_cmd(g, &ctx->action.addr,
+                                     RSM_FAILOVER_CMD_UNUSABLE, ctx->errmsg);
     if (ctx->status != 0 && cmd == RSM_CMD_FAILOVER &&
         strstr(ctx->errmsg, "already in progress") != NULL) {
         /* a re-sent FAILOVER while the first one runs: fine */
@@ -176,8 +178,8 @@ static void action_finish(struct action_ctx *ctx)
     monitor_mark_dirty(g);
 }
 
-static void action_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
-                      void *arg)
+static void monitor__action_cb(struct rsm_redis *r,
+                               const struct rsm_redis_result *res, void *arg)
 {
     struct action_ctx *ctx = arg;
 
@@ -189,14 +191,16 @@ static void action_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
     else if (res->status != 0)
         snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s",
                  res->errmsg ? res->errmsg : rsm_strerror(res->status));
+    assert(ctx->pending > 0);
     if (--ctx->pending == 0)
-        action_finish(ctx);
+        monitor__action_finish(ctx);
 }
 
 /* The INFO replication sent right after CLIENT PAUSE: the offset with
  * writes paused. */
-static void pause_info_cb(struct rsm_redis *r,
-                          const struct rsm_redis_result *res, void *arg)
+static void monitor__pause_info_cb(struct rsm_redis *r,
+                                   const struct rsm_redis_result *res,
+                                   void *arg)
 {
     struct action_ctx *ctx = arg;
     struct rsm_info info;
@@ -209,11 +213,13 @@ static void pause_info_cb(struct rsm_redis *r,
                        sizeof err) == 0 &&
         info.role == RSM_ROLE_MASTER)
         ctx->offset = info.master_repl_offset;
+    assert(ctx->pending > 0);
     if (--ctx->pending == 0)
-        action_finish(ctx);
+        monitor__action_finish(ctx);
 }
 
-static void log_action(struct group *g, const struct rsm_redis_action *act)
+static void monitor__log_action(struct group *g,
+                                const struct rsm_redis_action *act)
 {
     char a[RSM_ADDR_STRLEN], to[RSM_ADDR_STRLEN];
 
@@ -244,8 +250,9 @@ static void log_action(struct group *g, const struct rsm_redis_action *act)
 }
 
 /* The command line of act into argv (buffers from the caller). */
-static int action_argv(const struct rsm_redis_action *act, const char **argv,
-                       char *port, size_t port_len, char *ms, size_t ms_len)
+static int monitor__action_argv(const struct rsm_redis_action *act,
+                                const char **argv, char *port, size_t port_len,
+                                char *ms, size_t ms_len)
 {
     snprintf(port, port_len, "%u", act->master.port);
     snprintf(ms, ms_len, "%lld", (long long)act->timeout_ms);
@@ -285,15 +292,16 @@ void monitor_send_action(struct group *g, const struct rsm_redis_action *act,
     const char *argv[6];
     int argc;
 
+    assert(in == NULL || in->g == g);
     if (in == NULL)
         return;
     /* Skip what is in flight, or done and not yet seen by a later probe. */
-    if (in->acting && same_action(&in->action, act))
+    if (in->acting && monitor__same_action(&in->action, act))
         return;
-    if (in->action_done_ms >= 0 && same_action(&in->action, act) &&
+    if (in->action_done_ms >= 0 && monitor__same_action(&in->action, act) &&
         in->fed_probe_sent_ms < in->action_done_ms)
         return;
-    argc = action_argv(act, argv, port, sizeof port, ms, sizeof ms);
+    argc = monitor__action_argv(act, argv, port, sizeof port, ms, sizeof ms);
     ctx = calloc(1, sizeof *ctx);
     if (argc == 0 || ctx == NULL) {
         free(ctx);
@@ -306,20 +314,20 @@ void monitor_send_action(struct group *g, const struct rsm_redis_action *act,
     ctx->epoch = epoch;
     ctx->sent_wall = rsm_clock_wall_ms();
     ctx->offset = -1;
-    if (rsm_redis_command(in->link, monitor_probe_timeout(m) * 2, action_cb,
-                          ctx, argc, argv) != 0) {
+    if (rsm_redis_command(in->link, monitor_probe_timeout(m) * 2,
+                          monitor__action_cb, ctx, argc, argv) != 0) {
         free(ctx);
         return;
     }
     ctx->pending = 1;
     /* Same connection, right after: answered with writes paused. */
     if (act->cmd == RSM_CMD_CLIENT_PAUSE &&
-        rsm_redis_command(in->link, monitor_probe_timeout(m) * 2, pause_info_cb,
-                          ctx, 2, info_repl) == 0)
+        rsm_redis_command(in->link, monitor_probe_timeout(m) * 2,
+                          monitor__pause_info_cb, ctx, 2, info_repl) == 0)
         ctx->pending++;
     in->acting = true;
     in->action = *act;
-    log_action(g, act);
+    monitor__log_action(g, act);
 }
 
 /* Before a switchover by FAILOVER TO: ask the master "FAILOVER
@@ -332,8 +340,8 @@ struct check_ctx {
     unsigned seq;
 };
 
-static void check_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
-                     void *arg)
+static void monitor__check_cb(struct rsm_redis *r,
+                              const struct rsm_redis_result *res, void *arg)
 {
     struct check_ctx *ctx = arg;
     struct group *g = ctx->g;
@@ -347,13 +355,15 @@ static void check_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
     if (res->status == RSM_EREPLY && res->reply != NULL)
         snprintf(err, sizeof err, "%.*s", (int)res->reply->len,
                  res->reply->str);
-    if (res->status == RSM_EREPLY && failover_unusable(err))
-        record_failover_cmd(g, &ctx->addr, RSM_FAILOVER_CMD_UNUSABLE, err);
+    if (res->status == RSM_EREPLY && monitor__failover_unusable(err))
+        monitor__record_failover_cmd(g, &ctx->addr, RSM_FAILOVER_CMD_UNUSABLE,
+                                     err);
     else if (res->status == RSM_EREPLY || res->status == 0)
-        record_failover_cmd(g, &ctx->addr, RSM_FAILOVER_CMD_USABLE, err);
+        monitor__record_failover_cmd(g, &ctx->addr, RSM_FAILOVER_CMD_USABLE,
+                                     err);
     else
-        record_failover_cmd(g, &ctx->addr, RSM_FAILOVER_CMD_UNKNOWN,
-                            res->errmsg);
+        monitor__record_failover_cmd(g, &ctx->addr, RSM_FAILOVER_CMD_UNKNOWN,
+                                     res->errmsg);
     if (g->check_seq == ctx->seq && g->manual.checking) {
         g->manual.checking = false;
         monitor_mark_dirty(g);
@@ -373,8 +383,8 @@ bool monitor_check_failover_cmd(struct group *g, const struct rsm_addr *master)
     ctx->g = g;
     ctx->addr = *master;
     ctx->seq = ++g->check_seq;
-    if (rsm_redis_command(in->link, monitor_probe_timeout(g->m), check_cb, ctx,
-                          2, argv) != 0) {
+    if (rsm_redis_command(in->link, monitor_probe_timeout(g->m),
+                          monitor__check_cb, ctx, 2, argv) != 0) {
         free(ctx);
         return false;
     }

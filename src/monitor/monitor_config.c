@@ -31,7 +31,7 @@ void rsm_monitor_config_free(struct rsm_monitor_config *cfg)
 }
 
 /* Room for one more group in cfg->groups, doubling. */
-static int grow_groups(struct rsm_monitor_config *cfg)
+static int monitor__grow_groups(struct rsm_monitor_config *cfg)
 {
     struct rsm_monitor_group_config *g;
     unsigned cap;
@@ -49,8 +49,8 @@ static int grow_groups(struct rsm_monitor_config *cfg)
     return 0;
 }
 
-static int check_group_name(const char *name, size_t n, char *errmsg,
-                            size_t errlen)
+static int monitor__check_group_name(const char *name, size_t n, char *errmsg,
+                                     size_t errlen)
 {
     if (n == 0)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "empty group name");
@@ -77,7 +77,7 @@ int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
     if (eq == NULL)
         return rsm_errf(RSM_EINVAL, errmsg, errlen,
                         "'%s': expected NAME=host:port,host:port", text);
-    rv = check_group_name(text, (size_t)(eq - text), errmsg, errlen);
+    rv = monitor__check_group_name(text, (size_t)(eq - text), errmsg, errlen);
     if (rv != 0)
         return rv;
     if (cfg->n_groups >= RSM_MAX_GROUPS)
@@ -115,7 +115,7 @@ int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
     if (gc.n_addrs == 0)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "group '%s': no instances",
                         gc.name);
-    if (grow_groups(cfg) != 0)
+    if (monitor__grow_groups(cfg) != 0)
         return rsm_errf(RSM_ENOMEM, errmsg, errlen,
                         "out of memory for %u groups", cfg->n_groups + 1);
     cfg->groups[cfg->n_groups++] = gc;

@@ -5,6 +5,7 @@
 #include "rsm/err.h"
 #include "rsm/log.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,7 @@ void monitor_fence_forget_all(struct rsm_monitor *m)
 
 /* A new run_id is a new Redis process, with the settings of its config
  * file: read them again, and try CONFIG again if the last one refused. */
-static void fence_track_process(struct instance *in)
+static void monitor__fence_track_process(struct instance *in)
 {
     const struct rsm_health *h = &in->g->health[in->index];
     struct fence_state *f = &in->fence;
@@ -71,7 +72,7 @@ static void fence_track_process(struct instance *in)
  * unknown parameter (a Redis older than 5.0), or a CONFIG GET answered
  * with something else than [name, value] (not a Redis): no use trying
  * again. */
-static bool config_unusable(const struct fence_ctx *ctx)
+static bool monitor__config_unusable(const struct fence_ctx *ctx)
 {
     const char *reply = ctx->errmsg;
 
@@ -86,7 +87,7 @@ static bool config_unusable(const struct fence_ctx *ctx)
            strstr(reply, "unknown parameter") != NULL;
 }
 
-static void fence_failed(struct fence_ctx *ctx)
+static void monitor__fence_failed(struct fence_ctx *ctx)
 {
     struct instance *in = ctx->in;
     struct rsm_monitor *m = in->g->m;
@@ -95,7 +96,7 @@ static void fence_failed(struct fence_ctx *ctx)
     rsm_addr_format(&in->g->cfg.addrs[in->index], a, sizeof a);
     rsm_log_quote(ctx->errmsg, q, sizeof q);
     in->fence.cur.known = false; /* a set may have half applied */
-    if (config_unusable(ctx)) {
+    if (monitor__config_unusable(ctx)) {
         if (!in->fence.unusable)
             rsm_log(RSM_LOG_WARN, "fence-unavailable",
                     "group=%s addr=%s error=%s detail=\"min-replicas-* "
@@ -118,7 +119,7 @@ static void fence_failed(struct fence_ctx *ctx)
             in->fence.failures, q);
 }
 
-static void fence_done(struct fence_ctx *ctx)
+static void monitor__fence_done(struct fence_ctx *ctx)
 {
     struct instance *in = ctx->in;
     struct fence_state *f = &in->fence;
@@ -132,7 +133,7 @@ static void fence_done(struct fence_ctx *ctx)
                  "CONFIG GET min-replicas-*: not a [name, value] reply");
     }
     if (ctx->status != 0) {
-        fence_failed(ctx);
+        monitor__fence_failed(ctx);
         monitor_mark_dirty(in->g);
         return;
     }
@@ -169,8 +170,8 @@ static void fence_done(struct fence_ctx *ctx)
 }
 
 /* A CONFIG GET reply is [name, value]; a CONFIG SET reply is +OK. */
-static void fence_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
-                     void *arg)
+static void monitor__fence_cb(struct rsm_redis *r,
+                              const struct rsm_redis_result *res, void *arg)
 {
     struct fence_ctx *ctx = arg;
     struct instance *in = ctx->in;
@@ -196,16 +197,18 @@ static void fence_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
             ctx->got |= 1u << k;
         }
     }
+    assert(ctx->pending > 0);
     if (--ctx->pending > 0)
         return;
+    assert(in->fence.pending > 0);
     in->fence.pending--;
     if (ctx->status != RSM_ECANCELED && !in->g->m->stopping)
-        fence_done(ctx);
+        monitor__fence_done(ctx);
     free(ctx);
 }
 
-static struct fence_ctx *fence_ctx_new(struct instance *in,
-                                       enum rsm_fence_action action)
+static struct fence_ctx *monitor__fence_ctx_new(struct instance *in,
+                                                enum rsm_fence_action action)
 {
     struct fence_ctx *ctx = calloc(1, sizeof *ctx);
 
@@ -218,13 +221,13 @@ static struct fence_ctx *fence_ctx_new(struct instance *in,
 }
 
 /* Send n commands for ctx (freed here if they cannot be sent). */
-static void fence_send(struct fence_ctx *ctx, int n, const int *argc,
-                       const char *const *const *argv)
+static void monitor__fence_send(struct fence_ctx *ctx, int n, const int *argc,
+                                const char *const *const *argv)
 {
     struct instance *in = ctx->in;
 
     if (rsm_redis_commands(in->link, monitor_probe_timeout(in->g->m) * 2,
-                           fence_cb, ctx, n, argc, argv) != 0) {
+                           monitor__fence_cb, ctx, n, argc, argv) != 0) {
         free(ctx);
         return;
     }
@@ -232,7 +235,7 @@ static void fence_send(struct fence_ctx *ctx, int n, const int *argc,
     in->fence.pending++;
 }
 
-static void fence_read(struct instance *in)
+static void monitor__fence_read(struct instance *in)
 {
     static const char *const get_n[] = {"CONFIG", "GET",
                                         "min-replicas-to-write"};
@@ -240,23 +243,24 @@ static void fence_read(struct instance *in)
                                           "min-replicas-max-lag"};
     static const char *const *const argv[] = {get_n, get_lag};
     static const int argc[] = {3, 3};
-    struct fence_ctx *ctx = fence_ctx_new(in, RSM_FENCE_READ);
+    struct fence_ctx *ctx = monitor__fence_ctx_new(in, RSM_FENCE_READ);
 
     if (ctx != NULL)
-        fence_send(ctx, 2, argc, argv);
+        monitor__fence_send(ctx, 2, argc, argv);
 }
 
 /* CONFIG SET max-lag first (when it changes), then to-write: raised, the
  * fence applies with its lag at once. One parameter per CONFIG SET, which
  * every Redis since 5.0 takes. */
-static void fence_set(struct instance *in, const struct rsm_fence_decision *d,
-                      bool promotion)
+static void monitor__fence_set(struct instance *in,
+                               const struct rsm_fence_decision *d,
+                               bool promotion)
 {
     static const char *const set_n[] = {"CONFIG", "SET",
                                         "min-replicas-to-write", NULL};
     static const char *const set_lag[] = {"CONFIG", "SET",
                                           "min-replicas-max-lag", NULL};
-    struct fence_ctx *ctx = fence_ctx_new(in, RSM_FENCE_SET);
+    struct fence_ctx *ctx = monitor__fence_ctx_new(in, RSM_FENCE_SET);
     char n[16], lag[16];
     const char *a_n[4], *a_lag[4];
     const char *const *argv[2];
@@ -280,7 +284,7 @@ static void fence_set(struct instance *in, const struct rsm_fence_decision *d,
         free(ctx);
         return;
     }
-    fence_send(ctx, k, argc, argv);
+    monitor__fence_send(ctx, k, argc, argv);
 }
 
 /* Right before REPLICAOF NO ONE on in: min-replicas-to-write 0, on the
@@ -301,7 +305,7 @@ void monitor_fence_before_promotion(struct instance *in)
     d.set_to_write = true;
     snprintf(d.reason, sizeof d.reason,
              "promoted: takes writes before its replicas re-link");
-    fence_set(in, &d, true);
+    monitor__fence_set(in, &d, true);
 }
 
 /* Read or set each instance's settings as fence.h decides. */
@@ -317,7 +321,7 @@ void monitor_fence_group(struct group *g, const struct rsm_group *cg,
         return;
     for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
         struct fence_state *f = &g->inst[i].fence;
-        fence_track_process(&g->inst[i]);
+        monitor__fence_track_process(&g->inst[i]);
         if (f->cur.known && now - f->known_ms >= FENCE_REREAD_MS)
             f->cur.known = false;
         cur[i] = f->cur;
@@ -336,8 +340,8 @@ void monitor_fence_group(struct group *g, const struct rsm_group *cg,
             now < in->fence.retry_ms || rsm_fence_decide(&fin, i, &d) != 0)
             continue;
         if (d.action == RSM_FENCE_READ)
-            fence_read(in);
+            monitor__fence_read(in);
         else if (d.action == RSM_FENCE_SET)
-            fence_set(in, &d, false);
+            monitor__fence_set(in, &d, false);
     }
 }

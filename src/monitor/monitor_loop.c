@@ -11,6 +11,7 @@
 #include "rsm/err.h"
 #include "rsm/log.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +20,8 @@
  * The leader loop: observations -> verdict -> plan -> act
  * ---------------------------------------------------------------------- */
 
-static void emit_events(struct group *g, const struct rsm_planner_plan *plan)
+static void monitor__emit_events(struct group *g,
+                                 const struct rsm_planner_plan *plan)
 {
     struct rsm_monitor *m = g->m;
     char q[RSM_PLAN_DETAIL_MAX + 8];
@@ -50,11 +52,12 @@ void monitor_manual_done(struct group *g, int status, const char *errmsg)
     r.cb(r.arg, status, errmsg ? errmsg : "");
 }
 
-static void proposed_cb(void *arg, int status, const char *errmsg)
+static void monitor__proposed_cb(void *arg, int status, const char *errmsg)
 {
     struct group *g = arg;
     char q[RSM_ERRMSG_SIZE + 2];
 
+    assert(g->proposing); /* one proposal in flight per group */
     g->proposing = false;
     if (g->manual.proposed)
         monitor_manual_done(g, status, errmsg);
@@ -65,7 +68,7 @@ static void proposed_cb(void *arg, int status, const char *errmsg)
         monitor_mark_dirty(g);
 }
 
-static void deadline_cb(uv_timer_t *t)
+static void monitor__deadline_cb(uv_timer_t *t)
 {
     struct rsm_monitor *m = t->data;
 
@@ -76,7 +79,7 @@ static void deadline_cb(uv_timer_t *t)
 
 /* A master that stopped answering is DOWN exactly down_after_ms after its
  * last valid reply: evaluate right then rather than at the next tick. */
-static void arm_deadline(struct group *g)
+static void monitor__arm_deadline(struct group *g)
 {
     struct rsm_monitor *m = g->m;
     const struct rsm_master_verdict *v = &g->verdict;
@@ -90,17 +93,18 @@ static void arm_deadline(struct group *g)
     if (m->deadline_ms >= 0 && m->deadline_ms <= at && m->deadline_ms > now)
         return;
     m->deadline_ms = at;
-    uv_timer_start(&m->deadline, deadline_cb, (uint64_t)(at - now), 0);
+    uv_timer_start(&m->deadline, monitor__deadline_cb, (uint64_t)(at - now), 0);
 }
 
-static void compute_verdict(struct group *g, const struct rsm_group *cg,
-                            int64_t now)
+static void monitor__compute_verdict(struct group *g,
+                                     const struct rsm_group *cg, int64_t now)
 {
     struct rsm_agent_view views[RSM_MAX_AGENTS];
     struct rsm_node_status st;
     struct rsm_verdict_input vin;
     struct rsm_detector_config dc = monitor_group_detector(g);
 
+    assert(cg != NULL && cg->has_master); /* a verdict is about a master */
     rsm_node_get_status(g->m->node, &st);
     for (unsigned i = 0; i < g->n_views; i++) {
         views[i] = g->views[i];
@@ -132,12 +136,12 @@ static void compute_verdict(struct group *g, const struct rsm_group *cg,
                 (long long)g->verdict.down_ms, g->verdict.votes,
                 g->verdict.quorum,
                 rsm_log_quote(g->verdict.reason, q, sizeof q));
-    arm_deadline(g);
+    monitor__arm_deadline(g);
 }
 
 /* Two reasons that differ only in their numbers ("no reply for 201 ms")
  * say the same thing: log a plan only when its shape changes. */
-static bool same_shape(const char *a, const char *b)
+static bool monitor__same_shape(const char *a, const char *b)
 {
     for (;;) {
         while (isdigit((unsigned char)*a))
@@ -158,8 +162,8 @@ static bool same_shape(const char *a, const char *b)
  * no master yet (the plan goes on), or why no replica can be chosen
  * (false: the plan is dropped and the group planned again without the
  * request). */
-static bool manual_planned(struct group *g, const struct rsm_group *cg,
-                           const struct rsm_planner_plan *plan)
+static bool monitor__manual_planned(struct group *g, const struct rsm_group *cg,
+                                    const struct rsm_planner_plan *plan)
 {
     if (plan->kind == RSM_PLAN_PROPOSE &&
         plan->entry.kind == RSM_ENTRY_DECIDE_FAILOVER &&
@@ -182,7 +186,7 @@ static bool manual_planned(struct group *g, const struct rsm_group *cg,
     return false;
 }
 
-static void evaluate(struct group *g)
+static void monitor__evaluate(struct group *g)
 {
     struct rsm_monitor *m = g->m;
     const struct rsm_group *cg = monitor_committed(g);
@@ -199,7 +203,7 @@ static void evaluate(struct group *g)
     for (unsigned i = 0; i < g->cfg.n_addrs; i++)
         rsm_detector_observe(&g->health[i], &dc, now, &obs[i]);
     if (cg != NULL && cg->has_master)
-        compute_verdict(g, cg, now);
+        monitor__compute_verdict(g, cg, now);
     monitor_fence_group(g, cg, obs);
     memset(&pin, 0, sizeof pin);
     pin.group = g->cfg.name;
@@ -231,12 +235,12 @@ static void evaluate(struct group *g)
     }
     rsm_planner_next(&pin, &plan);
     if ((pin.manual_failover || pin.switchover) &&
-        !manual_planned(g, cg, &plan)) {
+        !monitor__manual_planned(g, cg, &plan)) {
         monitor_mark_dirty(g); /* plan again, without the request */
         return;
     }
 
-    if (!same_shape(plan.reason, g->last_reason)) {
+    if (!monitor__same_shape(plan.reason, g->last_reason)) {
         snprintf(g->last_reason, sizeof g->last_reason, "%s", plan.reason);
         rsm_log(RSM_LOG_INFO, "plan", "group=%s kind=%s state=%s reason=%s",
                 g->cfg.name, rsm_plan_kind_str(plan.kind),
@@ -250,7 +254,8 @@ static void evaluate(struct group *g)
         return;
     if (plan.kind == RSM_PLAN_PROPOSE) {
         g->proposing = true;
-        if (rsm_node_propose(m->node, &plan.entry, proposed_cb, g) != 0) {
+        if (rsm_node_propose(m->node, &plan.entry, monitor__proposed_cb, g) !=
+            0) {
             g->proposing = false;
             return;
         }
@@ -261,9 +266,9 @@ static void evaluate(struct group *g)
         rsm_log(RSM_LOG_INFO, "propose", "group=%s entry=%s epoch=%llu",
                 g->cfg.name, rsm_entry_kind_str(plan.entry.kind),
                 (unsigned long long)plan.entry.epoch);
-        emit_events(g, &plan);
+        monitor__emit_events(g, &plan);
     } else if (plan.kind == RSM_PLAN_REDIS) {
-        emit_events(g, &plan);
+        monitor__emit_events(g, &plan);
         for (unsigned i = 0; i < plan.n_actions; i++)
             monitor_send_action(g, &plan.actions[i], plan.epoch);
     }
@@ -276,7 +281,7 @@ static void evaluate(struct group *g)
     }
 }
 
-static void kick_cb(uv_timer_t *t)
+static void monitor__kick_cb(uv_timer_t *t)
 {
     struct rsm_monitor *m = t->data;
 
@@ -284,7 +289,7 @@ static void kick_cb(uv_timer_t *t)
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
         if (m->groups[i].dirty) {
             m->groups[i].dirty = false;
-            evaluate(&m->groups[i]);
+            monitor__evaluate(&m->groups[i]);
         }
     }
 }
@@ -298,7 +303,7 @@ void monitor_mark_dirty(struct group *g)
     g->dirty = true;
     if (!m->kick_armed && !m->stopping) {
         m->kick_armed = true;
-        uv_timer_start(&m->kick, kick_cb, 0, 0);
+        uv_timer_start(&m->kick, monitor__kick_cb, 0, 0);
     }
 }
 
@@ -335,7 +340,7 @@ unsigned monitor_slice_count(const struct rsm_monitor_config *cfg)
  * for them each interval would cost every agent a round trip for nothing;
  * from a master's first failed probe on they are asked every interval,
  * long before its down_after_ms runs out. */
-static bool views_needed(const struct rsm_monitor *m)
+static bool monitor__views_needed(const struct rsm_monitor *m)
 {
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
         if (m->groups[i].verdict.status != RSM_MASTER_OK)
@@ -394,7 +399,7 @@ void monitor_tick_cb(uv_timer_t *t)
     for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices)
         monitor_probe_group(&m->groups[i]);
     if (m->acting) {
-        if (s == 0 && views_needed(m))
+        if (s == 0 && monitor__views_needed(m))
             monitor_ask_peers(m);
         if (s == 0)
             monitor_push_views(m);

@@ -16,8 +16,8 @@
 /* A CompleteFailover applied on the acting leader: tell the hook of the
  * failover the group's history just recorded. The hook module logs what
  * becomes of it; the monitor does not wait for it. */
-static void run_hook(struct rsm_monitor *m, const struct rsm_entry *e,
-                     const struct rsm_group *cg)
+static void monitor__run_hook(struct rsm_monitor *m, const struct rsm_entry *e,
+                              const struct rsm_group *cg)
 {
     const struct rsm_history_item *h;
     struct rsm_hook_event ev;
@@ -40,7 +40,7 @@ static void run_hook(struct rsm_monitor *m, const struct rsm_entry *e,
  * other instances is stale or nothing, and "no reply for a long time" would
  * read as DOWN. A new leader starts those records afresh (UNKNOWN until its
  * first probe), so that nothing is decided on them before it has looked. */
-static void forget_unwatched(struct rsm_monitor *m)
+static void monitor__forget_unwatched(struct rsm_monitor *m)
 {
     int64_t now = monitor_mono_ms(m);
 
@@ -66,7 +66,7 @@ void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
         return;
     switch (ev) {
     case RSM_NODE_BECAME_LEADER:
-        forget_unwatched(m);
+        monitor__forget_unwatched(m);
         monitor_fence_forget_all(m);
         for (unsigned i = 0; i < m->cfg.n_groups; i++)
             memset(&m->groups[i].pause, 0, sizeof m->groups[i].pause);
@@ -96,7 +96,7 @@ void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
         if (g == NULL)
             break;
         if (apply_status == 0 && entry->kind == RSM_ENTRY_COMPLETE_FAILOVER)
-            run_hook(m, entry, monitor_committed(g));
+            monitor__run_hook(m, entry, monitor_committed(g));
 #ifdef RSM_TEST_FAULTS
         /* Test builds: die like a SIGKILL right after a decision commits
          * and before Redis is touched, so that tests can check that the

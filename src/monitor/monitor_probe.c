@@ -1,7 +1,7 @@
 /* monitor_probe.c - probing the instances: one probe (INFO on the leader,
  * PING on a follower), its result fed to the detector, the latency
  * histogram, the fast re-probe of a failing master, and the crash path's
- * gathering of evidence (crash_gather). */
+ * gathering of evidence (monitor__crash_gather). */
 #include "monitor_int.h"
 #include "rsm/err.h"
 
@@ -25,7 +25,7 @@ struct probe {
     bool canceled;
 };
 
-static enum rsm_probe_outcome outcome_of(int status)
+static enum rsm_probe_outcome monitor__outcome_of(int status)
 {
     switch (status) {
     case RSM_ETIMEOUT:
@@ -43,26 +43,27 @@ static enum rsm_probe_outcome outcome_of(int status)
 }
 
 /* Record the first failure of a probe; later replies do not undo it. */
-static void probe_fail(struct probe *p, const struct rsm_redis_result *res)
+static void monitor__probe_fail(struct probe *p,
+                                const struct rsm_redis_result *res)
 {
     if (p->failed)
         return;
     p->failed = true;
-    p->res.outcome = outcome_of(res->status);
+    p->res.outcome = monitor__outcome_of(res->status);
     if (res->status == RSM_EREPLY && res->reply != NULL)
         p->res.alive = rsm_detector_alive_error(res->reply->str);
     if (res->status == RSM_ECANCELED)
         p->canceled = true;
 }
 
-static void probe_take_reply(struct probe *p,
-                             const struct rsm_redis_result *res)
+static void monitor__probe_take_reply(struct probe *p,
+                                      const struct rsm_redis_result *res)
 {
     const redisReply *r = res->reply;
     char err[RSM_ERRMSG_SIZE];
 
     if (res->status != 0) {
-        probe_fail(p, res);
+        monitor__probe_fail(p, res);
         return;
     }
     if (r->type == REDIS_REPLY_STATUS)
@@ -83,8 +84,9 @@ const double rsm_monitor_latency_bounds_ms[RSM_MONITOR_LATENCY_BUCKETS - 1] = {
 
 /* Answers (valid or "alive" errors) go into the histogram; the rest are
  * counted as failed. */
-static void count_latency(struct rsm_monitor_latency *l,
-                          const struct rsm_probe_result *r, uint64_t ns)
+static void monitor__count_latency(struct rsm_monitor_latency *l,
+                                   const struct rsm_probe_result *r,
+                                   uint64_t ns)
 {
     double ms = (double)ns / 1e6;
     unsigned b = 0;
@@ -101,7 +103,7 @@ static void count_latency(struct rsm_monitor_latency *l,
     l->sum_ms += ms;
 }
 
-static bool is_committed_master(const struct instance *in);
+static bool monitor__is_committed_master(const struct instance *in);
 
 /* The committed master refused a connect (crash evidence, detector.h):
  * gather the rest of the evidence now rather than at the next tick. The
@@ -110,7 +112,7 @@ static bool is_committed_master(const struct instance *in);
  * Then probe the master again soon: 10 ms after the first failure, then
  * at most every 50 ms, and exactly when the refusals reach
  * crash_confirm_ms. */
-static uint64_t crash_gather(struct instance *in)
+static uint64_t monitor__crash_gather(struct instance *in)
 {
     struct group *g = in->g;
     struct rsm_monitor *m = g->m;
@@ -137,12 +139,13 @@ static uint64_t crash_gather(struct instance *in)
     return 50;
 }
 
-static void probe_done(struct probe *p)
+static void monitor__probe_done(struct probe *p)
 {
     struct instance *in = p->in;
     struct group *g = in->g;
     struct rsm_monitor *m = g->m;
 
+    assert(in->probing); /* one probe in flight per instance */
     in->probing = false;
     if (!p->canceled && !m->stopping) {
         p->res.time_ms = monitor_mono_ms(m);
@@ -152,13 +155,16 @@ static void probe_done(struct probe *p)
             p->res.outcome = RSM_PROBE_OK;
         int64_t restarted = g->health[in->index].restarted_at_ms;
 
-        count_latency(&g->latency, &p->res, uv_hrtime() - p->sent_ns);
+        monitor__count_latency(&g->latency, &p->res, uv_hrtime() - p->sent_ns);
+        /* results are fed in the order their probes were sent */
+        assert(p->sent_ms >= in->fed_probe_sent_ms &&
+               p->res.time_ms >= p->sent_ms);
         if (rsm_detector_feed(&g->health[in->index], &p->res) == 0)
             in->fed_probe_sent_ms = p->sent_ms;
         /* The committed master restarted: the planner ranks its replicas
          * only on readings taken after that (a replica may just have been
          * wiped by a sync from it), so read them now, not at the tick. */
-        if (m->acting && is_committed_master(in) &&
+        if (m->acting && monitor__is_committed_master(in) &&
             g->health[in->index].restarted_at_ms != restarted) {
             for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
                 if (j != in->index)
@@ -172,8 +178,8 @@ static void probe_done(struct probe *p)
          * sees the new run_id before its replicas resync from it. Only
          * until down_after, after which it is DOWN anyway. A refused
          * connect may be a crash: every agent looks again soon, the
-         * followers too, so that their views say so (crash_gather). */
-        if (p->failed && is_committed_master(in) &&
+         * followers too, so that their views say so (monitor__crash_gather). */
+        if (p->failed && monitor__is_committed_master(in) &&
             rsm_detector_no_reply_ms(&g->health[in->index],
                                      monitor_mono_ms(m)) <
                 monitor_group_detector(g).down_after_ms) {
@@ -182,7 +188,7 @@ static void probe_done(struct probe *p)
 
             if (refused && monitor_group_detector(g).crash_confirm_ms > 0) {
                 in->fast = true;
-                monitor_arm_fast(m, crash_gather(in));
+                monitor_arm_fast(m, monitor__crash_gather(in));
             } else if (m->acting || (closed && monitor_crash_path_on(g))) {
                 in->fast = true;
                 monitor_arm_fast(m, 10);
@@ -196,7 +202,7 @@ static void probe_done(struct probe *p)
     free(p);
 }
 
-static bool is_committed_master(const struct instance *in)
+static bool monitor__is_committed_master(const struct instance *in)
 {
     const struct rsm_group *cg = monitor_committed(in->g);
 
@@ -204,7 +210,7 @@ static bool is_committed_master(const struct instance *in)
            rsm_addr_equal(&cg->master, &in->g->cfg.addrs[in->index]);
 }
 
-static void fast_cb(uv_timer_t *t)
+static void monitor__fast_cb(uv_timer_t *t)
 {
     struct rsm_monitor *m = t->data;
 
@@ -212,7 +218,7 @@ static void fast_cb(uv_timer_t *t)
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
         for (unsigned j = 0; j < m->groups[i].cfg.n_addrs; j++) {
             struct instance *in = &m->groups[i].inst[j];
-            if (in->fast && (m->acting || is_committed_master(in))) {
+            if (in->fast && (m->acting || monitor__is_committed_master(in))) {
                 in->fast = false;
                 monitor_probe(in);
             }
@@ -220,7 +226,7 @@ static void fast_cb(uv_timer_t *t)
     }
 }
 
-/* Run fast_cb in delay_ms, or sooner if it is already due sooner. */
+/* Run monitor__fast_cb in delay_ms, or sooner if it is already due sooner. */
 void monitor_arm_fast(struct rsm_monitor *m, uint64_t delay_ms)
 {
     uint64_t now = uv_now(m->loop);
@@ -231,18 +237,19 @@ void monitor_arm_fast(struct rsm_monitor *m, uint64_t delay_ms)
         return;
     m->fast_armed = true;
     m->fast_due_ms = now + delay_ms;
-    uv_timer_start(&m->fast, fast_cb, delay_ms, 0);
+    uv_timer_start(&m->fast, monitor__fast_cb, delay_ms, 0);
 }
 
-static void probe_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
-                     void *arg)
+static void monitor__probe_cb(struct rsm_redis *r,
+                              const struct rsm_redis_result *res, void *arg)
 {
     struct probe *p = arg;
 
     (void)r;
-    probe_take_reply(p, res);
+    assert(r == p->in->link); /* the instance's own link replies */
+    monitor__probe_take_reply(p, res);
     if (--p->pending == 0)
-        probe_done(p);
+        monitor__probe_done(p);
 }
 
 void monitor_probe(struct instance *in)
@@ -255,6 +262,7 @@ void monitor_probe(struct instance *in)
     uint64_t timeout = monitor_probe_timeout(m);
     struct probe *p;
 
+    assert(in->index < in->g->cfg.n_addrs && &in->g->inst[in->index] == in);
     if (in->probing) {
         in->reprobe = true;
         return;
@@ -273,11 +281,11 @@ void monitor_probe(struct instance *in)
         static const char *const *const cmds[] = {info_pers, info_server,
                                                   info_repl};
         static const int argc[] = {2, 2, 2};
-        if (rsm_redis_commands(in->link, timeout, probe_cb, p, 3, argc, cmds) ==
-            0)
+        if (rsm_redis_commands(in->link, timeout, monitor__probe_cb, p, 3, argc,
+                               cmds) == 0)
             p->pending = 3;
-    } else if (rsm_redis_command(in->link, timeout, probe_cb, p, 1, ping) ==
-               0) {
+    } else if (rsm_redis_command(in->link, timeout, monitor__probe_cb, p, 1,
+                                 ping) == 0) {
         p->pending++;
     }
     if (p->pending == 0) {

@@ -11,8 +11,8 @@
 /* An error reply (an agent from before RSM LEADERVIEW, or one that does
  * not take it now) changes nothing; a lost link means a new connection,
  * maybe to another process: its identity is checked again first. */
-static void pushed_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
-                      void *arg)
+static void monitor__pushed_cb(struct rsm_redis *r,
+                               const struct rsm_redis_result *res, void *arg)
 {
     struct peer *p = arg;
 
@@ -48,8 +48,8 @@ void monitor_push_views(struct rsm_monitor *m)
         struct peer *p = &m->peers[i];
         for (size_t k = 0; p->verified && p->link != NULL && payloads[k]; k++) {
             const char *argv[] = {"RSM", "LEADERVIEW", payloads[k]};
-            rsm_redis_command(p->link, monitor_probe_timeout(m), pushed_cb, p,
-                              3, argv);
+            rsm_redis_command(p->link, monitor_probe_timeout(m),
+                              monitor__pushed_cb, p, 3, argv);
         }
     }
     m->push_free(payloads);

@@ -7,19 +7,20 @@
 #include <string.h>
 
 /* json_object_set_new() that remembers a failure. */
-static void jset(json_t *o, const char *key, json_t *v, bool *oom)
+static void monitor_status__jset(json_t *o, const char *key, json_t *v,
+                                 bool *oom)
 {
     if (v == NULL || json_object_set_new(o, key, v) != 0)
         *oom = true;
 }
 
 /* A number, or null when negative (the "unknown" of info.h). */
-static json_t *jint_or_null(int64_t v)
+static json_t *monitor_status__jint_or_null(int64_t v)
 {
     return v < 0 ? json_null() : json_integer((json_int_t)v);
 }
 
-static json_t *jaddr(const struct rsm_addr *a)
+static json_t *monitor_status__jaddr(const struct rsm_addr *a)
 {
     char buf[RSM_ADDR_STRLEN];
 
@@ -28,7 +29,8 @@ static json_t *jaddr(const struct rsm_addr *a)
 
 /* The observation of gs whose address is addr, NULL if none. */
 static const struct rsm_observation *
-find_obs(const struct rsm_monitor_group_status *gs, const struct rsm_addr *addr)
+monitor_status__find_obs(const struct rsm_monitor_group_status *gs,
+                         const struct rsm_addr *addr)
 {
     for (unsigned i = 0; i < gs->n && i < RSM_MAX_MEMBERS; i++)
         if (rsm_addr_equal(&gs->obs[i].addr, addr))
@@ -37,14 +39,15 @@ find_obs(const struct rsm_monitor_group_status *gs, const struct rsm_addr *addr)
 }
 
 /* Bytes the replica `info` is behind its master, -1 if unknown. */
-static int64_t lag_bytes(const struct rsm_monitor_group_status *gs,
-                         const struct rsm_info *info)
+static int64_t
+monitor_status__lag_bytes(const struct rsm_monitor_group_status *gs,
+                          const struct rsm_info *info)
 {
     const struct rsm_observation *mo;
 
     if (info->role != RSM_ROLE_REPLICA || info->slave_repl_offset < 0)
         return -1;
-    mo = find_obs(gs, &info->master);
+    mo = monitor_status__find_obs(gs, &info->master);
     if (mo == NULL || mo->info == NULL || mo->info->role != RSM_ROLE_MASTER ||
         mo->info->master_repl_offset < 0)
         return -1;
@@ -54,31 +57,48 @@ static int64_t lag_bytes(const struct rsm_monitor_group_status *gs,
 }
 
 /* The fields that come from INFO; nulls if there is none. */
-static void instance_info(json_t *o, const struct rsm_monitor_group_status *gs,
-                          const struct rsm_info *info, bool *oom)
+static void
+monitor_status__instance_info(json_t *o,
+                              const struct rsm_monitor_group_status *gs,
+                              const struct rsm_info *info, bool *oom)
 {
     bool replica = info != NULL && info->role == RSM_ROLE_REPLICA;
 
-    jset(o, "role",
-         json_string(rsm_role_str(info ? info->role : RSM_ROLE_UNKNOWN)), oom);
-    jset(o, "master", replica ? jaddr(&info->master) : json_null(), oom);
-    jset(o, "link",
-         replica ? json_string(info->link_up ? "up" : "down") : json_null(),
-         oom);
-    jset(o, "offset", info ? jint_or_null(rsm_info_offset(info)) : json_null(),
-         oom);
-    jset(o, "lag_bytes", info ? jint_or_null(lag_bytes(gs, info)) : json_null(),
-         oom);
-    jset(o, "priority",
-         replica && info->has_priority ? json_integer(info->priority)
-                                       : json_null(),
-         oom);
-    jset(o, "last_io_s",
-         replica ? jint_or_null(info->master_last_io_s) : json_null(), oom);
+    monitor_status__jset(
+        o, "role",
+        json_string(rsm_role_str(info ? info->role : RSM_ROLE_UNKNOWN)), oom);
+    monitor_status__jset(
+        o, "master",
+        replica ? monitor_status__jaddr(&info->master) : json_null(), oom);
+    monitor_status__jset(o, "link",
+                         replica ? json_string(info->link_up ? "up" : "down")
+                                 : json_null(),
+                         oom);
+    monitor_status__jset(
+        o, "offset",
+        info ? monitor_status__jint_or_null(rsm_info_offset(info))
+             : json_null(),
+        oom);
+    monitor_status__jset(
+        o, "lag_bytes",
+        info ? monitor_status__jint_or_null(monitor_status__lag_bytes(gs, info))
+             : json_null(),
+        oom);
+    monitor_status__jset(o, "priority",
+                         replica && info->has_priority
+                             ? json_integer(info->priority)
+                             : json_null(),
+                         oom);
+    monitor_status__jset(
+        o, "last_io_s",
+        replica ? monitor_status__jint_or_null(info->master_last_io_s)
+                : json_null(),
+        oom);
 }
 
-static json_t *instance_json(const struct rsm_monitor_group_status *gs,
-                             const struct rsm_observation *ob, bool *oom)
+static json_t *
+monitor_status__instance_json(const struct rsm_monitor_group_status *gs,
+                              const struct rsm_observation *ob, bool *oom)
 {
     json_t *o = json_object();
 
@@ -86,18 +106,24 @@ static json_t *instance_json(const struct rsm_monitor_group_status *gs,
         *oom = true;
         return NULL;
     }
-    jset(o, "addr", jaddr(&ob->addr), oom);
-    jset(o, "state", json_string(rsm_health_state_str(ob->state)), oom);
-    instance_info(o, gs, ob->info, oom);
-    jset(o, "info_age_ms",
-         ob->info ? jint_or_null(ob->info_age_ms) : json_null(), oom);
-    jset(o, "no_reply_ms", jint_or_null(ob->no_reply_ms), oom);
-    jset(o, "restarted_empty", json_boolean(ob->restarted_empty), oom);
+    monitor_status__jset(o, "addr", monitor_status__jaddr(&ob->addr), oom);
+    monitor_status__jset(o, "state",
+                         json_string(rsm_health_state_str(ob->state)), oom);
+    monitor_status__instance_info(o, gs, ob->info, oom);
+    monitor_status__jset(
+        o, "info_age_ms",
+        ob->info ? monitor_status__jint_or_null(ob->info_age_ms) : json_null(),
+        oom);
+    monitor_status__jset(o, "no_reply_ms",
+                         monitor_status__jint_or_null(ob->no_reply_ms), oom);
+    monitor_status__jset(o, "restarted_empty",
+                         json_boolean(ob->restarted_empty), oom);
     return o;
 }
 
-static json_t *verdict_json(const struct rsm_master_verdict *v,
-                            const struct rsm_addr *master, bool *oom)
+static json_t *monitor_status__verdict_json(const struct rsm_master_verdict *v,
+                                            const struct rsm_addr *master,
+                                            bool *oom)
 {
     json_t *o = json_object();
 
@@ -105,14 +131,19 @@ static json_t *verdict_json(const struct rsm_master_verdict *v,
         *oom = true;
         return NULL;
     }
-    jset(o, "master", master->port != 0 ? jaddr(master) : json_null(), oom);
-    jset(o, "status", json_string(rsm_master_status_str(v->status)), oom);
-    jset(o, "reason", json_string(v->reason), oom);
-    jset(o, "no_reply_ms", jint_or_null(v->no_reply_ms), oom);
-    jset(o, "down_ms", jint_or_null(v->down_ms), oom);
-    jset(o, "votes", json_integer(v->votes), oom);
-    jset(o, "n_agents", json_integer(v->n_agents), oom);
-    jset(o, "quorum", json_integer(v->quorum), oom);
+    monitor_status__jset(
+        o, "master",
+        master->port != 0 ? monitor_status__jaddr(master) : json_null(), oom);
+    monitor_status__jset(o, "status",
+                         json_string(rsm_master_status_str(v->status)), oom);
+    monitor_status__jset(o, "reason", json_string(v->reason), oom);
+    monitor_status__jset(o, "no_reply_ms",
+                         monitor_status__jint_or_null(v->no_reply_ms), oom);
+    monitor_status__jset(o, "down_ms", monitor_status__jint_or_null(v->down_ms),
+                         oom);
+    monitor_status__jset(o, "votes", json_integer(v->votes), oom);
+    monitor_status__jset(o, "n_agents", json_integer(v->n_agents), oom);
+    monitor_status__jset(o, "quorum", json_integer(v->quorum), oom);
     return o;
 }
 
@@ -123,20 +154,24 @@ json_t *rsm_monitor_group_status_json(const struct rsm_monitor_group_status *gs)
 
     if (oom)
         goto fail;
-    jset(o, "name", json_string(gs->name ? gs->name : ""), &oom);
-    jset(o, "acting", json_boolean(gs->acting), &oom);
-    jset(o, "verdict",
-         gs->acting ? verdict_json(&gs->verdict, &gs->verdict_master, &oom)
-                    : json_null(),
-         &oom);
-    jset(o, "last_reason", json_string(gs->last_reason ? gs->last_reason : ""),
-         &oom);
+    monitor_status__jset(o, "name", json_string(gs->name ? gs->name : ""),
+                         &oom);
+    monitor_status__jset(o, "acting", json_boolean(gs->acting), &oom);
+    monitor_status__jset(o, "verdict",
+                         gs->acting
+                             ? monitor_status__verdict_json(
+                                   &gs->verdict, &gs->verdict_master, &oom)
+                             : json_null(),
+                         &oom);
+    monitor_status__jset(o, "last_reason",
+                         json_string(gs->last_reason ? gs->last_reason : ""),
+                         &oom);
     for (unsigned i = 0; i < gs->n && i < RSM_MAX_MEMBERS; i++) {
-        json_t *e = instance_json(gs, &gs->obs[i], &oom);
+        json_t *e = monitor_status__instance_json(gs, &gs->obs[i], &oom);
         if (e == NULL || json_array_append_new(inst, e) != 0)
             oom = true;
     }
-    jset(o, "instances", inst, &oom);
+    monitor_status__jset(o, "instances", inst, &oom);
     inst = NULL;
     if (!oom)
         return o;
@@ -149,16 +184,17 @@ fail:
 /* The other agents as the leader asks them: {"id", "api", "identity",
  * "problem"}; identity is rsm_identity_verdict_str() of the latest answer,
  * problem "" unless the agent is misconfigured. */
-static json_t *peers_json(const struct rsm_monitor *m)
+static json_t *monitor_status__peers_json(const struct rsm_monitor *m)
 {
     struct rsm_monitor_peer_status ps;
     json_t *a = json_array();
 
     for (size_t i = 0; a != NULL && rsm_monitor_peer_status(m, i, &ps); i++) {
-        json_t *p = json_pack(
-            "{sIsosssssb}", "id", (json_int_t)ps.id, "api", jaddr(&ps.api),
-            "identity", rsm_identity_verdict_str(ps.identity), "problem",
-            ps.problem, "misconfigured", ps.identity != RSM_IDENTITY_OK);
+        json_t *p = json_pack("{sIsosssssb}", "id", (json_int_t)ps.id, "api",
+                              monitor_status__jaddr(&ps.api), "identity",
+                              rsm_identity_verdict_str(ps.identity), "problem",
+                              ps.problem, "misconfigured",
+                              ps.identity != RSM_IDENTITY_OK);
         if (p == NULL || json_array_append_new(a, p) != 0) {
             json_decref(a);
             return NULL;
@@ -183,9 +219,10 @@ json_t *rsm_monitor_status_json(const struct rsm_monitor *m)
         json_decref(o);
         return NULL;
     }
-    jset(o, "groups", groups, &oom); /* takes groups, even on failure */
+    monitor_status__jset(o, "groups", groups,
+                         &oom); /* takes groups, even on failure */
     if (!oom)
-        jset(o, "peers", peers_json(m), &oom);
+        monitor_status__jset(o, "peers", monitor_status__peers_json(m), &oom);
     if (!oom)
         return o;
     json_decref(o);

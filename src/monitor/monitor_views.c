@@ -5,6 +5,7 @@
 #include "rsm/err.h"
 #include "rsm/log.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,8 @@ struct group *monitor_group_by_name(struct rsm_monitor *m, const char *name)
     return NULL;
 }
 
-static void store_view(struct group *g, const struct rsm_agent_view *v,
-                       int64_t now)
+static void monitor__store_view(struct group *g, const struct rsm_agent_view *v,
+                                int64_t now)
 {
     unsigned i;
 
@@ -54,7 +55,7 @@ const char *rsm_monitor_view_state_str(const struct rsm_agent_view *v)
     return rsm_health_state_str(v->state);
 }
 
-static enum rsm_health_state state_from_str(const char *s)
+static enum rsm_health_state monitor__state_from_str(const char *s)
 {
     for (int st = RSM_HEALTH_UNKNOWN; st <= RSM_HEALTH_RESTARTED; st++) {
         if (strcmp(s, rsm_health_state_str((enum rsm_health_state)st)) == 0)
@@ -65,8 +66,8 @@ static enum rsm_health_state state_from_str(const char *s)
 
 /* Record what is wrong with a peer (verdict OK: nothing); logged once per
  * change, not at every probe. */
-static void peer_judge(struct peer *p, enum rsm_identity_verdict v,
-                       const char *why)
+static void monitor__peer_judge(struct peer *p, enum rsm_identity_verdict v,
+                                const char *why)
 {
     char a[RSM_ADDR_STRLEN];
 
@@ -86,7 +87,7 @@ static void peer_judge(struct peer *p, enum rsm_identity_verdict v,
 
 /* An integer element of a reply, as RESP integer or bulk digits; 0 if
  * it is neither. */
-static uint64_t reply_u64(const redisReply *e)
+static uint64_t monitor__reply_u64(const redisReply *e)
 {
     char *end;
     unsigned long long v;
@@ -102,8 +103,8 @@ static uint64_t reply_u64(const redisReply *e)
 
 /* The identity that starts an RSM VIEWS reply: ["agent", id, "cluster",
  * cluster-id]; agent_id 0 if absent or malformed. */
-static void views_identity(const redisReply *rep,
-                           struct rsm_identity_claim *claim)
+static void monitor__views_identity(const redisReply *rep,
+                                    struct rsm_identity_claim *claim)
 {
     const redisReply *h;
 
@@ -119,14 +120,15 @@ static void views_identity(const redisReply *rep,
         strcmp(h->element[2]->str, "cluster") != 0 ||
         h->element[3]->type != REDIS_REPLY_STRING)
         return;
-    claim->agent_id = reply_u64(h->element[1]);
+    claim->agent_id = monitor__reply_u64(h->element[1]);
     claim->cluster_id = h->element[3]->str;
 }
 
 /* One [group, host, port, state, no_reply_ms] of an RSM VIEWS reply, for
  * agent id; false if malformed or about a group this agent lacks. */
-static bool parse_view(struct rsm_monitor *m, const redisReply *e, uint64_t id,
-                       struct group **gp, struct rsm_agent_view *v)
+static bool monitor__parse_view(struct rsm_monitor *m, const redisReply *e,
+                                uint64_t id, struct group **gp,
+                                struct rsm_agent_view *v)
 {
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 5 ||
         e->element[0]->type != REDIS_REPLY_STRING ||
@@ -144,8 +146,8 @@ static bool parse_view(struct rsm_monitor *m, const redisReply *e, uint64_t id,
                      (long)e->element[2]->integer, NULL, 0) != 0)
         return false;
     v->refused = strcmp(e->element[3]->str, "refused") == 0;
-    v->state =
-        v->refused ? RSM_HEALTH_SUSPECT : state_from_str(e->element[3]->str);
+    v->state = v->refused ? RSM_HEALTH_SUSPECT
+                          : monitor__state_from_str(e->element[3]->str);
     v->no_reply_ms = e->element[4]->integer;
     return true;
 }
@@ -154,8 +156,8 @@ static bool parse_view(struct rsm_monitor *m, const redisReply *e, uint64_t id,
  * [group, host, port, state, no_reply_ms]. Counted only if the identity
  * is the member asked (rsm_identity_check): a wrong address must never
  * turn one agent's view into two votes. */
-static void views_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
-                     void *arg)
+static void monitor__views_cb(struct rsm_redis *r,
+                              const struct rsm_redis_result *res, void *arg)
 {
     struct peer *p = arg;
     struct rsm_monitor *m = p->m;
@@ -168,26 +170,27 @@ static void views_cb(struct rsm_redis *r, const struct rsm_redis_result *res,
     p->asking = false;
     if (res->status != 0 || m->stopping || rep->type != REDIS_REPLY_ARRAY)
         return;
-    views_identity(rep, &claim);
+    monitor__views_identity(rep, &claim);
     v = rsm_identity_check(&claim, p->id, m->cfg.agent_id,
                            rsm_node_cluster_id(m->node), why, sizeof why);
-    peer_judge(p, v, why);
+    monitor__peer_judge(p, v, why);
     p->verified = v == RSM_IDENTITY_OK;
     if (v != RSM_IDENTITY_OK)
         return;
     for (size_t i = 1; i < rep->elements; i++) {
         struct rsm_agent_view view;
         struct group *g;
-        if (parse_view(m, rep->element[i], p->id, &g, &view))
-            store_view(g, &view, monitor_mono_ms(m));
+        if (monitor__parse_view(m, rep->element[i], p->id, &g, &view))
+            monitor__store_view(g, &view, monitor_mono_ms(m));
     }
 }
 
-static void peer_close_cb(struct rsm_redis *r, void *arg)
+static void monitor__peer_close_cb(struct rsm_redis *r, void *arg)
 {
     struct rsm_monitor *m = arg;
 
     (void)r;
+    assert(m->pending_close > 0);
     m->pending_close--;
     monitor_maybe_free(m);
 }
@@ -196,7 +199,7 @@ void monitor_peer_drop(struct peer *p)
 {
     if (p->link != NULL) {
         p->m->pending_close++;
-        rsm_redis_close(p->link, peer_close_cb, p->m);
+        rsm_redis_close(p->link, monitor__peer_close_cb, p->m);
         p->link = NULL;
     }
     p->asking = false;
@@ -249,7 +252,8 @@ void monitor_sync_peers(struct rsm_monitor *m)
 
 /* The link to p, created if needed; NULL if p's address is this agent's
  * own (judged so) or out of memory. */
-static struct rsm_redis *peer_link(struct rsm_monitor *m, struct peer *p)
+static struct rsm_redis *monitor__peer_link(struct rsm_monitor *m,
+                                            struct peer *p)
 {
     char why[RSM_IDENTITY_WHY_MAX];
     enum rsm_identity_verdict v;
@@ -258,7 +262,7 @@ static struct rsm_redis *peer_link(struct rsm_monitor *m, struct peer *p)
     v = rsm_identity_check_addr(&p->api, p->id, &m->cfg.self_api, why,
                                 sizeof why);
     if (v != RSM_IDENTITY_OK) {
-        peer_judge(p, v, why);
+        monitor__peer_judge(p, v, why);
         return NULL;
     }
     if (p->link != NULL)
@@ -276,10 +280,11 @@ void monitor_ask_peer(struct rsm_monitor *m, struct peer *p)
 {
     static const char *const argv[] = {"RSM", "VIEWS"};
 
-    if (p->asking || peer_link(m, p) == NULL)
+    assert(p->m == m && p->id != m->cfg.agent_id); /* never itself */
+    if (p->asking || monitor__peer_link(m, p) == NULL)
         return;
-    if (rsm_redis_command(p->link, monitor_probe_timeout(m), views_cb, p, 2,
-                          argv) == 0)
+    if (rsm_redis_command(p->link, monitor_probe_timeout(m), monitor__views_cb,
+                          p, 2, argv) == 0)
         p->asking = true;
 }
 
