@@ -8,6 +8,7 @@
 #include "rsm/log.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,18 @@ struct instance *monitor_find_instance(struct group *g,
             return &g->inst[i];
     }
     return NULL;
+}
+
+/* The text of a failed command's result: the error reply Redis sent, or
+ * the link's own message. */
+void monitor_result_errmsg(const struct rsm_redis_result *res, char *buf,
+                           size_t len)
+{
+    if (res->status == RSM_EREPLY && res->reply != NULL)
+        snprintf(buf, len, "%.*s", (int)res->reply->len, res->reply->str);
+    else
+        snprintf(buf, len, "%s",
+                 res->errmsg ? res->errmsg : rsm_strerror(res->status));
 }
 
 /* ------------------------------------------------------------------------
@@ -218,7 +231,7 @@ static void monitor__hook_stopped(void *arg)
     monitor_maybe_free(m);
 }
 
-static void monitor__link_closed(struct rsm_redis *r, void *arg)
+void monitor_link_closed(struct rsm_redis *r, void *arg)
 {
     struct rsm_monitor *m = arg;
 
@@ -250,7 +263,7 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
             if (g->inst[j].link == NULL)
                 continue;
             m->pending_close++;
-            rsm_redis_close(g->inst[j].link, monitor__link_closed, m);
+            rsm_redis_close(g->inst[j].link, monitor_link_closed, m);
             g->inst[j].link = NULL;
         }
     }

@@ -110,12 +110,7 @@ static void monitor__rewrite_cb(struct rsm_redis *r,
                 in->g->cfg.name, a);
         return;
     }
-    if (res->status == RSM_EREPLY && res->reply != NULL)
-        snprintf(err, sizeof err, "%.*s", (int)res->reply->len,
-                 res->reply->str);
-    else
-        snprintf(err, sizeof err, "%s",
-                 res->errmsg ? res->errmsg : rsm_strerror(res->status));
+    monitor_result_errmsg(res, err, sizeof err);
     /* Started without a config file (or CONFIG disabled): nothing to keep
      * it in; the role then lasts until Redis restarts, as the operator
      * chose. */
@@ -185,12 +180,8 @@ static void monitor__action_cb(struct rsm_redis *r,
 
     (void)r;
     ctx->status = res->status;
-    if (res->status == RSM_EREPLY && res->reply != NULL)
-        snprintf(ctx->errmsg, sizeof ctx->errmsg, "%.*s", (int)res->reply->len,
-                 res->reply->str);
-    else if (res->status != 0)
-        snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s",
-                 res->errmsg ? res->errmsg : rsm_strerror(res->status));
+    if (res->status != 0)
+        monitor_result_errmsg(res, ctx->errmsg, sizeof ctx->errmsg);
     assert(ctx->pending > 0);
     if (--ctx->pending == 0)
         monitor__action_finish(ctx);

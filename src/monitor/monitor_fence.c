@@ -181,12 +181,7 @@ static void monitor__fence_cb(struct rsm_redis *r,
     (void)r;
     if (ctx->status == 0 && res->status != 0) {
         ctx->status = res->status;
-        if (res->status == RSM_EREPLY && rep != NULL)
-            snprintf(ctx->errmsg, sizeof ctx->errmsg, "%.*s", (int)rep->len,
-                     rep->str);
-        else
-            snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s",
-                     res->errmsg ? res->errmsg : rsm_strerror(res->status));
+        monitor_result_errmsg(res, ctx->errmsg, sizeof ctx->errmsg);
     } else if (res->status == 0 && ctx->action == RSM_FENCE_READ && k < 2 &&
                rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
                rep->element[1]->type == REDIS_REPLY_STRING) {

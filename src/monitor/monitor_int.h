@@ -170,8 +170,17 @@ bool monitor_crash_path_on(const struct group *g);
 struct instance *monitor_find_instance(struct group *g,
                                        const struct rsm_addr *a);
 
+/* The text of a failed command's result (status != 0): the error reply
+ * Redis sent, or the link's own message, truncated to len. */
+void monitor_result_errmsg(const struct rsm_redis_result *res, char *buf,
+                           size_t len);
+
 /* Free m if it is stopping and nothing it owns is still closing. */
 void monitor_maybe_free(struct rsm_monitor *m);
+
+/* rsm_redis_close callback of every link the monitor owns (instances',
+ * peers'): arg is the monitor, whose pending_close it counts down. */
+void monitor_link_closed(struct rsm_redis *r, void *arg);
 
 /* ------------------------------------------------------------------------
  * monitor_probe.c

@@ -185,21 +185,11 @@ static void monitor__views_cb(struct rsm_redis *r,
     }
 }
 
-static void monitor__peer_close_cb(struct rsm_redis *r, void *arg)
-{
-    struct rsm_monitor *m = arg;
-
-    (void)r;
-    assert(m->pending_close > 0);
-    m->pending_close--;
-    monitor_maybe_free(m);
-}
-
 void monitor_peer_drop(struct peer *p)
 {
     if (p->link != NULL) {
         p->m->pending_close++;
-        rsm_redis_close(p->link, monitor__peer_close_cb, p->m);
+        rsm_redis_close(p->link, monitor_link_closed, p->m);
         p->link = NULL;
     }
     p->asking = false;
