@@ -8,8 +8,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* The committed failover in flight, as this call sees it. */
 static void planner__flight_init(const struct ctx *c, struct flight *f)
 {
+    assert(c->g != NULL && c->g->in_flight);
     f->d = &c->g->decision;
     f->new_m = &f->d->master;
     f->old_m = rsm_addr_is_set(&f->d->old_master) ? &f->d->old_master : NULL;
@@ -17,6 +19,10 @@ static void planner__flight_init(const struct ctx *c, struct flight *f)
     f->old = f->old_m ? planner__find_obs(c, f->old_m) : NULL;
     f->elapsed = c->now - c->g->decided_at_ms;
     f->timed_out = f->elapsed > c->in->cfg->failover_timeout_ms;
+    /* A decision in flight has a target and is of the group's epoch (the
+     * FSM and the snapshot decoder refuse any other). */
+    assert(rsm_addr_is_set(f->new_m));
+    assert(f->d->epoch == c->g->epoch);
 }
 
 /* Propose AbortFailover with its code (what io names the event from) and

@@ -3,6 +3,8 @@
  * follows one. */
 #include "planner_int.h"
 
+#include <assert.h>
+
 const struct rsm_observation *planner__find_obs(const struct ctx *c,
                                                 const struct rsm_addr *addr)
 {
@@ -32,12 +34,14 @@ bool planner__can_command(const struct ctx *c, const struct rsm_observation *o)
 
 bool planner__is_master(const struct rsm_observation *o)
 {
+    assert(o != NULL && o->info != NULL); /* callers check usable() first */
     return o->info->role == RSM_ROLE_MASTER;
 }
 
 bool planner__follows(const struct rsm_observation *o,
                       const struct rsm_addr *master)
 {
+    assert(o != NULL && o->info != NULL); /* callers check usable() first */
     return o->info->role == RSM_ROLE_REPLICA &&
            rsm_addr_equal(&o->info->master, master);
 }

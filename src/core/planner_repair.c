@@ -4,6 +4,7 @@
  * after repoint_grace_ms), a stale record of the master is refreshed. */
 #include "planner_int.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +94,7 @@ int planner__steady_state(struct ctx *c)
     unsigned syncing, slots, waiting = 0;
     char a[RSM_ADDR_STRLEN];
 
+    assert(c->g->has_master && !c->g->in_flight);
     rsm_addr_format(m, a, RSM_ADDR_STRLEN);
     if (!planner__usable(c, mo) || !planner__is_master(mo)) {
         planner__reasonf(c, "master %s %s; not re-pointing anything", a,

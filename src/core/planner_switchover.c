@@ -3,6 +3,7 @@
  * method. The pause method is in planner_switchover_pause.c. */
 #include "planner_int.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +54,7 @@ int planner__switchover_requested(struct ctx *c)
     char a[RSM_ADDR_STRLEN], why[RSM_REASON_MAX];
     int rc;
 
+    assert(c->g->has_master && !c->g->in_flight);
     rsm_addr_format(&c->g->master, a, RSM_ADDR_STRLEN);
     if (c->g->paused) {
         c->out->code = RSM_PLAN_CODE_SWITCHOVER_REFUSED;
@@ -126,6 +128,7 @@ int planner__switchover_phase(struct ctx *c, const struct flight *f)
     struct rsm_redis_action *act;
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
+    assert(f->old_m != NULL); /* a switchover has an old master */
     rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN);
     rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
     if (planner__usable(c, o) && planner__is_master(o) && !o->restarted_empty)

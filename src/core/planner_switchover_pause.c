@@ -4,6 +4,7 @@
  * safe is below. */
 #include "planner_int.h"
 
+#include <assert.h>
 #include <stdio.h>
 
 /* ======================================================================
@@ -195,6 +196,7 @@ int planner__pause_phase(struct ctx *c, const struct flight *f)
     struct rsm_entry *e;
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
+    assert(f->old_m != NULL); /* a switchover has an old master */
     c->out->state = RSM_FO_PAUSE_WRITES;
     rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN);
     rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
@@ -323,6 +325,7 @@ int planner__swap_phase(struct ctx *c, const struct flight *f)
     bool old_master = old_seen && planner__is_master(old);
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
+    assert(f->old_m != NULL); /* a switchover has an old master */
     c->out->state = RSM_FO_SWAP_ROLES;
     rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN);
     rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);
