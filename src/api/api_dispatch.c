@@ -366,6 +366,20 @@ static const struct api_cmd *api__lookup(struct rsm_resp_reply *r,
     return NULL;
 }
 
+/* May a client that has not authenticated run command `name` (its first
+ * word)? Yes when an entry of that name is flagged CMD_NOAUTH; asked
+ * before the lookup, so that an unauthenticated client learns nothing
+ * about the table but NOAUTH. */
+static bool api__allowed_before_auth(const char *name)
+{
+    for (size_t i = 0; i < api__n_commands; i++) {
+        const struct api_cmd *c = &api__commands[i];
+        if ((c->flags & CMD_NOAUTH) && strcasecmp(c->words[0], name) == 0)
+            return true;
+    }
+    return false;
+}
+
 enum rsm_resp_status api__on_request(void *arg, struct rsm_resp_client *c,
                                      struct rsm_resp_reply *r,
                                      const struct rsm_resp_request *req)
@@ -381,9 +395,7 @@ enum rsm_resp_status api__on_request(void *arg, struct rsm_resp_client *c,
         rsm_resp_reply_close_after(r);
         return RSM_RESP_DONE;
     }
-    if (!cl->authed && !(strcasecmp(req->argv[0], "AUTH") == 0 ||
-                         strcasecmp(req->argv[0], "HELLO") == 0 ||
-                         strcasecmp(req->argv[0], "QUIT") == 0)) {
+    if (!cl->authed && !api__allowed_before_auth(req->argv[0])) {
         rsm_resp_add_error(r, "NOAUTH Authentication required.");
         return RSM_RESP_DONE;
     }

@@ -2,7 +2,7 @@
  * plain structs (rsm_api_render_info_sections, pure), and the process
  * facts they show (rsm_api_process_info, which reads the process's own
  * usage). See api.h for the fields of each section. */
-#include "rsm/api.h"
+#include "api_int.h"
 #include "sentinel.h"
 #include "rsm/textbuf.h"
 
@@ -116,12 +116,6 @@ static void info_cpu(struct rsm_textbuf *t,
                        si->cpu_user_main);
 }
 
-static bool is_leader_member(const struct rsm_node_status *st,
-                             const struct rsm_member *m)
-{
-    return st->has_leader && st->leader.id == m->id;
-}
-
 static void info_raft(struct rsm_textbuf *t, const struct rsm_node_status *st)
 {
     char a1[RSM_ADDR_STRLEN], a2[RSM_ADDR_STRLEN];
@@ -151,13 +145,13 @@ static void info_raft(struct rsm_textbuf *t, const struct rsm_node_status *st)
     rsm_textbuf_printf(t, "raft_members:%u\r\n", st->n_members);
     for (unsigned i = 0; i < st->n_members && i < RSM_MAX_AGENTS; i++) {
         const struct rsm_member *m = &st->members[i];
-        rsm_textbuf_printf(t,
-                           "member%u:id=%" PRIu64 ",raft=%s,api=%s,voter=%d,"
-                           "leader=%d\r\n",
-                           i, m->id,
-                           rsm_addr_format_or(&m->raft, a1, sizeof a1, ""),
-                           rsm_addr_format_or(&m->api, a2, sizeof a2, ""),
-                           m->voter ? 1 : 0, is_leader_member(st, m) ? 1 : 0);
+        rsm_textbuf_printf(
+            t,
+            "member%u:id=%" PRIu64 ",raft=%s,api=%s,voter=%d,"
+            "leader=%d\r\n",
+            i, m->id, rsm_addr_format_or(&m->raft, a1, sizeof a1, ""),
+            rsm_addr_format_or(&m->api, a2, sizeof a2, ""), m->voter ? 1 : 0,
+            api__is_leader_member(st, m) ? 1 : 0);
     }
 }
 

@@ -169,10 +169,12 @@ void api__forward_cancel_all(struct rsm_api *a);
 
 /* ---- shared by SENTINEL and RSM commands -------------------------------- */
 
-/* Completion of a failover request (rsm_monitor_request_failover): arg is
- * the reply (maybe orphaned; the API may be gone: touch nothing else).
- * api_sentinel.c. */
-void api__failover_done(void *arg, int status, const char *errmsg);
+/* Ask the monitor for a manual failover of g (force: a replica that never
+ * synced may be promoted) and answer once it is decided, or now with why
+ * not. api_sentinel.c. */
+enum rsm_resp_status api__request_failover(const struct api_call *x,
+                                           const struct rsm_group *g,
+                                           bool force);
 
 /* Propose e for the client of x: answered once committed (or refused
  * now: -NOTLEADER, or why it was not proposed). api_rsm.c. */

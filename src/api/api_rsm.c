@@ -75,19 +75,27 @@ static bool api__has_member(const struct rsm_node_status *st, uint64_t id)
     return false;
 }
 
-/* Completion of a membership change: arg is the reply (maybe orphaned,
- * maybe after the API is gone: touch nothing else). */
-static void api__membership_done(void *arg, int status, const char *errmsg)
+/* Completion of something proposed for a client: arg is the reply (maybe
+ * orphaned, maybe after the API is gone: touch nothing else); +OK, or
+ * "-ERR <failed>: <why>". */
+static void api__reply_outcome(void *arg, int status, const char *errmsg,
+                               const char *failed)
 {
     struct rsm_resp_reply *r = arg;
 
     if (status == 0)
         rsm_resp_add_status(r, "OK");
     else
-        rsm_resp_add_errorf(r, "ERR membership change failed: %s",
+        rsm_resp_add_errorf(r, "ERR %s: %s", failed,
                             errmsg && errmsg[0] ? errmsg
                                                 : rsm_strerror(status));
     rsm_resp_reply_end(r);
+}
+
+/* Completion of a membership change (api__reply_outcome). */
+static void api__membership_done(void *arg, int status, const char *errmsg)
+{
+    api__reply_outcome(arg, status, errmsg, "membership change failed");
 }
 
 /* The node refused to start the change. */
@@ -303,18 +311,10 @@ enum rsm_resp_status api__cmd_history(const struct api_call *x)
  * ===================================================================== */
 
 /* Completion of an entry proposed for a client (RSM PAUSE/RESUME/
- * ADVERTISE), like membership_done. */
+ * ADVERTISE, SENTINEL SET/RESET/CONFIG; api__reply_outcome). */
 static void api__committed_done(void *arg, int status, const char *errmsg)
 {
-    struct rsm_resp_reply *r = arg;
-
-    if (status == 0)
-        rsm_resp_add_status(r, "OK");
-    else
-        rsm_resp_add_errorf(r, "ERR not committed: %s",
-                            errmsg && errmsg[0] ? errmsg
-                                                : rsm_strerror(status));
-    rsm_resp_reply_end(r);
+    api__reply_outcome(arg, status, errmsg, "not committed");
 }
 
 /* Propose e for the client of x: answered once committed (or refused
@@ -432,7 +432,6 @@ enum rsm_resp_status api__cmd_rsm_failover(const struct api_call *x)
 {
     const struct rsm_group *g = api__group_arg(x, 2);
     bool force = x->req->argc == 4;
-    int rv;
 
     if (g == NULL)
         return RSM_RESP_DONE;
@@ -443,29 +442,7 @@ enum rsm_resp_status api__cmd_rsm_failover(const struct api_call *x)
                             x->req->argv[3]);
         return RSM_RESP_DONE;
     }
-    if (x->a->monitor == NULL) {
-        rsm_resp_add_error(x->r, "ERR this agent does not monitor Redis "
-                                 "(no --monitor)");
-        return RSM_RESP_DONE;
-    }
-    rv = rsm_monitor_request_failover(x->a->monitor, g->name, force,
-                                      api__failover_done, x->r);
-    switch (rv) {
-    case 0:
-        return RSM_RESP_PENDING;
-    case RSM_ENOTLEADER:
-        api__not_leader(x->a, x->r); /* elected, barrier not committed yet */
-        break;
-    case RSM_ENOTFOUND:
-        rsm_resp_add_error(x->r, "ERR No such master with that name");
-        break;
-    case RSM_EBUSY:
-        rsm_resp_add_error(x->r, "INPROG Failover already in progress");
-        break;
-    default:
-        rsm_resp_add_errorf(x->r, "ERR failover refused: %s", rsm_strerror(rv));
-    }
-    return RSM_RESP_DONE;
+    return api__request_failover(x, g, force);
 }
 
 /* Completion of RSM SWITCHOVER (like failover_done). */

@@ -188,7 +188,7 @@ enum rsm_resp_status api__cmd_ckquorum(const struct api_call *x)
 
 /* Completion of SENTINEL FAILOVER: arg is the reply (maybe orphaned; the
  * API may be gone: touch nothing else). */
-void api__failover_done(void *arg, int status, const char *errmsg)
+static void api__failover_done(void *arg, int status, const char *errmsg)
 {
     struct rsm_resp_reply *r = arg;
 
@@ -211,21 +211,21 @@ void api__failover_done(void *arg, int status, const char *errmsg)
     rsm_resp_reply_end(r);
 }
 
-enum rsm_resp_status api__cmd_failover(const struct api_call *x)
+/* Ask the monitor for a manual failover of g (with force, see
+ * api__cmd_rsm_failover) and answer once it is decided, or now with why
+ * not. */
+enum rsm_resp_status api__request_failover(const struct api_call *x,
+                                           const struct rsm_group *g,
+                                           bool force)
 {
-    const struct rsm_group *g = api__group_arg(x, 2);
     int rv;
 
-    if (g == NULL)
-        return RSM_RESP_DONE;
-    if (!x->a->ops->is_leader(x->a->node))
-        return api__forward_failover(x, g);
     if (x->a->monitor == NULL) {
         rsm_resp_add_error(x->r, "ERR this agent does not monitor Redis "
                                  "(no --monitor)");
         return RSM_RESP_DONE;
     }
-    rv = rsm_monitor_request_failover(x->a->monitor, g->name, false,
+    rv = rsm_monitor_request_failover(x->a->monitor, g->name, force,
                                       api__failover_done, x->r);
     switch (rv) {
     case 0:
@@ -243,6 +243,17 @@ enum rsm_resp_status api__cmd_failover(const struct api_call *x)
         rsm_resp_add_errorf(x->r, "ERR failover refused: %s", rsm_strerror(rv));
     }
     return RSM_RESP_DONE;
+}
+
+enum rsm_resp_status api__cmd_failover(const struct api_call *x)
+{
+    const struct rsm_group *g = api__group_arg(x, 2);
+
+    if (g == NULL)
+        return RSM_RESP_DONE;
+    if (!x->a->ops->is_leader(x->a->node))
+        return api__forward_failover(x, g);
+    return api__request_failover(x, g, false);
 }
 
 /* =====================================================================

@@ -1231,6 +1231,35 @@ static void test_requirepass(void **state)
     expect_status(CALL(f, "AUTH", "default", "hunter2"), "OK");
 }
 
+/* Before AUTH the gate is the table's no_auth flag (what COMMAND INFO
+ * shows): AUTH, HELLO and QUIT pass it, in any case, and then meet their
+ * own checks; everything else gets NOAUTH, even with a wrong arity. */
+static void test_noauth_gate_follows_flags(void **state)
+{
+    struct fx *f = *state;
+    const char *flagged[] = {"auth", "hello", "quit"};
+    redisReply *r;
+
+    expect_error(CALL(f, "auth"),
+                 "ERR wrong number of arguments for 'auth' command");
+    expect_error(CALL(f, "Hello", "3"), "NOPROTO unsupported protocol version");
+    expect_error(CALL(f, "CLIENT", "ID"), "NOAUTH Authentication required.");
+    expect_error(CALL(f, "COMMAND"), "NOAUTH Authentication required.");
+    expect_error(CALL(f, "PING", "a", "b"), "NOAUTH Authentication required.");
+    expect_status(CALL(f, "AUTH", "hunter2"), "OK");
+    r = CALL(f, "COMMAND", "INFO", "auth", "hello", "quit", "ping", "client");
+    assert_int_equal(r->elements, 5);
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *flags = r->element[i]->element[2];
+        bool noauth = flags->elements == 1 &&
+                      strcmp(flags->element[0]->str, "no_auth") == 0;
+        assert_int_equal(noauth, i < sizeof flagged / sizeof flagged[0]);
+        if (i < sizeof flagged / sizeof flagged[0])
+            assert_string_equal(r->element[i]->element[0]->str, flagged[i]);
+    }
+    freeReplyObject(r);
+}
+
 static redisReply *next_push(struct fx *f)
 {
     redisReply *r = read_reply(f, 2000);
@@ -1439,6 +1468,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connection_commands, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_requirepass, setup_pass, teardown),
+        cmocka_unit_test_setup_teardown(test_noauth_gate_follows_flags,
+                                        setup_pass, teardown),
         cmocka_unit_test_setup_teardown(test_subscribed_mode_and_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_events_while_replaying, setup,
