@@ -128,8 +128,6 @@ size_t rsm_monitor_views(const struct rsm_monitor *m,
                          struct rsm_agent_view *views, const char **groups,
                          size_t max);
 
-/* Status of one group for status output: the latest verdict, plan reason
- * and per-instance observations. Returns false if the group is unknown. */
 /* What the leader knows of another agent it asks for views. */
 struct rsm_monitor_peer_status {
     uint64_t id;
@@ -168,6 +166,8 @@ struct rsm_monitor_group_status {
     unsigned n;
     struct rsm_observation obs[RSM_MAX_MEMBERS];
 };
+/* Status of one group for status output: the latest verdict, plan reason
+ * and per-instance observations. Returns false if the group is unknown. */
 bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
                               struct rsm_monitor_group_status *out);
 
