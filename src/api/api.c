@@ -9,6 +9,7 @@
 #include "rsm/log.h"
 #include "sentinel.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ static void api__on_connect(void *arg, struct rsm_resp_client *c)
     struct api_client *cl = calloc(1, sizeof *cl);
 
     if (cl == NULL)
-        return; /* on_request answers and closes */
+        return; /* api__on_request answers and closes */
     cl->a = a;
     cl->c = c;
     cl->id = ++a->next_client_id;
@@ -54,6 +55,7 @@ static void api__on_close(void *arg, struct rsm_resp_client *c)
     (void)arg;
     if (cl == NULL)
         return;
+    assert(cl->c == c);
     rsm_pubsub_sub_free(cl->sub);
     rsm_resp_client_set_data(c, NULL);
     free(cl);

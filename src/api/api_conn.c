@@ -3,6 +3,7 @@
 #include "api_int.h"
 #include "rsm/log.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,7 @@ static bool api__valid_client_name(const char *s, size_t len)
 
 static void api__set_name(struct api_client *cl, const char *s, size_t len)
 {
+    assert(len < CLIENT_NAME_MAX); /* api__valid_client_name said so */
     memcpy(cl->name, s, len);
     cl->name[len] = '\0';
 }

@@ -4,6 +4,7 @@
  * mode, leader only) from each entry's flags. */
 #include "api_int.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -252,6 +253,7 @@ void api__cmd_name(const struct api_cmd *c, int words, char *buf, size_t len)
 {
     size_t o = 0;
 
+    assert(len > 0 && words >= 1 && words <= api__n_words(c));
     buf[0] = '\0';
     for (int i = 0; i < words && o + 1 < len; i++) {
         for (const char *s = c->words[i]; *s && o + 2 < len; s++)
@@ -389,6 +391,7 @@ enum rsm_resp_status api__on_request(void *arg, struct rsm_resp_client *c,
     const struct api_cmd *cmd;
     struct api_call x = {a, cl, r, req};
 
+    assert(req->argc >= 1); /* resp_server's contract */
     a->n_commands++;
     if (cl == NULL) { /* its state could not be allocated */
         rsm_resp_add_error(r, "ERR out of memory");
@@ -402,6 +405,7 @@ enum rsm_resp_status api__on_request(void *arg, struct rsm_resp_client *c,
     cmd = api__lookup(r, req);
     if (cmd == NULL)
         return RSM_RESP_DONE;
+    assert(cmd->fn != NULL && req->argc >= cmd->min_argc);
     if (api__subscribed(cl) && !(cmd->flags & CMD_PUBSUB)) {
         rsm_resp_add_errorf(r,
                             "ERR Can't execute '%.64s': only (P|S)SUBSCRIBE / "

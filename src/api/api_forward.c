@@ -7,6 +7,7 @@
 #include "rsm/identity.h"
 #include "rsm/log.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ static void api__forwarded(void *arg, struct rsm_forward *f,
                             res->errmsg ? res->errmsg : "no answer");
     rsm_resp_reply_end(fw->r);
     if (fw->a != NULL) {
+        assert(fw->prev != NULL || fw->a->forwards == fw); /* listed */
         if (fw->prev != NULL)
             fw->prev->next = fw->next;
         else

@@ -39,7 +39,7 @@ static const struct {
 
 /* The sections named (Redis's rules: none = default; unknown names add
  * nothing). */
-static unsigned section_mask(int n, const char *const *sections)
+static unsigned api__section_mask(int n, const char *const *sections)
 {
     unsigned mask = 0;
 
@@ -61,8 +61,9 @@ static unsigned section_mask(int n, const char *const *sections)
 
 /* ---- rendering ----------------------------------------------------------- */
 
-static void info_server(struct rsm_textbuf *t, const struct rsm_node_status *st,
-                        const struct rsm_api_server_info *si)
+static void api__info_server(struct rsm_textbuf *t,
+                             const struct rsm_node_status *st,
+                             const struct rsm_api_server_info *si)
 {
     char run_id[RSM_SENTINEL_RUNID_LEN + 1];
 
@@ -81,8 +82,8 @@ static void info_server(struct rsm_textbuf *t, const struct rsm_node_status *st,
                        si->uptime_s / 86400);
 }
 
-static void info_clients(struct rsm_textbuf *t,
-                         const struct rsm_api_server_info *si)
+static void api__info_clients(struct rsm_textbuf *t,
+                              const struct rsm_api_server_info *si)
 {
     rsm_textbuf_printf(t, "# Clients\r\n");
     rsm_textbuf_printf(t, "connected_clients:%u\r\n", si->clients);
@@ -90,8 +91,8 @@ static void info_clients(struct rsm_textbuf *t,
     rsm_textbuf_printf(t, "maxclients:%u\r\n", si->max_clients);
 }
 
-static void info_stats(struct rsm_textbuf *t,
-                       const struct rsm_api_server_info *si)
+static void api__info_stats(struct rsm_textbuf *t,
+                            const struct rsm_api_server_info *si)
 {
     rsm_textbuf_printf(t, "# Stats\r\n");
     rsm_textbuf_printf(t, "total_connections_received:%" PRIu64 "\r\n",
@@ -100,8 +101,8 @@ static void info_stats(struct rsm_textbuf *t,
                        si->commands_processed);
 }
 
-static void info_cpu(struct rsm_textbuf *t,
-                     const struct rsm_api_server_info *si)
+static void api__info_cpu(struct rsm_textbuf *t,
+                          const struct rsm_api_server_info *si)
 {
     rsm_textbuf_printf(t, "# CPU\r\n");
     rsm_textbuf_printf(t, "used_cpu_sys:%.6f\r\n", si->cpu_sys);
@@ -116,7 +117,8 @@ static void info_cpu(struct rsm_textbuf *t,
                        si->cpu_user_main);
 }
 
-static void info_raft(struct rsm_textbuf *t, const struct rsm_node_status *st)
+static void api__info_raft(struct rsm_textbuf *t,
+                           const struct rsm_node_status *st)
 {
     char a1[RSM_ADDR_STRLEN], a2[RSM_ADDR_STRLEN];
 
@@ -155,7 +157,7 @@ static void info_raft(struct rsm_textbuf *t, const struct rsm_node_status *st)
     }
 }
 
-static void info_groups(struct rsm_textbuf *t, const struct rsm_fsm *fsm)
+static void api__info_groups(struct rsm_textbuf *t, const struct rsm_fsm *fsm)
 {
     char a[RSM_ADDR_STRLEN];
     size_t n = fsm ? fsm->n_groups : 0;
@@ -179,9 +181,9 @@ static void info_groups(struct rsm_textbuf *t, const struct rsm_fsm *fsm)
     }
 }
 
-static void info_sentinel(struct rsm_textbuf *t,
-                          const struct rsm_node_status *st,
-                          const struct rsm_api_server_info *si)
+static void api__info_sentinel(struct rsm_textbuf *t,
+                               const struct rsm_node_status *st,
+                               const struct rsm_api_server_info *si)
 {
     char a[RSM_ADDR_STRLEN];
 
@@ -210,7 +212,7 @@ char *rsm_api_render_info_sections(const struct rsm_node_status *st,
                                    const char *const *sections)
 {
     struct rsm_textbuf t = {0};
-    unsigned mask = section_mask(n, sections);
+    unsigned mask = api__section_mask(n, sections);
 
     /* every section ends with an empty line, as redis-sentinel's do */
 #define SECTION(bit, call)                                                     \
@@ -220,13 +222,13 @@ char *rsm_api_render_info_sections(const struct rsm_node_status *st,
             rsm_textbuf_printf(&t, "\r\n");                                    \
         }                                                                      \
     } while (0)
-    SECTION(S_SERVER, info_server(&t, st, si));
-    SECTION(S_CLIENTS, info_clients(&t, si));
-    SECTION(S_STATS, info_stats(&t, si));
-    SECTION(S_CPU, info_cpu(&t, si));
-    SECTION(S_RAFT, info_raft(&t, st));
-    SECTION(S_GROUPS, info_groups(&t, fsm));
-    SECTION(S_SENTINEL, info_sentinel(&t, st, si));
+    SECTION(S_SERVER, api__info_server(&t, st, si));
+    SECTION(S_CLIENTS, api__info_clients(&t, si));
+    SECTION(S_STATS, api__info_stats(&t, si));
+    SECTION(S_CPU, api__info_cpu(&t, si));
+    SECTION(S_RAFT, api__info_raft(&t, st));
+    SECTION(S_GROUPS, api__info_groups(&t, fsm));
+    SECTION(S_SENTINEL, api__info_sentinel(&t, st, si));
 #undef SECTION
     return rsm_textbuf_finish(&t);
 }
@@ -241,7 +243,7 @@ char *rsm_api_render_info(const struct rsm_node_status *st,
 
 /* ---- process facts ------------------------------------------------------- */
 
-static double seconds(const struct timeval *tv)
+static double api__seconds(const struct timeval *tv)
 {
     return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
@@ -256,19 +258,19 @@ void rsm_api_process_info(struct rsm_api_server_info *si)
         snprintf(si->os, sizeof si->os, "%.30s %.30s %.30s", u.sysname,
                  u.release, u.machine);
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
-        si->cpu_sys = seconds(&ru.ru_stime);
-        si->cpu_user = seconds(&ru.ru_utime);
+        si->cpu_sys = api__seconds(&ru.ru_stime);
+        si->cpu_user = api__seconds(&ru.ru_utime);
     }
     if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
-        si->cpu_sys_children = seconds(&ru.ru_stime);
-        si->cpu_user_children = seconds(&ru.ru_utime);
+        si->cpu_sys_children = api__seconds(&ru.ru_stime);
+        si->cpu_user_children = api__seconds(&ru.ru_utime);
     }
     /* the agent runs on one thread (libuv's loop); RUSAGE_THREAD is
      * Linux's, the process's figures stand in elsewhere */
 #ifdef RUSAGE_THREAD
     if (getrusage(RUSAGE_THREAD, &ru) == 0) {
-        si->cpu_sys_main = seconds(&ru.ru_stime);
-        si->cpu_user_main = seconds(&ru.ru_utime);
+        si->cpu_sys_main = api__seconds(&ru.ru_stime);
+        si->cpu_user_main = api__seconds(&ru.ru_utime);
     }
 #else
     si->cpu_sys_main = si->cpu_sys;

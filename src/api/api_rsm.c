@@ -229,8 +229,8 @@ enum rsm_resp_status api__cmd_views(const struct api_call *x)
         n = rsm_monitor_views(x->a->monitor, views, groups, max);
     }
     /* The identity first: the asking leader counts these views only for
-     * the member it meant to ask (see monitor.c, views_cb). Leaders from
-     * before identities skip an element that is not 5 long. */
+     * the member it meant to ask (see monitor_views.c, monitor__views_cb).
+     * Leaders from before identities skip an element that is not 5 long. */
     x->a->ops->get_status(x->a->node, &st);
     rsm_resp_add_array(x->r, (long)n + 1);
     rsm_resp_add_array(x->r, 4);
@@ -445,7 +445,7 @@ enum rsm_resp_status api__cmd_rsm_failover(const struct api_call *x)
     return api__request_failover(x, g, force);
 }
 
-/* Completion of RSM SWITCHOVER (like failover_done). */
+/* Completion of RSM SWITCHOVER (like api__failover_done). */
 static void api__switchover_done(void *arg, int status, const char *errmsg)
 {
     struct rsm_resp_reply *r = arg;

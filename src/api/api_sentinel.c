@@ -8,6 +8,7 @@
 #include "sentinel.h"
 #include "sentinel_config.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,7 @@ enum rsm_resp_status api__request_failover(const struct api_call *x,
 {
     int rv;
 
+    assert(g != NULL);
     if (x->a->monitor == NULL) {
         rsm_resp_add_error(x->r, "ERR this agent does not monitor Redis "
                                  "(no --monitor)");

@@ -18,6 +18,7 @@
 #include "rsm/err.h"
 #include "rsm/log.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,7 @@ static void events__on_timer_closed(uv_handle_t *h)
 {
     struct rsm_events *ev = h->data;
 
+    assert(ev->closing > 0); /* one call per timer closed */
     if (--ev->closing > 0)
         return;
     while (ev->head != NULL) { /* not published: nobody listens now */
@@ -267,6 +269,7 @@ static void events__on_timer_closed(uv_handle_t *h)
 
 void rsm_events_stop(struct rsm_events *ev, rsm_events_stop_cb cb, void *arg)
 {
+    assert(ev->closing == 0); /* stopped once */
     ev->stop_cb = cb;
     ev->stop_arg = arg;
     ev->mon = NULL;

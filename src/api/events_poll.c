@@ -3,6 +3,7 @@
  * shape (for a push), and forgetting groups gone from the FSM. */
 #include "events_int.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +25,13 @@ static void events__publish_instance(struct rsm_events *ev, const char *name,
 /* s_down of every watched instance of v: a transition is published; an
  * instance newly watched is published only if it is down already (it is
  * not s_down before it has been watched for down_after_ms: see
- * fill_instance); one no longer watched is forgotten. */
+ * events__fill_instance); one no longer watched is forgotten. */
 static void events__poll_sdown(struct rsm_events *ev, struct track *t,
                                const struct rsm_sentinel_view *v)
 {
     struct track old = *t;
 
+    assert(t->n <= sizeof t->inst / sizeof t->inst[0]);
     t->n = 0;
     for (size_t i = 0; i < v->n; i++) {
         const struct rsm_sentinel_instance *in = &v->inst[i];

@@ -3,6 +3,7 @@
  * (+switch-master). */
 #include "events_int.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ struct track *events__track_get(struct rsm_events *ev, const char *name)
 
     if (found)
         return &ev->tracks[i];
+    assert(i <= ev->n_tracks && ev->n_tracks <= ev->cap_tracks);
     if (ev->n_tracks == ev->cap_tracks) {
         size_t cap = ev->cap_tracks ? ev->cap_tracks * 2 : 8;
         struct track *n = realloc(ev->tracks, cap * sizeof *n);

@@ -3,6 +3,7 @@
 #include "forward.h"
 #include "rsm/err.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +16,14 @@ struct rsm_forward {
     unsigned pending; /* replies still to come: the name, then the answer */
 };
 
-static void link_closed(struct rsm_redis *r, void *arg)
+static void forward__link_closed(struct rsm_redis *r, void *arg)
 {
     (void)r;
     free(arg);
 }
 
-static void finish(struct rsm_forward *f, const struct rsm_redis_result *res)
+static void forward__finish(struct rsm_forward *f,
+                            const struct rsm_redis_result *res)
 {
     rsm_forward_cb cb = f->cb;
 
@@ -32,17 +34,18 @@ static void finish(struct rsm_forward *f, const struct rsm_redis_result *res)
 
 /* The CLIENT SETNAME reply first (its error, if the link failed, comes
  * again with the answer), then the answer. */
-static void replied(struct rsm_redis *r, const struct rsm_redis_result *res,
-                    void *arg)
+static void forward__replied(struct rsm_redis *r,
+                             const struct rsm_redis_result *res, void *arg)
 {
     struct rsm_forward *f = arg;
 
     (void)r;
+    assert(f->pending > 0); /* one reply per command sent */
     if (--f->pending > 0)
         return;
-    finish(f, res);
+    forward__finish(f, res);
     if (f->link != NULL) {
-        rsm_redis_close(f->link, link_closed, f);
+        rsm_redis_close(f->link, forward__link_closed, f);
         f->link = NULL;
     }
 }
@@ -75,10 +78,10 @@ int rsm_forward_start(uv_loop_t *loop, const struct rsm_forward_config *cfg,
     f->cb = cb;
     f->arg = arg;
     f->pending = 2;
-    rv = rsm_redis_commands(f->link, cfg->timeout_ms, replied, f, 2, argcs,
-                            argvs);
+    rv = rsm_redis_commands(f->link, cfg->timeout_ms, forward__replied, f, 2,
+                            argcs, argvs);
     if (rv != 0) {
-        rsm_redis_close(f->link, link_closed, f);
+        rsm_redis_close(f->link, forward__link_closed, f);
         return rv;
     }
     *out = f;
@@ -89,13 +92,13 @@ void rsm_forward_cancel(struct rsm_forward *f)
 {
     struct rsm_redis_result res = {RSM_ECANCELED, NULL, "canceled", 0};
 
-    finish(f, &res);
+    forward__finish(f, &res);
     /* the pending commands end with RSM_ECANCELED, then the link closes
      * and frees f */
     if (f->link != NULL) {
         struct rsm_redis *l = f->link;
         f->link = NULL;
-        rsm_redis_close(l, link_closed, f);
+        rsm_redis_close(l, forward__link_closed, f);
     }
 }
 

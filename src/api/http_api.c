@@ -7,6 +7,7 @@
 #include "rsm/textbuf.h"
 #include "rsm/transport.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ struct rsm_http_api {
  * ---------------------------------------------------------------------- */
 
 /* A label value with \, " and newline escaped (Prometheus text format). */
-static const char *esc(const char *v, char *buf, size_t len)
+static const char *http_api__esc(const char *v, char *buf, size_t len)
 {
     size_t j = 0;
 
@@ -52,8 +53,8 @@ static const char *esc(const char *v, char *buf, size_t len)
     return buf;
 }
 
-static void family(struct rsm_textbuf *t, const char *name, const char *type,
-                   const char *help)
+static void http_api__family(struct rsm_textbuf *t, const char *name,
+                             const char *type, const char *help)
 {
     rsm_textbuf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
                        type);
@@ -81,62 +82,65 @@ bool rsm_http_api_ready(const struct rsm_node_status *st, char *why, size_t len)
     return ready;
 }
 
-static void agent_metrics(struct rsm_textbuf *t,
-                          const struct rsm_metrics_input *in)
+static void http_api__agent_metrics(struct rsm_textbuf *t,
+                                    const struct rsm_metrics_input *in)
 {
     static const char *const states[] = {"leader", "follower", "candidate",
                                          "unavailable"};
     const struct rsm_node_status *st = in->st;
     char v[128];
 
-    family(t, "rsm_build_info", "gauge", "Version of this rsm-agent.");
-    rsm_textbuf_printf(t, "rsm_build_info{version=\"%s\"} 1\n",
-                       esc(in->version ? in->version : "", v, sizeof v));
-    family(t, "rsm_agent_id", "gauge", "Raft id of this agent.");
+    http_api__family(t, "rsm_build_info", "gauge",
+                     "Version of this rsm-agent.");
+    rsm_textbuf_printf(
+        t, "rsm_build_info{version=\"%s\"} 1\n",
+        http_api__esc(in->version ? in->version : "", v, sizeof v));
+    http_api__family(t, "rsm_agent_id", "gauge", "Raft id of this agent.");
     rsm_textbuf_printf(t, "rsm_agent_id %llu\n", (unsigned long long)st->id);
-    family(t, "rsm_uptime_seconds", "gauge",
-           "Seconds since the agent started.");
+    http_api__family(t, "rsm_uptime_seconds", "gauge",
+                     "Seconds since the agent started.");
     rsm_textbuf_printf(t, "rsm_uptime_seconds %.3f\n", in->uptime_s);
-    family(t, "rsm_loop_lag_seconds", "gauge",
-           "How late the event loop ran its latest 1 s timer.");
+    http_api__family(t, "rsm_loop_lag_seconds", "gauge",
+                     "How late the event loop ran its latest 1 s timer.");
     rsm_textbuf_printf(t, "rsm_loop_lag_seconds %.6f\n", in->loop_lag_s);
-    family(t, "rsm_raft_state", "gauge",
-           "Raft state of this agent: 1 for the current one.");
+    http_api__family(t, "rsm_raft_state", "gauge",
+                     "Raft state of this agent: 1 for the current one.");
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
         rsm_textbuf_printf(t, "rsm_raft_state{state=\"%s\"} %d\n", states[i],
                            strcmp(st->state, states[i]) == 0);
-    family(t, "rsm_raft_has_leader", "gauge",
-           "1 when this agent knows a Raft leader.");
+    http_api__family(t, "rsm_raft_has_leader", "gauge",
+                     "1 when this agent knows a Raft leader.");
     rsm_textbuf_printf(t, "rsm_raft_has_leader %d\n", st->has_leader);
-    family(t, "rsm_raft_leader_id", "gauge",
-           "Id of the Raft leader this agent knows, 0 if none.");
+    http_api__family(t, "rsm_raft_leader_id", "gauge",
+                     "Id of the Raft leader this agent knows, 0 if none.");
     rsm_textbuf_printf(t, "rsm_raft_leader_id %llu\n",
                        st->has_leader ? (unsigned long long)st->leader.id
                                       : 0ULL);
-    family(t, "rsm_raft_term", "gauge", "Current Raft term.");
+    http_api__family(t, "rsm_raft_term", "gauge", "Current Raft term.");
     rsm_textbuf_printf(t, "rsm_raft_term %llu\n", (unsigned long long)st->term);
-    family(t, "rsm_raft_commit_index", "gauge", "Raft commit index.");
+    http_api__family(t, "rsm_raft_commit_index", "gauge", "Raft commit index.");
     rsm_textbuf_printf(t, "rsm_raft_commit_index %llu\n",
                        (unsigned long long)st->commit_index);
-    family(t, "rsm_raft_applied_index", "gauge",
-           "Index of the last entry applied to the state machine.");
+    http_api__family(t, "rsm_raft_applied_index", "gauge",
+                     "Index of the last entry applied to the state machine.");
     rsm_textbuf_printf(t, "rsm_raft_applied_index %llu\n",
                        (unsigned long long)st->applied_index);
-    family(t, "rsm_raft_last_index", "gauge", "Index of the last log entry.");
+    http_api__family(t, "rsm_raft_last_index", "gauge",
+                     "Index of the last log entry.");
     rsm_textbuf_printf(t, "rsm_raft_last_index %llu\n",
                        (unsigned long long)st->last_index);
-    family(t, "rsm_raft_leader_changes_total", "counter",
-           "Leader changes seen by this agent since it started.");
+    http_api__family(t, "rsm_raft_leader_changes_total", "counter",
+                     "Leader changes seen by this agent since it started.");
     rsm_textbuf_printf(t, "rsm_raft_leader_changes_total %llu\n",
                        (unsigned long long)st->leader_changes);
-    family(t, "rsm_raft_members", "gauge",
-           "Members of the Raft configuration.");
+    http_api__family(t, "rsm_raft_members", "gauge",
+                     "Members of the Raft configuration.");
     rsm_textbuf_printf(t, "rsm_raft_members %u\n", st->n_members);
 }
 
 /* The Raft port: the handshake and connection failures. */
-static void transport_metrics(struct rsm_textbuf *t,
-                              const struct rsm_transport_stats *ts)
+static void http_api__transport_metrics(struct rsm_textbuf *t,
+                                        const struct rsm_transport_stats *ts)
 {
     static const struct {
         const char *name, *help;
@@ -158,14 +162,14 @@ static void transport_metrics(struct rsm_textbuf *t,
 
     if (ts == NULL)
         return;
-    family(t, "rsm_raft_auth_enabled", "gauge",
-           "1 when Raft connections need the cluster secret.");
+    http_api__family(t, "rsm_raft_auth_enabled", "gauge",
+                     "1 when Raft connections need the cluster secret.");
     rsm_textbuf_printf(t, "rsm_raft_auth_enabled %d\n", ts->authenticated);
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         uint64_t v;
 
         memcpy(&v, (const char *)ts + counters[i].off, sizeof v);
-        family(t, counters[i].name, "counter", counters[i].help);
+        http_api__family(t, counters[i].name, "counter", counters[i].help);
         rsm_textbuf_printf(t, "%s %llu\n", counters[i].name,
                            (unsigned long long)v);
     }
@@ -173,8 +177,9 @@ static void transport_metrics(struct rsm_textbuf *t,
 
 /* The per-group families of the committed state, one family at a time
  * (the text format wants every sample of a family together). */
-static void group_family(struct rsm_textbuf *t, const struct rsm_group *gr,
-                         const char *g, int which)
+static void http_api__group_family(struct rsm_textbuf *t,
+                                   const struct rsm_group *gr, const char *g,
+                                   int which)
 {
     static const char *const results[RSM_RESULT_COUNT] = {
         "completed", "completed_with_stragglers", "aborted"};
@@ -186,8 +191,8 @@ static void group_family(struct rsm_textbuf *t, const struct rsm_group *gr,
         if (gr->has_master)
             rsm_textbuf_printf(
                 t, "rsm_group_master{group=\"%s\",master=\"%s\"} 1\n", g,
-                esc(rsm_addr_format(&gr->master, addr, sizeof addr), a,
-                    sizeof a));
+                http_api__esc(rsm_addr_format(&gr->master, addr, sizeof addr),
+                              a, sizeof a));
         break;
     case 1:
         rsm_textbuf_printf(t, "rsm_group_epoch{group=\"%s\"} %llu\n", g,
@@ -231,7 +236,8 @@ static void group_family(struct rsm_textbuf *t, const struct rsm_group *gr,
     }
 }
 
-static void fsm_metrics(struct rsm_textbuf *t, const struct rsm_fsm *fsm)
+static void http_api__fsm_metrics(struct rsm_textbuf *t,
+                                  const struct rsm_fsm *fsm)
 {
     static const struct {
         const char *name, *type, *help;
@@ -254,25 +260,28 @@ static void fsm_metrics(struct rsm_textbuf *t, const struct rsm_fsm *fsm)
     char g[2 * RSM_GROUP_NAME_MAX];
     size_t n = fsm ? fsm->n_groups : 0;
 
-    family(t, "rsm_fsm_entries_total", "counter",
-           "Replicated log entries applied to the state machine, by result.");
+    http_api__family(
+        t, "rsm_fsm_entries_total", "counter",
+        "Replicated log entries applied to the state machine, by result.");
     rsm_textbuf_printf(t, "rsm_fsm_entries_total{result=\"applied\"} %llu\n",
                        fsm ? (unsigned long long)fsm->applied : 0ULL);
     rsm_textbuf_printf(t, "rsm_fsm_entries_total{result=\"rejected\"} %llu\n",
                        fsm ? (unsigned long long)fsm->rejected : 0ULL);
     for (int f = 0; f < (int)(sizeof fams / sizeof fams[0]); f++) {
-        family(t, fams[f].name, fams[f].type, fams[f].help);
+        http_api__family(t, fams[f].name, fams[f].type, fams[f].help);
         for (size_t i = 0; i < n; i++)
-            group_family(t, &fsm->groups[i],
-                         esc(fsm->groups[i].name, g, sizeof g), f);
+            http_api__group_family(
+                t, &fsm->groups[i],
+                http_api__esc(fsm->groups[i].name, g, sizeof g), f);
     }
 }
 
 /* Instances this agent probes: all when it acts, else the committed
  * master only (a follower never probes the others, so its records of them
  * say nothing). */
-static bool probed(const struct rsm_monitor_group_status *s,
-                   const struct rsm_fsm *fsm, const struct rsm_observation *o)
+static bool http_api__probed(const struct rsm_monitor_group_status *s,
+                             const struct rsm_fsm *fsm,
+                             const struct rsm_observation *o)
 {
     const struct rsm_group *cg;
 
@@ -283,8 +292,8 @@ static bool probed(const struct rsm_monitor_group_status *s,
            rsm_addr_equal(&cg->master, &o->addr);
 }
 
-static void instance_metrics(struct rsm_textbuf *t,
-                             const struct rsm_metrics_input *in)
+static void http_api__instance_metrics(struct rsm_textbuf *t,
+                                       const struct rsm_metrics_input *in)
 {
     static const enum rsm_health_state states[] = {
         RSM_HEALTH_UNKNOWN, RSM_HEALTH_UP,      RSM_HEALTH_SUSPECT,
@@ -292,49 +301,53 @@ static void instance_metrics(struct rsm_textbuf *t,
     char g[2 * RSM_GROUP_NAME_MAX], a[2 * RSM_ADDR_STRLEN],
         addr[RSM_ADDR_STRLEN];
 
-    family(t, "rsm_group_instances", "gauge",
-           "Instances of each group by detector state, among those this "
-           "agent probes.");
+    http_api__family(
+        t, "rsm_group_instances", "gauge",
+        "Instances of each group by detector state, among those this "
+        "agent probes.");
     for (size_t i = 0; i < in->n_mon; i++) {
         const struct rsm_monitor_group_status *s = &in->mon[i].status;
         for (size_t k = 0; k < sizeof states / sizeof states[0]; k++) {
             unsigned count = 0;
             for (unsigned j = 0; j < s->n; j++)
-                count += probed(s, in->fsm, &s->obs[j]) &&
+                count += http_api__probed(s, in->fsm, &s->obs[j]) &&
                          s->obs[j].state == states[k];
             rsm_textbuf_printf(
                 t, "rsm_group_instances{group=\"%s\",state=\"%s\"} %u\n",
-                esc(s->name, g, sizeof g), rsm_health_state_str(states[k]),
-                count);
+                http_api__esc(s->name, g, sizeof g),
+                rsm_health_state_str(states[k]), count);
         }
     }
-    family(t, "rsm_instance_up", "gauge",
-           "1 if the instance answers, 0 if it is suspect or down.");
+    http_api__family(t, "rsm_instance_up", "gauge",
+                     "1 if the instance answers, 0 if it is suspect or down.");
     for (size_t i = 0; i < in->n_mon; i++) {
         const struct rsm_monitor_group_status *s = &in->mon[i].status;
         for (unsigned j = 0; j < s->n; j++) {
             const struct rsm_observation *o = &s->obs[j];
-            if (!probed(s, in->fsm, o) || o->state == RSM_HEALTH_UNKNOWN)
+            if (!http_api__probed(s, in->fsm, o) ||
+                o->state == RSM_HEALTH_UNKNOWN)
                 continue;
             rsm_textbuf_printf(
                 t, "rsm_instance_up{group=\"%s\",instance=\"%s\"} %d\n",
-                esc(s->name, g, sizeof g),
-                esc(rsm_addr_format(&o->addr, addr, sizeof addr), a, sizeof a),
+                http_api__esc(s->name, g, sizeof g),
+                http_api__esc(rsm_addr_format(&o->addr, addr, sizeof addr), a,
+                              sizeof a),
                 o->state != RSM_HEALTH_DOWN && o->state != RSM_HEALTH_SUSPECT);
         }
     }
 }
 
-static void verdict_metrics(struct rsm_textbuf *t,
-                            const struct rsm_metrics_input *in)
+static void http_api__verdict_metrics(struct rsm_textbuf *t,
+                                      const struct rsm_metrics_input *in)
 {
     static const char *const names[] = {"ok", "unreachable_from_agent", "down",
                                         "failed_restart"};
     char g[2 * RSM_GROUP_NAME_MAX];
 
-    family(t, "rsm_group_master_status", "gauge",
-           "The acting leader's verdict on each group's master: 1 for the "
-           "current one.");
+    http_api__family(
+        t, "rsm_group_master_status", "gauge",
+        "The acting leader's verdict on each group's master: 1 for the "
+        "current one.");
     for (size_t i = 0; i < in->n_mon; i++) {
         const struct rsm_monitor_group_status *s = &in->mon[i].status;
         if (!s->acting)
@@ -342,22 +355,22 @@ static void verdict_metrics(struct rsm_textbuf *t,
         for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++)
             rsm_textbuf_printf(
                 t, "rsm_group_master_status{group=\"%s\",status=\"%s\"} %d\n",
-                esc(s->name, g, sizeof g), names[k],
+                http_api__esc(s->name, g, sizeof g), names[k],
                 (unsigned)s->verdict.status == k);
     }
 }
 
-static void latency_metrics(struct rsm_textbuf *t,
-                            const struct rsm_metrics_input *in)
+static void http_api__latency_metrics(struct rsm_textbuf *t,
+                                      const struct rsm_metrics_input *in)
 {
     char g[2 * RSM_GROUP_NAME_MAX];
 
-    family(t, "rsm_probe_duration_seconds", "histogram",
-           "Latency of the probes of each group that got an answer.");
+    http_api__family(t, "rsm_probe_duration_seconds", "histogram",
+                     "Latency of the probes of each group that got an answer.");
     for (size_t i = 0; i < in->n_mon; i++) {
         const struct rsm_monitor_latency *l = &in->mon[i].latency;
         uint64_t cum = 0;
-        esc(in->mon[i].status.name, g, sizeof g);
+        http_api__esc(in->mon[i].status.name, g, sizeof g);
         for (unsigned b = 0; b + 1 < RSM_MONITOR_LATENCY_BUCKETS; b++) {
             cum += l->buckets[b];
             rsm_textbuf_printf(
@@ -380,12 +393,13 @@ static void latency_metrics(struct rsm_textbuf *t,
             t, "rsm_probe_duration_seconds_count{group=\"%s\"} %llu\n", g,
             (unsigned long long)l->count);
     }
-    family(t, "rsm_probe_failures_total", "counter",
-           "Probes of each group that got no answer (timeout, refused, bad "
-           "reply).");
+    http_api__family(
+        t, "rsm_probe_failures_total", "counter",
+        "Probes of each group that got no answer (timeout, refused, bad "
+        "reply).");
     for (size_t i = 0; i < in->n_mon; i++)
         rsm_textbuf_printf(t, "rsm_probe_failures_total{group=\"%s\"} %llu\n",
-                           esc(in->mon[i].status.name, g, sizeof g),
+                           http_api__esc(in->mon[i].status.name, g, sizeof g),
                            (unsigned long long)in->mon[i].latency.failed);
 }
 
@@ -394,24 +408,25 @@ char *rsm_http_api_render_metrics(const struct rsm_metrics_input *in)
     struct rsm_textbuf t = {0};
     bool acting = false;
 
-    agent_metrics(&t, in);
-    transport_metrics(&t, in->transport);
-    fsm_metrics(&t, in->fsm);
+    http_api__agent_metrics(&t, in);
+    http_api__transport_metrics(&t, in->transport);
+    http_api__fsm_metrics(&t, in->fsm);
     for (size_t i = 0; i < in->n_mon; i++)
         acting = acting || in->mon[i].status.acting;
-    family(&t, "rsm_monitor_acting", "gauge",
-           "1 when this agent is the acting leader (probes and decides).");
+    http_api__family(
+        &t, "rsm_monitor_acting", "gauge",
+        "1 when this agent is the acting leader (probes and decides).");
     rsm_textbuf_printf(&t, "rsm_monitor_acting %d\n", acting);
-    instance_metrics(&t, in);
-    verdict_metrics(&t, in);
-    latency_metrics(&t, in);
+    http_api__instance_metrics(&t, in);
+    http_api__verdict_metrics(&t, in);
+    http_api__latency_metrics(&t, in);
     if (in->have_api) {
-        family(&t, "rsm_api_clients", "gauge",
-               "Clients connected to the client (RESP) port.");
+        http_api__family(&t, "rsm_api_clients", "gauge",
+                         "Clients connected to the client (RESP) port.");
         rsm_textbuf_printf(&t, "rsm_api_clients %u\n", in->api_clients);
     }
-    family(&t, "rsm_http_clients", "gauge",
-           "Clients connected to this HTTP port.");
+    http_api__family(&t, "rsm_http_clients", "gauge",
+                     "Clients connected to this HTTP port.");
     rsm_textbuf_printf(&t, "rsm_http_clients %u\n", in->http_clients);
     return rsm_textbuf_finish(&t);
 }
@@ -420,7 +435,8 @@ char *rsm_http_api_render_metrics(const struct rsm_metrics_input *in)
  * The handler
  * ---------------------------------------------------------------------- */
 
-static void serve_metrics(struct rsm_http_api *h, struct rsm_http_response *r)
+static void http_api__serve_metrics(struct rsm_http_api *h,
+                                    struct rsm_http_response *r)
 {
     struct rsm_node_status st;
     struct rsm_transport_stats ts;
@@ -465,8 +481,8 @@ static void serve_metrics(struct rsm_http_api *h, struct rsm_http_response *r)
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-static void handle(void *arg, const struct rsm_http_request *req,
-                   struct rsm_http_response *r)
+static void http_api__handle(void *arg, const struct rsm_http_request *req,
+                             struct rsm_http_response *r)
 {
     struct rsm_http_api *h = arg;
     struct rsm_node_status st;
@@ -483,7 +499,7 @@ static void handle(void *arg, const struct rsm_http_request *req,
                  why);
         rsm_http_response_text(r, ready ? 200 : 503, body);
     } else if (strcmp(req->path, "/metrics") == 0) {
-        serve_metrics(h, r);
+        http_api__serve_metrics(h, r);
     } else if (strcmp(req->path, "/") == 0) {
         rsm_http_response_text(r, 200,
                                "rsm-agent: /healthz /readyz /metrics\n");
@@ -496,7 +512,7 @@ static void handle(void *arg, const struct rsm_http_request *req,
  * Start and stop
  * ---------------------------------------------------------------------- */
 
-static void on_lag_timer(uv_timer_t *t)
+static void http_api__on_lag_timer(uv_timer_t *t)
 {
     struct rsm_http_api *h = t->data;
     uint64_t now = uv_hrtime();
@@ -520,8 +536,8 @@ int rsm_http_api_start(uv_loop_t *loop, const struct rsm_http_api_config *cfg,
     h->node = node;
     h->started_ns = uv_hrtime();
     rv = rsm_http_server_start(loop, &cfg->bind,
-                               cfg->limits_set ? &cfg->limits : NULL, handle, h,
-                               &h->srv, errmsg, errlen);
+                               cfg->limits_set ? &cfg->limits : NULL,
+                               http_api__handle, h, &h->srv, errmsg, errlen);
     if (rv != 0) {
         free(h);
         return rv;
@@ -529,7 +545,8 @@ int rsm_http_api_start(uv_loop_t *loop, const struct rsm_http_api_config *cfg,
     uv_timer_init(loop, &h->lag_timer);
     h->lag_timer.data = h;
     h->lag_expected_ns = uv_hrtime() + (uint64_t)LAG_TIMER_MS * 1000000;
-    uv_timer_start(&h->lag_timer, on_lag_timer, LAG_TIMER_MS, LAG_TIMER_MS);
+    uv_timer_start(&h->lag_timer, http_api__on_lag_timer, LAG_TIMER_MS,
+                   LAG_TIMER_MS);
     h->open = 2;
     *out = h;
     return 0;
@@ -550,8 +567,9 @@ uint16_t rsm_http_api_port(const struct rsm_http_api *h)
     return rsm_http_server_port(h->srv);
 }
 
-static void one_closed(struct rsm_http_api *h)
+static void http_api__one_closed(struct rsm_http_api *h)
 {
+    assert(h->open > 0); /* one call per handle closed */
     if (--h->open > 0)
         return;
     if (h->stop_cb != NULL)
@@ -559,14 +577,14 @@ static void one_closed(struct rsm_http_api *h)
     free(h);
 }
 
-static void server_stopped(void *arg)
+static void http_api__server_stopped(void *arg)
 {
-    one_closed(arg);
+    http_api__one_closed(arg);
 }
 
-static void timer_closed(uv_handle_t *t)
+static void http_api__timer_closed(uv_handle_t *t)
 {
-    one_closed(t->data);
+    http_api__one_closed(t->data);
 }
 
 void rsm_http_api_stop(struct rsm_http_api *h, rsm_http_api_stop_cb cb,
@@ -576,6 +594,6 @@ void rsm_http_api_stop(struct rsm_http_api *h, rsm_http_api_stop_cb cb,
     h->stop_arg = arg;
     h->monitor = NULL;
     h->api = NULL;
-    rsm_http_server_stop(h->srv, server_stopped, h);
-    uv_close((uv_handle_t *)&h->lag_timer, timer_closed);
+    rsm_http_server_stop(h->srv, http_api__server_stopped, h);
+    uv_close((uv_handle_t *)&h->lag_timer, http_api__timer_closed);
 }

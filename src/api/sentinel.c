@@ -2,6 +2,7 @@
  * its replies and events (see sentinel.h). */
 #include "sentinel.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@ bool rsm_sentinel_master_addr(const struct rsm_group *g, struct rsm_addr *out)
 }
 
 /* splitmix64: a fixed, well-mixed function of its input. */
-static uint64_t mix(uint64_t x)
+static uint64_t sentinel__mix(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -35,8 +36,8 @@ static uint64_t mix(uint64_t x)
 
 void rsm_sentinel_run_id(uint64_t agent_id, char *out)
 {
-    uint64_t h1 = mix(agent_id ^ 0x72736d2d6167656eULL), h2 = mix(h1),
-             h3 = mix(h2);
+    uint64_t h1 = sentinel__mix(agent_id ^ 0x72736d2d6167656eULL),
+             h2 = sentinel__mix(h1), h3 = sentinel__mix(h2);
     char buf[3 * 16 + 1];
 
     snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, h1, h2,
@@ -49,7 +50,8 @@ void rsm_sentinel_run_id(uint64_t agent_id, char *out)
  * Views
  * ===================================================================== */
 
-static void view_add(struct rsm_sentinel_view *v, const struct rsm_addr *a)
+static void sentinel__view_add(struct rsm_sentinel_view *v,
+                               const struct rsm_addr *a)
 {
     if (!rsm_addr_is_set(a) || v->n == sizeof v->inst / sizeof v->inst[0])
         return;
@@ -74,14 +76,14 @@ void rsm_sentinel_view_init(struct rsm_sentinel_view *v,
     v->knobs = *knobs;
     v->has_master = rsm_sentinel_master_addr(g, &v->master);
     if (v->has_master)
-        view_add(v, &v->master);
+        sentinel__view_add(v, &v->master);
     for (unsigned i = 0; i < g->n_members && i < RSM_MAX_MEMBERS; i++)
-        view_add(v, &g->members[i]);
+        sentinel__view_add(v, &g->members[i]);
     if (g->has_master)
-        view_add(v, &g->master);
+        sentinel__view_add(v, &g->master);
     if (g->in_flight) {
-        view_add(v, &g->decision.master);
-        view_add(v, &g->decision.old_master);
+        sentinel__view_add(v, &g->decision.master);
+        sentinel__view_add(v, &g->decision.old_master);
     }
 }
 
@@ -95,7 +97,7 @@ rsm_sentinel_view_find(struct rsm_sentinel_view *v, const struct rsm_addr *a)
     return NULL;
 }
 
-static bool is_master(const struct rsm_sentinel_view *v, size_t i)
+static bool sentinel__is_master(const struct rsm_sentinel_view *v, size_t i)
 {
     return v->has_master && i == 0;
 }
@@ -134,7 +136,7 @@ void rsm_sentinel_view_export(const struct rsm_sentinel_view *v,
     }
 }
 
-static int64_t aged(int64_t t, int64_t age_ms)
+static int64_t sentinel__aged(int64_t t, int64_t age_ms)
 {
     return t >= 0 ? t + age_ms : t;
 }
@@ -154,16 +156,19 @@ void rsm_sentinel_view_relay(struct rsm_sentinel_view *v,
         in->watched = true;
         in->s_down = o->s_down;
         in->disconnected = o->disconnected;
-        in->down_ms = down ? aged(o->down_ms, age_ms) : o->down_ms;
-        in->no_reply_ms = down ? aged(o->no_reply_ms, age_ms) : o->no_reply_ms;
+        in->down_ms = down ? sentinel__aged(o->down_ms, age_ms) : o->down_ms;
+        in->no_reply_ms =
+            down ? sentinel__aged(o->no_reply_ms, age_ms) : o->no_reply_ms;
         in->has_info = o->has_info;
         in->info = o->info;
-        in->info_age_ms = o->has_info ? aged(o->info_age_ms, age_ms) : -1;
-        in->role_age_ms = o->has_info ? aged(o->role_age_ms, age_ms) : -1;
+        in->info_age_ms =
+            o->has_info ? sentinel__aged(o->info_age_ms, age_ms) : -1;
+        in->role_age_ms =
+            o->has_info ? sentinel__aged(o->role_age_ms, age_ms) : -1;
     }
     if (v->has_master && rsm_addr_equal(&lv->master, &v->master)) {
         v->o_down = lv->o_down;
-        v->o_down_ms = lv->o_down ? aged(lv->o_down_ms, age_ms) : 0;
+        v->o_down_ms = lv->o_down ? sentinel__aged(lv->o_down_ms, age_ms) : 0;
         v->o_down_votes = lv->votes;
         v->o_down_quorum = lv->quorum;
     }
@@ -172,8 +177,8 @@ void rsm_sentinel_view_relay(struct rsm_sentinel_view *v,
 
 /* The chosen replica of the failover in flight, before its promotion is
  * committed (after it, it is the master given to clients). */
-static bool is_promoting(const struct rsm_sentinel_view *v,
-                         const struct rsm_sentinel_instance *in)
+static bool sentinel__is_promoting(const struct rsm_sentinel_view *v,
+                                   const struct rsm_sentinel_instance *in)
 {
     const struct rsm_group *g = v->g;
 
@@ -185,14 +190,14 @@ const char *rsm_sentinel_flags(const struct rsm_sentinel_view *v, size_t i,
                                char *buf, size_t len)
 {
     const struct rsm_sentinel_instance *in = &v->inst[i];
-    bool master = is_master(v, i);
+    bool master = sentinel__is_master(v, i);
 
     snprintf(buf, len, "%s%s%s%s%s%s", master ? "master" : "slave",
              in->watched && in->s_down ? ",s_down" : "",
              master && v->o_down ? ",o_down" : "",
              in->watched && in->disconnected ? ",disconnected" : "",
              master && v->g->in_flight ? ",failover_in_progress" : "",
-             !master && is_promoting(v, in) ? ",promoted" : "");
+             !master && sentinel__is_promoting(v, in) ? ",promoted" : "");
     return buf;
 }
 
@@ -216,7 +221,8 @@ size_t rsm_sentinel_n_replicas(const struct rsm_sentinel_view *v)
  * Replies
  * ===================================================================== */
 
-static const char *role_of(const struct rsm_sentinel_instance *in, bool master)
+static const char *sentinel__role_of(const struct rsm_sentinel_instance *in,
+                                     bool master)
 {
     if (in->has_info && in->info.role == RSM_ROLE_MASTER)
         return "master";
@@ -227,8 +233,8 @@ static const char *role_of(const struct rsm_sentinel_instance *in, bool master)
 
 /* The run id: what the instance said, else the committed one of the
  * committed master, else "" (not known yet, as Sentinel shows it). */
-static const char *run_id_of(const struct rsm_sentinel_view *v,
-                             const struct rsm_sentinel_instance *in)
+static const char *sentinel__run_id_of(const struct rsm_sentinel_view *v,
+                                       const struct rsm_sentinel_instance *in)
 {
     if (in->has_info && in->info.run_id[0] != '\0')
         return in->info.run_id;
@@ -239,9 +245,9 @@ static const char *run_id_of(const struct rsm_sentinel_view *v,
 
 /* Fields common to masters and replicas, after "flags". Counts 2 per
  * pair; returns the number of elements added. */
-static long ping_fields(struct rsm_resp_reply *r,
-                        const struct rsm_sentinel_view *v,
-                        const struct rsm_sentinel_instance *in)
+static long sentinel__ping_fields(struct rsm_resp_reply *r,
+                                  const struct rsm_sentinel_view *v,
+                                  const struct rsm_sentinel_instance *in)
 {
     int64_t ok = in->watched ? in->no_reply_ms : 0;
 
@@ -258,7 +264,7 @@ static long ping_fields(struct rsm_resp_reply *r,
     return 10;
 }
 
-static const char *failover_state(const struct rsm_group *g)
+static const char *sentinel__failover_state(const struct rsm_group *g)
 {
     switch (g->step) {
     case RSM_STEP_NONE:
@@ -273,7 +279,7 @@ static const char *failover_state(const struct rsm_group *g)
 }
 
 /* Elements of the master's array: a fixed part plus the optional pairs. */
-static long master_len(const struct rsm_sentinel_view *v)
+static long sentinel__master_len(const struct rsm_sentinel_view *v)
 {
     const struct rsm_sentinel_instance *in = &v->inst[0];
     long n = 2 * 20;
@@ -293,19 +299,19 @@ void rsm_sentinel_reply_master(struct rsm_resp_reply *r,
     const struct rsm_sentinel_instance *in = &v->inst[0];
     char flags[128];
 
-    rsm_resp_add_array(r, master_len(v));
+    rsm_resp_add_array(r, sentinel__master_len(v));
     rsm_resp_add_kv(r, "name", v->g->name);
     rsm_resp_add_kv(r, "ip", v->master.host);
     rsm_resp_add_kv_int(r, "port", v->master.port);
-    rsm_resp_add_kv(r, "runid", run_id_of(v, in));
+    rsm_resp_add_kv(r, "runid", sentinel__run_id_of(v, in));
     rsm_resp_add_kv(r, "flags", rsm_sentinel_flags(v, 0, flags, sizeof flags));
-    ping_fields(r, v, in);
+    sentinel__ping_fields(r, v, in);
     if (v->o_down)
         rsm_resp_add_kv_int(r, "o-down-time", v->o_down_ms);
     rsm_resp_add_kv_int(r, "down-after-milliseconds", v->knobs.down_after_ms);
     rsm_resp_add_kv_int(r, "info-refresh",
                         in->info_age_ms >= 0 ? in->info_age_ms : 0);
-    rsm_resp_add_kv(r, "role-reported", role_of(in, true));
+    rsm_resp_add_kv(r, "role-reported", sentinel__role_of(in, true));
     rsm_resp_add_kv_int(r, "role-reported-time",
                         in->role_age_ms >= 0 ? in->role_age_ms : 0);
     rsm_resp_add_kv_int(r, "config-epoch", (int64_t)v->g->epoch);
@@ -316,14 +322,14 @@ void rsm_sentinel_reply_master(struct rsm_resp_reply *r,
     rsm_resp_add_kv_int(r, "failover-timeout", v->knobs.failover_timeout_ms);
     rsm_resp_add_kv_int(r, "parallel-syncs", v->knobs.parallel_syncs);
     if (v->g->in_flight)
-        rsm_resp_add_kv(r, "failover-state", failover_state(v->g));
+        rsm_resp_add_kv(r, "failover-state", sentinel__failover_state(v->g));
 }
 
 /* A replica's link to its master, from its own INFO: "ok"/"err" and the
  * time down; "unknown" when this agent has no INFO of it. */
-static void link_fields(struct rsm_resp_reply *r,
-                        const struct rsm_sentinel_view *v,
-                        const struct rsm_sentinel_instance *in)
+static void sentinel__link_fields(struct rsm_resp_reply *r,
+                                  const struct rsm_sentinel_view *v,
+                                  const struct rsm_sentinel_instance *in)
 {
     const struct rsm_info_summary *i = in->has_info ? &in->info : NULL;
     bool replica = i != NULL && i->role == RSM_ROLE_REPLICA;
@@ -347,8 +353,9 @@ static void link_fields(struct rsm_resp_reply *r,
                         i != NULL && i->offset >= 0 ? i->offset : 0);
 }
 
-static void reply_replica(struct rsm_resp_reply *r,
-                          const struct rsm_sentinel_view *v, size_t idx)
+static void sentinel__reply_replica(struct rsm_resp_reply *r,
+                                    const struct rsm_sentinel_view *v,
+                                    size_t idx)
 {
     const struct rsm_sentinel_instance *in = &v->inst[idx];
     char flags[128], name[RSM_ADDR_STRLEN];
@@ -357,23 +364,23 @@ static void reply_replica(struct rsm_resp_reply *r,
     rsm_resp_add_kv(r, "name", rsm_addr_format(&in->addr, name, sizeof name));
     rsm_resp_add_kv(r, "ip", in->addr.host);
     rsm_resp_add_kv_int(r, "port", in->addr.port);
-    rsm_resp_add_kv(r, "runid", run_id_of(v, in));
+    rsm_resp_add_kv(r, "runid", sentinel__run_id_of(v, in));
     rsm_resp_add_kv(r, "flags",
                     rsm_sentinel_flags(v, idx, flags, sizeof flags));
-    ping_fields(r, v, in);
+    sentinel__ping_fields(r, v, in);
     rsm_resp_add_kv_int(r, "down-after-milliseconds", v->knobs.down_after_ms);
     rsm_resp_add_kv_int(r, "info-refresh",
                         in->info_age_ms >= 0 ? in->info_age_ms : 0);
-    rsm_resp_add_kv(r, "role-reported", role_of(in, false));
+    rsm_resp_add_kv(r, "role-reported", sentinel__role_of(in, false));
     rsm_resp_add_kv_int(r, "role-reported-time",
                         in->role_age_ms >= 0 ? in->role_age_ms : 0);
-    link_fields(r, v, in);
+    sentinel__link_fields(r, v, in);
     rsm_resp_add_kv(r, "replica-announced", "1");
 }
 
 /* Sentinel leaves a replica out of its lists when the replica asks it to
  * (replica-announced no). */
-static bool announced(const struct rsm_sentinel_instance *in)
+static bool sentinel__announced(const struct rsm_sentinel_instance *in)
 {
     return !(in->has_info && in->info.unannounced);
 }
@@ -385,11 +392,11 @@ void rsm_sentinel_reply_replicas(struct rsm_resp_reply *r,
     long n = 0;
 
     for (size_t i = first; i < v->n; i++)
-        n += announced(&v->inst[i]);
+        n += sentinel__announced(&v->inst[i]);
     rsm_resp_add_array(r, n);
     for (size_t i = first; i < v->n; i++) {
-        if (announced(&v->inst[i]))
-            reply_replica(r, v, i);
+        if (sentinel__announced(&v->inst[i]))
+            sentinel__reply_replica(r, v, i);
     }
 }
 
@@ -471,8 +478,9 @@ struct events {
     size_t n, max;
 };
 
-static char *ev_add(struct events *ev, const char *name)
+static char *sentinel__ev_add(struct events *ev, const char *name)
 {
+    assert(ev->n <= ev->max);
     if (ev->n == ev->max)
         return NULL;
     ev->out[ev->n].name = name;
@@ -480,41 +488,45 @@ static char *ev_add(struct events *ev, const char *name)
     return ev->out[ev->n++].payload;
 }
 
-static void ev_master(struct events *ev, const char *name, const char *group,
-                      const struct rsm_addr *a)
+static void sentinel__ev_master(struct events *ev, const char *name,
+                                const char *group, const struct rsm_addr *a)
 {
-    char *p = ev_add(ev, name);
+    char *p = sentinel__ev_add(ev, name);
 
     if (p != NULL)
         rsm_sentinel_payload_master(p, RSM_SENTINEL_PAYLOAD_MAX, group, a);
 }
 
-static void ev_slave(struct events *ev, const char *name, const char *group,
-                     const struct rsm_addr *a, const struct rsm_addr *master)
+static void sentinel__ev_slave(struct events *ev, const char *name,
+                               const char *group, const struct rsm_addr *a,
+                               const struct rsm_addr *master)
 {
-    char *p = ev_add(ev, name);
+    char *p = sentinel__ev_add(ev, name);
 
     if (p != NULL)
         rsm_sentinel_payload_slave(p, RSM_SENTINEL_PAYLOAD_MAX, group, a,
                                    master);
 }
 
-static void decide_events(struct events *ev, const struct rsm_entry *e)
+static void sentinel__decide_events(struct events *ev,
+                                    const struct rsm_entry *e)
 {
-    char *p = ev_add(ev, "+new-epoch");
+    char *p = sentinel__ev_add(ev, "+new-epoch");
 
     if (p != NULL)
         snprintf(p, RSM_SENTINEL_PAYLOAD_MAX, "%" PRIu64, e->epoch);
-    ev_master(ev, "+try-failover", e->group, &e->old_master);
-    ev_master(ev, "+failover-state-select-slave", e->group, &e->old_master);
-    ev_slave(ev, "+selected-slave", e->group, &e->master, &e->old_master);
-    ev_slave(ev, "+failover-state-send-slaveof-noone", e->group, &e->master,
-             &e->old_master);
+    sentinel__ev_master(ev, "+try-failover", e->group, &e->old_master);
+    sentinel__ev_master(ev, "+failover-state-select-slave", e->group,
+                        &e->old_master);
+    sentinel__ev_slave(ev, "+selected-slave", e->group, &e->master,
+                       &e->old_master);
+    sentinel__ev_slave(ev, "+failover-state-send-slaveof-noone", e->group,
+                       &e->master, &e->old_master);
 }
 
 /* The last history item of g for epoch, NULL if none. */
-static const struct rsm_history_item *history_of(const struct rsm_group *g,
-                                                 uint64_t epoch)
+static const struct rsm_history_item *
+sentinel__history_of(const struct rsm_group *g, uint64_t epoch)
 {
     if (g == NULL || g->n_history == 0)
         return NULL;
@@ -523,17 +535,19 @@ static const struct rsm_history_item *history_of(const struct rsm_group *g,
     return h->epoch == epoch ? h : NULL;
 }
 
-static void complete_events(struct events *ev, const struct rsm_entry *e,
-                            const struct rsm_group *g)
+static void sentinel__complete_events(struct events *ev,
+                                      const struct rsm_entry *e,
+                                      const struct rsm_group *g)
 {
-    const struct rsm_history_item *h = history_of(g, e->epoch);
+    const struct rsm_history_item *h = sentinel__history_of(g, e->epoch);
 
     if (h == NULL)
         return;
-    ev_master(ev, "+failover-end", e->group, &h->old_master);
+    sentinel__ev_master(ev, "+failover-end", e->group, &h->old_master);
     for (unsigned i = 0; i < g->n_members && i < RSM_MAX_MEMBERS; i++) {
         if (!rsm_addr_equal(&g->members[i], &h->new_master))
-            ev_slave(ev, "+slave", e->group, &g->members[i], &h->new_master);
+            sentinel__ev_slave(ev, "+slave", e->group, &g->members[i],
+                               &h->new_master);
     }
 }
 
@@ -542,7 +556,7 @@ static void complete_events(struct events *ev, const struct rsm_entry *e,
  * than the code carry none (UNSPECIFIED): they get the generic event, as
  * a reason naming none of these causes did when the event was inferred
  * from the text. */
-static const char *abort_name(enum rsm_abort_code code)
+static const char *sentinel__abort_name(enum rsm_abort_code code)
 {
     switch (code) {
     case RSM_ABORT_TIMEOUT:
@@ -569,33 +583,34 @@ size_t rsm_sentinel_entry_events(const struct rsm_entry *e,
 
     switch (e->kind) {
     case RSM_ENTRY_DECIDE_FAILOVER:
-        decide_events(&ev, e);
+        sentinel__decide_events(&ev, e);
         break;
     case RSM_ENTRY_FAILOVER_PROGRESS:
         if (g == NULL || !g->in_flight)
             break;
         if (e->step == RSM_STEP_PROMOTED) {
-            ev_slave(&ev, "+promoted-slave", e->group, &g->decision.master,
-                     &g->decision.old_master);
-            ev_master(&ev, "+failover-state-reconf-slaves", e->group,
-                      &g->decision.old_master);
+            sentinel__ev_slave(&ev, "+promoted-slave", e->group,
+                               &g->decision.master, &g->decision.old_master);
+            sentinel__ev_master(&ev, "+failover-state-reconf-slaves", e->group,
+                                &g->decision.old_master);
         } else if (e->step == RSM_STEP_REPLICAS_POINTED) {
-            ev_master(&ev, "+failover-state-demote-old-master", e->group,
-                      &g->decision.old_master);
+            sentinel__ev_master(&ev, "+failover-state-demote-old-master",
+                                e->group, &g->decision.old_master);
         }
         break;
     case RSM_ENTRY_COMPLETE_FAILOVER:
-        complete_events(&ev, e, g);
+        sentinel__complete_events(&ev, e, g);
         break;
     case RSM_ENTRY_ABORT_FAILOVER:
-        h = history_of(g, e->epoch);
+        h = sentinel__history_of(g, e->epoch);
         if (h != NULL)
-            ev_master(&ev, abort_name(e->abort_code), e->group, &h->old_master);
+            sentinel__ev_master(&ev, sentinel__abort_name(e->abort_code),
+                                e->group, &h->old_master);
         break;
     case RSM_ENTRY_SET_PAUSED:
         if (g != NULL && g->has_master)
-            ev_master(&ev, e->paused ? "+rsm-paused" : "-rsm-paused", e->group,
-                      &g->master);
+            sentinel__ev_master(&ev, e->paused ? "+rsm-paused" : "-rsm-paused",
+                                e->group, &g->master);
         break;
     default:
         break;

@@ -31,8 +31,9 @@ void rsm_sentinel_config_knobs(const struct rsm_group *g,
 /* ---- SENTINEL SET -------------------------------------------------------- */
 
 /* The settings of argv[3..]: 0, or an error answered. */
-static int parse_pairs(const struct rsm_sentinel_config_call *c,
-                       struct rsm_group_settings *s)
+static int
+sentinel_config__parse_pairs(const struct rsm_sentinel_config_call *c,
+                             struct rsm_group_settings *s)
 {
     const struct rsm_resp_request *req = c->req;
     char err[RSM_ERRMSG_SIZE];
@@ -67,7 +68,7 @@ rsm_sentinel_config_set(const struct rsm_sentinel_config_call *c)
         rsm_resp_add_error(c->r, "ERR No such master with that name");
         return RSM_RESP_DONE;
     }
-    if (parse_pairs(c, &s) != 0)
+    if (sentinel_config__parse_pairs(c, &s) != 0)
         return RSM_RESP_DONE;
     e = malloc(sizeof *e); /* large: off the stack */
     if (e == NULL) {
@@ -116,8 +117,9 @@ rsm_sentinel_config_monitor(const struct rsm_sentinel_config_call *c)
 
 /* ---- SENTINEL CONFIG ----------------------------------------------------- */
 
-static void config_get(const struct rsm_sentinel_config_call *c,
-                       const char *pattern)
+static void
+sentinel_config__config_get(const struct rsm_sentinel_config_call *c,
+                            const char *pattern)
 {
     struct rsm_globalconf_pair pairs[RSM_GLOBALCONF_PARAMS];
     size_t n = rsm_globalconf_get(&c->self, pattern, pairs);
@@ -129,8 +131,9 @@ static void config_get(const struct rsm_sentinel_config_call *c,
     }
 }
 
-static void config_set(const struct rsm_sentinel_config_call *c,
-                       const char *param, const char *value)
+static void
+sentinel_config__config_set(const struct rsm_sentinel_config_call *c,
+                            const char *param, const char *value)
 {
     enum rsm_globalconf_action action;
     enum rsm_globalconf_loglevel level = RSM_GLOBALCONF_LOG_INFO;
@@ -155,9 +158,9 @@ rsm_sentinel_config_config(const struct rsm_sentinel_config_call *c)
     const struct rsm_resp_request *req = c->req;
 
     if (req->argc == 4 && strcasecmp(req->argv[2], "GET") == 0)
-        config_get(c, req->argv[3]);
+        sentinel_config__config_get(c, req->argv[3]);
     else if (req->argc == 5 && strcasecmp(req->argv[2], "SET") == 0)
-        config_set(c, req->argv[3], req->argv[4]);
+        sentinel_config__config_set(c, req->argv[3], req->argv[4]);
     else
         rsm_resp_add_error(c->r, "ERR Only SENTINEL CONFIG GET <option> / "
                                  "SET <option> <value> are supported.");
