@@ -9,15 +9,15 @@
 #include <strings.h>
 
 /* Host characters we accept: DNS names, IPv4, IPv6 (inside brackets). */
-static bool host_char_ok(char c, bool v6)
+static bool addr__host_char_ok(char c, bool v6)
 {
     if (isalnum((unsigned char)c) || c == '-' || c == '.' || c == '_')
         return true;
     return v6 && (c == ':' || c == '%');
 }
 
-static int check_host(const char *host, size_t n, bool v6, char *errmsg,
-                      size_t errlen)
+static int addr__check_host(const char *host, size_t n, bool v6, char *errmsg,
+                            size_t errlen)
 {
     if (n == 0)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "empty host");
@@ -25,15 +25,15 @@ static int check_host(const char *host, size_t n, bool v6, char *errmsg,
         return rsm_errf(RSM_EINVAL, errmsg, errlen,
                         "host longer than %d characters", RSM_HOST_MAX - 1);
     for (size_t i = 0; i < n; i++) {
-        if (!host_char_ok(host[i], v6))
+        if (!addr__host_char_ok(host[i], v6))
             return rsm_errf(RSM_EINVAL, errmsg, errlen,
                             "bad character '%c' in host", host[i]);
     }
     return 0;
 }
 
-static int parse_port(const char *s, uint16_t *port, char *errmsg,
-                      size_t errlen)
+static int addr__parse_port(const char *s, uint16_t *port, char *errmsg,
+                            size_t errlen)
 {
     long v = 0;
 
@@ -89,10 +89,10 @@ int rsm_addr_parse(const char *text, struct rsm_addr *out, char *errmsg,
             return rsm_errf(RSM_EINVAL, errmsg, errlen,
                             "'%s': IPv6 addresses need brackets", text);
     }
-    rv = check_host(host, n, v6, errmsg, errlen);
+    rv = addr__check_host(host, n, v6, errmsg, errlen);
     if (rv != 0)
         return rv;
-    rv = parse_port(colon + 1, &port, errmsg, errlen);
+    rv = addr__parse_port(colon + 1, &port, errmsg, errlen);
     if (rv != 0)
         return rv;
     memcpy(out->host, host, n);
@@ -105,8 +105,8 @@ int rsm_addr_set(struct rsm_addr *out, const char *host, long port,
                  char *errmsg, size_t errlen)
 {
     size_t n = host ? strlen(host) : 0;
-    int rv = check_host(host, n, strchr(host ? host : "", ':') != NULL, errmsg,
-                        errlen);
+    int rv = addr__check_host(host, n, strchr(host ? host : "", ':') != NULL,
+                              errmsg, errlen);
 
     if (rv != 0)
         return rv;

@@ -24,8 +24,8 @@ const char *rsm_boot_action_str(enum rsm_boot_action a)
  * Decisions
  * ---------------------------------------------------------------------- */
 
-static bool more_advanced(const struct rsm_boot_view *a,
-                          const struct rsm_boot_view *b)
+static bool boot__more_advanced(const struct rsm_boot_view *a,
+                                const struct rsm_boot_view *b)
 {
     if (a->term != b->term)
         return a->term > b->term;
@@ -43,18 +43,18 @@ const struct rsm_boot_view *rsm_boot_pick(const struct rsm_boot_view *views,
             continue;
         if (v->is_leader)
             return v;
-        if (best == NULL || more_advanced(v, best))
+        if (best == NULL || boot__more_advanced(v, best))
             best = v;
     }
     return best;
 }
 
-static void set(struct rsm_boot_decision *d, enum rsm_boot_action a,
-                const struct rsm_addr *master, const char *fmt, ...)
+static void boot__set(struct rsm_boot_decision *d, enum rsm_boot_action a,
+                      const struct rsm_addr *master, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void set(struct rsm_boot_decision *d, enum rsm_boot_action a,
-                const struct rsm_addr *master, const char *fmt, ...)
+static void boot__set(struct rsm_boot_decision *d, enum rsm_boot_action a,
+                      const struct rsm_addr *master, const char *fmt, ...)
 {
     va_list ap;
 
@@ -73,35 +73,37 @@ void rsm_boot_decide(const struct rsm_boot_view *v, const struct rsm_addr *self,
     char m[RSM_ADDR_STRLEN], n[RSM_ADDR_STRLEN];
 
     if (v->in_flight) {
-        set(out, RSM_BOOT_WAIT, NULL,
-            "failover epoch %llu in flight (new master %s)",
-            (unsigned long long)v->epoch,
-            rsm_addr_format(&v->in_flight_new, n, sizeof n));
+        boot__set(out, RSM_BOOT_WAIT, NULL,
+                  "failover epoch %llu in flight (new master %s)",
+                  (unsigned long long)v->epoch,
+                  rsm_addr_format(&v->in_flight_new, n, sizeof n));
         return;
     }
     if (!v->group_known || !v->has_master) {
-        set(out, RSM_BOOT_MASTER, NULL,
-            "first bootstrap: no master committed for the group");
+        boot__set(out, RSM_BOOT_MASTER, NULL,
+                  "first bootstrap: no master committed for the group");
         return;
     }
     rsm_addr_format(&v->master, m, sizeof m);
     if (!rsm_addr_equal(&v->master, self)) {
-        set(out, RSM_BOOT_REPLICA, &v->master,
-            "%s is the committed master (epoch %llu)", m,
-            (unsigned long long)v->epoch);
+        boot__set(out, RSM_BOOT_REPLICA, &v->master,
+                  "%s is the committed master (epoch %llu)", m,
+                  (unsigned long long)v->epoch);
         return;
     }
     if (has_data)
-        set(out, RSM_BOOT_MASTER, NULL,
+        boot__set(
+            out, RSM_BOOT_MASTER, NULL,
             "this instance is the committed master (epoch %llu) and holds "
             "its data",
             (unsigned long long)v->epoch);
     else if (v->n_members <= 1)
-        set(out, RSM_BOOT_MASTER, NULL,
-            "this instance is the committed master and the group's only "
-            "member");
+        boot__set(out, RSM_BOOT_MASTER, NULL,
+                  "this instance is the committed master and the group's only "
+                  "member");
     else
-        set(out, RSM_BOOT_WAIT, NULL,
+        boot__set(
+            out, RSM_BOOT_WAIT, NULL,
             "this instance is the committed master (epoch %llu) but holds "
             "no data: waiting for the agents to fail over",
             (unsigned long long)v->epoch);
@@ -114,19 +116,21 @@ void rsm_boot_fallback(const struct rsm_addr *self,
     char m[RSM_ADDR_STRLEN];
 
     if (last_master == NULL) {
-        set(out, RSM_BOOT_GIVE_UP, NULL,
+        boot__set(
+            out, RSM_BOOT_GIVE_UP, NULL,
             "no agent answered and no master recorded at a previous boot");
         return;
     }
     rsm_addr_format(last_master, m, sizeof m);
     if (rsm_addr_equal(last_master, self)) {
-        set(out, RSM_BOOT_GIVE_UP, NULL,
-            "no agent answered and this instance was the master at its "
-            "last boot: only the agents may make it master again");
+        boot__set(out, RSM_BOOT_GIVE_UP, NULL,
+                  "no agent answered and this instance was the master at its "
+                  "last boot: only the agents may make it master again");
         return;
     }
-    set(out, RSM_BOOT_REPLICA, last_master,
-        "no agent answered: replica of %s, the master at the last boot", m);
+    boot__set(out, RSM_BOOT_REPLICA, last_master,
+              "no agent answered: replica of %s, the master at the last boot",
+              m);
 }
 
 /* ------------------------------------------------------------------------
@@ -141,7 +145,7 @@ struct cursor {
     size_t left;
 };
 
-static bool take(struct cursor *c, size_t n, const unsigned char **out)
+static bool boot__take(struct cursor *c, size_t n, const unsigned char **out)
 {
     if (c->left < n)
         return false;
@@ -154,12 +158,12 @@ static bool take(struct cursor *c, size_t n, const unsigned char **out)
 
 /* An RDB length: *special is set for the 11xxxxxx encodings (then *len is
  * the encoding type). */
-static bool length(struct cursor *c, uint64_t *len, bool *special)
+static bool boot__length(struct cursor *c, uint64_t *len, bool *special)
 {
     const unsigned char *b;
 
     *special = false;
-    if (!take(c, 1, &b))
+    if (!boot__take(c, 1, &b))
         return false;
     switch (b[0] >> 6) {
     case 0:
@@ -167,7 +171,7 @@ static bool length(struct cursor *c, uint64_t *len, bool *special)
         return true;
     case 1: {
         const unsigned char *x;
-        if (!take(c, 1, &x))
+        if (!boot__take(c, 1, &x))
             return false;
         *len = ((uint64_t)(b[0] & 0x3F) << 8) | x[0];
         return true;
@@ -175,7 +179,7 @@ static bool length(struct cursor *c, uint64_t *len, bool *special)
     case 2: {
         const unsigned char *x;
         size_t n = b[0] == 0x80 ? 4 : b[0] == 0x81 ? 8 : 0;
-        if (n == 0 || !take(c, n, &x))
+        if (n == 0 || !boot__take(c, n, &x))
             return false;
         *len = 0;
         for (size_t i = 0; i < n; i++)
@@ -190,27 +194,27 @@ static bool length(struct cursor *c, uint64_t *len, bool *special)
 }
 
 /* Skip one RDB string (plain, integer-encoded or LZF-compressed). */
-static bool skip_string(struct cursor *c)
+static bool boot__skip_string(struct cursor *c)
 {
     uint64_t len, clen, ulen;
     bool special;
 
-    if (!length(c, &len, &special))
+    if (!boot__length(c, &len, &special))
         return false;
     if (!special)
-        return len <= c->left && take(c, (size_t)len, NULL);
+        return len <= c->left && boot__take(c, (size_t)len, NULL);
     switch (len) {
     case 0:
-        return take(c, 1, NULL);
+        return boot__take(c, 1, NULL);
     case 1:
-        return take(c, 2, NULL);
+        return boot__take(c, 2, NULL);
     case 2:
-        return take(c, 4, NULL);
+        return boot__take(c, 4, NULL);
     case 3: /* LZF: compressed length, original length, bytes */
-        if (!length(c, &clen, &special) || special ||
-            !length(c, &ulen, &special) || special)
+        if (!boot__length(c, &clen, &special) || special ||
+            !boot__length(c, &ulen, &special) || special)
             return false;
-        return clen <= c->left && take(c, (size_t)clen, NULL);
+        return clen <= c->left && boot__take(c, (size_t)clen, NULL);
     default:
         return false;
     }
@@ -221,20 +225,20 @@ enum rsm_rdb_content rsm_boot_rdb_content(const void *buf, size_t len)
     struct cursor c = {buf, len};
     const unsigned char *h;
 
-    if (!take(&c, 9, &h) || memcmp(h, "REDIS", 5) != 0)
+    if (!boot__take(&c, 9, &h) || memcmp(h, "REDIS", 5) != 0)
         return RSM_RDB_UNREADABLE;
     for (int i = 5; i < 9; i++)
         if (h[i] < '0' || h[i] > '9')
             return RSM_RDB_UNREADABLE;
     for (;;) {
         const unsigned char *op;
-        if (!take(&c, 1, &op))
+        if (!boot__take(&c, 1, &op))
             return RSM_RDB_UNREADABLE;
         if (op[0] == RDB_OPCODE_EOF)
             return RSM_RDB_EMPTY;
         if (op[0] != RDB_OPCODE_AUX)
             return RSM_RDB_DATA;
-        if (!skip_string(&c) || !skip_string(&c))
+        if (!boot__skip_string(&c) || !boot__skip_string(&c))
             return RSM_RDB_UNREADABLE;
     }
 }

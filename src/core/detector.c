@@ -13,7 +13,7 @@
  * ====================================================================== */
 
 /* true if text starts with the word w (followed by a space or the end). */
-static bool starts_with_word(const char *text, const char *w)
+static bool detector__starts_with_word(const char *text, const char *w)
 {
     size_t n = strlen(w);
 
@@ -24,11 +24,11 @@ enum rsm_alive_error rsm_detector_alive_error(const char *reply_text)
 {
     if (reply_text == NULL)
         return RSM_ALIVE_NONE;
-    if (starts_with_word(reply_text, "LOADING"))
+    if (detector__starts_with_word(reply_text, "LOADING"))
         return RSM_ALIVE_LOADING;
-    if (starts_with_word(reply_text, "BUSY"))
+    if (detector__starts_with_word(reply_text, "BUSY"))
         return RSM_ALIVE_BUSY;
-    if (starts_with_word(reply_text, "MASTERDOWN"))
+    if (detector__starts_with_word(reply_text, "MASTERDOWN"))
         return RSM_ALIVE_MASTERDOWN;
     return RSM_ALIVE_NONE;
 }
@@ -37,11 +37,12 @@ enum rsm_alive_error rsm_detector_alive_error(const char *reply_text)
  * instance continuously (probes run every 100 ms by default). */
 #define WATCH_GAP_MS 1000
 
-/* Slack for the time a reply spends on its way (see link_was_up()). */
+/* Slack for the time a reply spends on its way (see
+ * detector__link_was_up()). */
 #define LINK_MARGIN_MS 250
 
 /* A reply that proves the server is alive and answering. */
-static bool result_is_valid(const struct rsm_probe_result *r)
+static bool detector__result_is_valid(const struct rsm_probe_result *r)
 {
     if (r->outcome == RSM_PROBE_OK)
         return true;
@@ -78,7 +79,8 @@ void rsm_detector_init(struct rsm_health *h, const struct rsm_addr *addr,
 }
 
 /* Same role and (for a replica) same master as before? */
-static bool same_role(const struct rsm_info *a, const struct rsm_info *b)
+static bool detector__same_role(const struct rsm_info *a,
+                                const struct rsm_info *b)
 {
     if (a->role != b->role)
         return false;
@@ -90,8 +92,8 @@ static bool same_role(const struct rsm_info *a, const struct rsm_info *b)
  * offset of a process still loading is not its data's (Redis restores it
  * from the RDB at the end of the load): a restart is judged on the first
  * INFO with loading:0, against the offset seen before the restart. */
-static void note_restart(struct rsm_health *h, const struct rsm_info *now,
-                         int64_t t)
+static void detector__note_restart(struct rsm_health *h,
+                                   const struct rsm_info *now, int64_t t)
 {
     const struct rsm_info *old = &h->info;
     int64_t new_off = rsm_info_offset(now);
@@ -122,8 +124,8 @@ static void note_restart(struct rsm_health *h, const struct rsm_info *now,
  * up, or seen down since a time after that: master_link_down_since_seconds
  * s means down for less than s + 1 s (both ends are whole seconds in
  * Redis), and a reply is computed before it arrives, hence the margin. */
-static bool link_was_up(const struct rsm_health *h, const struct rsm_info *i,
-                        int64_t t)
+static bool detector__link_was_up(const struct rsm_health *h,
+                                  const struct rsm_info *i, int64_t t)
 {
     int64_t s = i->link_down_since_s;
 
@@ -134,14 +136,15 @@ static bool link_was_up(const struct rsm_health *h, const struct rsm_info *i,
     return (s + 1) * 1000 + LINK_MARGIN_MS <= t - h->role_since_ms;
 }
 
-static void take_info(struct rsm_health *h, const struct rsm_info *info,
-                      int64_t t, bool watching)
+static void detector__take_info(struct rsm_health *h,
+                                const struct rsm_info *info, int64_t t,
+                                bool watching)
 {
     int64_t restarted = h->restarted_at_ms;
 
-    note_restart(h, info, t);
+    detector__note_restart(h, info, t);
     /* A new process is a new claim: its role counts from now. */
-    if (!h->has_info || !same_role(&h->info, info) ||
+    if (!h->has_info || !detector__same_role(&h->info, info) ||
         h->restarted_at_ms != restarted) {
         h->role_since_ms = t;
         h->role_start_seen = h->has_info && watching;
@@ -149,7 +152,7 @@ static void take_info(struct rsm_health *h, const struct rsm_info *info,
             h->role_start_seen ? rsm_info_offset(&h->info) : -1;
         h->linked_in_role = false;
     }
-    if (info->role == RSM_ROLE_REPLICA && link_was_up(h, info, t))
+    if (info->role == RSM_ROLE_REPLICA && detector__link_was_up(h, info, t))
         h->linked_in_role = true;
     /* Its data moved since it began following: only its master's stream
      * moves a replica's offset, so the link was up in between, even when
@@ -191,14 +194,14 @@ int rsm_detector_feed(struct rsm_health *h, const struct rsm_probe_result *r)
     h->last_outcome = r->outcome;
     h->last_alive =
         r->outcome == RSM_PROBE_ERROR_REPLY ? r->alive : RSM_ALIVE_NONE;
-    if (!result_is_valid(r)) {
+    if (!detector__result_is_valid(r)) {
         h->failures++;
         return 0;
     }
     h->failures = 0;
     h->last_valid_ms = r->time_ms;
     if (r->outcome == RSM_PROBE_OK && r->has_info)
-        take_info(h, &r->info, r->time_ms, watching);
+        detector__take_info(h, &r->info, r->time_ms, watching);
     return 0;
 }
 

@@ -14,8 +14,9 @@
  * The master verdict
  * ====================================================================== */
 
-static const struct rsm_health *find_member(const struct rsm_verdict_input *in,
-                                            const struct rsm_addr *addr)
+static const struct rsm_health *
+detector__find_member(const struct rsm_verdict_input *in,
+                      const struct rsm_addr *addr)
 {
     for (size_t i = 0; i < in->n_members; i++) {
         if (rsm_addr_equal(&in->members[i].addr, addr))
@@ -24,12 +25,13 @@ static const struct rsm_health *find_member(const struct rsm_verdict_input *in,
     return NULL;
 }
 
-static void verdict(struct rsm_master_verdict *out,
-                    enum rsm_master_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void detector__verdict(struct rsm_master_verdict *out,
+                              enum rsm_master_status status, const char *fmt,
+                              ...) __attribute__((format(printf, 3, 4)));
 
-static void verdict(struct rsm_master_verdict *out,
-                    enum rsm_master_status status, const char *fmt, ...)
+static void detector__verdict(struct rsm_master_verdict *out,
+                              enum rsm_master_status status, const char *fmt,
+                              ...)
 {
     va_list ap;
 
@@ -42,8 +44,9 @@ static void verdict(struct rsm_master_verdict *out,
 /* Step 4: a replica that still hears from the master. Returns it, with the
  * age of its contact in *contact_ms, or NULL. */
 static const struct rsm_health *
-replica_hearing_master(const struct rsm_verdict_input *in,
-                       const struct rsm_health *master, int64_t *contact_ms)
+detector__replica_hearing_master(const struct rsm_verdict_input *in,
+                                 const struct rsm_health *master,
+                                 int64_t *contact_ms)
 {
     int64_t d = in->cfg->down_after_ms;
 
@@ -68,8 +71,8 @@ replica_hearing_master(const struct rsm_verdict_input *in,
     return NULL;
 }
 
-static bool view_fresh(const struct rsm_verdict_input *in,
-                       const struct rsm_agent_view *v)
+static bool detector__view_fresh(const struct rsm_verdict_input *in,
+                                 const struct rsm_agent_view *v)
 {
     int64_t max = in->cfg->view_max_age_ms > 0 ? in->cfg->view_max_age_ms
                                                : in->cfg->down_after_ms;
@@ -80,7 +83,7 @@ static bool view_fresh(const struct rsm_verdict_input *in,
 
 /* Step 5: another agent whose latest probe of the master succeeded. */
 static const struct rsm_agent_view *
-agent_hearing_master(const struct rsm_verdict_input *in)
+detector__agent_hearing_master(const struct rsm_verdict_input *in)
 {
     for (size_t i = 0; i < in->n_views; i++) {
         const struct rsm_agent_view *v = &in->views[i];
@@ -88,7 +91,7 @@ agent_hearing_master(const struct rsm_verdict_input *in)
                      v->state == RSM_HEALTH_LOADING ||
                      v->state == RSM_HEALTH_RESTARTED;
 
-        if (view_fresh(in, v) && alive &&
+        if (detector__view_fresh(in, v) && alive &&
             v->no_reply_ms + v->age_ms < in->cfg->down_after_ms)
             return v;
     }
@@ -101,12 +104,12 @@ agent_hearing_master(const struct rsm_verdict_input *in)
  * case spares a probe-and-ask round of latency, and is allowed only for
  * views younger than a quarter of down_after, so that a reply the agent
  * may have had since is unlikely. */
-static bool votes_down(const struct rsm_verdict_input *in,
-                       const struct rsm_agent_view *v)
+static bool detector__votes_down(const struct rsm_verdict_input *in,
+                                 const struct rsm_agent_view *v)
 {
     int64_t d = in->cfg->down_after_ms;
 
-    if (!view_fresh(in, v))
+    if (!detector__view_fresh(in, v))
         return false;
     if (v->state == RSM_HEALTH_DOWN)
         return true;
@@ -114,12 +117,12 @@ static bool votes_down(const struct rsm_verdict_input *in,
            v->no_reply_ms + v->age_ms >= d;
 }
 
-static unsigned count_down_votes(const struct rsm_verdict_input *in)
+static unsigned detector__count_down_votes(const struct rsm_verdict_input *in)
 {
     unsigned votes = 1; /* the leader */
 
     for (size_t i = 0; i < in->n_views; i++) {
-        if (votes_down(in, &in->views[i]))
+        if (detector__votes_down(in, &in->views[i]))
             votes++;
     }
     return votes;
@@ -128,9 +131,9 @@ static unsigned count_down_votes(const struct rsm_verdict_input *in)
 /* Step 2b: the master answers as a process other than the one recorded
  * (run_id), and this record never saw it restart. Returns true if it
  * decided the verdict. */
-static bool verdict_on_new_run_id(const struct rsm_verdict_input *in,
-                                  const struct rsm_health *m,
-                                  struct rsm_master_verdict *out)
+static bool detector__verdict_on_new_run_id(const struct rsm_verdict_input *in,
+                                            const struct rsm_health *m,
+                                            struct rsm_master_verdict *out)
 {
     const struct rsm_health *best = NULL;
     int64_t off, best_off = -1;
@@ -152,11 +155,12 @@ static bool verdict_on_new_run_id(const struct rsm_verdict_input *in,
         if (!r->has_info) {
             if (st == RSM_HEALTH_DOWN)
                 continue;
-            verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                    "run_id changed since recorded (%.8s -> %.8s): waiting "
-                    "for a first INFO of %s",
-                    in->committed_run_id, m->info.run_id,
-                    rsm_addr_format(&r->addr, buf, sizeof buf));
+            detector__verdict(
+                out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                "run_id changed since recorded (%.8s -> %.8s): waiting "
+                "for a first INFO of %s",
+                in->committed_run_id, m->info.run_id,
+                rsm_addr_format(&r->addr, buf, sizeof buf));
             return true;
         }
         ro = rsm_info_offset(&r->info);
@@ -170,11 +174,12 @@ static bool verdict_on_new_run_id(const struct rsm_verdict_input *in,
         return false;
     out->last_offset = best_off;
     out->down_ms = 0;
-    verdict(out, RSM_MASTER_FAILED_RESTART,
-            "restarted with less data than its replicas: run_id changed "
-            "since recorded (%.8s -> %.8s), offset %lld < %lld on %s",
-            in->committed_run_id, m->info.run_id, (long long)off,
-            (long long)best_off, rsm_addr_format(&best->addr, buf, sizeof buf));
+    detector__verdict(
+        out, RSM_MASTER_FAILED_RESTART,
+        "restarted with less data than its replicas: run_id changed "
+        "since recorded (%.8s -> %.8s), offset %lld < %lld on %s",
+        in->committed_run_id, m->info.run_id, (long long)off,
+        (long long)best_off, rsm_addr_format(&best->addr, buf, sizeof buf));
     return true;
 }
 
@@ -182,9 +187,9 @@ static bool verdict_on_new_run_id(const struct rsm_verdict_input *in,
  * that is not judged yet (this record saw it, or its run_id is not the
  * recorded one). Its offset reads 0 until the load ends: judging it now
  * would call any restart empty. Returns true if it decided the verdict. */
-static bool verdict_while_loading(const struct rsm_verdict_input *in,
-                                  const struct rsm_health *m,
-                                  struct rsm_master_verdict *out)
+static bool detector__verdict_while_loading(const struct rsm_verdict_input *in,
+                                            const struct rsm_health *m,
+                                            struct rsm_master_verdict *out)
 {
     const char *was = m->prev_run_id;
 
@@ -197,10 +202,11 @@ static bool verdict_while_loading(const struct rsm_verdict_input *in,
             return false;
         was = in->committed_run_id;
     }
-    verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-            "restarted (run_id %.8s -> %.8s) and loading its data set: "
-            "judged once loaded",
-            was, m->info.run_id);
+    detector__verdict(
+        out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+        "restarted (run_id %.8s -> %.8s) and loading its data set: "
+        "judged once loaded",
+        was, m->info.run_id);
     return true;
 }
 
@@ -208,9 +214,10 @@ static bool verdict_while_loading(const struct rsm_verdict_input *in,
  * INFO since the first refusal at `since` and reports its link to m down.
  * Returns the number of such replicas (0: no evidence), or -1 with the
  * reason in out when one contradicts the crash or is not heard yet. */
-static int crash_replicas_agree(const struct rsm_verdict_input *in,
-                                const struct rsm_health *m, int64_t since,
-                                struct rsm_master_verdict *out)
+static int detector__crash_replicas_agree(const struct rsm_verdict_input *in,
+                                          const struct rsm_health *m,
+                                          int64_t since,
+                                          struct rsm_master_verdict *out)
 {
     int agree = 0;
     char buf[RSM_ADDR_STRLEN];
@@ -227,17 +234,19 @@ static int crash_replicas_agree(const struct rsm_verdict_input *in,
             continue; /* probed since, not answering: no view of the link */
         rsm_addr_format(&r->addr, buf, sizeof buf);
         if (r->info_ms < since) {
-            verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                    "crash suspected: connects refused for %lld ms; waiting "
-                    "for an INFO of replica %s",
-                    (long long)(in->now_ms - since), buf);
+            detector__verdict(
+                out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                "crash suspected: connects refused for %lld ms; waiting "
+                "for an INFO of replica %s",
+                (long long)(in->now_ms - since), buf);
             return -1;
         }
         if (r->info.link_up) {
-            verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                    "connects refused for %lld ms but replica %s reports its "
-                    "link up",
-                    (long long)(in->now_ms - since), buf);
+            detector__verdict(
+                out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                "connects refused for %lld ms but replica %s reports its "
+                "link up",
+                (long long)(in->now_ms - since), buf);
             return -1;
         }
         agree++;
@@ -248,9 +257,9 @@ static int crash_replicas_agree(const struct rsm_verdict_input *in,
 /* Step 2c: the crash path. Returns true if it decided the verdict (DOWN,
  * or UNREACHABLE with the crash evidence still missing, before
  * down_after). */
-static bool verdict_on_crash(const struct rsm_verdict_input *in,
-                             const struct rsm_health *m,
-                             struct rsm_master_verdict *out)
+static bool detector__verdict_on_crash(const struct rsm_verdict_input *in,
+                                       const struct rsm_health *m,
+                                       struct rsm_master_verdict *out)
 {
     int64_t since = m->refused_since_ms;
     int64_t refused_ms = rsm_detector_refused_ms(m, in->now_ms);
@@ -264,26 +273,28 @@ static bool verdict_on_crash(const struct rsm_verdict_input *in,
     assert(since >= 0 && m->refusals > 0);
     if (refused_ms < in->cfg->crash_confirm_ms || m->refusals < 2)
         return false;
-    replicas = crash_replicas_agree(in, m, since, out);
+    replicas = detector__crash_replicas_agree(in, m, since, out);
     if (replicas <= 0) {
         if (replicas == 0)
-            verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                    "crash suspected: connects refused for %lld ms; no "
-                    "replica reports its link",
-                    (long long)refused_ms);
+            detector__verdict(
+                out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                "crash suspected: connects refused for %lld ms; no "
+                "replica reports its link",
+                (long long)refused_ms);
         return early;
     }
     for (size_t i = 0; i < in->n_views; i++) {
         const struct rsm_agent_view *v = &in->views[i];
 
-        if (!view_fresh(in, v))
+        if (!detector__view_fresh(in, v))
             continue;
         if (v->no_reply_ms + v->age_ms < refused_ms) {
-            verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                    "connects refused for %lld ms but agent %llu had a reply "
-                    "%lld ms ago",
-                    (long long)refused_ms, (unsigned long long)v->agent_id,
-                    (long long)(v->no_reply_ms + v->age_ms));
+            detector__verdict(
+                out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                "connects refused for %lld ms but agent %llu had a reply "
+                "%lld ms ago",
+                (long long)refused_ms, (unsigned long long)v->agent_id,
+                (long long)(v->no_reply_ms + v->age_ms));
             return early;
         }
         if (v->refused)
@@ -291,26 +302,28 @@ static bool verdict_on_crash(const struct rsm_verdict_input *in,
     }
     out->votes = votes;
     if (votes < out->quorum) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "crash suspected: connects refused for %lld ms; %u of %u "
-                "agents refused (quorum %u)",
-                (long long)refused_ms, votes, out->n_agents, out->quorum);
+        detector__verdict(
+            out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+            "crash suspected: connects refused for %lld ms; %u of %u "
+            "agents refused (quorum %u)",
+            (long long)refused_ms, votes, out->n_agents, out->quorum);
         return early;
     }
     out->crashed = true;
     out->down_ms = refused_ms;
-    verdict(out, RSM_MASTER_DOWN,
-            "crashed: every connect refused for %lld ms, %u of %u agents "
-            "refused (quorum %u), %d replica(s) report the link down",
-            (long long)refused_ms, votes, out->n_agents, out->quorum, replicas);
+    detector__verdict(
+        out, RSM_MASTER_DOWN,
+        "crashed: every connect refused for %lld ms, %u of %u agents "
+        "refused (quorum %u), %d replica(s) report the link down",
+        (long long)refused_ms, votes, out->n_agents, out->quorum, replicas);
     return true;
 }
 
 /* Step 3: the leader still gets valid replies. Returns true if it decided
  * the verdict. */
-static bool verdict_when_answering(const struct rsm_verdict_input *in,
-                                   const struct rsm_health *m,
-                                   struct rsm_master_verdict *out)
+static bool detector__verdict_when_answering(const struct rsm_verdict_input *in,
+                                             const struct rsm_health *m,
+                                             struct rsm_master_verdict *out)
 {
     int64_t d = in->cfg->down_after_ms;
     int64_t role_age;
@@ -319,31 +332,33 @@ static bool verdict_when_answering(const struct rsm_verdict_input *in,
     if (out->no_reply_ms >= d)
         return false;
     if (m->failures > 0) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "no reply for %lld ms (down after %lld ms)",
-                (long long)out->no_reply_ms, (long long)d);
+        detector__verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                          "no reply for %lld ms (down after %lld ms)",
+                          (long long)out->no_reply_ms, (long long)d);
         return true;
     }
     if (!m->has_info || m->info.role != RSM_ROLE_REPLICA) {
-        verdict(out, RSM_MASTER_OK, "answering");
+        detector__verdict(out, RSM_MASTER_OK, "answering");
         return true;
     }
     role_age = in->now_ms - m->role_since_ms;
     rsm_addr_format(&m->info.master, buf, sizeof buf);
     if (role_age < d) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "reports role:replica of %s for %lld ms (down after %lld ms)",
-                buf, (long long)role_age, (long long)d);
+        detector__verdict(
+            out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+            "reports role:replica of %s for %lld ms (down after %lld ms)", buf,
+            (long long)role_age, (long long)d);
         return true;
     }
     out->down_ms = role_age;
-    verdict(out, RSM_MASTER_DOWN, "reports role:replica of %s for %lld ms", buf,
-            (long long)role_age);
+    detector__verdict(out, RSM_MASTER_DOWN,
+                      "reports role:replica of %s for %lld ms", buf,
+                      (long long)role_age);
     return true;
 }
 
-static void verdict_init(const struct rsm_verdict_input *in,
-                         struct rsm_master_verdict *out)
+static void detector__verdict_init(const struct rsm_verdict_input *in,
+                                   struct rsm_master_verdict *out)
 {
     memset(out, 0, sizeof *out);
     out->status = RSM_MASTER_UNREACHABLE_FROM_AGENT;
@@ -365,18 +380,19 @@ int rsm_detector_master_verdict(const struct rsm_verdict_input *in,
     int64_t contact;
     char buf[RSM_ADDR_STRLEN];
 
-    verdict_init(in, out);
+    detector__verdict_init(in, out);
     if (in == NULL || in->master == NULL || in->cfg == NULL ||
         (in->members == NULL && in->n_members > 0) ||
         (in->views == NULL && in->n_views > 0)) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT, "invalid input");
+        detector__verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                          "invalid input");
         return RSM_EINVAL;
     }
-    m = find_member(in, in->master);
+    m = detector__find_member(in, in->master);
     if (m == NULL) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "%s is not among the monitored instances",
-                rsm_addr_format(in->master, buf, sizeof buf));
+        detector__verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                          "%s is not among the monitored instances",
+                          rsm_addr_format(in->master, buf, sizeof buf));
         return 0;
     }
     out->no_reply_ms = rsm_detector_no_reply_ms(m, in->now_ms);
@@ -384,54 +400,57 @@ int rsm_detector_master_verdict(const struct rsm_verdict_input *in,
     if (m->restarted_empty) {
         out->last_offset = m->prev_offset;
         out->down_ms = in->now_ms - m->restarted_at_ms;
-        verdict(out, RSM_MASTER_FAILED_RESTART,
-                "restarted empty: run_id changed, offset %lld -> %lld",
-                (long long)m->prev_offset,
-                (long long)rsm_info_offset(&m->info));
+        detector__verdict(
+            out, RSM_MASTER_FAILED_RESTART,
+            "restarted empty: run_id changed, offset %lld -> %lld",
+            (long long)m->prev_offset, (long long)rsm_info_offset(&m->info));
         return 0;
     }
-    if (verdict_while_loading(in, m, out))
+    if (detector__verdict_while_loading(in, m, out))
         return 0;
-    if (m->failures == 0 && verdict_on_new_run_id(in, m, out))
+    if (m->failures == 0 && detector__verdict_on_new_run_id(in, m, out))
         return 0;
     if (m->last_probe_ms < 0 && out->no_reply_ms < in->cfg->down_after_ms) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT, "not probed yet");
+        detector__verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                          "not probed yet");
         return 0;
     }
-    if (verdict_on_crash(in, m, out))
+    if (detector__verdict_on_crash(in, m, out))
         return 0;
     out->votes = 0;
-    if (verdict_when_answering(in, m, out))
+    if (detector__verdict_when_answering(in, m, out))
         return 0;
-    r = replica_hearing_master(in, m, &contact);
+    r = detector__replica_hearing_master(in, m, &contact);
     if (r != NULL) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "no reply for %lld ms but replica %s heard from it %lld s ago",
-                (long long)out->no_reply_ms,
-                rsm_addr_format(&r->addr, buf, sizeof buf),
-                (long long)r->info.master_last_io_s);
+        detector__verdict(
+            out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+            "no reply for %lld ms but replica %s heard from it %lld s ago",
+            (long long)out->no_reply_ms,
+            rsm_addr_format(&r->addr, buf, sizeof buf),
+            (long long)r->info.master_last_io_s);
         return 0;
     }
-    v = agent_hearing_master(in);
+    v = detector__agent_hearing_master(in);
     if (v != NULL) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "no reply for %lld ms but agent %llu had one %lld ms ago",
-                (long long)out->no_reply_ms, (unsigned long long)v->agent_id,
-                (long long)(v->no_reply_ms + v->age_ms));
+        detector__verdict(
+            out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+            "no reply for %lld ms but agent %llu had one %lld ms ago",
+            (long long)out->no_reply_ms, (unsigned long long)v->agent_id,
+            (long long)(v->no_reply_ms + v->age_ms));
         return 0;
     }
-    out->votes = count_down_votes(in);
+    out->votes = detector__count_down_votes(in);
     if (out->votes < out->quorum) {
-        verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
-                "no quorum: %u of %u agents see it down (quorum %u)",
-                out->votes, out->n_agents, out->quorum);
+        detector__verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                          "no quorum: %u of %u agents see it down (quorum %u)",
+                          out->votes, out->n_agents, out->quorum);
         return 0;
     }
     out->down_ms = out->no_reply_ms;
-    verdict(out, RSM_MASTER_DOWN,
-            "no reply for %lld ms; %u of %u agents see it down (quorum %u)",
-            (long long)out->no_reply_ms, out->votes, out->n_agents,
-            out->quorum);
+    detector__verdict(
+        out, RSM_MASTER_DOWN,
+        "no reply for %lld ms; %u of %u agents see it down (quorum %u)",
+        (long long)out->no_reply_ms, out->votes, out->n_agents, out->quorum);
     return 0;
 }
 

@@ -102,8 +102,8 @@ const char *rsm_failover_result_str(enum rsm_failover_result r)
 
 /* ---- form check ---------------------------------------------------------- */
 
-static int check_str(const char *s, size_t size, const char *field,
-                     char *errmsg, size_t errlen)
+static int entry__check_str(const char *s, size_t size, const char *field,
+                            char *errmsg, size_t errlen)
 {
     if (memchr(s, '\0', size) == NULL)
         return rsm_errf(RSM_EINVAL, errmsg, errlen,
@@ -111,9 +111,9 @@ static int check_str(const char *s, size_t size, const char *field,
     return 0;
 }
 
-static int check_group(const char *g, char *errmsg, size_t errlen)
+static int entry__check_group(const char *g, char *errmsg, size_t errlen)
 {
-    int rv = check_str(g, RSM_GROUP_NAME_MAX, "group", errmsg, errlen);
+    int rv = entry__check_str(g, RSM_GROUP_NAME_MAX, "group", errmsg, errlen);
 
     if (rv != 0)
         return rv;
@@ -130,8 +130,8 @@ static int check_group(const char *g, char *errmsg, size_t errlen)
 
 /* An address is empty (host "" and port 0) or valid; empty only if
  * may_be_empty. */
-static int check_addr(const struct rsm_addr *a, bool may_be_empty,
-                      const char *field, char *errmsg, size_t errlen)
+static int entry__check_addr(const struct rsm_addr *a, bool may_be_empty,
+                             const char *field, char *errmsg, size_t errlen)
 {
     struct rsm_addr tmp;
     char detail[RSM_ERRMSG_SIZE];
@@ -149,8 +149,8 @@ static int check_addr(const struct rsm_addr *a, bool may_be_empty,
     return 0;
 }
 
-static int check_addrs(const struct rsm_addr *a, unsigned n, const char *field,
-                       char *errmsg, size_t errlen)
+static int entry__check_addrs(const struct rsm_addr *a, unsigned n,
+                              const char *field, char *errmsg, size_t errlen)
 {
     char name[64];
     int rv;
@@ -160,25 +160,29 @@ static int check_addrs(const struct rsm_addr *a, unsigned n, const char *field,
                         field, n, RSM_MAX_MEMBERS);
     for (unsigned i = 0; i < n; i++) {
         snprintf(name, sizeof name, "%s[%u]", field, i);
-        rv = check_addr(&a[i], false, name, errmsg, errlen);
+        rv = entry__check_addr(&a[i], false, name, errmsg, errlen);
         if (rv != 0)
             return rv;
     }
     return 0;
 }
 
-static int check_observe(const struct rsm_entry *e, char *errmsg, size_t errlen)
+static int entry__check_observe(const struct rsm_entry *e, char *errmsg,
+                                size_t errlen)
 {
-    int rv = check_addr(&e->master, true, "master", errmsg, errlen);
+    int rv = entry__check_addr(&e->master, true, "master", errmsg, errlen);
 
     if (rv == 0)
-        rv = check_str(e->run_id, sizeof e->run_id, "run_id", errmsg, errlen);
+        rv = entry__check_str(e->run_id, sizeof e->run_id, "run_id", errmsg,
+                              errlen);
     if (rv == 0)
-        rv = check_addrs(e->members, e->n_members, "members", errmsg, errlen);
+        rv = entry__check_addrs(e->members, e->n_members, "members", errmsg,
+                                errlen);
     return rv;
 }
 
-static int check_ranking(const struct rsm_entry *e, char *errmsg, size_t errlen)
+static int entry__check_ranking(const struct rsm_entry *e, char *errmsg,
+                                size_t errlen)
 {
     char name[64];
     int rv;
@@ -188,28 +192,32 @@ static int check_ranking(const struct rsm_entry *e, char *errmsg, size_t errlen)
                         e->n_ranked, RSM_MAX_RANKED);
     for (unsigned i = 0; i < e->n_ranked; i++) {
         snprintf(name, sizeof name, "ranking[%u].addr", i);
-        rv = check_addr(&e->ranking[i].addr, false, name, errmsg, errlen);
+        rv =
+            entry__check_addr(&e->ranking[i].addr, false, name, errmsg, errlen);
         if (rv != 0)
             return rv;
         snprintf(name, sizeof name, "ranking[%u].reason", i);
-        rv = check_str(e->ranking[i].reason, RSM_REASON_MAX, name, errmsg,
-                       errlen);
+        rv = entry__check_str(e->ranking[i].reason, RSM_REASON_MAX, name,
+                              errmsg, errlen);
         if (rv != 0)
             return rv;
     }
     return 0;
 }
 
-static int check_decide(const struct rsm_entry *e, char *errmsg, size_t errlen)
+static int entry__check_decide(const struct rsm_entry *e, char *errmsg,
+                               size_t errlen)
 {
-    int rv = check_addr(&e->old_master, true, "old_master", errmsg, errlen);
+    int rv =
+        entry__check_addr(&e->old_master, true, "old_master", errmsg, errlen);
 
     if (rv == 0)
-        rv = check_addr(&e->master, true, "new_master", errmsg, errlen);
+        rv = entry__check_addr(&e->master, true, "new_master", errmsg, errlen);
     if (rv == 0)
-        rv = check_ranking(e, errmsg, errlen);
+        rv = entry__check_ranking(e, errmsg, errlen);
     if (rv == 0)
-        rv = check_str(e->reason, sizeof e->reason, "reason", errmsg, errlen);
+        rv = entry__check_str(e->reason, sizeof e->reason, "reason", errmsg,
+                              errlen);
     if (rv == 0 && ((unsigned)e->failover_kind > RSM_FAILOVER_BOOTSTRAP))
         rv = rsm_errf(RSM_EINVAL, errmsg, errlen, "kind: bad value %d",
                       (int)e->failover_kind);
@@ -226,24 +234,26 @@ static int check_decide(const struct rsm_entry *e, char *errmsg, size_t errlen)
     return rv;
 }
 
-static int check_complete(const struct rsm_entry *e, char *errmsg,
-                          size_t errlen)
+static int entry__check_complete(const struct rsm_entry *e, char *errmsg,
+                                 size_t errlen)
 {
     if ((unsigned)e->result > RSM_RESULT_ABORTED)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "result: bad value %d",
                         (int)e->result);
-    return check_addrs(e->stragglers, e->n_stragglers, "stragglers", errmsg,
-                       errlen);
+    return entry__check_addrs(e->stragglers, e->n_stragglers, "stragglers",
+                              errmsg, errlen);
 }
 
 /* The codec reads unknown codes as UNSPECIFIED (entry.h): a code out of
  * range here was made by this agent. */
-static int check_abort(const struct rsm_entry *e, char *errmsg, size_t errlen)
+static int entry__check_abort(const struct rsm_entry *e, char *errmsg,
+                              size_t errlen)
 {
     if ((unsigned)e->abort_code > RSM_ABORT_CODE_LAST)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "abort code: bad value %d",
                         (int)e->abort_code);
-    return check_str(e->reason, sizeof e->reason, "reason", errmsg, errlen);
+    return entry__check_str(e->reason, sizeof e->reason, "reason", errmsg,
+                            errlen);
 }
 
 bool rsm_cluster_id_valid(const char *s)
@@ -258,16 +268,16 @@ bool rsm_cluster_id_valid(const char *s)
     return s[i] == '\0';
 }
 
-static int check_advertise(const struct rsm_entry *e, char *errmsg,
-                           size_t errlen)
+static int entry__check_advertise(const struct rsm_entry *e, char *errmsg,
+                                  size_t errlen)
 {
     int rv = 0;
 
     if (e->agent_id == 0)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "agent id: 0");
-    rv = check_addr(&e->api, false, "api", errmsg, errlen);
+    rv = entry__check_addr(&e->api, false, "api", errmsg, errlen);
     if (rv == 0)
-        rv = check_addr(&e->http, true, "http", errmsg, errlen);
+        rv = entry__check_addr(&e->http, true, "http", errmsg, errlen);
     if (rv == 0 && (memchr(e->cluster_id, '\0', sizeof e->cluster_id) == NULL ||
                     !rsm_cluster_id_valid(e->cluster_id)))
         rv = rsm_errf(RSM_EINVAL, errmsg, errlen,
@@ -284,24 +294,24 @@ int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "unknown entry kind %d",
                         (int)e->kind);
     if (e->kind == RSM_ENTRY_ADVERTISE_AGENT)
-        return check_advertise(e, errmsg, errlen);
-    rv = check_group(e->group, errmsg, errlen);
+        return entry__check_advertise(e, errmsg, errlen);
+    rv = entry__check_group(e->group, errmsg, errlen);
     if (rv != 0)
         return rv;
     switch (e->kind) {
     case RSM_ENTRY_OBSERVE_MASTER:
-        return check_observe(e, errmsg, errlen);
+        return entry__check_observe(e, errmsg, errlen);
     case RSM_ENTRY_DECIDE_FAILOVER:
-        return check_decide(e, errmsg, errlen);
+        return entry__check_decide(e, errmsg, errlen);
     case RSM_ENTRY_FAILOVER_PROGRESS:
         if ((unsigned)e->step > RSM_STEP_OLD_MASTER_DEMOTED)
             return rsm_errf(RSM_EINVAL, errmsg, errlen, "step: bad value %d",
                             (int)e->step);
         return 0;
     case RSM_ENTRY_COMPLETE_FAILOVER:
-        return check_complete(e, errmsg, errlen);
+        return entry__check_complete(e, errmsg, errlen);
     case RSM_ENTRY_ABORT_FAILOVER:
-        return check_abort(e, errmsg, errlen);
+        return entry__check_abort(e, errmsg, errlen);
     case RSM_ENTRY_SET_GROUP_CONFIG:
         return rsm_groupconf_check(&e->settings, true, errmsg, errlen);
     default:

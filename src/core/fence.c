@@ -23,11 +23,11 @@ unsigned rsm_fence_max_lag_s(int64_t down_after_ms)
     return (unsigned)s;
 }
 
-static int keep(struct rsm_fence_decision *out, const char *fmt, ...)
+static int fence__keep(struct rsm_fence_decision *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* out says KEEP, with the reason. Returns 0. */
-static int keep(struct rsm_fence_decision *out, const char *fmt, ...)
+static int fence__keep(struct rsm_fence_decision *out, const char *fmt, ...)
 {
     va_list ap;
 
@@ -41,7 +41,7 @@ static int keep(struct rsm_fence_decision *out, const char *fmt, ...)
 /* Answering with a role this leader can go by: its latest probe got an
  * INFO, it is not loading, and it did not restart empty (the planner
  * treats such a master as failed). */
-static bool answering(const struct rsm_observation *o)
+static bool fence__answering(const struct rsm_observation *o)
 {
     return (o->state == RSM_HEALTH_UP || o->state == RSM_HEALTH_RESTARTED) &&
            o->info != NULL && !o->info->loading && !o->restarted_empty &&
@@ -51,7 +51,7 @@ static bool answering(const struct rsm_observation *o)
 /* The replicas a master's INFO lists that Redis counts for
  * min-replicas-to-write with max-lag s: online, ACKed at most s seconds
  * ago (a line without lag, from an old Redis, counts). */
-static unsigned good_replicas(const struct rsm_info *info, unsigned s)
+static unsigned fence__good_replicas(const struct rsm_info *info, unsigned s)
 {
     unsigned n = 0;
 
@@ -65,11 +65,11 @@ static unsigned good_replicas(const struct rsm_info *info, unsigned s)
 }
 
 /* A replica: to_write 0, so that a promotion takes writes at once. */
-static int decide_replica(const struct rsm_fence_setting *cur,
-                          struct rsm_fence_decision *out)
+static int fence__decide_replica(const struct rsm_fence_setting *cur,
+                                 struct rsm_fence_decision *out)
 {
     if (cur->to_write == 0)
-        return keep(out, "replica with min-replicas-to-write 0");
+        return fence__keep(out, "replica with min-replicas-to-write 0");
     out->action = RSM_FENCE_SET;
     out->change = RSM_FENCE_RESET;
     out->want = *cur;
@@ -83,8 +83,8 @@ static int decide_replica(const struct rsm_fence_setting *cur,
 }
 
 /* The committed master, answering as one (see fence.h, "How N moves"). */
-static int decide_master(const struct rsm_fence_input *in, size_t index,
-                         struct rsm_fence_decision *out)
+static int fence__decide_master(const struct rsm_fence_input *in, size_t index,
+                                struct rsm_fence_decision *out)
 {
     const struct rsm_fence_setting *cur = &in->current[index];
     unsigned s = in->cfg->max_lag_s, target, n = cur->to_write;
@@ -97,7 +97,7 @@ static int decide_master(const struct rsm_fence_input *in, size_t index,
         if (in->obs[i].state != RSM_HEALTH_DOWN)
             out->live++;
     }
-    out->good = good_replicas(in->obs[index].info, s);
+    out->good = fence__good_replicas(in->obs[index].info, s);
     target = (out->live + 1) / 2;
     if (n > target) {
         n = target;
@@ -119,15 +119,15 @@ static int decide_master(const struct rsm_fence_input *in, size_t index,
                  "min-replicas-max-lag %u -> %u (min-replicas-to-write %u)",
                  cur->max_lag_s, s, n);
     } else if (n < target) {
-        return keep(out,
-                    "min-replicas-to-write %u, target %u: waiting for "
-                    "replicas online within %u s (%u now)",
-                    n, target, s, out->good);
+        return fence__keep(out,
+                           "min-replicas-to-write %u, target %u: waiting for "
+                           "replicas online within %u s (%u now)",
+                           n, target, s, out->good);
     } else {
-        return keep(out,
-                    "min-replicas-to-write %u, min-replicas-max-lag %u "
-                    "(%u of %zu other instances not down)",
-                    n, cur->max_lag_s, out->live, others);
+        return fence__keep(out,
+                           "min-replicas-to-write %u, min-replicas-max-lag %u "
+                           "(%u of %zu other instances not down)",
+                           n, cur->max_lag_s, out->live, others);
     }
     out->action = RSM_FENCE_SET;
     out->want.known = true;
@@ -148,26 +148,26 @@ int rsm_fence_decide(const struct rsm_fence_input *in, size_t index,
     memset(out, 0, sizeof *out);
     if (in == NULL || in->cfg == NULL || in->obs == NULL ||
         in->current == NULL || index >= in->n) {
-        keep(out, "invalid input");
+        fence__keep(out, "invalid input");
         return RSM_EINVAL;
     }
     o = &in->obs[index];
     if (!in->cfg->enabled)
-        return keep(out, "fencing is off");
-    if (!answering(o))
-        return keep(out, "not answering with a role");
+        return fence__keep(out, "fencing is off");
+    if (!fence__answering(o))
+        return fence__keep(out, "not answering with a role");
     if (!in->current[index].known) {
         out->action = RSM_FENCE_READ;
         snprintf(out->reason, sizeof out->reason, "settings not read yet");
         return 0;
     }
     if (o->info->role == RSM_ROLE_REPLICA)
-        return decide_replica(&in->current[index], out);
+        return fence__decide_replica(&in->current[index], out);
     if (in->master == NULL || !rsm_addr_equal(in->master, &o->addr))
-        return keep(out, "a master that is not the committed one");
+        return fence__keep(out, "a master that is not the committed one");
     if (in->in_flight)
-        return keep(out, "a failover is in flight");
-    return decide_master(in, index, out);
+        return fence__keep(out, "a failover is in flight");
+    return fence__decide_master(in, index, out);
 }
 
 bool rsm_fence_lower_before_promotion(const struct rsm_fence_config *cfg)

@@ -29,8 +29,8 @@ void rsm_fsm_close(struct rsm_fsm *fsm)
 /* ---- groups (sorted by name, binary search) ------------------------------ */
 
 /* Index of the group, or of where it would be inserted (*found false). */
-static size_t group_index(const struct rsm_fsm *fsm, const char *name,
-                          bool *found)
+static size_t fsm__group_index(const struct rsm_fsm *fsm, const char *name,
+                               bool *found)
 {
     size_t lo = 0, hi = fsm->n_groups;
 
@@ -51,10 +51,10 @@ static size_t group_index(const struct rsm_fsm *fsm, const char *name,
     return lo;
 }
 
-static struct rsm_group *find(struct rsm_fsm *fsm, const char *name)
+static struct rsm_group *fsm__find(struct rsm_fsm *fsm, const char *name)
 {
     bool found;
-    size_t i = group_index(fsm, name, &found);
+    size_t i = fsm__group_index(fsm, name, &found);
 
     return found ? &fsm->groups[i] : NULL;
 }
@@ -62,14 +62,14 @@ static struct rsm_group *find(struct rsm_fsm *fsm, const char *name)
 const struct rsm_group *rsm_fsm_group(const struct rsm_fsm *fsm,
                                       const char *name)
 {
-    return find((struct rsm_fsm *)fsm, name);
+    return fsm__find((struct rsm_fsm *)fsm, name);
 }
 
 /* Insert an empty group named name; NULL on ENOMEM. */
-static struct rsm_group *insert(struct rsm_fsm *fsm, const char *name)
+static struct rsm_group *fsm__insert(struct rsm_fsm *fsm, const char *name)
 {
     bool found;
-    size_t i = group_index(fsm, name, &found);
+    size_t i = fsm__group_index(fsm, name, &found);
     struct rsm_group *groups, *g;
 
     groups = realloc(fsm->groups, (fsm->n_groups + 1) * sizeof *groups);
@@ -89,37 +89,37 @@ static struct rsm_group *insert(struct rsm_fsm *fsm, const char *name)
 
 /* Copy an address so that the bytes past the NUL are zero: states compare
  * equal whatever garbage the entry carried. */
-static void copy_addr(struct rsm_addr *dst, const struct rsm_addr *src)
+static void fsm__copy_addr(struct rsm_addr *dst, const struct rsm_addr *src)
 {
     memset(dst, 0, sizeof *dst);
     snprintf(dst->host, sizeof dst->host, "%s", src->host);
     dst->port = src->port;
 }
 
-static void copy_str(char *dst, size_t size, const char *src)
+static void fsm__copy_str(char *dst, size_t size, const char *src)
 {
     memset(dst, 0, size);
     snprintf(dst, size, "%s", src);
 }
 
 /* The fields of a DecideFailover that the state keeps, nothing else. */
-static void copy_decision(struct rsm_entry *dst, const struct rsm_entry *e)
+static void fsm__copy_decision(struct rsm_entry *dst, const struct rsm_entry *e)
 {
     rsm_entry_init(dst, RSM_ENTRY_DECIDE_FAILOVER, e->group, e->time_ms);
     dst->epoch = e->epoch;
-    copy_addr(&dst->master, &e->master);
-    copy_addr(&dst->old_master, &e->old_master);
+    fsm__copy_addr(&dst->master, &e->master);
+    fsm__copy_addr(&dst->old_master, &e->old_master);
     dst->n_ranked = e->n_ranked;
     for (unsigned i = 0; i < e->n_ranked; i++) {
         const struct rsm_ranked *r = &e->ranking[i];
 
-        copy_addr(&dst->ranking[i].addr, &r->addr);
+        fsm__copy_addr(&dst->ranking[i].addr, &r->addr);
         dst->ranking[i].rank = r->rank;
-        copy_str(dst->ranking[i].reason, RSM_REASON_MAX, r->reason);
+        fsm__copy_str(dst->ranking[i].reason, RSM_REASON_MAX, r->reason);
         dst->ranking[i].offset = r->offset;
         dst->ranking[i].priority = r->priority;
     }
-    copy_str(dst->reason, sizeof dst->reason, e->reason);
+    fsm__copy_str(dst->reason, sizeof dst->reason, e->reason);
     dst->failover_kind = e->failover_kind;
     dst->old_offset = e->old_offset;
     dst->new_offset = e->new_offset;
@@ -128,10 +128,10 @@ static void copy_decision(struct rsm_entry *dst, const struct rsm_entry *e)
     dst->switchover_method = e->switchover_method;
 }
 
-static int reject(char *reason, size_t len, const char *fmt, ...)
+static int fsm__reject(char *reason, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int reject(char *reason, size_t len, const char *fmt, ...)
+static int fsm__reject(char *reason, size_t len, const char *fmt, ...)
 {
     va_list ap;
 
@@ -143,24 +143,26 @@ static int reject(char *reason, size_t len, const char *fmt, ...)
     return RSM_EREJECTED;
 }
 
-static int unknown_group(const struct rsm_entry *e, char *reason, size_t len)
+static int fsm__unknown_group(const struct rsm_entry *e, char *reason,
+                              size_t len)
 {
-    return reject(reason, len, "unknown group '%s'", e->group);
+    return fsm__reject(reason, len, "unknown group '%s'", e->group);
 }
 
 /* ---- ObserveMaster ------------------------------------------------------- */
 
-static void record_observation(struct rsm_group *g, const struct rsm_entry *e)
+static void fsm__record_observation(struct rsm_group *g,
+                                    const struct rsm_entry *e)
 {
     if (rsm_addr_is_set(&e->master)) {
         g->has_master = true;
-        copy_addr(&g->master, &e->master);
-        copy_str(g->master_run_id, sizeof g->master_run_id, e->run_id);
+        fsm__copy_addr(&g->master, &e->master);
+        fsm__copy_str(g->master_run_id, sizeof g->master_run_id, e->run_id);
     }
     memset(g->members, 0, sizeof g->members);
     g->n_members = e->n_members;
     for (unsigned i = 0; i < e->n_members; i++)
-        copy_addr(&g->members[i], &e->members[i]);
+        fsm__copy_addr(&g->members[i], &e->members[i]);
 }
 
 /* Creates the group if absent; sets the master if none is committed; a
@@ -168,79 +170,81 @@ static void record_observation(struct rsm_group *g, const struct rsm_entry *e)
  * changes it); the same master refreshes run id and members. An empty
  * master records the members of a group that has no master yet (the
  * BOOTSTRAP case). */
-static int apply_observe(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                         char *reason, size_t len)
+static int fsm__apply_observe(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                              char *reason, size_t len)
 {
-    struct rsm_group *g = find(fsm, e->group);
+    struct rsm_group *g = fsm__find(fsm, e->group);
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
     if (g != NULL && g->has_master &&
         (!rsm_addr_is_set(&e->master) ||
          !rsm_addr_equal(&g->master, &e->master)))
-        return reject(reason, len,
-                      "master changes only through a failover (committed "
-                      "%s, observed %s)",
-                      rsm_addr_format_or(&g->master, a, sizeof a, "none"),
-                      rsm_addr_format_or(&e->master, b, sizeof b, "none"));
+        return fsm__reject(reason, len,
+                           "master changes only through a failover (committed "
+                           "%s, observed %s)",
+                           rsm_addr_format_or(&g->master, a, sizeof a, "none"),
+                           rsm_addr_format_or(&e->master, b, sizeof b, "none"));
     if (g == NULL) {
-        g = insert(fsm, e->group);
+        g = fsm__insert(fsm, e->group);
         if (g == NULL)
             return RSM_ENOMEM;
     }
-    record_observation(g, e);
+    fsm__record_observation(g, e);
     return 0;
 }
 
 /* ---- DecideFailover ------------------------------------------------------ */
 
-static int check_decide(const struct rsm_group *g, const struct rsm_entry *e,
-                        char *reason, size_t len)
+static int fsm__check_decide(const struct rsm_group *g,
+                             const struct rsm_entry *e, char *reason,
+                             size_t len)
 {
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
     if (e->epoch != g->epoch + 1)
-        return reject(reason, len, "epoch %llu is not next (group epoch %llu)",
-                      (unsigned long long)e->epoch,
-                      (unsigned long long)g->epoch);
+        return fsm__reject(
+            reason, len, "epoch %llu is not next (group epoch %llu)",
+            (unsigned long long)e->epoch, (unsigned long long)g->epoch);
     if (g->in_flight)
-        return reject(reason, len, "failover epoch %llu in flight",
-                      (unsigned long long)g->decision.epoch);
+        return fsm__reject(reason, len, "failover epoch %llu in flight",
+                           (unsigned long long)g->decision.epoch);
     if (e->failover_kind == RSM_FAILOVER_AUTOMATIC && g->paused)
-        return reject(reason, len,
-                      "group is paused: automatic failover refused");
+        return fsm__reject(reason, len,
+                           "group is paused: automatic failover refused");
     if (!rsm_addr_is_set(&e->master))
-        return reject(reason, len, "decision without a new master");
+        return fsm__reject(reason, len, "decision without a new master");
     if (rsm_addr_equal(&e->master, &e->old_master))
-        return reject(reason, len, "new master %s is the old master",
-                      rsm_addr_format_or(&e->master, a, sizeof a, "none"));
+        return fsm__reject(reason, len, "new master %s is the old master",
+                           rsm_addr_format_or(&e->master, a, sizeof a, "none"));
     if (g->has_master && e->failover_kind == RSM_FAILOVER_BOOTSTRAP)
-        return reject(reason, len,
-                      "bootstrap decision but master %s is "
-                      "committed",
-                      rsm_addr_format_or(&g->master, a, sizeof a, "none"));
+        return fsm__reject(reason, len,
+                           "bootstrap decision but master %s is "
+                           "committed",
+                           rsm_addr_format_or(&g->master, a, sizeof a, "none"));
     if (g->has_master && !rsm_addr_equal(&g->master, &e->old_master))
-        return reject(reason, len,
-                      "stale decision: old master %s is not the committed "
-                      "master %s",
-                      rsm_addr_format_or(&e->old_master, a, sizeof a, "none"),
-                      rsm_addr_format_or(&g->master, b, sizeof b, "none"));
+        return fsm__reject(
+            reason, len,
+            "stale decision: old master %s is not the committed "
+            "master %s",
+            rsm_addr_format_or(&e->old_master, a, sizeof a, "none"),
+            rsm_addr_format_or(&g->master, b, sizeof b, "none"));
     return 0;
 }
 
-static int apply_decide(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                        char *reason, size_t len)
+static int fsm__apply_decide(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                             char *reason, size_t len)
 {
-    struct rsm_group *g = find(fsm, e->group);
+    struct rsm_group *g = fsm__find(fsm, e->group);
     int rv;
 
     if (g == NULL)
-        return unknown_group(e, reason, len);
-    rv = check_decide(g, e, reason, len);
+        return fsm__unknown_group(e, reason, len);
+    rv = fsm__check_decide(g, e, reason, len);
     if (rv != 0)
         return rv;
     g->epoch = e->epoch;
     g->in_flight = true;
-    copy_decision(&g->decision, e);
+    fsm__copy_decision(&g->decision, e);
     g->decided_at_ms = e->time_ms;
     g->step = RSM_STEP_NONE;
     return 0;
@@ -249,53 +253,56 @@ static int apply_decide(struct rsm_fsm *fsm, const struct rsm_entry *e,
 /* ---- Progress, Complete, Abort: the in-flight failover ------------------- */
 
 /* The group of e, if its failover of e->epoch is in flight. */
-static int in_flight_group(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                           struct rsm_group **out, char *reason, size_t len)
+static int fsm__in_flight_group(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                                struct rsm_group **out, char *reason,
+                                size_t len)
 {
-    struct rsm_group *g = find(fsm, e->group);
+    struct rsm_group *g = fsm__find(fsm, e->group);
 
     if (g == NULL)
-        return unknown_group(e, reason, len);
+        return fsm__unknown_group(e, reason, len);
     if (!g->in_flight)
-        return reject(reason, len, "no failover in flight (epoch %llu)",
-                      (unsigned long long)e->epoch);
+        return fsm__reject(reason, len, "no failover in flight (epoch %llu)",
+                           (unsigned long long)e->epoch);
     if (e->epoch != g->decision.epoch)
-        return reject(reason, len,
-                      "epoch %llu is not the failover in flight (epoch %llu)",
-                      (unsigned long long)e->epoch,
-                      (unsigned long long)g->decision.epoch);
+        return fsm__reject(
+            reason, len,
+            "epoch %llu is not the failover in flight (epoch %llu)",
+            (unsigned long long)e->epoch,
+            (unsigned long long)g->decision.epoch);
     *out = g;
     return 0;
 }
 
-static int apply_progress(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                          char *reason, size_t len)
+static int fsm__apply_progress(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                               char *reason, size_t len)
 {
     struct rsm_group *g;
-    int rv = in_flight_group(fsm, e, &g, reason, len);
+    int rv = fsm__in_flight_group(fsm, e, &g, reason, len);
 
     if (rv != 0)
         return rv;
     if (e->step == RSM_STEP_NONE)
-        return reject(reason, len, "step none is no progress");
+        return fsm__reject(reason, len, "step none is no progress");
     if (e->step == g->step)
-        return reject(reason, len, "step %s already recorded",
-                      rsm_failover_step_str(e->step));
+        return fsm__reject(reason, len, "step %s already recorded",
+                           rsm_failover_step_str(e->step));
     if (e->step < g->step)
-        return reject(reason, len, "step %s is behind recorded step %s",
-                      rsm_failover_step_str(e->step),
-                      rsm_failover_step_str(g->step));
+        return fsm__reject(reason, len, "step %s is behind recorded step %s",
+                           rsm_failover_step_str(e->step),
+                           rsm_failover_step_str(g->step));
     if (e->step == RSM_STEP_CAUGHT_UP &&
         (g->decision.failover_kind != RSM_FAILOVER_SWITCHOVER ||
          g->decision.switchover_method != RSM_SWITCHOVER_PAUSE))
-        return reject(reason, len,
-                      "step caught-up is for a pause switchover only");
+        return fsm__reject(reason, len,
+                           "step caught-up is for a pause switchover only");
     g->step = e->step;
     return 0;
 }
 
 /* Append to the bounded history, dropping the oldest item when full. */
-static void push_history(struct rsm_group *g, const struct rsm_history_item *h)
+static void fsm__push_history(struct rsm_group *g,
+                              const struct rsm_history_item *h)
 {
     if (g->n_history == RSM_HISTORY_MAX) {
         memmove(&g->history[0], &g->history[1],
@@ -306,9 +313,9 @@ static void push_history(struct rsm_group *g, const struct rsm_history_item *h)
 }
 
 /* Close the in-flight failover with a history item. */
-static void end_failover(struct rsm_group *g, const struct rsm_entry *e,
-                         enum rsm_failover_result result, int64_t at_risk,
-                         const char *why)
+static void fsm__end_failover(struct rsm_group *g, const struct rsm_entry *e,
+                              enum rsm_failover_result result, int64_t at_risk,
+                              const char *why)
 {
     const struct rsm_entry *d = &g->decision;
     struct rsm_history_item h;
@@ -317,15 +324,15 @@ static void end_failover(struct rsm_group *g, const struct rsm_entry *e,
     h.epoch = d->epoch;
     h.kind = d->failover_kind;
     h.result = result;
-    copy_addr(&h.old_master, &d->old_master);
-    copy_addr(&h.new_master, &d->master);
+    fsm__copy_addr(&h.old_master, &d->old_master);
+    fsm__copy_addr(&h.new_master, &d->master);
     h.decided_at_ms = g->decided_at_ms;
     h.ended_at_ms = e->time_ms;
     h.old_offset = d->old_offset;
     h.new_offset = d->new_offset;
     h.data_at_risk = at_risk;
-    copy_str(h.reason, sizeof h.reason, why);
-    push_history(g, &h);
+    fsm__copy_str(h.reason, sizeof h.reason, why);
+    fsm__push_history(g, &h);
     if ((unsigned)result < RSM_RESULT_COUNT)
         g->ended[result]++;
 
@@ -336,61 +343,61 @@ static void end_failover(struct rsm_group *g, const struct rsm_entry *e,
     g->step = RSM_STEP_NONE;
 }
 
-static int apply_complete(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                          char *reason, size_t len)
+static int fsm__apply_complete(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                               char *reason, size_t len)
 {
     struct rsm_group *g;
-    int rv = in_flight_group(fsm, e, &g, reason, len);
+    int rv = fsm__in_flight_group(fsm, e, &g, reason, len);
 
     if (rv != 0)
         return rv;
     if (e->result == RSM_RESULT_ABORTED)
-        return reject(reason, len,
-                      "complete-failover with result aborted: use "
-                      "abort-failover");
+        return fsm__reject(reason, len,
+                           "complete-failover with result aborted: use "
+                           "abort-failover");
     g->has_master = true;
-    copy_addr(&g->master, &g->decision.master);
+    fsm__copy_addr(&g->master, &g->decision.master);
     /* The new master's run id is learnt by the next ObserveMaster. */
     memset(g->master_run_id, 0, sizeof g->master_run_id);
-    end_failover(g, e, e->result, e->data_at_risk, g->decision.reason);
+    fsm__end_failover(g, e, e->result, e->data_at_risk, g->decision.reason);
     return 0;
 }
 
 /* The master is unchanged and the epoch stays consumed: the next decision
  * takes epoch + 1. last_failover_end_ms is set too, so that a retry can be
  * paced from it. */
-static int apply_abort(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                       char *reason, size_t len)
+static int fsm__apply_abort(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                            char *reason, size_t len)
 {
     struct rsm_group *g;
-    int rv = in_flight_group(fsm, e, &g, reason, len);
+    int rv = fsm__in_flight_group(fsm, e, &g, reason, len);
 
     if (rv != 0)
         return rv;
-    end_failover(g, e, RSM_RESULT_ABORTED, -1, e->reason);
+    fsm__end_failover(g, e, RSM_RESULT_ABORTED, -1, e->reason);
     return 0;
 }
 
-static int apply_paused(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                        char *reason, size_t len)
+static int fsm__apply_paused(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                             char *reason, size_t len)
 {
-    struct rsm_group *g = find(fsm, e->group);
+    struct rsm_group *g = fsm__find(fsm, e->group);
 
     if (g == NULL)
-        return unknown_group(e, reason, len);
+        return fsm__unknown_group(e, reason, len);
     g->paused = e->paused;
     return 0;
 }
 
 /* SENTINEL SET: the settings of the entry (in range, checked as its
  * form) replace the group's. */
-static int apply_set_config(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                            char *reason, size_t len)
+static int fsm__apply_set_config(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                                 char *reason, size_t len)
 {
-    struct rsm_group *g = find(fsm, e->group);
+    struct rsm_group *g = fsm__find(fsm, e->group);
 
     if (g == NULL)
-        return unknown_group(e, reason, len);
+        return fsm__unknown_group(e, reason, len);
     rsm_groupconf_merge(&g->settings, &e->settings);
     return 0;
 }
@@ -398,7 +405,7 @@ static int apply_set_config(struct rsm_fsm *fsm, const struct rsm_entry *e,
 /* ---- agents (sorted by id) ------------------------------------------------
  */
 
-static unsigned agent_index(const struct rsm_fsm *fsm, uint64_t id)
+static unsigned fsm__agent_index(const struct rsm_fsm *fsm, uint64_t id)
 {
     unsigned i = 0;
 
@@ -410,27 +417,27 @@ static unsigned agent_index(const struct rsm_fsm *fsm, uint64_t id)
 const struct rsm_agent_info *rsm_fsm_agent(const struct rsm_fsm *fsm,
                                            uint64_t id)
 {
-    unsigned i = agent_index(fsm, id);
+    unsigned i = fsm__agent_index(fsm, id);
 
     return i < fsm->n_agents && fsm->agents[i].id == id ? &fsm->agents[i]
                                                         : NULL;
 }
 
-static int apply_advertise(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                           char *reason, size_t len)
+static int fsm__apply_advertise(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                                char *reason, size_t len)
 {
-    unsigned i = agent_index(fsm, e->agent_id);
+    unsigned i = fsm__agent_index(fsm, e->agent_id);
     struct rsm_agent_info *a = &fsm->agents[i];
 
     if (fsm->cluster_id[0] != '\0' &&
         strcmp(fsm->cluster_id, e->cluster_id) != 0)
-        return reject(
+        return fsm__reject(
             reason, len, "agent %llu claims cluster %s: this group is %s",
             (unsigned long long)e->agent_id, e->cluster_id, fsm->cluster_id);
     if (i == fsm->n_agents || a->id != e->agent_id) {
         if (fsm->n_agents == RSM_FSM_MAX_AGENTS)
-            return reject(reason, len, "%d agents recorded already",
-                          RSM_FSM_MAX_AGENTS);
+            return fsm__reject(reason, len, "%d agents recorded already",
+                               RSM_FSM_MAX_AGENTS);
         memmove(a + 1, a, (fsm->n_agents - i) * sizeof *a);
         fsm->n_agents++;
     }
@@ -443,28 +450,28 @@ static int apply_advertise(struct rsm_fsm *fsm, const struct rsm_entry *e,
 
 /* ---- entry points -------------------------------------------------------- */
 
-static int dispatch(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                    char *reason, size_t len)
+static int fsm__dispatch(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                         char *reason, size_t len)
 {
     switch (e->kind) {
     case RSM_ENTRY_OBSERVE_MASTER:
-        return apply_observe(fsm, e, reason, len);
+        return fsm__apply_observe(fsm, e, reason, len);
     case RSM_ENTRY_DECIDE_FAILOVER:
-        return apply_decide(fsm, e, reason, len);
+        return fsm__apply_decide(fsm, e, reason, len);
     case RSM_ENTRY_FAILOVER_PROGRESS:
-        return apply_progress(fsm, e, reason, len);
+        return fsm__apply_progress(fsm, e, reason, len);
     case RSM_ENTRY_COMPLETE_FAILOVER:
-        return apply_complete(fsm, e, reason, len);
+        return fsm__apply_complete(fsm, e, reason, len);
     case RSM_ENTRY_ABORT_FAILOVER:
-        return apply_abort(fsm, e, reason, len);
+        return fsm__apply_abort(fsm, e, reason, len);
     case RSM_ENTRY_SET_PAUSED:
-        return apply_paused(fsm, e, reason, len);
+        return fsm__apply_paused(fsm, e, reason, len);
     case RSM_ENTRY_ADVERTISE_AGENT:
-        return apply_advertise(fsm, e, reason, len);
+        return fsm__apply_advertise(fsm, e, reason, len);
     case RSM_ENTRY_SET_GROUP_CONFIG:
-        return apply_set_config(fsm, e, reason, len);
+        return fsm__apply_set_config(fsm, e, reason, len);
     default:
-        return reject(reason, len, "unknown entry kind %d", (int)e->kind);
+        return fsm__reject(reason, len, "unknown entry kind %d", (int)e->kind);
     }
 }
 
@@ -477,9 +484,9 @@ int rsm_fsm_apply(struct rsm_fsm *fsm, const struct rsm_entry *e, char *reason,
     if (reason != NULL && len > 0)
         reason[0] = '\0';
     if (rsm_entry_check(e, detail, sizeof detail) != 0)
-        rv = reject(reason, len, "malformed entry: %s", detail);
+        rv = fsm__reject(reason, len, "malformed entry: %s", detail);
     else
-        rv = dispatch(fsm, e, reason, len);
+        rv = fsm__dispatch(fsm, e, reason, len);
     if (rv == 0)
         fsm->applied++;
     else if (rv == RSM_EREJECTED)
@@ -501,7 +508,7 @@ int rsm_fsm_apply_bytes(struct rsm_fsm *fsm, const void *buf, size_t len,
         *out = e; /* kind NONE when undecodable */
     if (rv != 0) {
         fsm->rejected++;
-        return reject(reason, rlen, "undecodable entry: %s", detail);
+        return fsm__reject(reason, rlen, "undecodable entry: %s", detail);
     }
     return rsm_fsm_apply(fsm, &e, reason, rlen);
 }
@@ -529,33 +536,35 @@ int rsm_fsm_restore(struct rsm_fsm *fsm, const void *buf, size_t len,
 /* ---- equality ------------------------------------------------------------ */
 
 /* Exact equality (not rsm_addr_equal's case folding): identical states. */
-static bool addr_same(const struct rsm_addr *a, const struct rsm_addr *b)
+static bool fsm__addr_same(const struct rsm_addr *a, const struct rsm_addr *b)
 {
     return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
-static bool addrs_same(const struct rsm_addr *a, const struct rsm_addr *b,
-                       unsigned n)
+static bool fsm__addrs_same(const struct rsm_addr *a, const struct rsm_addr *b,
+                            unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        if (!addr_same(&a[i], &b[i]))
+        if (!fsm__addr_same(&a[i], &b[i]))
             return false;
     }
     return true;
 }
 
-static bool ranked_same(const struct rsm_ranked *a, const struct rsm_ranked *b)
+static bool fsm__ranked_same(const struct rsm_ranked *a,
+                             const struct rsm_ranked *b)
 {
-    return addr_same(&a->addr, &b->addr) && a->rank == b->rank &&
+    return fsm__addr_same(&a->addr, &b->addr) && a->rank == b->rank &&
            strcmp(a->reason, b->reason) == 0 && a->offset == b->offset &&
            a->priority == b->priority;
 }
 
-static bool decision_same(const struct rsm_entry *a, const struct rsm_entry *b)
+static bool fsm__decision_same(const struct rsm_entry *a,
+                               const struct rsm_entry *b)
 {
     if (a->epoch != b->epoch || strcmp(a->group, b->group) != 0 ||
-        !addr_same(&a->master, &b->master) ||
-        !addr_same(&a->old_master, &b->old_master) ||
+        !fsm__addr_same(&a->master, &b->master) ||
+        !fsm__addr_same(&a->old_master, &b->old_master) ||
         a->n_ranked != b->n_ranked || strcmp(a->reason, b->reason) != 0 ||
         a->failover_kind != b->failover_kind ||
         a->old_offset != b->old_offset || a->new_offset != b->new_offset ||
@@ -564,19 +573,19 @@ static bool decision_same(const struct rsm_entry *a, const struct rsm_entry *b)
         a->switchover_method != b->switchover_method)
         return false;
     for (unsigned i = 0; i < a->n_ranked; i++) {
-        if (!ranked_same(&a->ranking[i], &b->ranking[i]))
+        if (!fsm__ranked_same(&a->ranking[i], &b->ranking[i]))
             return false;
     }
     return true;
 }
 
-static bool history_same(const struct rsm_history_item *a,
-                         const struct rsm_history_item *b)
+static bool fsm__history_same(const struct rsm_history_item *a,
+                              const struct rsm_history_item *b)
 {
     return a->epoch == b->epoch && a->kind == b->kind &&
            a->result == b->result &&
-           addr_same(&a->old_master, &b->old_master) &&
-           addr_same(&a->new_master, &b->new_master) &&
+           fsm__addr_same(&a->old_master, &b->old_master) &&
+           fsm__addr_same(&a->new_master, &b->new_master) &&
            a->decided_at_ms == b->decided_at_ms &&
            a->ended_at_ms == b->ended_at_ms && a->old_offset == b->old_offset &&
            a->new_offset == b->new_offset &&
@@ -584,44 +593,46 @@ static bool history_same(const struct rsm_history_item *a,
            strcmp(a->reason, b->reason) == 0;
 }
 
-static bool in_flight_same(const struct rsm_group *a, const struct rsm_group *b)
+static bool fsm__in_flight_same(const struct rsm_group *a,
+                                const struct rsm_group *b)
 {
     if (a->in_flight != b->in_flight)
         return false;
     if (!a->in_flight)
         return true;
-    return decision_same(&a->decision, &b->decision) &&
+    return fsm__decision_same(&a->decision, &b->decision) &&
            a->decided_at_ms == b->decided_at_ms && a->step == b->step;
 }
 
-static bool group_same(const struct rsm_group *a, const struct rsm_group *b)
+static bool fsm__group_same(const struct rsm_group *a,
+                            const struct rsm_group *b)
 {
     if (strcmp(a->name, b->name) != 0 || a->has_master != b->has_master ||
-        (a->has_master && !addr_same(&a->master, &b->master)) ||
+        (a->has_master && !fsm__addr_same(&a->master, &b->master)) ||
         strcmp(a->master_run_id, b->master_run_id) != 0 ||
         a->epoch != b->epoch || a->paused != b->paused ||
         a->n_members != b->n_members ||
-        !addrs_same(a->members, b->members, a->n_members) ||
-        !in_flight_same(a, b) || a->n_history != b->n_history ||
+        !fsm__addrs_same(a->members, b->members, a->n_members) ||
+        !fsm__in_flight_same(a, b) || a->n_history != b->n_history ||
         a->last_failover_end_ms != b->last_failover_end_ms ||
         memcmp(a->ended, b->ended, sizeof a->ended) != 0 ||
         !rsm_groupconf_equal(&a->settings, &b->settings))
         return false;
     for (unsigned i = 0; i < a->n_history; i++) {
-        if (!history_same(&a->history[i], &b->history[i]))
+        if (!fsm__history_same(&a->history[i], &b->history[i]))
             return false;
     }
     return true;
 }
 
-static bool agents_same(const struct rsm_fsm *a, const struct rsm_fsm *b)
+static bool fsm__agents_same(const struct rsm_fsm *a, const struct rsm_fsm *b)
 {
     if (strcmp(a->cluster_id, b->cluster_id) != 0 || a->n_agents != b->n_agents)
         return false;
     for (unsigned i = 0; i < a->n_agents; i++) {
         if (a->agents[i].id != b->agents[i].id ||
-            !addr_same(&a->agents[i].api, &b->agents[i].api) ||
-            !addr_same(&a->agents[i].http, &b->agents[i].http))
+            !fsm__addr_same(&a->agents[i].api, &b->agents[i].api) ||
+            !fsm__addr_same(&a->agents[i].http, &b->agents[i].http))
             return false;
     }
     return true;
@@ -630,10 +641,10 @@ static bool agents_same(const struct rsm_fsm *a, const struct rsm_fsm *b)
 bool rsm_fsm_equal(const struct rsm_fsm *a, const struct rsm_fsm *b)
 {
     if (a->n_groups != b->n_groups || a->applied != b->applied ||
-        a->rejected != b->rejected || !agents_same(a, b))
+        a->rejected != b->rejected || !fsm__agents_same(a, b))
         return false;
     for (size_t i = 0; i < a->n_groups; i++) {
-        if (!group_same(&a->groups[i], &b->groups[i]))
+        if (!fsm__group_same(&a->groups[i], &b->groups[i]))
             return false;
     }
     return true;

@@ -12,8 +12,8 @@
 static const char *const level_names[] = {"debug", "notice", "warning",
                                           "nothing"};
 
-static void value_of(const struct rsm_globalconf *c, const char *name,
-                     char *out, size_t len)
+static void globalconf__value_of(const struct rsm_globalconf *c,
+                                 const char *name, char *out, size_t len)
 {
     if (strcmp(name, "resolve-hostnames") == 0 ||
         strcmp(name, "announce-hostnames") == 0)
@@ -48,22 +48,22 @@ size_t rsm_globalconf_get(const struct rsm_globalconf *c, const char *pattern,
         if (fnmatch(pattern, params[i], FNM_CASEFOLD) != 0)
             continue;
         out[n].name = params[i];
-        value_of(c, params[i], out[n].value, sizeof out[n].value);
+        globalconf__value_of(c, params[i], out[n].value, sizeof out[n].value);
         n++;
     }
     return n;
 }
 
 /* "yes"/"no" (case-insensitive): 1, 0, or -1 for anything else. */
-static int yes_no(const char *v)
+static int globalconf__yes_no(const char *v)
 {
     if (strcasecmp(v, "yes") == 0)
         return 1;
     return strcasecmp(v, "no") == 0 ? 0 : -1;
 }
 
-static int bad_value(const char *param, const char *value, char *errmsg,
-                     size_t errlen)
+static int globalconf__bad_value(const char *param, const char *value,
+                                 char *errmsg, size_t errlen)
 {
     return rsm_errf(RSM_EINVAL, errmsg, errlen,
                     "Invalid value '%.64s' to SENTINEL CONFIG SET '%s'", value,
@@ -72,13 +72,13 @@ static int bad_value(const char *param, const char *value, char *errmsg,
 
 /* resolve-hostnames, announce-hostnames: only "yes" is what the agent
  * does. */
-static int set_hostnames(const char *param, const char *value, char *errmsg,
-                         size_t errlen)
+static int globalconf__set_hostnames(const char *param, const char *value,
+                                     char *errmsg, size_t errlen)
 {
-    int v = yes_no(value);
+    int v = globalconf__yes_no(value);
 
     if (v < 0)
-        return bad_value(param, value, errmsg, errlen);
+        return globalconf__bad_value(param, value, errmsg, errlen);
     if (v == 0)
         return rsm_errf(RSM_EREJECTED, errmsg, errlen,
                         "%s is always yes here: instances are reached and "
@@ -88,8 +88,9 @@ static int set_hostnames(const char *param, const char *value, char *errmsg,
     return 0;
 }
 
-static int set_loglevel(const char *value, enum rsm_globalconf_loglevel *level,
-                        char *errmsg, size_t errlen)
+static int globalconf__set_loglevel(const char *value,
+                                    enum rsm_globalconf_loglevel *level,
+                                    char *errmsg, size_t errlen)
 {
     if (strcasecmp(value, "verbose") == 0) {
         *level = RSM_GLOBALCONF_LOG_DEBUG;
@@ -101,7 +102,7 @@ static int set_loglevel(const char *value, enum rsm_globalconf_loglevel *level,
             return 0;
         }
     }
-    return bad_value("loglevel", value, errmsg, errlen);
+    return globalconf__bad_value("loglevel", value, errmsg, errlen);
 }
 
 int rsm_globalconf_set(const char *param, const char *value,
@@ -111,9 +112,11 @@ int rsm_globalconf_set(const char *param, const char *value,
 {
     *action = RSM_GLOBALCONF_KEEP;
     if (strcasecmp(param, "resolve-hostnames") == 0)
-        return set_hostnames("resolve-hostnames", value, errmsg, errlen);
+        return globalconf__set_hostnames("resolve-hostnames", value, errmsg,
+                                         errlen);
     if (strcasecmp(param, "announce-hostnames") == 0)
-        return set_hostnames("announce-hostnames", value, errmsg, errlen);
+        return globalconf__set_hostnames("announce-hostnames", value, errmsg,
+                                         errlen);
     if (strcasecmp(param, "announce-ip") == 0 ||
         strcasecmp(param, "announce-port") == 0)
         return rsm_errf(RSM_EREJECTED, errmsg, errlen,
@@ -130,7 +133,7 @@ int rsm_globalconf_set(const char *param, const char *value,
                         "--requirepass-file (RSM_REQUIREPASS) on each "
                         "agent; it is never set through the port");
     if (strcasecmp(param, "loglevel") == 0) {
-        int rv = set_loglevel(value, log_level, errmsg, errlen);
+        int rv = globalconf__set_loglevel(value, log_level, errmsg, errlen);
         if (rv == 0)
             *action = RSM_GLOBALCONF_SET_LOGLEVEL;
         return rv;

@@ -11,8 +11,8 @@
 #include <strings.h>
 
 /* A whole decimal number in [min, max], nothing else around it. */
-static bool parse_range(const char *s, long long min, long long max,
-                        long long *out)
+static bool groupconf__parse_range(const char *s, long long min, long long max,
+                                   long long *out)
 {
     char *end;
     long long v;
@@ -63,19 +63,19 @@ int rsm_groupconf_parse(struct rsm_group_settings *s, const char *option,
                             refused[i].why);
     }
     if (strcasecmp(option, "down-after-milliseconds") == 0) {
-        if (!parse_range(value, 1, RSM_GROUPCONF_MS_MAX, &v))
+        if (!groupconf__parse_range(value, 1, RSM_GROUPCONF_MS_MAX, &v))
             goto bad_value;
         s->down_after_ms = v;
     } else if (strcasecmp(option, "failover-timeout") == 0) {
-        if (!parse_range(value, 1, RSM_GROUPCONF_MS_MAX, &v))
+        if (!groupconf__parse_range(value, 1, RSM_GROUPCONF_MS_MAX, &v))
             goto bad_value;
         s->failover_timeout_ms = v;
     } else if (strcasecmp(option, "quorum") == 0) {
-        if (!parse_range(value, 1, RSM_GROUPCONF_QUORUM_MAX, &v))
+        if (!groupconf__parse_range(value, 1, RSM_GROUPCONF_QUORUM_MAX, &v))
             goto bad_value;
         s->quorum = (unsigned)v;
     } else if (strcasecmp(option, "parallel-syncs") == 0) {
-        if (!parse_range(value, 1, RSM_GROUPCONF_SYNCS_MAX, &v))
+        if (!groupconf__parse_range(value, 1, RSM_GROUPCONF_SYNCS_MAX, &v))
             goto bad_value;
         s->parallel_syncs = (unsigned)v;
     } else {
@@ -91,8 +91,8 @@ bad_value:
                     option);
 }
 
-static int out_of_range(const char *field, long long v, long long max,
-                        char *errmsg, size_t errlen)
+static int groupconf__out_of_range(const char *field, long long v,
+                                   long long max, char *errmsg, size_t errlen)
 {
     return rsm_errf(RSM_EINVAL, errmsg, errlen,
                     "%s: %lld out of range 1-%lld (0: not set)", field, v, max);
@@ -102,19 +102,20 @@ int rsm_groupconf_check(const struct rsm_group_settings *s, bool need_one,
                         char *errmsg, size_t errlen)
 {
     if (s->down_after_ms < 0 || s->down_after_ms > RSM_GROUPCONF_MS_MAX)
-        return out_of_range("down_after_ms", (long long)s->down_after_ms,
-                            RSM_GROUPCONF_MS_MAX, errmsg, errlen);
+        return groupconf__out_of_range("down_after_ms",
+                                       (long long)s->down_after_ms,
+                                       RSM_GROUPCONF_MS_MAX, errmsg, errlen);
     if (s->failover_timeout_ms < 0 ||
         s->failover_timeout_ms > RSM_GROUPCONF_MS_MAX)
-        return out_of_range("failover_timeout_ms",
-                            (long long)s->failover_timeout_ms,
-                            RSM_GROUPCONF_MS_MAX, errmsg, errlen);
+        return groupconf__out_of_range("failover_timeout_ms",
+                                       (long long)s->failover_timeout_ms,
+                                       RSM_GROUPCONF_MS_MAX, errmsg, errlen);
     if (s->quorum > RSM_GROUPCONF_QUORUM_MAX)
-        return out_of_range("quorum", s->quorum, RSM_GROUPCONF_QUORUM_MAX,
-                            errmsg, errlen);
+        return groupconf__out_of_range(
+            "quorum", s->quorum, RSM_GROUPCONF_QUORUM_MAX, errmsg, errlen);
     if (s->parallel_syncs > RSM_GROUPCONF_SYNCS_MAX)
-        return out_of_range("parallel_syncs", s->parallel_syncs,
-                            RSM_GROUPCONF_SYNCS_MAX, errmsg, errlen);
+        return groupconf__out_of_range("parallel_syncs", s->parallel_syncs,
+                                       RSM_GROUPCONF_SYNCS_MAX, errmsg, errlen);
     if (need_one && s->down_after_ms == 0 && s->failover_timeout_ms == 0 &&
         s->quorum == 0 && s->parallel_syncs == 0)
         return rsm_errf(RSM_EINVAL, errmsg, errlen, "settings: none set");

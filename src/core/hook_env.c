@@ -40,7 +40,7 @@ bool rsm_hook_env_is_secret(const char *name)
     return false;
 }
 
-static bool is_event_var(const char *name)
+static bool hook_env__is_event_var(const char *name)
 {
     for (int i = 0; i < EV_COUNT; i++)
         if (strcmp(name, event_vars[i]) == 0)
@@ -48,7 +48,8 @@ static bool is_event_var(const char *name)
     return false;
 }
 
-static bool listed(const struct rsm_hook_env_list *l, const char *name)
+static bool hook_env__listed(const struct rsm_hook_env_list *l,
+                             const char *name)
 {
     for (unsigned i = 0; i < l->n; i++)
         if (strcmp(l->names[i], name) == 0)
@@ -57,7 +58,7 @@ static bool listed(const struct rsm_hook_env_list *l, const char *name)
 }
 
 /* Check one name (already trimmed); 0 or RSM_EINVAL. */
-static int check_name(const char *name, char *errmsg, size_t errlen)
+static int hook_env__check_name(const char *name, char *errmsg, size_t errlen)
 {
     size_t n = strlen(name);
 
@@ -80,7 +81,7 @@ static int check_name(const char *name, char *errmsg, size_t errlen)
                         "%s holds a secret of the agent and is never "
                         "passed to the hook",
                         name);
-    if (is_event_var(name))
+    if (hook_env__is_event_var(name))
         return rsm_errf(RSM_EINVAL, errmsg, errlen,
                         "%s is set by the agent for each failover", name);
     return 0;
@@ -102,15 +103,16 @@ int rsm_hook_env_add(struct rsm_hook_env_list *l, const char *text,
             s++;
         while (e > s && isblank((unsigned char)e[-1]))
             e--;
-        /* one byte over the limit is enough for check_name to refuse */
+        /* one byte over the limit is enough for hook_env__check_name()
+         * to refuse */
         len = (size_t)(e - s) < sizeof name - 1 ? (size_t)(e - s)
                                                 : sizeof name - 1;
         memcpy(name, s, len);
         name[len] = '\0';
-        rv = check_name(name, errmsg, errlen);
+        rv = hook_env__check_name(name, errmsg, errlen);
         if (rv != 0)
             return rv;
-        if (strcmp(name, "PATH") != 0 && !listed(&out, name)) {
+        if (strcmp(name, "PATH") != 0 && !hook_env__listed(&out, name)) {
             if (out.n == RSM_HOOK_ENV_MAX)
                 return rsm_errf(RSM_EINVAL, errmsg, errlen,
                                 "more than %d variables for the hook",
@@ -127,7 +129,7 @@ int rsm_hook_env_add(struct rsm_hook_env_list *l, const char *text,
 }
 
 /* The value of `name` in env (the first entry), or NULL. */
-static const char *lookup(char *const *env, const char *name)
+static const char *hook_env__lookup(char *const *env, const char *name)
 {
     size_t n = strlen(name);
 
@@ -147,7 +149,7 @@ int rsm_hook_env_build(char *const *env, const struct rsm_hook_env_list *l,
 {
     struct var vars[EV_COUNT + 1 + RSM_HOOK_ENV_MAX];
     struct rsm_hook_event_text t;
-    const char *path = lookup(env, "PATH");
+    const char *path = hook_env__lookup(env, "PATH");
     size_t n = 0, size;
     char **envp, *p;
 
@@ -158,11 +160,12 @@ int rsm_hook_env_build(char *const *env, const struct rsm_hook_env_list *l,
     vars[n++] = (struct var){event_vars[EV_NEW], t.new_master};
     vars[n++] = (struct var){"PATH", path ? path : RSM_HOOK_DEFAULT_PATH};
     for (unsigned i = 0; i < l->n && i < RSM_HOOK_ENV_MAX; i++) {
-        const char *v = lookup(env, l->names[i]);
+        const char *v = hook_env__lookup(env, l->names[i]);
         /* a secret, an event variable or PATH here is a bug of the
          * caller's: left out all the same */
         if (v == NULL || rsm_hook_env_is_secret(l->names[i]) ||
-            is_event_var(l->names[i]) || strcmp(l->names[i], "PATH") == 0)
+            hook_env__is_event_var(l->names[i]) ||
+            strcmp(l->names[i], "PATH") == 0)
             continue;
         vars[n++] = (struct var){l->names[i], v};
     }

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static enum rsm_identity_verdict say(enum rsm_identity_verdict v, char *why,
-                                     size_t len, const char *fmt, ...)
+static enum rsm_identity_verdict identity__say(enum rsm_identity_verdict v,
+                                               char *why, size_t len,
+                                               const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static enum rsm_identity_verdict say(enum rsm_identity_verdict v, char *why,
-                                     size_t len, const char *fmt, ...)
+static enum rsm_identity_verdict identity__say(enum rsm_identity_verdict v,
+                                               char *why, size_t len,
+                                               const char *fmt, ...)
 {
     va_list ap;
 
@@ -32,24 +34,27 @@ rsm_identity_check(const struct rsm_identity_claim *claim, uint64_t asked,
     if (why != NULL && len > 0)
         why[0] = '\0';
     if (claim->agent_id == 0)
-        return say(RSM_IDENTITY_MISSING, why, len,
-                   "the answer names no agent id (an agent older than "
-                   "identities, or not an agent)");
+        return identity__say(
+            RSM_IDENTITY_MISSING, why, len,
+            "the answer names no agent id (an agent older than "
+            "identities, or not an agent)");
     if (claim->agent_id == self && asked != self)
-        return say(RSM_IDENTITY_SELF, why, len,
-                   "answered as agent %" PRIu64 " (this agent): the address "
-                   "of agent %" PRIu64 " points here",
-                   self, asked);
+        return identity__say(RSM_IDENTITY_SELF, why, len,
+                             "answered as agent %" PRIu64
+                             " (this agent): the address "
+                             "of agent %" PRIu64 " points here",
+                             self, asked);
     if (claim->agent_id != asked)
-        return say(RSM_IDENTITY_OTHER_AGENT, why, len,
-                   "answered as agent %" PRIu64 ", not agent %" PRIu64
-                   ": its address points at another member",
-                   claim->agent_id, asked);
+        return identity__say(RSM_IDENTITY_OTHER_AGENT, why, len,
+                             "answered as agent %" PRIu64 ", not agent %" PRIu64
+                             ": its address points at another member",
+                             claim->agent_id, asked);
     if (cluster[0] != '\0' && theirs[0] != '\0' && strcmp(cluster, theirs) != 0)
-        return say(RSM_IDENTITY_OTHER_CLUSTER, why, len,
-                   "agent %" PRIu64 " belongs to cluster %.40s, this group "
-                   "is %s",
-                   asked, theirs, cluster);
+        return identity__say(RSM_IDENTITY_OTHER_CLUSTER, why, len,
+                             "agent %" PRIu64
+                             " belongs to cluster %.40s, this group "
+                             "is %s",
+                             asked, theirs, cluster);
     return RSM_IDENTITY_OK;
 }
 
@@ -63,10 +68,10 @@ rsm_identity_check_addr(const struct rsm_addr *peer, uint64_t asked,
         why[0] = '\0';
     if (self_api->port == 0 || !rsm_addr_equal(peer, self_api))
         return RSM_IDENTITY_OK;
-    return say(RSM_IDENTITY_ADDR_IS_SELF, why, len,
-               "the client address of agent %" PRIu64 " (%s) is this "
-               "agent's own",
-               asked, rsm_addr_format(peer, a, sizeof a));
+    return identity__say(RSM_IDENTITY_ADDR_IS_SELF, why, len,
+                         "the client address of agent %" PRIu64 " (%s) is this "
+                         "agent's own",
+                         asked, rsm_addr_format(peer, a, sizeof a));
 }
 
 const char *rsm_identity_verdict_str(enum rsm_identity_verdict v)

@@ -34,24 +34,24 @@ struct parser {
  * Helpers
  * ---------------------------------------------------------------------- */
 
-static bool span_eq(struct span s, const char *lit)
+static bool info__span_eq(struct span s, const char *lit)
 {
     size_t n = strlen(lit);
 
     return s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
-static int quote_len(struct span s)
+static int info__quote_len(struct span s)
 {
     return (int)(s.n < QUOTE_MAX ? s.n : QUOTE_MAX);
 }
 
 /* Report code with "line N: <key>: <detail>" (or "line N: <detail>" when
  * there is no key) in the parser's errmsg. */
-static int fail(const struct parser *ps, int code, const char *fmt, ...)
+static int info__fail(const struct parser *ps, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(const struct parser *ps, int code, const char *fmt, ...)
+static int info__fail(const struct parser *ps, int code, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -60,7 +60,7 @@ static int fail(const struct parser *ps, int code, const char *fmt, ...)
         return code;
     if (ps->key.n > 0)
         n = snprintf(ps->errmsg, ps->errlen, "line %u: %.*s: ", ps->line,
-                     quote_len(ps->key), ps->key.p);
+                     info__quote_len(ps->key), ps->key.p);
     else
         n = snprintf(ps->errmsg, ps->errlen, "line %u: ", ps->line);
     if (n < 0 || (size_t)n >= ps->errlen)
@@ -73,8 +73,8 @@ static int fail(const struct parser *ps, int code, const char *fmt, ...)
 
 /* Parse a decimal integer (optional '-', digits only, nothing else) into
  * *out and check min <= value <= max. */
-static int parse_int(const struct parser *ps, struct span v, int64_t min,
-                     int64_t max, int64_t *out)
+static int info__parse_int(const struct parser *ps, struct span v, int64_t min,
+                           int64_t max, int64_t *out)
 {
     bool neg = v.n > 0 && v.p[0] == '-';
     uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -82,17 +82,17 @@ static int parse_int(const struct parser *ps, struct span v, int64_t min,
     int64_t val;
 
     if (v.n == (neg ? 1u : 0u))
-        return fail(ps, RSM_EPARSE, "empty number");
+        return info__fail(ps, RSM_EPARSE, "empty number");
     for (size_t i = neg; i < v.n; i++) {
         if (v.p[i] < '0' || v.p[i] > '9')
-            return fail(ps, RSM_EPARSE, "'%.*s' is not a number", quote_len(v),
-                        v.p);
+            return info__fail(ps, RSM_EPARSE, "'%.*s' is not a number",
+                              info__quote_len(v), v.p);
     }
     for (size_t i = neg; i < v.n; i++) {
         unsigned d = (unsigned)(v.p[i] - '0');
         if (mag > (limit - d) / 10)
-            return fail(ps, RSM_ERANGE, "'%.*s' overflows 64 bits",
-                        quote_len(v), v.p);
+            return info__fail(ps, RSM_ERANGE, "'%.*s' overflows 64 bits",
+                              info__quote_len(v), v.p);
         mag = mag * 10 + d;
     }
     if (neg)
@@ -100,35 +100,37 @@ static int parse_int(const struct parser *ps, struct span v, int64_t min,
     else
         val = (int64_t)mag;
     if (val < min || val > max)
-        return fail(ps, RSM_ERANGE, "%lld out of range %lld..%lld",
-                    (long long)val, (long long)min, (long long)max);
+        return info__fail(ps, RSM_ERANGE, "%lld out of range %lld..%lld",
+                          (long long)val, (long long)min, (long long)max);
     *out = val;
     return 0;
 }
 
 /* "0" or "1". */
-static int parse_flag(const struct parser *ps, struct span v, bool *out)
+static int info__parse_flag(const struct parser *ps, struct span v, bool *out)
 {
-    if (span_eq(v, "0") || span_eq(v, "1")) {
+    if (info__span_eq(v, "0") || info__span_eq(v, "1")) {
         *out = v.p[0] == '1';
         return 0;
     }
-    return fail(ps, RSM_EPARSE, "'%.*s' is not 0 or 1", quote_len(v), v.p);
+    return info__fail(ps, RSM_EPARSE, "'%.*s' is not 0 or 1",
+                      info__quote_len(v), v.p);
 }
 
 /* Copy a value of visible ASCII characters (no spaces, no controls) into
  * buf of size len, NUL-terminated. */
-static int copy_word(const struct parser *ps, struct span v, char *buf,
-                     size_t len)
+static int info__copy_word(const struct parser *ps, struct span v, char *buf,
+                           size_t len)
 {
     if (v.n == 0)
-        return fail(ps, RSM_EPARSE, "empty value");
+        return info__fail(ps, RSM_EPARSE, "empty value");
     if (v.n >= len)
-        return fail(ps, RSM_EPARSE, "value longer than %zu bytes", len - 1);
+        return info__fail(ps, RSM_EPARSE, "value longer than %zu bytes",
+                          len - 1);
     for (size_t i = 0; i < v.n; i++) {
         unsigned char c = (unsigned char)v.p[i];
         if (c <= ' ' || c > '~')
-            return fail(ps, RSM_EPARSE, "bad byte 0x%02x in value", c);
+            return info__fail(ps, RSM_EPARSE, "bad byte 0x%02x in value", c);
     }
     memcpy(buf, v.p, v.n);
     buf[v.n] = '\0';
@@ -136,17 +138,17 @@ static int copy_word(const struct parser *ps, struct span v, char *buf,
 }
 
 /* A host name or address, checked by the same rules as every rsm_addr. */
-static int copy_host(const struct parser *ps, struct span v, char *buf,
-                     size_t len)
+static int info__copy_host(const struct parser *ps, struct span v, char *buf,
+                           size_t len)
 {
     struct rsm_addr tmp;
     char why[RSM_ERRMSG_SIZE];
-    int rv = copy_word(ps, v, buf, len);
+    int rv = info__copy_word(ps, v, buf, len);
 
     if (rv != 0)
         return rv;
     if (rsm_addr_set(&tmp, buf, 1, why, sizeof why) != 0)
-        return fail(ps, RSM_EPARSE, "%s", why);
+        return info__fail(ps, RSM_EPARSE, "%s", why);
     return 0;
 }
 
@@ -167,110 +169,121 @@ struct field {
 
 #define MEMBER(ps, f, type) ((type *)((char *)(ps)->info + (f)->off))
 
-static int set_i64(struct parser *ps, const struct field *f, struct span v)
+static int info__set_i64(struct parser *ps, const struct field *f,
+                         struct span v)
 {
-    return parse_int(ps, v, INT64_MIN, INT64_MAX, MEMBER(ps, f, int64_t));
+    return info__parse_int(ps, v, INT64_MIN, INT64_MAX, MEMBER(ps, f, int64_t));
 }
 
-static int set_flag(struct parser *ps, const struct field *f, struct span v)
+static int info__set_flag(struct parser *ps, const struct field *f,
+                          struct span v)
 {
-    return parse_flag(ps, v, MEMBER(ps, f, bool));
+    return info__parse_flag(ps, v, MEMBER(ps, f, bool));
 }
 
 _Static_assert(RSM_RUNID_LEN == RSM_REPLID_LEN, "set_id serves both ids");
 
 /* master_replid, run_id: exactly 40 hex digits. */
-static int set_id(struct parser *ps, const struct field *f, struct span v)
+static int info__set_id(struct parser *ps, const struct field *f, struct span v)
 {
     char *dst = MEMBER(ps, f, char);
 
     if (v.n != RSM_RUNID_LEN)
-        return fail(ps, RSM_EPARSE, "expected %d hex digits, got %zu bytes",
-                    RSM_RUNID_LEN, v.n);
+        return info__fail(ps, RSM_EPARSE,
+                          "expected %d hex digits, got %zu bytes",
+                          RSM_RUNID_LEN, v.n);
     for (size_t i = 0; i < v.n; i++) {
         char c = v.p[i];
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
               (c >= 'A' && c <= 'F')))
-            return fail(ps, RSM_EPARSE, "'%.*s' is not hexadecimal",
-                        quote_len(v), v.p);
+            return info__fail(ps, RSM_EPARSE, "'%.*s' is not hexadecimal",
+                              info__quote_len(v), v.p);
     }
     memcpy(dst, v.p, v.n);
     dst[v.n] = '\0';
     return 0;
 }
 
-static int set_version(struct parser *ps, const struct field *f, struct span v)
+static int info__set_version(struct parser *ps, const struct field *f,
+                             struct span v)
 {
-    return copy_word(ps, v, ps->info->redis_version,
-                     sizeof ps->info->redis_version);
+    return info__copy_word(ps, v, ps->info->redis_version,
+                           sizeof ps->info->redis_version);
 }
 
-static int set_failover_state(struct parser *ps, const struct field *f,
-                              struct span v)
+static int info__set_failover_state(struct parser *ps, const struct field *f,
+                                    struct span v)
 {
     (void)f;
-    if (span_eq(v, "no-failover"))
+    if (info__span_eq(v, "no-failover"))
         ps->info->failover_state = RSM_FOCMD_NONE;
-    else if (span_eq(v, "waiting-for-sync"))
+    else if (info__span_eq(v, "waiting-for-sync"))
         ps->info->failover_state = RSM_FOCMD_WAITING_SYNC;
-    else if (span_eq(v, "failover-in-progress"))
+    else if (info__span_eq(v, "failover-in-progress"))
         ps->info->failover_state = RSM_FOCMD_IN_PROGRESS;
     else
-        return fail(ps, RSM_EPARSE, "unknown master_failover_state '%.*s'",
-                    quote_len(v), v.p);
+        return info__fail(ps, RSM_EPARSE,
+                          "unknown master_failover_state '%.*s'",
+                          info__quote_len(v), v.p);
     return 0;
 }
 
-static int set_role(struct parser *ps, const struct field *f, struct span v)
+static int info__set_role(struct parser *ps, const struct field *f,
+                          struct span v)
 {
-    if (span_eq(v, "master"))
+    if (info__span_eq(v, "master"))
         ps->info->role = RSM_ROLE_MASTER;
-    else if (span_eq(v, "slave"))
+    else if (info__span_eq(v, "slave"))
         ps->info->role = RSM_ROLE_REPLICA;
     else
-        return fail(ps, RSM_EPARSE, "unknown role '%.*s'", quote_len(v), v.p);
+        return info__fail(ps, RSM_EPARSE, "unknown role '%.*s'",
+                          info__quote_len(v), v.p);
     return 0;
 }
 
-static int set_link(struct parser *ps, const struct field *f, struct span v)
+static int info__set_link(struct parser *ps, const struct field *f,
+                          struct span v)
 {
-    if (span_eq(v, "up"))
+    if (info__span_eq(v, "up"))
         ps->info->link_up = true;
-    else if (span_eq(v, "down"))
+    else if (info__span_eq(v, "down"))
         ps->info->link_up = false;
     else
-        return fail(ps, RSM_EPARSE, "'%.*s' is neither up nor down",
-                    quote_len(v), v.p);
+        return info__fail(ps, RSM_EPARSE, "'%.*s' is neither up nor down",
+                          info__quote_len(v), v.p);
     return 0;
 }
 
 /* master_host and master_port arrive on separate lines (in either order,
  * possibly in separate replies): each is checked on its own and stored into
  * info->master as it comes. */
-static int set_host(struct parser *ps, const struct field *f, struct span v)
+static int info__set_host(struct parser *ps, const struct field *f,
+                          struct span v)
 {
     char host[RSM_HOST_MAX];
-    int rv = copy_host(ps, v, host, sizeof host);
+    int rv = info__copy_host(ps, v, host, sizeof host);
 
     if (rv == 0)
         memcpy(ps->info->master.host, host, strlen(host) + 1);
     return rv;
 }
 
-static int set_port(struct parser *ps, const struct field *f, struct span v)
+static int info__set_port(struct parser *ps, const struct field *f,
+                          struct span v)
 {
     int64_t port;
-    int rv = parse_int(ps, v, 1, 65535, &port);
+    int rv = info__parse_int(ps, v, 1, 65535, &port);
 
     if (rv == 0)
         ps->info->master.port = (uint16_t)port;
     return rv;
 }
 
-static int set_priority(struct parser *ps, const struct field *f, struct span v)
+static int info__set_priority(struct parser *ps, const struct field *f,
+                              struct span v)
 {
     int64_t prio;
-    int rv = parse_int(ps, v, 0, INT_MAX, &prio);
+    int rv = info__parse_int(ps, v, 0, INT_MAX, &prio);
 
     if (rv == 0) {
         ps->info->priority = (int)prio;
@@ -281,11 +294,11 @@ static int set_priority(struct parser *ps, const struct field *f, struct span v)
 
 /* replica_announced:0|1, stored inverted so that "absent" (older Redis)
  * means announced, as Sentinel takes it. */
-static int set_announced(struct parser *ps, const struct field *f,
-                         struct span v)
+static int info__set_announced(struct parser *ps, const struct field *f,
+                               struct span v)
 {
     bool announced = true;
-    int rv = parse_flag(ps, v, &announced);
+    int rv = info__parse_flag(ps, v, &announced);
 
     (void)f;
     if (rv == 0)
@@ -293,10 +306,11 @@ static int set_announced(struct parser *ps, const struct field *f,
     return rv;
 }
 
-static int set_count(struct parser *ps, const struct field *f, struct span v)
+static int info__set_count(struct parser *ps, const struct field *f,
+                           struct span v)
 {
     int64_t n;
-    int rv = parse_int(ps, v, 0, UINT_MAX, &n);
+    int rv = info__parse_int(ps, v, 0, UINT_MAX, &n);
 
     if (rv == 0)
         ps->info->connected_replicas = (unsigned)n;
@@ -306,26 +320,26 @@ static int set_count(struct parser *ps, const struct field *f, struct span v)
 #define AT(member) offsetof(struct rsm_info, member)
 
 static const struct field fields[] = {
-    {"role", set_role, 0},
-    {"master_host", set_host, 0},
-    {"master_port", set_port, 0},
-    {"master_link_status", set_link, 0},
-    {"master_last_io_seconds_ago", set_i64, AT(master_last_io_s)},
-    {"master_link_down_since_seconds", set_i64, AT(link_down_since_s)},
-    {"master_sync_in_progress", set_flag, AT(sync_in_progress)},
-    {"slave_repl_offset", set_i64, AT(slave_repl_offset)},
-    {"master_repl_offset", set_i64, AT(master_repl_offset)},
-    {"slave_priority", set_priority, 0},
-    {"replica_priority", set_priority, 0},
-    {"slave_read_only", set_flag, AT(read_only)},
-    {"replica_read_only", set_flag, AT(read_only)},
-    {"replica_announced", set_announced, 0},
-    {"master_replid", set_id, AT(master_replid)},
-    {"run_id", set_id, AT(run_id)},
-    {"redis_version", set_version, 0},
-    {"loading", set_flag, AT(loading)},
-    {"connected_slaves", set_count, 0},
-    {"master_failover_state", set_failover_state, 0},
+    {"role", info__set_role, 0},
+    {"master_host", info__set_host, 0},
+    {"master_port", info__set_port, 0},
+    {"master_link_status", info__set_link, 0},
+    {"master_last_io_seconds_ago", info__set_i64, AT(master_last_io_s)},
+    {"master_link_down_since_seconds", info__set_i64, AT(link_down_since_s)},
+    {"master_sync_in_progress", info__set_flag, AT(sync_in_progress)},
+    {"slave_repl_offset", info__set_i64, AT(slave_repl_offset)},
+    {"master_repl_offset", info__set_i64, AT(master_repl_offset)},
+    {"slave_priority", info__set_priority, 0},
+    {"replica_priority", info__set_priority, 0},
+    {"slave_read_only", info__set_flag, AT(read_only)},
+    {"replica_read_only", info__set_flag, AT(read_only)},
+    {"replica_announced", info__set_announced, 0},
+    {"master_replid", info__set_id, AT(master_replid)},
+    {"run_id", info__set_id, AT(run_id)},
+    {"redis_version", info__set_version, 0},
+    {"loading", info__set_flag, AT(loading)},
+    {"connected_slaves", info__set_count, 0},
+    {"master_failover_state", info__set_failover_state, 0},
 };
 
 /* ------------------------------------------------------------------------
@@ -333,7 +347,7 @@ static const struct field fields[] = {
  * ---------------------------------------------------------------------- */
 
 /* "slave" followed by digits only. */
-static bool is_replica_key(struct span key)
+static bool info__is_replica_key(struct span key)
 {
     if (key.n <= 5 || memcmp(key.p, "slave", 5) != 0)
         return false;
@@ -345,9 +359,9 @@ static bool is_replica_key(struct span key)
 }
 
 /* One "name=value" item of a replica line. */
-static int replica_item(struct parser *ps, struct span item,
-                        struct rsm_info_replica *r, bool *has_ip,
-                        bool *has_port)
+static int info__replica_item(struct parser *ps, struct span item,
+                              struct rsm_info_replica *r, bool *has_ip,
+                              bool *has_port)
 {
     const char *eq = memchr(item.p, '=', item.n);
     struct span name, v;
@@ -355,26 +369,26 @@ static int replica_item(struct parser *ps, struct span item,
     int rv = 0;
 
     if (eq == NULL)
-        return fail(ps, RSM_EPARSE, "no '=' in '%.*s'", quote_len(item),
-                    item.p);
+        return info__fail(ps, RSM_EPARSE, "no '=' in '%.*s'",
+                          info__quote_len(item), item.p);
     name = (struct span){item.p, (size_t)(eq - item.p)};
     v = (struct span){eq + 1, item.n - name.n - 1};
-    if (span_eq(name, "ip")) {
-        rv = copy_host(ps, v, r->ip, sizeof r->ip);
+    if (info__span_eq(name, "ip")) {
+        rv = info__copy_host(ps, v, r->ip, sizeof r->ip);
         *has_ip = rv == 0;
-    } else if (span_eq(name, "port")) {
+    } else if (info__span_eq(name, "port")) {
         /* 0 is real: a SYNC client that announced no port (redis-cli
          * --replica, backup tools). */
-        rv = parse_int(ps, v, 0, 65535, &n);
+        rv = info__parse_int(ps, v, 0, 65535, &n);
         if (rv == 0)
             r->port = (uint16_t)n;
         *has_port = rv == 0;
-    } else if (span_eq(name, "state")) {
-        rv = copy_word(ps, v, r->state, sizeof r->state);
-    } else if (span_eq(name, "offset")) {
-        rv = parse_int(ps, v, INT64_MIN, INT64_MAX, &r->offset);
-    } else if (span_eq(name, "lag")) {
-        rv = parse_int(ps, v, INT64_MIN, INT64_MAX, &r->lag);
+    } else if (info__span_eq(name, "state")) {
+        rv = info__copy_word(ps, v, r->state, sizeof r->state);
+    } else if (info__span_eq(name, "offset")) {
+        rv = info__parse_int(ps, v, INT64_MIN, INT64_MAX, &r->offset);
+    } else if (info__span_eq(name, "lag")) {
+        rv = info__parse_int(ps, v, INT64_MIN, INT64_MAX, &r->lag);
     }
     return rv;
 }
@@ -383,7 +397,7 @@ static int replica_item(struct parser *ps, struct span item,
  * gaps; so a second reply parsed into the same struct overwrites slots
  * rather than appending duplicates. Lines past RSM_INFO_MAX_REPLICAS are
  * checked, then dropped. */
-static int parse_replica(struct parser *ps, struct span v)
+static int info__parse_replica(struct parser *ps, struct span v)
 {
     struct span digits = {ps->key.p + 5, ps->key.n - 5};
     struct rsm_info *info = ps->info;
@@ -391,23 +405,24 @@ static int parse_replica(struct parser *ps, struct span v)
     bool has_ip = false, has_port = false;
     int64_t idx;
     size_t start = 0;
-    int rv = parse_int(ps, digits, 0, INT_MAX, &idx);
+    int rv = info__parse_int(ps, digits, 0, INT_MAX, &idx);
 
     if (rv != 0)
         return rv;
     if (idx > (int64_t)info->n_replicas && idx < RSM_INFO_MAX_REPLICAS)
-        return fail(ps, RSM_EPARSE, "listed before slave%u", info->n_replicas);
+        return info__fail(ps, RSM_EPARSE, "listed before slave%u",
+                          info->n_replicas);
     while (start <= v.n) {
         const char *comma = memchr(v.p + start, ',', v.n - start);
         size_t end = comma ? (size_t)(comma - v.p) : v.n;
-        rv = replica_item(ps, (struct span){v.p + start, end - start}, &r,
-                          &has_ip, &has_port);
+        rv = info__replica_item(ps, (struct span){v.p + start, end - start}, &r,
+                                &has_ip, &has_port);
         if (rv != 0)
             return rv;
         start = end + 1;
     }
     if (!has_ip || !has_port)
-        return fail(ps, RSM_EPARSE, "no %s", has_ip ? "port" : "ip");
+        return info__fail(ps, RSM_EPARSE, "no %s", has_ip ? "port" : "ip");
     if (idx < RSM_INFO_MAX_REPLICAS) {
         info->replicas[idx] = r;
         if (idx == (int64_t)info->n_replicas)
@@ -420,7 +435,7 @@ static int parse_replica(struct parser *ps, struct span v)
  * Lines
  * ---------------------------------------------------------------------- */
 
-static int parse_line(struct parser *ps, struct span line)
+static int info__parse_line(struct parser *ps, struct span line)
 {
     const char *colon;
     struct span v;
@@ -430,15 +445,15 @@ static int parse_line(struct parser *ps, struct span line)
     colon = memchr(line.p, ':', line.n);
     if (colon == NULL) {
         ps->key = (struct span){"", 0};
-        return fail(ps, RSM_EPARSE, "no ':' in '%.*s'", quote_len(line),
-                    line.p);
+        return info__fail(ps, RSM_EPARSE, "no ':' in '%.*s'",
+                          info__quote_len(line), line.p);
     }
     ps->key = (struct span){line.p, (size_t)(colon - line.p)};
     v = (struct span){colon + 1, line.n - ps->key.n - 1};
-    if (is_replica_key(ps->key))
-        return parse_replica(ps, v);
+    if (info__is_replica_key(ps->key))
+        return info__parse_replica(ps, v);
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        if (span_eq(ps->key, fields[i].key))
+        if (info__span_eq(ps->key, fields[i].key))
             return fields[i].fn(ps, &fields[i], v);
     }
     return 0; /* unknown fields are someone else's business */
@@ -479,14 +494,14 @@ int rsm_info_parse(struct rsm_info *info, const char *text, size_t len,
             const char *colon = memchr(line.p, ':', line.n);
             ps.key =
                 (struct span){line.p, colon ? (size_t)(colon - line.p) : 0};
-            return fail(&ps, RSM_ETRUNC,
-                        "input ends in the middle of the line '%.*s'",
-                        quote_len(line), line.p);
+            return info__fail(&ps, RSM_ETRUNC,
+                              "input ends in the middle of the line '%.*s'",
+                              info__quote_len(line), line.p);
         }
         pos += line.n + 1;
         if (line.n > 0 && line.p[line.n - 1] == '\r')
             line.n--;
-        rv = parse_line(&ps, line);
+        rv = info__parse_line(&ps, line);
         if (rv != 0)
             return rv;
     }

@@ -17,12 +17,13 @@
  * Encoding
  * ===================================================================== */
 
-static const char *addr_or_dash(const struct rsm_addr *a, char *buf, size_t len)
+static const char *leaderview__addr_or_dash(const struct rsm_addr *a, char *buf,
+                                            size_t len)
 {
     return rsm_addr_format_or(a, buf, len, "-");
 }
 
-static char role_char(enum rsm_role r)
+static char leaderview__role_char(enum rsm_role r)
 {
     return r == RSM_ROLE_MASTER ? 'm' : r == RSM_ROLE_REPLICA ? 'r' : '?';
 }
@@ -35,7 +36,8 @@ void rsm_leaderview_encode_header(struct rsm_textbuf *t,
                        o->cluster_id[0] ? o->cluster_id : "-");
 }
 
-static void encode_instance(struct rsm_textbuf *t,
+static void
+leaderview__encode_instance(struct rsm_textbuf *t,
                             const struct rsm_leaderview_instance *in)
 {
     const struct rsm_info_summary *s = &in->info;
@@ -59,11 +61,11 @@ static void encode_instance(struct rsm_textbuf *t,
         t,
         "i %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %c %s %" PRId64
         " %d %" PRId64 " %s\n",
-        addr_or_dash(&in->addr, a, sizeof a), flags, in->down_ms,
+        leaderview__addr_or_dash(&in->addr, a, sizeof a), flags, in->down_ms,
         in->no_reply_ms, in->has_info ? in->info_age_ms : -1,
         in->has_info ? in->role_age_ms : -1,
-        in->has_info ? role_char(s->role) : '?',
-        in->has_info ? addr_or_dash(&s->master, m, sizeof m) : "-",
+        in->has_info ? leaderview__role_char(s->role) : '?',
+        in->has_info ? leaderview__addr_or_dash(&s->master, m, sizeof m) : "-",
         in->has_info ? s->link_down_since_s : -1,
         in->has_info ? s->priority : 100, in->has_info ? s->offset : -1,
         in->has_info && s->run_id[0] ? s->run_id : "-");
@@ -78,10 +80,10 @@ void rsm_leaderview_encode_group(struct rsm_textbuf *t,
                      : RSM_LEADERVIEW_MAX_INSTANCES;
 
     rsm_textbuf_printf(t, "g %s %s %d %" PRId64 " %u %u %u\n", g->name,
-                       addr_or_dash(&g->master, m, sizeof m), g->o_down ? 1 : 0,
-                       g->o_down_ms, g->votes, g->quorum, n);
+                       leaderview__addr_or_dash(&g->master, m, sizeof m),
+                       g->o_down ? 1 : 0, g->o_down_ms, g->votes, g->quorum, n);
     for (unsigned i = 0; i < n; i++)
-        encode_instance(t, &g->inst[i]);
+        leaderview__encode_instance(t, &g->inst[i]);
 }
 
 /* =====================================================================
@@ -98,8 +100,8 @@ struct line {
 /* Read the line at *pos into ln and move *pos past it. RSM_ENOTFOUND at
  * the end of text, RSM_EPARSE if it is too long or holds a NUL, a control
  * character or an empty field. */
-static int read_line(const char *text, size_t len, size_t *pos, struct line *ln,
-                     char *errmsg, size_t errlen)
+static int leaderview__read_line(const char *text, size_t len, size_t *pos,
+                                 struct line *ln, char *errmsg, size_t errlen)
 {
     const char *p = text + *pos, *nl;
     size_t n;
@@ -132,8 +134,9 @@ static int read_line(const char *text, size_t len, size_t *pos, struct line *ln,
 }
 
 /* A decimal integer in [min, max]. */
-static int get_i64(const char *s, int64_t min, int64_t max, int64_t *out,
-                   const char *what, char *errmsg, size_t errlen)
+static int leaderview__get_i64(const char *s, int64_t min, int64_t max,
+                               int64_t *out, const char *what, char *errmsg,
+                               size_t errlen)
 {
     char *end;
     long long v;
@@ -157,8 +160,8 @@ static int get_i64(const char *s, int64_t min, int64_t max, int64_t *out,
     return 0;
 }
 
-static int get_u64(const char *s, uint64_t *out, const char *what, char *errmsg,
-                   size_t errlen)
+static int leaderview__get_u64(const char *s, uint64_t *out, const char *what,
+                               char *errmsg, size_t errlen)
 {
     char *end;
     unsigned long long v;
@@ -180,8 +183,8 @@ static int get_u64(const char *s, uint64_t *out, const char *what, char *errmsg,
 }
 
 /* "-" (out zeroed) or host:port. */
-static int get_addr(const char *s, struct rsm_addr *out, const char *what,
-                    char *errmsg, size_t errlen)
+static int leaderview__get_addr(const char *s, struct rsm_addr *out,
+                                const char *what, char *errmsg, size_t errlen)
 {
     char err[RSM_ERRMSG_SIZE];
 
@@ -200,7 +203,7 @@ int rsm_leaderview_decode_header(const char *text, size_t len, size_t *pos,
     struct line ln;
     size_t at = 0;
     int64_t version;
-    int rv = read_line(text, len, &at, &ln, errmsg, errlen);
+    int rv = leaderview__read_line(text, len, &at, &ln, errmsg, errlen);
 
     if (rv == RSM_ENOTFOUND)
         return rsm_errf(RSM_EPARSE, errmsg, errlen, "empty payload");
@@ -208,7 +211,8 @@ int rsm_leaderview_decode_header(const char *text, size_t len, size_t *pos,
         return rv;
     if (ln.n < 5 || strcmp(ln.tok[0], MAGIC) != 0)
         return rsm_errf(RSM_EPARSE, errmsg, errlen, "not a leader view");
-    rv = get_i64(ln.tok[1], 0, INT_MAX, &version, "version", errmsg, errlen);
+    rv = leaderview__get_i64(ln.tok[1], 0, INT_MAX, &version, "version", errmsg,
+                             errlen);
     if (rv != 0)
         return rv;
     if (version != RSM_LEADERVIEW_VERSION)
@@ -216,9 +220,10 @@ int rsm_leaderview_decode_header(const char *text, size_t len, size_t *pos,
                         "version %" PRId64 " (this agent reads %d)", version,
                         RSM_LEADERVIEW_VERSION);
     memset(o, 0, sizeof *o);
-    if ((rv = get_u64(ln.tok[2], &o->leader_id, "leader id", errmsg, errlen)) !=
-            0 ||
-        (rv = get_u64(ln.tok[3], &o->term, "term", errmsg, errlen)) != 0)
+    if ((rv = leaderview__get_u64(ln.tok[2], &o->leader_id, "leader id", errmsg,
+                                  errlen)) != 0 ||
+        (rv = leaderview__get_u64(ln.tok[3], &o->term, "term", errmsg,
+                                  errlen)) != 0)
         return rv;
     if (strcmp(ln.tok[4], "-") != 0) {
         if (strlen(ln.tok[4]) != RSM_CLUSTER_ID_LEN)
@@ -232,7 +237,8 @@ int rsm_leaderview_decode_header(const char *text, size_t len, size_t *pos,
 }
 
 /* Letters of "sdilu"; others (a newer leader's) are skipped. */
-static void get_flags(const char *s, struct rsm_leaderview_instance *in)
+static void leaderview__get_flags(const char *s,
+                                  struct rsm_leaderview_instance *in)
 {
     if (strcmp(s, "-") == 0)
         return;
@@ -259,8 +265,8 @@ static void get_flags(const char *s, struct rsm_leaderview_instance *in)
     }
 }
 
-static int get_role(const char *s, enum rsm_role *out, char *errmsg,
-                    size_t errlen)
+static int leaderview__get_role(const char *s, enum rsm_role *out, char *errmsg,
+                                size_t errlen)
 {
     if (strcmp(s, "m") == 0)
         *out = RSM_ROLE_MASTER;
@@ -273,7 +279,8 @@ static int get_role(const char *s, enum rsm_role *out, char *errmsg,
     return 0;
 }
 
-static int get_run_id(const char *s, char *out, char *errmsg, size_t errlen)
+static int leaderview__get_run_id(const char *s, char *out, char *errmsg,
+                                  size_t errlen)
 {
     size_t n = strlen(s);
 
@@ -289,9 +296,9 @@ static int get_run_id(const char *s, char *out, char *errmsg, size_t errlen)
 #define TIME_MAX ((int64_t)1 << 50) /* milliseconds: 35,000 years */
 
 /* The fields of an "i" line (ln.tok[1..12]). */
-static int decode_instance(const struct line *ln,
-                           struct rsm_leaderview_instance *in, char *errmsg,
-                           size_t errlen)
+static int leaderview__decode_instance(const struct line *ln,
+                                       struct rsm_leaderview_instance *in,
+                                       char *errmsg, size_t errlen)
 {
     struct rsm_info_summary *s = &in->info;
     int64_t prio;
@@ -303,25 +310,28 @@ static int decode_instance(const struct line *ln,
                         "instance: %u fields, "
                         "want 13",
                         ln->n);
-    get_flags(ln->tok[2], in);
-    if ((rv = get_addr(ln->tok[1], &in->addr, "instance", errmsg, errlen)) ||
-        (rv = get_i64(ln->tok[3], 0, TIME_MAX, &in->down_ms, "down_ms", errmsg,
-                      errlen)) ||
-        (rv = get_i64(ln->tok[4], 0, TIME_MAX, &in->no_reply_ms, "no_reply_ms",
-                      errmsg, errlen)) ||
-        (rv = get_i64(ln->tok[5], -1, TIME_MAX, &in->info_age_ms, "info_age_ms",
-                      errmsg, errlen)) ||
-        (rv = get_i64(ln->tok[6], -1, TIME_MAX, &in->role_age_ms, "role_age_ms",
-                      errmsg, errlen)) ||
-        (rv = get_role(ln->tok[7], &s->role, errmsg, errlen)) ||
-        (rv = get_addr(ln->tok[8], &s->master, "its master", errmsg, errlen)) ||
-        (rv = get_i64(ln->tok[9], -1, TIME_MAX, &s->link_down_since_s,
-                      "link_down_since_s", errmsg, errlen)) ||
-        (rv = get_i64(ln->tok[10], 0, INT_MAX, &prio, "priority", errmsg,
-                      errlen)) ||
-        (rv = get_i64(ln->tok[11], -1, INT64_MAX, &s->offset, "offset", errmsg,
-                      errlen)) ||
-        (rv = get_run_id(ln->tok[12], s->run_id, errmsg, errlen)))
+    leaderview__get_flags(ln->tok[2], in);
+    if ((rv = leaderview__get_addr(ln->tok[1], &in->addr, "instance", errmsg,
+                                   errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[3], 0, TIME_MAX, &in->down_ms,
+                                  "down_ms", errmsg, errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[4], 0, TIME_MAX, &in->no_reply_ms,
+                                  "no_reply_ms", errmsg, errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[5], -1, TIME_MAX, &in->info_age_ms,
+                                  "info_age_ms", errmsg, errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[6], -1, TIME_MAX, &in->role_age_ms,
+                                  "role_age_ms", errmsg, errlen)) ||
+        (rv = leaderview__get_role(ln->tok[7], &s->role, errmsg, errlen)) ||
+        (rv = leaderview__get_addr(ln->tok[8], &s->master, "its master", errmsg,
+                                   errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[9], -1, TIME_MAX,
+                                  &s->link_down_since_s, "link_down_since_s",
+                                  errmsg, errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[10], 0, INT_MAX, &prio, "priority",
+                                  errmsg, errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[11], -1, INT64_MAX, &s->offset,
+                                  "offset", errmsg, errlen)) ||
+        (rv = leaderview__get_run_id(ln->tok[12], s->run_id, errmsg, errlen)))
         return rv;
     if (in->addr.port == 0)
         return rsm_errf(RSM_EPARSE, errmsg, errlen,
@@ -339,9 +349,10 @@ static int decode_instance(const struct line *ln,
 }
 
 /* The fields of a "g" line; *n gets the instance count. */
-static int decode_group_line(const struct line *ln,
-                             struct rsm_leaderview_group *g, unsigned *n,
-                             char *errmsg, size_t errlen)
+static int leaderview__decode_group_line(const struct line *ln,
+                                         struct rsm_leaderview_group *g,
+                                         unsigned *n, char *errmsg,
+                                         size_t errlen)
 {
     int64_t odown, votes, quorum, count;
     int rv;
@@ -355,17 +366,18 @@ static int decode_group_line(const struct line *ln,
     if (strlen(ln->tok[1]) >= RSM_GROUP_NAME_MAX)
         return rsm_errf(RSM_EPARSE, errmsg, errlen, "group name too long");
     memcpy(g->name, ln->tok[1], strlen(ln->tok[1]) + 1);
-    if ((rv = get_addr(ln->tok[2], &g->master, "group master", errmsg,
-                       errlen)) ||
-        (rv = get_i64(ln->tok[3], 0, 1, &odown, "o_down", errmsg, errlen)) ||
-        (rv = get_i64(ln->tok[4], 0, TIME_MAX, &g->o_down_ms, "o_down_ms",
-                      errmsg, errlen)) ||
-        (rv = get_i64(ln->tok[5], 0, UINT_MAX, &votes, "votes", errmsg,
-                      errlen)) ||
-        (rv = get_i64(ln->tok[6], 0, UINT_MAX, &quorum, "quorum", errmsg,
-                      errlen)) ||
-        (rv = get_i64(ln->tok[7], 0, RSM_LEADERVIEW_MAX_INSTANCES, &count,
-                      "instances", errmsg, errlen)))
+    if ((rv = leaderview__get_addr(ln->tok[2], &g->master, "group master",
+                                   errmsg, errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[3], 0, 1, &odown, "o_down", errmsg,
+                                  errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[4], 0, TIME_MAX, &g->o_down_ms,
+                                  "o_down_ms", errmsg, errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[5], 0, UINT_MAX, &votes, "votes",
+                                  errmsg, errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[6], 0, UINT_MAX, &quorum, "quorum",
+                                  errmsg, errlen)) ||
+        (rv = leaderview__get_i64(ln->tok[7], 0, RSM_LEADERVIEW_MAX_INSTANCES,
+                                  &count, "instances", errmsg, errlen)))
         return rv;
     g->o_down = odown == 1;
     g->votes = (unsigned)votes;
@@ -385,7 +397,7 @@ int rsm_leaderview_decode_group(const char *text, size_t len, size_t *pos,
 
     for (;;) { /* to the next "g" line */
         line_at = at;
-        rv = read_line(text, len, &at, &ln, errmsg, errlen);
+        rv = leaderview__read_line(text, len, &at, &ln, errmsg, errlen);
         if (rv != 0)
             return rv;
         if (ln.n > 0 && strcmp(ln.tok[0], "g") == 0)
@@ -394,11 +406,11 @@ int rsm_leaderview_decode_group(const char *text, size_t len, size_t *pos,
             return rsm_errf(RSM_EPARSE, errmsg, errlen,
                             "instance outside a group");
     }
-    rv = decode_group_line(&ln, g, &n, errmsg, errlen);
+    rv = leaderview__decode_group_line(&ln, g, &n, errmsg, errlen);
     if (rv != 0)
         return rv;
     while (g->n < n) {
-        rv = read_line(text, len, &at, &ln, errmsg, errlen);
+        rv = leaderview__read_line(text, len, &at, &ln, errmsg, errlen);
         if (rv == RSM_ENOTFOUND)
             return rsm_errf(RSM_ETRUNC, errmsg, errlen,
                             "group %s: %u of %u instances", g->name, g->n, n);
@@ -407,7 +419,7 @@ int rsm_leaderview_decode_group(const char *text, size_t len, size_t *pos,
         if (strcmp(ln.tok[0], "i") != 0)
             return rsm_errf(RSM_ETRUNC, errmsg, errlen,
                             "group %s: %u of %u instances", g->name, g->n, n);
-        rv = decode_instance(&ln, &g->inst[g->n], errmsg, errlen);
+        rv = leaderview__decode_instance(&ln, &g->inst[g->n], errmsg, errlen);
         if (rv != 0)
             return rv;
         g->n++;
@@ -423,7 +435,7 @@ int rsm_leaderview_decode_group(const char *text, size_t len, size_t *pos,
  * ===================================================================== */
 
 /* FNV-1a, 64 bits. */
-static uint64_t mix(uint64_t h, const void *p, size_t n)
+static uint64_t leaderview__mix(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
 
@@ -434,43 +446,45 @@ static uint64_t mix(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static uint64_t mix_str(uint64_t h, const char *s)
+static uint64_t leaderview__mix_str(uint64_t h, const char *s)
 {
-    return mix(h, s, strlen(s) + 1);
+    return leaderview__mix(h, s, strlen(s) + 1);
 }
 
-static uint64_t mix_addr(uint64_t h, const struct rsm_addr *a)
+static uint64_t leaderview__mix_addr(uint64_t h, const struct rsm_addr *a)
 {
     uint16_t port = a->port;
 
-    h = mix_str(h, a->host);
-    return mix(h, &port, sizeof port);
+    h = leaderview__mix_str(h, a->host);
+    return leaderview__mix(h, &port, sizeof port);
 }
 
-static uint64_t mix_int(uint64_t h, int64_t v)
+static uint64_t leaderview__mix_int(uint64_t h, int64_t v)
 {
-    return mix(h, &v, sizeof v);
+    return leaderview__mix(h, &v, sizeof v);
 }
 
 uint64_t rsm_leaderview_shape(const struct rsm_leaderview_group *g)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
 
-    h = mix_str(h, g->name);
-    h = mix_addr(h, &g->master);
-    h = mix_int(h, g->o_down);
-    h = mix_int(h, g->n);
+    h = leaderview__mix_str(h, g->name);
+    h = leaderview__mix_addr(h, &g->master);
+    h = leaderview__mix_int(h, g->o_down);
+    h = leaderview__mix_int(h, g->n);
     for (unsigned i = 0; i < g->n && i < RSM_LEADERVIEW_MAX_INSTANCES; i++) {
         const struct rsm_leaderview_instance *in = &g->inst[i];
-        h = mix_addr(h, &in->addr);
-        h = mix_int(h, in->s_down | in->disconnected << 1 | in->has_info << 2);
+        h = leaderview__mix_addr(h, &in->addr);
+        h = leaderview__mix_int(h, in->s_down | in->disconnected << 1 |
+                                       in->has_info << 2);
         if (!in->has_info)
             continue;
-        h = mix_int(h, in->info.role);
-        h = mix_addr(h, &in->info.master);
-        h = mix_int(h, in->info.link_up | in->info.unannounced << 1);
-        h = mix_int(h, in->info.priority);
-        h = mix_str(h, in->info.run_id);
+        h = leaderview__mix_int(h, in->info.role);
+        h = leaderview__mix_addr(h, &in->info.master);
+        h = leaderview__mix_int(h,
+                                in->info.link_up | in->info.unannounced << 1);
+        h = leaderview__mix_int(h, in->info.priority);
+        h = leaderview__mix_str(h, in->info.run_id);
     }
     return h;
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define MAGIC    "rsm-masters"
-#define VERSION  1 /* written in decode_header's prefix too */
+#define VERSION  1 /* written in masterfile__decode_header's prefix too */
 #define LINE_LEN (RSM_GROUP_NAME_MAX + RSM_ADDR_STRLEN + 2)
 
 void rsm_masterfile_init(struct rsm_masterfile *mf)
@@ -24,7 +24,7 @@ void rsm_masterfile_free(struct rsm_masterfile *mf)
     rsm_masterfile_init(mf);
 }
 
-static bool good_name(const char *s)
+static bool masterfile__good_name(const char *s)
 {
     size_t n = strlen(s);
 
@@ -42,7 +42,7 @@ int rsm_masterfile_add(struct rsm_masterfile *mf, const char *group,
 {
     struct rsm_masterfile_item *grown;
 
-    if (!good_name(group) || !rsm_addr_is_set(master))
+    if (!masterfile__good_name(group) || !rsm_addr_is_set(master))
         return RSM_EINVAL;
     grown = realloc(mf->items, (mf->n + 1) * sizeof *grown);
     if (grown == NULL)
@@ -55,7 +55,7 @@ int rsm_masterfile_add(struct rsm_masterfile *mf, const char *group,
     return 0;
 }
 
-static int by_group(const void *a, const void *b)
+static int masterfile__by_group(const void *a, const void *b)
 {
     return strcmp(((const struct rsm_masterfile_item *)a)->group,
                   ((const struct rsm_masterfile_item *)b)->group);
@@ -64,7 +64,7 @@ static int by_group(const void *a, const void *b)
 void rsm_masterfile_sort(struct rsm_masterfile *mf)
 {
     if (mf->n > 1)
-        qsort(mf->items, mf->n, sizeof *mf->items, by_group);
+        qsort(mf->items, mf->n, sizeof *mf->items, masterfile__by_group);
 }
 
 char *rsm_masterfile_encode(const struct rsm_masterfile *mf)
@@ -81,8 +81,8 @@ char *rsm_masterfile_encode(const struct rsm_masterfile *mf)
 
 /* The line at *pos into buf (NUL-terminated, without "\n"); false at the
  * end, or for a line too long or without its "\n". */
-static bool next_line(const char *text, size_t len, size_t *pos, char *buf,
-                      size_t size, bool *bad)
+static bool masterfile__next_line(const char *text, size_t len, size_t *pos,
+                                  char *buf, size_t size, bool *bad)
 {
     const char *p = text + *pos, *nl;
     size_t n;
@@ -102,7 +102,7 @@ static bool next_line(const char *text, size_t len, size_t *pos, char *buf,
     return true;
 }
 
-static int decode_header(const char *line, uint64_t *applied)
+static int masterfile__decode_header(const char *line, uint64_t *applied)
 {
     static const char prefix[] = MAGIC " 1 ";
     const char *num = line + sizeof prefix - 1;
@@ -116,7 +116,7 @@ static int decode_header(const char *line, uint64_t *applied)
     return *end == '\0' && errno == 0 ? 0 : RSM_EPARSE;
 }
 
-static int decode_item(struct rsm_masterfile *mf, char *line)
+static int masterfile__decode_item(struct rsm_masterfile *mf, char *line)
 {
     char *sp = strchr(line, ' ');
     struct rsm_addr a;
@@ -145,13 +145,13 @@ int rsm_masterfile_decode(const char *text, size_t len,
     int rv;
 
     rsm_masterfile_init(out);
-    if (!next_line(text, len, &pos, line, sizeof line, &bad) ||
-        decode_header(line, &out->applied) != 0)
+    if (!masterfile__next_line(text, len, &pos, line, sizeof line, &bad) ||
+        masterfile__decode_header(line, &out->applied) != 0)
         return rsm_errf(RSM_EPARSE, errmsg, errlen,
                         "line 1: not an %s %d header", MAGIC, VERSION);
-    while (next_line(text, len, &pos, line, sizeof line, &bad)) {
+    while (masterfile__next_line(text, len, &pos, line, sizeof line, &bad)) {
         no++;
-        rv = decode_item(out, line);
+        rv = masterfile__decode_item(out, line);
         if (rv != 0) {
             rsm_masterfile_free(out);
             return rsm_errf(rv, errmsg, errlen, "line %u: %s", no,

@@ -34,14 +34,14 @@ bool planner__can_command(const struct ctx *c, const struct rsm_observation *o)
 
 bool planner__is_master(const struct rsm_observation *o)
 {
-    assert(o != NULL && o->info != NULL); /* callers check usable() first */
+    assert(o != NULL && o->info != NULL); /* callers check planner__usable() */
     return o->info->role == RSM_ROLE_MASTER;
 }
 
 bool planner__follows(const struct rsm_observation *o,
                       const struct rsm_addr *master)
 {
-    assert(o != NULL && o->info != NULL); /* callers check usable() first */
+    assert(o != NULL && o->info != NULL); /* callers check planner__usable() */
     return o->info->role == RSM_ROLE_REPLICA &&
            rsm_addr_equal(&o->info->master, master);
 }

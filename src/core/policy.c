@@ -18,7 +18,7 @@
 
 /* The offset that matters for ranking. Computed here rather than with
  * rsm_info_offset() so that policy depends on the struct only. */
-static int64_t offset_of(const struct rsm_info *info)
+static int64_t policy__offset_of(const struct rsm_info *info)
 {
     switch (info->role) {
     case RSM_ROLE_REPLICA:
@@ -32,7 +32,7 @@ static int64_t offset_of(const struct rsm_info *info)
 
 /* Seconds since the candidate last heard from its master, -1 if unknown.
  * A master is its own source of truth: age 0. */
-static int64_t contact_age(const struct rsm_info *info)
+static int64_t policy__contact_age(const struct rsm_info *info)
 {
     if (info->role == RSM_ROLE_MASTER)
         return 0;
@@ -43,21 +43,21 @@ static int64_t contact_age(const struct rsm_info *info)
     return info->link_down_since_s >= 0 ? info->link_down_since_s : -1;
 }
 
-static int cmp_i64(int64_t a, int64_t b)
+static int policy__cmp_i64(int64_t a, int64_t b)
 {
     return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /* Known ages ascending, unknown (-1) after every known one. */
-static int cmp_contact(int64_t a, int64_t b)
+static int policy__cmp_contact(int64_t a, int64_t b)
 {
     if ((a < 0) != (b < 0))
         return a < 0 ? 1 : -1;
-    return cmp_i64(a, b);
+    return policy__cmp_i64(a, b);
 }
 
 /* Case-insensitive ascending, the empty run_id after every other one. */
-static int cmp_run_id(const char *a, const char *b)
+static int policy__cmp_run_id(const char *a, const char *b)
 {
     int c;
 
@@ -74,20 +74,21 @@ int rsm_policy_compare(const struct rsm_candidate *a,
     int c;
 
     assert(ia != NULL && ib != NULL);
-    c = cmp_i64(rsm_policy_not_synced(a, NULL, 0),
-                rsm_policy_not_synced(b, NULL, 0)); /* synced first */
+    c = policy__cmp_i64(rsm_policy_not_synced(a, NULL, 0),
+                        rsm_policy_not_synced(b, NULL, 0)); /* synced first */
     if (c != 0)
         return c;
-    c = cmp_i64(ia->priority, ib->priority);
+    c = policy__cmp_i64(ia->priority, ib->priority);
     if (c != 0)
         return c;
-    c = cmp_i64(offset_of(ib), offset_of(ia)); /* higher first */
+    c = policy__cmp_i64(policy__offset_of(ib),
+                        policy__offset_of(ia)); /* higher first */
     if (c != 0)
         return c;
-    c = cmp_contact(contact_age(ia), contact_age(ib));
+    c = policy__cmp_contact(policy__contact_age(ia), policy__contact_age(ib));
     if (c != 0)
         return c;
-    c = cmp_run_id(ia->run_id, ib->run_id);
+    c = policy__cmp_run_id(ia->run_id, ib->run_id);
     if (c != 0)
         return c;
     return rsm_addr_compare(&a->addr, &b->addr);
@@ -101,12 +102,12 @@ void rsm_policy_config_init(struct rsm_policy_config *cfg)
     cfg->master_down_ms = -1;
 }
 
-static enum rsm_exclusion exclude(enum rsm_exclusion e, char *reason,
-                                  size_t len, const char *fmt, ...)
+static enum rsm_exclusion policy__exclude(enum rsm_exclusion e, char *reason,
+                                          size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static enum rsm_exclusion exclude(enum rsm_exclusion e, char *reason,
-                                  size_t len, const char *fmt, ...)
+static enum rsm_exclusion policy__exclude(enum rsm_exclusion e, char *reason,
+                                          size_t len, const char *fmt, ...)
 {
     va_list ap;
 
@@ -121,8 +122,8 @@ static enum rsm_exclusion exclude(enum rsm_exclusion e, char *reason,
 /* The link-down rule (Sentinel's): a replica whose link has been down much
  * longer than the master has been down lost contact before the failure and
  * may miss writes the others have. */
-static bool link_down_too_long(const struct rsm_info *info,
-                               const struct rsm_policy_config *cfg)
+static bool policy__link_down_too_long(const struct rsm_info *info,
+                                       const struct rsm_policy_config *cfg)
 {
     int64_t limit_ms;
 
@@ -159,12 +160,12 @@ bool rsm_policy_not_synced(const struct rsm_candidate *c, char *why, size_t len)
     return true;
 }
 
-static bool lagging(const struct rsm_info *info,
-                    const struct rsm_policy_config *cfg, int64_t *lag)
+static bool policy__lagging(const struct rsm_info *info,
+                            const struct rsm_policy_config *cfg, int64_t *lag)
 {
     if (cfg->max_lag_bytes <= 0 || cfg->reference_offset < 0)
         return false;
-    *lag = cfg->reference_offset - offset_of(info);
+    *lag = cfg->reference_offset - policy__offset_of(info);
     return *lag > cfg->max_lag_bytes;
 }
 
@@ -177,39 +178,42 @@ enum rsm_exclusion rsm_policy_exclusion(const struct rsm_candidate *c,
 
     assert(cfg != NULL);
     if (!c->reachable || info == NULL)
-        return exclude(RSM_EXCL_UNREACHABLE, reason, len,
-                       "unreachable (no valid INFO reply)");
+        return policy__exclude(RSM_EXCL_UNREACHABLE, reason, len,
+                               "unreachable (no valid INFO reply)");
     if (info->loading)
-        return exclude(RSM_EXCL_LOADING, reason, len,
-                       "loading its dataset from disk");
+        return policy__exclude(RSM_EXCL_LOADING, reason, len,
+                               "loading its dataset from disk");
     if (info->priority == 0)
-        return exclude(RSM_EXCL_PRIORITY_ZERO, reason, len,
-                       "priority 0 (replica-priority 0 never promoted)");
+        return policy__exclude(
+            RSM_EXCL_PRIORITY_ZERO, reason, len,
+            "priority 0 (replica-priority 0 never promoted)");
     if (info->priority < 0) /* not something Redis reports; be safe */
-        return exclude(RSM_EXCL_PRIORITY_ZERO, reason, len,
-                       "priority %d (invalid, never promoted)", info->priority);
-    if (offset_of(info) < 0)
-        return exclude(RSM_EXCL_NO_OFFSET, reason, len,
-                       "no replication offset in INFO (role %s)",
-                       info->role == RSM_ROLE_MASTER    ? "master"
-                       : info->role == RSM_ROLE_REPLICA ? "replica"
-                                                        : "unknown");
+        return policy__exclude(RSM_EXCL_PRIORITY_ZERO, reason, len,
+                               "priority %d (invalid, never promoted)",
+                               info->priority);
+    if (policy__offset_of(info) < 0)
+        return policy__exclude(RSM_EXCL_NO_OFFSET, reason, len,
+                               "no replication offset in INFO (role %s)",
+                               info->role == RSM_ROLE_MASTER    ? "master"
+                               : info->role == RSM_ROLE_REPLICA ? "replica"
+                                                                : "unknown");
     if (cfg->max_info_age_ms > 0 && c->info_age_ms > cfg->max_info_age_ms)
-        return exclude(RSM_EXCL_STALE, reason, len,
-                       "INFO is %" PRId64 " ms old (max %" PRId64 " ms)",
-                       c->info_age_ms, cfg->max_info_age_ms);
+        return policy__exclude(RSM_EXCL_STALE, reason, len,
+                               "INFO is %" PRId64 " ms old (max %" PRId64
+                               " ms)",
+                               c->info_age_ms, cfg->max_info_age_ms);
     if (!cfg->allow_not_synced && rsm_policy_not_synced(c, reason, len))
         return RSM_EXCL_NOT_SYNCED;
-    if (link_down_too_long(info, cfg))
-        return exclude(RSM_EXCL_LINK_DOWN_TOO_LONG, reason, len,
-                       "link to master down for %" PRId64
-                       " s, master down %" PRId64 " s",
-                       info->link_down_since_s, cfg->master_down_ms / 1000);
-    if (lagging(info, cfg, &lag))
-        return exclude(RSM_EXCL_LAGGING, reason, len,
-                       "%" PRId64 " bytes behind offset %" PRId64
-                       " (max %" PRId64 ")",
-                       lag, cfg->reference_offset, cfg->max_lag_bytes);
+    if (policy__link_down_too_long(info, cfg))
+        return policy__exclude(
+            RSM_EXCL_LINK_DOWN_TOO_LONG, reason, len,
+            "link to master down for %" PRId64 " s, master down %" PRId64 " s",
+            info->link_down_since_s, cfg->master_down_ms / 1000);
+    if (policy__lagging(info, cfg, &lag))
+        return policy__exclude(RSM_EXCL_LAGGING, reason, len,
+                               "%" PRId64 " bytes behind offset %" PRId64
+                               " (max %" PRId64 ")",
+                               lag, cfg->reference_offset, cfg->max_lag_bytes);
     if (reason != NULL && len > 0)
         reason[0] = '\0';
     return RSM_EXCL_NONE;
@@ -219,8 +223,8 @@ enum rsm_exclusion rsm_policy_exclusion(const struct rsm_candidate *c,
 
 /* Insertion sort of out[0..k) by the candidates they point to. Groups are a
  * handful of instances; this needs no allocation and no qsort context. */
-static void sort_eligible(const struct rsm_candidate *c, struct rsm_rank *out,
-                          size_t k)
+static void policy__sort_eligible(const struct rsm_candidate *c,
+                                  struct rsm_rank *out, size_t k)
 {
     for (size_t i = 1; i < k; i++) {
         size_t idx = out[i].index, j = i;
@@ -255,7 +259,7 @@ size_t rsm_policy_rank(const struct rsm_candidate *c, size_t n,
         r->excluded = ex;
         memcpy(r->reason, reason, sizeof r->reason);
     }
-    sort_eligible(c, out, k);
+    policy__sort_eligible(c, out, k);
     for (size_t i = 0; i < k; i++)
         out[i].rank = (unsigned)(i + 1);
     return k;

@@ -83,29 +83,29 @@ struct writer {
     size_t n;
 };
 
-static void put8(struct writer *w, unsigned v)
+static void raftauth__put8(struct writer *w, unsigned v)
 {
     w->p[w->n++] = (unsigned char)v;
 }
 
-static void put64(struct writer *w, uint64_t v)
+static void raftauth__put64(struct writer *w, uint64_t v)
 {
     for (int i = 7; i >= 0; i--)
-        put8(w, (unsigned)(v >> (8 * i)) & 0xff);
+        raftauth__put8(w, (unsigned)(v >> (8 * i)) & 0xff);
 }
 
-static void put_bytes(struct writer *w, const void *b, size_t n)
+static void raftauth__put_bytes(struct writer *w, const void *b, size_t n)
 {
     memcpy(w->p + w->n, b, n);
     w->n += n;
 }
 
-static void put_str(struct writer *w, const char *s)
+static void raftauth__put_str(struct writer *w, const char *s)
 {
     size_t n = strlen(s);
 
-    put8(w, (unsigned)n);
-    put_bytes(w, s, n);
+    raftauth__put8(w, (unsigned)n);
+    raftauth__put_bytes(w, s, n);
 }
 
 struct reader {
@@ -114,7 +114,7 @@ struct reader {
     bool bad; /* ran past the end or a field out of range */
 };
 
-static uint64_t get64(struct reader *r)
+static uint64_t raftauth__get64(struct reader *r)
 {
     uint64_t v = 0;
 
@@ -127,7 +127,7 @@ static uint64_t get64(struct reader *r)
     return v;
 }
 
-static void get_bytes(struct reader *r, void *out, size_t n)
+static void raftauth__get_bytes(struct reader *r, void *out, size_t n)
 {
     if (r->n - r->off < n) {
         r->bad = true;
@@ -138,7 +138,7 @@ static void get_bytes(struct reader *r, void *out, size_t n)
     r->off += n;
 }
 
-static bool printable(const char *s, size_t n)
+static bool raftauth__printable(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
@@ -147,7 +147,7 @@ static bool printable(const char *s, size_t n)
 }
 
 /* A length-prefixed printable string of at most max characters. */
-static void get_str(struct reader *r, char *out, size_t max)
+static void raftauth__get_str(struct reader *r, char *out, size_t max)
 {
     size_t n;
 
@@ -158,7 +158,7 @@ static void get_str(struct reader *r, char *out, size_t max)
     }
     n = r->p[r->off++];
     if (n > max || r->n - r->off < n ||
-        !printable((const char *)r->p + r->off, n)) {
+        !raftauth__printable((const char *)r->p + r->off, n)) {
         r->bad = true;
         return;
     }
@@ -168,7 +168,7 @@ static void get_str(struct reader *r, char *out, size_t max)
 }
 
 /* Every field read and nothing left over. */
-static bool reader_done(const struct reader *r)
+static bool raftauth__reader_done(const struct reader *r)
 {
     return !r->bad && r->off == r->n;
 }
@@ -177,8 +177,8 @@ static bool reader_done(const struct reader *r)
  * Framing
  * ------------------------------------------------------------------------- */
 
-static size_t frame(unsigned char *out, enum msg_type type,
-                    const unsigned char *body, size_t len)
+static size_t raftauth__frame(unsigned char *out, enum msg_type type,
+                              const unsigned char *body, size_t len)
 {
     memcpy(out, MAGIC, 4);
     out[4] = VERSION;
@@ -214,14 +214,15 @@ size_t rsm_raftauth_error(enum rsm_raftauth_reason reason, unsigned char *out)
 {
     unsigned char b = (unsigned char)reason;
 
-    return frame(out, T_ERROR, &b, 1);
+    return raftauth__frame(out, T_ERROR, &b, 1);
 }
 
 /* Check a whole message of type want: *body and *len point into in. An
  * ERROR message is REFUSED, with its reason in a->peer_reason. */
 static enum rsm_raftauth_reason
-open_msg(struct rsm_raftauth *a, const unsigned char *in, size_t in_len,
-         enum msg_type want, const unsigned char **body, size_t *len)
+raftauth__open_msg(struct rsm_raftauth *a, const unsigned char *in,
+                   size_t in_len, enum msg_type want,
+                   const unsigned char **body, size_t *len)
 {
     enum rsm_raftauth_reason rv;
     size_t total;
@@ -252,8 +253,8 @@ open_msg(struct rsm_raftauth *a, const unsigned char *in, size_t in_len,
  * ------------------------------------------------------------------------- */
 
 /* HMAC-SHA256(secret, label || transcript). false if libcrypto failed. */
-static bool prove(const struct rsm_raftauth *a, const char *label,
-                  unsigned char out[RSM_RAFTAUTH_MAC_LEN])
+static bool raftauth__prove(const struct rsm_raftauth *a, const char *label,
+                            unsigned char out[RSM_RAFTAUTH_MAC_LEN])
 {
     unsigned char buf[LABEL_LEN + 2 * RSM_RAFTAUTH_FRAME_MAX];
     unsigned int out_len = RSM_RAFTAUTH_MAC_LEN;
@@ -272,12 +273,12 @@ static bool prove(const struct rsm_raftauth *a, const char *label,
 
 /* Compare the peer's MAC with ours in constant time. */
 static enum rsm_raftauth_reason
-check_proof(struct rsm_raftauth *a, const char *label,
-            const unsigned char mac[RSM_RAFTAUTH_MAC_LEN])
+raftauth__check_proof(struct rsm_raftauth *a, const char *label,
+                      const unsigned char mac[RSM_RAFTAUTH_MAC_LEN])
 {
     unsigned char want[RSM_RAFTAUTH_MAC_LEN];
 
-    if (!prove(a, label, want)) {
+    if (!raftauth__prove(a, label, want)) {
         snprintf(a->detail, sizeof a->detail, "HMAC-SHA256 failed");
         return RSM_RAFTAUTH_BAD_PROOF;
     }
@@ -289,8 +290,9 @@ check_proof(struct rsm_raftauth *a, const char *label,
     return RSM_RAFTAUTH_OK;
 }
 
-static enum rsm_raftauth_reason
-check_cluster(struct rsm_raftauth *a, const char *ours, const char *theirs)
+static enum rsm_raftauth_reason raftauth__check_cluster(struct rsm_raftauth *a,
+                                                        const char *ours,
+                                                        const char *theirs)
 {
     if (ours[0] == '\0' || theirs[0] == '\0' || strcmp(ours, theirs) == 0)
         return RSM_RAFTAUTH_OK;
@@ -313,11 +315,11 @@ void rsm_raftauth_init(struct rsm_raftauth *a, const unsigned char *secret,
     a->self_id = self_id;
 }
 
-static bool valid_str(const char *s, size_t min, size_t max)
+static bool raftauth__valid_str(const char *s, size_t min, size_t max)
 {
     size_t n = strlen(s);
 
-    return n >= min && n <= max && printable(s, n);
+    return n >= min && n <= max && raftauth__printable(s, n);
 }
 
 enum rsm_raftauth_reason
@@ -330,8 +332,8 @@ rsm_raftauth_client_hello(struct rsm_raftauth *a, uint64_t server_id,
     struct rsm_raftauth_hello *h = &a->hello;
 
     if (a->self_id == 0 || server_id == 0 ||
-        !valid_str(cluster_id, 0, RSM_RAFTAUTH_CLUSTER_ID_MAX) ||
-        !valid_str(address, 1, RSM_RAFTAUTH_ADDR_MAX)) {
+        !raftauth__valid_str(cluster_id, 0, RSM_RAFTAUTH_CLUSTER_ID_MAX) ||
+        !raftauth__valid_str(address, 1, RSM_RAFTAUTH_ADDR_MAX)) {
         snprintf(a->detail, sizeof a->detail,
                  "cannot encode: id 0, or cluster id / address too long or "
                  "not printable");
@@ -343,27 +345,28 @@ rsm_raftauth_client_hello(struct rsm_raftauth *a, uint64_t server_id,
     snprintf(h->cluster_id, sizeof h->cluster_id, "%s", cluster_id);
     snprintf(h->address, sizeof h->address, "%s", address);
     a->have_hello = true;
-    put64(&w, h->client_id);
-    put64(&w, h->server_id);
-    put_bytes(&w, h->nonce, RSM_RAFTAUTH_NONCE_LEN);
-    put_str(&w, h->cluster_id);
-    put_str(&w, h->address);
+    raftauth__put64(&w, h->client_id);
+    raftauth__put64(&w, h->server_id);
+    raftauth__put_bytes(&w, h->nonce, RSM_RAFTAUTH_NONCE_LEN);
+    raftauth__put_str(&w, h->cluster_id);
+    raftauth__put_str(&w, h->address);
     a->hello_len = w.n;
-    *out_len = frame(out, T_HELLO, a->hello_body, a->hello_len);
+    *out_len = raftauth__frame(out, T_HELLO, a->hello_body, a->hello_len);
     return RSM_RAFTAUTH_OK;
 }
 
 static enum rsm_raftauth_reason
-decode_challenge(struct rsm_raftauth *a, const unsigned char *body, size_t len)
+raftauth__decode_challenge(struct rsm_raftauth *a, const unsigned char *body,
+                           size_t len)
 {
     struct reader r = {body, len, 0, false};
     struct rsm_raftauth_challenge *c = &a->challenge;
 
-    c->server_id = get64(&r);
-    get_bytes(&r, c->nonce, RSM_RAFTAUTH_NONCE_LEN);
-    get_str(&r, c->cluster_id, RSM_RAFTAUTH_CLUSTER_ID_MAX);
-    get_bytes(&r, c->mac, RSM_RAFTAUTH_MAC_LEN);
-    if (!reader_done(&r) || c->server_id == 0)
+    c->server_id = raftauth__get64(&r);
+    raftauth__get_bytes(&r, c->nonce, RSM_RAFTAUTH_NONCE_LEN);
+    raftauth__get_str(&r, c->cluster_id, RSM_RAFTAUTH_CLUSTER_ID_MAX);
+    raftauth__get_bytes(&r, c->mac, RSM_RAFTAUTH_MAC_LEN);
+    if (!raftauth__reader_done(&r) || c->server_id == 0)
         return RSM_RAFTAUTH_MALFORMED;
     memcpy(a->challenge_body, body, len - RSM_RAFTAUTH_MAC_LEN);
     a->challenge_len = len - RSM_RAFTAUTH_MAC_LEN;
@@ -380,13 +383,13 @@ rsm_raftauth_client_proof(struct rsm_raftauth *a, const unsigned char *in,
     size_t len;
 
     assert(a->have_hello);
-    rv = open_msg(a, in, in_len, T_CHALLENGE, &body, &len);
+    rv = raftauth__open_msg(a, in, in_len, T_CHALLENGE, &body, &len);
     if (rv == RSM_RAFTAUTH_OK)
-        rv = decode_challenge(a, body, len);
+        rv = raftauth__decode_challenge(a, body, len);
     /* The MAC first: once it holds, the server's id and cluster id below
      * are its own (they are in the transcript). */
     if (rv == RSM_RAFTAUTH_OK)
-        rv = check_proof(a, "server", a->challenge.mac);
+        rv = raftauth__check_proof(a, "server", a->challenge.mac);
     if (rv == RSM_RAFTAUTH_OK && a->challenge.server_id != a->hello.server_id) {
         snprintf(a->detail, sizeof a->detail,
                  "dialled member %llu, member %llu answered",
@@ -395,29 +398,31 @@ rsm_raftauth_client_proof(struct rsm_raftauth *a, const unsigned char *in,
         rv = RSM_RAFTAUTH_WRONG_PEER;
     }
     if (rv == RSM_RAFTAUTH_OK)
-        rv = check_cluster(a, a->hello.cluster_id, a->challenge.cluster_id);
+        rv = raftauth__check_cluster(a, a->hello.cluster_id,
+                                     a->challenge.cluster_id);
     if (rv != RSM_RAFTAUTH_OK)
         return rv;
-    if (!prove(a, "client", mac)) {
+    if (!raftauth__prove(a, "client", mac)) {
         snprintf(a->detail, sizeof a->detail, "HMAC-SHA256 failed");
         return RSM_RAFTAUTH_BAD_PROOF;
     }
-    *out_len = frame(out, T_PROOF, mac, sizeof mac);
+    *out_len = raftauth__frame(out, T_PROOF, mac, sizeof mac);
     return RSM_RAFTAUTH_OK;
 }
 
 static enum rsm_raftauth_reason
-decode_hello(struct rsm_raftauth *a, const unsigned char *body, size_t len)
+raftauth__decode_hello(struct rsm_raftauth *a, const unsigned char *body,
+                       size_t len)
 {
     struct reader r = {body, len, 0, false};
     struct rsm_raftauth_hello *h = &a->hello;
 
-    h->client_id = get64(&r);
-    h->server_id = get64(&r);
-    get_bytes(&r, h->nonce, RSM_RAFTAUTH_NONCE_LEN);
-    get_str(&r, h->cluster_id, RSM_RAFTAUTH_CLUSTER_ID_MAX);
-    get_str(&r, h->address, RSM_RAFTAUTH_ADDR_MAX);
-    if (!reader_done(&r) || h->client_id == 0 || h->server_id == 0 ||
+    h->client_id = raftauth__get64(&r);
+    h->server_id = raftauth__get64(&r);
+    raftauth__get_bytes(&r, h->nonce, RSM_RAFTAUTH_NONCE_LEN);
+    raftauth__get_str(&r, h->cluster_id, RSM_RAFTAUTH_CLUSTER_ID_MAX);
+    raftauth__get_str(&r, h->address, RSM_RAFTAUTH_ADDR_MAX);
+    if (!raftauth__reader_done(&r) || h->client_id == 0 || h->server_id == 0 ||
         h->address[0] == '\0')
         return RSM_RAFTAUTH_MALFORMED;
     memcpy(a->hello_body, body, len);
@@ -439,9 +444,9 @@ rsm_raftauth_server_challenge(struct rsm_raftauth *a, const char *cluster_id,
     const unsigned char *msg;
     size_t len;
 
-    rv = open_msg(a, in, in_len, T_HELLO, &msg, &len);
+    rv = raftauth__open_msg(a, in, in_len, T_HELLO, &msg, &len);
     if (rv == RSM_RAFTAUTH_OK)
-        rv = decode_hello(a, msg, len);
+        rv = raftauth__decode_hello(a, msg, len);
     if (rv != RSM_RAFTAUTH_OK)
         return rv;
     if (a->hello.server_id != a->self_id) {
@@ -451,28 +456,28 @@ rsm_raftauth_server_challenge(struct rsm_raftauth *a, const char *cluster_id,
                  (unsigned long long)a->self_id);
         return RSM_RAFTAUTH_WRONG_SERVER;
     }
-    if (!valid_str(cluster_id, 0, RSM_RAFTAUTH_CLUSTER_ID_MAX)) {
+    if (!raftauth__valid_str(cluster_id, 0, RSM_RAFTAUTH_CLUSTER_ID_MAX)) {
         snprintf(a->detail, sizeof a->detail, "own cluster id not printable");
         return RSM_RAFTAUTH_MALFORMED;
     }
-    rv = check_cluster(a, cluster_id, a->hello.cluster_id);
+    rv = raftauth__check_cluster(a, cluster_id, a->hello.cluster_id);
     if (rv != RSM_RAFTAUTH_OK)
         return rv;
     c->server_id = a->self_id;
     memcpy(c->nonce, nonce, RSM_RAFTAUTH_NONCE_LEN);
     snprintf(c->cluster_id, sizeof c->cluster_id, "%s", cluster_id);
-    put64(&w, c->server_id);
-    put_bytes(&w, c->nonce, RSM_RAFTAUTH_NONCE_LEN);
-    put_str(&w, c->cluster_id);
+    raftauth__put64(&w, c->server_id);
+    raftauth__put_bytes(&w, c->nonce, RSM_RAFTAUTH_NONCE_LEN);
+    raftauth__put_str(&w, c->cluster_id);
     a->challenge_len = w.n;
-    if (!prove(a, "server", c->mac)) {
+    if (!raftauth__prove(a, "server", c->mac)) {
         snprintf(a->detail, sizeof a->detail, "HMAC-SHA256 failed");
         return RSM_RAFTAUTH_BAD_PROOF;
     }
     memcpy(body, a->challenge_body, a->challenge_len);
     memcpy(body + a->challenge_len, c->mac, RSM_RAFTAUTH_MAC_LEN);
-    *out_len =
-        frame(out, T_CHALLENGE, body, a->challenge_len + RSM_RAFTAUTH_MAC_LEN);
+    *out_len = raftauth__frame(out, T_CHALLENGE, body,
+                               a->challenge_len + RSM_RAFTAUTH_MAC_LEN);
     return RSM_RAFTAUTH_OK;
 }
 
@@ -485,10 +490,10 @@ enum rsm_raftauth_reason rsm_raftauth_server_verify(struct rsm_raftauth *a,
     size_t len;
 
     assert(a->have_hello && a->challenge_len > 0);
-    rv = open_msg(a, in, in_len, T_PROOF, &body, &len);
+    rv = raftauth__open_msg(a, in, in_len, T_PROOF, &body, &len);
     if (rv != RSM_RAFTAUTH_OK)
         return rv;
     if (len != RSM_RAFTAUTH_MAC_LEN)
         return RSM_RAFTAUTH_MALFORMED;
-    return check_proof(a, "client", body);
+    return raftauth__check_proof(a, "client", body);
 }

@@ -10,7 +10,7 @@
 #define FIRST_CAP 512
 
 /* Make room for need more bytes and a NUL; false if out of memory. */
-static bool reserve(struct rsm_textbuf *t, size_t need)
+static bool textbuf__reserve(struct rsm_textbuf *t, size_t need)
 {
     size_t cap = t->cap ? t->cap : FIRST_CAP;
     char *s;
@@ -48,7 +48,7 @@ void rsm_textbuf_printf(struct rsm_textbuf *t, const char *fmt, ...)
         t->len += (size_t)n;
         return;
     }
-    if (!reserve(t, (size_t)n)) {
+    if (!textbuf__reserve(t, (size_t)n)) {
         t->oom = true;
         return;
     }

@@ -16,10 +16,10 @@
 /* --- helpers --- */
 
 /* Append printf output to plan->reason; a reason cut short ends in "...". */
-static void say(struct rsm_plan *plan, const char *fmt, ...)
+static void topology__say(struct rsm_plan *plan, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void say(struct rsm_plan *plan, const char *fmt, ...)
+static void topology__say(struct rsm_plan *plan, const char *fmt, ...)
 {
     size_t size = sizeof plan->reason, used = strlen(plan->reason);
     va_list ap;
@@ -34,7 +34,7 @@ static void say(struct rsm_plan *plan, const char *fmt, ...)
         memcpy(plan->reason + size - 4, "...", 4);
 }
 
-static bool is_role(const struct rsm_candidate *c, enum rsm_role role)
+static bool topology__is_role(const struct rsm_candidate *c, enum rsm_role role)
 {
     return c->reachable && c->info != NULL && c->info->role == role;
 }
@@ -42,12 +42,12 @@ static bool is_role(const struct rsm_candidate *c, enum rsm_role role)
 /* Does c already replicate from m? Either c says so (master_host:port is
  * m's address as given) or m lists c among its replicas (m's view uses the
  * IP the replica connected from, which may be what the operator gave). */
-static bool follows(const struct rsm_candidate *c,
-                    const struct rsm_candidate *m)
+static bool topology__follows(const struct rsm_candidate *c,
+                              const struct rsm_candidate *m)
 {
     const struct rsm_info *mi = m->info;
 
-    if (!is_role(c, RSM_ROLE_REPLICA))
+    if (!topology__is_role(c, RSM_ROLE_REPLICA))
         return false;
     if (rsm_addr_equal(&c->info->master, &m->addr))
         return true;
@@ -61,8 +61,8 @@ static bool follows(const struct rsm_candidate *c,
 }
 
 /* Index of the listed endpoint with address a, or -1. */
-static long find_addr(const struct rsm_candidate *c, size_t n,
-                      const struct rsm_addr *a)
+static long topology__find_addr(const struct rsm_candidate *c, size_t n,
+                                const struct rsm_addr *a)
 {
     for (size_t i = 0; i < n; i++) {
         if (rsm_addr_equal(&c[i].addr, a))
@@ -74,8 +74,8 @@ static long find_addr(const struct rsm_candidate *c, size_t n,
 /* The same instance listed twice (same address, or two reachable entries
  * with the same run_id, e.g. a name and its IP) would make us re-point a
  * master to itself. */
-static int check_distinct(const struct rsm_candidate *c, size_t n,
-                          struct rsm_plan *plan)
+static int topology__check_distinct(const struct rsm_candidate *c, size_t n,
+                                    struct rsm_plan *plan)
 {
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
@@ -84,13 +84,14 @@ static int check_distinct(const struct rsm_candidate *c, size_t n,
             const struct rsm_info *x = c[i].info, *y = c[j].info;
 
             if (rsm_addr_equal(&c[i].addr, &c[j].addr)) {
-                say(plan, "%s is listed twice",
-                    rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
+                topology__say(plan, "%s is listed twice",
+                              rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
                 return RSM_EINVAL;
             }
             if (c[i].reachable && c[j].reachable && x != NULL && y != NULL &&
                 x->run_id[0] != '\0' && strcmp(x->run_id, y->run_id) == 0) {
-                say(plan, "%s and %s are the same instance (run_id %s)",
+                topology__say(
+                    plan, "%s and %s are the same instance (run_id %s)",
                     rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN),
                     rsm_addr_format(&c[j].addr, b, RSM_ADDR_STRLEN), x->run_id);
                 return RSM_EINVAL;
@@ -102,130 +103,135 @@ static int check_distinct(const struct rsm_candidate *c, size_t n,
 
 /* Every reachable instance of known role except the master, that does not
  * already follow it, goes into plan->repoint. */
-static void collect_repoint(const struct rsm_candidate *c, size_t n,
-                            struct rsm_plan *plan)
+static void topology__collect_repoint(const struct rsm_candidate *c, size_t n,
+                                      struct rsm_plan *plan)
 {
     const struct rsm_candidate *m = &c[plan->master];
 
     for (size_t i = 0; i < n; i++) {
         if ((long)i == plan->master || !c[i].reachable || c[i].info == NULL)
             continue;
-        if (c[i].info->role == RSM_ROLE_UNKNOWN || follows(&c[i], m))
+        if (c[i].info->role == RSM_ROLE_UNKNOWN || topology__follows(&c[i], m))
             continue;
         plan->repoint[plan->n_repoint++] = i;
     }
 }
 
 /* " (a, b)", or with from: " (a follows x, b is a master)". */
-static void say_repoint_list(const struct rsm_candidate *c, bool from,
-                             struct rsm_plan *plan)
+static void topology__say_repoint_list(const struct rsm_candidate *c, bool from,
+                                       struct rsm_plan *plan)
 {
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
     for (size_t i = 0; i < plan->n_repoint; i++) {
         const struct rsm_candidate *r = &c[plan->repoint[i]];
 
-        say(plan, "%s%s", i == 0 ? " (" : ", ",
-            rsm_addr_format(&r->addr, a, RSM_ADDR_STRLEN));
+        topology__say(plan, "%s%s", i == 0 ? " (" : ", ",
+                      rsm_addr_format(&r->addr, a, RSM_ADDR_STRLEN));
         if (!from)
             continue;
         if (r->info->role == RSM_ROLE_MASTER)
-            say(plan, " is a master");
+            topology__say(plan, " is a master");
         else
-            say(plan, " follows %s",
+            topology__say(
+                plan, " follows %s",
                 rsm_addr_format(&r->info->master, b, RSM_ADDR_STRLEN));
     }
     if (plan->n_repoint > 0)
-        say(plan, ")");
+        topology__say(plan, ")");
 }
 
 /* "; 2 unreachable: a, b" and the same for unknown roles. */
-static void say_left_out(const struct rsm_candidate *c, size_t n,
-                         struct rsm_plan *plan)
+static void topology__say_left_out(const struct rsm_candidate *c, size_t n,
+                                   struct rsm_plan *plan)
 {
     char a[RSM_ADDR_STRLEN];
     size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
         if (!c[i].reachable || c[i].info == NULL)
-            say(plan, "%s%s", k++ == 0 ? "; unreachable: " : ", ",
-                rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
+            topology__say(plan, "%s%s", k++ == 0 ? "; unreachable: " : ", ",
+                          rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
     }
     k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (is_role(&c[i], RSM_ROLE_UNKNOWN))
-            say(plan, "%s%s", k++ == 0 ? "; unknown role, left alone: " : ", ",
-                rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
+        if (topology__is_role(&c[i], RSM_ROLE_UNKNOWN))
+            topology__say(plan, "%s%s",
+                          k++ == 0 ? "; unknown role, left alone: " : ", ",
+                          rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
     }
 }
 
 /* --- the cases --- */
 
 /* Exactly one reachable master m: HEALTHY or REPOINT. */
-static void decide_one_master(const struct rsm_candidate *c, size_t n, size_t m,
-                              struct rsm_plan *plan)
+static void topology__decide_one_master(const struct rsm_candidate *c, size_t n,
+                                        size_t m, struct rsm_plan *plan)
 {
     char a[RSM_ADDR_STRLEN];
     size_t following = 0, syncing = 0;
 
     plan->master = (long)m;
-    collect_repoint(c, n, plan);
+    topology__collect_repoint(c, n, plan);
     for (size_t i = 0; i < n; i++) {
-        if (i != m && follows(&c[i], &c[m]))
+        if (i != m && topology__follows(&c[i], &c[m]))
             following++;
     }
     if (plan->n_repoint == 0) {
         plan->verdict = RSM_VERDICT_HEALTHY;
-        say(plan, "healthy: master %s, %zu replica%s following it",
-            rsm_addr_format(&c[m].addr, a, RSM_ADDR_STRLEN), following,
-            following == 1 ? "" : "s");
+        topology__say(plan, "healthy: master %s, %zu replica%s following it",
+                      rsm_addr_format(&c[m].addr, a, RSM_ADDR_STRLEN),
+                      following, following == 1 ? "" : "s");
         for (size_t i = 0; i < n; i++) {
             const struct rsm_info *info = c[i].info;
 
-            if (i == m || !follows(&c[i], &c[m]) ||
+            if (i == m || !topology__follows(&c[i], &c[m]) ||
                 (info->link_up && !info->sync_in_progress))
                 continue;
-            say(plan, "%s%s", syncing++ == 0 ? "; still syncing: " : ", ",
-                rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
+            topology__say(plan, "%s%s",
+                          syncing++ == 0 ? "; still syncing: " : ", ",
+                          rsm_addr_format(&c[i].addr, a, RSM_ADDR_STRLEN));
         }
-        say(plan, "; nothing to do");
+        topology__say(plan, "; nothing to do");
     } else {
         plan->verdict = RSM_VERDICT_REPOINT;
-        say(plan,
+        topology__say(
+            plan,
             "master %s is up; %zu instance%s not following it, re-pointing",
             rsm_addr_format(&c[m].addr, a, RSM_ADDR_STRLEN), plan->n_repoint,
             plan->n_repoint == 1 ? "" : "s");
-        say_repoint_list(c, true, plan);
+        topology__say_repoint_list(c, true, plan);
     }
-    say_left_out(c, n, plan);
+    topology__say_left_out(c, n, plan);
 }
 
 /* A reachable replica whose link is up to a master we cannot reach here
  * means that master is alive: promoting would make two masters. Returns its
  * index or -1. */
-static long find_live_master_elsewhere(const struct rsm_candidate *c, size_t n)
+static long topology__find_live_master_elsewhere(const struct rsm_candidate *c,
+                                                 size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         long m;
 
-        if (!is_role(&c[i], RSM_ROLE_REPLICA) || !c[i].info->link_up)
+        if (!topology__is_role(&c[i], RSM_ROLE_REPLICA) || !c[i].info->link_up)
             continue;
-        m = find_addr(c, n, &c[i].info->master);
+        m = topology__find_addr(c, n, &c[i].info->master);
         if (m < 0 || !c[m].reachable || c[m].info == NULL)
             return (long)i;
     }
     return -1;
 }
 
-/* Which excluded candidates say_exclusions() lists. */
+/* Which excluded candidates topology__say_exclusions() lists. */
 enum excl_filter { ALL, MASTERS, REACHABLE };
 
 /* lead + "b: priority-zero, c: unreachable" + tail, over the excluded
  * candidates that pass the filter; nothing if none does. The full reasons
  * are in plan->ranking. */
-static void say_exclusions(const struct rsm_candidate *c,
-                           enum excl_filter filter, const char *lead,
-                           const char *tail, struct rsm_plan *plan)
+static void topology__say_exclusions(const struct rsm_candidate *c,
+                                     enum excl_filter filter, const char *lead,
+                                     const char *tail, struct rsm_plan *plan)
 {
     char a[RSM_ADDR_STRLEN];
     size_t k = 0;
@@ -235,90 +241,96 @@ static void say_exclusions(const struct rsm_candidate *c,
         const struct rsm_candidate *x = &c[r->index];
 
         if (r->excluded == RSM_EXCL_NONE ||
-            (filter == MASTERS && !is_role(x, RSM_ROLE_MASTER)) ||
+            (filter == MASTERS && !topology__is_role(x, RSM_ROLE_MASTER)) ||
             (filter == REACHABLE && r->excluded == RSM_EXCL_UNREACHABLE))
             continue;
-        say(plan, "%s%s: %s", k++ == 0 ? lead : ", ",
-            rsm_addr_format(&x->addr, a, RSM_ADDR_STRLEN),
-            rsm_exclusion_str(r->excluded));
+        topology__say(plan, "%s%s: %s", k++ == 0 ? lead : ", ",
+                      rsm_addr_format(&x->addr, a, RSM_ADDR_STRLEN),
+                      rsm_exclusion_str(r->excluded));
     }
     if (k > 0)
-        say(plan, "%s", tail);
+        topology__say(plan, "%s", tail);
 }
 
 /* No reachable master: MASTER_ELSEWHERE, NO_CANDIDATE or PROMOTE. */
-static void decide_no_master(const struct rsm_candidate *c, size_t n,
-                             size_t n_eligible, struct rsm_plan *plan)
+static void topology__decide_no_master(const struct rsm_candidate *c, size_t n,
+                                       size_t n_eligible, struct rsm_plan *plan)
 {
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
-    long live = find_live_master_elsewhere(c, n);
+    long live = topology__find_live_master_elsewhere(c, n);
     const struct rsm_info *best;
 
     if (live >= 0) {
         const struct rsm_info *info = c[live].info;
 
         plan->verdict = RSM_VERDICT_MASTER_ELSEWHERE;
-        say(plan,
+        topology__say(
+            plan,
             "no listed master is reachable, but replica %s reports its link "
             "up to master %s (%s): the master is alive, refusing to promote",
             rsm_addr_format(&c[live].addr, a, RSM_ADDR_STRLEN),
             rsm_addr_format(&info->master, b, RSM_ADDR_STRLEN),
-            find_addr(c, n, &info->master) < 0 ? "not in the list"
-                                               : "listed, unreachable here");
+            topology__find_addr(c, n, &info->master) < 0
+                ? "not in the list"
+                : "listed, unreachable here");
         return;
     }
     if (n_eligible == 0) {
         plan->verdict = RSM_VERDICT_NO_CANDIDATE;
-        say(plan, "no reachable master and no eligible replica");
-        say_exclusions(c, ALL, " (", ")", plan);
+        topology__say(plan, "no reachable master and no eligible replica");
+        topology__say_exclusions(c, ALL, " (", ")", plan);
         return;
     }
     plan->verdict = RSM_VERDICT_PROMOTE;
     plan->master = (long)plan->ranking[0].index;
     plan->promote = true;
-    collect_repoint(c, n, plan);
+    topology__collect_repoint(c, n, plan);
     best = c[plan->master].info;
-    say(plan,
+    topology__say(
+        plan,
         "no reachable master; promoting %s (best of %zu eligible: priority "
         "%d, offset %" PRId64 ")",
         rsm_addr_format(&c[plan->master].addr, a, RSM_ADDR_STRLEN), n_eligible,
         best->priority, best->slave_repl_offset);
-    say_exclusions(c, REACHABLE, "; not eligible: ", "", plan);
-    say(plan, "; re-pointing %zu instance%s", plan->n_repoint,
-        plan->n_repoint == 1 ? "" : "s");
-    say_repoint_list(c, false, plan);
-    say_left_out(c, n, plan);
+    topology__say_exclusions(c, REACHABLE, "; not eligible: ", "", plan);
+    topology__say(plan, "; re-pointing %zu instance%s", plan->n_repoint,
+                  plan->n_repoint == 1 ? "" : "s");
+    topology__say_repoint_list(c, false, plan);
+    topology__say_left_out(c, n, plan);
 }
 
 /* Several reachable masters: keep the best-ranked one. */
-static void decide_many_masters(const struct rsm_candidate *c, size_t n,
-                                size_t n_masters, size_t n_eligible,
-                                struct rsm_plan *plan)
+static void topology__decide_many_masters(const struct rsm_candidate *c,
+                                          size_t n, size_t n_masters,
+                                          size_t n_eligible,
+                                          struct rsm_plan *plan)
 {
     char a[RSM_ADDR_STRLEN];
     long keep = -1;
 
     for (size_t i = 0; i < n_eligible && keep < 0; i++) {
-        if (is_role(&c[plan->ranking[i].index], RSM_ROLE_MASTER))
+        if (topology__is_role(&c[plan->ranking[i].index], RSM_ROLE_MASTER))
             keep = (long)plan->ranking[i].index;
     }
     if (keep < 0) {
         plan->verdict = RSM_VERDICT_NO_CANDIDATE;
-        say(plan, "%zu reachable masters and none of them eligible", n_masters);
-        say_exclusions(c, MASTERS, " (", ")", plan);
+        topology__say(plan, "%zu reachable masters and none of them eligible",
+                      n_masters);
+        topology__say_exclusions(c, MASTERS, " (", ")", plan);
         return;
     }
     plan->verdict = RSM_VERDICT_MISCONFIGURED;
     plan->master = keep;
-    collect_repoint(c, n, plan);
-    say(plan,
+    topology__collect_repoint(c, n, plan);
+    topology__say(
+        plan,
         "%zu reachable masters; keeping %s (best ranked: offset %" PRId64
         ") and re-pointing %zu instance%s",
         n_masters, rsm_addr_format(&c[keep].addr, a, RSM_ADDR_STRLEN),
         c[keep].info->master_repl_offset, plan->n_repoint,
         plan->n_repoint == 1 ? "" : "s");
-    say_repoint_list(c, true, plan);
-    say_left_out(c, n, plan);
+    topology__say_repoint_list(c, true, plan);
+    topology__say_left_out(c, n, plan);
 }
 
 /* --- public --- */
@@ -335,10 +347,11 @@ int rsm_topology_decide(const struct rsm_candidate *c, size_t n,
     plan->verdict = RSM_VERDICT_UNREACHABLE;
     plan->master = -1;
     if (n > RSM_TOPOLOGY_MAX) {
-        say(plan, "%zu endpoints, at most %d supported", n, RSM_TOPOLOGY_MAX);
+        topology__say(plan, "%zu endpoints, at most %d supported", n,
+                      RSM_TOPOLOGY_MAX);
         return RSM_EINVAL;
     }
-    rv = check_distinct(c, n, plan);
+    rv = topology__check_distinct(c, n, plan);
     if (rv != 0)
         return rv;
     plan->n_ranked = n;
@@ -346,23 +359,24 @@ int rsm_topology_decide(const struct rsm_candidate *c, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (c[i].reachable && c[i].info != NULL)
             n_reachable++;
-        if (is_role(&c[i], RSM_ROLE_MASTER)) {
+        if (topology__is_role(&c[i], RSM_ROLE_MASTER)) {
             n_masters++;
             m = i;
         }
     }
     if (n_reachable == 0) {
         if (n == 0)
-            say(plan, "no endpoints given; nothing to do");
+            topology__say(plan, "no endpoints given; nothing to do");
         else
-            say(plan, "none of the %zu endpoints answered INFO; nothing to do",
+            topology__say(
+                plan, "none of the %zu endpoints answered INFO; nothing to do",
                 n);
     } else if (n_masters == 1) {
-        decide_one_master(c, n, m, plan);
+        topology__decide_one_master(c, n, m, plan);
     } else if (n_masters == 0) {
-        decide_no_master(c, n, n_eligible, plan);
+        topology__decide_no_master(c, n, n_eligible, plan);
     } else {
-        decide_many_masters(c, n, n_masters, n_eligible, plan);
+        topology__decide_many_masters(c, n, n_masters, n_eligible, plan);
     }
     return 0;
 }

@@ -1023,10 +1023,10 @@ static void test_snapshot_agents_are_checked(void **state)
 /* What the FSM could never hold is no more acceptable from a snapshot (a
  * leader's InstallSnapshot): every recorded agent has a valid client
  * address, as AdvertiseAgent requires.
- * BUG (#13, reported): dec_agents() in src/core/codec.c only decodes the
- * agents' addresses (lengths, ports) and never form-checks them, so an
- * agent without an api or with "bad host" is accepted; this test fails
- * until it does. */
+ * BUG (#13, reported): codec__dec_agents() in src/core/codec_snapshot.c
+ * only decodes the agents' addresses (lengths, ports) and never
+ * form-checks them, so an agent without an api or with "bad host" is
+ * accepted; this test fails until it does. */
 static void test_snapshot_agent_addresses_pass_the_entry_check(void **state)
 {
     Rsm__Snapshot s = RSM__SNAPSHOT__INIT;
