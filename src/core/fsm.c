@@ -10,7 +10,6 @@
 #include "rsm/codec.h"
 #include "rsm/err.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,25 +127,10 @@ static void fsm__copy_decision(struct rsm_entry *dst, const struct rsm_entry *e)
     dst->switchover_method = e->switchover_method;
 }
 
-static int fsm__reject(char *reason, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fsm__reject(char *reason, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (reason != NULL && len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(reason, len, fmt, ap);
-        va_end(ap);
-    }
-    return RSM_EREJECTED;
-}
-
 static int fsm__unknown_group(const struct rsm_entry *e, char *reason,
                               size_t len)
 {
-    return fsm__reject(reason, len, "unknown group '%s'", e->group);
+    return rsm_errf(RSM_EREJECTED, reason, len, "unknown group '%s'", e->group);
 }
 
 /* ---- ObserveMaster ------------------------------------------------------- */
@@ -179,11 +163,11 @@ static int fsm__apply_observe(struct rsm_fsm *fsm, const struct rsm_entry *e,
     if (g != NULL && g->has_master &&
         (!rsm_addr_is_set(&e->master) ||
          !rsm_addr_equal(&g->master, &e->master)))
-        return fsm__reject(reason, len,
-                           "master changes only through a failover (committed "
-                           "%s, observed %s)",
-                           rsm_addr_format_or(&g->master, a, sizeof a, "none"),
-                           rsm_addr_format_or(&e->master, b, sizeof b, "none"));
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "master changes only through a failover (committed "
+                        "%s, observed %s)",
+                        rsm_addr_format_or(&g->master, a, sizeof a, "none"),
+                        rsm_addr_format_or(&e->master, b, sizeof b, "none"));
     if (g == NULL) {
         g = fsm__insert(fsm, e->group);
         if (g == NULL)
@@ -202,32 +186,35 @@ static int fsm__check_decide(const struct rsm_group *g,
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
     if (e->epoch != g->epoch + 1)
-        return fsm__reject(
-            reason, len, "epoch %llu is not next (group epoch %llu)",
-            (unsigned long long)e->epoch, (unsigned long long)g->epoch);
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "epoch %llu is not next (group epoch %llu)",
+                        (unsigned long long)e->epoch,
+                        (unsigned long long)g->epoch);
     if (g->in_flight)
-        return fsm__reject(reason, len, "failover epoch %llu in flight",
-                           (unsigned long long)g->decision.epoch);
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "failover epoch %llu in flight",
+                        (unsigned long long)g->decision.epoch);
     if (e->failover_kind == RSM_FAILOVER_AUTOMATIC && g->paused)
-        return fsm__reject(reason, len,
-                           "group is paused: automatic failover refused");
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "group is paused: automatic failover refused");
     if (!rsm_addr_is_set(&e->master))
-        return fsm__reject(reason, len, "decision without a new master");
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "decision without a new master");
     if (rsm_addr_equal(&e->master, &e->old_master))
-        return fsm__reject(reason, len, "new master %s is the old master",
-                           rsm_addr_format_or(&e->master, a, sizeof a, "none"));
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "new master %s is the old master",
+                        rsm_addr_format_or(&e->master, a, sizeof a, "none"));
     if (g->has_master && e->failover_kind == RSM_FAILOVER_BOOTSTRAP)
-        return fsm__reject(reason, len,
-                           "bootstrap decision but master %s is "
-                           "committed",
-                           rsm_addr_format_or(&g->master, a, sizeof a, "none"));
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "bootstrap decision but master %s is "
+                        "committed",
+                        rsm_addr_format_or(&g->master, a, sizeof a, "none"));
     if (g->has_master && !rsm_addr_equal(&g->master, &e->old_master))
-        return fsm__reject(
-            reason, len,
-            "stale decision: old master %s is not the committed "
-            "master %s",
-            rsm_addr_format_or(&e->old_master, a, sizeof a, "none"),
-            rsm_addr_format_or(&g->master, b, sizeof b, "none"));
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "stale decision: old master %s is not the committed "
+                        "master %s",
+                        rsm_addr_format_or(&e->old_master, a, sizeof a, "none"),
+                        rsm_addr_format_or(&g->master, b, sizeof b, "none"));
     return 0;
 }
 
@@ -262,14 +249,14 @@ static int fsm__in_flight_group(struct rsm_fsm *fsm, const struct rsm_entry *e,
     if (g == NULL)
         return fsm__unknown_group(e, reason, len);
     if (!g->in_flight)
-        return fsm__reject(reason, len, "no failover in flight (epoch %llu)",
-                           (unsigned long long)e->epoch);
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "no failover in flight (epoch %llu)",
+                        (unsigned long long)e->epoch);
     if (e->epoch != g->decision.epoch)
-        return fsm__reject(
-            reason, len,
-            "epoch %llu is not the failover in flight (epoch %llu)",
-            (unsigned long long)e->epoch,
-            (unsigned long long)g->decision.epoch);
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "epoch %llu is not the failover in flight (epoch %llu)",
+                        (unsigned long long)e->epoch,
+                        (unsigned long long)g->decision.epoch);
     *out = g;
     return 0;
 }
@@ -283,19 +270,19 @@ static int fsm__apply_progress(struct rsm_fsm *fsm, const struct rsm_entry *e,
     if (rv != 0)
         return rv;
     if (e->step == RSM_STEP_NONE)
-        return fsm__reject(reason, len, "step none is no progress");
+        return rsm_errf(RSM_EREJECTED, reason, len, "step none is no progress");
     if (e->step == g->step)
-        return fsm__reject(reason, len, "step %s already recorded",
-                           rsm_failover_step_str(e->step));
+        return rsm_errf(RSM_EREJECTED, reason, len, "step %s already recorded",
+                        rsm_failover_step_str(e->step));
     if (e->step < g->step)
-        return fsm__reject(reason, len, "step %s is behind recorded step %s",
-                           rsm_failover_step_str(e->step),
-                           rsm_failover_step_str(g->step));
+        return rsm_errf(
+            RSM_EREJECTED, reason, len, "step %s is behind recorded step %s",
+            rsm_failover_step_str(e->step), rsm_failover_step_str(g->step));
     if (e->step == RSM_STEP_CAUGHT_UP &&
         (g->decision.failover_kind != RSM_FAILOVER_SWITCHOVER ||
          g->decision.switchover_method != RSM_SWITCHOVER_PAUSE))
-        return fsm__reject(reason, len,
-                           "step caught-up is for a pause switchover only");
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "step caught-up is for a pause switchover only");
     g->step = e->step;
     return 0;
 }
@@ -352,9 +339,9 @@ static int fsm__apply_complete(struct rsm_fsm *fsm, const struct rsm_entry *e,
     if (rv != 0)
         return rv;
     if (e->result == RSM_RESULT_ABORTED)
-        return fsm__reject(reason, len,
-                           "complete-failover with result aborted: use "
-                           "abort-failover");
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "complete-failover with result aborted: use "
+                        "abort-failover");
     g->has_master = true;
     fsm__copy_addr(&g->master, &g->decision.master);
     /* The new master's run id is learnt by the next ObserveMaster. */
@@ -431,13 +418,14 @@ static int fsm__apply_advertise(struct rsm_fsm *fsm, const struct rsm_entry *e,
 
     if (fsm->cluster_id[0] != '\0' &&
         strcmp(fsm->cluster_id, e->cluster_id) != 0)
-        return fsm__reject(
-            reason, len, "agent %llu claims cluster %s: this group is %s",
-            (unsigned long long)e->agent_id, e->cluster_id, fsm->cluster_id);
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "agent %llu claims cluster %s: this group is %s",
+                        (unsigned long long)e->agent_id, e->cluster_id,
+                        fsm->cluster_id);
     if (i == fsm->n_agents || a->id != e->agent_id) {
         if (fsm->n_agents == RSM_FSM_MAX_AGENTS)
-            return fsm__reject(reason, len, "%d agents recorded already",
-                               RSM_FSM_MAX_AGENTS);
+            return rsm_errf(RSM_EREJECTED, reason, len,
+                            "%d agents recorded already", RSM_FSM_MAX_AGENTS);
         memmove(a + 1, a, (fsm->n_agents - i) * sizeof *a);
         fsm->n_agents++;
     }
@@ -471,7 +459,8 @@ static int fsm__dispatch(struct rsm_fsm *fsm, const struct rsm_entry *e,
     case RSM_ENTRY_SET_GROUP_CONFIG:
         return fsm__apply_set_config(fsm, e, reason, len);
     default:
-        return fsm__reject(reason, len, "unknown entry kind %d", (int)e->kind);
+        return rsm_errf(RSM_EREJECTED, reason, len, "unknown entry kind %d",
+                        (int)e->kind);
     }
 }
 
@@ -484,7 +473,8 @@ int rsm_fsm_apply(struct rsm_fsm *fsm, const struct rsm_entry *e, char *reason,
     if (reason != NULL && len > 0)
         reason[0] = '\0';
     if (rsm_entry_check(e, detail, sizeof detail) != 0)
-        rv = fsm__reject(reason, len, "malformed entry: %s", detail);
+        rv =
+            rsm_errf(RSM_EREJECTED, reason, len, "malformed entry: %s", detail);
     else
         rv = fsm__dispatch(fsm, e, reason, len);
     if (rv == 0)
@@ -508,7 +498,8 @@ int rsm_fsm_apply_bytes(struct rsm_fsm *fsm, const void *buf, size_t len,
         *out = e; /* kind NONE when undecodable */
     if (rv != 0) {
         fsm->rejected++;
-        return fsm__reject(reason, rlen, "undecodable entry: %s", detail);
+        return rsm_errf(RSM_EREJECTED, reason, rlen, "undecodable entry: %s",
+                        detail);
     }
     return rsm_fsm_apply(fsm, &e, reason, rlen);
 }

@@ -168,6 +168,14 @@ int planner__switchover_requested(struct ctx *c);
  * once taken) if set, else failover_timeout_ms (planner_switchover.c). */
 int64_t planner__switchover_limit(const struct ctx *c, int64_t asked_ms);
 
+/* A switchover's target (o, at address text a) lost before the roles
+ * are swapped: not monitored or DOWN, or restarted empty. Returns the
+ * abort's event name and sets *code and why (len bytes); NULL (nothing
+ * set) while the target is there (planner_switchover.c). */
+const char *planner__target_lost(const struct rsm_observation *o, const char *a,
+                                 enum rsm_abort_code *code, char *why,
+                                 size_t len);
+
 /* SEND_PROMOTE / WAIT_PROMOTION of a switchover by the FAILOVER command
  * (planner_switchover.c). */
 int planner__switchover_phase(struct ctx *c, const struct flight *f);

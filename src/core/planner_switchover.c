@@ -109,6 +109,23 @@ int planner__switchover_requested(struct ctx *c)
     return rc;
 }
 
+const char *planner__target_lost(const struct rsm_observation *o, const char *a,
+                                 enum rsm_abort_code *code, char *why,
+                                 size_t len)
+{
+    if (o == NULL || o->state == RSM_HEALTH_DOWN) {
+        *code = RSM_ABORT_UNREACHABLE;
+        snprintf(why, len, "%s unreachable", a);
+        return "-failover-abort-slave-unreachable";
+    }
+    if (o->restarted_empty) {
+        *code = RSM_ABORT_RESTARTED;
+        snprintf(why, len, "%s restarted empty", a);
+        return "-failover-abort-slave-restarted";
+    }
+    return NULL;
+}
+
 /* SEND_PROMOTE / WAIT_PROMOTION of a SWITCHOVER: ask the old master for
  * Redis's coordinated FAILOVER TO the target, with a timeout that ends
  * by the decision's deadline (a re-sent one too); see planner.h. */
@@ -139,19 +156,14 @@ int planner__switchover_phase(struct ctx *c, const struct flight *f)
         code = RSM_ABORT_TIMEOUT;
         snprintf(why, sizeof why, "%s not promoted within %lld ms", a,
                  (long long)limit);
-    } else if (o == NULL || o->state == RSM_HEALTH_DOWN) {
-        ev = "-failover-abort-slave-unreachable";
-        code = RSM_ABORT_UNREACHABLE;
-        snprintf(why, sizeof why, "%s unreachable", a);
-    } else if (o->restarted_empty) {
-        ev = "-failover-abort-slave-restarted";
-        code = RSM_ABORT_RESTARTED;
-        snprintf(why, sizeof why, "%s restarted empty", a);
-    } else if (c->in->failover_cmd == RSM_FAILOVER_CMD_UNUSABLE &&
-               fs == RSM_FOCMD_NONE && !swapped) {
-        ev = "-failover-abort-failover-unusable";
-        code = RSM_ABORT_OTHER;
-        snprintf(why, sizeof why, "FAILOVER not usable on %s", b);
+    } else {
+        ev = planner__target_lost(o, a, &code, why, sizeof why);
+        if (ev == NULL && c->in->failover_cmd == RSM_FAILOVER_CMD_UNUSABLE &&
+            fs == RSM_FOCMD_NONE && !swapped) {
+            ev = "-failover-abort-failover-unusable";
+            code = RSM_ABORT_OTHER;
+            snprintf(why, sizeof why, "FAILOVER not usable on %s", b);
+        }
     }
     if (ev != NULL) {
         bool overdue = left < -1000 - limit;

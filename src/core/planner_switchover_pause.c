@@ -163,6 +163,23 @@ static void planner__reason_catching_up(struct ctx *c, const struct flight *f,
     c->out->watch = *f->new_m;
 }
 
+/* Writes paused by this leader and the target has every one of them:
+ * true. Otherwise false, and the plan pauses the old master (again) or
+ * says what the target still lacks. */
+static bool planner__pause_holds(struct ctx *c, const struct flight *f,
+                                 const struct rsm_pause_record *p, int64_t left)
+{
+    if (!planner__paused_now(c, f, p)) {
+        planner__send_pause(c, f, left);
+        return false;
+    }
+    if (!planner__target_caught_up(c, f, p)) {
+        planner__reason_catching_up(c, f, p, left);
+        return false;
+    }
+    return true;
+}
+
 /* Abort at step NONE: nothing was demoted; lift the pause first. */
 static int planner__pause_abort(struct ctx *c, const struct flight *f,
                                 const struct rsm_pause_record *p,
@@ -205,19 +222,14 @@ int planner__pause_phase(struct ctx *c, const struct flight *f)
         code = RSM_ABORT_OTHER;
         snprintf(why, sizeof why, "CLIENT PAUSE refused by %s (%.32s)", b,
                  p->error);
-    } else if (o == NULL || o->state == RSM_HEALTH_DOWN) {
-        ev = "-failover-abort-slave-unreachable";
-        code = RSM_ABORT_UNREACHABLE;
-        snprintf(why, sizeof why, "%s unreachable", a);
-    } else if (o->restarted_empty) {
-        ev = "-failover-abort-slave-restarted";
-        code = RSM_ABORT_RESTARTED;
-        snprintf(why, sizeof why, "%s restarted empty", a);
-    } else if (left < PAUSE_MARGIN_MS) {
-        ev = "-failover-abort-timeout";
-        code = RSM_ABORT_TIMEOUT;
-        snprintf(why, sizeof why, "%s not caught up within %lld ms", a,
-                 (long long)(left + f->elapsed - PAUSE_MARGIN_MS));
+    } else {
+        ev = planner__target_lost(o, a, &code, why, sizeof why);
+        if (ev == NULL && left < PAUSE_MARGIN_MS) {
+            ev = "-failover-abort-timeout";
+            code = RSM_ABORT_TIMEOUT;
+            snprintf(why, sizeof why, "%s not caught up within %lld ms", a,
+                     (long long)(left + f->elapsed - PAUSE_MARGIN_MS));
+        }
     }
     if (ev != NULL)
         return planner__pause_abort(c, f, p, code, ev, why);
@@ -230,14 +242,8 @@ int planner__pause_phase(struct ctx *c, const struct flight *f)
             a, b, a);
         return 0;
     }
-    if (!planner__paused_now(c, f, p)) {
-        planner__send_pause(c, f, left);
+    if (!planner__pause_holds(c, f, p, left))
         return 0;
-    }
-    if (!planner__target_caught_up(c, f, p)) {
-        planner__reason_catching_up(c, f, p, left);
-        return 0;
-    }
     e = planner__propose(c, RSM_ENTRY_FAILOVER_PROGRESS);
     e->epoch = f->d->epoch;
     e->step = RSM_STEP_CAUGHT_UP;
@@ -292,14 +298,8 @@ static int planner__demote_paused(struct ctx *c, const struct flight *f,
 {
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
-    if (!planner__paused_now(c, f, p)) {
-        planner__send_pause(c, f, left);
+    if (!planner__pause_holds(c, f, p, left))
         return 0;
-    }
-    if (!planner__target_caught_up(c, f, p)) {
-        planner__reason_catching_up(c, f, p, left);
-        return 0;
-    }
     planner__add_action(c, f->old_m, RSM_CMD_REPLICAOF, f->new_m);
     rsm_addr_format(f->new_m, a, RSM_ADDR_STRLEN);
     rsm_addr_format(f->old_m, b, RSM_ADDR_STRLEN);

@@ -16,20 +16,6 @@
 
 /* --- keys --- */
 
-/* The offset that matters for ranking. Computed here rather than with
- * rsm_info_offset() so that policy depends on the struct only. */
-static int64_t policy__offset_of(const struct rsm_info *info)
-{
-    switch (info->role) {
-    case RSM_ROLE_REPLICA:
-        return info->slave_repl_offset;
-    case RSM_ROLE_MASTER:
-        return info->master_repl_offset;
-    default:
-        return -1;
-    }
-}
-
 /* Seconds since the candidate last heard from its master, -1 if unknown.
  * A master is its own source of truth: age 0. */
 static int64_t policy__contact_age(const struct rsm_info *info)
@@ -81,8 +67,8 @@ int rsm_policy_compare(const struct rsm_candidate *a,
     c = policy__cmp_i64(ia->priority, ib->priority);
     if (c != 0)
         return c;
-    c = policy__cmp_i64(policy__offset_of(ib),
-                        policy__offset_of(ia)); /* higher first */
+    c = policy__cmp_i64(rsm_info_offset(ib),
+                        rsm_info_offset(ia)); /* higher first */
     if (c != 0)
         return c;
     c = policy__cmp_contact(policy__contact_age(ia), policy__contact_age(ib));
@@ -165,7 +151,7 @@ static bool policy__lagging(const struct rsm_info *info,
 {
     if (cfg->max_lag_bytes <= 0 || cfg->reference_offset < 0)
         return false;
-    *lag = cfg->reference_offset - policy__offset_of(info);
+    *lag = cfg->reference_offset - rsm_info_offset(info);
     return *lag > cfg->max_lag_bytes;
 }
 
@@ -191,7 +177,7 @@ enum rsm_exclusion rsm_policy_exclusion(const struct rsm_candidate *c,
         return policy__exclude(RSM_EXCL_PRIORITY_ZERO, reason, len,
                                "priority %d (invalid, never promoted)",
                                info->priority);
-    if (policy__offset_of(info) < 0)
+    if (rsm_info_offset(info) < 0)
         return policy__exclude(RSM_EXCL_NO_OFFSET, reason, len,
                                "no replication offset in INFO (role %s)",
                                info->role == RSM_ROLE_MASTER    ? "master"
