@@ -5,6 +5,7 @@
 #include "codec_int.h"
 #include "rsm/err.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ Rsm__Addr *codec__enc_addr(Rsm__Addr *msg, const struct rsm_addr *a)
 Rsm__Addr **codec__enc_addrs(struct addrs_pb *pb, const struct rsm_addr *a,
                              unsigned n)
 {
+    assert(n <= RSM_MAX_MEMBERS); /* rsm_entry_check() and the FSM bound it */
     for (unsigned i = 0; i < n; i++) {
         rsm__addr__init(&pb->msg[i]);
         pb->msg[i].host = codec__str(a[i].host);
@@ -58,6 +60,7 @@ Rsm__DecideFailover *codec__enc_decide(struct decide_pb *pb,
 {
     Rsm__DecideFailover *m = &pb->msg;
 
+    assert(e->n_ranked <= RSM_MAX_RANKED); /* as rsm_entry_check() has it */
     rsm__decide_failover__init(m);
     m->group = codec__str(e->group);
     m->epoch = e->epoch;

@@ -6,6 +6,7 @@
 #include "rsm/err.h"
 #include "rsm/fsm.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ static Rsm__Group *codec__enc_group(struct group_pb *pb,
 {
     Rsm__Group *m = &pb->msg;
 
+    assert(g->n_history <= RSM_HISTORY_MAX);
     rsm__group__init(m);
     m->name = codec__str(g->name);
     m->master = g->has_master ? codec__enc_addr(&pb->master, &g->master) : NULL;
@@ -88,6 +90,7 @@ struct agents_pb {
 static Rsm__AgentInfo **codec__enc_agents(struct agents_pb *pb,
                                           const struct rsm_fsm *fsm)
 {
+    assert(fsm->n_agents <= RSM_FSM_MAX_AGENTS);
     for (unsigned i = 0; i < fsm->n_agents; i++) {
         const struct rsm_agent_info *a = &fsm->agents[i];
         rsm__agent_info__init(&pb->msg[i]);

@@ -10,6 +10,7 @@
 #include "rsm/codec.h"
 #include "rsm/err.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +308,7 @@ static void fsm__end_failover(struct rsm_group *g, const struct rsm_entry *e,
     const struct rsm_entry *d = &g->decision;
     struct rsm_history_item h;
 
+    assert(g->in_flight); /* see fsm__in_flight_group() */
     memset(&h, 0, sizeof h);
     h.epoch = d->epoch;
     h.kind = d->failover_kind;
