@@ -39,7 +39,8 @@ struct rsm_redis_config {
 
 /* Result of one command. `reply` is valid only during the callback (owned by
  * the link). status is 0 with a reply of any type except REDIS_REPLY_ERROR;
- * RSM_EREPLY with the error reply; RSM_ETIMEOUT, RSM_ECONNECT,
+ * RSM_EREPLY with the error reply; RSM_ETIMEOUT, RSM_ECONNECT, RSM_EREFUSED
+ * (every connect refused: nothing listens there),
  * RSM_ERESOLVE, RSM_EAUTH, RSM_EPROTO or RSM_ECANCELED (link closed) with
  * reply NULL. errmsg always says what happened, naming the address. */
 struct rsm_redis_result {
@@ -78,6 +79,17 @@ int rsm_redis_connected(const struct rsm_redis *r);
 
 /* The endpoint this link talks to. */
 const struct rsm_addr *rsm_redis_addr(const struct rsm_redis *r);
+
+/* Called when the server ends an established connection (EOF, reset) or
+ * a read fails, after the pending commands (if any) got their callbacks:
+ * also when nothing was pending, which is the point. A dead process's
+ * host closes its connections at once; the caller can look again now
+ * instead of at its next probe (the crash evidence of detector.h). Not
+ * called for the link's own drops (timeouts, close). */
+typedef void (*rsm_redis_drop_cb)(struct rsm_redis *r, void *arg);
+
+/* Set (or with NULL clear) the drop callback of r. */
+void rsm_redis_on_drop(struct rsm_redis *r, rsm_redis_drop_cb cb, void *arg);
 
 /* Fail pending commands with RSM_ECANCELED (their callbacks run first),
  * close every handle, then call close_cb (may be NULL) and free r. */

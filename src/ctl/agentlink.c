@@ -303,7 +303,7 @@ const char *agentlink_describe(const struct agent_call *c, char *buf,
                  name);
     else if (c->status == RSM_EREPLY)
         snprintf(buf, len, "agent %s: %s", name, c->reply.str);
-    else if (c->status == RSM_ECONNECT)
+    else if (c->status == RSM_ECONNECT || c->status == RSM_EREFUSED)
         snprintf(buf, len, "agent %s is down or not listening (%s)", name, err);
     else
         snprintf(buf, len, "agent %s: %s", name, err);

@@ -119,6 +119,7 @@ static int monitor__open_links(struct rsm_monitor *m, char *errmsg,
             if (rsm_redis_create(m->loop, &rc, &in->link) != 0)
                 return rsm_errf(RSM_ENOMEM, errmsg, errlen,
                                 "out of memory for Redis links");
+            rsm_redis_on_drop(in->link, monitor_on_drop, in);
         }
     }
     return 0;

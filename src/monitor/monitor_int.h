@@ -198,6 +198,11 @@ void monitor_probe_group(struct group *g);
  * timer is already due sooner. */
 void monitor_arm_fast(struct rsm_monitor *m, uint64_t delay_ms);
 
+/* The drop callback of every instance link (rsm_redis_on_drop; arg is
+ * the struct instance): the committed master's server ended the
+ * connection, which a crash does at once, so probe it again now. */
+void monitor_on_drop(struct rsm_redis *r, void *arg);
+
 /* ------------------------------------------------------------------------
  * monitor_views.c
  * ---------------------------------------------------------------------- */

@@ -4,6 +4,7 @@
  * gathering of evidence (monitor__crash_gather). */
 #include "monitor_int.h"
 #include "rsm/err.h"
+#include "rsm/log.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -200,6 +201,20 @@ static void monitor__probe_done(struct probe *p)
         }
     }
     free(p);
+}
+
+void monitor_on_drop(struct rsm_redis *r, void *arg)
+{
+    struct instance *in = arg;
+    struct rsm_monitor *m = in->g->m;
+
+    assert(in->link == r);
+    if (m->stopping || !monitor_crash_path_on(in->g) ||
+        !monitor__is_committed_master(in))
+        return;
+    rsm_log(RSM_LOG_DEBUG, "master-link-dropped", "group=%s", in->g->cfg.name);
+    in->fast = true;
+    monitor_arm_fast(m, 0);
 }
 
 static bool monitor__is_committed_master(const struct instance *in)

@@ -366,6 +366,12 @@ static void redis__link_timer_closed(uv_handle_t *h)
     redis__unref(h->data);
 }
 
+void rsm_redis_on_drop(struct rsm_redis *r, rsm_redis_drop_cb cb, void *arg)
+{
+    r->drop_cb = cb;
+    r->drop_arg = arg;
+}
+
 void rsm_redis_close(struct rsm_redis *r, rsm_redis_close_cb close_cb,
                      void *arg)
 {

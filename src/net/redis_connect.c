@@ -152,8 +152,9 @@ static void redis__try_connect(struct rsm_redis *r)
             return;
         r->last_connect_err = rv;
     }
-    redis__fail_all(r, RSM_ECONNECT, "%s: cannot connect: %s", r->name,
-                    uv_strerror(r->last_connect_err));
+    redis__fail_all(
+        r, r->last_connect_err == UV_ECONNREFUSED ? RSM_EREFUSED : RSM_ECONNECT,
+        "%s: cannot connect: %s", r->name, uv_strerror(r->last_connect_err));
 }
 
 /* Arm the link timer for the connect deadline (none: stopped). */

@@ -108,6 +108,8 @@ struct rsm_redis {
     bool closing;
     rsm_redis_close_cb close_cb;
     void *close_arg;
+    rsm_redis_drop_cb drop_cb; /* the server ended the connection */
+    void *drop_arg;
     char rbuf[16384];
 };
 

@@ -175,12 +175,16 @@ void redis__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c != r->conn)
         return;
     if (nread < 0) {
+        r->refs++; /* the callbacks below may close the link */
         if (nread == UV_EOF)
             redis__fail_all(r, RSM_ECONNECT,
                             "%s: connection closed by the server", r->name);
         else
             redis__fail_all(r, RSM_ECONNECT, "%s: read failed: %s", r->name,
                             uv_strerror((int)nread));
+        if (r->drop_cb != NULL && !r->closing)
+            r->drop_cb(r, r->drop_arg);
+        redis__unref(r);
         return;
     }
     if (redisReaderFeed(c->reader, buf->base, (size_t)nread) != REDIS_OK) {

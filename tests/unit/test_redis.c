@@ -296,7 +296,7 @@ static void test_refused_connection_fails_fast(void **state)
     uint64_t t0 = now_ms();
     run_cmd(&loop, r, 5000, &g, 1, PING);
     assert_true(now_ms() - t0 < 500);
-    assert_int_equal(g.status[0], RSM_ECONNECT);
+    assert_int_equal(g.status[0], RSM_EREFUSED);
     assert_int_equal(g.type[0], -1);
     snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
     assert_non_null(strstr(g.msg[0], addr));
