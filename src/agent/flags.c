@@ -81,6 +81,15 @@ const struct opt agent_opts[O_COUNT] = {
                       "a master with no valid reply for this long (and "
                       "seen so by a quorum of agents and by no replica) is "
                       "down"},
+    [O_CRASH_CONFIRM] = {"crash-confirm-ms", "RSM_CRASH_CONFIRM_MS", "MS",
+                         "200",
+                         "crash path: a master whose every connect has been "
+                         "refused for this long (its process is gone, its "
+                         "host answers), refused so by a quorum of agents, "
+                         "and whose answering replicas all report their "
+                         "link down is failed over without waiting for "
+                         "--down-after-ms; silence (a hang, a partition) "
+                         "still waits for it. 0: off"},
     [O_PROBE_INTERVAL] = {"probe-interval-ms", "RSM_PROBE_INTERVAL_MS", "MS",
                           "100", "how often every instance is probed"},
     [O_QUORUM] = {"quorum", "RSM_QUORUM", "N", "majority",

@@ -196,6 +196,8 @@ static void agent__parse_monitor_settings(struct optval *v, struct settings *s)
     mc->detector.down_after_ms =
         (int64_t)agent__parse_number(&v[O_DOWN_AFTER], 10, 86400000);
     mc->planner.down_after_ms = mc->detector.down_after_ms;
+    mc->detector.crash_confirm_ms =
+        (int64_t)agent__parse_number(&v[O_CRASH_CONFIRM], 0, 86400000);
     mc->fence.enabled = agent__parse_on_off(&v[O_FENCE]);
     mc->fence.max_lag_s = rsm_fence_max_lag_s(mc->detector.down_after_ms);
     mc->probe_interval_ms =

@@ -166,6 +166,14 @@ void events__build_view(struct rsm_events *ev, const struct rsm_group *g,
         rsm_addr_equal(&gs->verdict_master, &g->master) &&
         (gs->verdict.status == RSM_MASTER_DOWN ||
          gs->verdict.status == RSM_MASTER_FAILED_RESTART)) {
+        struct rsm_sentinel_instance *m = rsm_sentinel_view_find(v, &g->master);
+
+        /* the crash path decides before down-after: the master is down
+         * to this agent too (s_down), not just to the quorum */
+        if (gs->verdict.crashed && m != NULL && m->watched) {
+            m->s_down = true;
+            m->disconnected = true;
+        }
         v->o_down = true;
         v->o_down_ms = gs->verdict.down_ms > 0 ? gs->verdict.down_ms : 0;
         v->o_down_votes = gs->verdict.votes;

@@ -145,8 +145,13 @@ static int planner__complete(struct ctx *c, const struct flight *f)
 
         if (rsm_addr_equal(&o->addr, f->new_m))
             continue;
+        /* An old master that is silent (its latest probe failed: the
+         * crash path completes before down-after) is no straggler: it is
+         * re-pointed when it answers again, as a DOWN one is. */
         if (f->old_m != NULL && rsm_addr_equal(&o->addr, f->old_m))
-            straggler = planner__usable(c, o) && !planner__follows(o, f->new_m);
+            straggler = planner__usable(c, o) &&
+                        o->state != RSM_HEALTH_SUSPECT &&
+                        !planner__follows(o, f->new_m);
         else
             straggler = !planner__linked_to(c, o, f->new_m);
         if (straggler && e->n_stragglers < RSM_MAX_MEMBERS)
