@@ -12,8 +12,6 @@
 
 #include "rsm/addr.h"
 
-/* Keep in step with project(... VERSION) in CMakeLists.txt. */
-
 /* Exit codes shared by every subcommand (documented in `rsmctl --help`). */
 enum {
     RSMCTL_EXIT_OK = 0,          /* nothing needed, or done */
