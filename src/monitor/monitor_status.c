@@ -1,31 +1,11 @@
 /* monitor_status.c - the monitor's per-instance view as JSON (see
  * monitor_status.h). */
 #include "rsm/monitor_status.h"
+#include "rsm/jsonout.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* json_object_set_new() that remembers a failure. */
-static void monitor_status__jset(json_t *o, const char *key, json_t *v,
-                                 bool *oom)
-{
-    if (v == NULL || json_object_set_new(o, key, v) != 0)
-        *oom = true;
-}
-
-/* A number, or null when negative (the "unknown" of info.h). */
-static json_t *monitor_status__jint_or_null(int64_t v)
-{
-    return v < 0 ? json_null() : json_integer((json_int_t)v);
-}
-
-static json_t *monitor_status__jaddr(const struct rsm_addr *a)
-{
-    char buf[RSM_ADDR_STRLEN];
-
-    return json_string(rsm_addr_format(a, buf, sizeof buf));
-}
 
 /* The observation of gs whose address is addr, NULL if none. */
 static const struct rsm_observation *
@@ -64,36 +44,31 @@ monitor_status__instance_info(json_t *o,
 {
     bool replica = info != NULL && info->role == RSM_ROLE_REPLICA;
 
-    monitor_status__jset(
+    rsm_json_set(
         o, "role",
         json_string(rsm_role_str(info ? info->role : RSM_ROLE_UNKNOWN)), oom);
-    monitor_status__jset(
-        o, "master",
-        replica ? monitor_status__jaddr(&info->master) : json_null(), oom);
-    monitor_status__jset(o, "link",
-                         replica ? json_string(info->link_up ? "up" : "down")
-                                 : json_null(),
-                         oom);
-    monitor_status__jset(
+    rsm_json_set(o, "master",
+                 replica ? rsm_json_addr(&info->master) : json_null(), oom);
+    rsm_json_set(o, "link",
+                 replica ? json_string(info->link_up ? "up" : "down")
+                         : json_null(),
+                 oom);
+    rsm_json_set(
         o, "offset",
-        info ? monitor_status__jint_or_null(rsm_info_offset(info))
-             : json_null(),
-        oom);
-    monitor_status__jset(
-        o, "lag_bytes",
-        info ? monitor_status__jint_or_null(monitor_status__lag_bytes(gs, info))
-             : json_null(),
-        oom);
-    monitor_status__jset(o, "priority",
-                         replica && info->has_priority
-                             ? json_integer(info->priority)
-                             : json_null(),
-                         oom);
-    monitor_status__jset(
-        o, "last_io_s",
-        replica ? monitor_status__jint_or_null(info->master_last_io_s)
-                : json_null(),
-        oom);
+        info ? rsm_json_int_or_null(rsm_info_offset(info)) : json_null(), oom);
+    rsm_json_set(o, "lag_bytes",
+                 info
+                     ? rsm_json_int_or_null(monitor_status__lag_bytes(gs, info))
+                     : json_null(),
+                 oom);
+    rsm_json_set(o, "priority",
+                 replica && info->has_priority ? json_integer(info->priority)
+                                               : json_null(),
+                 oom);
+    rsm_json_set(o, "last_io_s",
+                 replica ? rsm_json_int_or_null(info->master_last_io_s)
+                         : json_null(),
+                 oom);
 }
 
 static json_t *
@@ -106,18 +81,14 @@ monitor_status__instance_json(const struct rsm_monitor_group_status *gs,
         *oom = true;
         return NULL;
     }
-    monitor_status__jset(o, "addr", monitor_status__jaddr(&ob->addr), oom);
-    monitor_status__jset(o, "state",
-                         json_string(rsm_health_state_str(ob->state)), oom);
+    rsm_json_set(o, "addr", rsm_json_addr(&ob->addr), oom);
+    rsm_json_set(o, "state", json_string(rsm_health_state_str(ob->state)), oom);
     monitor_status__instance_info(o, gs, ob->info, oom);
-    monitor_status__jset(
-        o, "info_age_ms",
-        ob->info ? monitor_status__jint_or_null(ob->info_age_ms) : json_null(),
-        oom);
-    monitor_status__jset(o, "no_reply_ms",
-                         monitor_status__jint_or_null(ob->no_reply_ms), oom);
-    monitor_status__jset(o, "restarted_empty",
-                         json_boolean(ob->restarted_empty), oom);
+    rsm_json_set(o, "info_age_ms",
+                 ob->info ? rsm_json_int_or_null(ob->info_age_ms) : json_null(),
+                 oom);
+    rsm_json_set(o, "no_reply_ms", rsm_json_int_or_null(ob->no_reply_ms), oom);
+    rsm_json_set(o, "restarted_empty", json_boolean(ob->restarted_empty), oom);
     return o;
 }
 
@@ -131,19 +102,16 @@ static json_t *monitor_status__verdict_json(const struct rsm_master_verdict *v,
         *oom = true;
         return NULL;
     }
-    monitor_status__jset(
-        o, "master",
-        master->port != 0 ? monitor_status__jaddr(master) : json_null(), oom);
-    monitor_status__jset(o, "status",
-                         json_string(rsm_master_status_str(v->status)), oom);
-    monitor_status__jset(o, "reason", json_string(v->reason), oom);
-    monitor_status__jset(o, "no_reply_ms",
-                         monitor_status__jint_or_null(v->no_reply_ms), oom);
-    monitor_status__jset(o, "down_ms", monitor_status__jint_or_null(v->down_ms),
-                         oom);
-    monitor_status__jset(o, "votes", json_integer(v->votes), oom);
-    monitor_status__jset(o, "n_agents", json_integer(v->n_agents), oom);
-    monitor_status__jset(o, "quorum", json_integer(v->quorum), oom);
+    rsm_json_set(o, "master",
+                 master->port != 0 ? rsm_json_addr(master) : json_null(), oom);
+    rsm_json_set(o, "status", json_string(rsm_master_status_str(v->status)),
+                 oom);
+    rsm_json_set(o, "reason", json_string(v->reason), oom);
+    rsm_json_set(o, "no_reply_ms", rsm_json_int_or_null(v->no_reply_ms), oom);
+    rsm_json_set(o, "down_ms", rsm_json_int_or_null(v->down_ms), oom);
+    rsm_json_set(o, "votes", json_integer(v->votes), oom);
+    rsm_json_set(o, "n_agents", json_integer(v->n_agents), oom);
+    rsm_json_set(o, "quorum", json_integer(v->quorum), oom);
     return o;
 }
 
@@ -154,24 +122,21 @@ json_t *rsm_monitor_group_status_json(const struct rsm_monitor_group_status *gs)
 
     if (oom)
         goto fail;
-    monitor_status__jset(o, "name", json_string(gs->name ? gs->name : ""),
-                         &oom);
-    monitor_status__jset(o, "acting", json_boolean(gs->acting), &oom);
-    monitor_status__jset(o, "verdict",
-                         gs->acting
-                             ? monitor_status__verdict_json(
-                                   &gs->verdict, &gs->verdict_master, &oom)
-                             : json_null(),
-                         &oom);
-    monitor_status__jset(o, "last_reason",
-                         json_string(gs->last_reason ? gs->last_reason : ""),
-                         &oom);
+    rsm_json_set(o, "name", json_string(gs->name ? gs->name : ""), &oom);
+    rsm_json_set(o, "acting", json_boolean(gs->acting), &oom);
+    rsm_json_set(o, "verdict",
+                 gs->acting ? monitor_status__verdict_json(
+                                  &gs->verdict, &gs->verdict_master, &oom)
+                            : json_null(),
+                 &oom);
+    rsm_json_set(o, "last_reason",
+                 json_string(gs->last_reason ? gs->last_reason : ""), &oom);
     for (unsigned i = 0; i < gs->n && i < RSM_MAX_MEMBERS; i++) {
         json_t *e = monitor_status__instance_json(gs, &gs->obs[i], &oom);
         if (e == NULL || json_array_append_new(inst, e) != 0)
             oom = true;
     }
-    monitor_status__jset(o, "instances", inst, &oom);
+    rsm_json_set(o, "instances", inst, &oom);
     inst = NULL;
     if (!oom)
         return o;
@@ -191,7 +156,7 @@ static json_t *monitor_status__peers_json(const struct rsm_monitor *m)
 
     for (size_t i = 0; a != NULL && rsm_monitor_peer_status(m, i, &ps); i++) {
         json_t *p = json_pack("{sIsosssssb}", "id", (json_int_t)ps.id, "api",
-                              monitor_status__jaddr(&ps.api), "identity",
+                              rsm_json_addr(&ps.api), "identity",
                               rsm_identity_verdict_str(ps.identity), "problem",
                               ps.problem, "misconfigured",
                               ps.identity != RSM_IDENTITY_OK);
@@ -219,10 +184,9 @@ json_t *rsm_monitor_status_json(const struct rsm_monitor *m)
         json_decref(o);
         return NULL;
     }
-    monitor_status__jset(o, "groups", groups,
-                         &oom); /* takes groups, even on failure */
+    rsm_json_set(o, "groups", groups, &oom); /* takes groups, even on failure */
     if (!oom)
-        monitor_status__jset(o, "peers", monitor_status__peers_json(m), &oom);
+        rsm_json_set(o, "peers", monitor_status__peers_json(m), &oom);
     if (!oom)
         return o;
     json_decref(o);
