@@ -127,8 +127,8 @@ static void hook__exit_cb(uv_process_t *proc, int64_t status, int sig)
     else
         rsm_log(RSM_LOG_WARN, "hook-failed", "pid=%d status=%lld signal=%d",
                 proc->pid, (long long)status, sig);
-    p->exited = true;
     assert(p->h->running > 0 && !p->exited);
+    p->exited = true;
     p->h->running--;
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->proc, hook__proc_closed);
