@@ -375,21 +375,58 @@ unsigned rsm_datadir_set_aside(const char *dir, int64_t since_ns,
 
 #define CLUSTER_ID_FILE "cluster-id"
 
+/* Open dir/name for reading, its path in path (for messages). Returns 0
+ * with *fd open, RSM_ENOTFOUND (no such file) or RSM_EIO. */
+static int datadir__open_read(const char *dir, const char *name, char *path,
+                              size_t pathlen, int *fd, char *errmsg,
+                              size_t errlen)
+{
+    snprintf(path, pathlen, "%s/%s", dir, name);
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0 && errno == ENOENT)
+        return RSM_ENOTFOUND;
+    if (*fd < 0)
+        return rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path,
+                        strerror(errno));
+    return 0;
+}
+
+/* Replace dir/name with text, whole: written to name.tmp (then fsync'd if
+ * sync), renamed over name; the .tmp is removed on failure. */
+static int datadir__replace(const char *dir, const char *name, const char *text,
+                            size_t len, bool sync, char *errmsg, size_t errlen)
+{
+    char path[4096], tmp[4200];
+    int fd, rv = 0;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp,
+                        strerror(errno));
+    if (write(fd, text, len) != (ssize_t)len || (sync && fsync(fd) != 0))
+        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp, strerror(errno));
+    close(fd);
+    if (rv == 0 && rename(tmp, path) != 0)
+        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path, strerror(errno));
+    if (rv != 0)
+        unlink(tmp);
+    return rv;
+}
+
 int rsm_datadir_read_cluster_id(const char *dir, char *buf, size_t len,
                                 char *errmsg, size_t errlen)
 {
     char path[4096], text[RSM_CLUSTER_ID_LEN + 3];
     ssize_t n;
-    int fd;
+    int fd, rv;
 
     buf[0] = '\0';
-    snprintf(path, sizeof path, "%s/" CLUSTER_ID_FILE, dir);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return RSM_ENOTFOUND;
-    if (fd < 0)
-        return rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path,
-                        strerror(errno));
+    rv = datadir__open_read(dir, CLUSTER_ID_FILE, path, sizeof path, &fd,
+                            errmsg, errlen);
+    if (rv != 0)
+        return rv;
     n = read(fd, text, sizeof text - 1);
     close(fd);
     if (n < 0)
@@ -410,27 +447,17 @@ int rsm_datadir_read_cluster_id(const char *dir, char *buf, size_t len,
 int rsm_datadir_write_cluster_id(const char *dir, const char *id, char *errmsg,
                                  size_t errlen)
 {
-    char path[4096], tmp[4200], text[RSM_CLUSTER_ID_LEN + 2];
-    int fd, n, rv = 0;
+    char text[RSM_CLUSTER_ID_LEN + 2];
+    int n;
 
-    snprintf(path, sizeof path, "%s/" CLUSTER_ID_FILE, dir);
     if (!rsm_cluster_id_valid(id))
         return rsm_errf(RSM_EINVAL, errmsg, errlen,
-                        "%s: not writing '%.40s': not a cluster id", path, id);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+                        "%s/" CLUSTER_ID_FILE
+                        ": not writing '%.40s': not a cluster id",
+                        dir, id);
     n = snprintf(text, sizeof text, "%s\n", id);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp,
-                        strerror(errno));
-    if (write(fd, text, (size_t)n) != n || fsync(fd) != 0)
-        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp, strerror(errno));
-    close(fd);
-    if (rv == 0 && rename(tmp, path) != 0)
-        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path, strerror(errno));
-    if (rv != 0)
-        unlink(tmp);
-    return rv;
+    return datadir__replace(dir, CLUSTER_ID_FILE, text, (size_t)n, true, errmsg,
+                            errlen);
 }
 
 /* ---------------------------------------------------------------------------
@@ -449,13 +476,10 @@ int rsm_datadir_read_masters(const char *dir, struct rsm_masterfile *out,
     int fd, rv = 0;
 
     rsm_masterfile_init(out);
-    snprintf(path, sizeof path, "%s/" RSM_MASTERFILE_NAME, dir);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return RSM_ENOTFOUND;
-    if (fd < 0)
-        return rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path,
-                        strerror(errno));
+    rv = datadir__open_read(dir, RSM_MASTERFILE_NAME, path, sizeof path, &fd,
+                            errmsg, errlen);
+    if (rv != 0)
+        return rv;
     if (fstat(fd, &sb) != 0 || sb.st_size > MASTERS_MAX_BYTES)
         rv = rsm_errf(RSM_EPARSE, errmsg, errlen,
                       "%s: unreadable or larger "
@@ -479,29 +503,13 @@ int rsm_datadir_read_masters(const char *dir, struct rsm_masterfile *out,
 int rsm_datadir_write_masters(const char *dir, const struct rsm_masterfile *mf,
                               char *errmsg, size_t errlen)
 {
-    char path[4096], tmp[4200];
     char *text = rsm_masterfile_encode(mf);
-    size_t len;
-    int fd, rv = 0;
+    int rv;
 
     if (text == NULL)
         return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
-    len = strlen(text);
-    snprintf(path, sizeof path, "%s/" RSM_MASTERFILE_NAME, dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (write(fd, text, len) != (ssize_t)len)
-        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", tmp, strerror(errno));
-    close(fd);
-    if (rv == 0 && rename(tmp, path) != 0)
-        rv = rsm_errf(RSM_EIO, errmsg, errlen, "%s: %s", path, strerror(errno));
-    if (rv != 0)
-        unlink(tmp);
-done:
+    rv = datadir__replace(dir, RSM_MASTERFILE_NAME, text, strlen(text), false,
+                          errmsg, errlen);
     free(text);
     return rv;
 }

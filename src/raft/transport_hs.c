@@ -78,6 +78,21 @@ static void transport__hs_abort(struct hs *hs)
     uv_close((uv_handle_t *)&hs->timer, transport__hs_handle_closed);
 }
 
+/* The handshake is verified and done writing: take its stream (now the
+ * caller's, for raft_uv) and close the rest (the timer). hs lives until
+ * that closes. */
+static uv_stream_t *transport__hs_release(struct hs *hs)
+{
+    uv_stream_t *s = (uv_stream_t *)hs->tcp;
+
+    assert(hs->verified && hs->n_writing == 0 && !hs->aborting);
+    hs->tcp = NULL;
+    hs->open--;
+    s->data = NULL;
+    transport__hs_abort(hs);
+    return s;
+}
+
 /* Tell the peer why, best effort (the socket closes right after): only
  * when it may be listening. */
 static void transport__hs_send_error(struct hs *hs, enum rsm_raftauth_reason r)
@@ -305,15 +320,9 @@ static void transport__out_frame(struct hs *hs)
 /* PROOF written: the stream is raft_uv's from now on. */
 static void transport__out_handover(struct hs *hs)
 {
-    struct conn *c = hs->out;
-    uv_stream_t *s = (uv_stream_t *)hs->tcp;
+    struct conn *c = hs->out; /* freed once the timer is closed */
+    uv_stream_t *s = transport__hs_release(hs);
 
-    assert(hs->verified && hs->n_writing == 0 && !hs->aborting);
-    hs->tcp = NULL;
-    hs->open--;
-    s->data = NULL;
-    transport__hs_abort(
-        hs); /* the timer; the conn is freed once it is closed */
     transport__answer(c, s, 0);
 }
 
@@ -425,14 +434,8 @@ static void transport__in_frame(struct hs *hs)
 static void transport__in_handover(struct hs *hs)
 {
     struct impl *im = hs->im;
-    uv_stream_t *s = (uv_stream_t *)hs->tcp;
+    uv_stream_t *s = transport__hs_release(hs); /* hs lives on a while */
 
-    assert(hs->verified && hs->n_writing == 0 && !hs->aborting);
-    hs->tcp = NULL;
-    hs->open--;
-    s->data = NULL;
-    transport__hs_abort(
-        hs); /* the timer; hs (and the address) live until it closes */
     im->stats.auth_accepted++;
     im->accept_cb(im->outer, hs->auth.hello.client_id, hs->auth.hello.address,
                   s);
