@@ -60,6 +60,15 @@ static void http_api__family(struct rsm_textbuf *t, const char *name,
                        type);
 }
 
+/* A family of one unlabelled integer sample. */
+static void http_api__scalar(struct rsm_textbuf *t, const char *name,
+                             const char *type, const char *help,
+                             unsigned long long v)
+{
+    http_api__family(t, name, type, help);
+    rsm_textbuf_printf(t, "%s %llu\n", name, v);
+}
+
 /* ------------------------------------------------------------------------
  * Readiness and metrics (pure)
  * ---------------------------------------------------------------------- */
@@ -95,8 +104,8 @@ static void http_api__agent_metrics(struct rsm_textbuf *t,
     rsm_textbuf_printf(
         t, "rsm_build_info{version=\"%s\"} 1\n",
         http_api__esc(in->version ? in->version : "", v, sizeof v));
-    http_api__family(t, "rsm_agent_id", "gauge", "Raft id of this agent.");
-    rsm_textbuf_printf(t, "rsm_agent_id %llu\n", (unsigned long long)st->id);
+    http_api__scalar(t, "rsm_agent_id", "gauge", "Raft id of this agent.",
+                     st->id);
     http_api__family(t, "rsm_uptime_seconds", "gauge",
                      "Seconds since the agent started.");
     rsm_textbuf_printf(t, "rsm_uptime_seconds %.3f\n", in->uptime_s);
@@ -108,34 +117,25 @@ static void http_api__agent_metrics(struct rsm_textbuf *t,
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
         rsm_textbuf_printf(t, "rsm_raft_state{state=\"%s\"} %d\n", states[i],
                            strcmp(st->state, states[i]) == 0);
-    http_api__family(t, "rsm_raft_has_leader", "gauge",
-                     "1 when this agent knows a Raft leader.");
-    rsm_textbuf_printf(t, "rsm_raft_has_leader %d\n", st->has_leader);
-    http_api__family(t, "rsm_raft_leader_id", "gauge",
-                     "Id of the Raft leader this agent knows, 0 if none.");
-    rsm_textbuf_printf(t, "rsm_raft_leader_id %llu\n",
-                       st->has_leader ? (unsigned long long)st->leader.id
-                                      : 0ULL);
-    http_api__family(t, "rsm_raft_term", "gauge", "Current Raft term.");
-    rsm_textbuf_printf(t, "rsm_raft_term %llu\n", (unsigned long long)st->term);
-    http_api__family(t, "rsm_raft_commit_index", "gauge", "Raft commit index.");
-    rsm_textbuf_printf(t, "rsm_raft_commit_index %llu\n",
-                       (unsigned long long)st->commit_index);
-    http_api__family(t, "rsm_raft_applied_index", "gauge",
-                     "Index of the last entry applied to the state machine.");
-    rsm_textbuf_printf(t, "rsm_raft_applied_index %llu\n",
-                       (unsigned long long)st->applied_index);
-    http_api__family(t, "rsm_raft_last_index", "gauge",
-                     "Index of the last log entry.");
-    rsm_textbuf_printf(t, "rsm_raft_last_index %llu\n",
-                       (unsigned long long)st->last_index);
-    http_api__family(t, "rsm_raft_leader_changes_total", "counter",
-                     "Leader changes seen by this agent since it started.");
-    rsm_textbuf_printf(t, "rsm_raft_leader_changes_total %llu\n",
-                       (unsigned long long)st->leader_changes);
-    http_api__family(t, "rsm_raft_members", "gauge",
-                     "Members of the Raft configuration.");
-    rsm_textbuf_printf(t, "rsm_raft_members %u\n", st->n_members);
+    http_api__scalar(t, "rsm_raft_has_leader", "gauge",
+                     "1 when this agent knows a Raft leader.", st->has_leader);
+    http_api__scalar(t, "rsm_raft_leader_id", "gauge",
+                     "Id of the Raft leader this agent knows, 0 if none.",
+                     st->has_leader ? (unsigned long long)st->leader.id : 0ULL);
+    http_api__scalar(t, "rsm_raft_term", "gauge", "Current Raft term.",
+                     st->term);
+    http_api__scalar(t, "rsm_raft_commit_index", "gauge", "Raft commit index.",
+                     st->commit_index);
+    http_api__scalar(t, "rsm_raft_applied_index", "gauge",
+                     "Index of the last entry applied to the state machine.",
+                     st->applied_index);
+    http_api__scalar(t, "rsm_raft_last_index", "gauge",
+                     "Index of the last log entry.", st->last_index);
+    http_api__scalar(t, "rsm_raft_leader_changes_total", "counter",
+                     "Leader changes seen by this agent since it started.",
+                     st->leader_changes);
+    http_api__scalar(t, "rsm_raft_members", "gauge",
+                     "Members of the Raft configuration.", st->n_members);
 }
 
 /* The Raft port: the handshake and connection failures. */
@@ -162,16 +162,14 @@ static void http_api__transport_metrics(struct rsm_textbuf *t,
 
     if (ts == NULL)
         return;
-    http_api__family(t, "rsm_raft_auth_enabled", "gauge",
-                     "1 when Raft connections need the cluster secret.");
-    rsm_textbuf_printf(t, "rsm_raft_auth_enabled %d\n", ts->authenticated);
+    http_api__scalar(t, "rsm_raft_auth_enabled", "gauge",
+                     "1 when Raft connections need the cluster secret.",
+                     ts->authenticated);
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         uint64_t v;
 
         memcpy(&v, (const char *)ts + counters[i].off, sizeof v);
-        http_api__family(t, counters[i].name, "counter", counters[i].help);
-        rsm_textbuf_printf(t, "%s %llu\n", counters[i].name,
-                           (unsigned long long)v);
+        http_api__scalar(t, counters[i].name, "counter", counters[i].help, v);
     }
 }
 
