@@ -47,27 +47,41 @@ static void agent__log_start(const struct agent *a)
             c->join ? "true" : "false");
 }
 
+/* Log event with the error code rv and its detail err. */
+static void agent__log_error(enum rsm_log_level level, const char *event,
+                             int rv, const char *err)
+{
+    char q[2 * RSM_ERRMSG_SIZE];
+
+    rsm_log(level, event, "error=%s detail=%s",
+            rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+            rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+}
+
+/* A subsystem did not start: the agent will exit 1 (the caller winds
+ * down what did start). */
+static void agent__start_failed(struct agent *a, int rv, const char *err)
+{
+    agent__log_error(RSM_LOG_ERROR, "start-failed", rv, err);
+    a->exit_code = 1;
+}
+
 /* The HTTP port, started last: if it fails, everything stops. */
 static void agent__start_http(struct agent *a)
 {
     struct rsm_http_api_config hc = {.bind = a->set.http_bind};
-    char err[RSM_ERRMSG_SIZE], q[2 * RSM_ERRMSG_SIZE];
+    char err[RSM_ERRMSG_SIZE];
     int rv;
 
     if (!a->set.http_on)
         return;
     rv = rsm_http_api_start(&a->loop, &hc, a->node, &a->http, err, sizeof err);
     if (rv != 0 && !a->set.http_required) {
-        rsm_log(RSM_LOG_WARN, "http-disabled", "error=%s detail=%s",
-                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
-                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+        agent__log_error(RSM_LOG_WARN, "http-disabled", rv, err);
         return;
     }
     if (rv != 0) {
-        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
-                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
-                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
-        a->exit_code = 1;
+        agent__start_failed(a, rv, err);
         agent_stop_all(a);
         return;
     }
@@ -88,10 +102,7 @@ static void agent__start(struct agent *a)
     explicit_bzero(a->set.cluster_secret, sizeof a->set.cluster_secret);
     a->set.node.cluster_secret = NULL;
     if (rv != 0) {
-        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
-                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
-                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
-        a->exit_code = 1;
+        agent__start_failed(a, rv, err);
         agent_close_signals(a);
         return;
     }
@@ -99,10 +110,7 @@ static void agent__start(struct agent *a)
                            rsm_api_real_node_ops(), &a->api, err, sizeof err);
     explicit_bzero(a->set.api.requirepass, sizeof a->set.api.requirepass);
     if (rv != 0) {
-        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
-                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
-                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
-        a->exit_code = 1;
+        agent__start_failed(a, rv, err);
         a->stopping = true;
         rsm_node_stop(a->node, agent_node_stopped, a);
         return;
@@ -111,10 +119,7 @@ static void agent__start(struct agent *a)
         rsm_monitor_start(&a->loop, &a->set.mon, a->node, rsm_api_monitor_event,
                           a->api, &a->monitor, err, sizeof err);
     if (rv != 0) {
-        rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
-                rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
-                rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
-        a->exit_code = 1;
+        agent__start_failed(a, rv, err);
         a->stopping = true;
         rsm_api_stop(a->api, NULL, NULL);
         a->api = NULL;
