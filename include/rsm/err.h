@@ -6,6 +6,7 @@
 #ifndef RSM_ERR_H
 #define RSM_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Size of every error-message buffer in the project. */
@@ -47,5 +48,10 @@ const char *rsm_strerror(int code);
  * Returns code, so that `return rsm_errf(code, buf, len, ...)` reads well. */
 int rsm_errf(int code, char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* rsm_errf() with a va_list: the one place that fills an error buffer,
+ * also for modules whose codes are their own enum (policy, identity). */
+int rsm_verrf(int code, char *buf, size_t len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 #endif /* RSM_ERR_H */

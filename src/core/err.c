@@ -37,14 +37,20 @@ const char *rsm_strerror(int code)
     return messages[code];
 }
 
+int rsm_verrf(int code, char *buf, size_t len, const char *fmt, va_list ap)
+{
+    if (buf == NULL || len == 0)
+        return code;
+    vsnprintf(buf, len, fmt, ap);
+    return code;
+}
+
 int rsm_errf(int code, char *buf, size_t len, const char *fmt, ...)
 {
     va_list ap;
 
-    if (buf == NULL || len == 0)
-        return code;
     va_start(ap, fmt);
-    vsnprintf(buf, len, fmt, ap);
+    rsm_verrf(code, buf, len, fmt, ap);
     va_end(ap);
     return code;
 }

@@ -1,5 +1,6 @@
 /* identity.c - checking the identity an agent's answer claims. */
 #include "rsm/identity.h"
+#include "rsm/err.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -17,11 +18,9 @@ static enum rsm_identity_verdict identity__say(enum rsm_identity_verdict v,
 {
     va_list ap;
 
-    if (why != NULL && len > 0) {
-        va_start(ap, fmt);
-        vsnprintf(why, len, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    rsm_verrf((int)v, why, len, fmt, ap);
+    va_end(ap);
     return v;
 }
 

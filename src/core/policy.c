@@ -6,6 +6,7 @@
  * The seed tool compared master_last_io_seconds_ago directly and read -1 (link
  * down) as "most recent": here unknown contact is its own key, ranked last. */
 #include "rsm/policy.h"
+#include "rsm/err.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -97,10 +98,8 @@ static enum rsm_exclusion policy__exclude(enum rsm_exclusion e, char *reason,
 {
     va_list ap;
 
-    if (reason == NULL || len == 0)
-        return e;
     va_start(ap, fmt);
-    vsnprintf(reason, len, fmt, ap);
+    rsm_verrf((int)e, reason, len, fmt, ap);
     va_end(ap);
     return e;
 }
