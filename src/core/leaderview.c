@@ -133,6 +133,14 @@ static int leaderview__read_line(const char *text, size_t len, size_t *pos,
     return 0;
 }
 
+/* The error of a field that is not a decimal number. */
+static int leaderview__not_number(const char *s, const char *what, char *errmsg,
+                                  size_t errlen)
+{
+    return rsm_errf(RSM_EPARSE, errmsg, errlen, "%s: '%.32s' is not a number",
+                    what, s);
+}
+
 /* A decimal integer in [min, max]. */
 static int leaderview__get_i64(const char *s, int64_t min, int64_t max,
                                int64_t *out, const char *what, char *errmsg,
@@ -142,17 +150,11 @@ static int leaderview__get_i64(const char *s, int64_t min, int64_t max,
     long long v;
 
     if (!((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] != '\0')))
-        return rsm_errf(RSM_EPARSE, errmsg, errlen,
-                        "%s: '%.32s' is not a "
-                        "number",
-                        what, s);
+        return leaderview__not_number(s, what, errmsg, errlen);
     errno = 0;
     v = strtoll(s, &end, 10);
     if (*end != '\0')
-        return rsm_errf(RSM_EPARSE, errmsg, errlen,
-                        "%s: '%.32s' is not a "
-                        "number",
-                        what, s);
+        return leaderview__not_number(s, what, errmsg, errlen);
     if (errno != 0 || v < min || v > max)
         return rsm_errf(RSM_ERANGE, errmsg, errlen, "%s: %.32s out of range",
                         what, s);
@@ -167,17 +169,11 @@ static int leaderview__get_u64(const char *s, uint64_t *out, const char *what,
     unsigned long long v;
 
     if (s[0] < '0' || s[0] > '9')
-        return rsm_errf(RSM_EPARSE, errmsg, errlen,
-                        "%s: '%.32s' is not a "
-                        "number",
-                        what, s);
+        return leaderview__not_number(s, what, errmsg, errlen);
     errno = 0;
     v = strtoull(s, &end, 10);
     if (*end != '\0' || errno != 0)
-        return rsm_errf(RSM_EPARSE, errmsg, errlen,
-                        "%s: '%.32s' is not a "
-                        "number",
-                        what, s);
+        return leaderview__not_number(s, what, errmsg, errlen);
     *out = v;
     return 0;
 }
