@@ -40,20 +40,13 @@ struct rsm_http_server {
     struct rsm_http_limits limits;
     rsm_http_handler handler;
     void *arg;
-    unsigned open_handles; /* listener + timer not yet closed */
-    bool stopping;
-    rsm_http_stop_cb stop_cb;
-    void *stop_arg;
+    struct rsm_listener_stop stop; /* counts the listener and the timer */
 };
 
 static void http__server_maybe_free(struct rsm_http_server *s)
 {
-    if (!s->stopping || s->open_handles > 0 ||
-        rsm_listener_conns(&s->listener) > 0)
-        return;
-    if (s->stop_cb != NULL)
-        s->stop_cb(s->stop_arg);
-    free(s);
+    if (rsm_listener_stop_done(&s->stop, &s->listener))
+        free(s);
 }
 
 static void http__on_client_closed(uv_handle_t *h)
@@ -260,8 +253,8 @@ static void http__on_listener_closed(void *arg)
 {
     struct rsm_http_server *s = arg;
 
-    s->open_handles--;
-    http__server_maybe_free(s);
+    if (rsm_listener_stop_closed(&s->stop, &s->listener))
+        free(s);
 }
 
 static void http__on_handle_closed(uv_handle_t *h)
@@ -304,12 +297,12 @@ int rsm_http_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
         free(s);
         return rsm_errf(rv, errmsg, errlen, "http %s", why);
     }
-    s->open_handles = 1;
+    s->stop.open_handles = 1;
     every = s->limits.request_timeout_ms < 1000 ? s->limits.request_timeout_ms
                                                 : 1000;
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
-    s->open_handles++;
+    s->stop.open_handles++;
     uv_timer_start(&s->sweep, http__on_sweep, every, every);
     *out = s;
     return 0;
@@ -330,11 +323,8 @@ void rsm_http_server_stop(struct rsm_http_server *s, rsm_http_stop_cb cb,
 {
     struct rsm_listener_conn *k;
 
-    assert(!s->stopping);
-    s->stopping = true;
-    s->stop_cb = cb;
-    s->stop_arg = arg;
-    rsm_listener_close(&s->listener, http__on_listener_closed, s);
+    rsm_listener_stop_begin(&s->stop, &s->listener, cb, arg,
+                            http__on_listener_closed, s);
     uv_close((uv_handle_t *)&s->sweep, http__on_handle_closed);
     for (k = rsm_listener_first(&s->listener); k != NULL; k = k->next)
         http__client_close(k->tcp.data);

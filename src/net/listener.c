@@ -268,3 +268,33 @@ unsigned rsm_listener_conns(const struct rsm_listener *l)
 {
     return l->conns;
 }
+
+void rsm_listener_stop_begin(struct rsm_listener_stop *st,
+                             struct rsm_listener *l, rsm_listener_close_cb cb,
+                             void *arg, rsm_listener_close_cb closed,
+                             void *owner)
+{
+    assert(!st->stopping);
+    st->stopping = true;
+    st->cb = cb;
+    st->arg = arg;
+    rsm_listener_close(l, closed, owner);
+}
+
+bool rsm_listener_stop_done(struct rsm_listener_stop *st,
+                            const struct rsm_listener *l)
+{
+    if (!st->stopping || st->open_handles > 0 || rsm_listener_conns(l) > 0)
+        return false;
+    if (st->cb != NULL)
+        st->cb(st->arg);
+    return true;
+}
+
+bool rsm_listener_stop_closed(struct rsm_listener_stop *st,
+                              const struct rsm_listener *l)
+{
+    assert(st->open_handles > 0);
+    st->open_handles--;
+    return rsm_listener_stop_done(st, l);
+}

@@ -27,6 +27,7 @@
 #ifndef RSM_LISTENER_H
 #define RSM_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -126,5 +127,36 @@ unsigned rsm_listener_conns(const struct rsm_listener *l);
  * and stay open. */
 void rsm_listener_close(struct rsm_listener *l, rsm_listener_close_cb cb,
                         void *arg);
+
+/* Stopping a server built on a listener (resp_server.c, http.c): the
+ * server is done once it is stopping, every handle it counts (the
+ * listener's, its timers') has closed and every connection is released;
+ * then the owner's stop callback runs and the owner frees itself. The
+ * owner embeds one, zeroed, and counts its handles in open_handles as it
+ * opens them. */
+struct rsm_listener_stop {
+    unsigned open_handles; /* counted handles not yet closed */
+    bool stopping;
+    rsm_listener_close_cb cb; /* the owner's stop callback, may be NULL */
+    void *arg;
+};
+
+/* Start stopping (once): remember cb(arg) and close l, whose close
+ * callback closed(owner) should call rsm_listener_stop_closed(). The
+ * owner then closes its other handles and its connections. */
+void rsm_listener_stop_begin(struct rsm_listener_stop *st,
+                             struct rsm_listener *l, rsm_listener_close_cb cb,
+                             void *arg, rsm_listener_close_cb closed,
+                             void *owner);
+
+/* Is the owner done (see struct rsm_listener_stop)? If so the stop
+ * callback has run: the caller frees the owner. Call when a connection is
+ * released. */
+bool rsm_listener_stop_done(struct rsm_listener_stop *st,
+                            const struct rsm_listener *l);
+
+/* A counted handle has closed: rsm_listener_stop_done(). */
+bool rsm_listener_stop_closed(struct rsm_listener_stop *st,
+                              const struct rsm_listener *l);
 
 #endif /* RSM_LISTENER_H */

@@ -56,10 +56,7 @@ struct rsm_resp_server {
     bool idle_timer_on;
     struct rsm_resp_limits limits;
     struct rsm_resp_handlers h;
-    unsigned open_handles; /* listener + timer not yet closed */
-    bool stopping;
-    rsm_resp_server_stop_cb stop_cb;
-    void *stop_arg;
+    struct rsm_listener_stop stop; /* counts the listener and the timer */
     char rbuf[RESP_READ_CHUNK];
 };
 

@@ -277,12 +277,8 @@ static void resp__process(struct rsm_resp_client *c)
 
 static void resp__server_maybe_free(struct rsm_resp_server *s)
 {
-    if (!s->stopping || s->open_handles > 0 ||
-        rsm_listener_conns(&s->listener) > 0)
-        return;
-    if (s->stop_cb)
-        s->stop_cb(s->stop_arg);
-    free(s);
+    if (rsm_listener_stop_done(&s->stop, &s->listener))
+        free(s);
 }
 
 static void resp__on_client_closed(uv_handle_t *h)
@@ -431,8 +427,8 @@ static void resp__on_listener_closed(void *arg)
 {
     struct rsm_resp_server *s = arg;
 
-    s->open_handles--;
-    resp__server_maybe_free(s);
+    if (rsm_listener_stop_closed(&s->stop, &s->listener))
+        free(s);
 }
 
 static void resp__on_timer_closed(uv_handle_t *h)
@@ -470,14 +466,14 @@ int rsm_resp_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
         free(s);
         return rv;
     }
-    s->open_handles = 1;
+    s->stop.open_handles = 1;
     if (s->limits.idle_timeout_ms > 0) {
         uint64_t every =
             s->limits.idle_timeout_ms < 1000 ? s->limits.idle_timeout_ms : 1000;
         uv_timer_init(loop, &s->idle_timer);
         s->idle_timer.data = s;
         s->idle_timer_on = true;
-        s->open_handles++;
+        s->stop.open_handles++;
         uv_timer_start(&s->idle_timer, resp__on_idle_timer, every, every);
     }
     *out = s;
@@ -499,11 +495,8 @@ void rsm_resp_server_stop(struct rsm_resp_server *s, rsm_resp_server_stop_cb cb,
 {
     struct rsm_listener_conn *k;
 
-    assert(!s->stopping);
-    s->stopping = true;
-    s->stop_cb = cb;
-    s->stop_arg = arg;
-    rsm_listener_close(&s->listener, resp__on_listener_closed, s);
+    rsm_listener_stop_begin(&s->stop, &s->listener, cb, arg,
+                            resp__on_listener_closed, s);
     if (s->idle_timer_on)
         uv_close((uv_handle_t *)&s->idle_timer, resp__on_timer_closed);
     for (k = rsm_listener_first(&s->listener); k != NULL; k = k->next)

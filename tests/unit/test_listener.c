@@ -318,6 +318,43 @@ static void test_close_stops_listening(void **state)
     free(o);
 }
 
+static void on_stopped(void *arg)
+{
+    (*(unsigned *)arg)++;
+}
+
+/* The server stop helpers: done only once stopping, with every counted
+ * handle closed and every connection released; the stop callback runs
+ * once, when done. */
+static void test_stop_waits_for_handles_and_connections(void **state)
+{
+    struct owner *o = owner_new(4);
+    struct rsm_listener_stop st = {.open_handles = 1}; /* the listener */
+    unsigned stopped = 0;
+    int fd = client(rsm_listener_port(&o->l));
+
+    (void)state;
+    run_until_handed(o, 1);
+    assert_false(rsm_listener_stop_done(&st, &o->l)); /* not stopping */
+    rsm_listener_stop_begin(&st, &o->l, on_stopped, &stopped,
+                            on_listener_closed, o);
+    assert_true(st.stopping);
+    assert_false(rsm_listener_stop_done(&st, &o->l)); /* handle open */
+    assert_int_equal(uv_run(&o->loop, UV_RUN_DEFAULT), 0);
+    assert_true(o->closed);
+    /* the listener closed, a connection is still open */
+    assert_false(rsm_listener_stop_closed(&st, &o->l));
+    assert_int_equal(st.open_handles, 0);
+    assert_int_equal(stopped, 0);
+    close_conn(o, 0);
+    assert_int_equal(uv_run(&o->loop, UV_RUN_DEFAULT), 0);
+    assert_true(rsm_listener_stop_done(&st, &o->l));
+    assert_int_equal(stopped, 1);
+    assert_int_equal(uv_loop_close(&o->loop), 0);
+    close(fd);
+    free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_bind_in_use_leaves_nothing_open),
         cmocka_unit_test(test_unresolvable_host),
         cmocka_unit_test(test_close_stops_listening),
+        cmocka_unit_test(test_stop_waits_for_handles_and_connections),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
