@@ -35,7 +35,8 @@ int rsm_codec_encode_snapshot(const struct rsm_fsm *fsm, void **buf,
 /* Decode an rsm.Snapshot into *out, which must be freshly rsm_fsm_init()ed.
  * Checks everything the entry decoder checks plus: format 1, group names
  * valid and strictly sorted, history within RSM_HISTORY_MAX, an in-flight
- * decision that belongs to its group and epoch and has a new master.
+ * decision that belongs to its group and epoch and has a new master, the
+ * removed groups' names valid, strictly sorted and none of them a group.
  * 0 or RSM_EPARSE (detail in errmsg) / RSM_ENOMEM; on error *out is left
  * empty. Used by rsm_fsm_restore(). */
 int rsm_codec_decode_snapshot(const void *buf, size_t len, struct rsm_fsm *out,

@@ -32,8 +32,10 @@ enum rsm_entry_kind {
     RSM_ENTRY_SET_PAUSED,
     RSM_ENTRY_ADVERTISE_AGENT,
     RSM_ENTRY_SET_GROUP_CONFIG, /* SENTINEL SET (groupconf.h) */
+    RSM_ENTRY_MONITOR_GROUP,    /* SENTINEL MONITOR: a group added */
+    RSM_ENTRY_REMOVE_GROUP,     /* SENTINEL REMOVE: a group dropped */
 };
-#define RSM_ENTRY_KIND_LAST RSM_ENTRY_SET_GROUP_CONFIG
+#define RSM_ENTRY_KIND_LAST RSM_ENTRY_REMOVE_GROUP
 
 /* Values of proto enums, mirrored. */
 enum rsm_failover_kind {
@@ -108,7 +110,8 @@ struct rsm_entry {
     uint64_t epoch;                 /* decide, progress, complete,
                                        abort */
     struct rsm_addr master;         /* observe: the master;
-                                       decide: the new master */
+                                       decide: the new master;
+                                       monitor-group: the master */
     struct rsm_addr old_master;     /* decide */
     char run_id[41];                /* observe */
     unsigned n_members;             /* observe */
@@ -137,7 +140,8 @@ struct rsm_entry {
     char cluster_id[RSM_CLUSTER_ID_LEN + 1]; /* advertise: never "" */
     struct rsm_group_settings settings;      /* set-group-config: the
                                                 settings it changes (0 =
-                                                unchanged; one at least) */
+                                                unchanged; one at least);
+                                                monitor-group: quorum only */
 };
 
 /* true if s is a cluster id: exactly RSM_CLUSTER_ID_LEN lowercase hex
@@ -148,8 +152,8 @@ bool rsm_cluster_id_valid(const char *s);
 void rsm_entry_init(struct rsm_entry *e, enum rsm_entry_kind kind,
                     const char *group, int64_t time_ms);
 
-/* "observe-master", "decide-failover", ..., "set-group-config"
- * ("unknown" out of range). */
+/* "observe-master", "decide-failover", ..., "set-group-config",
+ * "monitor-group", "remove-group" ("unknown" out of range). */
 const char *rsm_entry_kind_str(enum rsm_entry_kind k);
 
 /* "automatic", "manual", "switchover", "bootstrap" ("unknown"). */
@@ -175,9 +179,11 @@ const char *rsm_failover_result_str(enum rsm_failover_result r);
  * stragglers never empty); counts within RSM_MAX_*; enums in range; decide
  * timeout_ms >= 0 and the pause method only for a SWITCHOVER; an abort code
  * within enum rsm_abort_code; for
- * set-group-config the settings in range, one at least (rsm_groupconf_check). 0
- * or RSM_EINVAL with the field named in errmsg. Fields the kind does not use
- * are not looked at. */
+ * set-group-config the settings in range, one at least (rsm_groupconf_check);
+ * for monitor-group a valid master (never empty) and a quorum in
+ * 1..RSM_GROUPCONF_QUORUM_MAX (the other settings 0); remove-group: the group
+ * name only. 0 or RSM_EINVAL with the field named in errmsg. Fields the kind
+ * does not use are not looked at. */
 int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen);
 
 #endif /* RSM_ENTRY_H */

@@ -14,7 +14,8 @@
  *
  * The rules per kind (checked in this order; the first that fails is the
  * reason, e.g. "epoch 3 is not next (group epoch 3)"):
- *   ObserveMaster    creates the group if absent; sets the master if none
+ *   ObserveMaster    not a group removed by RemoveGroup (see there);
+ *                    creates the group if absent; sets the master if none
  *                    is committed; the committed master again refreshes
  *                    run id and members; any other master (or none) is
  *                    refused: the master changes only through a failover.
@@ -43,6 +44,17 @@
  *   SetGroupConfig   group exists; the settings it carries replace the
  *                    group's (rsm_groupconf_merge; their ranges are the
  *                    entry's form, rsm_entry_check).
+ *   MonitorGroup     no group of that name ("duplicated master name");
+ *                    creates it with the master committed, the master
+ *                    as its only member, the quorum as its setting and
+ *                    `added` set; the name is no longer "removed".
+ *   RemoveGroup      group exists; the group and its whole state are
+ *                    dropped. A group not `added` (it came from
+ *                    --monitor through ObserveMaster) is remembered as
+ *                    removed (at most RSM_FSM_MAX_REMOVED names): its
+ *                    ObserveMaster is refused from then on, so agents
+ *                    whose --monitor still names it agree not to watch
+ *                    it, until a MonitorGroup adds it again.
  *   AdvertiseAgent   no group. The cluster id is adopted if none is
  *                    recorded yet, else it must be the recorded one
  *                    ("belongs to cluster X"); the agent's addresses are
@@ -61,8 +73,14 @@
 
 #include "rsm/entry.h"
 
-#define RSM_HISTORY_MAX    32
-#define RSM_FSM_MAX_AGENTS 16 /* agents whose addresses are recorded */
+#define RSM_HISTORY_MAX 32
+/* How the reason of a MonitorGroup refused for an existing group starts
+ * (the API answers Sentinel's "Duplicated master name" for it). */
+#define RSM_FSM_DUPLICATE_GROUP "duplicated master name"
+#define RSM_FSM_MAX_AGENTS      16 /* agents whose addresses are recorded */
+#define RSM_FSM_MAX_REMOVED                                                    \
+    4096 /* --monitor groups remembered as removed                             \
+            (RSM_MAX_GROUPS) */
 
 /* Where an agent said its ports are (AdvertiseAgent). */
 struct rsm_agent_info {
@@ -102,6 +120,7 @@ struct rsm_group {
                                            snapshots) */
     struct rsm_group_settings settings; /* SENTINEL SET's (groupconf.h);
                                            0 fields: the agent's flags */
+    bool added; /* by SENTINEL MONITOR (MonitorGroup), not --monitor */
 };
 
 struct rsm_fsm {
@@ -112,6 +131,10 @@ struct rsm_fsm {
     char cluster_id[RSM_CLUSTER_ID_LEN + 1]; /* "" until advertised */
     unsigned n_agents;                       /* sorted by id */
     struct rsm_agent_info agents[RSM_FSM_MAX_AGENTS];
+    /* --monitor groups dropped by SENTINEL REMOVE (sorted; malloc'd, NULL
+     * when none; in snapshots): not watched, even with the flag. */
+    char (*removed)[RSM_GROUP_NAME_MAX];
+    size_t n_removed;
 };
 
 void rsm_fsm_init(struct rsm_fsm *fsm);
@@ -141,6 +164,10 @@ int rsm_fsm_restore(struct rsm_fsm *fsm, const void *buf, size_t len,
  * apply/restore/close. */
 const struct rsm_group *rsm_fsm_group(const struct rsm_fsm *fsm,
                                       const char *name);
+
+/* true if name is a --monitor group dropped by SENTINEL REMOVE (and not
+ * added again since). */
+bool rsm_fsm_removed(const struct rsm_fsm *fsm, const char *name);
 
 /* The addresses agent id advertised, or NULL. Valid until the next
  * apply/restore/close. */

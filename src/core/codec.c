@@ -29,6 +29,8 @@ struct entry_pb {
     Rsm__AdvertiseAgent advertise;
     Rsm__SetGroupConfig set_config;
     Rsm__GroupSettings settings;
+    Rsm__MonitorGroup monitor;
+    Rsm__RemoveGroup remove;
     Rsm__Addr master;
     Rsm__Addr http;
     struct addrs_pb addrs;
@@ -109,6 +111,20 @@ static void codec__enc_entry(struct entry_pb *pb, const struct rsm_entry *e)
             codec__enc_settings(&pb->settings, &e->settings);
         m->kind_case = RSM__ENTRY__KIND_SET_GROUP_CONFIG;
         m->set_group_config = &pb->set_config;
+        break;
+    case RSM_ENTRY_MONITOR_GROUP:
+        rsm__monitor_group__init(&pb->monitor);
+        pb->monitor.group = codec__str(e->group);
+        pb->monitor.master = codec__enc_addr(&pb->master, &e->master);
+        pb->monitor.quorum = e->settings.quorum;
+        m->kind_case = RSM__ENTRY__KIND_MONITOR_GROUP;
+        m->monitor_group = &pb->monitor;
+        break;
+    case RSM_ENTRY_REMOVE_GROUP:
+        rsm__remove_group__init(&pb->remove);
+        pb->remove.group = codec__str(e->group);
+        m->kind_case = RSM__ENTRY__KIND_REMOVE_GROUP;
+        m->remove_group = &pb->remove;
         break;
     default:
         break; /* refused by rsm_entry_check() before we get here */
@@ -231,6 +247,20 @@ static int codec__dec_advertise(struct dec *d, const Rsm__AdvertiseAgent *m,
     return rv;
 }
 
+static int codec__dec_monitor(struct dec *d, const Rsm__MonitorGroup *m,
+                              struct rsm_entry *e)
+{
+    int rv = codec__dec_str(d, e->group, sizeof e->group, m->group,
+                            "monitor_group.group");
+
+    if (rv == 0)
+        rv = codec__dec_addr(d, &e->master, m->master, "monitor_group.master");
+    if (rv == 0 && m->quorum > RSM_GROUPCONF_QUORUM_MAX)
+        rv = codec__bad(d, "monitor_group.quorum", "out of range", NULL);
+    e->settings.quorum = rv == 0 ? m->quorum : 0;
+    return rv;
+}
+
 static int codec__dec_entry(struct dec *d, const Rsm__Entry *m,
                             struct rsm_entry *e)
 {
@@ -265,6 +295,13 @@ static int codec__dec_entry(struct dec *d, const Rsm__Entry *m,
         return codec__dec_str(d, e->group, sizeof e->group,
                               m->set_group_config->group,
                               "set_group_config.group");
+    case RSM__ENTRY__KIND_MONITOR_GROUP:
+        e->kind = RSM_ENTRY_MONITOR_GROUP;
+        return codec__dec_monitor(d, m->monitor_group, e);
+    case RSM__ENTRY__KIND_REMOVE_GROUP:
+        e->kind = RSM_ENTRY_REMOVE_GROUP;
+        return codec__dec_str(d, e->group, sizeof e->group,
+                              m->remove_group->group, "remove_group.group");
     default:
         return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen, "unknown entry kind");
     }

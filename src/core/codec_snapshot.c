@@ -77,6 +77,7 @@ static Rsm__Group *codec__enc_group(struct group_pb *pb,
     m->n_ended_by_result = RSM_RESULT_COUNT;
     m->ended_by_result = (uint64_t *)g->ended;
     m->settings = codec__enc_settings(&pb->settings, &g->settings);
+    m->added = g->added;
     return m;
 }
 
@@ -109,6 +110,7 @@ int rsm_codec_encode_snapshot(const struct rsm_fsm *fsm, void **buf,
     struct agents_pb apb;
     struct group_pb *pb = NULL;
     Rsm__Group **ptr = NULL;
+    char **removed = NULL;
     int rv = RSM_ENOMEM;
 
     if (fsm->n_groups > 0) {
@@ -117,6 +119,13 @@ int rsm_codec_encode_snapshot(const struct rsm_fsm *fsm, void **buf,
         if (pb == NULL || ptr == NULL)
             goto out;
     }
+    if (fsm->n_removed > 0) {
+        removed = calloc(fsm->n_removed, sizeof *removed);
+        if (removed == NULL)
+            goto out;
+    }
+    for (size_t i = 0; i < fsm->n_removed; i++)
+        removed[i] = codec__str(fsm->removed[i]);
     for (size_t i = 0; i < fsm->n_groups; i++)
         ptr[i] = codec__enc_group(&pb[i], &fsm->groups[i]);
     snap.format = SNAPSHOT_FORMAT;
@@ -127,8 +136,11 @@ int rsm_codec_encode_snapshot(const struct rsm_fsm *fsm, void **buf,
     snap.cluster_id = codec__str(fsm->cluster_id);
     snap.n_agents = fsm->n_agents;
     snap.agents = codec__enc_agents(&apb, fsm);
+    snap.n_removed = fsm->n_removed;
+    snap.removed = removed;
     rv = codec__pack(&snap.base, buf, len);
 out:
+    free(removed);
     free(ptr);
     free(pb);
     return rv;
@@ -304,6 +316,7 @@ static int codec__dec_group(struct dec *d, const Rsm__Group *m,
         rsm_groupconf_check(&g->settings, false, detail, sizeof detail);
         return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen, "%s%s", name, detail);
     }
+    g->added = m->added != 0;
     rsm_entry_init(&g->decision, RSM_ENTRY_NONE, NULL, 0);
     if (m->in_flight != NULL) {
         rv = codec__dec_in_flight(d, m->in_flight, g, field);
@@ -354,6 +367,48 @@ static int codec__dec_agents(struct dec *d, const Rsm__Snapshot *m,
     return rv;
 }
 
+/* The --monitor groups removed by SENTINEL REMOVE (absent in older
+ * snapshots): valid group names, strictly sorted, none a group. */
+static int codec__dec_removed(struct dec *d, const Rsm__Snapshot *m,
+                              struct rsm_fsm *out)
+{
+    char name[64];
+    int rv;
+
+    if (m->n_removed > RSM_FSM_MAX_REMOVED)
+        return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen,
+                        "removed: %zu names, at most %d allowed", m->n_removed,
+                        RSM_FSM_MAX_REMOVED);
+    if (m->n_removed > 0) {
+        out->removed = calloc(m->n_removed, sizeof *out->removed);
+        if (out->removed == NULL)
+            return RSM_ENOMEM;
+    }
+    for (size_t i = 0; i < m->n_removed; i++) {
+        struct rsm_entry e; /* the form a RemoveGroup of it would have */
+        snprintf(name, sizeof name, "removed[%zu]", i);
+        rv = codec__dec_str(d, out->removed[i], RSM_GROUP_NAME_MAX,
+                            m->removed[i], name);
+        if (rv != 0)
+            return rv;
+        rsm_entry_init(&e, RSM_ENTRY_REMOVE_GROUP, out->removed[i], 0);
+        snprintf(name, sizeof name, "removed[%zu]: ", i);
+        rv = codec__check(d, &e, name);
+        if (rv != 0)
+            return rv;
+        if (i > 0 && strcmp(out->removed[i - 1], out->removed[i]) >= 0)
+            return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen,
+                            "removed[%zu]: '%s' not sorted after '%s'", i,
+                            out->removed[i], out->removed[i - 1]);
+        if (rsm_fsm_group(out, out->removed[i]) != NULL)
+            return rsm_errf(RSM_EPARSE, d->errmsg, d->errlen,
+                            "removed[%zu]: '%s' is a group", i,
+                            out->removed[i]);
+        out->n_removed = i + 1;
+    }
+    return 0;
+}
+
 static int codec__dec_snapshot(struct dec *d, const Rsm__Snapshot *m,
                                struct rsm_fsm *out)
 {
@@ -381,6 +436,9 @@ static int codec__dec_snapshot(struct dec *d, const Rsm__Snapshot *m,
     }
     out->rejected = m->rejected_entries;
     out->applied = m->applied_entries;
+    rv = codec__dec_removed(d, m, out);
+    if (rv != 0)
+        return rv;
     return codec__dec_agents(d, m, out);
 }
 

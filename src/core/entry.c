@@ -40,6 +40,10 @@ const char *rsm_entry_kind_str(enum rsm_entry_kind k)
         return "advertise-agent";
     case RSM_ENTRY_SET_GROUP_CONFIG:
         return "set-group-config";
+    case RSM_ENTRY_MONITOR_GROUP:
+        return "monitor-group";
+    case RSM_ENTRY_REMOVE_GROUP:
+        return "remove-group";
     }
     return "unknown";
 }
@@ -256,6 +260,26 @@ static int entry__check_abort(const struct rsm_entry *e, char *errmsg,
                             errlen);
 }
 
+/* SENTINEL MONITOR: where the group's master is and its quorum, nothing
+ * else of the settings (SENTINEL SET changes them later). */
+static int entry__check_monitor(const struct rsm_entry *e, char *errmsg,
+                                size_t errlen)
+{
+    const struct rsm_group_settings *s = &e->settings;
+    int rv = entry__check_addr(&e->master, false, "master", errmsg, errlen);
+
+    if (rv != 0)
+        return rv;
+    if (s->quorum < 1 || s->quorum > RSM_GROUPCONF_QUORUM_MAX)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "quorum: %u not in 1..%d",
+                        s->quorum, RSM_GROUPCONF_QUORUM_MAX);
+    if (s->down_after_ms != 0 || s->failover_timeout_ms != 0 ||
+        s->parallel_syncs != 0)
+        return rsm_errf(RSM_EINVAL, errmsg, errlen,
+                        "settings: only the quorum is given with a group");
+    return 0;
+}
+
 bool rsm_cluster_id_valid(const char *s)
 {
     size_t i;
@@ -314,7 +338,9 @@ int rsm_entry_check(const struct rsm_entry *e, char *errmsg, size_t errlen)
         return entry__check_abort(e, errmsg, errlen);
     case RSM_ENTRY_SET_GROUP_CONFIG:
         return rsm_groupconf_check(&e->settings, true, errmsg, errlen);
-    default:
+    case RSM_ENTRY_MONITOR_GROUP:
+        return entry__check_monitor(e, errmsg, errlen);
+    default: /* set-paused, remove-group: the group only */
         return 0;
     }
 }

@@ -23,6 +23,7 @@ void rsm_fsm_init(struct rsm_fsm *fsm)
 void rsm_fsm_close(struct rsm_fsm *fsm)
 {
     free(fsm->groups);
+    free(fsm->removed);
     memset(fsm, 0, sizeof *fsm);
 }
 
@@ -83,6 +84,80 @@ static struct rsm_group *fsm__insert(struct rsm_fsm *fsm, const char *name)
     snprintf(g->name, sizeof g->name, "%s", name);
     rsm_entry_init(&g->decision, RSM_ENTRY_NONE, NULL, 0);
     return g;
+}
+
+/* Drop the group at index i (its whole state). */
+static void fsm__delete(struct rsm_fsm *fsm, size_t i)
+{
+    assert(i < fsm->n_groups);
+    memmove(&fsm->groups[i], &fsm->groups[i + 1],
+            (fsm->n_groups - i - 1) * sizeof *fsm->groups);
+    fsm->n_groups--;
+}
+
+/* ---- groups removed by SENTINEL REMOVE (sorted names) -------------------- */
+
+/* Index of name in fsm->removed, or where it would be inserted. */
+static size_t fsm__removed_index(const struct rsm_fsm *fsm, const char *name,
+                                 bool *found)
+{
+    size_t lo = 0, hi = fsm->n_removed;
+
+    *found = false;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(fsm->removed[mid], name);
+
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool rsm_fsm_removed(const struct rsm_fsm *fsm, const char *name)
+{
+    bool found;
+
+    fsm__removed_index(fsm, name, &found);
+    return found;
+}
+
+/* Remember name as removed; 0 or RSM_ENOMEM. */
+static int fsm__removed_add(struct rsm_fsm *fsm, const char *name)
+{
+    bool found;
+    size_t i = fsm__removed_index(fsm, name, &found);
+    char(*r)[RSM_GROUP_NAME_MAX];
+
+    if (found)
+        return 0;
+    r = realloc(fsm->removed, (fsm->n_removed + 1) * sizeof *r);
+    if (r == NULL)
+        return RSM_ENOMEM;
+    fsm->removed = r;
+    memmove(&r[i + 1], &r[i], (fsm->n_removed - i) * sizeof *r);
+    memset(r[i], 0, sizeof r[i]);
+    snprintf(r[i], sizeof r[i], "%s", name);
+    fsm->n_removed++;
+    return 0;
+}
+
+static void fsm__removed_drop(struct rsm_fsm *fsm, const char *name)
+{
+    bool found;
+    size_t i = fsm__removed_index(fsm, name, &found);
+
+    if (!found)
+        return;
+    memmove(&fsm->removed[i], &fsm->removed[i + 1],
+            (fsm->n_removed - i - 1) * sizeof *fsm->removed);
+    fsm->n_removed--;
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -161,6 +236,9 @@ static int fsm__apply_observe(struct rsm_fsm *fsm, const struct rsm_entry *e,
     struct rsm_group *g = fsm__find(fsm, e->group);
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
+    if (rsm_fsm_removed(fsm, e->group))
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        "group '%s' was removed by SENTINEL REMOVE", e->group);
     if (g != NULL && g->has_master &&
         (!rsm_addr_is_set(&e->master) ||
          !rsm_addr_equal(&g->master, &e->master)))
@@ -391,6 +469,52 @@ static int fsm__apply_set_config(struct rsm_fsm *fsm, const struct rsm_entry *e,
     return 0;
 }
 
+/* ---- MonitorGroup, RemoveGroup: groups added and dropped at run time ---- */
+
+/* SENTINEL MONITOR: a new group whose master is the one given. */
+static int fsm__apply_monitor(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                              char *reason, size_t len)
+{
+    struct rsm_group *g = fsm__find(fsm, e->group);
+
+    if (g != NULL)
+        return rsm_errf(RSM_EREJECTED, reason, len,
+                        RSM_FSM_DUPLICATE_GROUP ": group '%s' exists",
+                        e->group);
+    g = fsm__insert(fsm, e->group);
+    if (g == NULL)
+        return RSM_ENOMEM;
+    g->has_master = true;
+    fsm__copy_addr(&g->master, &e->master);
+    g->n_members = 1;
+    fsm__copy_addr(&g->members[0], &e->master);
+    g->settings.quorum = e->settings.quorum;
+    g->added = true;
+    fsm__removed_drop(fsm, e->group);
+    return 0;
+}
+
+/* SENTINEL REMOVE: the group goes; a --monitor one is remembered. */
+static int fsm__apply_remove(struct rsm_fsm *fsm, const struct rsm_entry *e,
+                             char *reason, size_t len)
+{
+    bool found;
+    size_t i = fsm__group_index(fsm, e->group, &found);
+
+    if (!found)
+        return fsm__unknown_group(e, reason, len);
+    if (!fsm->groups[i].added) {
+        if (fsm->n_removed >= RSM_FSM_MAX_REMOVED)
+            return rsm_errf(RSM_EREJECTED, reason, len,
+                            "%d removed groups remembered already",
+                            RSM_FSM_MAX_REMOVED);
+        if (fsm__removed_add(fsm, e->group) != 0)
+            return RSM_ENOMEM;
+    }
+    fsm__delete(fsm, i);
+    return 0;
+}
+
 /* ---- agents (sorted by id) ------------------------------------------------
  */
 
@@ -460,6 +584,10 @@ static int fsm__dispatch(struct rsm_fsm *fsm, const struct rsm_entry *e,
         return fsm__apply_advertise(fsm, e, reason, len);
     case RSM_ENTRY_SET_GROUP_CONFIG:
         return fsm__apply_set_config(fsm, e, reason, len);
+    case RSM_ENTRY_MONITOR_GROUP:
+        return fsm__apply_monitor(fsm, e, reason, len);
+    case RSM_ENTRY_REMOVE_GROUP:
+        return fsm__apply_remove(fsm, e, reason, len);
     default:
         return rsm_errf(RSM_EREJECTED, reason, len, "unknown entry kind %d",
                         (int)e->kind);

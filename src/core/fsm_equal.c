@@ -85,7 +85,8 @@ static bool fsm__group_same(const struct rsm_group *a,
         !fsm__in_flight_same(a, b) || a->n_history != b->n_history ||
         a->last_failover_end_ms != b->last_failover_end_ms ||
         memcmp(a->ended, b->ended, sizeof a->ended) != 0 ||
-        !rsm_groupconf_equal(&a->settings, &b->settings))
+        !rsm_groupconf_equal(&a->settings, &b->settings) ||
+        a->added != b->added)
         return false;
     for (unsigned i = 0; i < a->n_history; i++) {
         if (!fsm__history_same(&a->history[i], &b->history[i]))
@@ -107,10 +108,22 @@ static bool fsm__agents_same(const struct rsm_fsm *a, const struct rsm_fsm *b)
     return true;
 }
 
+static bool fsm__removed_same(const struct rsm_fsm *a, const struct rsm_fsm *b)
+{
+    if (a->n_removed != b->n_removed)
+        return false;
+    for (size_t i = 0; i < a->n_removed; i++) {
+        if (strcmp(a->removed[i], b->removed[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
 bool rsm_fsm_equal(const struct rsm_fsm *a, const struct rsm_fsm *b)
 {
     if (a->n_groups != b->n_groups || a->applied != b->applied ||
-        a->rejected != b->rejected || !fsm__agents_same(a, b))
+        a->rejected != b->rejected || !fsm__agents_same(a, b) ||
+        !fsm__removed_same(a, b))
         return false;
     for (size_t i = 0; i < a->n_groups; i++) {
         if (!fsm__group_same(&a->groups[i], &b->groups[i]))

@@ -90,7 +90,11 @@ static void make_entry(struct rsm_entry *e, enum rsm_entry_kind kind)
         e->settings.failover_timeout_ms = 1;
         e->settings.parallel_syncs = 3;
         break;
-    default:
+    case RSM_ENTRY_MONITOR_GROUP:
+        set_addr(&e->master, "10.0.0.9", 6390);
+        e->settings.quorum = 2;
+        break;
+    default: /* remove-group: the group only */
         break;
     }
 }
@@ -174,6 +178,7 @@ static const enum rsm_entry_kind all_kinds[] = {
     RSM_ENTRY_FAILOVER_PROGRESS, RSM_ENTRY_COMPLETE_FAILOVER,
     RSM_ENTRY_ABORT_FAILOVER,    RSM_ENTRY_SET_PAUSED,
     RSM_ENTRY_ADVERTISE_AGENT,   RSM_ENTRY_SET_GROUP_CONFIG,
+    RSM_ENTRY_MONITOR_GROUP,     RSM_ENTRY_REMOVE_GROUP,
 };
 #define N_KINDS (sizeof all_kinds / sizeof all_kinds[0])
 
@@ -896,6 +901,75 @@ static void test_set_group_config_fields(void **state)
     free(buf);
 }
 
+/* SENTINEL MONITOR's entry: a master and a quorum in range; REMOVE's: a
+ * group name (older agents refuse both as unknown kinds). */
+static void test_monitor_and_remove_group_fields(void **state)
+{
+    Rsm__Entry m = RSM__ENTRY__INIT;
+    Rsm__MonitorGroup mg = RSM__MONITOR_GROUP__INIT;
+    Rsm__RemoveGroup rg = RSM__REMOVE_GROUP__INIT;
+    Rsm__Addr a = RSM__ADDR__INIT;
+    struct rsm_entry e;
+    char err[RSM_ERRMSG_SIZE] = "";
+    uint8_t *buf;
+    size_t len;
+
+    (void)state;
+    m.kind_case = RSM__ENTRY__KIND_MONITOR_GROUP;
+    m.monitor_group = &mg;
+    mg.group = "new";
+    mg.master = &a;
+    a.host = "10.0.0.1";
+    a.port = 6379;
+    mg.quorum = 2;
+    buf = pack_entry(&m, &len);
+    if (rsm_codec_decode_entry(buf, len, &e, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    free(buf);
+    assert_int_equal(e.kind, RSM_ENTRY_MONITOR_GROUP);
+    assert_string_equal(e.group, "new");
+    assert_string_equal(e.master.host, "10.0.0.1");
+    assert_int_equal(e.master.port, 6379);
+    assert_int_equal(e.settings.quorum, 2);
+
+    mg.quorum = 0;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "quorum: 0 not in 1..16");
+    free(buf);
+    mg.quorum = 17;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "monitor_group.quorum: out of range");
+    free(buf);
+    mg.quorum = 1;
+    mg.master = NULL;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "master: empty address");
+    free(buf);
+    mg.master = &a;
+    a.port = 0;
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "monitor_group.master");
+    free(buf);
+
+    m.kind_case = RSM__ENTRY__KIND_REMOVE_GROUP;
+    m.remove_group = &rg;
+    rg.group = "old";
+    buf = pack_entry(&m, &len);
+    if (rsm_codec_decode_entry(buf, len, &e, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    free(buf);
+    assert_int_equal(e.kind, RSM_ENTRY_REMOVE_GROUP);
+    assert_string_equal(e.group, "old");
+    rg.group = "";
+    buf = pack_entry(&m, &len);
+    assert_decode_fails(buf, len, "group: empty name");
+    free(buf);
+    assert_string_equal(rsm_entry_kind_str(RSM_ENTRY_MONITOR_GROUP),
+                        "monitor-group");
+    assert_string_equal(rsm_entry_kind_str(RSM_ENTRY_REMOVE_GROUP),
+                        "remove-group");
+}
+
 static void snapshot_decodes(Rsm__Snapshot *s, const char *needle);
 
 /* A group's settings in a snapshot: kept, absent in older snapshots (none
@@ -1055,6 +1129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_kind),
         cmocka_unit_test(test_set_group_config_fields),
+        cmocka_unit_test(test_monitor_and_remove_group_fields),
         cmocka_unit_test(test_snapshot_group_settings),
         cmocka_unit_test(test_steps_keep_their_proto_numbers),
         cmocka_unit_test(test_round_trip_bootstrap_without_old_master),

@@ -701,6 +701,203 @@ static void test_set_group_config(void **state)
     rsm_fsm_close(&copy);
 }
 
+/* ---- MonitorGroup, RemoveGroup: SENTINEL MONITOR / REMOVE ---------------- */
+
+static struct rsm_entry *monitor_group(struct fx *f, const char *group,
+                                       const char *master, unsigned quorum)
+{
+    struct rsm_entry *e = start(f, RSM_ENTRY_MONITOR_GROUP, group);
+
+    addr(&e->master, master);
+    e->settings.quorum = quorum;
+    return e;
+}
+
+static struct rsm_entry *remove_group(struct fx *f, const char *group)
+{
+    return start(f, RSM_ENTRY_REMOVE_GROUP, group);
+}
+
+/* MONITOR adds a group with its master committed, the master as its only
+ * member and the quorum as its setting; a second one of the name is
+ * refused; the group then lives like any other (observed, failed over). */
+static void test_monitor_group_adds_a_group(void **state)
+{
+    struct fx *f = *state;
+    const struct rsm_group *g;
+
+    ok(f, monitor_group(f, "new", A, 2));
+    g = group(f, "new");
+    assert_master(g, A);
+    assert_true(g->added);
+    assert_int_equal(g->n_members, 1);
+    assert_int_equal(g->settings.quorum, 2);
+    assert_int_equal(g->settings.down_after_ms, 0);
+    assert_string_equal(g->master_run_id, "");
+    assert_int_equal(g->epoch, 0);
+    refused(f, monitor_group(f, "new", B, 2),
+            "duplicated master name: group 'new' exists");
+    ok(f, observe(f, "new", A)); /* the leader's record: run id, members */
+    assert_int_equal(group(f, "new")->n_members, 3);
+    assert_true(group(f, "new")->added);
+    ok(f, decide(f, "new", 1, A, B));
+    ok(f, complete(f, "new", 1));
+    assert_master(group(f, "new"), B);
+    /* a --monitor group's name is taken too */
+    ok(f, observe(f, "flag", C));
+    refused(f, monitor_group(f, "flag", A, 1),
+            "duplicated master name: group 'flag' exists");
+    assert_false(group(f, "flag")->added);
+}
+
+static void test_monitor_group_malformed(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_entry *e;
+
+    refused(f, monitor_group(f, "g", A, 0),
+            "malformed entry: quorum: 0 not in 1..16");
+    refused(f, monitor_group(f, "g", A, 17),
+            "malformed entry: quorum: 17 not in 1..16");
+    refused(f, monitor_group(f, "g", NULL, 2),
+            "malformed entry: master: empty address");
+    refused(f, monitor_group(f, "bad name", A, 2),
+            "malformed entry: group: bad character 0x20 in name");
+    e = monitor_group(f, "g", A, 2);
+    e->settings.down_after_ms = 5000;
+    refused(f, e,
+            "malformed entry: settings: only the quorum is given with a "
+            "group");
+    refused(f, remove_group(f, ""), "malformed entry: group: empty name");
+    assert_int_equal(f->fsm.n_groups, 0);
+}
+
+/* REMOVE drops a group and its whole state; one added by MONITOR is
+ * forgotten, and may be added again afresh. */
+static void test_remove_group_drops_it(void **state)
+{
+    struct fx *f = *state;
+
+    refused(f, remove_group(f, "new"), "unknown group 'new'");
+    ok(f, monitor_group(f, "new", A, 2));
+    ok(f, observe(f, "other", B));
+    ok(f, decide(f, "new", 1, A, B)); /* even in flight */
+    ok(f, remove_group(f, "new"));
+    assert_null(rsm_fsm_group(&f->fsm, "new"));
+    assert_false(rsm_fsm_removed(&f->fsm, "new"));
+    assert_int_equal(f->fsm.n_removed, 0);
+    assert_non_null(rsm_fsm_group(&f->fsm, "other"));
+    refused(f, decide(f, "new", 2, A, B), "unknown group 'new'");
+    refused(f, remove_group(f, "new"), "unknown group 'new'");
+    ok(f, monitor_group(f, "new", C, 1));
+    assert_master(group(f, "new"), C);
+    assert_int_equal(group(f, "new")->epoch, 0);
+    assert_false(group(f, "new")->in_flight);
+}
+
+/* REMOVE of a group that came from --monitor (created by ObserveMaster)
+ * is remembered: its ObserveMaster is refused from then on (an agent whose
+ * flag still names it does not watch it again), until MONITOR adds it. */
+static void test_remove_of_flag_group_is_remembered(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_fsm copy;
+
+    ok(f, observe(f, "flag", A));
+    ok(f, observe(f, "keep", B));
+    ok(f, remove_group(f, "flag"));
+    assert_null(rsm_fsm_group(&f->fsm, "flag"));
+    assert_true(rsm_fsm_removed(&f->fsm, "flag"));
+    assert_false(rsm_fsm_removed(&f->fsm, "keep"));
+    refused(f, observe(f, "flag", A),
+            "group 'flag' was removed by SENTINEL REMOVE");
+    refused(f, observe(f, "flag", NULL),
+            "group 'flag' was removed by SENTINEL REMOVE");
+    ok(f, observe(f, "a-flag", C));
+    ok(f, remove_group(f, "a-flag"));
+    assert_int_equal(f->fsm.n_removed, 2);
+    assert_string_equal(f->fsm.removed[0], "a-flag"); /* sorted */
+    assert_string_equal(f->fsm.removed[1], "flag");
+
+    /* a snapshot keeps them; equality sees them */
+    clone(&f->fsm, &copy);
+    assert_true(rsm_fsm_removed(&copy, "flag"));
+    assert_int_equal(copy.n_removed, 2);
+    copy.n_removed = 1;
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    copy.n_removed = 2;
+    rsm_fsm_close(&copy);
+
+    /* MONITOR adds it again: no longer removed, and now an added group,
+     * whose REMOVE is not remembered */
+    ok(f, monitor_group(f, "flag", B, 2));
+    assert_false(rsm_fsm_removed(&f->fsm, "flag"));
+    assert_true(group(f, "flag")->added);
+    ok(f, observe(f, "flag", B));
+    ok(f, remove_group(f, "flag"));
+    assert_false(rsm_fsm_removed(&f->fsm, "flag"));
+    assert_int_equal(f->fsm.n_removed, 1);
+}
+
+/* Groups added and removed at run time survive a snapshot: an agent
+ * restored from it agrees, and goes on alike. */
+static void test_snapshot_keeps_added_and_removed_groups(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_fsm copy;
+    struct rsm_group *g;
+
+    ok(f, observe(f, "flag", A));
+    ok(f, monitor_group(f, "added", B, 3));
+    ok(f, observe(f, "gone", C));
+    ok(f, remove_group(f, "gone"));
+    clone(&f->fsm, &copy);
+    assert_true(rsm_fsm_group(&copy, "added")->added);
+    assert_false(rsm_fsm_group(&copy, "flag")->added);
+    assert_int_equal(rsm_fsm_group(&copy, "added")->settings.quorum, 3);
+    assert_true(rsm_fsm_removed(&copy, "gone"));
+    g = (struct rsm_group *)rsm_fsm_group(&copy, "added");
+    g->added = false;
+    assert_false(rsm_fsm_equal(&f->fsm, &copy));
+    g->added = true;
+    {
+        struct rsm_entry *e = observe(f, "gone", C);
+
+        assert_int_equal(rsm_fsm_apply(&copy, e, NULL, 0), RSM_EREJECTED);
+        refused(f, e, "group 'gone' was removed by SENTINEL REMOVE");
+        e = remove_group(f, "added");
+        assert_int_equal(rsm_fsm_apply(&copy, e, NULL, 0), 0);
+        ok(f, e);
+    }
+    assert_true(rsm_fsm_equal(&f->fsm, &copy));
+    rsm_fsm_close(&copy);
+}
+
+static void test_monitor_and_remove_through_bytes(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_entry out;
+    void *buf;
+    size_t len;
+
+    assert_int_equal(
+        rsm_codec_encode_entry(monitor_group(f, "g", A, 2), &buf, &len), 0);
+    assert_int_equal(rsm_fsm_apply_bytes(&f->fsm, buf, len, &out, f->reason,
+                                         sizeof f->reason),
+                     0);
+    free(buf);
+    assert_int_equal(out.kind, RSM_ENTRY_MONITOR_GROUP);
+    assert_master(group(f, "g"), A);
+    assert_int_equal(rsm_codec_encode_entry(remove_group(f, "g"), &buf, &len),
+                     0);
+    assert_int_equal(rsm_fsm_apply_bytes(&f->fsm, buf, len, &out, f->reason,
+                                         sizeof f->reason),
+                     0);
+    free(buf);
+    assert_int_equal(out.kind, RSM_ENTRY_REMOVE_GROUP);
+    assert_int_equal(f->fsm.n_groups, 0);
+}
+
 /* ---- snapshot and restore ------------------------------------------------ */
 
 /* Several groups, one with a failover in flight, history, paused flags. */
@@ -941,6 +1138,23 @@ static void test_restore_refuses_inconsistent_snapshots(void **state)
     nm.port = 0;
     h.new_master = &nm;
     restore_crafted(f, &s, "groups[0].history[0].new_master");
+
+    {
+        char *rm[2] = {"z", "y"};
+
+        nm.port = 6379; /* the group is fine: only the names are not */
+        s.n_removed = 2;
+        s.removed = rm;
+        restore_crafted(f, &s, "removed[1]: 'y' not sorted after 'z'");
+        rm[1] = "z";
+        restore_crafted(f, &s, "not sorted");
+        rm[0] = "b"; /* a group of the snapshot */
+        restore_crafted(f, &s, "removed[0]: 'b' is a group");
+        rm[0] = "bad name";
+        restore_crafted(f, &s, "removed[0]: group: bad character");
+        s.n_removed = 0;
+        s.removed = NULL;
+    }
 
     /* The fixed-up snapshot is accepted: the checks above were the only
      * problems. */
@@ -1427,6 +1641,12 @@ int main(void)
         T(test_apply_bytes_decodes_and_applies),
         T(test_apply_bytes_garbage_is_rejected_not_fatal),
         T(test_set_group_config),
+        T(test_monitor_group_adds_a_group),
+        T(test_monitor_group_malformed),
+        T(test_remove_group_drops_it),
+        T(test_remove_of_flag_group_is_remembered),
+        T(test_snapshot_keeps_added_and_removed_groups),
+        T(test_monitor_and_remove_through_bytes),
         T(test_snapshot_restore_round_trip_is_equal),
         T(test_snapshot_of_empty_state),
         T(test_equal_detects_differences),
