@@ -1,5 +1,6 @@
 /* opts.c - small helpers shared by rsmctl subcommands. */
 #include "ctl.h"
+#include "rsm/clock.h"
 #include "rsm/err.h"
 
 #include <errno.h>
@@ -7,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
 /* Read at most len-1 bytes of the first line of path into buf. */
 static int opts__read_secret_file(const char *path, char *buf, size_t len,
@@ -86,14 +85,7 @@ int rsmctl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 
 const char *rsmctl_timestamp(char *buf, size_t len)
 {
-    struct timeval tv;
-    struct tm tm;
-
-    gettimeofday(&tv, NULL);
-    localtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(buf, len, "%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03ld", (long)(tv.tv_usec / 1000));
-    return buf;
+    return rsm_clock_wall_format(buf, len, false, "%H:%M:%S", "");
 }
 
 int rsmctl_usage_error(const char *prog, const char *fmt, ...)

@@ -1,13 +1,12 @@
 /* log.c - the process logger: logfmt or JSON lines on stderr. */
 #include "rsm/log.h"
+#include "rsm/clock.h"
 #include "rsm/err.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
 static enum rsm_log_level min_level = RSM_LOG_INFO;
 static enum rsm_log_format format = RSM_LOG_LOGFMT;
@@ -50,17 +49,6 @@ int rsm_log_format_parse(const char *s, enum rsm_log_format *out)
     else
         return RSM_EINVAL;
     return 0;
-}
-
-static void log__timestamp(char *buf, size_t len)
-{
-    struct timeval tv;
-    struct tm tm;
-
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }
 
 /* Append s to out as a JSON string body (no quotes). */
@@ -123,7 +111,7 @@ void rsm_log(enum rsm_log_level level, const char *event, const char *fields,
 
     if (level < min_level)
         return;
-    log__timestamp(ts, sizeof ts);
+    rsm_clock_wall_format(ts, sizeof ts, true, "%Y-%m-%dT%H:%M:%S", "Z");
     if (fields != NULL && *fields) {
         va_start(ap, fields);
         vsnprintf(body, sizeof body, fields, ap);
