@@ -5,6 +5,7 @@
  * Also the limits' defaults, reason phrases and the response helper. */
 #include "rsm/http.h"
 #include "rsm/err.h"
+#include "bytebuf.h"
 #include "hexval.h"
 #include "http_int.h"
 
@@ -75,33 +76,12 @@ void rsm_http_response_text(struct rsm_http_response *r, int status,
  * Output buffer
  * ---------------------------------------------------------------------- */
 
-struct buf {
-    char *data;
-    size_t len, cap;
-};
+#define HTTP_BUF_FIRST 1024 /* first allocation of a buffer */
 
-static int http__buf_put(struct buf *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        char *d;
-        while (cap < b->len + n)
-            cap *= 2;
-        d = realloc(b->data, cap);
-        if (d == NULL)
-            return RSM_ENOMEM;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-static int http__buf_printf(struct buf *b, const char *fmt, ...)
+static int http__buf_printf(struct rsm_bytebuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static int http__buf_printf(struct buf *b, const char *fmt, ...)
+static int http__buf_printf(struct rsm_bytebuf *b, const char *fmt, ...)
 {
     char tmp[512];
     va_list ap;
@@ -112,7 +92,7 @@ static int http__buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0 || (size_t)n >= sizeof tmp)
         return RSM_EINVAL; /* only short header lines go through here */
-    return http__buf_put(b, tmp, (size_t)n);
+    return rsm_bytebuf_put(b, HTTP_BUF_FIRST, tmp, (size_t)n);
 }
 
 /* ------------------------------------------------------------------------
@@ -124,17 +104,17 @@ struct rsm_http_conn {
     struct rsm_http_limits limits;
     rsm_http_handler handler;
     void *arg;
-    struct buf url;      /* request target, NUL-terminated when used */
-    size_t header_bytes; /* names + values of the current request */
-    unsigned headers;    /* header lines of the current request */
-    bool in_value;       /* the last header callback was a value */
-    size_t body_bytes;   /* of the current request */
-    bool in_request;     /* a request has started */
-    int reject;          /* status of a limit hit in a callback, 0 none */
-    bool done;           /* no further request will be served */
+    struct rsm_bytebuf url; /* request target, NUL-terminated when used */
+    size_t header_bytes;    /* names + values of the current request */
+    unsigned headers;       /* header lines of the current request */
+    bool in_value;          /* the last header callback was a value */
+    size_t body_bytes;      /* of the current request */
+    bool in_request;        /* a request has started */
+    int reject;             /* status of a limit hit in a callback, 0 none */
+    bool done;              /* no further request will be served */
     bool nomem;
     uint64_t requests;
-    struct buf out;
+    struct rsm_bytebuf out;
 };
 
 static int http__on_message_begin(http_parser *p)
@@ -158,7 +138,7 @@ static int http__on_url(http_parser *p, const char *at, size_t len)
         c->reject = 414;
         return -1;
     }
-    if (http__buf_put(&c->url, at, len) != 0) {
+    if (rsm_bytebuf_put(&c->url, HTTP_BUF_FIRST, at, len) != 0) {
         c->nomem = true;
         return -1;
     }
@@ -221,7 +201,7 @@ static void http__respond(struct rsm_http_conn *c, int status,
                           status, rsm_http_reason(status), ctype, len,
                           extra ? extra : "", close ? "close" : "keep-alive");
     if (rv == 0 && !head && len > 0)
-        rv = http__buf_put(&c->out, body, len);
+        rv = rsm_bytebuf_put(&c->out, HTTP_BUF_FIRST, body, len);
     if (rv != 0)
         c->nomem = true;
     c->requests++;
@@ -268,7 +248,8 @@ static bool http__decode_path(const char *src, size_t n, char *dst)
 /* Split the target into path and query; false if it is not a valid
  * origin-form or absolute-form target. path and query have room for the
  * whole url. */
-static bool http__split_target(const struct buf *url, char *path, char *query)
+static bool http__split_target(const struct rsm_bytebuf *url, char *path,
+                               char *query)
 {
     struct http_parser_url u;
     const char *s = url->data;
@@ -342,7 +323,7 @@ static int http__on_message_complete(http_parser *p)
         c->reject = 400; /* no Upgrade, no CONNECT */
         return -1;
     }
-    if (http__buf_put(&c->url, "", 1) != 0) {
+    if (rsm_bytebuf_put(&c->url, HTTP_BUF_FIRST, "", 1) != 0) {
         c->nomem = true;
         return -1;
     }
@@ -448,5 +429,5 @@ uint64_t rsm_http_conn_requests(const struct rsm_http_conn *c)
 
 int http__conn_put_raw(struct rsm_http_conn *c, const void *p, size_t n)
 {
-    return http__buf_put(&c->out, p, n);
+    return rsm_bytebuf_put(&c->out, HTTP_BUF_FIRST, p, n);
 }

@@ -12,6 +12,7 @@
 #include "rsm/resp_server.h"
 #include "rsm/err.h"
 #include "hexval.h"
+#include "bytebuf.h"
 #include "resp_reader.h"
 
 #include <assert.h>
@@ -25,12 +26,12 @@
 
 struct rsm_resp_parser {
     struct resp_reader *reader;
-    bool reader_active; /* reader holds unparsed bytes or a part */
-    uint64_t fed;       /* bytes fed to the current reader */
-    uint64_t mark;      /* value of `fed` where the current request
-                           started */
-    char *in;           /* bytes not (yet) given to the reader */
-    size_t in_len, in_off, in_cap;
+    bool reader_active;    /* reader holds unparsed bytes or a part */
+    uint64_t fed;          /* bytes fed to the current reader */
+    uint64_t mark;         /* value of `fed` where the current request
+                              started */
+    struct rsm_bytebuf in; /* bytes not (yet) given to the reader */
+    size_t in_off;
     size_t max_request;
     size_t max_inline;
     unsigned max_args;
@@ -82,29 +83,16 @@ void rsm_resp_parser_free(struct rsm_resp_parser *p)
         return;
     resp__req_free(p->cur);
     resp__reader_free(p->reader);
-    free(p->in);
+    free(p->in.data);
     free(p);
 }
 
 static int resp__in_append(struct rsm_resp_parser *p, const char *buf,
                            size_t len)
 {
-    if (p->in_off > 0 && p->in_off == p->in_len)
-        p->in_off = p->in_len = 0;
-    if (p->in_len + len > p->in_cap) {
-        size_t cap = p->in_cap ? p->in_cap : 256;
-        char *n;
-        while (cap < p->in_len + len)
-            cap *= 2;
-        n = realloc(p->in, cap);
-        if (n == NULL)
-            return RSM_ENOMEM;
-        p->in = n;
-        p->in_cap = cap;
-    }
-    memcpy(p->in + p->in_len, buf, len);
-    p->in_len += len;
-    return 0;
+    if (p->in_off > 0 && p->in_off == p->in.len)
+        p->in_off = p->in.len = 0;
+    return rsm_bytebuf_put(&p->in, 256, buf, len);
 }
 
 /* Bytes for the reader, counted (p->fed) for the request size limit. */
@@ -124,7 +112,7 @@ int rsm_resp_parser_feed(struct rsm_resp_parser *p, const char *buf, size_t len)
         return 0;
     /* The common case: no partial inline line, the next request is an
      * array: straight to the reader. */
-    if (p->reader_active || (p->in_off == p->in_len && buf[0] == '*'))
+    if (p->reader_active || (p->in_off == p->in.len && buf[0] == '*'))
         return resp__feed_reader(p, buf, len);
     return resp__in_append(p, buf, len);
 }
@@ -286,8 +274,8 @@ err:
 static int resp__next_inline(struct rsm_resp_parser *p, struct resp_req **out,
                              char *errmsg, size_t errlen)
 {
-    const char *start = p->in + p->in_off;
-    size_t avail = p->in_len - p->in_off, n;
+    const char *start = p->in.data + p->in_off;
+    size_t avail = p->in.len - p->in_off, n;
     const char *nl = memchr(start, '\n', avail);
     int rv;
 
@@ -296,9 +284,9 @@ static int resp__next_inline(struct rsm_resp_parser *p, struct resp_req **out,
             return resp__fail(p, RSM_ERANGE, errmsg, errlen,
                               "Protocol error: too big inline request");
         if (p->in_off > 0) { /* keep the partial line at the start */
-            memmove(p->in, start, avail);
+            memmove(p->in.data, start, avail);
             p->in_off = 0;
-            p->in_len = avail;
+            p->in.len = avail;
         }
         return RSM_ETRUNC;
     }
@@ -383,19 +371,20 @@ int rsm_resp_parser_next(struct rsm_resp_parser *p,
     for (;;) {
         if (p->failed)
             return resp__fail(p, p->failed, errmsg, errlen, "");
-        assert(p->in_off <= p->in_len);
+        assert(p->in_off <= p->in.len);
         o = NULL;
         if (p->reader_active) {
             rv = resp__next_array(p, &o, errmsg, errlen);
-        } else if (p->in_off == p->in_len) {
-            p->in_off = p->in_len = 0;
+        } else if (p->in_off == p->in.len) {
+            p->in_off = p->in.len = 0;
             return RSM_ETRUNC;
-        } else if (p->in[p->in_off] == '*') {
+        } else if (p->in.data[p->in_off] == '*') {
             /* An array after an inline line: hand the rest over. */
-            rv = resp__feed_reader(p, p->in + p->in_off, p->in_len - p->in_off);
+            rv = resp__feed_reader(p, p->in.data + p->in_off,
+                                   p->in.len - p->in_off);
             if (rv != 0)
                 return resp__fail(p, rv, errmsg, errlen, "out of memory");
-            p->in_off = p->in_len = 0;
+            p->in_off = p->in.len = 0;
             continue;
         } else {
             rv = resp__next_inline(p, &o, errmsg, errlen);
