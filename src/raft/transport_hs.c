@@ -64,6 +64,18 @@ static void transport__hs_handle_closed(uv_handle_t *h)
         transport__in_closed(hs);
 }
 
+/* Initialise hs's two handles (hs->tcp allocated by the caller, and the
+ * deadline timer) on im's loop; both are closed by transport__hs_abort(). */
+static void transport__hs_open(struct impl *im, struct hs *hs)
+{
+    hs->im = im;
+    uv_tcp_init(im->loop, hs->tcp);
+    hs->tcp->data = hs;
+    uv_timer_init(im->loop, &hs->timer);
+    hs->timer.data = hs;
+    hs->open = 2;
+}
+
 /* Close our handles (once); transport__out_closed() / transport__in_closed()
  * run when both are closed. A read, connect or write callback that runs
  * meanwhile (with UV_ECANCELED) sees hs->aborting and returns. */
@@ -339,14 +351,9 @@ int transport__auth_connect(struct conn *c, const char *ip)
     hs->tcp = raft_malloc(sizeof *hs->tcp);
     if (hs->tcp == NULL)
         return RAFT_NOMEM;
-    hs->im = im;
     hs->out = c;
     c->auth_on = true;
-    uv_tcp_init(im->loop, hs->tcp);
-    hs->tcp->data = hs;
-    uv_timer_init(im->loop, &hs->timer);
-    hs->timer.data = hs;
-    hs->open = 2;
+    transport__hs_open(im, hs);
     snprintf(hs->ip, sizeof hs->ip, "%.15s", ip);
     snprintf(hs->peer, sizeof hs->peer, "%.15s:%u", ip, (unsigned)c->addr.port);
     rsm_raftauth_init(&hs->auth, im->secret, im->secret_len, im->self_id);
@@ -476,12 +483,7 @@ static void transport__on_connection(uv_stream_t *listener, int status)
         rsm_log(RSM_LOG_ERROR, "raft-accept-failed", "error=\"no memory\"");
         return;
     }
-    hs->im = im;
-    uv_tcp_init(im->loop, hs->tcp);
-    hs->tcp->data = hs;
-    uv_timer_init(im->loop, &hs->timer);
-    hs->timer.data = hs;
-    hs->open = 2;
+    transport__hs_open(im, hs);
     hs->next = im->incoming;
     if (im->incoming != NULL)
         im->incoming->prev = hs;
