@@ -27,6 +27,13 @@ struct rsm_addr {
 int rsm_addr_parse(const char *text, struct rsm_addr *out, char *errmsg,
                    size_t errlen);
 
+/* Parse a port: digits only, 1..65535. Errors (RSM_EINVAL) in errmsg name
+ * it as what ("port", "API port"): "missing <what>", "<what> '<s>' is not
+ * a number", "<what> '<s>' out of range 1-65535". *port is untouched on
+ * error. */
+int rsm_addr_parse_port(const char *s, const char *what, uint16_t *port,
+                        char *errmsg, size_t errlen);
+
 /* Build an address from a host and a port; RSM_EINVAL if the host is empty,
  * too long or has bad characters, or the port is 0. */
 int rsm_addr_set(struct rsm_addr *out, const char *host, long port,

@@ -32,24 +32,24 @@ static int addr__check_host(const char *host, size_t n, bool v6, char *errmsg,
     return 0;
 }
 
-static int addr__parse_port(const char *s, uint16_t *port, char *errmsg,
-                            size_t errlen)
+int rsm_addr_parse_port(const char *s, const char *what, uint16_t *port,
+                        char *errmsg, size_t errlen)
 {
     long v = 0;
 
     if (*s == '\0')
-        return rsm_errf(RSM_EINVAL, errmsg, errlen, "missing port");
+        return rsm_errf(RSM_EINVAL, errmsg, errlen, "missing %s", what);
     for (const char *p = s; *p; p++) {
         if (!isdigit((unsigned char)*p))
             return rsm_errf(RSM_EINVAL, errmsg, errlen,
-                            "port '%s' is not a number", s);
+                            "%s '%s' is not a number", what, s);
         v = v * 10 + (*p - '0');
         if (v > 65535)
             break;
     }
     if (v < 1 || v > 65535)
         return rsm_errf(RSM_EINVAL, errmsg, errlen,
-                        "port '%s' out of range 1-65535", s);
+                        "%s '%s' out of range 1-65535", what, s);
     *port = (uint16_t)v;
     return 0;
 }
@@ -92,7 +92,7 @@ int rsm_addr_parse(const char *text, struct rsm_addr *out, char *errmsg,
     rv = addr__check_host(host, n, v6, errmsg, errlen);
     if (rv != 0)
         return rv;
-    rv = addr__parse_port(colon + 1, &port, errmsg, errlen);
+    rv = rsm_addr_parse_port(colon + 1, "port", &port, errmsg, errlen);
     if (rv != 0)
         return rv;
     memcpy(out->host, host, n);

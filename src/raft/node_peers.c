@@ -8,28 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int node__parse_api_port(const char *s, uint16_t *port, char *errmsg,
-                                size_t errlen)
-{
-    unsigned long v = 0;
-
-    if (*s == '\0')
-        return rsm_errf(RSM_EINVAL, errmsg, errlen, "missing API port");
-    for (const char *p = s; *p; p++) {
-        if (!isdigit((unsigned char)*p))
-            return rsm_errf(RSM_EINVAL, errmsg, errlen,
-                            "API port '%s' is not a number", s);
-        v = v * 10 + (unsigned long)(*p - '0');
-        if (v > 65535)
-            break;
-    }
-    if (v < 1 || v > 65535)
-        return rsm_errf(RSM_EINVAL, errmsg, errlen,
-                        "API port '%s' out of range 1-65535", s);
-    *port = (uint16_t)v;
-    return 0;
-}
-
 int rsm_node_parse_member_addr(const char *text, uint16_t default_api_port,
                                struct rsm_member *m, char *errmsg,
                                size_t errlen)
@@ -48,7 +26,7 @@ int rsm_node_parse_member_addr(const char *text, uint16_t default_api_port,
     slash = strchr(buf, '/');
     if (slash != NULL) {
         *slash = '\0';
-        rv = node__parse_api_port(slash + 1, &api, errmsg, errlen);
+        rv = rsm_addr_parse_port(slash + 1, "API port", &api, errmsg, errlen);
         if (rv != 0)
             return rv;
     }

@@ -140,6 +140,33 @@ static void test_member_id_parse(void **state)
     assert_int_equal(id, 7); /* untouched on error */
 }
 
+/* A port alone, its errors named as the caller says. */
+static void test_parse_port_names_what(void **state)
+{
+    uint16_t port = 7;
+    char err[RSM_ERRMSG_SIZE];
+
+    (void)state;
+    assert_int_equal(
+        rsm_addr_parse_port("6380", "API port", &port, err, sizeof err), 0);
+    assert_int_equal(port, 6380);
+    assert_int_equal(
+        rsm_addr_parse_port("", "API port", &port, err, sizeof err),
+        RSM_EINVAL);
+    assert_string_equal(err, "missing API port");
+    assert_int_equal(
+        rsm_addr_parse_port("6x", "API port", &port, err, sizeof err),
+        RSM_EINVAL);
+    assert_string_equal(err, "API port '6x' is not a number");
+    assert_int_equal(
+        rsm_addr_parse_port("65536", "port", &port, err, sizeof err),
+        RSM_EINVAL);
+    assert_string_equal(err, "port '65536' out of range 1-65535");
+    assert_int_equal(rsm_addr_parse_port("0", "port", &port, err, sizeof err),
+                     RSM_EINVAL);
+    assert_int_equal(port, 6380); /* untouched on error */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_strerror_total),
         cmocka_unit_test(test_is_set_and_format_or),
         cmocka_unit_test(test_member_id_parse),
+        cmocka_unit_test(test_parse_port_names_what),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
