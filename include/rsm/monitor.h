@@ -26,7 +26,18 @@
  * process; other failures are retried after 1 s, doubled up to 64 s.
  *
  * Every plan event is logged as a named event ("+promoted-slave", ...) and
- * passed to the event callback (for pub/sub). When a CompleteFailover is
+ * passed to the event callback (for pub/sub).
+ *
+ * Groups come from --monitor (cfg.groups) and from the log: every agent
+ * watches a group that SENTINEL MONITOR committed (MonitorGroup) from the
+ * moment the entry applies, and stops watching one that SENTINEL REMOVE
+ * dropped (its links closed). A --monitor group that SENTINEL REMOVE
+ * dropped is not watched again while the flag still names it (logged at
+ * start as monitor-flag-removed). A run-time group's instances are its
+ * committed members and master, and the replicas the acting leader finds
+ * in the master's INFO replication (slaveN:ip=..,port=..; logged and
+ * passed to the event callback as "+slave"), which the planner then
+ * records through ObserveMaster. When a CompleteFailover is
  * applied, the leader runs the --on-failover hook, if any (hook.h).
  *
  * Ownership: rsm_monitor_start() allocates and copies the configuration
@@ -51,8 +62,9 @@
 #include "rsm/planner.h"
 
 /* Most groups one agent watches. The monitor allocates what is
- * configured (no per-group cost below it); rsm_monitor_parse_group()
- * refuses a group beyond it. */
+ * watched (no per-group cost below it); rsm_monitor_parse_group()
+ * refuses a group beyond it, and the monitor watches no run-time group
+ * beyond it (logged). */
 #define RSM_MAX_GROUPS 4096
 
 struct rsm_monitor;
@@ -94,6 +106,11 @@ void rsm_monitor_config_init(struct rsm_monitor_config *cfg);
 
 /* Free the groups of cfg and leave it with none (the other knobs stay). */
 void rsm_monitor_config_free(struct rsm_monitor_config *cfg);
+
+/* The rules of a group's name, for --monitor and SENTINEL MONITOR: 1 to
+ * RSM_GROUP_NAME_MAX - 1 printable characters, no space. 0 or RSM_EINVAL
+ * with errmsg. */
+int rsm_monitor_check_group_name(const char *name, char *errmsg, size_t errlen);
 
 /* Parse one --monitor value "NAME=host:port,host:port" and append it,
  * growing cfg->groups. RSM_EINVAL with the problem in errmsg (bad name,
@@ -167,9 +184,19 @@ struct rsm_monitor_group_status {
     struct rsm_observation obs[RSM_MAX_MEMBERS];
 };
 /* Status of one group for status output: the latest verdict, plan reason
- * and per-instance observations. Returns false if the group is unknown. */
+ * and per-instance observations. index is the group's place among the
+ * groups watched now (rsm_monitor_get_config()->groups). Returns false
+ * if the group is unknown. out->name is valid until the groups change
+ * (an entry applied). */
 bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
                               struct rsm_monitor_group_status *out);
+
+/* The same for the group named name; false if it is not watched. */
+bool rsm_monitor_group_status_of(const struct rsm_monitor *m, const char *name,
+                                 struct rsm_monitor_group_status *out);
+
+/* Is the group named name watched now? */
+bool rsm_monitor_has_group(const struct rsm_monitor *m, const char *name);
 
 /* Loop time the probe turns are anchored on: they fall on it plus
  * multiples of their period. When raft's tick period is a multiple of the
@@ -182,7 +209,10 @@ bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
 uint64_t rsm_monitor_anchor_ms(const struct rsm_monitor *m);
 
 /* The configuration the monitor runs with (its copy; the password is in
- * it: never log or show it). */
+ * it: never log or show it). Its groups are the groups watched now:
+ * --monitor's, less those SENTINEL REMOVE dropped, and the run-time ones
+ * with their instances so far; they change when entries apply, so keep
+ * no pointer into them across loop turns. */
 const struct rsm_monitor_config *
 rsm_monitor_get_config(const struct rsm_monitor *m);
 
@@ -240,8 +270,8 @@ struct rsm_monitor_latency {
     uint64_t failed;
 };
 
-/* Group `index` (in --monitor order) since the start; false if there is
- * no such group. */
+/* Group `index` (as rsm_monitor_group_status) since it is watched; false
+ * if there is no such group. */
 bool rsm_monitor_probe_latency(const struct rsm_monitor *m, size_t index,
                                struct rsm_monitor_latency *out);
 

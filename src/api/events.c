@@ -81,6 +81,22 @@ void events__emit(struct rsm_events *ev, const char *channel,
  * Node and monitor events
  * ===================================================================== */
 
+/* SENTINEL REMOVE: -monitor with the master the group was given out
+ * with (its state is gone from the FSM), and its track forgotten. */
+static void events__on_removed(struct rsm_events *ev, const struct rsm_entry *e)
+{
+    struct track *t = events__track_find(ev, e->group);
+    struct rsm_addr none;
+    char p[RSM_SENTINEL_PAYLOAD_MAX];
+
+    memset(&none, 0, sizeof none);
+    rsm_sentinel_payload_master(
+        p, sizeof p, e->group, t != NULL && t->has_master ? &t->master : &none);
+    if (ev->caught_up)
+        events__emit(ev, "-monitor", p);
+    events__track_drop(ev, e->group);
+}
+
 static void events__on_applied(struct rsm_events *ev, const struct rsm_entry *e)
 {
     struct rsm_sentinel_event *out;
@@ -89,6 +105,10 @@ static void events__on_applied(struct rsm_events *ev, const struct rsm_entry *e)
     size_t n;
 
     events__check_caught_up(ev);
+    if (e->kind == RSM_ENTRY_REMOVE_GROUP) {
+        events__on_removed(ev, e);
+        return;
+    }
     /* what the detector says first: +sdown/+odown come before the
      * +try-failover they caused, even within one poll interval */
     if (g != NULL && ev->caught_up && e->kind == RSM_ENTRY_DECIDE_FAILOVER)
@@ -164,7 +184,8 @@ void rsm_events_monitor_event(struct rsm_events *ev, const char *group,
                               const char *name, const char *detail)
 {
     static const char *const actions[] = {
-        "+convert-to-slave", "+slave-reconf-sent", "+fix-slave-config"};
+        "+convert-to-slave", "+slave-reconf-sent", "+fix-slave-config",
+        "+slave"}; /* +slave: a replica discovered (monitor.h) */
     const struct rsm_group *g = rsm_fsm_group(events__fsm_of(ev), group);
     const char *chan = NULL;
     struct rsm_addr a, m;
@@ -211,38 +232,10 @@ int rsm_events_start(uv_loop_t *loop, const struct rsm_events_node *node,
     return 0;
 }
 
-static int events__by_name(const void *a, const void *b)
-{
-    return strcmp(((const struct mon_name *)a)->name,
-                  ((const struct mon_name *)b)->name);
-}
-
 void rsm_events_set_monitor(struct rsm_events *ev, struct rsm_monitor *m)
 {
-    const struct rsm_monitor_config *c;
-
-    free(ev->mon_names);
-    ev->mon_names = NULL;
-    ev->n_mon = 0;
     ev->mon = m;
     ev->mon_since = events__now_ms(ev);
-    if (m == NULL)
-        return;
-    /* the names once: looking a group up must not compute every group's
-     * observations (the API does it for each group on each poll) */
-    c = rsm_monitor_get_config(m);
-    ev->mon_names =
-        calloc(c->n_groups ? c->n_groups : 1, sizeof *ev->mon_names);
-    if (ev->mon_names == NULL) {
-        ev->mon = NULL; /* no observations rather than a wrong lookup */
-        return;
-    }
-    for (unsigned i = 0; i < c->n_groups; i++) {
-        memcpy(ev->mon_names[i].name, c->groups[i].name, RSM_GROUP_NAME_MAX);
-        ev->mon_names[i].index = i;
-    }
-    qsort(ev->mon_names, c->n_groups, sizeof *ev->mon_names, events__by_name);
-    ev->n_mon = c->n_groups;
 }
 
 static void events__on_timer_closed(uv_handle_t *h)
@@ -262,7 +255,6 @@ static void events__on_timer_closed(uv_handle_t *h)
     for (size_t i = 0; i < ev->n_tracks; i++)
         free(ev->tracks[i].relay);
     free(ev->lv);
-    free(ev->mon_names);
     free(ev->tracks);
     free(ev);
 }

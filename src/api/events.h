@@ -16,9 +16,12 @@
  *   - +odown "master <name> <ip> <port> #quorum <votes>/<quorum>" / -odown
  *     from the acting leader's verdict on the committed master;
  *   - +convert-to-slave, +slave-reconf-sent, +fix-slave-config from the
- *     acting leader's actions on Redis (the monitor's events, with the
- *     instance as the slave payload); a repeat of the same event and
- *     instance within a second is dropped.
+ *     acting leader's actions on Redis, and +slave when it discovers a
+ *     replica of a group added by SENTINEL MONITOR (the monitor's events,
+ *     with the instance as the slave payload); a repeat of the same event
+ *     and instance within a second is dropped;
+ *   - -monitor "master <name> <ip> <port>" when a SENTINEL REMOVE
+ *     applies, naming the master the group was last given out with.
  * Each publication is also logged (event "publish", level info).
  * Detector states are polled (a timer, every 100 ms), not pushed, and once
  * more when a DecideFailover applies, so that +sdown/+odown precede the

@@ -62,12 +62,6 @@ struct track {
     int64_t relay_ms;
 };
 
-/* A group of the monitor and its index there. */
-struct mon_name {
-    char name[RSM_GROUP_NAME_MAX];
-    size_t index;
-};
-
 /* An event waiting to be published. */
 struct pending {
     struct pending *next;
@@ -84,10 +78,7 @@ struct rsm_events {
     struct rsm_events_node node;
     struct rsm_pubsub *ps;
     struct rsm_monitor *mon;
-    int64_t mon_since;          /* when the monitor was attached */
-    struct mon_name *mon_names; /* the monitor's groups (fixed at its
-                                   start), sorted by name */
-    size_t n_mon;
+    int64_t mon_since;    /* when the monitor was attached */
     int64_t acting_since; /* when the node last became the ready leader */
     bool caught_up;       /* applied the log up to catch_up_to */
     uint64_t catch_up_to; /* the commit index when a leader was first
@@ -126,6 +117,10 @@ struct track *events__track_find(struct rsm_events *ev, const char *name);
 
 /* The group's track, created empty if new; NULL if out of memory. */
 struct track *events__track_get(struct rsm_events *ev, const char *name);
+
+/* Forget the track of group `name` (SENTINEL REMOVE: a group added
+ * again later under the name starts afresh, no +switch-master). */
+void events__track_drop(struct rsm_events *ev, const char *name);
 
 /* The instance record of t for address a, NULL if none. */
 struct inst_track *events__inst_find(struct track *t, const struct rsm_addr *a);

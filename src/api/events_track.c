@@ -67,6 +67,19 @@ struct track *events__track_get(struct rsm_events *ev, const char *name)
     return t;
 }
 
+void events__track_drop(struct rsm_events *ev, const char *name)
+{
+    bool found;
+    size_t i = events__track_pos(ev, name, &found);
+
+    if (!found)
+        return;
+    free(ev->tracks[i].relay);
+    memmove(&ev->tracks[i], &ev->tracks[i + 1],
+            (ev->n_tracks - i - 1) * sizeof *ev->tracks);
+    ev->n_tracks--;
+}
+
 struct inst_track *events__inst_find(struct track *t, const struct rsm_addr *a)
 {
     for (size_t i = 0; i < t->n; i++) {

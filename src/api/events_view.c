@@ -30,27 +30,14 @@ void rsm_events_knobs(const struct rsm_events *ev,
     }
 }
 
-/* The monitor's status of group `name`; false if it does not watch it. */
+/* The monitor's status of group `name`; false if it does not watch it.
+ * Looked up by name (the monitor keeps an index): computing every
+ * group's observations to find one would cost the API each poll. */
 static bool events__monitor_status(const struct rsm_events *ev,
                                    const char *name,
                                    struct rsm_monitor_group_status *gs)
 {
-    size_t lo = 0, hi = ev->n_mon;
-
-    if (ev->mon == NULL)
-        return false;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(ev->mon_names[mid].name, name);
-        if (c == 0)
-            return rsm_monitor_group_status(ev->mon, ev->mon_names[mid].index,
-                                            gs);
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
+    return ev->mon != NULL && rsm_monitor_group_status_of(ev->mon, name, gs);
 }
 
 /* Since when this agent watches addr of g (-1: it does not). */

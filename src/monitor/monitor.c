@@ -93,88 +93,9 @@ void monitor_result_errmsg(const struct rsm_redis_result *res, char *buf,
  * Start and stop
  * ---------------------------------------------------------------------- */
 
-static int monitor__open_links(struct rsm_monitor *m, char *errmsg,
-                               size_t errlen)
+/* Log the groups of --monitor and the fence setting, at start. */
+static void monitor__log_start(const struct rsm_monitor_config *cfg)
 {
-    int64_t now = monitor_mono_ms(m);
-
-    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-        struct group *g = &m->groups[i];
-        g->m = m;
-        g->cfg = m->cfg.groups[i];
-        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
-            struct rsm_redis_config rc;
-            struct instance *in = &g->inst[j];
-            memset(&rc, 0, sizeof rc);
-            rc.addr = g->cfg.addrs[j];
-            rc.user = m->cfg.redis_user[0] ? m->cfg.redis_user : NULL;
-            rc.password =
-                m->cfg.redis_password[0] ? m->cfg.redis_password : NULL;
-            rc.connect_timeout_ms = monitor_probe_timeout(m);
-            in->g = g;
-            in->index = j;
-            in->action_done_ms = -1;
-            in->fed_probe_sent_ms = -1;
-            rsm_detector_init(&g->health[j], &g->cfg.addrs[j], now);
-            if (rsm_redis_create(m->loop, &rc, &in->link) != 0)
-                return rsm_errf(RSM_ENOMEM, errmsg, errlen,
-                                "out of memory for Redis links");
-            rsm_redis_on_drop(in->link, monitor_on_drop, in);
-        }
-    }
-    return 0;
-}
-
-int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
-                      struct rsm_node *node, rsm_monitor_event_cb event_cb,
-                      void *event_arg, struct rsm_monitor **out, char *errmsg,
-                      size_t errlen)
-{
-    struct rsm_monitor *m = calloc(1, sizeof *m);
-    int rv;
-
-    if (m == NULL)
-        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
-    m->loop = loop;
-    m->cfg = *cfg;
-    m->cfg.groups = NULL;
-    m->cfg.cap_groups = cfg->n_groups;
-    m->node = node;
-    m->event_cb = event_cb;
-    m->event_arg = event_arg;
-    m->groups = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof *m->groups);
-    if (cfg->n_groups > 0)
-        m->cfg.groups = malloc(cfg->n_groups * sizeof *m->cfg.groups);
-    if (m->groups == NULL || (cfg->n_groups > 0 && m->cfg.groups == NULL)) {
-        free(m->groups);
-        free(m->cfg.groups);
-        explicit_bzero(m->cfg.redis_password, sizeof m->cfg.redis_password);
-        explicit_bzero(m->cfg.agent_password, sizeof m->cfg.agent_password);
-        free(m);
-        return rsm_errf(RSM_ENOMEM, errmsg, errlen,
-                        "out of memory for %u groups", cfg->n_groups);
-    }
-    if (cfg->n_groups > 0)
-        memcpy(m->cfg.groups, cfg->groups,
-               cfg->n_groups * sizeof *m->cfg.groups);
-    uv_timer_init(loop, &m->tick);
-    uv_timer_init(loop, &m->kick);
-    uv_timer_init(loop, &m->deadline);
-    uv_timer_init(loop, &m->fast);
-    m->fast.data = m;
-    m->deadline.data = m;
-    m->deadline_ms = -1;
-    m->tick.data = m;
-    m->kick.data = m;
-    rv = rsm_hook_start(loop, &cfg->hook, &m->hook, errmsg, errlen);
-    if (rv == 0)
-        rv = monitor__open_links(m, errmsg, errlen);
-    if (rv != 0) {
-        rsm_monitor_stop(m, NULL, NULL);
-        return rv;
-    }
-    m->n_slices = monitor_slice_count(cfg);
-    uv_timer_start(&m->tick, monitor_tick_cb, monitor_until_next_turn(m), 0);
     for (unsigned i = 0; i < cfg->n_groups; i++) {
         char list[RSM_MAX_MEMBERS * RSM_ADDR_STRLEN] = "", a[RSM_ADDR_STRLEN];
         for (unsigned j = 0; j < cfg->groups[i].n_addrs; j++) {
@@ -197,6 +118,48 @@ int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
     else
         rsm_log(RSM_LOG_INFO, "fence-config",
                 "fence=off detail=\"min-replicas-* left alone\"");
+}
+
+int rsm_monitor_start(uv_loop_t *loop, const struct rsm_monitor_config *cfg,
+                      struct rsm_node *node, rsm_monitor_event_cb event_cb,
+                      void *event_arg, struct rsm_monitor **out, char *errmsg,
+                      size_t errlen)
+{
+    struct rsm_monitor *m = calloc(1, sizeof *m);
+    int rv;
+
+    if (m == NULL)
+        return rsm_errf(RSM_ENOMEM, errmsg, errlen, "out of memory");
+    m->loop = loop;
+    m->cfg = *cfg;
+    m->cfg.groups = NULL; /* the groups watched: monitor_group_open() */
+    m->cfg.n_groups = 0;
+    m->cfg.cap_groups = 0;
+    m->node = node;
+    m->event_cb = event_cb;
+    m->event_arg = event_arg;
+    m->n_slices = 1;
+    uv_timer_init(loop, &m->tick);
+    uv_timer_init(loop, &m->kick);
+    uv_timer_init(loop, &m->deadline);
+    uv_timer_init(loop, &m->fast);
+    m->fast.data = m;
+    m->deadline.data = m;
+    m->deadline_ms = -1;
+    m->tick.data = m;
+    m->kick.data = m;
+    rv = rsm_hook_start(loop, &cfg->hook, &m->hook, errmsg, errlen);
+    for (unsigned i = 0; rv == 0 && i < cfg->n_groups; i++)
+        rv = monitor_group_open(m, &cfg->groups[i], false, errmsg, errlen);
+    if (rv != 0) {
+        rsm_monitor_stop(m, NULL, NULL);
+        return rv;
+    }
+    monitor__log_start(cfg);
+    /* what the log (or a snapshot) already holds: groups added by
+     * SENTINEL MONITOR, --monitor groups removed by SENTINEL REMOVE */
+    monitor_sync_groups(m, true);
+    uv_timer_start(&m->tick, monitor_tick_cb, monitor_until_next_turn(m), 0);
     *out = m;
     return 0;
 }
@@ -209,8 +172,11 @@ void monitor_maybe_free(struct rsm_monitor *m)
     explicit_bzero(m->cfg.agent_password, sizeof m->cfg.agent_password);
     if (m->stop_cb != NULL)
         m->stop_cb(m->stop_arg);
+    for (unsigned i = 0; i < m->cfg.n_groups; i++)
+        monitor_group_free(m->groups[i]);
     rsm_monitor_config_free(&m->cfg);
     free(m->groups);
+    free(m->by_name);
     free(m);
 }
 
@@ -251,7 +217,7 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
     m->stop_cb = cb;
     m->stop_arg = arg;
     for (unsigned i = 0; i < m->cfg.n_groups; i++)
-        monitor_manual_done(&m->groups[i], RSM_ECANCELED,
+        monitor_manual_done(m->groups[i], RSM_ECANCELED,
                             "the agent is stopping");
     m->pending_close += 4;
     uv_close((uv_handle_t *)&m->deadline, monitor__timer_closed);
@@ -259,12 +225,13 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
     uv_close((uv_handle_t *)&m->tick, monitor__timer_closed);
     uv_close((uv_handle_t *)&m->kick, monitor__timer_closed);
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-        struct group *g = &m->groups[i];
+        struct group *g = m->groups[i];
         for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
             if (g->inst[j].link == NULL)
                 continue;
+            g->closing++;
             m->pending_close++;
-            rsm_redis_close(g->inst[j].link, monitor_link_closed, m);
+            rsm_redis_close(g->inst[j].link, monitor_instance_link_closed, g);
             g->inst[j].link = NULL;
         }
     }

@@ -102,7 +102,7 @@ static void monitor__rewrite_cb(struct rsm_redis *r,
     char a[RSM_ADDR_STRLEN], q[RSM_ERRMSG_SIZE + 2], err[RSM_ERRMSG_SIZE];
 
     (void)r;
-    if (res->status == RSM_ECANCELED || in->g->m->stopping)
+    if (res->status == RSM_ECANCELED || monitor_group_gone(in->g))
         return;
     rsm_addr_format(&in->g->cfg.addrs[in->index], a, sizeof a);
     if (res->status == 0) {
@@ -140,7 +140,7 @@ static void monitor__action_finish(struct action_ctx *ctx)
     char a[RSM_ADDR_STRLEN], q[RSM_ERRMSG_SIZE + 2];
 
     in->acting = false;
-    if (ctx->status == RSM_ECANCELED || m->stopping) {
+    if (ctx->status == RSM_ECANCELED || monitor_group_gone(g)) {
         free(ctx);
         return;
     }
@@ -339,7 +339,7 @@ static void monitor__check_cb(struct rsm_redis *r,
     char err[RSM_REASON_MAX] = "";
 
     (void)r;
-    if (res->status == RSM_ECANCELED || g->m->stopping) {
+    if (res->status == RSM_ECANCELED || monitor_group_gone(g)) {
         free(ctx);
         return;
     }

@@ -66,6 +66,12 @@ static int monitor__check_group_name(const char *name, size_t n, char *errmsg,
     return 0;
 }
 
+int rsm_monitor_check_group_name(const char *name, char *errmsg, size_t errlen)
+{
+    return monitor__check_group_name(name, strnlen(name, RSM_GROUP_NAME_MAX),
+                                     errmsg, errlen);
+}
+
 int rsm_monitor_parse_group(struct rsm_monitor_config *cfg, const char *text,
                             char *errmsg, size_t errlen)
 {

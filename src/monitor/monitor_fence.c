@@ -42,8 +42,8 @@ struct fence_ctx {
 void monitor_fence_forget_all(struct rsm_monitor *m)
 {
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-        for (unsigned j = 0; j < m->groups[i].cfg.n_addrs; j++) {
-            struct fence_state *f = &m->groups[i].inst[j].fence;
+        for (unsigned j = 0; j < m->groups[i]->cfg.n_addrs; j++) {
+            struct fence_state *f = &m->groups[i]->inst[j].fence;
             unsigned pending = f->pending;
             memset(f, 0, sizeof *f);
             f->pending = pending;
@@ -197,7 +197,7 @@ static void monitor__fence_cb(struct rsm_redis *r,
         return;
     assert(in->fence.pending > 0);
     in->fence.pending--;
-    if (ctx->status != RSM_ECANCELED && !in->g->m->stopping)
+    if (ctx->status != RSM_ECANCELED && !monitor_group_gone(in->g))
         monitor__fence_done(ctx);
     free(ctx);
 }

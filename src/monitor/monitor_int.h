@@ -3,11 +3,17 @@
  *
  * The monitor is one object, struct rsm_monitor, allocated by
  * rsm_monitor_start() (monitor.c) and freed once every handle and link it
- * owns has closed (monitor_maybe_free). Its groups and their instances
- * live in m->groups (one allocation, never moved); the peers in m->peers.
- * The work is divided by concept:
+ * owns has closed (monitor_maybe_free). Each group is allocated on its
+ * own and never moves (probes, timers and callbacks keep pointers to it
+ * and its instances); m->groups is the array of pointers to the groups
+ * watched now, in the order of m->cfg.groups (their configurations, kept
+ * alike). Groups are added and dropped at run time (monitor_groups.c); a
+ * dropped one leaves m->groups at once and is freed when its links have
+ * closed. The peers live in m->peers. The work is divided by concept:
  *   monitor.c          shared helpers; start and stop
  *   monitor_config.c   defaults and --monitor parsing
+ *   monitor_groups.c   groups added and dropped at run time (SENTINEL
+ *                      MONITOR / REMOVE), replicas discovered
  *   monitor_probe.c    probes, the detector's input, fast re-probes
  *   monitor_views.c    the other agents' views (RSM VIEWS), the peers
  *   monitor_push.c     the leader's view pushed to the peers; own views
@@ -97,6 +103,15 @@ struct group {
                                                     when acting starts or stops */
     struct failover_cmd_info failover_cmd;       /* last learnt */
     unsigned check_seq; /* of the latest FAILOVER check */
+    unsigned pos;       /* its index in m->groups and m->cfg.groups */
+    bool added;         /* added at run time (SENTINEL MONITOR): its
+                           instances are the committed members, the
+                           committed master and the replicas the acting
+                           leader finds in the master's INFO */
+    bool dropping;      /* dropped (SENTINEL REMOVE): out of m->groups,
+                           freed once closing is 0 and no proposal of
+                           it is in flight */
+    unsigned closing;   /* its links still closing */
 };
 
 /* Another agent the leader asks for its views. */
@@ -127,10 +142,14 @@ struct rsm_monitor {
     uv_timer_t deadline; /* a master's down_after runs out */
     uv_timer_t fast;     /* re-probe a failing master soon */
     bool fast_armed;
-    uint64_t fast_due_ms; /* loop time the fast timer fires, if armed */
-    int64_t deadline_ms;  /* when it fires, -1 if not armed */
-    bool acting;          /* leader with its barrier committed */
-    struct group *groups;
+    uint64_t fast_due_ms;  /* loop time the fast timer fires, if armed */
+    int64_t deadline_ms;   /* when it fires, -1 if not armed */
+    bool acting;           /* leader with its barrier committed */
+    struct group **groups; /* m->cfg.n_groups, cap_groups allocated */
+    unsigned cap_groups;
+    struct group **by_name;  /* the same, sorted by name (NULL: to be
+                                sorted again, monitor_group_by_name) */
+    uint64_t synced_applied; /* fsm->applied at the last group sync */
     unsigned n_peers;
     struct peer peers[RSM_MAX_AGENTS];
     rsm_monitor_push_cb push_cb; /* the leader's view for the peers */
@@ -153,6 +172,13 @@ int64_t monitor_mono_ms(const struct rsm_monitor *m);
 /* Timeout of one probe: cfg.probe_timeout_ms, or 3 probe intervals (at
  * least 300 ms) when it is 0. */
 uint64_t monitor_probe_timeout(const struct rsm_monitor *m);
+
+/* g is dropped or the monitor stops: a callback still running for it
+ * touches nothing but its own context. */
+static inline bool monitor_group_gone(const struct group *g)
+{
+    return g->dropping || g->m->stopping;
+}
 
 /* g's committed state (the FSM's), NULL if none yet. */
 const struct rsm_group *monitor_committed(const struct group *g);
@@ -178,8 +204,9 @@ void monitor_result_errmsg(const struct rsm_redis_result *res, char *buf,
 /* Free m if it is stopping and nothing it owns is still closing. */
 void monitor_maybe_free(struct rsm_monitor *m);
 
-/* rsm_redis_close callback of every link the monitor owns (instances',
- * peers'): arg is the monitor, whose pending_close it counts down. */
+/* rsm_redis_close callback of the peers' links: arg is the monitor,
+ * whose pending_close it counts down (instances' links:
+ * monitor_instance_link_closed). */
 void monitor_link_closed(struct rsm_redis *r, void *arg);
 
 /* ------------------------------------------------------------------------
@@ -204,11 +231,45 @@ void monitor_arm_fast(struct rsm_monitor *m, uint64_t delay_ms);
 void monitor_on_drop(struct rsm_redis *r, void *arg);
 
 /* ------------------------------------------------------------------------
- * monitor_views.c
+ * monitor_groups.c
  * ---------------------------------------------------------------------- */
 
 /* The group named name, NULL if not monitored. */
-struct group *monitor_group_by_name(struct rsm_monitor *m, const char *name);
+struct group *monitor_group_by_name(const struct rsm_monitor *m,
+                                    const char *name);
+
+/* Watch the group gc from now on (added: a run-time group): its instances
+ * linked, appended to m->groups. 0 or RSM_ENOMEM (errmsg). */
+int monitor_group_open(struct rsm_monitor *m,
+                       const struct rsm_monitor_group_config *gc, bool added,
+                       char *errmsg, size_t errlen);
+
+/* Free g and everything it holds (its links closed already). */
+void monitor_group_free(struct group *g);
+
+/* Make the groups watched match the committed state: run-time groups
+ * added or dropped (and their committed members watched), --monitor
+ * groups removed by SENTINEL REMOVE dropped. Cheap when nothing was
+ * applied since the last call, unless force. */
+void monitor_sync_groups(struct rsm_monitor *m, bool force);
+
+/* Watch the committed members and master of run-time group g. */
+void monitor_watch_committed(struct group *g);
+
+/* The acting leader read the INFO of g's committed master: watch the
+ * replicas it reports that g does not have yet (run-time groups only). */
+void monitor_discover_replicas(struct group *g, const struct rsm_info *info);
+
+/* rsm_redis_close callback of every instance link: arg is the group. */
+void monitor_instance_link_closed(struct rsm_redis *r, void *arg);
+
+/* A proposal of g returned: free g if it was dropped meanwhile. True if
+ * g is gone (freed or being dropped): touch it no more. */
+bool monitor_group_proposal_done(struct group *g);
+
+/* ------------------------------------------------------------------------
+ * monitor_views.c
+ * ---------------------------------------------------------------------- */
 
 /* Close p's link (counted in m->pending_close) and forget its state. */
 void monitor_peer_drop(struct peer *p);

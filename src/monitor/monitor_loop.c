@@ -59,6 +59,8 @@ static void monitor__proposed_cb(void *arg, int status, const char *errmsg)
 
     assert(g->proposing); /* one proposal in flight per group */
     g->proposing = false;
+    if (monitor_group_proposal_done(g))
+        return; /* dropped meanwhile: freed, or once its links close */
     if (g->manual.proposed)
         monitor_manual_done(g, status, errmsg);
     if (status != 0 && status != RSM_EREJECTED)
@@ -74,7 +76,7 @@ static void monitor__deadline_cb(uv_timer_t *t)
 
     m->deadline_ms = -1;
     for (unsigned i = 0; i < m->cfg.n_groups; i++)
-        monitor_mark_dirty(&m->groups[i]);
+        monitor_mark_dirty(m->groups[i]);
 }
 
 /* A master that stopped answering is DOWN exactly down_after_ms after its
@@ -287,9 +289,9 @@ static void monitor__kick_cb(uv_timer_t *t)
 
     m->kick_armed = false;
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-        if (m->groups[i].dirty) {
-            m->groups[i].dirty = false;
-            monitor__evaluate(&m->groups[i]);
+        if (m->groups[i]->dirty) {
+            m->groups[i]->dirty = false;
+            monitor__evaluate(m->groups[i]);
         }
     }
 }
@@ -343,7 +345,7 @@ unsigned monitor_slice_count(const struct rsm_monitor_config *cfg)
 static bool monitor__views_needed(const struct rsm_monitor *m)
 {
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-        if (m->groups[i].verdict.status != RSM_MASTER_OK)
+        if (m->groups[i]->verdict.status != RSM_MASTER_OK)
             return true;
     }
     return false;
@@ -353,11 +355,11 @@ static bool monitor__views_needed(const struct rsm_monitor *m)
 void monitor_probe_all(struct rsm_monitor *m)
 {
     for (unsigned i = 0; i < m->cfg.n_groups; i++)
-        monitor_probe_group(&m->groups[i]);
+        monitor_probe_group(m->groups[i]);
     if (m->acting) {
         monitor_ask_peers(m);
         for (unsigned i = 0; i < m->cfg.n_groups; i++)
-            monitor_mark_dirty(&m->groups[i]);
+            monitor_mark_dirty(m->groups[i]);
     }
 }
 
@@ -392,18 +394,23 @@ uint64_t monitor_until_next_turn(const struct rsm_monitor *m)
 void monitor_tick_cb(uv_timer_t *t)
 {
     struct rsm_monitor *m = t->data;
-    unsigned s = m->slice;
+    unsigned s;
 
+    /* a snapshot installed from the leader changes groups without an
+     * entry applied: look once per interval whether anything changed */
+    if (m->slice == 0)
+        monitor_sync_groups(m, false);
+    s = m->slice;
     uv_timer_start(&m->tick, monitor_tick_cb, monitor_until_next_turn(m), 0);
     m->slice = (s + 1) % m->n_slices;
     for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices)
-        monitor_probe_group(&m->groups[i]);
+        monitor_probe_group(m->groups[i]);
     if (m->acting) {
         if (s == 0 && monitor__views_needed(m))
             monitor_ask_peers(m);
         if (s == 0)
             monitor_push_views(m);
         for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices)
-            monitor_mark_dirty(&m->groups[i]);
+            monitor_mark_dirty(m->groups[i]);
     }
 }

@@ -45,7 +45,7 @@ static void monitor__forget_unwatched(struct rsm_monitor *m)
     int64_t now = monitor_mono_ms(m);
 
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-        struct group *g = &m->groups[i];
+        struct group *g = m->groups[i];
         const struct rsm_group *cg = monitor_committed(g);
         for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
             if (cg != NULL && cg->has_master &&
@@ -54,6 +54,30 @@ static void monitor__forget_unwatched(struct rsm_monitor *m)
             rsm_detector_init(&g->health[j], &g->cfg.addrs[j], now);
             g->inst[j].fed_probe_sent_ms = -1;
         }
+    }
+}
+
+/* Every agent watches the groups the log holds: SENTINEL MONITOR and
+ * REMOVE add and drop them, and the members a leader recorded for a
+ * run-time group are watched here too (a new leader probes them at once). */
+static void monitor__follow_groups(struct rsm_monitor *m,
+                                   const struct rsm_entry *e)
+{
+    struct group *g;
+
+    switch (e->kind) {
+    case RSM_ENTRY_MONITOR_GROUP:
+    case RSM_ENTRY_REMOVE_GROUP:
+        monitor_sync_groups(m, true);
+        break;
+    case RSM_ENTRY_OBSERVE_MASTER:
+    case RSM_ENTRY_COMPLETE_FAILOVER:
+        g = monitor_group_by_name(m, e->group);
+        if (g != NULL && g->added)
+            monitor_watch_committed(g);
+        break;
+    default:
+        break;
     }
 }
 
@@ -69,7 +93,7 @@ void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
         monitor__forget_unwatched(m);
         monitor_fence_forget_all(m);
         for (unsigned i = 0; i < m->cfg.n_groups; i++)
-            memset(&m->groups[i].pause, 0, sizeof m->groups[i].pause);
+            memset(&m->groups[i]->pause, 0, sizeof m->groups[i]->pause);
         m->acting = true;
         rsm_log(RSM_LOG_INFO, "leader-acting",
                 "groups=%u detail=\"barrier committed, watching Redis\"",
@@ -81,15 +105,17 @@ void rsm_monitor_node_event(struct rsm_monitor *m, enum rsm_node_event ev,
             rsm_log(RSM_LOG_INFO, "leader-stopped-acting", NULL);
         m->acting = false;
         for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-            m->groups[i].last_reason[0] = '\0';
-            memset(&m->groups[i].pause, 0, sizeof m->groups[i].pause);
-            if (!m->groups[i].manual.proposed) /* else: its proposal
+            m->groups[i]->last_reason[0] = '\0';
+            memset(&m->groups[i]->pause, 0, sizeof m->groups[i]->pause);
+            if (!m->groups[i]->manual.proposed) /* else: its proposal
                                                   fails or commits */
-                monitor_manual_done(&m->groups[i], RSM_ENOTLEADER,
+                monitor_manual_done(m->groups[i], RSM_ENOTLEADER,
                                     "leadership lost");
         }
         break;
     case RSM_NODE_APPLIED:
+        if (entry != NULL && apply_status == 0)
+            monitor__follow_groups(m, entry);
         if (entry == NULL || !m->acting)
             break;
         g = monitor_group_by_name(m, entry->group);

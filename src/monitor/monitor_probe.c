@@ -148,7 +148,7 @@ static void monitor__probe_done(struct probe *p)
 
     assert(in->probing); /* one probe in flight per instance */
     in->probing = false;
-    if (!p->canceled && !m->stopping) {
+    if (!p->canceled && !monitor_group_gone(g)) {
         p->res.time_ms = monitor_mono_ms(m);
         if (p->failed)
             p->res.has_info = false;
@@ -162,6 +162,10 @@ static void monitor__probe_done(struct probe *p)
                p->res.time_ms >= p->sent_ms);
         if (rsm_detector_feed(&g->health[in->index], &p->res) == 0)
             in->fed_probe_sent_ms = p->sent_ms;
+        /* a group added by SENTINEL MONITOR learns its replicas from its
+         * master's INFO, like Sentinel */
+        if (m->acting && p->res.has_info && monitor__is_committed_master(in))
+            monitor_discover_replicas(g, &p->res.info);
         /* The committed master restarted: the planner ranks its replicas
          * only on readings taken after that (a replica may just have been
          * wiped by a sync from it), so read them now, not at the tick. */
@@ -209,7 +213,7 @@ void monitor_on_drop(struct rsm_redis *r, void *arg)
     struct rsm_monitor *m = in->g->m;
 
     assert(in->link == r);
-    if (m->stopping || !monitor_crash_path_on(in->g) ||
+    if (monitor_group_gone(in->g) || !monitor_crash_path_on(in->g) ||
         !monitor__is_committed_master(in))
         return;
     rsm_log(RSM_LOG_DEBUG, "master-link-dropped", "group=%s", in->g->cfg.name);
@@ -231,8 +235,8 @@ static void monitor__fast_cb(uv_timer_t *t)
 
     m->fast_armed = false;
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-        for (unsigned j = 0; j < m->groups[i].cfg.n_addrs; j++) {
-            struct instance *in = &m->groups[i].inst[j];
+        for (unsigned j = 0; j < m->groups[i]->cfg.n_addrs; j++) {
+            struct instance *in = &m->groups[i]->inst[j];
             if (in->fast && (m->acting || monitor__is_committed_master(in))) {
                 in->fast = false;
                 monitor_probe(in);

@@ -71,7 +71,7 @@ size_t rsm_monitor_views(const struct rsm_monitor *m,
     size_t n = 0;
 
     for (unsigned i = 0; i < m->cfg.n_groups && n < max; i++) {
-        const struct group *g = &m->groups[i];
+        const struct group *g = m->groups[i];
         const struct rsm_group *cg = monitor_committed(g);
         struct rsm_detector_config dc = monitor_group_detector(g);
         if (cg == NULL || !cg->has_master)

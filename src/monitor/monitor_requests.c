@@ -23,17 +23,13 @@ bool rsm_monitor_peer_status(const struct rsm_monitor *m, size_t index,
     return true;
 }
 
-bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
-                              struct rsm_monitor_group_status *out)
+static void monitor__group_status(const struct group *g,
+                                  struct rsm_monitor_group_status *out)
 {
-    const struct group *g;
+    const struct rsm_monitor *m = g->m;
     struct rsm_detector_config dc;
-    int64_t now;
+    int64_t now = monitor_mono_ms(m);
 
-    if (index >= m->cfg.n_groups)
-        return false;
-    g = &m->groups[index];
-    now = monitor_mono_ms(m);
     memset(out, 0, sizeof *out);
     out->name = g->cfg.name;
     out->acting = m->acting;
@@ -44,7 +40,31 @@ bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
     dc = monitor_group_detector(g);
     for (unsigned i = 0; i < g->cfg.n_addrs; i++)
         rsm_detector_observe(&g->health[i], &dc, now, &out->obs[i]);
+}
+
+bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
+                              struct rsm_monitor_group_status *out)
+{
+    if (index >= m->cfg.n_groups)
+        return false;
+    monitor__group_status(m->groups[index], out);
     return true;
+}
+
+bool rsm_monitor_group_status_of(const struct rsm_monitor *m, const char *name,
+                                 struct rsm_monitor_group_status *out)
+{
+    const struct group *g = monitor_group_by_name(m, name);
+
+    if (g == NULL)
+        return false;
+    monitor__group_status(g, out);
+    return true;
+}
+
+bool rsm_monitor_has_group(const struct rsm_monitor *m, const char *name)
+{
+    return monitor_group_by_name(m, name) != NULL;
 }
 
 const struct rsm_monitor_config *
@@ -126,6 +146,6 @@ bool rsm_monitor_probe_latency(const struct rsm_monitor *m, size_t index,
 {
     if (index >= m->cfg.n_groups)
         return false;
-    *out = m->groups[index].latency;
+    *out = m->groups[index]->latency;
     return true;
 }

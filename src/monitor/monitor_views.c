@@ -15,15 +15,6 @@
  * Views of the other agents (leader only)
  * ---------------------------------------------------------------------- */
 
-struct group *monitor_group_by_name(struct rsm_monitor *m, const char *name)
-{
-    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-        if (strcmp(m->groups[i].cfg.name, name) == 0)
-            return &m->groups[i];
-    }
-    return NULL;
-}
-
 static void monitor__store_view(struct group *g, const struct rsm_agent_view *v,
                                 int64_t now)
 {
