@@ -7,8 +7,17 @@
 #   scripts/bench/run.sh --runs 3 --down-after 1000 --idle-seconds 10
 #
 #   --runs N            failover runs per series and leader-loss runs (10)
-#   --down-after "MS.." failover down-after values (default "1000 5000")
+#   --down-after "MS.." failover down-after values (default "1000 30000";
+#                       30000 is Sentinel's default: redis-sentinel runs
+#                       there too, about 10 x 32 s)
 #   --signals "S.."     KILL and/or STOP (default "KILL STOP")
+#   --stop-down-after "MS.."
+#                       the down-after values of --down-after at which STOP
+#                       runs too (default "1000": a STOP series at 30000
+#                       would take 10+ minutes and show nothing new)
+#   --restart-runs N    runs of the master SIGKILLed and restarted at once
+#                       with its data, both sides (scripts/bench/restart.py,
+#                       down-after 1000; default 10; "" or 0 skips)
 #   --leader-kill "MS.." down-after values of the failover started while
 #                       the agent leader is SIGKILLed (default "1000"; ""
 #                       skips)
@@ -23,7 +32,9 @@
 #                       1000"; "" skips), --scale-seconds S per point (30)
 #
 # Parts: 1. failover (scripts/bench/failover.sh, one call per down-after and
-# signal), and the idle footprint in the first run of each; 2. agent leader
+# signal), and the idle footprint in the first run of each; 1b. the master
+# killed and restarted at once (scripts/bench/restart.py: did the agents
+# fail over, how long until the group is healthy, keys kept); 2. agent leader
 # loss (scripts/bench/raft.sh) and a failover started while the agent leader
 # is SIGKILLed (failover.sh --kill-leader); 3. client port
 # (scripts/bench/discovery.sh); 4. scale (scripts/bench/scale.py: one agent
@@ -32,15 +43,18 @@
 # Writes bench-results/<UTC time>/: raw/ (every script's own output), *.csv,
 # *.png, summary.md, readme-table.md.
 # Installs missing Debian packages (gnuplot-nox among them) through
-# scripts/deps.sh and builds build/rsm-agent if it is missing. Only
+# scripts/deps.sh and builds build/rsm-agent if it is missing (the agent
+# parts use $RSM_AGENT_BIN instead when it is set; raft.sh, build/). Only
 # 127.0.0.1. Exit 1 if a part failed (the report is written anyway).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 
 runs=10
-down_afters="1000 5000"
+down_afters="1000 30000"
+stop_down_afters="1000"
 signals="KILL STOP"
+restart_runs=10
 idle_seconds=60
 rounds=5
 requests=200000
@@ -49,7 +63,7 @@ scale="10 100 300 1000"
 scale_seconds=30
 leader_kill="1000"
 usage() {
-    sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 while [ $# -gt 0 ]; do
@@ -57,6 +71,8 @@ while [ $# -gt 0 ]; do
     --runs) runs=${2:?}; shift 2 ;;
     --down-after) down_afters=${2:?}; shift 2 ;;
     --signals) signals=${2:?}; shift 2 ;;
+    --stop-down-after) stop_down_afters=${2?}; shift 2 ;;
+    --restart-runs) restart_runs=${2?}; shift 2 ;;
     --idle-seconds) idle_seconds=${2:?}; shift 2 ;;
     --rounds) rounds=${2:?}; shift 2 ;;
     -n) requests=${2:?}; shift 2 ;;
@@ -68,14 +84,14 @@ while [ $# -gt 0 ]; do
     *) echo "bench/run: unknown argument '$1'" >&2; usage ;;
     esac
 done
-for v in "$runs" "$idle_seconds" "$rounds" "$requests" "$base" "$scale_seconds" $down_afters $scale $leader_kill; do
+for v in "$runs" "$idle_seconds" "$rounds" "$requests" "$base" "$scale_seconds" $down_afters $stop_down_afters $scale $leader_kill ${restart_runs:-0}; do
     case $v in '' | *[!0-9]*) echo "bench/run: bad number '$v'" >&2; exit 2 ;; esac
 done
 
 # shellcheck source=../deps.sh
 . scripts/deps.sh
 rsm_install_deps "${RSM_BENCH_PACKAGES[@]}"
-if [ ! -x build/rsm-agent ]; then
+if [ -z "${RSM_AGENT_BIN:-}" ] && [ ! -x build/rsm-agent ]; then
     # with the test-only hooks: raft.sh's apply part needs one
     cmake -S . -B build -DRSM_TEST_FAULTS=ON >/dev/null
     cmake --build build -j2 --target rsm-agent
@@ -103,6 +119,9 @@ cat "$raw/machine.txt"
 series=0
 for da in $down_afters; do
     for sig in $signals; do
+        if [ "$sig" = STOP ] && ! [[ " $stop_down_afters " == *" $da "* ]]; then
+            continue
+        fi
         idle=$idle_seconds
         echo "== failover SIG$sig, down-after $da, $runs runs" >&2
         log=$raw/failover-$sig-$da.log
@@ -122,6 +141,18 @@ for da in $down_afters; do
         sed -n '/^Failover/,$p' "$log" >&2
     done
 done
+
+# 1b. the master killed and restarted at once, with its data (free ports)
+if [ -n "$restart_runs" ] && [ "$restart_runs" -gt 0 ]; then
+    echo "== master killed and restarted at once, $restart_runs runs" >&2
+    python3 scripts/bench/restart.py --runs "$restart_runs" \
+        --json "$raw/restart.json" >"$raw/restart.log" 2>&1 || status=1
+    [ -f "$raw/restart.json" ] || {
+        echo "bench/run: restart: no result (see $raw/restart.log)" >&2
+        status=1
+    }
+    sed -n '/^impl/,$p' "$raw/restart.log" >&2
+fi
 
 # 2. agent leader loss (idle is measured above, next to redis-sentinel)
 echo "== agent leader loss, $runs runs" >&2
