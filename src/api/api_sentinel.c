@@ -1,18 +1,22 @@
 /* api_sentinel.c - the SENTINEL commands of the client port, answered
  * from the committed state and this agent's view (events.h), shaped like
- * redis-sentinel's (sentinel.h, sentinel_config.h). */
+ * redis-sentinel's (sentinel.h, sentinel_config.h); SENTINEL MONITOR and
+ * REMOVE commit groups added and dropped through the log. */
 #include "api_int.h"
 #include "events.h"
+#include "rsm/clock.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
 #include "sentinel.h"
 #include "sentinel_config.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* =====================================================================
  * Reading the committed state
@@ -259,7 +263,7 @@ enum rsm_resp_status api__cmd_failover(const struct api_call *x)
 }
 
 /* =====================================================================
- * SENTINEL SET / RESET / CONFIG / MONITOR
+ * SENTINEL SET / RESET / CONFIG
  * ===================================================================== */
 
 /* SENTINEL SET / RESET / CONFIG (sentinel_config.h): the leader commits
@@ -323,10 +327,185 @@ enum rsm_resp_status api__cmd_sentinel_config(const struct api_call *x)
     return rsm_sentinel_config_config(&c);
 }
 
+/* =====================================================================
+ * SENTINEL MONITOR / REMOVE: groups added and dropped through the log
+ * ===================================================================== */
+
+/* Completion of a MonitorGroup or RemoveGroup proposed for a client: arg
+ * is the reply (maybe orphaned: touch nothing else). The FSM's refusals
+ * in Sentinel's words where it has them (a MONITOR or REMOVE that raced
+ * with another of the same name). */
+static void api__group_change_done(void *arg, int status, const char *errmsg)
+{
+    struct rsm_resp_reply *r = arg;
+    const char *why = errmsg && errmsg[0] ? errmsg : rsm_strerror(status);
+
+    if (status == 0)
+        rsm_resp_add_status(r, "OK");
+    else if (status == RSM_EREJECTED &&
+             strncmp(why, RSM_FSM_DUPLICATE_GROUP,
+                     strlen(RSM_FSM_DUPLICATE_GROUP)) == 0)
+        rsm_resp_add_error(r, "ERR Duplicated master name");
+    else if (status == RSM_EREJECTED && strncmp(why, "unknown group", 13) == 0)
+        rsm_resp_add_error(r, "ERR No such master with that name");
+    else
+        rsm_resp_add_errorf(r, "ERR not committed: %s", why);
+    rsm_resp_reply_end(r);
+}
+
+/* The leader proposes e; a follower passes the request on (what names it
+ * in errors). */
+static enum rsm_resp_status api__commit_group_change(const struct api_call *x,
+                                                     const struct rsm_entry *e,
+                                                     const char *what)
+{
+    int rv;
+
+    if (!x->a->ops->is_leader(x->a->node))
+        return api__forward_request(x, what);
+    rv = x->a->ops->propose(x->a->node, e, api__group_change_done, x->r);
+    if (rv == RSM_ENOTLEADER) {
+        api__not_leader(x->a, x->r);
+        return RSM_RESP_DONE;
+    }
+    if (rv != 0) {
+        rsm_resp_add_errorf(x->r, "ERR not proposed: %s", rsm_strerror(rv));
+        return RSM_RESP_DONE;
+    }
+    return RSM_RESP_PENDING;
+}
+
+/* A whole number as Redis reads one (getLongLongFromObject): optional
+ * sign, digits, nothing else. */
+static bool api__parse_long(const char *s, long long *out)
+{
+    char *end;
+
+    if (s[0] == '\0' || s[0] == ' ' || s[0] == '+')
+        return false;
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return errno == 0 && *end == '\0';
+}
+
+/* Is a group named name here already: committed, or watched by this
+ * agent's monitor (a --monitor group whose master nobody has recorded
+ * yet)? */
+static bool api__group_exists(const struct api_call *x, const char *name)
+{
+    return rsm_fsm_group(api__fsm_of(x->a), name) != NULL ||
+           (x->a->monitor != NULL &&
+            rsm_monitor_has_group(x->a->monitor, name));
+}
+
+/* The checks of SENTINEL MONITOR, in Sentinel's order and words where it
+ * has them; 0 with e filled, or -1 with the error answered. */
+static int api__parse_monitor(const struct api_call *x, struct rsm_entry *e)
+{
+    const char *name = x->req->argv[2];
+    long long quorum, port;
+    char err[RSM_ERRMSG_SIZE];
+    size_t watched;
+
+    if (!api__parse_long(x->req->argv[5], &quorum)) {
+        rsm_resp_add_error(x->r, "ERR Invalid quorum");
+        return -1;
+    }
+    if (!api__parse_long(x->req->argv[4], &port)) {
+        rsm_resp_add_error(x->r, "ERR Invalid port");
+        return -1;
+    }
+    if (quorum <= 0) {
+        rsm_resp_add_error(x->r, "ERR Quorum must be 1 or greater.");
+        return -1;
+    }
+    if (quorum > RSM_GROUPCONF_QUORUM_MAX) {
+        rsm_resp_add_errorf(x->r,
+                            "ERR Invalid quorum: at most %d (the agents of a "
+                            "group)",
+                            RSM_GROUPCONF_QUORUM_MAX);
+        return -1;
+    }
+    if (port <= 0 || port > 65535) {
+        rsm_resp_add_error(x->r, "ERR Invalid port number");
+        return -1;
+    }
+    rsm_entry_init(e, RSM_ENTRY_MONITOR_GROUP, name, rsm_clock_wall_ms());
+    if (rsm_addr_set(&e->master, x->req->argv[3], (long)port, NULL, 0) != 0) {
+        rsm_resp_add_error(x->r, "ERR Invalid IP address specified");
+        return -1;
+    }
+    if (rsm_monitor_check_group_name(name, err, sizeof err) != 0) {
+        rsm_resp_add_errorf(x->r, "ERR Invalid master name: %s", err);
+        return -1;
+    }
+    if (api__group_exists(x, name)) {
+        rsm_resp_add_error(x->r, "ERR Duplicated master name");
+        return -1;
+    }
+    watched = x->a->monitor != NULL
+                  ? rsm_monitor_get_config(x->a->monitor)->n_groups
+                  : 0;
+    if (watched >= RSM_MAX_GROUPS) {
+        rsm_resp_add_errorf(x->r,
+                            "ERR this agent watches %d groups already (at "
+                            "most %d)",
+                            RSM_MAX_GROUPS, RSM_MAX_GROUPS);
+        return -1;
+    }
+    e->settings.quorum = (unsigned)quorum;
+    return 0;
+}
+
+/* SENTINEL MONITOR <name> <ip> <port> <quorum>: a MonitorGroup through
+ * the log (any agent takes it: a follower checks it, then passes it on);
+ * +OK once committed, and every agent watches the group from then on. */
+static enum rsm_resp_status api__sentinel_add(const struct api_call *x)
+{
+    struct rsm_entry *e = malloc(sizeof *e); /* large: off the stack */
+    enum rsm_resp_status st = RSM_RESP_DONE;
+    char a[RSM_ADDR_STRLEN];
+
+    if (e == NULL) {
+        rsm_resp_add_error(x->r, "ERR out of memory");
+        return RSM_RESP_DONE;
+    }
+    if (api__parse_monitor(x, e) == 0) {
+        rsm_log(RSM_LOG_INFO, "sentinel-monitor-requested",
+                "group=%s master=%s quorum=%u", e->group,
+                rsm_addr_format(&e->master, a, sizeof a), e->settings.quorum);
+        st = api__commit_group_change(x, e, "SENTINEL MONITOR");
+    }
+    free(e);
+    return st;
+}
+
+/* SENTINEL REMOVE <name>: a RemoveGroup through the log, like MONITOR. */
+static enum rsm_resp_status api__sentinel_remove(const struct api_call *x)
+{
+    const struct rsm_group *g = api__group_arg(x, 2);
+    struct rsm_entry *e;
+    enum rsm_resp_status st;
+
+    if (g == NULL)
+        return RSM_RESP_DONE;
+    e = malloc(sizeof *e);
+    if (e == NULL) {
+        rsm_resp_add_error(x->r, "ERR out of memory");
+        return RSM_RESP_DONE;
+    }
+    rsm_entry_init(e, RSM_ENTRY_REMOVE_GROUP, g->name, rsm_clock_wall_ms());
+    rsm_log(RSM_LOG_INFO, "sentinel-remove-requested", "group=%s%s", g->name,
+            g->added ? "" : " from=--monitor");
+    st = api__commit_group_change(x, e, "SENTINEL REMOVE");
+    free(e);
+    return st;
+}
+
+/* The command table sends both here (api_dispatch.c). */
 enum rsm_resp_status api__cmd_sentinel_monitor(const struct api_call *x)
 {
-    struct rsm_sentinel_config_call c;
-
-    api__sentinel_config_call(x, &c);
-    return rsm_sentinel_config_monitor(&c);
+    if (strcasecmp(x->req->argv[1], "REMOVE") == 0)
+        return api__sentinel_remove(x);
+    return api__sentinel_add(x);
 }

@@ -551,6 +551,51 @@ static void sentinel__complete_events(struct events *ev,
     }
 }
 
+/* SENTINEL SET: Sentinel publishes "+set <master> <option> <value>" for
+ * each pair it applies; the entry holds the settings it changes, one
+ * event each, in a fixed order. */
+static void sentinel__set_events(struct events *ev, const struct rsm_entry *e,
+                                 const struct rsm_group *g)
+{
+    const struct rsm_group_settings *s = &e->settings;
+    const struct {
+        const char *option;
+        long long value;
+    } pairs[] = {
+        {"down-after-milliseconds", (long long)s->down_after_ms},
+        {"quorum", (long long)s->quorum},
+        {"failover-timeout", (long long)s->failover_timeout_ms},
+        {"parallel-syncs", (long long)s->parallel_syncs},
+    };
+    char m[RSM_SENTINEL_PAYLOAD_MAX];
+
+    if (g == NULL)
+        return;
+    rsm_sentinel_payload_master(m, sizeof m, e->group, &g->master);
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        char *p = pairs[i].value != 0 ? sentinel__ev_add(ev, "+set") : NULL;
+
+        if (p != NULL)
+            snprintf(p, RSM_SENTINEL_PAYLOAD_MAX, "%.*s %s %lld",
+                     (int)(RSM_SENTINEL_PAYLOAD_MAX - 48), m, pairs[i].option,
+                     pairs[i].value);
+    }
+}
+
+/* SENTINEL MONITOR: "+monitor master <name> <ip> <port> quorum <q>". */
+static void sentinel__monitor_event(struct events *ev,
+                                    const struct rsm_entry *e)
+{
+    char m[RSM_SENTINEL_PAYLOAD_MAX];
+    char *p = sentinel__ev_add(ev, "+monitor");
+
+    if (p == NULL)
+        return;
+    rsm_sentinel_payload_master(m, sizeof m, e->group, &e->master);
+    snprintf(p, RSM_SENTINEL_PAYLOAD_MAX, "%.*s quorum %u",
+             (int)(RSM_SENTINEL_PAYLOAD_MAX - 16), m, e->settings.quorum);
+}
+
 /* The Sentinel event of an abort, from its code (the planner sets it;
  * the reason text is for humans only). Aborts written by agents older
  * than the code carry none (UNSPECIFIED): they get the generic event, as
@@ -612,7 +657,13 @@ size_t rsm_sentinel_entry_events(const struct rsm_entry *e,
             sentinel__ev_master(&ev, e->paused ? "+rsm-paused" : "-rsm-paused",
                                 e->group, &g->master);
         break;
-    default:
+    case RSM_ENTRY_SET_GROUP_CONFIG:
+        sentinel__set_events(&ev, e, g);
+        break;
+    case RSM_ENTRY_MONITOR_GROUP:
+        sentinel__monitor_event(&ev, e);
+        break;
+    default: /* REMOVE_GROUP: the caller has the master (see sentinel.h) */
         break;
     }
     return ev.n;

@@ -214,7 +214,15 @@ void rsm_sentinel_payload_switch(char *buf, size_t len, const char *group,
  *                    abort code, never its reason text), else
  *                    -failover-abort (code OTHER, or UNSPECIFIED: an
  *                    older agent's abort, which carries no code);
- *   SetPaused        +rsm-paused / -rsm-paused "master ..." (ours).
+ *   SetPaused        +rsm-paused / -rsm-paused "master ..." (ours);
+ *   SetGroupConfig   +set "master <name> <ip> <port> <option> <value>"
+ *                    for each setting it changes (down-after-milliseconds,
+ *                    quorum, failover-timeout, parallel-syncs, in that
+ *                    order), as Sentinel publishes one per pair;
+ *   MonitorGroup     +monitor "master <name> <ip> <port> quorum <q>".
+ * RemoveGroup's -monitor "master <name> <ip> <port>" names the master the
+ * group had, which is gone from g: the events module publishes it from
+ * what it last gave clients (events.h).
  * Master payloads name the old master of the failover. +switch-master is
  * not among them: it follows the master given to clients (see api.h).
  * Returns the number of events written (at most max). */

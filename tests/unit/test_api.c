@@ -1088,15 +1088,101 @@ static void test_sentinel_set_reset_config(void **state)
     expect_error(CALL(f, "SENTINEL", "CONFIG"),
                  "ERR wrong number of arguments for 'sentinel|config' "
                  "command");
-    r = CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "6390", "2");
-    assert_int_equal(r->type, REDIS_REPLY_ERROR);
-    assert_non_null(strstr(r->str, "SENTINEL MONITOR is not supported yet"));
-    assert_non_null(strstr(r->str, "--monitor"));
-    freeReplyObject(r);
-    r = CALL(f, "SENTINEL", "REMOVE", "mymaster");
-    assert_non_null(strstr(r->str, "SENTINEL REMOVE is not supported yet"));
-    freeReplyObject(r);
     assert_int_equal(f->node.n_proposed, 1); /* none of these */
+}
+
+/* Issue #14: SENTINEL MONITOR and REMOVE through the log: checked on the
+ * agent asked (Sentinel's errors), proposed by the leader, +OK once
+ * committed; a follower passes them on (here without a monitor it
+ * cannot: the leader is named). */
+static void test_sentinel_monitor_remove(void **state)
+{
+    struct fx *f = *state;
+    const char *mon[] = {"SENTINEL",  "MONITOR", "new",
+                         "127.0.0.1", "6390",    "2"};
+    const char *rm[] = {"SENTINEL", "REMOVE", "new"};
+    redisReply *r;
+
+    expect_error(
+        CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "6390", "x"),
+        "ERR Invalid quorum");
+    expect_error(CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "p", "2"),
+                 "ERR Invalid port");
+    expect_error(
+        CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "6390", "0"),
+        "ERR Quorum must be 1 or greater.");
+    expect_error(
+        CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "6390", "-3"),
+        "ERR Quorum must be 1 or greater.");
+    expect_error(
+        CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "70000", "2"),
+        "ERR Invalid port number");
+    expect_error(
+        CALL(f, "SENTINEL", "MONITOR", "new", "bad host!", "6390", "2"),
+        "ERR Invalid IP address specified");
+    expect_error(
+        CALL(f, "SENTINEL", "MONITOR", "mymaster", "127.0.0.1", "6390", "2"),
+        "ERR Duplicated master name");
+    r = CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "6390", "17");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "ERR Invalid quorum: at most 16"));
+    freeReplyObject(r);
+    expect_error(CALL(f, "SENTINEL", "MONITOR", "new"),
+                 "ERR wrong number of arguments for 'sentinel|monitor' "
+                 "command");
+    expect_error(CALL(f, "SENTINEL", "REMOVE", "nosuch"),
+                 "ERR No such master with that name");
+    /* a follower without a monitor cannot forward: the leader is named */
+    expect_error(
+        CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "6390", "2"),
+        "NOTLEADER 2 127.0.0.1:26380");
+    assert_int_equal(f->node.n_proposed, 0);
+
+    f->node.leader = true;
+    /* one that loses a race with another MONITOR of the name */
+    send_cmd(f, 6, mon);
+    assert_null(read_reply(f, 50));
+    f->node.cb(f->node.cb_arg, RSM_EREJECTED,
+               RSM_FSM_DUPLICATE_GROUP ": group 'new' exists");
+    f->node.cb = NULL;
+    expect_error(read_reply(f, 2000), "ERR Duplicated master name");
+
+    send_cmd(f, 6, mon);
+    assert_null(read_reply(f, 50)); /* until committed */
+    assert_int_equal(f->node.n_proposed, 2);
+    assert_int_equal(f->node.proposed.kind, RSM_ENTRY_MONITOR_GROUP);
+    assert_string_equal(f->node.proposed.group, "new");
+    assert_string_equal(f->node.proposed.master.host, "127.0.0.1");
+    assert_int_equal(f->node.proposed.master.port, 6390);
+    assert_int_equal(f->node.proposed.settings.quorum, 2);
+    apply(&f->node.fsm, &f->node.proposed);
+    f->node.cb(f->node.cb_arg, 0, NULL);
+    f->node.cb = NULL;
+    expect_status(read_reply(f, 2000), "OK");
+    r = CALL(f, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "new");
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(r->element[1]->str, "6390");
+    freeReplyObject(r);
+    r = CALL(f, "SENTINEL", "MASTER", "new");
+    assert_string_equal(field(r, "quorum"), "2");
+    freeReplyObject(r);
+    expect_error(
+        CALL(f, "SENTINEL", "MONITOR", "new", "127.0.0.1", "6391", "2"),
+        "ERR Duplicated master name");
+
+    send_cmd(f, 3, rm);
+    assert_null(read_reply(f, 50));
+    assert_int_equal(f->node.proposed.kind, RSM_ENTRY_REMOVE_GROUP);
+    assert_string_equal(f->node.proposed.group, "new");
+    apply(&f->node.fsm, &f->node.proposed);
+    f->node.cb(f->node.cb_arg, 0, NULL);
+    f->node.cb = NULL;
+    expect_status(read_reply(f, 2000), "OK");
+    r = CALL(f, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "new");
+    assert_int_equal(r->type, REDIS_REPLY_NIL);
+    freeReplyObject(r);
+    expect_error(CALL(f, "SENTINEL", "REMOVE", "new"),
+                 "ERR No such master with that name");
 }
 
 static void test_connection_commands(void **state)
@@ -1464,6 +1550,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pause_resume_through_the_log,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_sentinel_set_reset_config, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_sentinel_monitor_remove, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_connection_commands, setup,
                                         teardown),

@@ -106,6 +106,30 @@ static void test_duplicate_group_leaves_list_unchanged(void **state)
     rsm_monitor_config_free(&cfg);
 }
 
+/* SENTINEL MONITOR names follow --monitor's rules. */
+static void test_group_name_rules(void **state)
+{
+    char err[RSM_ERRMSG_SIZE] = "";
+    char long_name[RSM_GROUP_NAME_MAX + 1];
+
+    (void)state;
+    assert_int_equal(rsm_monitor_check_group_name("mymaster", err, sizeof err),
+                     0);
+    assert_int_equal(rsm_monitor_check_group_name("", err, sizeof err),
+                     RSM_EINVAL);
+    assert_string_equal(err, "empty group name");
+    assert_int_equal(rsm_monitor_check_group_name("my master", err, sizeof err),
+                     RSM_EINVAL);
+    assert_string_equal(err, "group name must be printable without spaces");
+    memset(long_name, 'a', RSM_GROUP_NAME_MAX);
+    long_name[RSM_GROUP_NAME_MAX] = '\0';
+    assert_int_equal(rsm_monitor_check_group_name(long_name, err, sizeof err),
+                     RSM_EINVAL);
+    long_name[RSM_GROUP_NAME_MAX - 1] = '\0';
+    assert_int_equal(rsm_monitor_check_group_name(long_name, err, sizeof err),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_groups_grow_past_the_old_limit),
         cmocka_unit_test(test_cap_is_refused_with_a_clear_message),
         cmocka_unit_test(test_duplicate_group_leaves_list_unchanged),
+        cmocka_unit_test(test_group_name_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -523,6 +523,39 @@ static void test_events_of_pause_and_bootstrap(void **state)
     assert_event(&e, 1, "+try-failover", "master g ? 0");
 }
 
+/* SENTINEL SET: one +set per setting changed, Sentinel's payload;
+ * SENTINEL MONITOR: +monitor with the quorum; REMOVE: none here (the
+ * events module has the master, events.h). */
+static void test_events_of_set_monitor_remove(void **state)
+{
+    struct fx *f = *state;
+    struct evs e;
+
+    rsm_entry_init(&f->e, RSM_ENTRY_SET_GROUP_CONFIG, "g", 2000);
+    f->e.settings.down_after_ms = 5000;
+    f->e.settings.parallel_syncs = 2;
+    apply(f);
+    events_of(f, &e);
+    assert_int_equal(e.n, 2);
+    assert_event(&e, 0, "+set",
+                 "master g 10.0.0.1 6379 down-after-milliseconds 5000");
+    assert_event(&e, 1, "+set", "master g 10.0.0.1 6379 parallel-syncs 2");
+
+    rsm_entry_init(&f->e, RSM_ENTRY_MONITOR_GROUP, "new", 2100);
+    f->e.master = A("10.0.0.9:6390");
+    f->e.settings.quorum = 2;
+    apply(f);
+    e.n = rsm_sentinel_entry_events(&f->e, rsm_fsm_group(&f->fsm, "new"), e.ev,
+                                    RSM_SENTINEL_MAX_EVENTS);
+    assert_int_equal(e.n, 1);
+    assert_event(&e, 0, "+monitor", "master new 10.0.0.9 6390 quorum 2");
+
+    rsm_entry_init(&f->e, RSM_ENTRY_REMOVE_GROUP, "new", 2200);
+    apply(f);
+    e.n = rsm_sentinel_entry_events(&f->e, NULL, e.ev, RSM_SENTINEL_MAX_EVENTS);
+    assert_int_equal(e.n, 0);
+}
+
 static void test_payloads(void **state)
 {
     char buf[RSM_SENTINEL_PAYLOAD_MAX];
@@ -790,6 +823,7 @@ int main(void)
         T(test_events_of_aborts),
         T(test_events_of_aborts_code_not_text),
         T(test_events_of_pause_and_bootstrap),
+        T(test_events_of_set_monitor_remove),
         cmocka_unit_test(test_payloads),
         T(test_reply_shapes),
         T(test_export_takes_watched_instances),
