@@ -47,6 +47,8 @@ static void monitor__sort_by_name(struct rsm_monitor *m)
     m->by_name = malloc((n ? n : 1) * sizeof *m->by_name);
     if (m->by_name == NULL)
         return;
+    if (n == 0)
+        return; /* m->groups may be NULL */
     memcpy(m->by_name, m->groups, n * sizeof *m->by_name);
     qsort(m->by_name, n, sizeof *m->by_name, monitor__by_name_cmp);
 }
