@@ -2,8 +2,10 @@
  * last published, kept sorted by name; and following a group's masters
  * (+switch-master). */
 #include "events_int.h"
+#include "rsm/sorted.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,22 +16,8 @@
 static size_t events__track_pos(const struct rsm_events *ev, const char *name,
                                 bool *found)
 {
-    size_t lo = 0, hi = ev->n_tracks;
-
-    *found = false;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(ev->tracks[mid].name, name);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return rsm_sorted_name_index(ev->tracks, ev->n_tracks, sizeof *ev->tracks,
+                                 offsetof(struct track, name), name, found);
 }
 
 struct track *events__track_find(struct rsm_events *ev, const char *name)

@@ -1,16 +1,19 @@
 /* fsm.c - the replicated state: groups, their committed master, failover
  * epochs, the in-flight failover and its history.
  *
- * One function per entry kind, each of the same shape: find the group,
- * check every rule in a fixed order (the first that fails is the reason
- * given, identical on every replica), then change the state. Nothing is
- * changed before every check has passed, so a rejected entry leaves the
- * state as it was. */
+ * One function per entry kind, called by fsm__dispatch() once the checks
+ * that kinds share have passed (fsm__kinds: the group exists, its
+ * failover is in flight); each checks its own rules in a fixed order (the
+ * first that fails is the reason given, identical on every replica), then
+ * changes the state. Nothing is changed before every check has passed, so
+ * a rejected entry leaves the state as it was. */
 #include "rsm/fsm.h"
 #include "rsm/codec.h"
 #include "rsm/err.h"
+#include "rsm/sorted.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,23 +36,9 @@ void rsm_fsm_close(struct rsm_fsm *fsm)
 static size_t fsm__group_index(const struct rsm_fsm *fsm, const char *name,
                                bool *found)
 {
-    size_t lo = 0, hi = fsm->n_groups;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(fsm->groups[mid].name, name);
-
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return rsm_sorted_name_index(fsm->groups, fsm->n_groups,
+                                 sizeof *fsm->groups,
+                                 offsetof(struct rsm_group, name), name, found);
 }
 
 static struct rsm_group *fsm__find(struct rsm_fsm *fsm, const char *name)
@@ -101,23 +90,8 @@ static void fsm__delete(struct rsm_fsm *fsm, size_t i)
 static size_t fsm__removed_index(const struct rsm_fsm *fsm, const char *name,
                                  bool *found)
 {
-    size_t lo = 0, hi = fsm->n_removed;
-
-    *found = false;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(fsm->removed[mid], name);
-
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return rsm_sorted_name_index(fsm->removed, fsm->n_removed,
+                                 sizeof *fsm->removed, 0, name, found);
 }
 
 bool rsm_fsm_removed(const struct rsm_fsm *fsm, const char *name)
@@ -203,12 +177,6 @@ static void fsm__copy_decision(struct rsm_entry *dst, const struct rsm_entry *e)
     dst->switchover_method = e->switchover_method;
 }
 
-static int fsm__unknown_group(const struct rsm_entry *e, char *reason,
-                              size_t len)
-{
-    return rsm_errf(RSM_EREJECTED, reason, len, "unknown group '%s'", e->group);
-}
-
 /* ---- ObserveMaster ------------------------------------------------------- */
 
 static void fsm__record_observation(struct rsm_group *g,
@@ -230,10 +198,10 @@ static void fsm__record_observation(struct rsm_group *g,
  * changes it); the same master refreshes run id and members. An empty
  * master records the members of a group that has no master yet (the
  * BOOTSTRAP case). */
-static int fsm__apply_observe(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                              char *reason, size_t len)
+static int fsm__apply_observe(struct rsm_fsm *fsm, struct rsm_group *g,
+                              const struct rsm_entry *e, char *reason,
+                              size_t len)
 {
-    struct rsm_group *g = fsm__find(fsm, e->group);
     char a[RSM_ADDR_STRLEN], b[RSM_ADDR_STRLEN];
 
     if (rsm_fsm_removed(fsm, e->group))
@@ -297,15 +265,13 @@ static int fsm__check_decide(const struct rsm_group *g,
     return 0;
 }
 
-static int fsm__apply_decide(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                             char *reason, size_t len)
+static int fsm__apply_decide(struct rsm_fsm *fsm, struct rsm_group *g,
+                             const struct rsm_entry *e, char *reason,
+                             size_t len)
 {
-    struct rsm_group *g = fsm__find(fsm, e->group);
-    int rv;
+    int rv = fsm__check_decide(g, e, reason, len);
 
-    if (g == NULL)
-        return fsm__unknown_group(e, reason, len);
-    rv = fsm__check_decide(g, e, reason, len);
+    (void)fsm;
     if (rv != 0)
         return rv;
     g->epoch = e->epoch;
@@ -318,15 +284,11 @@ static int fsm__apply_decide(struct rsm_fsm *fsm, const struct rsm_entry *e,
 
 /* ---- Progress, Complete, Abort: the in-flight failover ------------------- */
 
-/* The group of e, if its failover of e->epoch is in flight. */
-static int fsm__in_flight_group(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                                struct rsm_group **out, char *reason,
+/* Is the failover of e->epoch in flight in g? 0, or why not. */
+static int fsm__check_in_flight(const struct rsm_group *g,
+                                const struct rsm_entry *e, char *reason,
                                 size_t len)
 {
-    struct rsm_group *g = fsm__find(fsm, e->group);
-
-    if (g == NULL)
-        return fsm__unknown_group(e, reason, len);
     if (!g->in_flight)
         return rsm_errf(RSM_EREJECTED, reason, len,
                         "no failover in flight (epoch %llu)",
@@ -336,18 +298,14 @@ static int fsm__in_flight_group(struct rsm_fsm *fsm, const struct rsm_entry *e,
                         "epoch %llu is not the failover in flight (epoch %llu)",
                         (unsigned long long)e->epoch,
                         (unsigned long long)g->decision.epoch);
-    *out = g;
     return 0;
 }
 
-static int fsm__apply_progress(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                               char *reason, size_t len)
+static int fsm__apply_progress(struct rsm_fsm *fsm, struct rsm_group *g,
+                               const struct rsm_entry *e, char *reason,
+                               size_t len)
 {
-    struct rsm_group *g;
-    int rv = fsm__in_flight_group(fsm, e, &g, reason, len);
-
-    if (rv != 0)
-        return rv;
+    (void)fsm;
     if (e->step == RSM_STEP_NONE)
         return rsm_errf(RSM_EREJECTED, reason, len, "step none is no progress");
     if (e->step == g->step)
@@ -386,7 +344,7 @@ static void fsm__end_failover(struct rsm_group *g, const struct rsm_entry *e,
     const struct rsm_entry *d = &g->decision;
     struct rsm_history_item h;
 
-    assert(g->in_flight); /* see fsm__in_flight_group() */
+    assert(g->in_flight); /* see fsm__check_in_flight() */
     memset(&h, 0, sizeof h);
     h.epoch = d->epoch;
     h.kind = d->failover_kind;
@@ -410,14 +368,11 @@ static void fsm__end_failover(struct rsm_group *g, const struct rsm_entry *e,
     g->step = RSM_STEP_NONE;
 }
 
-static int fsm__apply_complete(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                               char *reason, size_t len)
+static int fsm__apply_complete(struct rsm_fsm *fsm, struct rsm_group *g,
+                               const struct rsm_entry *e, char *reason,
+                               size_t len)
 {
-    struct rsm_group *g;
-    int rv = fsm__in_flight_group(fsm, e, &g, reason, len);
-
-    if (rv != 0)
-        return rv;
+    (void)fsm;
     if (e->result == RSM_RESULT_ABORTED)
         return rsm_errf(RSM_EREJECTED, reason, len,
                         "complete-failover with result aborted: use "
@@ -433,38 +388,36 @@ static int fsm__apply_complete(struct rsm_fsm *fsm, const struct rsm_entry *e,
 /* The master is unchanged and the epoch stays consumed: the next decision
  * takes epoch + 1. last_failover_end_ms is set too, so that a retry can be
  * paced from it. */
-static int fsm__apply_abort(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                            char *reason, size_t len)
+static int fsm__apply_abort(struct rsm_fsm *fsm, struct rsm_group *g,
+                            const struct rsm_entry *e, char *reason, size_t len)
 {
-    struct rsm_group *g;
-    int rv = fsm__in_flight_group(fsm, e, &g, reason, len);
-
-    if (rv != 0)
-        return rv;
+    (void)fsm;
+    (void)reason;
+    (void)len;
     fsm__end_failover(g, e, RSM_RESULT_ABORTED, -1, e->reason);
     return 0;
 }
 
-static int fsm__apply_paused(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                             char *reason, size_t len)
+static int fsm__apply_paused(struct rsm_fsm *fsm, struct rsm_group *g,
+                             const struct rsm_entry *e, char *reason,
+                             size_t len)
 {
-    struct rsm_group *g = fsm__find(fsm, e->group);
-
-    if (g == NULL)
-        return fsm__unknown_group(e, reason, len);
+    (void)fsm;
+    (void)reason;
+    (void)len;
     g->paused = e->paused;
     return 0;
 }
 
 /* SENTINEL SET: the settings of the entry (in range, checked as its
  * form) replace the group's. */
-static int fsm__apply_set_config(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                                 char *reason, size_t len)
+static int fsm__apply_set_config(struct rsm_fsm *fsm, struct rsm_group *g,
+                                 const struct rsm_entry *e, char *reason,
+                                 size_t len)
 {
-    struct rsm_group *g = fsm__find(fsm, e->group);
-
-    if (g == NULL)
-        return fsm__unknown_group(e, reason, len);
+    (void)fsm;
+    (void)reason;
+    (void)len;
     rsm_groupconf_merge(&g->settings, &e->settings);
     return 0;
 }
@@ -472,11 +425,10 @@ static int fsm__apply_set_config(struct rsm_fsm *fsm, const struct rsm_entry *e,
 /* ---- MonitorGroup, RemoveGroup: groups added and dropped at run time ---- */
 
 /* SENTINEL MONITOR: a new group whose master is the one given. */
-static int fsm__apply_monitor(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                              char *reason, size_t len)
+static int fsm__apply_monitor(struct rsm_fsm *fsm, struct rsm_group *g,
+                              const struct rsm_entry *e, char *reason,
+                              size_t len)
 {
-    struct rsm_group *g = fsm__find(fsm, e->group);
-
     if (g != NULL)
         return rsm_errf(RSM_EREJECTED, reason, len,
                         RSM_FSM_DUPLICATE_GROUP ": group '%s' exists",
@@ -495,15 +447,11 @@ static int fsm__apply_monitor(struct rsm_fsm *fsm, const struct rsm_entry *e,
 }
 
 /* SENTINEL REMOVE: the group goes; a --monitor one is remembered. */
-static int fsm__apply_remove(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                             char *reason, size_t len)
+static int fsm__apply_remove(struct rsm_fsm *fsm, struct rsm_group *g,
+                             const struct rsm_entry *e, char *reason,
+                             size_t len)
 {
-    bool found;
-    size_t i = fsm__group_index(fsm, e->group, &found);
-
-    if (!found)
-        return fsm__unknown_group(e, reason, len);
-    if (!fsm->groups[i].added) {
+    if (!g->added) {
         if (fsm->n_removed >= RSM_FSM_MAX_REMOVED)
             return rsm_errf(RSM_EREJECTED, reason, len,
                             "%d removed groups remembered already",
@@ -511,7 +459,7 @@ static int fsm__apply_remove(struct rsm_fsm *fsm, const struct rsm_entry *e,
         if (fsm__removed_add(fsm, e->group) != 0)
             return RSM_ENOMEM;
     }
-    fsm__delete(fsm, i);
+    fsm__delete(fsm, (size_t)(g - fsm->groups));
     return 0;
 }
 
@@ -536,12 +484,14 @@ const struct rsm_agent_info *rsm_fsm_agent(const struct rsm_fsm *fsm,
                                                         : NULL;
 }
 
-static int fsm__apply_advertise(struct rsm_fsm *fsm, const struct rsm_entry *e,
-                                char *reason, size_t len)
+static int fsm__apply_advertise(struct rsm_fsm *fsm, struct rsm_group *g,
+                                const struct rsm_entry *e, char *reason,
+                                size_t len)
 {
     unsigned i = fsm__agent_index(fsm, e->agent_id);
     struct rsm_agent_info *a = &fsm->agents[i];
 
+    (void)g;
     if (fsm->cluster_id[0] != '\0' &&
         strcmp(fsm->cluster_id, e->cluster_id) != 0)
         return rsm_errf(RSM_EREJECTED, reason, len,
@@ -564,34 +514,53 @@ static int fsm__apply_advertise(struct rsm_fsm *fsm, const struct rsm_entry *e,
 
 /* ---- entry points -------------------------------------------------------- */
 
+/* What an entry kind needs before its own rules: the group may be absent
+ * (ObserveMaster and MonitorGroup look at whether it is), must exist, or
+ * must have the failover of the entry's epoch in flight. */
+enum fsm__needs { FSM__ANY_GROUP, FSM__GROUP, FSM__IN_FLIGHT };
+
+typedef int (*fsm__apply_fn)(struct rsm_fsm *fsm, struct rsm_group *g,
+                             const struct rsm_entry *e, char *reason,
+                             size_t len);
+
+static const struct {
+    enum fsm__needs needs;
+    fsm__apply_fn apply;
+} fsm__kinds[RSM_ENTRY_KIND_LAST + 1] = {
+    [RSM_ENTRY_OBSERVE_MASTER] = {FSM__ANY_GROUP, fsm__apply_observe},
+    [RSM_ENTRY_DECIDE_FAILOVER] = {FSM__GROUP, fsm__apply_decide},
+    [RSM_ENTRY_FAILOVER_PROGRESS] = {FSM__IN_FLIGHT, fsm__apply_progress},
+    [RSM_ENTRY_COMPLETE_FAILOVER] = {FSM__IN_FLIGHT, fsm__apply_complete},
+    [RSM_ENTRY_ABORT_FAILOVER] = {FSM__IN_FLIGHT, fsm__apply_abort},
+    [RSM_ENTRY_SET_PAUSED] = {FSM__GROUP, fsm__apply_paused},
+    [RSM_ENTRY_ADVERTISE_AGENT] = {FSM__ANY_GROUP, fsm__apply_advertise},
+    [RSM_ENTRY_SET_GROUP_CONFIG] = {FSM__GROUP, fsm__apply_set_config},
+    [RSM_ENTRY_MONITOR_GROUP] = {FSM__ANY_GROUP, fsm__apply_monitor},
+    [RSM_ENTRY_REMOVE_GROUP] = {FSM__GROUP, fsm__apply_remove},
+};
+
+/* The checks every kind shares, in this order (the first that fails is the
+ * reason given): a known kind, the group its needs, then its own rules. */
 static int fsm__dispatch(struct rsm_fsm *fsm, const struct rsm_entry *e,
                          char *reason, size_t len)
 {
-    switch (e->kind) {
-    case RSM_ENTRY_OBSERVE_MASTER:
-        return fsm__apply_observe(fsm, e, reason, len);
-    case RSM_ENTRY_DECIDE_FAILOVER:
-        return fsm__apply_decide(fsm, e, reason, len);
-    case RSM_ENTRY_FAILOVER_PROGRESS:
-        return fsm__apply_progress(fsm, e, reason, len);
-    case RSM_ENTRY_COMPLETE_FAILOVER:
-        return fsm__apply_complete(fsm, e, reason, len);
-    case RSM_ENTRY_ABORT_FAILOVER:
-        return fsm__apply_abort(fsm, e, reason, len);
-    case RSM_ENTRY_SET_PAUSED:
-        return fsm__apply_paused(fsm, e, reason, len);
-    case RSM_ENTRY_ADVERTISE_AGENT:
-        return fsm__apply_advertise(fsm, e, reason, len);
-    case RSM_ENTRY_SET_GROUP_CONFIG:
-        return fsm__apply_set_config(fsm, e, reason, len);
-    case RSM_ENTRY_MONITOR_GROUP:
-        return fsm__apply_monitor(fsm, e, reason, len);
-    case RSM_ENTRY_REMOVE_GROUP:
-        return fsm__apply_remove(fsm, e, reason, len);
-    default:
+    struct rsm_group *g;
+    int rv;
+
+    if ((unsigned)e->kind > RSM_ENTRY_KIND_LAST ||
+        fsm__kinds[e->kind].apply == NULL)
         return rsm_errf(RSM_EREJECTED, reason, len, "unknown entry kind %d",
                         (int)e->kind);
+    g = fsm__find(fsm, e->group);
+    if (g == NULL && fsm__kinds[e->kind].needs != FSM__ANY_GROUP)
+        return rsm_errf(RSM_EREJECTED, reason, len, "unknown group '%s'",
+                        e->group);
+    if (fsm__kinds[e->kind].needs == FSM__IN_FLIGHT) {
+        rv = fsm__check_in_flight(g, e, reason, len);
+        if (rv != 0)
+            return rv;
     }
+    return fsm__kinds[e->kind].apply(fsm, g, e, reason, len);
 }
 
 int rsm_fsm_apply(struct rsm_fsm *fsm, const struct rsm_entry *e, char *reason,
