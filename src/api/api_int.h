@@ -176,10 +176,17 @@ enum rsm_resp_status api__request_failover(const struct api_call *x,
                                            const struct rsm_group *g,
                                            bool force);
 
-/* Propose e for the client of x: answered once committed (or refused
- * now: -NOTLEADER, or why it was not proposed). api_rsm.c. */
+/* Completion of an entry proposed for a client (arg: the reply, maybe
+ * orphaned): +OK once committed, else "-ERR not committed: <why>".
+ * api_rsm.c. */
+void api__committed_done(void *arg, int status, const char *errmsg);
+
+/* Propose e for the client of x: done (api__committed_done, or one that
+ * words some refusals otherwise) answers once committed, with x->r as its
+ * arg; or refused now: -NOTLEADER, or why it was not proposed. api_rsm.c. */
 enum rsm_resp_status api__propose_for_client(const struct api_call *x,
-                                             const struct rsm_entry *e);
+                                             const struct rsm_entry *e,
+                                             rsm_node_done_cb done);
 
 /* ---- the commands ------------------------------------------------------- */
 

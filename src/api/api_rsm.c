@@ -312,17 +312,18 @@ enum rsm_resp_status api__cmd_history(const struct api_call *x)
 
 /* Completion of an entry proposed for a client (RSM PAUSE/RESUME/
  * ADVERTISE, SENTINEL SET/RESET/CONFIG; api__reply_outcome). */
-static void api__committed_done(void *arg, int status, const char *errmsg)
+void api__committed_done(void *arg, int status, const char *errmsg)
 {
     api__reply_outcome(arg, status, errmsg, "not committed");
 }
 
-/* Propose e for the client of x: answered once committed (or refused
+/* Propose e for the client of x: done answers once committed (or refused
  * now: -NOTLEADER, or why it was not proposed). */
 enum rsm_resp_status api__propose_for_client(const struct api_call *x,
-                                             const struct rsm_entry *e)
+                                             const struct rsm_entry *e,
+                                             rsm_node_done_cb done)
 {
-    int rv = x->a->ops->propose(x->a->node, e, api__committed_done, x->r);
+    int rv = x->a->ops->propose(x->a->node, e, done, x->r);
 
     if (rv == RSM_ENOTLEADER) {
         api__not_leader(x->a, x->r);
@@ -382,7 +383,7 @@ enum rsm_resp_status api__cmd_advertise(const struct api_call *x)
     }
     e.agent_id = id;
     memcpy(e.cluster_id, fsm->cluster_id, sizeof e.cluster_id);
-    return api__propose_for_client(x, &e);
+    return api__propose_for_client(x, &e, api__committed_done);
 }
 
 static enum rsm_resp_status api__set_paused(const struct api_call *x,
@@ -405,7 +406,7 @@ static enum rsm_resp_status api__set_paused(const struct api_call *x,
     e->paused = paused;
     rsm_log(RSM_LOG_INFO, paused ? "pause-requested" : "resume-requested",
             "group=%s", name);
-    st = api__propose_for_client(x, e);
+    st = api__propose_for_client(x, e, api__committed_done);
     free(e);
     return st;
 }

@@ -62,13 +62,16 @@ enum rsm_resp_status api__cmd_get_master_addr(const struct api_call *x)
     return RSM_RESP_DONE;
 }
 
-/* The view of g (malloc'd; NULL and an error answered if out of
- * memory). */
-static struct rsm_sentinel_view *api__view_of(const struct api_call *x,
-                                              const struct rsm_group *g)
+/* The view of the group named by argv[2] (malloc'd), or NULL with the
+ * error answered (no such group, out of memory). */
+static struct rsm_sentinel_view *api__view_arg(const struct api_call *x)
 {
-    struct rsm_sentinel_view *v = malloc(sizeof *v);
+    const struct rsm_group *g = api__group_arg(x, 2);
+    struct rsm_sentinel_view *v;
 
+    if (g == NULL)
+        return NULL;
+    v = malloc(sizeof *v);
     if (v == NULL) {
         rsm_resp_add_error(x->r, "ERR out of memory");
         return NULL;
@@ -104,8 +107,7 @@ enum rsm_resp_status api__cmd_masters(const struct api_call *x)
 
 enum rsm_resp_status api__cmd_master(const struct api_call *x)
 {
-    const struct rsm_group *g = api__group_arg(x, 2);
-    struct rsm_sentinel_view *v = g ? api__view_of(x, g) : NULL;
+    struct rsm_sentinel_view *v = api__view_arg(x);
 
     if (v != NULL && !v->has_master)
         rsm_resp_add_error(x->r, "ERR No such master with that name");
@@ -117,8 +119,7 @@ enum rsm_resp_status api__cmd_master(const struct api_call *x)
 
 enum rsm_resp_status api__cmd_replicas(const struct api_call *x)
 {
-    const struct rsm_group *g = api__group_arg(x, 2);
-    struct rsm_sentinel_view *v = g ? api__view_of(x, g) : NULL;
+    struct rsm_sentinel_view *v = api__view_arg(x);
 
     if (v != NULL)
         rsm_sentinel_reply_replicas(x->r, v);
@@ -126,17 +127,28 @@ enum rsm_resp_status api__cmd_replicas(const struct api_call *x)
     return RSM_RESP_DONE;
 }
 
+/* The node's status and the knobs of the group named by argv[2]: false
+ * with the error answered if there is no such group. */
+static bool api__knobs_arg(const struct api_call *x, struct rsm_node_status *st,
+                           struct rsm_sentinel_knobs *k)
+{
+    const struct rsm_group *g = api__group_arg(x, 2);
+
+    if (g == NULL)
+        return false;
+    x->a->ops->get_status(x->a->node, st);
+    rsm_events_knobs(x->a->events, k);
+    rsm_sentinel_config_knobs(g, k);
+    return true;
+}
+
 enum rsm_resp_status api__cmd_sentinels(const struct api_call *x)
 {
     struct rsm_node_status st;
     struct rsm_sentinel_knobs k;
-    const struct rsm_group *g = api__group_arg(x, 2);
 
-    if (g == NULL)
+    if (!api__knobs_arg(x, &st, &k))
         return RSM_RESP_DONE;
-    x->a->ops->get_status(x->a->node, &st);
-    rsm_events_knobs(x->a->events, &k);
-    rsm_sentinel_config_knobs(g, &k);
     rsm_sentinel_reply_sentinels(x->r, &st, k.down_after_ms);
     return RSM_RESP_DONE;
 }
@@ -157,13 +169,9 @@ enum rsm_resp_status api__cmd_ckquorum(const struct api_call *x)
     struct rsm_node_status st;
     struct rsm_sentinel_knobs k;
     unsigned voters = 0;
-    const struct rsm_group *g = api__group_arg(x, 2);
 
-    if (g == NULL)
+    if (!api__knobs_arg(x, &st, &k))
         return RSM_RESP_DONE;
-    x->a->ops->get_status(x->a->node, &st);
-    rsm_events_knobs(x->a->events, &k);
-    rsm_sentinel_config_knobs(g, &k);
     for (unsigned i = 0; i < st.n_members && i < RSM_MAX_AGENTS; i++)
         voters += st.members[i].voter;
     if (!st.has_leader) {
@@ -266,16 +274,25 @@ enum rsm_resp_status api__cmd_failover(const struct api_call *x)
  * SENTINEL SET / RESET / CONFIG
  * ===================================================================== */
 
+/* The leader proposes e for the client of x (done answers it once
+ * committed); a follower passes the request on (what names it in
+ * errors). */
+static enum rsm_resp_status api__propose_or_forward(const struct api_call *x,
+                                                    const struct rsm_entry *e,
+                                                    const char *what,
+                                                    rsm_node_done_cb done)
+{
+    if (!x->a->ops->is_leader(x->a->node))
+        return api__forward_request(x, what);
+    return api__propose_for_client(x, e, done);
+}
+
 /* SENTINEL SET / RESET / CONFIG (sentinel_config.h): the leader commits
  * a change through the log, a follower passes the request on. */
 static enum rsm_resp_status api__commit_or_forward(void *arg,
                                                    const struct rsm_entry *e)
 {
-    const struct api_call *x = arg;
-
-    if (!x->a->ops->is_leader(x->a->node))
-        return api__forward_request(x, "SENTINEL SET");
-    return api__propose_for_client(x, e);
+    return api__propose_or_forward(arg, e, "SENTINEL SET", api__committed_done);
 }
 
 static void api__sentinel_config_call(const struct api_call *x,
@@ -337,42 +354,21 @@ enum rsm_resp_status api__cmd_sentinel_config(const struct api_call *x)
  * with another of the same name). */
 static void api__group_change_done(void *arg, int status, const char *errmsg)
 {
-    struct rsm_resp_reply *r = arg;
     const char *why = errmsg && errmsg[0] ? errmsg : rsm_strerror(status);
+    const char *words = NULL;
 
-    if (status == 0)
-        rsm_resp_add_status(r, "OK");
-    else if (status == RSM_EREJECTED &&
-             strncmp(why, RSM_FSM_DUPLICATE_GROUP,
-                     strlen(RSM_FSM_DUPLICATE_GROUP)) == 0)
-        rsm_resp_add_error(r, "ERR Duplicated master name");
+    if (status == RSM_EREJECTED &&
+        strncmp(why, RSM_FSM_DUPLICATE_GROUP,
+                strlen(RSM_FSM_DUPLICATE_GROUP)) == 0)
+        words = "ERR Duplicated master name";
     else if (status == RSM_EREJECTED && strncmp(why, "unknown group", 13) == 0)
-        rsm_resp_add_error(r, "ERR No such master with that name");
-    else
-        rsm_resp_add_errorf(r, "ERR not committed: %s", why);
-    rsm_resp_reply_end(r);
-}
-
-/* The leader proposes e; a follower passes the request on (what names it
- * in errors). */
-static enum rsm_resp_status api__commit_group_change(const struct api_call *x,
-                                                     const struct rsm_entry *e,
-                                                     const char *what)
-{
-    int rv;
-
-    if (!x->a->ops->is_leader(x->a->node))
-        return api__forward_request(x, what);
-    rv = x->a->ops->propose(x->a->node, e, api__group_change_done, x->r);
-    if (rv == RSM_ENOTLEADER) {
-        api__not_leader(x->a, x->r);
-        return RSM_RESP_DONE;
+        words = "ERR No such master with that name";
+    if (words == NULL) {
+        api__committed_done(arg, status, errmsg); /* +OK, or not committed */
+        return;
     }
-    if (rv != 0) {
-        rsm_resp_add_errorf(x->r, "ERR not proposed: %s", rsm_strerror(rv));
-        return RSM_RESP_DONE;
-    }
-    return RSM_RESP_PENDING;
+    rsm_resp_add_error(arg, words);
+    rsm_resp_reply_end(arg);
 }
 
 /* A whole number as Redis reads one (getLongLongFromObject): optional
@@ -474,7 +470,8 @@ static enum rsm_resp_status api__sentinel_add(const struct api_call *x)
         rsm_log(RSM_LOG_INFO, "sentinel-monitor-requested",
                 "group=%s master=%s quorum=%u", e->group,
                 rsm_addr_format(&e->master, a, sizeof a), e->settings.quorum);
-        st = api__commit_group_change(x, e, "SENTINEL MONITOR");
+        st = api__propose_or_forward(x, e, "SENTINEL MONITOR",
+                                     api__group_change_done);
     }
     free(e);
     return st;
@@ -497,7 +494,8 @@ static enum rsm_resp_status api__sentinel_remove(const struct api_call *x)
     rsm_entry_init(e, RSM_ENTRY_REMOVE_GROUP, g->name, rsm_clock_wall_ms());
     rsm_log(RSM_LOG_INFO, "sentinel-remove-requested", "group=%s%s", g->name,
             g->added ? "" : " from=--monitor");
-    st = api__commit_group_change(x, e, "SENTINEL REMOVE");
+    st = api__propose_or_forward(x, e, "SENTINEL REMOVE",
+                                 api__group_change_done);
     free(e);
     return st;
 }
