@@ -224,17 +224,8 @@ void rsm_monitor_stop(struct rsm_monitor *m, rsm_monitor_stop_cb cb, void *arg)
     uv_close((uv_handle_t *)&m->fast, monitor__timer_closed);
     uv_close((uv_handle_t *)&m->tick, monitor__timer_closed);
     uv_close((uv_handle_t *)&m->kick, monitor__timer_closed);
-    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
-        struct group *g = m->groups[i];
-        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
-            if (g->inst[j].link == NULL)
-                continue;
-            g->closing++;
-            m->pending_close++;
-            rsm_redis_close(g->inst[j].link, monitor_instance_link_closed, g);
-            g->inst[j].link = NULL;
-        }
-    }
+    for (unsigned i = 0; i < m->cfg.n_groups; i++)
+        monitor_group_close_links(m->groups[i]);
     for (unsigned i = 0; i < m->n_peers; i++)
         monitor_peer_drop(&m->peers[i]);
     if (m->hook != NULL) { /* SIGTERM to running hooks; waits for them */

@@ -150,6 +150,20 @@ static int monitor__grow(struct rsm_monitor *m)
     return 0;
 }
 
+void monitor_group_close_links(struct group *g)
+{
+    struct rsm_monitor *m = g->m;
+
+    for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+        if (g->inst[j].link == NULL)
+            continue;
+        g->closing++;
+        m->pending_close++;
+        rsm_redis_close(g->inst[j].link, monitor_instance_link_closed, g);
+        g->inst[j].link = NULL;
+    }
+}
+
 void monitor_group_free(struct group *g)
 {
     assert(g->closing == 0);
@@ -171,15 +185,7 @@ int monitor_group_open(struct rsm_monitor *m,
     g->added = added;
     for (unsigned j = 0; j < gc->n_addrs; j++) {
         if (monitor__open_instance(g, j) != 0) {
-            for (unsigned k = 0; k <= j; k++) {
-                if (g->inst[k].link == NULL)
-                    continue;
-                g->closing++;
-                m->pending_close++;
-                rsm_redis_close(g->inst[k].link, monitor_instance_link_closed,
-                                g);
-                g->inst[k].link = NULL;
-            }
+            monitor_group_close_links(g); /* those opened before j */
             g->dropping = true;
             if (g->closing == 0)
                 monitor_group_free(g);
@@ -249,14 +255,7 @@ static void monitor__group_drop(struct group *g)
     monitor__groups_changed(m);
     g->dropping = true;
     g->dirty = false;
-    for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
-        if (g->inst[j].link == NULL)
-            continue;
-        g->closing++;
-        m->pending_close++;
-        rsm_redis_close(g->inst[j].link, monitor_instance_link_closed, g);
-        g->inst[j].link = NULL;
-    }
+    monitor_group_close_links(g);
     if (g->proposing)
         m->pending_close++; /* monitor_group_proposal_done() */
     monitor__maybe_free_dropped(g);

@@ -244,6 +244,10 @@ int monitor_group_open(struct rsm_monitor *m,
                        const struct rsm_monitor_group_config *gc, bool added,
                        char *errmsg, size_t errlen);
 
+/* Close every open link of g's instances; each close is counted in
+ * g->closing and m->pending_close until monitor_instance_link_closed. */
+void monitor_group_close_links(struct group *g);
+
 /* Free g and everything it holds (its links closed already). */
 void monitor_group_free(struct group *g);
 

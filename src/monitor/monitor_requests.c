@@ -73,8 +73,13 @@ rsm_monitor_get_config(const struct rsm_monitor *m)
     return &m->cfg;
 }
 
-int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
-                                 bool force, rsm_node_done_cb cb, void *arg)
+/* The checks a failover and a switchover request share: the acting
+ * leader, a group with a committed master, nothing in flight or asked
+ * for. 0 with *gp and *cgp set, or RSM_ENOTLEADER, RSM_ENOTFOUND or
+ * RSM_EBUSY. */
+static int monitor__manual_group(struct rsm_monitor *m, const char *group,
+                                 struct group **gp,
+                                 const struct rsm_group **cgp)
 {
     struct group *g;
     const struct rsm_group *cg;
@@ -89,6 +94,20 @@ int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
         return RSM_ENOTFOUND;
     if (cg->in_flight || g->manual.cb != NULL)
         return RSM_EBUSY;
+    *gp = g;
+    *cgp = cg;
+    return 0;
+}
+
+int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
+                                 bool force, rsm_node_done_cb cb, void *arg)
+{
+    struct group *g;
+    const struct rsm_group *cg;
+    int rv = monitor__manual_group(m, group, &g, &cg);
+
+    if (rv != 0)
+        return rv;
     g->manual.cb = cb;
     g->manual.arg = arg;
     g->manual.proposed = false;
@@ -108,17 +127,10 @@ int rsm_monitor_request_switchover(struct rsm_monitor *m, const char *group,
     struct group *g;
     const struct rsm_group *cg;
     char a[RSM_ADDR_STRLEN] = "any";
+    int rv = monitor__manual_group(m, group, &g, &cg);
 
-    if (m->stopping || !m->acting)
-        return RSM_ENOTLEADER;
-    g = monitor_group_by_name(m, group);
-    if (g == NULL)
-        return RSM_ENOTFOUND;
-    cg = monitor_committed(g);
-    if (cg == NULL || !cg->has_master)
-        return RSM_ENOTFOUND;
-    if (cg->in_flight || g->manual.cb != NULL)
-        return RSM_EBUSY;
+    if (rv != 0)
+        return rv;
     if (cg->paused)
         return RSM_EREJECTED;
     memset(&g->manual, 0, sizeof g->manual);
