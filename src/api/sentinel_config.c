@@ -101,20 +101,6 @@ rsm_sentinel_config_reset(const struct rsm_sentinel_config_call *c)
     return RSM_RESP_DONE;
 }
 
-/* ---- SENTINEL MONITOR / REMOVE ------------------------------------------- */
-
-enum rsm_resp_status
-rsm_sentinel_config_monitor(const struct rsm_sentinel_config_call *c)
-{
-    rsm_resp_add_errorf(c->r,
-                        "ERR SENTINEL %s is not supported yet: groups come "
-                        "from --monitor on every agent (restart the agents "
-                        "one at a time with the new list)",
-                        strcasecmp(c->req->argv[1], "REMOVE") == 0 ? "REMOVE"
-                                                                   : "MONITOR");
-    return RSM_RESP_DONE;
-}
-
 /* ---- SENTINEL CONFIG ----------------------------------------------------- */
 
 static void

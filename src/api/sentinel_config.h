@@ -28,10 +28,9 @@
  *   SENTINEL CONFIG GET <pattern> | SET <param> <value>
  *       see globalconf.h; answered by the agent asked, nothing through
  *       the log.
- *   SENTINEL MONITOR <name> <ip> <port> <quorum> | REMOVE <name>
- *       refused with an error that says so: groups come from --monitor
- *       (adding them at run time needs the monitor to watch groups it
- *       did not start with, and to discover a new group's replicas).
+ *
+ * SENTINEL MONITOR and REMOVE are not here: they commit groups added and
+ * dropped (api_sentinel.c).
  *
  * No value is logged but the numbers of SENTINEL SET. */
 #ifndef RSM_SENTINEL_CONFIG_H
@@ -66,8 +65,6 @@ enum rsm_resp_status
 rsm_sentinel_config_reset(const struct rsm_sentinel_config_call *c);
 enum rsm_resp_status
 rsm_sentinel_config_config(const struct rsm_sentinel_config_call *c);
-enum rsm_resp_status
-rsm_sentinel_config_monitor(const struct rsm_sentinel_config_call *c);
 
 /* The knobs Sentinel's replies show for group g: k (the agent's flags)
  * with g's committed settings over them. */

@@ -85,10 +85,12 @@ static const struct rsm_cmddoc docs[] = {
      "Show global settings matching a pattern (GET) or change one (SET).",
      "6.2.0", "O(1)"},
     {"sentinel|monitor",
-     "Not supported yet (groups come from --monitor): answers an error.",
+     "Start watching a new group whose master is at ip:port, through the "
+     "log (a follower sends it on to the leader).",
      "2.8.4", "O(1)"},
     {"sentinel|remove",
-     "Not supported yet (groups come from --monitor): answers an error.",
+     "Stop watching a group, through the log (a follower sends it on to "
+     "the leader).",
      "2.8.4", "O(1)"},
     {"sentinel|help", "List the SENTINEL subcommands.", "6.2.0", "O(1)"},
     /* ours */
