@@ -181,6 +181,17 @@ enum rsm_resp_status api__request_failover(const struct api_call *x,
  * api_rsm.c. */
 void api__committed_done(void *arg, int status, const char *errmsg);
 
+/* Completion of a manual failover or switchover (r: the reply, maybe
+ * orphaned): +OK, NOGOODSLAVE <nogood><errmsg>, INPROG, else "ERR <what>
+ * not decided: <why>"; ends the reply. api_sentinel.c. */
+void api__manual_done(struct rsm_resp_reply *r, int status, const char *errmsg,
+                      const char *what, const char *nogood);
+
+/* Answer a failover or switchover request the monitor refused now (rv of
+ * rsm_monitor_request_*: -NOTLEADER, no such master, INPROG, else "ERR
+ * <what> refused: <why>"). api_sentinel.c. */
+void api__manual_refused(const struct api_call *x, int rv, const char *what);
+
 /* Propose e for the client of x: done (api__committed_done, or one that
  * words some refusals otherwise) answers once committed, with x->r as its
  * arg; or refused now: -NOTLEADER, or why it was not proposed. api_rsm.c. */

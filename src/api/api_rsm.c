@@ -446,29 +446,17 @@ enum rsm_resp_status api__cmd_rsm_failover(const struct api_call *x)
     return api__request_failover(x, g, force);
 }
 
-/* Completion of RSM SWITCHOVER (like api__failover_done). */
+/* Completion of RSM SWITCHOVER (like api__failover_done; a refusal of
+ * the planner is REFUSED). */
 static void api__switchover_done(void *arg, int status, const char *errmsg)
 {
     struct rsm_resp_reply *r = arg;
 
-    switch (status) {
-    case 0:
-        rsm_resp_add_status(r, "OK");
-        break;
-    case RSM_ENOCANDIDATE:
-        rsm_resp_add_errorf(r, "NOGOODSLAVE %s", errmsg);
-        break;
-    case RSM_EBUSY:
-        rsm_resp_add_error(r, "INPROG Failover already in progress");
-        break;
-    case RSM_EREJECTED:
-        rsm_resp_add_errorf(r, "REFUSED %s", errmsg);
-        break;
-    default:
-        rsm_resp_add_errorf(r, "ERR switchover not decided: %s",
-                            errmsg && errmsg[0] ? errmsg
-                                                : rsm_strerror(status));
+    if (status != RSM_EREJECTED) {
+        api__manual_done(r, status, errmsg, "switchover", "");
+        return;
     }
+    rsm_resp_add_errorf(r, "REFUSED %s", errmsg);
     rsm_resp_reply_end(r);
 }
 
@@ -518,24 +506,11 @@ enum rsm_resp_status api__cmd_switchover(const struct api_call *x)
     rv = rsm_monitor_request_switchover(x->a->monitor, g->name,
                                         has_to ? &to : NULL, timeout_ms,
                                         api__switchover_done, x->r);
-    switch (rv) {
-    case 0:
+    if (rv == 0)
         return RSM_RESP_PENDING;
-    case RSM_ENOTLEADER:
-        api__not_leader(x->a, x->r);
-        break;
-    case RSM_ENOTFOUND:
-        rsm_resp_add_error(x->r, "ERR No such master with that name");
-        break;
-    case RSM_EBUSY:
-        rsm_resp_add_error(x->r, "INPROG Failover already in progress");
-        break;
-    case RSM_EREJECTED:
+    if (rv == RSM_EREJECTED)
         rsm_resp_add_error(x->r, "REFUSED switchover refused: group paused");
-        break;
-    default:
-        rsm_resp_add_errorf(x->r, "ERR switchover refused: %s",
-                            rsm_strerror(rv));
-    }
+    else
+        api__manual_refused(x, rv, "switchover");
     return RSM_RESP_DONE;
 }

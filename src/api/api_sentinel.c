@@ -199,29 +199,50 @@ enum rsm_resp_status api__cmd_ckquorum(const struct api_call *x)
  * SENTINEL FAILOVER
  * ===================================================================== */
 
-/* Completion of SENTINEL FAILOVER: arg is the reply (maybe orphaned; the
- * API may be gone: touch nothing else). */
-static void api__failover_done(void *arg, int status, const char *errmsg)
+void api__manual_done(struct rsm_resp_reply *r, int status, const char *errmsg,
+                      const char *what, const char *nogood)
 {
-    struct rsm_resp_reply *r = arg;
-
     switch (status) {
     case 0:
         rsm_resp_add_status(r, "OK");
         break;
     case RSM_ENOCANDIDATE:
-        rsm_resp_add_errorf(r, "NOGOODSLAVE No suitable replica to promote: %s",
-                            errmsg);
+        rsm_resp_add_errorf(r, "NOGOODSLAVE %s%s", nogood, errmsg);
         break;
     case RSM_EBUSY:
         rsm_resp_add_error(r, "INPROG Failover already in progress");
         break;
     default:
-        rsm_resp_add_errorf(r, "ERR failover not decided: %s",
+        rsm_resp_add_errorf(r, "ERR %s not decided: %s", what,
                             errmsg && errmsg[0] ? errmsg
                                                 : rsm_strerror(status));
     }
     rsm_resp_reply_end(r);
+}
+
+void api__manual_refused(const struct api_call *x, int rv, const char *what)
+{
+    switch (rv) {
+    case RSM_ENOTLEADER:
+        api__not_leader(x->a, x->r); /* elected, barrier not committed yet */
+        break;
+    case RSM_ENOTFOUND:
+        rsm_resp_add_error(x->r, "ERR No such master with that name");
+        break;
+    case RSM_EBUSY:
+        rsm_resp_add_error(x->r, "INPROG Failover already in progress");
+        break;
+    default:
+        rsm_resp_add_errorf(x->r, "ERR %s refused: %s", what, rsm_strerror(rv));
+    }
+}
+
+/* Completion of SENTINEL FAILOVER: arg is the reply (maybe orphaned; the
+ * API may be gone: touch nothing else). */
+static void api__failover_done(void *arg, int status, const char *errmsg)
+{
+    api__manual_done(arg, status, errmsg, "failover",
+                     "No suitable replica to promote: ");
 }
 
 /* Ask the monitor for a manual failover of g (with force, see
@@ -241,21 +262,9 @@ enum rsm_resp_status api__request_failover(const struct api_call *x,
     }
     rv = rsm_monitor_request_failover(x->a->monitor, g->name, force,
                                       api__failover_done, x->r);
-    switch (rv) {
-    case 0:
+    if (rv == 0)
         return RSM_RESP_PENDING;
-    case RSM_ENOTLEADER:
-        api__not_leader(x->a, x->r); /* elected, barrier not committed yet */
-        break;
-    case RSM_ENOTFOUND:
-        rsm_resp_add_error(x->r, "ERR No such master with that name");
-        break;
-    case RSM_EBUSY:
-        rsm_resp_add_error(x->r, "INPROG Failover already in progress");
-        break;
-    default:
-        rsm_resp_add_errorf(x->r, "ERR failover refused: %s", rsm_strerror(rv));
-    }
+    api__manual_refused(x, rv, "failover");
     return RSM_RESP_DONE;
 }
 
