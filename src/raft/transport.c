@@ -34,8 +34,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 /* Fire the user's close callback once everything has settled. */
 void transport__maybe_closed(struct impl *im)
 {
@@ -279,7 +277,7 @@ void rsm_transport_destroy(struct raft_uv_transport *t)
     if (!im->auth)
         raft_uv_tcp_close(&im->inner);
     if (im->secret != NULL) {
-        OPENSSL_cleanse(im->secret, im->secret_len);
+        explicit_bzero(im->secret, im->secret_len);
         free(im->secret);
     }
     free(im);

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <openssl/rand.h>
+#include <errno.h>
+#include <sys/random.h>
 
 /* With a secret: a handshake, either side, not finished this long after
  * the TCP connection was established is abandoned. */
@@ -28,6 +29,24 @@
 /* ---------------------------------------------------------------------------
  * Handshake I/O, both sides
  * ------------------------------------------------------------------------- */
+
+/* Fill buf with n bytes from the kernel's random source (getrandom(2),
+ * which blocks only before the pool is first initialised at boot).
+ * false if it failed. */
+static bool transport__random(unsigned char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t got = getrandom(buf, n, 0);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return false;
+        buf += got;
+        n -= (size_t)got;
+    }
+    return true;
+}
 
 static const char *transport__cluster_id(const struct impl *im)
 {
@@ -295,9 +314,9 @@ static void transport__out_connected(uv_connect_t *req, int status)
     transport__set_user_timeout(hs->tcp);
     hs->step = HS_HELLO;
     uv_timer_start(&hs->timer, transport__hs_timeout, HANDSHAKE_TIMEOUT_MS, 0);
-    if (RAND_bytes(nonce, sizeof nonce) != 1) {
+    if (!transport__random(nonce, sizeof nonce)) {
         rsm_log(RSM_LOG_ERROR, "raft-auth-random-failed", NULL);
-        transport__out_fail(hs, RSM_RAFTAUTH_OK, "RAND_bytes failed");
+        transport__out_fail(hs, RSM_RAFTAUTH_OK, "getrandom failed");
         return;
     }
     r = rsm_raftauth_client_hello(&hs->auth, hs->out->id,
@@ -407,7 +426,7 @@ static void transport__in_frame(struct hs *hs)
     size_t len;
 
     if (hs->step == HS_HELLO) {
-        if (RAND_bytes(nonce, sizeof nonce) != 1) {
+        if (!transport__random(nonce, sizeof nonce)) {
             rsm_log(RSM_LOG_ERROR, "raft-auth-random-failed", NULL);
             transport__hs_abort(hs);
             return;
