@@ -120,6 +120,7 @@ static int monitor__open_instance(struct group *g, unsigned j)
     in->index = j;
     in->action_done_ms = -1;
     in->fed_probe_sent_ms = -1;
+    in->full_probe_ms = -1;
     rsm_detector_init(&g->health[j], &g->cfg.addrs[j], monitor_mono_ms(m));
     if (rsm_redis_create(m->loop, &rc, &in->link) != 0)
         return RSM_ENOMEM;

@@ -56,6 +56,8 @@ struct instance {
     bool fast;                      /* probe again at the fast timer */
     int64_t probe_sent_ms;          /* of the probe in flight */
     int64_t fed_probe_sent_ms;      /* of the latest result fed */
+    int64_t full_probe_ms;          /* the latest probe that read INFO
+                                       server and persistence too, -1 */
     bool acting;                    /* an action is in flight */
     struct rsm_redis_action action; /* the latest action sent */
     int64_t action_done_ms;         /* when it completed, -1 never */

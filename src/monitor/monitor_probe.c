@@ -8,6 +8,7 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------
  * Probing
@@ -271,6 +272,29 @@ static void monitor__probe_cb(struct rsm_redis *r,
         monitor__probe_done(p);
 }
 
+/* How often the leader reads INFO server and persistence of an instance
+ * that gives no other reason to (a safety refresh; see below). */
+#define FULL_PROBE_MS 10000
+
+/* Does this probe of in need INFO server and persistence besides INFO
+ * replication? Their fields (run_id, redis_version, loading) change only
+ * with a new process, which means a new connection, or while the data set
+ * is (re)loaded. So: on a link that will (re)connect, before the first
+ * INFO, while the latest INFO says loading, for a replica whose link is
+ * down or syncing (it may load an RDB next), and every FULL_PROBE_MS. The
+ * other probes read INFO replication only: a third of the commands. */
+static bool monitor__needs_full_probe(const struct instance *in, int64_t now)
+{
+    const struct rsm_health *h = &in->g->health[in->index];
+    const struct rsm_info *i = &h->info;
+
+    return !rsm_redis_connected(in->link) || !h->has_info || i->loading ||
+           i->run_id[0] == '\0' || in->full_probe_ms < 0 ||
+           now - in->full_probe_ms >= FULL_PROBE_MS ||
+           (i->role == RSM_ROLE_REPLICA &&
+            (!i->link_up || i->sync_in_progress));
+}
+
 void monitor_probe(struct instance *in)
 {
     static const char *const info_repl[] = {"INFO", "replication"};
@@ -293,7 +317,7 @@ void monitor_probe(struct instance *in)
     p->sent_ms = monitor_mono_ms(m);
     p->sent_ns = uv_hrtime();
     rsm_info_init(&p->res.info);
-    if (m->acting) {
+    if (m->acting && monitor__needs_full_probe(in, p->sent_ms)) {
         /* one write for the three; persistence first: Redis answers
          * INFO while it loads its data, with master_repl_offset 0 until
          * the end, so loading:0 must be read before the offset is */
@@ -301,8 +325,22 @@ void monitor_probe(struct instance *in)
                                                   info_repl};
         static const int argc[] = {2, 2, 2};
         if (rsm_redis_commands(in->link, timeout, monitor__probe_cb, p, 3, argc,
-                               cmds) == 0)
+                               cmds) == 0) {
             p->pending = 3;
+            in->full_probe_ms = p->sent_ms;
+        }
+    } else if (m->acting) {
+        /* the fields of the other two sections, as last read (the reply
+         * sets only the replication fields) */
+        const struct rsm_info *last = &in->g->health[in->index].info;
+
+        memcpy(p->res.info.run_id, last->run_id, sizeof last->run_id);
+        memcpy(p->res.info.redis_version, last->redis_version,
+               sizeof last->redis_version);
+        p->res.info.loading = last->loading;
+        if (rsm_redis_command(in->link, timeout, monitor__probe_cb, p, 2,
+                              info_repl) == 0)
+            p->pending = 1;
     } else if (rsm_redis_command(in->link, timeout, monitor__probe_cb, p, 1,
                                  ping) == 0) {
         p->pending++;
