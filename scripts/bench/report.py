@@ -652,6 +652,19 @@ def main():
         t.append("| master killed and restarted at once: every key kept, "
                  "n/N | %d/%d | %d/%d | - |" % (
                      s["keys_kept"], s["valid"], a["keys_kept"], a["valid"]))
+    pl = os.path.join(raw, "probe-load.json")
+    if os.path.exists(pl):
+        with open(pl) as f:
+            load = json.load(f)["series"]
+        if "sentinel" in load and "agent" in load:
+            for i, role in enumerate(("master", "replica")):
+                s, a = load["sentinel"][i], load["agent"][i]
+                for key, what in (("commands_per_s", "commands/s"),
+                                  ("input_bytes_per_s", "input bytes/s")):
+                    t.append("| what the %s receives from 3 watchers, idle: "
+                             "%s | %s | %s | %s |" % (
+                                 role, what, fmt(s[key], 1), fmt(a[key], 1),
+                                 fmt(ratio(a[key], s[key]), 2)))
     if nle:
         t.append("| agent leader SIGKILLed: new leader ready, ms (n=%d) | - "
                  "| %s | - |" % (nle, fmt(rd)))

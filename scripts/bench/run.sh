@@ -31,7 +31,9 @@
 #   --scale "N.."       endpoints per scale point (default "10 100 300
 #                       1000"; "" skips), --scale-seconds S per point (30)
 #
-# Parts: 1. failover (scripts/bench/failover.sh, one call per down-after and
+# Parts: 1c. probe load (scripts/bench/probe_load.py: commands/s and input
+# bytes/s each Redis receives from 3 agents vs 3 sentinels, idle, for
+# --idle-seconds); 1. failover (scripts/bench/failover.sh, one call per down-after and
 # signal), and the idle footprint in the first run of each; 1b. the master
 # killed and restarted at once (scripts/bench/restart.py: did the agents
 # fail over, how long until the group is healthy, keys kept); 2. agent leader
@@ -152,6 +154,14 @@ if [ -n "$restart_runs" ] && [ "$restart_runs" -gt 0 ]; then
         status=1
     }
     sed -n '/^impl/,$p' "$raw/restart.log" >&2
+fi
+
+# 1c. what the watchers cost Redis, idle: commands/s and input bytes/s
+if [ "$idle_seconds" -gt 0 ]; then
+    echo "== probe load, $idle_seconds s" >&2
+    python3 scripts/bench/probe_load.py --seconds "$idle_seconds" \
+        --json "$raw/probe-load.json" >"$raw/probe-load.log" 2>&1 || status=1
+    tail -5 "$raw/probe-load.log" >&2
 fi
 
 # 2. agent leader loss (idle is measured above, next to redis-sentinel)

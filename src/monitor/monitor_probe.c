@@ -353,13 +353,40 @@ void monitor_probe(struct instance *in)
 }
 
 /* Followers only keep a liveness probe on each group's committed master. */
+/* How often a follower PINGs its group's master: a fifth of down-after,
+ * within [probe interval, 1 s]. A follower's view only has to say, when
+ * the leader asks, how long the master has been silent; that is measured
+ * from its latest reply, so a slower PING never makes a down master look
+ * up for longer (it can only make the silence look up to one interval
+ * longer, and down-after is five of them). A dropped connection or a
+ * refused connect is looked at again at once (the crash path). At
+ * down-after 5000 this is Sentinel's once a second. */
+static int64_t monitor__follower_interval(const struct group *g)
+{
+    int64_t iv = monitor_group_detector(g).down_after_ms / 5;
+    int64_t floor = (int64_t)g->m->cfg.probe_interval_ms;
+
+    if (iv > 1000)
+        iv = 1000;
+    return iv > floor ? iv : floor;
+}
+
 void monitor_probe_group(struct group *g)
 {
     const struct rsm_group *cg = monitor_committed(g);
+    int64_t now = monitor_mono_ms(g->m);
 
     for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
-        if (g->m->acting || (cg != NULL && cg->has_master &&
-                             rsm_addr_equal(&cg->master, &g->cfg.addrs[i])))
-            monitor_probe(&g->inst[i]);
+        struct instance *in = &g->inst[i];
+
+        if (g->m->acting) {
+            monitor_probe(in);
+        } else if (cg != NULL && cg->has_master &&
+                   rsm_addr_equal(&cg->master, &g->cfg.addrs[i]) &&
+                   (in->fed_probe_sent_ms < 0 ||
+                    now - in->fed_probe_sent_ms >=
+                        monitor__follower_interval(g) - 5)) {
+            monitor_probe(in);
+        }
     }
 }
