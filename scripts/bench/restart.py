@@ -62,6 +62,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, HERE)
 from resp import Resp, RespError  # noqa: E402
+from rsmparse import parse_info  # noqa: E402,F401
 import ports as portlib  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -157,15 +158,6 @@ class Poller:
         for c in self.conns.values():
             c.close()
         self.conns = {}
-
-
-def parse_info(text):
-    out = {}
-    for line in (text or "").splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v.strip()
-    return out
 
 
 def pairs(lst):

@@ -2,11 +2,11 @@
 part of the suite uses."""
 
 import os
-import re
 import subprocess
 import time
 
 from resp import RespError
+from rsmparse import parse_info, parse_logfmt  # noqa: F401
 
 # the repository (scripts/chaoslib/ is two levels below it)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -65,22 +65,3 @@ def wait_for(pred, timeout, what, interval=0.05):
     raise TimeoutError("timed out waiting for %s (last: %r)" % (what, last))
 
 
-def parse_info(text):
-    out = {}
-    for line in (text or "").splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v.strip()
-    return out
-
-
-_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
-
-
-def parse_logfmt(line):
-    out = {}
-    for k, v in _FIELD.findall(line):
-        if v.startswith('"'):
-            v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        out[k] = v
-    return out if "event" in out else {}

@@ -16,6 +16,7 @@ import unittest
 
 # The RESP2 client (resp.py, shared with test_minicluster and scripts/),
 # re-exported: tests import Resp, RespError and call from here.
+from rsmparse import parse_info, parse_logfmt  # noqa: F401
 from resp import Resp, RespError, call  # noqa: F401
 
 HOST = "127.0.0.1"
@@ -85,15 +86,6 @@ def pairs(flat):
         return None
     it = iter(flat)
     return dict(zip(it, it))
-
-
-def parse_info(text):
-    out = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v
-    return out
 
 
 def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
@@ -398,22 +390,6 @@ class SrvResponder:
 # --------------------------------------------------------------------------
 # rsm-agent groups
 # --------------------------------------------------------------------------
-_LOGFMT_FIELD = None
-
-
-def parse_logfmt(line):
-    """One logfmt log line of an agent as a dict ({} unless it has an
-    `event` field). Quoted values are unescaped."""
-    global _LOGFMT_FIELD
-    if _LOGFMT_FIELD is None:
-        import re
-        _LOGFMT_FIELD = re.compile(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
-    out = {}
-    for k, v in _LOGFMT_FIELD.findall(line):
-        if v.startswith('"'):
-            v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        out[k] = v
-    return out if "event" in out else {}
 
 
 class Agent:

@@ -10,28 +10,17 @@ API port must say the same, and show the same replicated state.
 import datetime
 import json
 import os
-import re
 import signal
 import time
 import unittest
 
+from rsmparse import parse_logfmt
 from rsmtest import (HOST, Proc, Resp, TestCase, binary, call, free_port,
                      require_test_faults, wait_until)
 
 ELECTION_MS = 1000
 HEARTBEAT_MS = 100
 
-_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
-
-
-def parse_line(line):
-    """A logfmt line as a dict ({} if it is not one)."""
-    out = {}
-    for k, v in _FIELD.findall(line):
-        if v.startswith('"'):
-            v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        out[k] = v
-    return out if "event" in out else {}
 
 
 def ts_seconds(ev):
@@ -83,7 +72,7 @@ class Agent:
     def events(self):
         if self.proc is None:
             return []
-        return [e for e in map(parse_line, self.proc.output().splitlines())
+        return [e for e in map(parse_logfmt, self.proc.output().splitlines())
                 if e]
 
     def find(self, event, **fields):
