@@ -3,10 +3,8 @@ part of the suite uses."""
 
 import os
 import subprocess
-import time
 
-from resp import RespError
-from rsmparse import parse_info, parse_logfmt  # noqa: F401
+from rsmparse import parse_info, parse_logfmt, poll  # noqa: F401
 
 # the repository (scripts/chaoslib/ is two levels below it)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -52,16 +50,6 @@ def say(*a):
 
 
 def wait_for(pred, timeout, what, interval=0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (OSError, ConnectionError, RespError) as e:
-            last = e
-        time.sleep(interval)
-    raise TimeoutError("timed out waiting for %s (last: %r)" % (what, last))
+    return poll(pred, timeout, what, interval, error=TimeoutError)
 
 

@@ -1,8 +1,12 @@
-"""rsmparse - the text formats the tests and scripts read, parsed once:
-Redis's INFO replies and the agents' logfmt log lines. Used by
-tests/integration (rsmtest, test_agent), scripts/chaoslib and
-scripts/bench (which add this folder to sys.path, as for resp.py)."""
+"""rsmparse - what the tests and the scripts both read, written once:
+Redis's INFO replies, the agents' logfmt log lines, and the poll loop that
+waits for either. Used by tests/integration (rsmtest, test_agent),
+scripts/chaoslib and scripts/bench (which add this folder to sys.path, as
+for resp.py)."""
 import re
+import time
+
+from resp import RespError
 
 _LOGFMT_FIELD = re.compile(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
 
@@ -27,3 +31,20 @@ def parse_logfmt(line):
             v = v[1:-1].replace('\\"', '"').replace("\\\\", "\\")
         out[k] = v
     return out if "event" in out else {}
+
+
+def poll(pred, timeout, what, interval=0.05, error=AssertionError):
+    """pred()'s first true value, polled every interval s; connection and
+    RESP errors count as "not yet". After timeout s, raise error naming
+    what and the last value (or error) seen."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except (OSError, ConnectionError, RespError) as e:
+            last = e
+        time.sleep(interval)
+    raise error("timed out waiting for %s (last: %r)" % (what, last))

@@ -16,7 +16,7 @@ import unittest
 
 # The RESP2 client (resp.py, shared with test_minicluster and scripts/),
 # re-exported: tests import Resp, RespError and call from here.
-from rsmparse import parse_info, parse_logfmt  # noqa: F401
+from rsmparse import parse_info, parse_logfmt, poll  # noqa: F401
 from resp import Resp, RespError, call  # noqa: F401
 
 HOST = "127.0.0.1"
@@ -89,17 +89,7 @@ def pairs(flat):
 
 
 def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (OSError, RespError, ConnectionError) as e:
-            last = e
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+    return poll(pred, timeout, what, interval)
 
 
 # --------------------------------------------------------------------------
@@ -275,6 +265,19 @@ class TestCase(unittest.TestCase):
         r = Redis(self.workdir, **kw)
         self._procs.append(r)
         return r.start()
+
+    def group_agents(self, members, args=(), **kw):
+        """3 agents watching group "g" = members (master first) with the
+        flags args; returns once every agent records the master. kw go
+        to Agents (election_ms, heartbeat_ms, env, ...)."""
+        ag = Agents(self, 3, args=["--monitor", "g=%s" % ",".join(
+            r.addr for r in members)] + list(args), **kw)
+        ag.start()
+        ag.wait_leader(timeout=15)
+        m = members[0]
+        ag.wait_group("g", lambda g: g["master"] == m.addr, timeout=15,
+                      every=True, what="every agent records the master")
+        return ag
 
     def replication_set(self, replicas=2, **kw):
         """Start 1 master + N replicas; wait until every link is up."""

@@ -25,7 +25,7 @@ the benchmark in scripts/bench/ reports the times).
 import time
 import unittest
 
-from rsmtest import HOST, Agents, TestCase, wait_until
+from rsmtest import HOST, TestCase, wait_until
 
 PROBE_MS = 100
 ELECTION_MS = 300
@@ -37,19 +37,11 @@ SHORT_DOWN_AFTER_MS = 4000
 class CrashTest(TestCase):
 
     def start_agents(self, members, down_after_ms, extra=()):
-        args = ["--down-after-ms", down_after_ms,
-                "--probe-interval-ms", PROBE_MS,
-                "--failover-timeout-ms", 10000,
-                "--min-failover-interval-ms", 60000,
-                "--monitor", "g=%s" % ",".join(r.addr for r in members)]
-        ag = Agents(self, 3, args=args + list(extra),
-                    election_ms=ELECTION_MS, heartbeat_ms=HEARTBEAT_MS)
-        ag.start()
-        ag.wait_leader(timeout=15)
-        m = members[0]
-        ag.wait_group("g", lambda g: g["master"] == m.addr, timeout=15,
-                      every=True, what="every agent records the master")
-        return ag
+        return self.group_agents(members, [
+            "--down-after-ms", down_after_ms, "--probe-interval-ms", PROBE_MS,
+            "--failover-timeout-ms", 10000,
+            "--min-failover-interval-ms", 60000] + list(extra),
+            election_ms=ELECTION_MS, heartbeat_ms=HEARTBEAT_MS)
 
     def history_after(self, ag, timeout):
         """The group once every live agent has a completed failover."""

@@ -52,18 +52,10 @@ class FenceTest(TestCase):
         return m, rs
 
     def start_agents(self, members, extra=()):
-        args = ["--down-after-ms", DOWN_AFTER_MS,
-                "--probe-interval-ms", PROBE_MS,
-                "--failover-timeout-ms", 10000,
-                "--min-failover-interval-ms", 60000,
-                "--monitor", "g=%s" % ",".join(r.addr for r in members)]
-        ag = Agents(self, 3, args=args + list(extra))
-        ag.start()
-        ag.wait_leader(timeout=15)
-        m = members[0]
-        ag.wait_group("g", lambda g: g["master"] == m.addr, timeout=15,
-                      every=True, what="every agent records the master")
-        return ag
+        return self.group_agents(members, [
+            "--down-after-ms", DOWN_AFTER_MS, "--probe-interval-ms", PROBE_MS,
+            "--failover-timeout-ms", 10000,
+            "--min-failover-interval-ms", 60000] + list(extra))
 
     def fence_events(self, ag, name, r):
         return [e for _, e in ag.events(name, group="g")

@@ -12,7 +12,7 @@ learn: a restarted process (new run_id) is still seen as restarted.
 import time
 import unittest
 
-from rsmtest import Agents, TestCase, wait_until
+from rsmtest import TestCase, wait_until
 
 PROBE_MS = 100
 WINDOW_S = 3.0
@@ -22,13 +22,9 @@ class ProbeLoadTest(TestCase):
 
     def start(self):
         m, rs = self.replication_set(replicas=2)
-        args = ["--down-after-ms", 2000, "--probe-interval-ms", PROBE_MS,
-                "--monitor", "g=%s" % ",".join(r.addr for r in [m] + rs)]
-        ag = Agents(self, 3, args=args, election_ms=300, heartbeat_ms=30)
-        ag.start()
-        ag.wait_leader(timeout=15)
-        ag.wait_group("g", lambda g: g["master"] == m.addr, timeout=15,
-                      every=True, what="the master recorded")
+        ag = self.group_agents([m] + rs, [
+            "--down-after-ms", 2000, "--probe-interval-ms", PROBE_MS],
+            election_ms=300, heartbeat_ms=30)
         return m, rs, ag
 
     def test_info_mostly_replication_only(self):
