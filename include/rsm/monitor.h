@@ -60,6 +60,7 @@
 #include "rsm/hook.h"
 #include "rsm/node.h"
 #include "rsm/planner.h"
+#include "rsm/tls.h"
 
 /* Most groups one agent watches. The monitor allocates what is
  * watched (no per-group cost below it); rsm_monitor_parse_group()
@@ -95,6 +96,9 @@ struct rsm_monitor_config {
     struct rsm_addr self_api; /* this agent's own client address as the
                                  others reach it: a member whose address
                                  is this one is never asked */
+    /* TLS to Redis (--tls-redis), NULL: plaintext; not owned, outlives
+     * the monitor */
+    const struct rsm_tls *redis_tls;
     /* --on-failover, --hook-timeout-ms, --hook-env */
     struct rsm_hook_config hook;
     /* --fence; max_lag_s from --down-after-ms (rsm_fence_max_lag_s()) */

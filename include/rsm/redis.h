@@ -6,8 +6,8 @@
  * to decode) rather than hiredis's async context: that way a refused
  * connection, a hung (SIGSTOPped) server and a slow DNS answer are all seen
  * and timed by us, host names are re-resolved on every connect
- * (uv_getaddrinfo), and TLS can later wrap the stream without touching
- * callers.
+ * (uv_getaddrinfo), and TLS (OpenSSL over memory BIOs, redis_tls.c)
+ * wraps the stream without touching callers.
  *
  * Connection is lazy: the first command (or one after a failure) resolves,
  * connects and, if credentials are set, sends AUTH first. Commands are
@@ -27,6 +27,7 @@
 
 #include "rsm/addr.h"
 #include "rsm/err.h"
+#include "rsm/tls.h"
 
 struct rsm_redis;
 
@@ -34,7 +35,10 @@ struct rsm_redis_config {
     struct rsm_addr addr;
     const char *user;            /* ACL user, NULL for none */
     const char *password;        /* NULL for no AUTH */
-    uint64_t connect_timeout_ms; /* resolve + connect + AUTH */
+    uint64_t connect_timeout_ms; /* resolve + connect (+ TLS) + AUTH */
+    /* TLS to the server (rsm/tls.h), verified against addr.host; NULL:
+     * plaintext. Not owned: must outlive the link. */
+    const struct rsm_tls *tls;
 };
 
 /* Result of one command. `reply` is valid only during the callback (owned by

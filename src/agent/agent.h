@@ -21,6 +21,7 @@
 #include "rsm/monitor.h"
 #include "rsm/node.h"
 #include "rsm/raftauth.h"
+#include "rsm/tls.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,6 +64,13 @@ enum opt_id {
     O_FENCE,
     O_REDIS_USER,
     O_REDIS_PASSWORD_FILE,
+    O_TLS_REDIS,
+    O_TLS_CERT_FILE,
+    O_TLS_KEY_FILE,
+    O_TLS_CA_CERT_FILE,
+    O_TLS_CA_CERT_DIR,
+    O_TLS_PROTOCOLS,
+    O_TLS_CIPHERSUITES,
     O_ON_FAILOVER,
     O_HOOK_TIMEOUT,
     O_HOOK_ENV,
@@ -113,6 +121,10 @@ struct settings {
      * points here; wiped once the node has its copy */
     unsigned char cluster_secret[RSM_RAFTAUTH_SECRET_MAX + 2];
     size_t cluster_secret_len;
+    /* --tls-redis and the --tls-* files (values point into argv or the
+     * environment); main() builds the context (mon.redis_tls) */
+    bool tls_redis;
+    struct rsm_tls_config tls;
 };
 
 /* Print --help to out. */
@@ -158,6 +170,8 @@ struct agent {
     bool stopping;
     int exit_code;
     struct bench *bench; /* test-only apply benchmark, usually NULL */
+    struct rsm_tls *tls; /* --tls-redis: the links' context, else NULL;
+                            freed once the loop has ended */
 };
 
 /* Close the signal handles (the last handles of the loop but the node's). */

@@ -140,6 +140,30 @@ const struct opt agent_opts[O_COUNT] = {
                                "Redis password: the first line of FILE; "
                                "or the password itself in the variable "
                                "RSM_REDIS_PASSWORD (never a flag)"},
+    [O_TLS_REDIS] = {"tls-redis", "RSM_TLS_REDIS", "on|off", "off",
+                     "TLS to every Redis (Redis's tls-port), the server "
+                     "verified against the CAs and the address given (its "
+                     "IP, or its name); the client port, HTTP and Raft stay "
+                     "plaintext"},
+    [O_TLS_CERT_FILE] = {"tls-cert-file", "RSM_TLS_CERT_FILE", "FILE", NULL,
+                         "client certificate (PEM) shown to Redis (needed "
+                         "when Redis has tls-auth-clients yes, its "
+                         "default)"},
+    [O_TLS_KEY_FILE] = {"tls-key-file", "RSM_TLS_KEY_FILE", "FILE", NULL,
+                        "private key (PEM) of --tls-cert-file"},
+    [O_TLS_CA_CERT_FILE] = {"tls-ca-cert-file", "RSM_TLS_CA_CERT_FILE", "FILE",
+                            NULL,
+                            "CA certificates (PEM) Redis's certificate is "
+                            "verified against (neither this nor "
+                            "--tls-ca-cert-dir: the system's)"},
+    [O_TLS_CA_CERT_DIR] = {"tls-ca-cert-dir", "RSM_TLS_CA_CERT_DIR", "DIR",
+                           NULL, "directory of CA certificates (c_rehash)"},
+    [O_TLS_PROTOCOLS] = {"tls-protocols", "RSM_TLS_PROTOCOLS", "PROTOCOLS",
+                         "TLSv1.2 TLSv1.3",
+                         "TLS versions allowed, like Redis's tls-protocols"},
+    [O_TLS_CIPHERSUITES] = {"tls-ciphersuites", "RSM_TLS_CIPHERSUITES",
+                            "SUITES", NULL,
+                            "TLS 1.3 cipher suites (OpenSSL's syntax)"},
     [O_ON_FAILOVER] = {"on-failover", "RSM_ON_FAILOVER", "SCRIPT", NULL,
                        "run by the leader when a failover completes, with "
                        "arguments GROUP EPOCH OLD NEW, its output discarded, "

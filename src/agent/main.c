@@ -149,6 +149,18 @@ int main(int argc, char **argv)
         rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s", uv_strerror(rv));
         return 1;
     }
+    if (a.set.tls_redis) {
+        char err[RSM_ERRMSG_SIZE], q[2 * RSM_ERRMSG_SIZE];
+        rv = rsm_tls_create(&a.set.tls, &a.tls, err, sizeof err);
+        if (rv != 0) {
+            rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
+                    rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
+                    rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
+            uv_loop_close(&a.loop);
+            return 1;
+        }
+        a.set.mon.redis_tls = a.tls;
+    }
     uv_signal_init(&a.loop, &a.sigterm);
     uv_signal_init(&a.loop, &a.sigint);
     a.sigterm.data = a.sigint.data = &a;
@@ -159,6 +171,7 @@ int main(int argc, char **argv)
     uv_run(&a.loop, UV_RUN_DEFAULT);
     agent_bench_free(&a);
     rsm_monitor_config_free(&a.set.mon); /* the monitor had its own copy */
+    rsm_tls_free(a.tls);                 /* every link is closed */
     rv = uv_loop_close(&a.loop);
     if (rv != 0) {
         uv_walk(&a.loop, agent_log_leftover, NULL);

@@ -238,6 +238,13 @@ static void agent__parse_monitor_settings(struct optval *v, struct settings *s)
                         "RSM_REDIS_PASSWORD)",
                         v[O_REDIS_USER].src);
     agent__parse_hook_settings(v, &mc->hook);
+    s->tls_redis = agent__parse_on_off(&v[O_TLS_REDIS]);
+    s->tls.cert_file = v[O_TLS_CERT_FILE].val;
+    s->tls.key_file = v[O_TLS_KEY_FILE].val;
+    s->tls.ca_file = v[O_TLS_CA_CERT_FILE].val;
+    s->tls.ca_dir = v[O_TLS_CA_CERT_DIR].val;
+    s->tls.protocols = v[O_TLS_PROTOCOLS].val;
+    s->tls.ciphersuites = v[O_TLS_CIPHERSUITES].val;
 }
 
 /* --id-from-hostname: "rsm-2" (or "rsm-2.rsm.ns.svc...") gives id 3. The

@@ -116,6 +116,7 @@ static int monitor__open_instance(struct group *g, unsigned j)
     rc.user = m->cfg.redis_user[0] ? m->cfg.redis_user : NULL;
     rc.password = m->cfg.redis_password[0] ? m->cfg.redis_password : NULL;
     rc.connect_timeout_ms = monitor_probe_timeout(m);
+    rc.tls = m->cfg.redis_tls;
     in->g = g;
     in->index = j;
     in->action_done_ms = -1;

@@ -62,6 +62,9 @@ struct instance {
     struct rsm_redis_action action; /* the latest action sent */
     int64_t action_done_ms;         /* when it completed, -1 never */
     struct fence_state fence;       /* leader only */
+    /* the link error of the latest failed probe, "" after an answer: a
+     * new one is logged (probe-error), a repeated one is not */
+    char probe_error[RSM_ERRMSG_SIZE];
 };
 
 /* A SENTINEL FAILOVER request waiting for its decision. */

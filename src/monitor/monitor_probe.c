@@ -7,6 +7,7 @@
 #include "rsm/log.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,12 +45,32 @@ static enum rsm_probe_outcome monitor__outcome_of(int status)
     }
 }
 
+/* A probe's link failed (not an error reply): say why, once per distinct
+ * reason, so that a link that cannot work (a TLS certificate refused, a
+ * plaintext link on a TLS port) is explained without a line per probe. */
+static void monitor__log_probe_error(struct instance *in,
+                                     const struct rsm_redis_result *res)
+{
+    char a[RSM_ADDR_STRLEN], q[RSM_ERRMSG_SIZE + 2], err[RSM_ERRMSG_SIZE];
+
+    if (res->status == RSM_EREPLY || res->status == RSM_ECANCELED)
+        return;
+    monitor_result_errmsg(res, err, sizeof err);
+    if (strcmp(err, in->probe_error) == 0)
+        return;
+    snprintf(in->probe_error, sizeof in->probe_error, "%s", err);
+    rsm_addr_format(&in->g->cfg.addrs[in->index], a, sizeof a);
+    rsm_log(RSM_LOG_WARN, "probe-error", "group=%s addr=%s error=%s",
+            in->g->cfg.name, a, rsm_log_quote(err, q, sizeof q));
+}
+
 /* Record the first failure of a probe; later replies do not undo it. */
 static void monitor__probe_fail(struct probe *p,
                                 const struct rsm_redis_result *res)
 {
     if (p->failed)
         return;
+    monitor__log_probe_error(p->in, res);
     p->failed = true;
     p->res.outcome = monitor__outcome_of(res->status);
     if (res->status == RSM_EREPLY && res->reply != NULL)
@@ -155,6 +176,8 @@ static void monitor__probe_done(struct probe *p)
             p->res.has_info = false;
         else
             p->res.outcome = RSM_PROBE_OK;
+        if (!p->failed)
+            in->probe_error[0] = '\0';
         int64_t restarted = g->health[in->index].restarted_at_ms;
 
         monitor__count_latency(&g->latency, &p->res, uv_hrtime() - p->sent_ns);

@@ -4,7 +4,8 @@
  * redis_io.c writes commands and reads replies, redis_connect.c resolves,
  * connects and authenticates (the link's struct: redis_int.h).
  *
- * States: IDLE -> RESOLVING -> CONNECTING -> (AUTH) -> READY. Commands wait
+ * States: IDLE -> RESOLVING -> CONNECTING -> (HANDSHAKE: TLS) -> (AUTH) ->
+ * READY. Commands wait
  * in `waiting` until the link is READY, are then written and move to `sent`,
  * whose head is the command the next reply belongs to. Any I/O failure or
  * deadline fails every command of both queues and drops the connection.
@@ -236,6 +237,7 @@ int rsm_redis_create(uv_loop_t *loop, const struct rsm_redis_config *cfg,
     rsm_addr_format(&r->addr, r->name, sizeof r->name);
     snprintf(r->ok_msg, sizeof r->ok_msg, "%s: ok", r->name);
     r->connect_timeout_ms = cfg->connect_timeout_ms;
+    r->tls = cfg->tls;
     if (uv_ip4_addr(r->addr.host, r->addr.port, &r->cache[0].in) == 0 ||
         uv_ip6_addr(r->addr.host, r->addr.port, &r->cache[0].in6) == 0) {
         r->numeric = true;

@@ -1,6 +1,7 @@
 /* redis_connect.c - getting a Redis link (redis.c) connected: the name
- * lookup, the TCP connect to each address in turn, and AUTH when
- * credentials are set.
+ * lookup, the TCP connect to each address in turn, the TLS handshake
+ * (redis_tls.c) when the link has a TLS context, and AUTH when credentials
+ * are set. The connect deadline covers all of them.
  *
  * Names: a host that is an IP literal is never resolved. A name is
  * resolved again on every connect, in the background (uv_getaddrinfo, on
@@ -19,6 +20,7 @@
  *     deadline while the lookup still runs: an unresolvable instance is
  *     reported unreachable within the connect timeout, never waited for. */
 #include "redis_int.h"
+#include "redis_tls.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -43,6 +45,7 @@ static void redis__conn_closed(uv_handle_t *h)
 
     if (c->reader != NULL)
         redisReaderFree(c->reader);
+    redis__tls_free(c);
     free(c);
     redis__unref(r);
 }
@@ -94,16 +97,26 @@ static void redis__on_connect(uv_connect_t *req, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     rv = uv_read_start((uv_stream_t *)&c->tcp, redis__on_alloc, redis__on_read);
-    if (rv == 0 && r->password != NULL) {
-        r->state = ST_AUTH;
-        rv = redis__send_auth(r);
-    }
-    if (rv != 0) {
+    if (rv == 0 && r->tls != NULL)
+        rv = redis__tls_start(r, c); /* redis__connected once done */
+    if (rv != 0)
         redis__fail_all(r, RSM_ECONNECT, "%s: %s", r->name, uv_strerror(rv));
+    else if (r->tls == NULL)
+        redis__connected(r);
+}
+
+void redis__connected(struct rsm_redis *r)
+{
+    int rv;
+
+    if (r->password == NULL) {
+        redis__ready(r);
         return;
     }
-    if (r->password == NULL)
-        redis__ready(r);
+    r->state = ST_AUTH;
+    rv = redis__send_auth(r);
+    if (rv != 0)
+        redis__fail_all(r, RSM_ECONNECT, "%s: %s", r->name, uv_strerror(rv));
 }
 
 /* Start one TCP connect to cand[next_cand]; 0 or a libuv error. */
@@ -292,6 +305,11 @@ void redis__on_link_timer(uv_timer_t *t)
         redis__fail_all(r, RSM_ERESOLVE,
                         "%s: cannot resolve host: no answer within %" PRIu64
                         " ms",
+                        r->name, r->connect_timeout_ms);
+    else if (r->state == ST_HANDSHAKE) /* connected, no TLS answer */
+        redis__fail_all(r, RSM_ETIMEOUT,
+                        "%s: connect timed out after %" PRIu64
+                        " ms in the TLS handshake (a plaintext port?)",
                         r->name, r->connect_timeout_ms);
     else
         redis__fail_all(r, RSM_ETIMEOUT,

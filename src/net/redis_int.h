@@ -1,7 +1,8 @@
 /* redis_int.h - what the files of the Redis link share (redis.c: the
  * public API, command queues, failing and deadlines; redis_io.c: writing
  * commands and reading replies; redis_connect.c: name lookup, connect and
- * AUTH). Private to src/net; see redis.c for the states and lifetime. */
+ * AUTH; redis_tls.c: TLS, redis_tls.h). Private to src/net; see redis.c for
+ * the states and lifetime. */
 #ifndef RSM_NET_REDIS_INT_H
 #define RSM_NET_REDIS_INT_H
 
@@ -22,6 +23,7 @@ enum redis_state {
     ST_IDLE = 0,
     ST_RESOLVING,
     ST_CONNECTING,
+    ST_HANDSHAKE, /* TLS only (redis_tls.c) */
     ST_AUTH,
     ST_READY,
 };
@@ -50,6 +52,8 @@ struct conn {
     uv_connect_t req;
     struct rsm_redis *r;
     redisReader *reader;
+    struct redis_tls *tls; /* TLS session, NULL: plaintext (redis_tls.c) */
+    bool got_bytes;        /* something was read on it */
     bool closing;
 };
 
@@ -82,6 +86,7 @@ struct rsm_redis {
     char *user;
     char *password;
     uint64_t connect_timeout_ms;
+    const struct rsm_tls *tls; /* NULL: plaintext; not owned */
 
     enum redis_state state;
     /* names: see the top of this file */
@@ -144,9 +149,22 @@ void redis__fail_soon(struct rsm_redis *r, int status, const char *fmt, ...)
  * libuv error. */
 int redis__write_queue(struct rsm_redis *r, struct queue *q);
 
-/* Write buf (taking ownership) on the current connection; 0 or a libuv
- * error, in which case buf is freed. */
+/* Write buf (taking ownership: freed, after a wipe if secret) on the
+ * current connection, through TLS if it has any; 0 or a libuv error. */
 int redis__write_buf(struct rsm_redis *r, char *buf, size_t len, bool secret);
+
+/* Like redis__write_buf, but the bytes go on the socket as they are (the
+ * TLS layer writes its records with it). */
+int redis__write_raw(struct rsm_redis *r, char *buf, size_t len, bool secret);
+
+/* Bytes of replies (plaintext) read on c: parse them and hand each reply
+ * to its command. The callbacks may drop c (then c != r->conn after). */
+void redis__feed(struct rsm_redis *r, struct conn *c, const char *buf,
+                 size_t len);
+
+/* The server ended the connection or a read failed: fail everything with
+ * why, then tell the drop callback. */
+void redis__lost(struct rsm_redis *r, const char *why);
 
 /* The link is usable: write everything that waited for it. From callbacks
  * only. */
@@ -160,6 +178,10 @@ void redis__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 /* Close c's handle (once); r loses c's reference when it is closed. */
 void redis__conn_close(struct conn *c);
+
+/* The connection is up (TCP, then TLS if any): AUTH if credentials are
+ * set, else ready. From callbacks only. */
+void redis__connected(struct rsm_redis *r);
 
 /* From rsm_redis_command: resolve the name again (in the background) and
  * connect. */

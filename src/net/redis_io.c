@@ -4,6 +4,7 @@
  * redisReader and handed, in order, to the command at the head of `sent`
  * (or, in state AUTH, to the AUTH sent on connect). */
 #include "redis_int.h"
+#include "redis_tls.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -29,11 +30,11 @@ static void redis__on_write(uv_write_t *req, int status)
                         uv_strerror(status));
 }
 
-/* Write buf (taking ownership) on the current connection; 0 or a libuv
+/* Write buf (taking ownership) on the socket as it is; 0 or a libuv
  * error, in which case buf is freed. What the socket takes at once is
  * written right here (uv_try_write: no request, no completion pass, no
  * epoll change), only the rest through a uv_write request. */
-int redis__write_buf(struct rsm_redis *r, char *buf, size_t len, bool secret)
+int redis__write_raw(struct rsm_redis *r, char *buf, size_t len, bool secret)
 {
     uv_stream_t *s = (uv_stream_t *)&r->conn->tcp;
     uv_buf_t b = uv_buf_init(buf, (unsigned)len);
@@ -71,6 +72,13 @@ out_free_buf:
         explicit_bzero(buf, len);
     redisFreeCommand(buf);
     return rv;
+}
+
+int redis__write_buf(struct rsm_redis *r, char *buf, size_t len, bool secret)
+{
+    if (r->conn->tls != NULL)
+        return redis__tls_write(r, buf, len, secret);
+    return redis__write_raw(r, buf, len, secret);
 }
 
 /* Move every command of q to `sent` and write them in one go (q is left
@@ -166,28 +174,21 @@ static void redis__dispatch(struct rsm_redis *r, const redisReply *reply)
     }
 }
 
-void redis__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+void redis__lost(struct rsm_redis *r, const char *why)
 {
-    struct conn *c = s->data;
-    struct rsm_redis *r = c->r;
+    r->refs++; /* the callbacks below may close the link */
+    redis__fail_all(r, RSM_ECONNECT, "%s: %s", r->name, why);
+    if (r->drop_cb != NULL && !r->closing)
+        r->drop_cb(r, r->drop_arg);
+    redis__unref(r);
+}
+
+void redis__feed(struct rsm_redis *r, struct conn *c, const char *buf,
+                 size_t len)
+{
     void *reply;
 
-    if (c != r->conn)
-        return;
-    if (nread < 0) {
-        r->refs++; /* the callbacks below may close the link */
-        if (nread == UV_EOF)
-            redis__fail_all(r, RSM_ECONNECT,
-                            "%s: connection closed by the server", r->name);
-        else
-            redis__fail_all(r, RSM_ECONNECT, "%s: read failed: %s", r->name,
-                            uv_strerror((int)nread));
-        if (r->drop_cb != NULL && !r->closing)
-            r->drop_cb(r, r->drop_arg);
-        redis__unref(r);
-        return;
-    }
-    if (redisReaderFeed(c->reader, buf->base, (size_t)nread) != REDIS_OK) {
+    if (redisReaderFeed(c->reader, buf, len) != REDIS_OK) {
         redis__fail_all(r, RSM_ENOMEM, "%s: reply buffer: out of memory",
                         r->name);
         return;
@@ -202,5 +203,37 @@ void redis__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
         redis__dispatch(r, reply);
         freeReplyObject(reply);
+    }
+}
+
+void redis__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    struct rsm_redis *r = c->r;
+    char why[RSM_ERRMSG_SIZE];
+
+    if (c != r->conn)
+        return;
+    if (nread < 0) {
+        /* a server that drops a link before its first answer may want the
+         * other protocol: say so */
+        snprintf(why, sizeof why, "%s%s%s",
+                 nread == UV_EOF ? "" : "read failed: ",
+                 nread == UV_EOF ? "connection closed by the server"
+                                 : uv_strerror((int)nread),
+                 r->state == ST_HANDSHAKE ? " during the TLS handshake (not "
+                                            "a TLS port? see --tls-redis)"
+                 : c->got_bytes || c->tls != NULL
+                     ? ""
+                     : " before any reply (a TLS port? see --tls-redis)");
+        redis__lost(r, why);
+        return;
+    }
+    if (nread > 0)
+        c->got_bytes = true;
+    if (c->tls != NULL) {
+        redis__tls_on_read(r, c, buf->base, (size_t)nread);
+    } else {
+        redis__feed(r, c, buf->base, (size_t)nread);
     }
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "rsm/redis.h"
+#include "rsm/tls.h"
 
 #define PASSWORD "t3st-secret-pw"
 
@@ -559,6 +560,70 @@ static void test_commands_sent_together_answered_in_order(void **state)
     link_close_and_finish(&loop, r);
 }
 
+/* A TLS link to a server that accepts and never answers the ClientHello:
+ * the handshake counts in the connect timeout, and fails like a connect
+ * that takes too long (not at the command's own, longer deadline). */
+static void test_tls_handshake_counts_in_connect_timeout(void **state)
+{
+    struct rsm_tls_config tc = {0};
+    struct rsm_redis_config cfg = {.connect_timeout_ms = 300};
+    struct rsm_tls *tls = NULL;
+    struct rsm_redis *r = NULL;
+    char msg[RSM_ERRMSG_SIZE], c = 0;
+    uv_loop_t loop;
+    struct got g = {0};
+    uint16_t port;
+    int lfd = raw_listen(&port), cfd;
+
+    assert_int_equal(rsm_tls_create(&tc, &tls, msg, sizeof msg), 0);
+    uv_loop_init(&loop);
+    assert_int_equal(rsm_addr_set(&cfg.addr, "127.0.0.1", port, NULL, 0), 0);
+    cfg.tls = tls;
+    assert_int_equal(rsm_redis_create(&loop, &cfg, &r), 0);
+    uint64_t t0 = now_ms();
+    send_cmd(r, 5000, &g, 1, PING);
+    cfd = loop_until_fd(&loop, lfd, true);
+    loop_until_fd(&loop, cfd, false);
+    assert_int_equal(recv(cfd, &c, 1, MSG_PEEK), 1);
+    assert_int_equal((unsigned char)c, 0x16); /* a TLS handshake record */
+    wait_for(&loop, &g, 1);
+    uint64_t took = now_ms() - t0;
+    assert_int_equal(g.status[0], RSM_ETIMEOUT);
+    assert_non_null(strstr(g.msg[0], "connect timed out after 300 ms in the "
+                                     "TLS handshake"));
+    assert_true(took >= 295 && took < 2000);
+    assert_false(rsm_redis_connected(r));
+    close(cfd);
+    close(lfd);
+    link_close_and_finish(&loop, r);
+    rsm_tls_free(tls);
+}
+
+/* A TLS link to a plaintext Redis: Redis waits for the end of a line that
+ * the ClientHello never sends; the connect times out, saying where. */
+static void test_tls_link_to_a_plaintext_server(void **state)
+{
+    struct rsm_tls_config tc = {0};
+    struct rsm_redis_config cfg = {.connect_timeout_ms = 300};
+    struct rsm_tls *tls = NULL;
+    struct rsm_redis *r = NULL;
+    char msg[RSM_ERRMSG_SIZE];
+    uv_loop_t loop;
+    struct got g = {0};
+
+    assert_int_equal(rsm_tls_create(&tc, &tls, msg, sizeof msg), 0);
+    uv_loop_init(&loop);
+    assert_int_equal(rsm_addr_set(&cfg.addr, "127.0.0.1", shared.port, NULL, 0),
+                     0);
+    cfg.tls = tls;
+    assert_int_equal(rsm_redis_create(&loop, &cfg, &r), 0);
+    run_cmd(&loop, r, 1500, &g, 1, PING);
+    assert_int_equal(g.status[0], RSM_ETIMEOUT);
+    assert_non_null(strstr(g.msg[0], "in the TLS handshake (a plaintext"));
+    link_close_and_finish(&loop, r);
+    rsm_tls_free(tls);
+}
+
 static void test_shorter_deadline_behind_a_longer_one(void **state)
 {
     uv_loop_t loop;
@@ -622,6 +687,8 @@ int main(void)
         cmocka_unit_test(test_commands_sent_together_answered_in_order),
         cmocka_unit_test(test_shorter_deadline_behind_a_longer_one),
         cmocka_unit_test(test_commands_bad_arguments),
+        cmocka_unit_test(test_tls_handshake_counts_in_connect_timeout),
+        cmocka_unit_test(test_tls_link_to_a_plaintext_server),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
