@@ -18,9 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include "ssl_dl.h"
 
 /* One connection's session. Owned by its struct conn; freed in the
  * connection's close callback (redis__tls_free). */

@@ -12,9 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+#include "ssl_dl.h"
 
 struct rsm_tls {
     SSL_CTX *ctx;
@@ -176,6 +174,10 @@ int rsm_tls_create(const struct rsm_tls_config *cfg, struct rsm_tls **out,
         msg[0] = '\0';
     if (t == NULL)
         return RSM_ENOMEM;
+    rv = rsm_ssl_load(msg, msg_size);
+    if (rv != 0)
+        goto err_free;
+    rv = RSM_ENOMEM;
     ERR_clear_error();
     t->ctx = SSL_CTX_new(TLS_client_method());
     if (t->ctx == NULL)
