@@ -168,6 +168,12 @@ void monitor_maybe_free(struct rsm_monitor *m)
 {
     if (!m->stopping || m->pending_close > 0)
         return;
+    /* A proposal still in flight calls back with its group (the node,
+     * stopping too, cancels it): free nothing before it has. */
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        if (m->groups[i]->proposing)
+            return;
+    }
     explicit_bzero(m->cfg.redis_password, sizeof m->cfg.redis_password);
     explicit_bzero(m->cfg.agent_password, sizeof m->cfg.agent_password);
     if (m->stop_cb != NULL)

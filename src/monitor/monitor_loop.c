@@ -66,7 +66,9 @@ static void monitor__proposed_cb(void *arg, int status, const char *errmsg)
     if (status != 0 && status != RSM_EREJECTED)
         rsm_log(RSM_LOG_WARN, "proposal-failed", "group=%s error=%s",
                 g->cfg.name, rsm_log_quote(errmsg ? errmsg : "", q, sizeof q));
-    if (!g->m->stopping)
+    if (g->m->stopping)
+        monitor_maybe_free(g->m); /* it may have waited for this one */
+    else
         monitor_mark_dirty(g);
 }
 
