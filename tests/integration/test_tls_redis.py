@@ -3,71 +3,50 @@
 Real processes only: Debian's redis-server with --port 0 and a TLS port
 (master and two replicas replicating over TLS, tls-auth-clients on by
 default), three rsm-agents with --tls-redis and a client certificate.
-Every certificate is made here, at run time, with the openssl CLI, in the
-test's temp dir: no key is ever committed.
+Every certificate is made at run time by certs.py (the openssl CLI), in
+the test's temp dir: no key is ever committed.
 
 Covered: the agents see the group over TLS; a SIGKILL of the master fails
 over (a replica promoted, the other re-pointed and linked over TLS, every
 agent names the new master) and the new master keeps its TLS settings; an
 agent whose CA does not trust the server, and a plaintext agent on the TLS
-port, reach no Redis, say why in their log and do not crash.
+port, reach no Redis, say why in their log and do not crash. After the
+failover, the config files the agents had Redis rewrite (CONFIG REWRITE
+after each REPLICAOF) keep every tls-* setting, and a replica restarted
+from its rewritten file replicates over TLS again. Bad files at start
+(missing, junk, a key that is not the certificate's, an expired
+certificate): exit 1, the file named.
 """
 
 import os
+import shlex
 import socket
 import ssl
-import subprocess
 import time
 import unittest
 
-from rsmtest import (HOST, Agents, Redis, Resp, TestCase, binary, free_port,
-                     wait_until)
+import certs
+from rsmtest import (HOST, Agents, Proc, Redis, Resp, TestCase, binary,
+                     free_port, wait_until)
 
 DOWN_AFTER_MS = 1000
 FAILOVER_WAIT_S = 15
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def make_ca(d, name):
-    """A self-signed CA in d: name.crt, name.key."""
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=%s" % name, "-keyout", name + ".key",
-            "-out", name + ".crt", cwd=d)
-
-
-def make_cert(d, ca, name, san=None):
-    """A certificate signed by ca: name.crt, name.key (SAN if given)."""
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=%s" % name,
-            "-keyout", name + ".key", "-out", name + ".csr", cwd=d)
-    ext = os.path.join(d, name + ".ext")
-    with open(ext, "w") as f:
-        if san:
-            f.write("subjectAltName=%s\n" % san)
-    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt",
-            "-CAkey", ca + ".key", "-CAcreateserial", "-days", "2",
-            "-extfile", ext, "-out", name + ".crt", cwd=d)
 
 
 class TlsRedis(Redis):
     """A redis-server with only a TLS port (self.port), replicating over
     TLS, clients authenticated by certificate (Redis's default)."""
 
-    def __init__(self, workdir, certs, **kw):
-        self.certs = certs
+    def __init__(self, workdir, pki, **kw):
         super().__init__(workdir, **kw)
-        c = lambda n: os.path.join(certs, n)  # noqa: E731
         # later lines win: "port 0" replaces the plaintext port
         self.extra += ["port 0", "tls-port %d" % self.port,
-                       "tls-cert-file %s" % c("server.crt"),
-                       "tls-key-file %s" % c("server.key"),
-                       "tls-ca-cert-file %s" % c("ca.crt"),
+                       "tls-cert-file %s" % pki["server"].crt,
+                       "tls-key-file %s" % pki["server"].key,
+                       "tls-ca-cert-file %s" % pki["ca"].crt,
                        "tls-replication yes"]
-        self._ctx = ssl.create_default_context(cafile=c("ca.crt"))
-        self._ctx.load_cert_chain(c("client.crt"), c("client.key"))
+        self._ctx = ssl.create_default_context(cafile=pki["ca"].crt)
+        self._ctx.load_cert_chain(pki["client"].crt, pki["client"].key)
 
     def call(self, *args, timeout=2.0):
         sock = socket.create_connection((HOST, self.port), timeout=timeout)
@@ -76,19 +55,29 @@ class TlsRedis(Redis):
             return c.call(*args)
 
 
+def read_conf(path):
+    """{directive: its words} of a redis.conf (quotes removed, later lines
+    win); {} while the file is being rewritten or unreadable."""
+    conf = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                words = shlex.split(line, comments=True)
+                if words:
+                    conf[words[0].lower()] = words
+    except (OSError, ValueError):
+        return {}
+    return conf
+
+
 class TestTlsRedis(TestCase):
 
     def setUp(self):
         super().setUp()
-        self.certs = os.path.join(self.workdir, "certs")
-        os.makedirs(self.certs)
-        make_ca(self.certs, "ca")
-        make_cert(self.certs, "ca", "server", san="IP:127.0.0.1")
-        make_cert(self.certs, "ca", "client")
-        make_ca(self.certs, "otherca")
+        self.pki = certs.make_set(os.path.join(self.workdir, "certs"))
 
     def tls_redis(self, **kw):
-        r = TlsRedis(self.workdir, self.certs, **kw)
+        r = TlsRedis(self.workdir, self.pki, **kw)
         self._procs.append(r)
         return r.start()
 
@@ -100,10 +89,11 @@ class TestTlsRedis(TestCase):
                        what="replica %d linked over TLS" % r.port)
         return m, rs
 
-    def tls_args(self, ca="ca.crt"):
-        c = lambda n: os.path.join(self.certs, n)  # noqa: E731
-        return ["--tls-redis", "on", "--tls-cert-file", c("client.crt"),
-                "--tls-key-file", c("client.key"), "--tls-ca-cert-file", c(ca)]
+    def tls_args(self, ca="ca"):
+        p = self.pki
+        return ["--tls-redis", "on", "--tls-cert-file", p["client"].crt,
+                "--tls-key-file", p["client"].key,
+                "--tls-ca-cert-file", p[ca].crt]
 
     def agents(self, members, args, n=3):
         ag = Agents(self, n, args=[
@@ -153,12 +143,43 @@ class TestTlsRedis(TestCase):
         self.assertEqual(new.call("CONFIG", "GET", "tls-replication"),
                          ["tls-replication", "yes"])
         self.assertEqual(new.call("CONFIG", "GET", "port"), ["port", "0"])
-        with open(os.path.join(new.dir, "redis.conf")) as f:
-            conf = f.read()
-        self.assertIn("tls-port %d" % new.port, conf)
-        self.assertIn("tls-replication yes", conf)
+        self.assert_rewritten_keeps_tls(new, None)
+        self.assert_rewritten_keeps_tls(other, new.port)
+        self.restart_from_rewritten(other, new)
         for a in ag:
             self.assertTrue(a.alive(), "agent %d died" % a.id)
+
+    def assert_rewritten_keeps_tls(self, r, master_port):
+        """r's config file, once the agents' CONFIG REWRITE (sent after
+        each REPLICAOF) has recorded the new role (replicaof master_port,
+        or none), still holds every TLS setting it was started with."""
+        def rewritten():
+            conf = read_conf(os.path.join(r.dir, "redis.conf"))
+            want = None if master_port is None else \
+                ["replicaof", HOST, str(master_port)]
+            return conf if conf.get("replicaof") == want else None
+        conf = wait_until(rewritten, timeout=10,
+                          what="redis %d: config rewritten" % r.port)
+        p = self.pki
+        for key, want in (("port", "0"), ("tls-port", str(r.port)),
+                          ("tls-cert-file", p["server"].crt),
+                          ("tls-key-file", p["server"].key),
+                          ("tls-ca-cert-file", p["ca"].crt),
+                          ("tls-replication", "yes")):
+            self.assertEqual(conf.get(key), [key, want],
+                             "redis %d: %s after CONFIG REWRITE" % (r.port,
+                                                                    key))
+
+    def restart_from_rewritten(self, r, master):
+        """Restart r (SIGKILL) from its rewritten config file as it is: it
+        must replicate from master again, over TLS (it has no other
+        port)."""
+        r.kill()
+        r.proc = Proc(["redis-server", os.path.join(r.dir, "redis.conf")],
+                      os.path.join(r.dir, "redis-restarted.log"))
+        wait_until(lambda: r.linked_to(master.port), timeout=15,
+                   what="redis %d restarted from its rewritten config, "
+                   "linked to %d over TLS" % (r.port, master.port))
 
     def wait_probe_error(self, a, needle):
         def pred():
@@ -189,7 +210,7 @@ class TestTlsRedis(TestCase):
     def test_untrusted_server_certificate(self):
         # a CA that did not sign the servers' certificate
         a = self.assert_one_agent_fails_quietly(
-            self.tls_args(ca="otherca.crt"), "certificate verify failed")
+            self.tls_args(ca="otherca"), "certificate verify failed")
         self.assertIn("TLS handshake failed", a.output())
 
     def test_plaintext_agent_on_the_tls_port(self):
@@ -202,10 +223,7 @@ class TestTlsFiles(TestCase):
     def setUp(self):
         super().setUp()
         self.certs = os.path.join(self.workdir, "certs")
-        os.makedirs(self.certs)
-        make_ca(self.certs, "ca")
-        make_cert(self.certs, "ca", "client")
-        make_cert(self.certs, "ca", "other")
+        self.pki = certs.make_set(self.certs)
 
     def start_fails(self, *args):
         c = lambda n: os.path.join(self.certs, n)  # noqa: E731
@@ -222,10 +240,15 @@ class TestTlsFiles(TestCase):
         err = self.start_fails("--tls-cert-file", "@client.crt",
                                "--tls-key-file", "@missing.key")
         self.assertIn("missing.key", err)
-        err = self.start_fails("--tls-cert-file", "@client.crt",
-                               "--tls-key-file", "@other.key")
+        # a certificate and a key that is not its key
+        err = self.start_fails("--tls-cert-file", "@mismatched.crt",
+                               "--tls-key-file", "@mismatched.key")
         self.assertIn("does not match", err)
-        self.assertIn("other.key", err)
+        self.assertIn("mismatched.key", err)
+        err = self.start_fails("--tls-cert-file", "@expired.crt",
+                               "--tls-key-file", "@expired.key")
+        self.assertIn("certificate expired", err)
+        self.assertIn("expired.crt", err)
         with open(os.path.join(self.certs, "junk.pem"), "w") as f:
             f.write("not a certificate\n")
         err = self.start_fails("--tls-ca-cert-file", "@junk.pem")
