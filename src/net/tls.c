@@ -1,5 +1,5 @@
-/* tls.c - the TLS client context of the links to Redis (rsm/tls.h): an
- * OpenSSL SSL_CTX, every file checked when it is built. */
+/* tls.c - a TLS context (rsm/tls.h): an OpenSSL SSL_CTX, client or
+ * server side, every file checked when it is built or reloaded. */
 #include "rsm/tls.h"
 
 #include "rsm/err.h"
@@ -14,8 +14,13 @@
 
 #include "ssl_dl.h"
 
+/* The strings of struct rsm_tls_config, in order. */
+#define TLS_NSTR 6
+
 struct rsm_tls {
     SSL_CTX *ctx;
+    struct rsm_tls_config cfg; /* strings point into str */
+    char *str[TLS_NSTR];       /* copies, for rsm_tls_reload() */
 };
 
 static bool tls__set(const char *s)
@@ -104,6 +109,10 @@ static int tls__identity(SSL_CTX *ctx, const struct rsm_tls_config *cfg,
                          "tls key file %s given without a "
                          "certificate file",
                          cfg->key_file);
+    if (!tls__set(cfg->cert_file) && cfg->side == RSM_TLS_SERVER)
+        return tls__fail(msg, size,
+                         "tls: a TLS port needs --tls-cert-file and "
+                         "--tls-key-file");
     if (!tls__set(cfg->cert_file))
         return 0;
     if (!tls__set(cfg->key_file))
@@ -136,15 +145,38 @@ static int tls__identity(SSL_CTX *ctx, const struct rsm_tls_config *cfg,
     return 0;
 }
 
-/* The CAs servers are verified against. */
+/* How the peer is verified: a client always verifies the server, a
+ * server its clients as auth_clients says. */
+static int tls__verify_mode(const struct rsm_tls_config *cfg)
+{
+    if (cfg->side == RSM_TLS_CLIENT)
+        return SSL_VERIFY_PEER;
+    switch (cfg->auth_clients) {
+    case RSM_TLS_AUTH_NO:
+        return SSL_VERIFY_NONE;
+    case RSM_TLS_AUTH_OPTIONAL:
+        return SSL_VERIFY_PEER;
+    case RSM_TLS_AUTH_YES:
+    default:
+        return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    }
+}
+
+/* The CAs peers are verified against. */
 static int tls__trust(SSL_CTX *ctx, const struct rsm_tls_config *cfg, char *msg,
                       size_t size)
 {
+    static const unsigned char sid_ctx[] = "rsm-agent";
     const char *file = tls__set(cfg->ca_file) ? cfg->ca_file : NULL;
     const char *dir = tls__set(cfg->ca_dir) ? cfg->ca_dir : NULL;
     int rv = 0;
 
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_verify(ctx, tls__verify_mode(cfg), NULL);
+    /* A server that verifies clients must name its sessions, or a
+     * resumed one fails (OpenSSL's rule). */
+    if (cfg->side == RSM_TLS_SERVER &&
+        SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1)
+        return tls__fail(msg, size, "tls: session id context");
     if (file == NULL && dir == NULL) {
         if (SSL_CTX_set_default_verify_paths(ctx) != 1)
             return tls__fail(msg, size, "tls: no default trust store");
@@ -164,53 +196,112 @@ static int tls__trust(SSL_CTX *ctx, const struct rsm_tls_config *cfg, char *msg,
     return 0;
 }
 
+/* A new SSL_CTX from cfg, every file checked; NULL with msg. */
+static SSL_CTX *tls__build(const struct rsm_tls_config *cfg, int *rv, char *msg,
+                           size_t msg_size)
+{
+    SSL_CTX *ctx;
+
+    ERR_clear_error();
+    ctx = SSL_CTX_new(cfg->side == RSM_TLS_SERVER ? TLS_server_method()
+                                                  : TLS_client_method());
+    if (ctx == NULL) {
+        *rv = RSM_ENOMEM;
+        return NULL;
+    }
+    *rv = tls__protocols(
+        ctx, tls__set(cfg->protocols) ? cfg->protocols : "TLSv1.2 TLSv1.3", msg,
+        msg_size);
+    if (*rv == 0 && tls__set(cfg->ciphersuites) &&
+        SSL_CTX_set_ciphersuites(ctx, cfg->ciphersuites) != 1)
+        *rv = tls__fail(msg, msg_size, "tls ciphersuites '%s'",
+                        cfg->ciphersuites);
+    if (*rv == 0)
+        *rv = tls__identity(ctx, cfg, msg, msg_size);
+    if (*rv == 0)
+        *rv = tls__trust(ctx, cfg, msg, msg_size);
+    if (*rv != 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Copy cfg's strings into t (t->cfg points at the copies). */
+static int tls__keep_config(struct rsm_tls *t, const struct rsm_tls_config *cfg)
+{
+    const char *in[TLS_NSTR] = {cfg->cert_file, cfg->key_file,
+                                cfg->ca_file,   cfg->ca_dir,
+                                cfg->protocols, cfg->ciphersuites};
+    const char **outp[TLS_NSTR] = {&t->cfg.cert_file, &t->cfg.key_file,
+                                   &t->cfg.ca_file,   &t->cfg.ca_dir,
+                                   &t->cfg.protocols, &t->cfg.ciphersuites};
+
+    t->cfg.side = cfg->side;
+    t->cfg.auth_clients = cfg->auth_clients;
+    for (int i = 0; i < TLS_NSTR; i++) {
+        if (!tls__set(in[i]))
+            continue;
+        t->str[i] = strdup(in[i]);
+        if (t->str[i] == NULL)
+            return RSM_ENOMEM;
+        *outp[i] = t->str[i];
+    }
+    return 0;
+}
+
 int rsm_tls_create(const struct rsm_tls_config *cfg, struct rsm_tls **out,
                    char *msg, size_t msg_size)
 {
     struct rsm_tls *t = calloc(1, sizeof *t);
-    int rv = RSM_ENOMEM;
+    int rv;
 
     if (msg_size > 0)
         msg[0] = '\0';
     if (t == NULL)
         return RSM_ENOMEM;
-    rv = rsm_ssl_load(msg, msg_size);
-    if (rv != 0)
-        goto err_free;
-    rv = RSM_ENOMEM;
-    ERR_clear_error();
-    t->ctx = SSL_CTX_new(TLS_client_method());
-    if (t->ctx == NULL)
-        goto err_free;
-    rv = tls__protocols(
-        t->ctx, tls__set(cfg->protocols) ? cfg->protocols : "TLSv1.2 TLSv1.3",
-        msg, msg_size);
-    if (rv == 0 && tls__set(cfg->ciphersuites) &&
-        SSL_CTX_set_ciphersuites(t->ctx, cfg->ciphersuites) != 1)
-        rv = tls__fail(msg, msg_size, "tls ciphersuites '%s'",
-                       cfg->ciphersuites);
+    rv = tls__keep_config(t, cfg);
     if (rv == 0)
-        rv = tls__identity(t->ctx, cfg, msg, msg_size);
+        rv = rsm_ssl_load(msg, msg_size);
     if (rv == 0)
-        rv = tls__trust(t->ctx, cfg, msg, msg_size);
-    if (rv != 0)
-        goto err_free_ctx;
+        t->ctx = tls__build(&t->cfg, &rv, msg, msg_size);
+    if (rv != 0) {
+        rsm_tls_free(t);
+        return rv;
+    }
     *out = t;
     return 0;
+}
 
-err_free_ctx:
-    SSL_CTX_free(t->ctx);
-err_free:
-    free(t);
-    return rv;
+int rsm_tls_reload(struct rsm_tls *t, char *msg, size_t msg_size)
+{
+    SSL_CTX *ctx;
+    int rv;
+
+    if (msg_size > 0)
+        msg[0] = '\0';
+    ctx = tls__build(&t->cfg, &rv, msg, msg_size);
+    if (ctx == NULL)
+        return rv;
+    SSL_CTX_free(t->ctx); /* live sessions keep their own reference */
+    t->ctx = ctx;
+    return 0;
+}
+
+enum rsm_tls_side rsm_tls_side(const struct rsm_tls *t)
+{
+    return t->cfg.side;
 }
 
 void rsm_tls_free(struct rsm_tls *t)
 {
-    if (t != NULL) {
+    if (t == NULL)
+        return;
+    if (t->ctx != NULL)
         SSL_CTX_free(t->ctx);
-        free(t);
-    }
+    for (int i = 0; i < TLS_NSTR; i++)
+        free(t->str[i]);
+    free(t);
 }
 
 void *rsm_tls_ctx(const struct rsm_tls *t)

@@ -1,7 +1,6 @@
-/* test_tls.c - unit tests for net/tls: the TLS client context of the links
- * to Redis, and its errors at start (each names the file). The
- * certificates are made at run time with the openssl CLI in a temp dir:
- * no key is committed. */
+/* test_tls.c - unit tests for net/tls: the TLS contexts, and their errors
+ * at start (each names the file). The certificates are made at run time
+ * (tests/support/test_pki.h): no key is committed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,55 +13,20 @@
 
 #include "rsm/err.h"
 #include "rsm/tls.h"
+#include "test_pki.h"
 
-static char dir[64];
-
-/* dir/name */
-static const char *path(const char *name)
-{
-    static char buf[4][128];
-    static unsigned next;
-    char *p = buf[next++ % 4];
-
-    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
-    return p;
-}
-
-static void run(const char *cmd)
-{
-    char buf[1024];
-
-    snprintf(buf, sizeof buf, "cd %s && %s >/dev/null 2>&1", dir, cmd);
-    assert_int_equal(system(buf), 0);
-}
-
-/* name.crt/name.key signed by the CA, valid for `days` (negative: expired
- * since) */
-static void make_cert(const char *name, int days)
-{
-    char cmd[512];
-
-    snprintf(cmd, sizeof cmd,
-             "openssl req -newkey rsa:2048 -nodes -subj /CN=%s -keyout "
-             "%s.key -out %s.csr && openssl x509 -req -in %s.csr -CA ca.crt "
-             "-CAkey ca.key -CAcreateserial -days %d -out %s.crt",
-             name, name, name, name, days, name);
-    run(cmd);
-}
+#define path test_pki_path
 
 static int setup(void **state)
 {
     FILE *f;
 
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/rsm-test-tls-XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (test_pki_setup() != 0)
         return -1;
-    run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ca "
-        "-keyout ca.key -out ca.crt");
-    make_cert("client", 2);
-    make_cert("other", 2);
-    make_cert("old", -1);
+    test_pki_cert("client", "ca", 2, NULL);
+    test_pki_cert("other", "ca", 2, NULL);
+    test_pki_cert("old", "ca", -1, NULL);
     f = fopen(path("junk.pem"), "w");
     if (f == NULL)
         return -1;
@@ -73,11 +37,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
-
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_pki_teardown();
 }
 
 /* rsm_tls_create(cfg) fails with RSM_EINVAL and a message holding want */
@@ -173,6 +134,45 @@ static void test_cert_and_key_go_together(void **state)
     assert_fails(&key, "without a certificate file");
 }
 
+static void test_a_server_needs_a_certificate(void **state)
+{
+    struct rsm_tls_config cfg = {.side = RSM_TLS_SERVER,
+                                 .ca_file = path("ca.crt")};
+
+    (void)state;
+    assert_fails(&cfg, "needs --tls-cert-file");
+}
+
+static void test_reload_keeps_the_old_context_on_error(void **state)
+{
+    struct rsm_tls_config cfg = {.side = RSM_TLS_SERVER,
+                                 .cert_file = path("live.crt"),
+                                 .key_file = path("live.key"),
+                                 .ca_file = path("ca.crt")};
+    struct rsm_tls *t = NULL;
+    char msg[RSM_ERRMSG_SIZE];
+    void *before, *after;
+
+    (void)state;
+    test_pki_run("cp client.crt live.crt && cp client.key live.key");
+    assert_int_equal(rsm_tls_create(&cfg, &t, msg, sizeof msg), 0);
+    before = rsm_tls_ctx(t);
+    test_pki_run("cp junk.pem live.crt");
+    assert_int_equal(rsm_tls_reload(t, msg, sizeof msg), RSM_EINVAL);
+    assert_non_null(strstr(msg, "live.crt: not a PEM certificate"));
+    assert_ptr_equal(rsm_tls_ctx(t), before);
+    test_pki_run("cp old.crt live.crt && cp old.key live.key");
+    assert_int_equal(rsm_tls_reload(t, msg, sizeof msg), RSM_EINVAL);
+    assert_non_null(strstr(msg, "live.crt: certificate expired"));
+    assert_ptr_equal(rsm_tls_ctx(t), before);
+    test_pki_run("cp other.crt live.crt && cp other.key live.key");
+    assert_int_equal(rsm_tls_reload(t, msg, sizeof msg), 0);
+    after = rsm_tls_ctx(t);
+    assert_ptr_not_equal(after, NULL);
+    assert_int_equal(rsm_tls_side(t), RSM_TLS_SERVER);
+    rsm_tls_free(t);
+}
+
 static void test_bad_protocols_and_suites(void **state)
 {
     struct rsm_tls_config proto = {.protocols = "TLSv1.2 SSLv3"};
@@ -196,6 +196,8 @@ int main(void)
         cmocka_unit_test(test_expired_cert_is_refused),
         cmocka_unit_test(test_cert_and_key_go_together),
         cmocka_unit_test(test_bad_protocols_and_suites),
+        cmocka_unit_test(test_a_server_needs_a_certificate),
+        cmocka_unit_test(test_reload_keeps_the_old_context_on_error),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
