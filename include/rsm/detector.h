@@ -7,16 +7,27 @@
  *
  *   UNKNOWN    nothing fed yet, and down_after_ms has not passed since the
  *              record was created;
- *   UP         the latest probe got a valid reply;
- *   SUSPECT    the latest probe failed, but a valid reply came less than
+ *   UP         the latest probe got a valid reply, and none is late;
+ *   SUSPECT    late (the latest probe failed, or one has been waiting for
+ *              its reply for late_ms), but a valid reply came less than
  *              down_after_ms ago;
- *   DOWN       no valid reply for down_after_ms (counted from the record's
- *              creation if there never was one);
+ *   DOWN       late, and no valid reply for down_after_ms (counted from the
+ *              record's creation if there never was one: then DOWN
+ *              whether or not anything is late);
  *   LOADING    alive but loading its data set (a LOADING error reply, or
  *              INFO says loading:1): never down, never promotable;
  *   RESTARTED  alive, and its run_id changed since the previous INFO (shown
  *              for down_after_ms after the restart, and for as long as the
  *              restart is "empty", see below).
+ *
+ * Liveness is the time since the latest valid reply of any probe, counted
+ * only while the instance owes one (a probe failed, or one is late): an
+ * instance probed seldom (once a second, while down_after is one second)
+ * is not DOWN merely because nobody asked, and a hang is DOWN at its last
+ * reply + down_after whatever the probe period, as long as some probe is
+ * on its way by then (the shell says when one is sent:
+ * rsm_detector_probe_pending). So a probe period below down_after -
+ * late_ms detects a hang within down_after of it.
  *
  * A valid reply is a parsed INFO, a PONG, or one of the error replies that
  * prove the server is alive and answering (LOADING, BUSY, MASTERDOWN). Any
@@ -133,10 +144,13 @@ struct rsm_detector_config {
     int64_t crash_confirm_ms; /* the crash path (see the top of this file)
                                  needs every connect refused for this long;
                                  0 = no crash path, down_after only */
+    int64_t late_ms;          /* a probe unanswered this long makes the
+                                 instance late (SUSPECT, then DOWN) as a
+                                 failed one does; 0: at once */
 };
 
 /* Defaults: down_after 5000 ms, quorum 1, view_max_age = down_after,
- * crash_confirm 200 ms. */
+ * crash_confirm 200 ms, late 100 ms. */
 void rsm_detector_config_init(struct rsm_detector_config *cfg);
 
 /* What one agent knows of one instance: the results fed so far, reduced.
@@ -155,6 +169,8 @@ struct rsm_health {
                                         (CONNECT_REFUSED), -1 unless the latest
                                         result is one */
     unsigned refusals;               /* connects refused in a row */
+    int64_t pending_since_ms;        /* sent time of the oldest probe that
+                                        awaits its result, -1 none */
 
     bool has_info; /* info holds the latest parsed INFO */
     struct rsm_info info;
@@ -194,6 +210,16 @@ void rsm_detector_init(struct rsm_health *h, const struct rsm_addr *addr,
  * unchanged), as is an outcome or alive value out of range. Returns 0 when
  * the result was taken into account. */
 int rsm_detector_feed(struct rsm_health *h, const struct rsm_probe_result *r);
+
+/* A probe of the instance was sent at sent_ms and awaits its result (the
+ * next rsm_detector_feed ends the wait); the oldest such time is kept.
+ * sent_ms < 0: nothing awaits any more (the probe was canceled). */
+void rsm_detector_probe_pending(struct rsm_health *h, int64_t sent_ms);
+
+/* Does the instance owe a reply at now_ms: its latest probe failed, or one
+ * has waited for its result for cfg->late_ms? */
+bool rsm_detector_late(const struct rsm_health *h,
+                       const struct rsm_detector_config *cfg, int64_t now_ms);
 
 /* State of the instance at now_ms (see the top of this file). */
 enum rsm_health_state rsm_detector_state(const struct rsm_health *h,

@@ -144,10 +144,11 @@ const char *rsm_monitor_view_state_str(const struct rsm_agent_view *v);
 
 /* This agent's view of each group's committed master, for the leader:
  * fills up to max views (one per group that has a committed master) and
- * returns how many. */
-size_t rsm_monitor_views(const struct rsm_monitor *m,
-                         struct rsm_agent_view *views, const char **groups,
-                         size_t max);
+ * returns how many. Being asked is a sign that the leader suspects a
+ * master: a follower also probes each committed master now (at most once
+ * per probe interval), so that its next answer is fresh. */
+size_t rsm_monitor_views(struct rsm_monitor *m, struct rsm_agent_view *views,
+                         const char **groups, size_t max);
 
 /* What the leader knows of another agent it asks for views. */
 struct rsm_monitor_peer_status {

@@ -34,8 +34,10 @@ enum rsm_alive_error rsm_detector_alive_error(const char *reply_text)
 }
 
 /* Two INFO probes at most this far apart are taken as watching the
- * instance continuously (probes run every 100 ms by default). */
-#define WATCH_GAP_MS 1000
+ * instance continuously. An idle instance is read about once a second
+ * (the slowest probe period of the monitor), a busy one ten times as
+ * often: the gap leaves room for a late reply and a loaded loop. */
+#define WATCH_GAP_MS 2500
 
 /* Slack for the time a reply spends on its way (see
  * detector__link_was_up()). */
@@ -60,6 +62,7 @@ void rsm_detector_config_init(struct rsm_detector_config *cfg)
     cfg->quorum = 1;
     cfg->view_max_age_ms = 0;
     cfg->crash_confirm_ms = 200;
+    cfg->late_ms = 100;
 }
 
 void rsm_detector_init(struct rsm_health *h, const struct rsm_addr *addr,
@@ -71,6 +74,7 @@ void rsm_detector_init(struct rsm_health *h, const struct rsm_addr *addr,
     h->last_probe_ms = -1;
     h->last_valid_ms = -1;
     h->refused_since_ms = -1;
+    h->pending_since_ms = -1;
     h->info_ms = -1;
     h->role_since_ms = -1;
     h->restarted_at_ms = -1;
@@ -191,6 +195,7 @@ int rsm_detector_feed(struct rsm_health *h, const struct rsm_probe_result *r)
     }
     assert(h->refusals == 0 || h->refused_since_ms >= 0);
     h->last_probe_ms = r->time_ms;
+    h->pending_since_ms = -1;
     h->last_outcome = r->outcome;
     h->last_alive =
         r->outcome == RSM_PROBE_ERROR_REPLY ? r->alive : RSM_ALIVE_NONE;
@@ -212,15 +217,31 @@ int64_t rsm_detector_no_reply_ms(const struct rsm_health *h, int64_t now_ms)
     return now_ms > from ? now_ms - from : 0;
 }
 
+void rsm_detector_probe_pending(struct rsm_health *h, int64_t sent_ms)
+{
+    if (sent_ms < 0 || h->pending_since_ms < 0)
+        h->pending_since_ms = sent_ms < 0 ? -1 : sent_ms;
+}
+
+bool rsm_detector_late(const struct rsm_health *h,
+                       const struct rsm_detector_config *cfg, int64_t now_ms)
+{
+    return h->failures > 0 || (h->pending_since_ms >= 0 &&
+                               now_ms - h->pending_since_ms >= cfg->late_ms);
+}
+
 enum rsm_health_state rsm_detector_state(const struct rsm_health *h,
                                          const struct rsm_detector_config *cfg,
                                          int64_t now_ms)
 {
-    if (rsm_detector_no_reply_ms(h, now_ms) >= cfg->down_after_ms)
+    bool late = rsm_detector_late(h, cfg, now_ms);
+
+    if (rsm_detector_no_reply_ms(h, now_ms) >= cfg->down_after_ms &&
+        (late || h->last_valid_ms < 0))
         return RSM_HEALTH_DOWN;
     if (h->last_probe_ms < 0)
-        return RSM_HEALTH_UNKNOWN;
-    if (h->failures > 0)
+        return late ? RSM_HEALTH_SUSPECT : RSM_HEALTH_UNKNOWN;
+    if (late)
         return RSM_HEALTH_SUSPECT;
     if (h->last_alive == RSM_ALIVE_LOADING || (h->has_info && h->info.loading))
         return RSM_HEALTH_LOADING;

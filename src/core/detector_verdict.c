@@ -319,8 +319,10 @@ static bool detector__verdict_on_crash(const struct rsm_verdict_input *in,
     return true;
 }
 
-/* Step 3: the leader still gets valid replies. Returns true if it decided
- * the verdict. */
+/* Step 3: the leader still gets valid replies, or owes none yet (nothing
+ * failed, nothing late: a master probed every down_after/2 is up to that
+ * long without a reply and still fine). Returns true if it decided the
+ * verdict. */
 static bool detector__verdict_when_answering(const struct rsm_verdict_input *in,
                                              const struct rsm_health *m,
                                              struct rsm_master_verdict *out)
@@ -329,11 +331,21 @@ static bool detector__verdict_when_answering(const struct rsm_verdict_input *in,
     int64_t role_age;
     char buf[RSM_ADDR_STRLEN];
 
-    if (out->no_reply_ms >= d)
+    bool late = rsm_detector_late(m, in->cfg, in->now_ms);
+
+    if (out->no_reply_ms >= d && (late || m->last_valid_ms < 0))
         return false;
     if (m->failures > 0) {
         detector__verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
                           "no reply for %lld ms (down after %lld ms)",
+                          (long long)out->no_reply_ms, (long long)d);
+        return true;
+    }
+    if (late) {
+        detector__verdict(out, RSM_MASTER_UNREACHABLE_FROM_AGENT,
+                          "probe unanswered for %lld ms, no reply for %lld "
+                          "ms (down after %lld ms)",
+                          (long long)(in->now_ms - m->pending_since_ms),
                           (long long)out->no_reply_ms, (long long)d);
         return true;
     }

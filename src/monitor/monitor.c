@@ -48,6 +48,8 @@ struct rsm_detector_config monitor_group_detector(const struct group *g)
 
     if (cg != NULL)
         rsm_groupconf_apply(&cg->settings, &dc, NULL);
+    /* a reply later than one probe interval makes the instance suspect */
+    dc.late_ms = (int64_t)g->m->cfg.probe_interval_ms;
     return dc;
 }
 

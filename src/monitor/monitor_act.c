@@ -300,6 +300,7 @@ void monitor_send_action(struct group *g, const struct rsm_redis_action *act,
     }
     if (act->cmd == RSM_CMD_REPLICAOF_NO_ONE)
         monitor_fence_before_promotion(in); /* sent first, on the same link */
+    g->busy_until_ms = monitor_mono_ms(m) + BUSY_HOLD_MS; /* see what it does */
     ctx->in = in;
     ctx->action = *act;
     ctx->epoch = epoch;

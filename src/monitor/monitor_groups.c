@@ -121,6 +121,7 @@ static int monitor__open_instance(struct group *g, unsigned j)
     in->index = j;
     in->action_done_ms = -1;
     in->fed_probe_sent_ms = -1;
+    in->probe_sent_ms = -1;
     in->full_probe_ms = -1;
     rsm_detector_init(&g->health[j], &g->cfg.addrs[j], monitor_mono_ms(m));
     if (rsm_redis_create(m->loop, &rc, &in->link) != 0)
@@ -185,6 +186,8 @@ int monitor_group_open(struct rsm_monitor *m,
     g->m = m;
     g->cfg = *gc;
     g->added = added;
+    g->check_ms = -1;
+    g->busy_until_ms = -1;
     for (unsigned j = 0; j < gc->n_addrs; j++) {
         if (monitor__open_instance(g, j) != 0) {
             monitor_group_close_links(g); /* those opened before j */

@@ -54,7 +54,7 @@ struct instance {
     bool probing;                   /* a probe is in flight */
     bool reprobe;                   /* probe again when it ends */
     bool fast;                      /* probe again at the fast timer */
-    int64_t probe_sent_ms;          /* of the probe in flight */
+    int64_t probe_sent_ms;          /* of the latest probe sent, -1 */
     int64_t fed_probe_sent_ms;      /* of the latest result fed */
     int64_t full_probe_ms;          /* the latest probe that read INFO
                                        server and persistence too, -1 */
@@ -78,6 +78,8 @@ struct manual_request {
     bool checking;               /* SWITCHOVER: waiting for the check of
                                     FAILOVER on the master */
     bool force;                  /* MANUAL: forced (planner input force) */
+    int64_t asked_ms;            /* when it came: it is planned on readings
+                                    taken after that (loop time) */
 };
 
 /* What a "FAILOVER <bad-argument>" (or a FAILOVER TO) told us of the
@@ -107,16 +109,21 @@ struct group {
                                                     acting leader's own, dropped
                                                     when acting starts or stops */
     struct failover_cmd_info failover_cmd;       /* last learnt */
-    unsigned check_seq; /* of the latest FAILOVER check */
-    unsigned pos;       /* its index in m->groups and m->cfg.groups */
-    bool added;         /* added at run time (SENTINEL MONITOR): its
-                           instances are the committed members, the
-                           committed master and the replicas the acting
-                           leader finds in the master's INFO */
-    bool dropping;      /* dropped (SENTINEL REMOVE): out of m->groups,
-                           freed once closing is 0 and no proposal of
-                           it is in flight */
-    unsigned closing;   /* its links still closing */
+    unsigned check_seq;    /* of the latest FAILOVER check */
+    unsigned pos;          /* its index in m->groups and m->cfg.groups */
+    bool added;            /* added at run time (SENTINEL MONITOR): its
+                              instances are the committed members, the
+                              committed master and the replicas the acting
+                              leader finds in the master's INFO */
+    bool dropping;         /* dropped (SENTINEL REMOVE): out of m->groups,
+                              freed once closing is 0 and no proposal of
+                              it is in flight */
+    unsigned closing;      /* its links still closing */
+    int64_t check_ms;      /* evaluate at this loop time even if nothing is
+                              heard (a probe turning late, a silence reaching
+                              down_after), -1 none; see monitor_check_at */
+    int64_t busy_until_ms; /* every instance probed each probe interval
+                              until then (a change seen, an action sent) */
 };
 
 /* Another agent the leader asks for its views. */
@@ -144,7 +151,7 @@ struct rsm_monitor {
     unsigned slice;    /* the turn of the next tick */
     uv_timer_t kick;   /* 0 ms: evaluate dirty groups */
     bool kick_armed;
-    uv_timer_t deadline; /* a master's down_after runs out */
+    uv_timer_t deadline; /* the earliest of the groups' check_ms */
     uv_timer_t fast;     /* re-probe a failing master soon */
     bool fast_armed;
     uint64_t fast_due_ms;  /* loop time the fast timer fires, if armed */
@@ -218,13 +225,37 @@ void monitor_link_closed(struct rsm_redis *r, void *arg);
  * monitor_probe.c
  * ---------------------------------------------------------------------- */
 
-/* Probe in now (INFO x3 if acting, else PING); if a probe is in flight,
- * once more when it ends. */
+/* Probe in now (INFO replication, with server and persistence when they
+ * may have changed, if acting; else PING); if a probe is in flight, once
+ * more when it ends. */
 void monitor_probe(struct instance *in);
 
-/* Probe g's instances: all of them on the acting leader, only the
+/* Probe those of g's instances whose period has run out (see
+ * monitor__probe_period): all of them on the acting leader, only the
  * committed master on a follower. */
 void monitor_probe_group(struct group *g);
+
+/* How long a group stays busy (monitor_group_busy) after a change seen
+ * or an action sent. */
+#define BUSY_HOLD_MS 3000
+
+/* Something changed in g (a role or link seen changing, the master
+ * suspected, an action sent, a request): read every instance now, and
+ * each probe interval for a while (busy_until_ms). */
+void monitor_group_stir(struct group *g);
+
+/* Is g busy: probed and evaluated each probe interval rather than at
+ * the idle rates (its master not OK, a failover or request in flight, a
+ * change seen lately)? */
+bool monitor_group_busy(const struct group *g, int64_t now);
+
+/* in is g's committed master. */
+bool monitor_is_committed_master(const struct instance *in);
+
+/* A follower was asked for its views (RSM VIEWS): the leader suspects a
+ * master, so look at each group's master now rather than at the next
+ * turn (at most once per probe interval). */
+void monitor_probe_masters_asked(struct rsm_monitor *m);
 
 /* Re-probe the instances marked fast in delay_ms, or sooner if the fast
  * timer is already due sooner. */
@@ -336,6 +367,11 @@ void monitor_manual_done(struct group *g, int status, const char *errmsg);
 
 /* Evaluate g soon, outside of the current callback. */
 void monitor_mark_dirty(struct group *g);
+
+/* Evaluate g at loop time `at` (or now if past) even if nothing is heard
+ * meanwhile: when its master's probe turns late, or a silence reaches
+ * down_after. The earliest time asked is kept. */
+void monitor_check_at(struct group *g, int64_t at);
 
 /* How many turns the groups are probed in (see monitor_loop.c). */
 unsigned monitor_slice_count(const struct rsm_monitor_config *cfg);

@@ -1,5 +1,6 @@
 /* monitor_loop.c - the leader loop: observations -> verdict -> plan ->
- * act for each dirty group (kick), the down_after deadline, manual
+ * act for each dirty group (kick), the groups' checks (a probe turning
+ * late, a silence reaching down_after), manual
  * requests answered, and the probe turns (ticks, slices).
  *
  * Time: the detector runs on the loop's monotonic clock (uv_now); the
@@ -72,32 +73,80 @@ static void monitor__proposed_cb(void *arg, int status, const char *errmsg)
         monitor_mark_dirty(g);
 }
 
+/* The earliest check_ms of the groups has come: evaluate those due, and
+ * wait for the next one. */
 static void monitor__deadline_cb(uv_timer_t *t)
 {
     struct rsm_monitor *m = t->data;
+    int64_t now = monitor_mono_ms(m), next = -1;
 
     m->deadline_ms = -1;
-    for (unsigned i = 0; i < m->cfg.n_groups; i++)
-        monitor_mark_dirty(m->groups[i]);
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        struct group *g = m->groups[i];
+
+        if (g->check_ms < 0)
+            continue;
+        if (g->check_ms <= now) {
+            g->check_ms = -1;
+            monitor_mark_dirty(g);
+        } else if (next < 0 || g->check_ms < next) {
+            next = g->check_ms;
+        }
+    }
+    if (next >= 0) {
+        m->deadline_ms = next;
+        uv_timer_start(&m->deadline, monitor__deadline_cb,
+                       (uint64_t)(next - now), 0);
+    }
 }
 
-/* A master that stopped answering is DOWN exactly down_after_ms after its
- * last valid reply: evaluate right then rather than at the next tick. */
-static void monitor__arm_deadline(struct group *g)
+void monitor_check_at(struct group *g, int64_t at)
 {
     struct rsm_monitor *m = g->m;
-    const struct rsm_master_verdict *v = &g->verdict;
-    int64_t now = monitor_mono_ms(m), at;
-    int64_t down_after = monitor_group_detector(g).down_after_ms;
+    int64_t now = monitor_mono_ms(m);
 
-    if (v->status != RSM_MASTER_UNREACHABLE_FROM_AGENT || v->no_reply_ms < 0 ||
-        v->no_reply_ms >= down_after)
+    if (m->stopping)
         return;
-    at = now + (down_after - v->no_reply_ms);
-    if (m->deadline_ms >= 0 && m->deadline_ms <= at && m->deadline_ms > now)
+    if (at < now)
+        at = now;
+    if (g->check_ms < 0 || at < g->check_ms)
+        g->check_ms = at;
+    if (m->deadline_ms >= 0 && m->deadline_ms <= at)
         return;
     m->deadline_ms = at;
     uv_timer_start(&m->deadline, monitor__deadline_cb, (uint64_t)(at - now), 0);
+}
+
+/* When can g's verdict change with nothing heard: the master's pending
+ * probe turning late, its silence reaching down_after (it is DOWN exactly
+ * down_after_ms after its last valid reply: evaluate right then rather
+ * than at the next turn), and likewise the silence an agent reported in
+ * a view that votes once it reaches down_after (detector.h). */
+static void monitor__arm_checks(struct group *g, const struct rsm_group *cg,
+                                const struct rsm_detector_config *dc,
+                                int64_t now)
+{
+    const struct rsm_master_verdict *v = &g->verdict;
+    const struct instance *in = monitor_find_instance(g, &cg->master);
+    int64_t d = dc->down_after_ms;
+
+    if (in != NULL && g->health[in->index].pending_since_ms >= 0 &&
+        !rsm_detector_late(&g->health[in->index], dc, now))
+        monitor_check_at(g,
+                         g->health[in->index].pending_since_ms + dc->late_ms);
+    if (v->status != RSM_MASTER_UNREACHABLE_FROM_AGENT || v->no_reply_ms < 0)
+        return;
+    if (v->no_reply_ms < d)
+        monitor_check_at(g, now + (d - v->no_reply_ms));
+    for (unsigned i = 0; i < g->n_views; i++) {
+        const struct rsm_agent_view *w = &g->views[i];
+        int64_t at = g->views_ms[i] + (d - w->no_reply_ms);
+
+        if (rsm_addr_equal(&w->master, &cg->master) &&
+            (w->state == RSM_HEALTH_SUSPECT || w->state == RSM_HEALTH_DOWN) &&
+            at > now)
+            monitor_check_at(g, at);
+    }
 }
 
 static void monitor__compute_verdict(struct group *g,
@@ -128,10 +177,19 @@ static void monitor__compute_verdict(struct group *g,
     vin.now_ms = now;
     bool was_crashed =
         g->verdict.crashed && rsm_addr_equal(&g->verdict_master, &cg->master);
+    bool was_ok = g->verdict.status == RSM_MASTER_OK;
     char q[RSM_VERDICT_REASON_MAX + 8], a[RSM_ADDR_STRLEN];
 
     rsm_detector_master_verdict(&vin, &g->verdict);
     g->verdict_master = cg->master;
+    /* The master is suspected: the other agents look at it now (asking
+     * for their views makes them probe it), and the replicas are read now
+     * and then each probe interval, so that a decision ranks them on
+     * fresh offsets. */
+    if (was_ok && g->verdict.status != RSM_MASTER_OK) {
+        monitor_ask_peers(g->m);
+        monitor_group_stir(g);
+    }
     if (g->verdict.crashed && !was_crashed)
         rsm_log(RSM_LOG_WARN, "master-crashed",
                 "group=%s master=%s refused_ms=%lld votes=%u quorum=%u "
@@ -140,7 +198,7 @@ static void monitor__compute_verdict(struct group *g,
                 (long long)g->verdict.down_ms, g->verdict.votes,
                 g->verdict.quorum,
                 rsm_log_quote(g->verdict.reason, q, sizeof q));
-    monitor__arm_deadline(g);
+    monitor__arm_checks(g, cg, &dc, now);
 }
 
 /* Two reasons that differ only in their numbers ("no reply for 201 ms")
@@ -190,6 +248,18 @@ static bool monitor__manual_planned(struct group *g, const struct rsm_group *cg,
     return false;
 }
 
+/* Is a probe of g sent at or after since still on its way? A manual
+ * request is planned on the readings taken after it came (idle
+ * instances are read only about once a second). */
+static bool monitor__reading_since(const struct group *g, int64_t since)
+{
+    for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
+        if (g->inst[i].probing && g->inst[i].probe_sent_ms >= since)
+            return true;
+    }
+    return false;
+}
+
 static void monitor__evaluate(struct group *g)
 {
     struct rsm_monitor *m = g->m;
@@ -227,7 +297,7 @@ static void monitor__evaluate(struct group *g)
     }
     pin.pause = &g->pause;
     if (g->manual.cb != NULL && !g->manual.proposed && !g->proposing &&
-        !g->manual.checking) {
+        !g->manual.checking && !monitor__reading_since(g, g->manual.asked_ms)) {
         if (g->manual.kind == RSM_FAILOVER_SWITCHOVER) {
             pin.switchover = true;
             pin.switchover_to = g->manual.to;
@@ -356,8 +426,14 @@ static bool monitor__views_needed(const struct rsm_monitor *m)
 /* Probe every group now (a new leader looks at once). */
 void monitor_probe_all(struct rsm_monitor *m)
 {
-    for (unsigned i = 0; i < m->cfg.n_groups; i++)
-        monitor_probe_group(m->groups[i]);
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        struct group *g = m->groups[i];
+
+        if (m->acting)
+            monitor_group_stir(g);
+        else
+            monitor_probe_group(g);
+    }
     if (m->acting) {
         monitor_ask_peers(m);
         for (unsigned i = 0; i < m->cfg.n_groups; i++)
@@ -412,7 +488,14 @@ void monitor_tick_cb(uv_timer_t *t)
             monitor_ask_peers(m);
         if (s == 0)
             monitor_push_views(m);
-        for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices)
-            monitor_mark_dirty(m->groups[i]);
+        /* an idle group is evaluated at each of its probe results and
+         * its checks (monitor_check_at); a busy one each turn too, for
+         * what only time changes (the planner's waits) */
+        int64_t now = monitor_mono_ms(m);
+
+        for (unsigned i = s; i < m->cfg.n_groups; i += m->n_slices) {
+            if (monitor_group_busy(m->groups[i], now))
+                monitor_mark_dirty(m->groups[i]);
+        }
     }
 }

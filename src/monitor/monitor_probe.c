@@ -64,6 +64,17 @@ static void monitor__log_probe_error(struct instance *in,
             in->g->cfg.name, a, rsm_log_quote(err, q, sizeof q));
 }
 
+/* Do two INFO readings of one instance differ in what the planner acts
+ * on: role, master, link, sync? (Offsets move all the time.) */
+static bool monitor__info_changed(const struct rsm_info *a,
+                                  const struct rsm_info *b)
+{
+    return a->role != b->role || !rsm_addr_equal(&a->master, &b->master) ||
+           a->link_up != b->link_up ||
+           a->sync_in_progress != b->sync_in_progress ||
+           a->loading != b->loading || strcmp(a->run_id, b->run_id) != 0;
+}
+
 /* Record the first failure of a probe; later replies do not undo it. */
 static void monitor__probe_fail(struct probe *p,
                                 const struct rsm_redis_result *res)
@@ -126,8 +137,6 @@ static void monitor__count_latency(struct rsm_monitor_latency *l,
     l->sum_ms += ms;
 }
 
-static bool monitor__is_committed_master(const struct instance *in);
-
 /* The committed master refused a connect (crash evidence, detector.h):
  * gather the rest of the evidence now rather than at the next tick. The
  * leader asks the other agents for their views and probes every other
@@ -170,6 +179,8 @@ static void monitor__probe_done(struct probe *p)
 
     assert(in->probing); /* one probe in flight per instance */
     in->probing = false;
+    if (p->canceled && !monitor_group_gone(g))
+        rsm_detector_probe_pending(&g->health[in->index], -1);
     if (!p->canceled && !monitor_group_gone(g)) {
         p->res.time_ms = monitor_mono_ms(m);
         if (p->failed)
@@ -179,6 +190,8 @@ static void monitor__probe_done(struct probe *p)
         if (!p->failed)
             in->probe_error[0] = '\0';
         int64_t restarted = g->health[in->index].restarted_at_ms;
+        struct rsm_info before = g->health[in->index].info;
+        bool had_info = g->health[in->index].has_info;
 
         monitor__count_latency(&g->latency, &p->res, uv_hrtime() - p->sent_ns);
         /* results are fed in the order their probes were sent */
@@ -188,18 +201,24 @@ static void monitor__probe_done(struct probe *p)
             in->fed_probe_sent_ms = p->sent_ms;
         /* a group added by SENTINEL MONITOR learns its replicas from its
          * master's INFO, like Sentinel */
-        if (m->acting && p->res.has_info && monitor__is_committed_master(in))
+        if (m->acting && p->res.has_info && monitor_is_committed_master(in))
             monitor_discover_replicas(g, &p->res.info);
         /* The committed master restarted: the planner ranks its replicas
          * only on readings taken after that (a replica may just have been
          * wiped by a sync from it), so read them now, not at the tick. */
-        if (m->acting && monitor__is_committed_master(in) &&
+        if (m->acting && monitor_is_committed_master(in) &&
             g->health[in->index].restarted_at_ms != restarted) {
             for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
                 if (j != in->index)
                     monitor_probe(&g->inst[j]);
             }
         }
+        /* A role, master or link seen changing: whatever follows (a
+         * failover by someone, a resync) is read at once, then each probe
+         * interval for a while, not at the idle rate. */
+        if (m->acting && p->res.has_info && had_info &&
+            monitor__info_changed(&before, &p->res.info))
+            monitor_group_stir(g);
         if (m->acting)
             monitor_mark_dirty(g);
         /* A master that stops answering may be restarting empty: look
@@ -208,7 +227,7 @@ static void monitor__probe_done(struct probe *p)
          * until down_after, after which it is DOWN anyway. A refused
          * connect may be a crash: every agent looks again soon, the
          * followers too, so that their views say so (monitor__crash_gather). */
-        if (p->failed && monitor__is_committed_master(in) &&
+        if (p->failed && monitor_is_committed_master(in) &&
             rsm_detector_no_reply_ms(&g->health[in->index],
                                      monitor_mono_ms(m)) <
                 monitor_group_detector(g).down_after_ms) {
@@ -238,14 +257,14 @@ void monitor_on_drop(struct rsm_redis *r, void *arg)
 
     assert(in->link == r);
     if (monitor_group_gone(in->g) || !monitor_crash_path_on(in->g) ||
-        !monitor__is_committed_master(in))
+        !monitor_is_committed_master(in))
         return;
     rsm_log(RSM_LOG_DEBUG, "master-link-dropped", "group=%s", in->g->cfg.name);
     in->fast = true;
     monitor_arm_fast(m, 0);
 }
 
-static bool monitor__is_committed_master(const struct instance *in)
+bool monitor_is_committed_master(const struct instance *in)
 {
     const struct rsm_group *cg = monitor_committed(in->g);
 
@@ -261,7 +280,7 @@ static void monitor__fast_cb(uv_timer_t *t)
     for (unsigned i = 0; i < m->cfg.n_groups; i++) {
         for (unsigned j = 0; j < m->groups[i]->cfg.n_addrs; j++) {
             struct instance *in = &m->groups[i]->inst[j];
-            if (in->fast && (m->acting || monitor__is_committed_master(in))) {
+            if (in->fast && (m->acting || monitor_is_committed_master(in))) {
                 in->fast = false;
                 monitor_probe(in);
             }
@@ -373,43 +392,156 @@ void monitor_probe(struct instance *in)
         return;
     }
     in->probing = true;
+    in->probe_sent_ms = p->sent_ms;
+    rsm_detector_probe_pending(&in->g->health[in->index], p->sent_ms);
+    /* a master that does not answer in time is suspected then, not when
+     * the probe times out or the next one is due */
+    if (m->acting && monitor_is_committed_master(in))
+        monitor_check_at(in->g,
+                         p->sent_ms + monitor_group_detector(in->g).late_ms);
 }
 
-/* Followers only keep a liveness probe on each group's committed master. */
-/* How often a follower PINGs its group's master: a fifth of down-after,
- * within [probe interval, 1 s]. A follower's view only has to say, when
- * the leader asks, how long the master has been silent; that is measured
- * from its latest reply, so a slower PING never makes a down master look
- * up for longer (it can only make the silence look up to one interval
- * longer, and down-after is five of them). A dropped connection or a
- * refused connect is looked at again at once (the crash path). At
- * down-after 5000 this is Sentinel's once a second. */
-static int64_t monitor__follower_interval(const struct group *g)
+/* ------------------------------------------------------------------------
+ * Probe rates
+ *
+ * Liveness is the time since the latest valid reply, counted while a
+ * probe is owed (detector.h): a hang is DOWN at its last reply +
+ * down_after as long as a probe is on its way by then, and the probe
+ * period only has to stay below down_after. So the idle rates are low:
+ *   acting leader, committed master: INFO replication every down_after/2
+ *     (at most 1 s): it doubles as the liveness probe, and leaves half of
+ *     down_after for a reply to be late before the silence could count;
+ *   acting leader, other instances: INFO replication about once a second
+ *     (down_after if shorter): their offsets and links matter only when
+ *     deciding, and then they are read at once (monitor_group_stir);
+ *   follower, committed master: PING about once a second (down_after if
+ *     shorter): its view is asked for only when the leader suspects the
+ *     master, and then it looks at once (monitor_probe_masters_asked).
+ * A busy group (monitor_group_busy: its master not OK, a failover or a
+ * request in flight, a change seen lately) and an instance not settled
+ * (not UP, loading, a replica not linked, a role just taken) are probed
+ * every probe interval, as before. A probe interval is the floor of every
+ * period, and a reply later than one makes the instance suspect.
+ * ---------------------------------------------------------------------- */
+
+/* A role this young is not settled yet: a replica that just took it
+ * links and syncs next. */
+#define ROLE_SETTLE_MS 2000
+
+/* The slowest idle period. */
+#define IDLE_MAX_MS 1000
+
+static int64_t monitor__idle_period(const struct group *g, bool master)
 {
-    int64_t iv = monitor_group_detector(g).down_after_ms / 5;
+    int64_t d = monitor_group_detector(g).down_after_ms;
+    int64_t iv = master ? d / 2 : d;
     int64_t floor = (int64_t)g->m->cfg.probe_interval_ms;
 
-    if (iv > 1000)
-        iv = 1000;
+    if (iv > IDLE_MAX_MS)
+        iv = IDLE_MAX_MS;
     return iv > floor ? iv : floor;
+}
+
+bool monitor_group_busy(const struct group *g, int64_t now)
+{
+    const struct rsm_group *cg = monitor_committed(g);
+
+    return cg == NULL || !cg->has_master || cg->in_flight ||
+           g->verdict.status != RSM_MASTER_OK || g->manual.cb != NULL ||
+           g->proposing || now < g->busy_until_ms;
+}
+
+/* Is the instance in a state that can change on its own soon? */
+static bool monitor__unsettled(const struct instance *in, int64_t now)
+{
+    const struct rsm_health *h = &in->g->health[in->index];
+    const struct rsm_info *i = &h->info;
+
+    return !h->has_info || h->failures > 0 || i->loading ||
+           h->restarted_empty || h->empty_pending ||
+           now - h->role_since_ms < ROLE_SETTLE_MS ||
+           (i->role == RSM_ROLE_REPLICA &&
+            (!i->link_up || i->sync_in_progress));
+}
+
+/* How long after its latest probe the acting leader probes in again. */
+static int64_t monitor__probe_period(const struct instance *in, bool busy,
+                                     int64_t now)
+{
+    const struct group *g = in->g;
+    struct rsm_detector_config dc = monitor_group_detector(g);
+    bool master = monitor_is_committed_master(in);
+    int64_t iv = (int64_t)g->m->cfg.probe_interval_ms;
+
+    /* a replica that is gone is looked for at the idle rate, like
+     * Sentinel; a master that is gone is the failover's business */
+    if (!master &&
+        rsm_detector_state(&g->health[in->index], &dc, now) == RSM_HEALTH_DOWN)
+        return monitor__idle_period(g, false);
+    if (busy || monitor__unsettled(in, now))
+        return iv;
+    return monitor__idle_period(g, master);
+}
+
+/* Turns fall every probe interval: a period that ends a few ms after a
+ * turn is taken at that turn, not one interval later. */
+#define DUE_SLACK_MS 5
+
+static bool monitor__due(const struct instance *in, int64_t period, int64_t now)
+{
+    return in->probe_sent_ms < 0 ||
+           now - in->probe_sent_ms >= period - DUE_SLACK_MS;
 }
 
 void monitor_probe_group(struct group *g)
 {
-    const struct rsm_group *cg = monitor_committed(g);
     int64_t now = monitor_mono_ms(g->m);
+    bool busy = g->m->acting && monitor_group_busy(g, now);
 
     for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
         struct instance *in = &g->inst[i];
 
+        if (in->probing)
+            continue;
         if (g->m->acting) {
+            if (monitor__due(in, monitor__probe_period(in, busy, now), now))
+                monitor_probe(in);
+        } else if (monitor_is_committed_master(in) &&
+                   monitor__due(in, monitor__idle_period(g, false), now)) {
             monitor_probe(in);
-        } else if (cg != NULL && cg->has_master &&
-                   rsm_addr_equal(&cg->master, &g->cfg.addrs[i]) &&
-                   (in->fed_probe_sent_ms < 0 ||
-                    now - in->fed_probe_sent_ms >=
-                        monitor__follower_interval(g) - 5)) {
-            monitor_probe(in);
+        }
+    }
+}
+
+void monitor_group_stir(struct group *g)
+{
+    int64_t now = monitor_mono_ms(g->m);
+
+    if (!g->m->acting || monitor_group_gone(g))
+        return;
+    g->busy_until_ms = now + BUSY_HOLD_MS;
+    for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
+        /* one just sent reads what there is to read */
+        if (g->inst[i].probe_sent_ms != now)
+            monitor_probe(&g->inst[i]);
+    }
+}
+
+void monitor_probe_masters_asked(struct rsm_monitor *m)
+{
+    int64_t now = monitor_mono_ms(m);
+
+    if (m->acting || m->stopping)
+        return;
+    for (unsigned i = 0; i < m->cfg.n_groups; i++) {
+        struct group *g = m->groups[i];
+
+        for (unsigned j = 0; j < g->cfg.n_addrs; j++) {
+            struct instance *in = &g->inst[j];
+
+            if (monitor_is_committed_master(in) && !in->probing &&
+                monitor__due(in, (int64_t)m->cfg.probe_interval_ms, now))
+                monitor_probe(in);
         }
     }
 }

@@ -63,12 +63,15 @@ void rsm_monitor_set_push(struct rsm_monitor *m, rsm_monitor_push_cb cb,
     m->push_arg = arg;
 }
 
-size_t rsm_monitor_views(const struct rsm_monitor *m,
-                         struct rsm_agent_view *views, const char **groups,
-                         size_t max)
+size_t rsm_monitor_views(struct rsm_monitor *m, struct rsm_agent_view *views,
+                         const char **groups, size_t max)
 {
     int64_t now = monitor_mono_ms(m);
     size_t n = 0;
+
+    /* the leader asks when it suspects a master (or to learn who we are):
+     * look now, so that the next answer says how the master is */
+    monitor_probe_masters_asked(m);
 
     for (unsigned i = 0; i < m->cfg.n_groups && n < max; i++) {
         const struct group *g = m->groups[i];

@@ -113,6 +113,8 @@ int rsm_monitor_request_failover(struct rsm_monitor *m, const char *group,
     g->manual.proposed = false;
     g->manual.kind = RSM_FAILOVER_MANUAL;
     g->manual.force = force;
+    g->manual.asked_ms = monitor_mono_ms(m);
+    monitor_group_stir(g); /* plan on fresh readings */
     rsm_log(RSM_LOG_INFO, "manual-failover-requested", "group=%s force=%d",
             group, force ? 1 : 0);
     monitor_mark_dirty(g);
@@ -137,6 +139,8 @@ int rsm_monitor_request_switchover(struct rsm_monitor *m, const char *group,
     g->manual.cb = cb;
     g->manual.arg = arg;
     g->manual.kind = RSM_FAILOVER_SWITCHOVER;
+    g->manual.asked_ms = monitor_mono_ms(m);
+    monitor_group_stir(g); /* plan on fresh readings */
     if (to != NULL) {
         g->manual.to = *to;
         rsm_addr_format(to, a, sizeof a);

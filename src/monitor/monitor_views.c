@@ -31,8 +31,10 @@ static void monitor__store_view(struct group *g, const struct rsm_agent_view *v,
     }
     g->views[i] = *v;
     g->views_ms[i] = now;
-    if (v->refused)
-        monitor_mark_dirty(g); /* crash evidence: judge now, not at the tick */
+    /* crash evidence, or a vote on a suspected master: judge now, not at
+     * the turn */
+    if (v->refused || g->verdict.status != RSM_MASTER_OK)
+        monitor_mark_dirty(g);
 }
 
 /* The state of a view on the wire: the detector's state, except that a

@@ -154,6 +154,18 @@ static void add_view(struct fx *f, uint64_t id, const char *master,
     v->age_ms = age;
 }
 
+/* The state of a copy of h that sent a probe at sent_ms, still awaiting
+ * its result at at_ms (h itself is left as it was). */
+static enum rsm_health_state state_owing(const struct fx *f,
+                                         const struct rsm_health *h,
+                                         int64_t sent_ms, int64_t at_ms)
+{
+    struct rsm_health c = *h;
+
+    rsm_detector_probe_pending(&c, sent_ms);
+    return rsm_detector_state(&c, &f->cfg, at_ms);
+}
+
 static int run_verdict(struct fx *f)
 {
     struct rsm_addr m = addr(M);
@@ -230,7 +242,7 @@ static void test_loading_reply_is_alive(void **state)
     assert_int_equal(f->v.status, RSM_MASTER_OK);
     /* BUSY and MASTERDOWN too: alive, up */
     feed_fail(h, RSM_PROBE_ERROR_REPLY, RSM_ALIVE_BUSY, f->now + 100);
-    assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + 2000),
+    assert_int_equal(state_owing(f, h, f->now + 1500, f->now + 2000),
                      RSM_HEALTH_DOWN);
     assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + 100),
                      RSM_HEALTH_UP);
@@ -247,6 +259,109 @@ static void test_loading_reply_is_alive(void **state)
         assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + 300),
                          RSM_HEALTH_LOADING);
     }
+}
+
+/* Liveness counts only while a reply is owed: an instance probed seldom
+ * is not down because nobody asked; one that owes a reply is suspect once
+ * it is late_ms late, and down at its last reply + down_after. */
+static void test_silence_counts_only_while_a_reply_is_owed(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[0];
+    int64_t t0 = f->now;
+
+    f->cfg.late_ms = 100;
+    healthy(f);
+    assert_int_equal(rsm_detector_state(h, &f->cfg, t0 + 5 * DOWN_AFTER),
+                     RSM_HEALTH_UP);
+    rsm_detector_probe_pending(h, t0 + 500);
+    rsm_detector_probe_pending(h, t0 + 550); /* the oldest is kept */
+    assert_int_equal(h->pending_since_ms, t0 + 500);
+    assert_false(rsm_detector_late(h, &f->cfg, t0 + 599));
+    assert_int_equal(rsm_detector_state(h, &f->cfg, t0 + 599), RSM_HEALTH_UP);
+    assert_true(rsm_detector_late(h, &f->cfg, t0 + 600));
+    assert_int_equal(rsm_detector_state(h, &f->cfg, t0 + 600),
+                     RSM_HEALTH_SUSPECT);
+    assert_int_equal(rsm_detector_state(h, &f->cfg, t0 + DOWN_AFTER - 1),
+                     RSM_HEALTH_SUSPECT);
+    /* down at the last reply + down_after, not at the probe + down_after */
+    assert_int_equal(rsm_detector_state(h, &f->cfg, t0 + DOWN_AFTER),
+                     RSM_HEALTH_DOWN);
+    /* the reply ends the wait */
+    f->now = t0 + DOWN_AFTER + 10;
+    healthy(f);
+    assert_int_equal(h->pending_since_ms, -1);
+    assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + 3 * DOWN_AFTER),
+                     RSM_HEALTH_UP);
+    /* a canceled probe owes nothing */
+    rsm_detector_probe_pending(h, f->now + 100);
+    rsm_detector_probe_pending(h, -1);
+    assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + 3 * DOWN_AFTER),
+                     RSM_HEALTH_UP);
+    /* late_ms 0: owed at once */
+    f->cfg.late_ms = 0;
+    rsm_detector_probe_pending(h, f->now + 100);
+    assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + 100),
+                     RSM_HEALTH_SUSPECT);
+}
+
+/* The leader probes its master every down_after/2: in between the master
+ * is OK however long ago its reply was; a probe that is late makes it
+ * unreachable at once, and the silence reaching down_after (with a
+ * quorum) makes it DOWN, counted from the last reply. */
+static void test_late_probe_suspects_master_then_down(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health *h = &f->h[0];
+    int64_t t0 = f->now;
+
+    f->cfg.late_ms = 100;
+    f->cfg.quorum = 2;
+    healthy(f);
+    f->now = t0 + 499;
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_OK);
+    rsm_detector_probe_pending(h, t0 + 500);
+    f->now = t0 + 599;
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_OK);
+    f->now = t0 + 600;
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_non_null(strstr(f->v.reason, "probe unanswered for 100 ms"));
+    /* the replicas' INFO, read at t0, is too old to say they hear it */
+    f->now = t0 + DOWN_AFTER;
+    add_view(f, 2, M, RSM_HEALTH_SUSPECT, DOWN_AFTER - 50, 50);
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_DOWN);
+    assert_int_equal(f->v.down_ms, DOWN_AFTER);
+}
+
+/* A follower that PINGs once per down_after reports UP between its
+ * PINGs, with a silence near down_after: it neither votes the master
+ * down nor, once its silence reaches down_after, vouches for it. */
+static void test_slow_follower_view_neither_votes_nor_vouches(void **state)
+{
+    struct fx *f = *state;
+    struct rsm_health h;
+    struct rsm_agent_view v;
+    struct rsm_info i;
+    struct rsm_addr a = addr(M);
+
+    rsm_detector_init(&h, &a, f->now);
+    master_info(&i, "aaaa", 5000);
+    feed_info(&h, &i, f->now);
+    rsm_detector_view(&h, &f->cfg, f->now + DOWN_AFTER + 5, 2, &v);
+    assert_int_equal(v.state, RSM_HEALTH_UP);
+    assert_int_equal(v.no_reply_ms, DOWN_AFTER + 5);
+    /* the leader's master is down; the view counts for nothing */
+    f->cfg.quorum = 2;
+    killed_until(f, f->now + DOWN_AFTER);
+    v.age_ms = 0;
+    f->views[f->n_views++] = v;
+    assert_int_equal(run_verdict(f), 0);
+    assert_int_equal(f->v.status, RSM_MASTER_UNREACHABLE_FROM_AGENT);
+    assert_non_null(strstr(f->v.reason, "no quorum"));
 }
 
 static void test_other_error_reply_is_a_failure(void **state)
@@ -349,7 +464,7 @@ static void test_restarted_empty_master_is_failed(void **state)
     f->now += 100;
     feed_info(h, &i, f->now);
     assert_true(h->restarted_empty);
-    assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + 60000),
+    assert_int_equal(state_owing(f, h, f->now + 59000, f->now + 60000),
                      RSM_HEALTH_DOWN);
     assert_int_equal(rsm_detector_state(h, &f->cfg, f->now),
                      RSM_HEALTH_RESTARTED);
@@ -387,7 +502,7 @@ static void test_restarted_empty_cleared_once_resynced(void **state)
     snprintf(i.run_id, sizeof i.run_id, "cccc");
     feed_info(h, &i, f->now + 300);
     assert_false(h->restarted_empty);
-    assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + 2000),
+    assert_int_equal(state_owing(f, h, f->now + 1900, f->now + 2000),
                      RSM_HEALTH_DOWN);
     assert_int_equal(rsm_detector_state(h, &f->cfg, f->now + 300),
                      RSM_HEALTH_RESTARTED); /* the restart is recent */
@@ -1196,6 +1311,9 @@ int main(void)
         T(test_fresh_instance_unknown_then_down_without_reply),
         T(test_up_suspect_down_on_timeouts),
         T(test_loading_reply_is_alive),
+        T(test_silence_counts_only_while_a_reply_is_owed),
+        T(test_late_probe_suspects_master_then_down),
+        T(test_slow_follower_view_neither_votes_nor_vouches),
         T(test_other_error_reply_is_a_failure),
         T(test_alive_error_text),
         T(test_out_of_order_and_bad_results_ignored),
