@@ -34,6 +34,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct rsm_tls;
+
 #include "rsm/addr.h"
 
 /* ---------------------------------------------------------------------
@@ -50,6 +52,9 @@ struct rsm_http_limits {
     size_t max_output_bytes;     /* unwritten output per client before it is
                                     dropped (default 8 MiB) */
     uint64_t request_timeout_ms; /* see above (default 10000; 0 = none) */
+    struct rsm_tls *tls;         /* a server context: HTTPS (rsm/tls.h);
+                                    NULL: plaintext (default). Not owned;
+                                    outlives the server */
 };
 
 /* Fill *l with the defaults above. */

@@ -40,6 +40,8 @@
 
 #include "rsm/addr.h"
 
+struct rsm_tls;
+
 struct rsm_resp_server;
 struct rsm_resp_client;
 struct rsm_resp_reply;
@@ -59,6 +61,9 @@ struct rsm_resp_limits {
                                  reading pauses (default 1024) */
     uint64_t idle_timeout_ms; /* close clients silent for this long and with
                                  nothing pending; 0 = never (default) */
+    struct rsm_tls *tls;      /* a server context: TLS on every client
+                                 (rsm/tls.h); NULL: plaintext (default).
+                                 Not owned; outlives the server */
 };
 
 /* Fill *l with the defaults above. */

@@ -84,8 +84,8 @@ static void http__maybe_finish(struct client *c)
         return;
     c->shutting_down = true;
     c->shutdown.data = c;
-    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->sock.tcp,
-                    http__on_shutdown) != 0)
+    if (rsm_listener_conn_shutdown(&c->sock, &c->shutdown, http__on_shutdown) !=
+        0)
         http__client_close(c);
 }
 
@@ -116,7 +116,7 @@ static void http__flush(struct client *c)
     rsm_http_conn_take_output(c->conn, &data, &len);
     if (data == NULL)
         return;
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->sock.tcp) + len >
+    if (rsm_listener_conn_write_queue_size(&c->sock) + len >
         c->srv->limits.max_output_bytes) {
         rsm_log(RSM_LOG_WARN, "http-client-dropped",
                 "peer=%s reason=output-limit", c->sock.peer);
@@ -133,7 +133,7 @@ static void http__flush(struct client *c)
     w->c = c;
     w->data = data;
     b = uv_buf_init(data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->sock.tcp, &b, 1, http__on_write) !=
+    if (rsm_listener_conn_write(&c->sock, &w->req, &b, 1, http__on_write) !=
         0) {
         free(data);
         free(w);
@@ -223,8 +223,8 @@ static void http__on_connection(void *arg, struct rsm_listener *l)
         return;
     }
     c->deadline = uv_now(s->loop) + s->limits.request_timeout_ms;
-    if (uv_read_start((uv_stream_t *)&c->sock.tcp, http__on_alloc,
-                      http__on_read) != 0) {
+    if (rsm_listener_conn_read_start(&c->sock, http__on_alloc, http__on_read) !=
+        0) {
         http__client_close(c);
         return;
     }
@@ -291,6 +291,7 @@ int rsm_http_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
     lc.backlog = LISTEN_BACKLOG;
     lc.max_conns = s->limits.max_clients;
     lc.log_prefix = "http";
+    lc.tls = s->limits.tls;
     rv = rsm_listener_start(&s->listener, loop, &lc, http__on_connection, s,
                             why, sizeof why);
     if (rv != 0) {

@@ -25,6 +25,7 @@ void rsm_http_limits_default(struct rsm_http_limits *l)
     l->max_clients = 64;
     l->max_output_bytes = 8u << 20;
     l->request_timeout_ms = 10000;
+    l->tls = NULL;
 }
 
 const char *rsm_http_reason(int status)

@@ -3,6 +3,7 @@
 #include "listener.h"
 #include "rsm/err.h"
 #include "rsm/log.h"
+#include "rsm/tls_session.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -126,6 +127,7 @@ int rsm_listener_start(struct rsm_listener *l, uv_loop_t *loop,
     l->cb = cb;
     l->arg = arg;
     l->max_conns = cfg->max_conns;
+    l->tls = cfg->tls;
     snprintf(l->prefix, sizeof l->prefix, "%s", cfg->log_prefix);
     rsm_addr_format(cfg->bind, l->name, sizeof l->name);
     fd = listener__listen_socket(loop, cfg->bind, cfg->backlog, l->name, errmsg,
@@ -228,6 +230,7 @@ int rsm_listener_accept(struct rsm_listener *l, struct rsm_listener_conn *c,
     assert(l->tcp != NULL);
     uv_tcp_init(l->loop, &c->tcp);
     c->tcp.data = data;
+    c->tls = NULL;
     c->prev = NULL;
     c->next = l->first;
     if (l->first != NULL)
@@ -239,6 +242,9 @@ int rsm_listener_accept(struct rsm_listener *l, struct rsm_listener_conn *c,
         return RSM_EIO;
     uv_tcp_nodelay(&c->tcp, 1);
     listener__peer_name(&c->tcp, c->peer, sizeof c->peer);
+    c->log_prefix = l->prefix;
+    if (l->tls != NULL && rsm_tls_session_new(l->tls, NULL, &c->tls) != 0)
+        return RSM_EIO; /* out of memory: close it */
     if (l->conns > l->max_conns) {
         listener__log_refused(l, c->peer);
         return RSM_EBUSY;
@@ -257,6 +263,8 @@ void rsm_listener_release(struct rsm_listener *l, struct rsm_listener_conn *c)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
     l->conns--;
+    rsm_tls_session_free(c->tls);
+    c->tls = NULL;
 }
 
 struct rsm_listener_conn *rsm_listener_first(const struct rsm_listener *l)

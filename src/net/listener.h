@@ -35,6 +35,8 @@
 #include "rsm/addr.h"
 
 struct rsm_listener;
+struct rsm_tls;
+struct rsm_tls_session;
 
 /* An incoming connection is waiting: accept it with rsm_listener_accept()
  * (or return without, and it stays in the backlog, e.g. out of memory). */
@@ -47,10 +49,16 @@ typedef void (*rsm_listener_close_cb)(void *arg);
 #define RSM_LISTENER_PEER_MAX 64
 
 /* One accepted connection, embedded in the owner's per-connection struct.
- * tcp is the connection's handle; tcp.data is the owner's pointer. */
+ * tcp is the connection's handle; tcp.data is the owner's pointer. The
+ * owner reads and writes through the rsm_listener_conn_* calls below, the
+ * same as libuv's, which add TLS when the listener has a context. */
 struct rsm_listener_conn {
-    uv_tcp_t tcp;
+    uv_tcp_t tcp;                     /* first: the handle is the conn */
     char peer[RSM_LISTENER_PEER_MAX]; /* "ip:port", "[ip6]:port", "?" */
+    struct rsm_tls_session *tls;      /* NULL: plaintext; private */
+    uv_alloc_cb alloc_cb;             /* the owner's, with TLS; private */
+    uv_read_cb read_cb;               /* the owner's, with TLS; private */
+    const char *log_prefix;           /* the listener's; private */
     struct rsm_listener_conn *next;   /* the set, read-only: see
                                          rsm_listener_first() */
     struct rsm_listener_conn *prev;   /* private */
@@ -61,6 +69,9 @@ struct rsm_listener_config {
     int backlog;                 /* listen(2) backlog */
     unsigned max_conns;          /* connections admitted at once */
     const char *log_prefix;      /* "api", "http": names the log events */
+    struct rsm_tls *tls;         /* a server context: TLS on every
+                                    connection; NULL: plaintext. Not
+                                    owned; must outlive the listener */
 };
 
 /* Fields are private: use the functions below. */
@@ -77,6 +88,7 @@ struct rsm_listener {
     unsigned refused;                /* refusals since refused_logged_ms */
     uint64_t refused_logged_ms;      /* uv_now() of the last refusal logged */
     uint16_t port;
+    struct rsm_tls *tls;
     char name[RSM_ADDR_STRLEN]; /* the bind address as configured */
     char prefix[16];
 };
@@ -110,8 +122,8 @@ const char *rsm_listener_name(const struct rsm_listener *l);
 int rsm_listener_accept(struct rsm_listener *l, struct rsm_listener_conn *c,
                         void *data);
 
-/* c's handle has closed: take it out of the set. Allowed after
- * rsm_listener_close(). */
+/* c's handle has closed: take it out of the set (and free its TLS
+ * session). Allowed after rsm_listener_close(). */
 void rsm_listener_release(struct rsm_listener *l, struct rsm_listener_conn *c);
 
 /* The set, newest first; follow ->next. A connection may be closed while
@@ -158,5 +170,31 @@ bool rsm_listener_stop_done(struct rsm_listener_stop *st,
 /* A counted handle has closed: rsm_listener_stop_done(). */
 bool rsm_listener_stop_closed(struct rsm_listener_stop *st,
                               const struct rsm_listener *l);
+
+/* --- I/O of an accepted connection (listener_io.c) -----------------------
+ *
+ * Plaintext: exactly libuv's calls on c->tcp. With TLS, the same contract
+ * on the plaintext: the handshake runs first, inside the reads; alloc_cb
+ * and read_cb get decrypted bytes; read_cb gets UV_EOF at the client's
+ * close_notify or EOF and UV_EPROTO when TLS fails (the failure is
+ * logged as "<prefix>-tls-failed" with the peer and OpenSSL's reason).
+ * Differences: a pause (read_stop) takes effect once the bytes of the
+ * current socket read are delivered (at most one read, 64 KB); a write
+ * before the handshake is done fails with UV_ENOTCONN (a client refused
+ * at accept is then closed without a reply); try_write always returns
+ * UV_EAGAIN. */
+
+int rsm_listener_conn_read_start(struct rsm_listener_conn *c,
+                                 uv_alloc_cb alloc_cb, uv_read_cb read_cb);
+int rsm_listener_conn_read_stop(struct rsm_listener_conn *c);
+int rsm_listener_conn_write(struct rsm_listener_conn *c, uv_write_t *req,
+                            const uv_buf_t bufs[], unsigned nbufs,
+                            uv_write_cb cb);
+int rsm_listener_conn_try_write(struct rsm_listener_conn *c,
+                                const uv_buf_t bufs[], unsigned nbufs);
+size_t rsm_listener_conn_write_queue_size(const struct rsm_listener_conn *c);
+/* With TLS a close_notify goes out first. */
+int rsm_listener_conn_shutdown(struct rsm_listener_conn *c, uv_shutdown_t *req,
+                               uv_shutdown_cb cb);
 
 #endif /* RSM_LISTENER_H */

@@ -30,6 +30,7 @@ void rsm_resp_limits_default(struct rsm_resp_limits *l)
     l->max_output_bytes = 32 * 1024 * 1024;
     l->max_pending = 1024;
     l->idle_timeout_ms = 0;
+    l->tls = NULL;
 }
 
 static void resp__process(struct rsm_resp_client *c);
@@ -97,7 +98,7 @@ static void resp__flush(struct rsm_resp_client *c)
     if (c->writes == 0) {
         /* Nothing queued: write now. Most replies leave at once, which
          * spares libuv's write request and the epoll changes it makes. */
-        int n = uv_try_write((uv_stream_t *)&c->sock.tcp, &b, 1);
+        int n = rsm_listener_conn_try_write(&c->sock, &b, 1);
         if (n == (int)off) {
             free(w);
             if (c->close_written)
@@ -112,14 +113,14 @@ static void resp__flush(struct rsm_resp_client *c)
         if (n > 0)
             b = uv_buf_init(w->data + n, (unsigned)(off - (size_t)n));
     }
-    if (uv_write(&w->req, (uv_stream_t *)&c->sock.tcp, &b, 1, resp__on_write) !=
+    if (rsm_listener_conn_write(&c->sock, &w->req, &b, 1, resp__on_write) !=
         0) {
         free(w);
         resp__client_close(c);
         return;
     }
     c->writes++;
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->sock.tcp) >
+    if (rsm_listener_conn_write_queue_size(&c->sock) >
         (c->output_limit ? c->output_limit : c->srv->limits.max_output_bytes)) {
         rsm_log(RSM_LOG_WARN, "api-client-dropped",
                 "peer=%s reason=output-limit", c->sock.peer);
@@ -186,8 +187,7 @@ static bool resp__may_take_requests(const struct rsm_resp_client *c)
 {
     return !c->closing && !c->draining &&
            c->n_pending < c->srv->limits.max_pending &&
-           uv_stream_get_write_queue_size((const uv_stream_t *)&c->sock.tcp) <=
-               OUTPUT_PAUSE;
+           rsm_listener_conn_write_queue_size(&c->sock) <= OUTPUT_PAUSE;
 }
 
 static void resp__update_reading(struct rsm_resp_client *c)
@@ -197,13 +197,13 @@ static void resp__update_reading(struct rsm_resp_client *c)
     if (c->closing || want == c->reading)
         return;
     if (want) {
-        if (uv_read_start((uv_stream_t *)&c->sock.tcp, resp__on_alloc,
-                          resp__on_read) != 0) {
+        if (rsm_listener_conn_read_start(&c->sock, resp__on_alloc,
+                                         resp__on_read) != 0) {
             resp__client_close(c);
             return;
         }
     } else {
-        uv_read_stop((uv_stream_t *)&c->sock.tcp);
+        rsm_listener_conn_read_stop(&c->sock);
     }
     c->reading = want;
 }
@@ -460,6 +460,7 @@ int rsm_resp_server_start(uv_loop_t *loop, const struct rsm_addr *bind,
     lc.backlog = LISTEN_BACKLOG;
     lc.max_conns = s->limits.max_clients;
     lc.log_prefix = "api";
+    lc.tls = s->limits.tls;
     rv = rsm_listener_start(&s->listener, loop, &lc, resp__on_connection, s,
                             errmsg, errlen);
     if (rv != 0) {
