@@ -25,6 +25,8 @@
 #include <uv.h>
 
 #include "rsm/addr.h"
+
+struct rsm_tls;
 #include "rsm/entry.h"
 #include "rsm/fsm.h"
 
@@ -65,6 +67,13 @@ struct rsm_node_config {
      * by rsm_node_start(); the caller may wipe its buffer after. */
     const unsigned char *cluster_secret;
     size_t cluster_secret_len;
+    /* Raft over mutual TLS (--tls-raft; both NULL: plaintext): a server
+     * context that requires client certificates, and a client context
+     * with this agent's certificate. Each peer's certificate must name
+     * the host of the member address it claims (see transport.h). Not
+     * owned; they outlive the node. */
+    struct rsm_tls *raft_tls_server;
+    struct rsm_tls *raft_tls_client;
 };
 
 /* Parse "1=host:port[/api],2=..." into cfg->peers (api defaults to the host
