@@ -25,10 +25,10 @@
 #include <uv.h>
 
 #include "rsm/addr.h"
-
-struct rsm_tls;
 #include "rsm/entry.h"
 #include "rsm/fsm.h"
+
+struct rsm_tls;
 
 #define RSM_MAX_AGENTS 16
 
