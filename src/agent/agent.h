@@ -5,6 +5,7 @@
  *   secrets.c   password and cluster-secret files
  *   main.c      the daemon: start the subsystems, run the loop
  *   shutdown.c  signals and the orderly stop
+ *   tlsctx.c    the TLS contexts: made at start, reloaded on SIGHUP
  *   bench.c     test-only apply benchmark (RSM_BENCH_APPLIES)
  *
  * Every flag can also come from an RSM_* environment variable (the flag
@@ -65,6 +66,10 @@ enum opt_id {
     O_REDIS_USER,
     O_REDIS_PASSWORD_FILE,
     O_TLS_REDIS,
+    O_TLS_API,
+    O_TLS_HTTP,
+    O_TLS_RAFT,
+    O_TLS_AUTH_CLIENTS,
     O_TLS_CERT_FILE,
     O_TLS_KEY_FILE,
     O_TLS_CA_CERT_FILE,
@@ -121,10 +126,14 @@ struct settings {
      * points here; wiped once the node has its copy */
     unsigned char cluster_secret[RSM_RAFTAUTH_SECRET_MAX + 2];
     size_t cluster_secret_len;
-    /* --tls-redis and the --tls-* files (values point into argv or the
-     * environment); main() builds the context (mon.redis_tls) */
+    /* --tls-redis, --tls-api, --tls-http, --tls-raft and the --tls-*
+     * files (values point into argv or the environment); tlsctx.c builds
+     * the contexts from them */
     bool tls_redis;
-    struct rsm_tls_config tls;
+    bool tls_api;
+    bool tls_http;
+    bool tls_raft;
+    struct rsm_tls_config tls; /* side and auth_clients set per context */
 };
 
 /* Print --help to out. */
@@ -160,7 +169,7 @@ struct bench;
 /* The one agent of the process, on main()'s stack. */
 struct agent {
     uv_loop_t loop;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     struct settings set;
     struct rsm_node *node;
     struct rsm_api *api;
@@ -170,8 +179,13 @@ struct agent {
     bool stopping;
     int exit_code;
     struct bench *bench; /* test-only apply benchmark, usually NULL */
-    struct rsm_tls *tls; /* --tls-redis: the links' context, else NULL;
-                            freed once the loop has ended */
+    /* TLS contexts (tlsctx.c), each NULL unless a flag needs it; made
+     * before anything starts, freed once the loop has ended (every
+     * connection made from them is closed by then) */
+    struct rsm_tls *tls_client;      /* --tls-redis, --tls-raft (outgoing) */
+    struct rsm_tls *tls_server;      /* --tls-api, --tls-http */
+    struct rsm_tls *tls_raft_server; /* --tls-raft: clients must show a
+                                        certificate */
 };
 
 /* Close the signal handles (the last handles of the loop but the node's). */
@@ -186,8 +200,23 @@ void agent_stop_all(struct agent *a);
 /* SIGTERM / SIGINT: a graceful stop (a second signal only logs). */
 void agent_on_signal(uv_signal_t *h, int signum);
 
+/* SIGHUP: re-read every TLS context's files (agent_tls_reload). */
+void agent_on_sighup(uv_signal_t *h, int signum);
+
 /* uv_walk() callback: log a handle left open at exit. */
 void agent_log_leftover(uv_handle_t *h, void *arg);
+
+/* Make the TLS contexts the settings ask for and hand them to the
+ * subsystems' configs (a->set). 0, or the error (logged as start-failed,
+ * naming the file) after freeing what was made: the agent exits 1. */
+int agent_tls_create(struct agent *a);
+
+/* Re-read every context's files (SIGHUP): tls-reloaded or, keeping the
+ * old context, tls-reload-failed with the reason, per context. */
+void agent_tls_reload(struct agent *a);
+
+/* Free the contexts (once the loop has ended). */
+void agent_tls_free(struct agent *a);
 
 /* Test-only (RSM_TEST_FAULTS): with RSM_BENCH_APPLIES=N set, start the
  * apply benchmark the first time this agent leads; no-ops otherwise. */

@@ -143,17 +143,39 @@ const struct opt agent_opts[O_COUNT] = {
     [O_TLS_REDIS] = {"tls-redis", "RSM_TLS_REDIS", "on|off", "off",
                      "TLS to every Redis (Redis's tls-port), the server "
                      "verified against the CAs and the address given (its "
-                     "IP, or its name); the client port, HTTP and Raft stay "
-                     "plaintext"},
+                     "IP, or its name)"},
+    [O_TLS_API] = {"tls-api", "RSM_TLS_API", "on|off", "off",
+                   "TLS on the client port (--api-bind): Sentinel clients "
+                   "(redis-py with ssl=True, redis-cli --tls) and rsmctl "
+                   "--tls; a client that does not speak TLS is refused. "
+                   "Serves --tls-cert-file"},
+    [O_TLS_HTTP] = {"tls-http", "RSM_TLS_HTTP", "on|off", "off",
+                    "HTTPS on the HTTP port (--http-bind), with "
+                    "--tls-cert-file; clients authenticated as "
+                    "--tls-auth-clients says"},
+    [O_TLS_RAFT] = {"tls-raft", "RSM_TLS_RAFT", "on|off", "off",
+                    "mutual TLS between agents on the Raft port: each "
+                    "side shows --tls-cert-file and verifies the other's "
+                    "against the CAs (--tls-auth-clients does not apply)"},
+    [O_TLS_AUTH_CLIENTS] = {"tls-auth-clients", "RSM_TLS_AUTH_CLIENTS",
+                            "yes|no|optional", "yes",
+                            "on the client and HTTP ports with TLS, like "
+                            "Redis's tls-auth-clients: yes, a client must "
+                            "show a certificate signed by the CAs; "
+                            "optional, one it shows is verified; no, none "
+                            "is asked for"},
     [O_TLS_CERT_FILE] = {"tls-cert-file", "RSM_TLS_CERT_FILE", "FILE", NULL,
-                         "client certificate (PEM) shown to Redis (needed "
-                         "when Redis has tls-auth-clients yes, its "
-                         "default)"},
+                         "certificate (PEM, chain) of this agent: served on "
+                         "the TLS ports, and shown as a client certificate "
+                         "to Redis (needed when Redis has tls-auth-clients "
+                         "yes, its default) and to the other agents. "
+                         "Re-read with the other files on SIGHUP"},
     [O_TLS_KEY_FILE] = {"tls-key-file", "RSM_TLS_KEY_FILE", "FILE", NULL,
                         "private key (PEM) of --tls-cert-file"},
     [O_TLS_CA_CERT_FILE] = {"tls-ca-cert-file", "RSM_TLS_CA_CERT_FILE", "FILE",
                             NULL,
-                            "CA certificates (PEM) Redis's certificate is "
+                            "CA certificates (PEM) the certificates of "
+                            "Redis, of the other agents and of clients are "
                             "verified against (neither this nor "
                             "--tls-ca-cert-dir: the system's)"},
     [O_TLS_CA_CERT_DIR] = {"tls-ca-cert-dir", "RSM_TLS_CA_CERT_DIR", "DIR",
@@ -261,7 +283,10 @@ void agent_usage(FILE *out)
             fprintf(out, "%*s env %s%s%s\n", 29, "", o->env,
                     o->def ? ", default: " : "", o->def ? o->def : "");
     }
-    fprintf(out, "\nExit status: 0 after a clean stop (SIGTERM/SIGINT), "
+    fprintf(out, "\nSignals: SIGTERM/SIGINT stop the agent cleanly; SIGHUP "
+                 "re-reads the TLS\ncertificate, key and CA files (a broken "
+                 "file keeps the old ones, and says\nwhy in the log).\n"
+                 "\nExit status: 0 after a clean stop (SIGTERM/SIGINT), "
                  "1 if the agent could not\nstart or failed, 2 for a bad "
                  "flag or value.\n");
 }

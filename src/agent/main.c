@@ -7,7 +7,7 @@
  * wins). A bad flag or value prints one line on stderr and exits 2; a
  * start-up failure (data dir locked, port in use, ...) logs an error and
  * exits 1; SIGTERM/SIGINT stop gracefully (a leader hands leadership over
- * first) and exit 0. */
+ * first) and exit 0; SIGHUP re-reads the TLS files (tlsctx.c). */
 #include "agent.h"
 #include "rsm/err.h"
 
@@ -75,6 +75,11 @@ static void agent__start_http(struct agent *a)
 
     if (!a->set.http_on)
         return;
+    if (a->set.tls_http) {
+        rsm_http_limits_default(&hc.limits);
+        hc.limits.tls = a->tls_server;
+        hc.limits_set = true;
+    }
     rv = rsm_http_api_start(&a->loop, &hc, a->node, &a->http, err, sizeof err);
     if (rv != 0 && !a->set.http_required) {
         agent__log_error(RSM_LOG_WARN, "http-disabled", rv, err);
@@ -149,29 +154,23 @@ int main(int argc, char **argv)
         rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s", uv_strerror(rv));
         return 1;
     }
-    if (a.set.tls_redis) {
-        char err[RSM_ERRMSG_SIZE], q[2 * RSM_ERRMSG_SIZE];
-        rv = rsm_tls_create(&a.set.tls, &a.tls, err, sizeof err);
-        if (rv != 0) {
-            rsm_log(RSM_LOG_ERROR, "start-failed", "error=%s detail=%s",
-                    rsm_log_quote(rsm_strerror(rv), q, sizeof q / 2),
-                    rsm_log_quote(err, q + sizeof q / 2, sizeof q / 2));
-            uv_loop_close(&a.loop);
-            return 1;
-        }
-        a.set.mon.redis_tls = a.tls;
+    if (agent_tls_create(&a) != 0) { /* logged, naming the file */
+        uv_loop_close(&a.loop);
+        return 1;
     }
     uv_signal_init(&a.loop, &a.sigterm);
     uv_signal_init(&a.loop, &a.sigint);
-    a.sigterm.data = a.sigint.data = &a;
+    uv_signal_init(&a.loop, &a.sighup);
+    a.sigterm.data = a.sigint.data = a.sighup.data = &a;
     uv_signal_start(&a.sigterm, agent_on_signal, SIGTERM);
     uv_signal_start(&a.sigint, agent_on_signal, SIGINT);
+    uv_signal_start(&a.sighup, agent_on_sighup, SIGHUP);
 
     agent__start(&a);
     uv_run(&a.loop, UV_RUN_DEFAULT);
     agent_bench_free(&a);
     rsm_monitor_config_free(&a.set.mon); /* the monitor had its own copy */
-    rsm_tls_free(a.tls);                 /* every link is closed */
+    agent_tls_free(&a);                  /* every connection is closed */
     rv = uv_loop_close(&a.loop);
     if (rv != 0) {
         uv_walk(&a.loop, agent_log_leftover, NULL);

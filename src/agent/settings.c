@@ -238,7 +238,33 @@ static void agent__parse_monitor_settings(struct optval *v, struct settings *s)
                         "RSM_REDIS_PASSWORD)",
                         v[O_REDIS_USER].src);
     agent__parse_hook_settings(v, &mc->hook);
+}
+
+/* --tls-auth-clients: Redis's words. */
+static enum rsm_tls_auth_clients
+agent__parse_auth_clients(const struct optval *v)
+{
+    if (strcmp(v->val, "yes") == 0)
+        return RSM_TLS_AUTH_YES;
+    if (strcmp(v->val, "no") == 0)
+        return RSM_TLS_AUTH_NO;
+    if (strcmp(v->val, "optional") != 0)
+        agent_bad_usage("%s: '%s' is not yes, no or optional", v->src, v->val);
+    return RSM_TLS_AUTH_OPTIONAL;
+}
+
+/* Which links use TLS, and the files every context is made of (the
+ * files themselves are checked when the contexts are made: exit 1). */
+static void agent__parse_tls_settings(struct optval *v, struct settings *s)
+{
     s->tls_redis = agent__parse_on_off(&v[O_TLS_REDIS]);
+    s->tls_api = agent__parse_on_off(&v[O_TLS_API]);
+    s->tls_http = agent__parse_on_off(&v[O_TLS_HTTP]);
+    s->tls_raft = agent__parse_on_off(&v[O_TLS_RAFT]);
+    s->tls.auth_clients = agent__parse_auth_clients(&v[O_TLS_AUTH_CLIENTS]);
+    if (s->tls_http && !s->http_on)
+        agent_bad_usage("%s on needs the HTTP port, but %s is off",
+                        v[O_TLS_HTTP].src, v[O_HTTP_BIND].src);
     s->tls.cert_file = v[O_TLS_CERT_FILE].val;
     s->tls.key_file = v[O_TLS_KEY_FILE].val;
     s->tls.ca_file = v[O_TLS_CA_CERT_FILE].val;
@@ -411,6 +437,7 @@ void agent_parse_settings(int argc, char **argv, struct settings *s)
     nc->join = v[O_JOIN].val != NULL ? agent__parse_bool(&v[O_JOIN]) : false;
     agent_parse_cluster_secret(v, s);
     agent__parse_monitor_settings(v, s);
+    agent__parse_tls_settings(v, s);
     agent__parse_api_settings(v, s);
     agent__parse_advertise_settings(v, s, self);
 }

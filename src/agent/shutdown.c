@@ -1,6 +1,7 @@
 /* shutdown.c - rsm-agent's signals and orderly stop: SIGTERM/SIGINT stop
  * every subsystem in order (a leader hands leadership over first), then
- * the loop winds down and main() exits. */
+ * the loop winds down and main() exits; SIGHUP re-reads the TLS files
+ * (tlsctx.c) and stops nothing. */
 #include "agent.h"
 
 #include <assert.h>
@@ -11,6 +12,7 @@ void agent_close_signals(struct agent *a)
 {
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sighup, NULL);
 }
 
 void agent_node_stopped(void *arg)
@@ -57,6 +59,15 @@ void agent_on_signal(uv_signal_t *h, int signum)
     }
     rsm_log(RSM_LOG_INFO, "shutdown", "signal=%s", name);
     agent_stop_all(a);
+}
+
+void agent_on_sighup(uv_signal_t *h, int signum)
+{
+    struct agent *a = h->data;
+
+    (void)signum;
+    rsm_log(RSM_LOG_INFO, "sighup", "action=tls-reload");
+    agent_tls_reload(a);
 }
 
 void agent_log_leftover(uv_handle_t *h, void *arg)
