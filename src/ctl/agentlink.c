@@ -79,6 +79,7 @@ static void agentlink__start_call(uv_loop_t *loop, struct pending *p,
 
     cfg.addr = c->addr;
     cfg.password = l->password[0] != '\0' ? l->password : NULL;
+    cfg.tls = l->tls.ctx;
     rv = rsm_redis_create(loop, &cfg, &p->link);
     if (rv == 0)
         rv = rsm_redis_command(p->link, l->timeout_ms, agentlink__on_reply, p,
@@ -219,7 +220,7 @@ int agentlink_option(struct agentlink *l, int c, const char *arg, char *errmsg,
                             "--timeout-ms: '%s' is not 1..3600000", arg);
         return 0;
     default:
-        return RSM_ENOTFOUND;
+        return tlsflags_option(&l->tls, c, arg);
     }
 }
 
@@ -260,12 +261,18 @@ int agentlink_finish(struct agentlink *l, uint64_t default_timeout_ms,
     if (rv != 0)
         return rsm_errf(rv, errmsg, errlen, "%s%s",
                         l->password_file ? "--password-file: " : "", err);
-    return 0;
+    return tlsflags_finish(&l->tls, errmsg, errlen);
 }
 
 void agentlink_wipe(struct agentlink *l)
 {
     explicit_bzero(l->password, sizeof l->password);
+}
+
+void agentlink_free(struct agentlink *l)
+{
+    agentlink_wipe(l);
+    tlsflags_free(&l->tls);
 }
 
 /* --- what a call came to ----------------------------------------------------

@@ -8,11 +8,13 @@
  *
  * Every agent subcommand takes the same flags for this (AGENTLINK_LONGOPTS,
  * AGENTLINK_HELP): --agents (alias --agent), --password-file,
- * --timeout-ms; the password may also come from RSM_AGENT_PASSWORD.
+ * --timeout-ms, and the TLS flags of tlsflags.h (--tls, --cacert, --cert,
+ * --key); the password may also come from RSM_AGENT_PASSWORD.
  *
  * Ownership: the caller owns struct agentlink and the struct agent_call
  * array; the replies in the calls are allocated here and freed with
- * agentlink_calls_free(); agentlink_wipe() clears the password. */
+ * agentlink_calls_free(); agentlink_wipe() clears the password (of a copy
+ * too); agentlink_free() also frees the TLS context (the original only). */
 #ifndef RSM_CTL_AGENTLINK_H
 #define RSM_CTL_AGENTLINK_H
 
@@ -24,6 +26,7 @@
 
 #include "ctl.h"
 #include "rsm/addr.h"
+#include "tlsflags.h"
 #include "rsm/err.h"
 
 #define AGENTLINK_DEFAULT  "127.0.0.1:26379"
@@ -39,16 +42,16 @@ struct agentlink {
                                               reply; 0 = the default */
     const char *password_file;             /* --password-file or NULL */
     char password[RSMCTL_SECRET_MAX];      /* "" for none */
+    struct tlsflags tls;                   /* tls.ctx NULL: plaintext */
 };
 
-/* getopt_long entries of the shared flags (their values: 'a', 'P', 't'). */
+/* getopt_long entries of the shared flags (their values: 'a', 'P', 't',
+ * TLSFLAGS_OPT_*). */
 #define AGENTLINK_LONGOPTS                                                     \
     {"agent", required_argument, NULL, 'a'},                                   \
         {"agents", required_argument, NULL, 'a'},                              \
         {"password-file", required_argument, NULL, 'P'},                       \
-    {                                                                          \
-        "timeout-ms", required_argument, NULL, 't'                             \
-    }
+        {"timeout-ms", required_argument, NULL, 't'}, TLSFLAGS_LONGOPTS
 
 /* --help lines of --agents and --password-file (--timeout-ms is each
  * subcommand's own: its default differs). */
@@ -57,7 +60,8 @@ struct agentlink {
     "                            (repeatable; --agent is the same; default:\n" \
     "                            $RSM_AGENT, else " AGENTLINK_DEFAULT ")\n"    \
     "  --password-file FILE      the agents' password (first line of FILE);\n" \
-    "                            default: $" AGENTLINK_PW_ENV "\n"
+    "                            default: $" AGENTLINK_PW_ENV                  \
+    "\n" TLSFLAGS_HELP
 
 /* Take one of the shared flags: 0 when c is one of them (and its value
  * good), RSM_EINVAL with errmsg for a bad value, RSM_ENOTFOUND for any
@@ -82,6 +86,10 @@ int agentlink_finish(struct agentlink *l, uint64_t default_timeout_ms,
 
 /* Clear the password from memory. */
 void agentlink_wipe(struct agentlink *l);
+
+/* agentlink_wipe() and free the TLS context: once, on the struct
+ * agentlink_finish() filled (not on a copy). */
+void agentlink_free(struct agentlink *l);
 
 /* --- calls -----------------------------------------------------------------
  */

@@ -628,7 +628,7 @@ static int failover__run(enum verb v, int argc, char **argv)
             break;
         }
     }
-    agentlink_wipe(&opt.link);
+    agentlink_free(&opt.link);
     return rv < 0 ? RSMCTL_EXIT_OK : rv;
 }
 

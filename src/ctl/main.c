@@ -51,7 +51,12 @@ static void rsmctl__usage(FILE *out)
             "turn; their\npassword from --password-file FILE or "
             "$RSM_AGENT_PASSWORD. promote's Redis\npassword: "
             "--password-file FILE or $RSM_REDIS_PASSWORD. Never on the "
-            "command\nline.\n");
+            "command\nline.\n"
+            "\nTLS (agents started with --tls-api on; promote: Redis's "
+            "tls-port): --tls,\nwith --cacert FILE (the CAs to verify the "
+            "server against; default: the\nsystem's) and, for servers that "
+            "want a client certificate, --cert FILE\n--key FILE; or "
+            "$RSM_TLS=1, $RSM_TLS_CACERT, $RSM_TLS_CERT, $RSM_TLS_KEY.\n");
 }
 
 int main(int argc, char **argv)

@@ -271,6 +271,6 @@ int rsmctl_members(int argc, char **argv)
 
     if (rv == 0)
         rv = opt.action == LIST ? members__list(&opt) : members__change(&opt);
-    agentlink_wipe(&opt.link);
+    agentlink_free(&opt.link);
     return rv < 0 ? RSMCTL_EXIT_OK : rv;
 }

@@ -46,6 +46,7 @@ static int promote__create_links(struct promote_run *run)
             .user = opt->user,
             .password = opt->password[0] ? opt->password : NULL,
             .connect_timeout_ms = opt->timeout_ms,
+            .tls = opt->tls.ctx,
         };
         int rv = rsm_redis_create(&run->loop, &cfg, &ep->link);
         if (rv != 0)
@@ -226,8 +227,10 @@ int rsmctl_promote(int argc, char **argv)
     json_decref(run->steps);
 
 out_free:
-    if (opt != NULL)
+    if (opt != NULL) {
         explicit_bzero(opt->password, sizeof opt->password);
+        tlsflags_free(&opt->tls); /* every link is closed */
+    }
     free(run);
     free(opt);
     return code;

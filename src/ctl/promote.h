@@ -16,6 +16,7 @@
 #include "rsm/info.h"
 #include "rsm/redis.h"
 #include "rsm/topology.h"
+#include "tlsflags.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +39,7 @@ struct promote_options {
     size_t n;
     struct rsm_addr addrs[RSM_TOPOLOGY_MAX];
     char password[RSMCTL_SECRET_MAX]; /* "" for none; wiped at exit */
+    struct tlsflags tls; /* --tls etc.: TLS to Redis; freed at exit */
 };
 
 /* One endpoint: its link, what it said, the result of the last action. */

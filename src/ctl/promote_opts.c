@@ -33,6 +33,7 @@ static void promote__usage(FILE *out)
         "                        the environment variable RSM_REDIS_PASSWORD\n"
         "  --user USER           ACL user for AUTH (needs a password)\n"
         "  --timeout-ms N        connect and command timeout (default 1000)\n"
+        "TLS to Redis (Redis's tls-port):\n" TLSFLAGS_HELP
         "  -h, --help            this text\n"
         "\n"
         "exit codes:\n"
@@ -84,6 +85,7 @@ static const struct option long_options[] = {
     {"password-file", required_argument, NULL, OPT_PWFILE},
     {"user", required_argument, NULL, OPT_USER},
     {"timeout-ms", required_argument, NULL, OPT_TMO},
+    TLSFLAGS_LONGOPTS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -128,6 +130,8 @@ static int promote__parse_flags(int argc, char **argv,
             return rsmctl_usage_error(PROG, "option '%s' needs a value",
                                       argv[optind - 1]);
         default:
+            if (c != '?' && tlsflags_option(&opt->tls, c, optarg) == 0)
+                break;
             return rsmctl_usage_error(PROG, "unknown option '%s'",
                                       argv[optind - 1]);
         }
@@ -170,6 +174,8 @@ int promote_parse_options(int argc, char **argv, struct promote_options *opt)
         return rsmctl_usage_error(PROG,
                                   "--user needs a password (--password-file or "
                                   "RSM_REDIS_PASSWORD)");
+    if (tlsflags_finish(&opt->tls, err, sizeof err) != 0)
+        return rsmctl_usage_error(PROG, "%s", err);
     return 0;
 }
 

@@ -177,6 +177,7 @@ int rsmctl_redis_boot(int argc, char **argv)
                 redis_boot__log_decision("boot-fallback", &d, 0, what);
                 if (d.action == RSM_BOOT_GIVE_UP) {
                     explicit_bzero(o.password, sizeof o.password);
+                    tlsflags_free(&o.tls);
                     return RSMCTL_EXIT_UNAVAILABLE;
                 }
                 break;
@@ -185,6 +186,7 @@ int rsmctl_redis_boot(int argc, char **argv)
         redis_boot__sleep_ms(o.poll_ms);
     }
     explicit_bzero(o.password, sizeof o.password);
+    tlsflags_free(&o.tls); /* every link is closed */
     if (agent != 0)
         redis_boot__log_decision("boot-decision", &d, agent, what);
     if (!o.dry_run)

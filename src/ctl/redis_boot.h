@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "rsm/boot.h"
+#include "tlsflags.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,6 +35,7 @@ struct redis_boot_options {
     uint64_t wait_ms, poll_ms, timeout_ms;
     bool dry_run;
     char password[RSMCTL_SECRET_MAX];
+    struct tlsflags tls; /* TLS to the agents; freed before the exec */
     int redis_argc;
     char **redis_argv;
 };

@@ -57,6 +57,7 @@ static void redis_boot__ask_all(const struct redis_boot_options *o,
         asks[i].left = &left;
         rc.password = o->password[0] ? o->password : NULL;
         rc.connect_timeout_ms = o->timeout_ms;
+        rc.tls = o->tls.ctx;
         if (rsm_redis_create(&loop, &rc, &asks[i].link) != 0)
             continue;
         if (rsm_redis_command(asks[i].link, o->timeout_ms,

@@ -57,7 +57,7 @@ static void redis_boot__usage(FILE *out)
             "  --poll-ms N               between two rounds (default 1000)\n"
             "  --timeout-ms N            per agent and round (default 1000)\n"
             "  --password-file FILE      the agents' password (default\n"
-            "                            $" PW_ENV ")\n"
+            "                            $" PW_ENV ")\n" TLSFLAGS_HELP
             "  --dry-run                 print the decision and the command,\n"
             "                            do not exec\n"
             "  -h, --help                this text\n"
@@ -147,6 +147,7 @@ int redis_boot_parse_options(int argc, char **argv,
         {"timeout-ms", required_argument, NULL, O_TIMEOUT},
         {"password-file", required_argument, NULL, O_PW},
         {"dry-run", no_argument, NULL, O_DRY},
+        TLSFLAGS_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -213,6 +214,9 @@ int redis_boot_parse_options(int argc, char **argv,
             redis_boot__usage(stdout);
             exit(RSMCTL_EXIT_OK);
         default:
+            if (c != '?' && c != ':' &&
+                tlsflags_option(&o->tls, c, optarg) == 0)
+                break;
             rv = rsmctl_usage_error(REDIS_BOOT_PROG,
                                     "unknown or incomplete flag '%s'",
                                     argv[optind - 1]);
@@ -235,6 +239,8 @@ int redis_boot_parse_options(int argc, char **argv,
         rv = rsmctl_usage_error(REDIS_BOOT_PROG, "--self is required");
     if (rv == 0 && rsmctl_read_secret(pw_file, PW_ENV, o->password,
                                       sizeof o->password, err, sizeof err) != 0)
+        rv = rsmctl_usage_error(REDIS_BOOT_PROG, "%s", err);
+    if (rv == 0 && tlsflags_finish(&o->tls, err, sizeof err) != 0)
         rv = rsmctl_usage_error(REDIS_BOOT_PROG, "%s", err);
     if (rv == 0)
         rv = redis_boot__check_redis_args(o);

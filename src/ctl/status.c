@@ -216,17 +216,17 @@ int rsmctl_status(int argc, char **argv)
         return rv < 0 ? RSMCTL_EXIT_OK : rv;
     if (opt.watch) {
         rv = status__watch(&opt);
-        agentlink_wipe(&opt.link);
+        agentlink_free(&opt.link);
         return rv;
     }
     s = malloc(sizeof *s);
     if (s == NULL) {
-        agentlink_wipe(&opt.link);
+        agentlink_free(&opt.link);
         fprintf(stderr, "rsmctl status: out of memory\n");
         return RSMCTL_EXIT_FAILED;
     }
     status_snapshot_take(&opt, s);
-    agentlink_wipe(&opt.link);
+    agentlink_free(&opt.link);
     if (s->answer == NULL) {
         fputs(s->notes, stderr);
         fprintf(stderr, "rsmctl status: no agent answered%s\n",
