@@ -21,7 +21,9 @@
 #
 # Environment: RSM_AGENT_BIN (default: build/rsm-agent of this checkout),
 # RSM_BENCH_REPLICAS, RSM_BENCH_RAFT_OFFSET, RSM_BENCH_AGENT_ARGS (extra
-# flags, word-split), RSM_BENCH_PROBE_MS (default 100).
+# flags, word-split), RSM_BENCH_PROBE_MS (default 100), RSM_BENCH_TLS_DIR
+# (set by sfb_shim.py --tls: TLS to Redis, --tls-redis with the client
+# certificate and the CA of that directory: client.crt/.key, ca.crt).
 set -euo pipefail
 
 if [ $# -ne 11 ]; then
@@ -51,6 +53,13 @@ for ((r = 1; r <= replicas; r++)); do
     instances+=",$master_host:$((master_port + r))"
 done
 
+tls=()
+if [ -n "${RSM_BENCH_TLS_DIR:-}" ]; then
+    tls=(--tls-redis on --tls-cert-file "$RSM_BENCH_TLS_DIR/client.crt"
+        --tls-key-file "$RSM_BENCH_TLS_DIR/client.key"
+        --tls-ca-cert-file "$RSM_BENCH_TLS_DIR/ca.crt")
+fi
+
 # shellcheck disable=SC2086 # RSM_BENCH_AGENT_ARGS is a list of flags
 exec "$agent" --id $((index + 1)) --peers "$peers" \
     --raft-bind "$host:$((port + offset))" --api-bind "$host:$port" \
@@ -59,4 +68,4 @@ exec "$agent" --id $((index + 1)) --peers "$peers" \
     --down-after-ms "$down_after" --failover-timeout-ms "$failover_timeout" \
     --parallel-syncs "$parallel_syncs" \
     --probe-interval-ms "${RSM_BENCH_PROBE_MS:-100}" \
-    ${RSM_BENCH_AGENT_ARGS:-}
+    ${tls[@]+"${tls[@]}"} ${RSM_BENCH_AGENT_ARGS:-}

@@ -6,6 +6,8 @@ gnuplot PNG plots and summary.md.
 
 Reads OUTDIR/raw/ (failover-<SIG>-<DOWN_AFTER>.json from failover.sh,
 leaderkill-KILL-<DOWN_AFTER>.json from failover.sh --kill-leader,
+tls-failover-<DOWN_AFTER>.json from failover.sh --tls (both sides in
+plaintext and with TLS to Redis, every signal, one run),
 restart.json from restart.py (the master killed and restarted at once),
 raft.log from raft.sh, discovery.log from discovery.sh,
 scale.csv from scale.py, machine.txt) and writes OUTDIR/*.csv,
@@ -342,6 +344,102 @@ def idle_footprint(outdir, series, md):
             for impl, vs in vals.items()}
 
 
+TLS_IMPLS = (("sentinel", "redis-sentinel"), ("agent", "rsm-agent"),
+             ("sentinel-tls", "redis-sentinel TLS"),
+             ("agent-tls", "rsm-agent TLS"))
+
+
+def load_tls(raw):
+    """{down_after: the JSON of failover.sh --tls} from
+    tls-failover-<DOWN_AFTER>.json ({} if not run)."""
+    out = {}
+    for path in glob.glob(os.path.join(raw, "tls-failover-*.json")):
+        m = re.match(r"tls-failover-(\d+)\.json$", os.path.basename(path))
+        if m:
+            with open(path) as f:
+                out[int(m.group(1))] = json.load(f)
+    return out
+
+
+def tls_medians(data, sig):
+    """{impl: [detect, decide, promote, linked, discovery], impl_n:
+    complete runs, impl_runs: runs} of one signal of a --tls run."""
+    meds = {}
+    for impl, _ in TLS_IMPLS:
+        runs = data.get("series", {}).get("%s-%s" % (impl, sig), {}).get(
+            "runs", [])
+        ph = [phases(r) for r in runs]
+        meds[impl] = [med([p[i] for p in ph]) for i in range(5)]
+        meds[impl + "_n"] = sum(1 for r in runs
+                                if r.get("t_all_ms") is not None)
+        meds[impl + "_runs"] = len(runs)
+    return meds
+
+
+def tls_failover(outdir, raw, md):
+    """Section 1d (failover.sh --tls): the four series of every signal
+    side by side, TLS/plaintext of each side, and the idle window; writes
+    tls_failover_medians.csv. Returns {(sig, down_after): medians} and
+    {impl: idle} of the first run found ({} and {} if not run)."""
+    runs_by_da = load_tls(raw)
+    if not runs_by_da:
+        return {}, {}
+    table, idle, rows = {}, {}, []
+    names = ("detect", "decide", "promote", "linked", "discovery")
+    md.append("## 1d. Failover with TLS to Redis, against plaintext in the "
+              "same run\n")
+    md.append("Redis on its TLS port only (port 0, tls-replication yes, "
+              "client certificates required), the sentinels with the same "
+              "tls-* options (TLS to Redis and between sentinels), the "
+              "agents with --tls-redis; the agents' Raft and the ports the "
+              "bench asks stay plaintext. Certificates: EC P-256, made for "
+              "the run by tests/integration/certs.py. Medians in ms from "
+              "the signal.\n")
+    md.append("| signal | down-after | metric | " + " | ".join(
+        n for _, n in TLS_IMPLS) + " | ours/sentinel TLS | sentinel "
+              "TLS/plain | ours TLS/plain |")
+    md.append("|---" * (len(TLS_IMPLS) + 6) + "|")
+    for da, data in sorted(runs_by_da.items()):
+        sigs = [k[len("agent-tls-"):] for k in data.get("series", {})
+                if k.startswith("agent-tls-")]
+        for sig in sorted(sigs):
+            m = tls_medians(data, sig)
+            table[(sig, da)] = m
+            for i, name in enumerate(names):
+                v = [m[impl][i] for impl, _ in TLS_IMPLS]
+                rs = (ratio(v[3], v[2]), ratio(v[2], v[0]), ratio(v[3], v[1]))
+                md.append("| SIG%s | %d | %s | %s | %s |" % (
+                    sig, da, name, " | ".join(fmt(x) for x in v),
+                    " | ".join(fmt(r, 2) for r in rs)))
+                rows.append([sig, da, name] + v + list(rs))
+            md.append("| SIG%s | %d | complete runs | %s | | | |" % (
+                sig, da, " | ".join("%d/%d" % (m[i + "_n"], m[i + "_runs"])
+                                    for i, _ in TLS_IMPLS)))
+        for impl, _ in TLS_IMPLS:
+            if impl not in idle and data.get("idle", {}).get(impl):
+                idle[impl] = data["idle"][impl]
+    md.append("")
+    write_csv(os.path.join(outdir, "tls_failover_medians.csv"),
+              ["signal", "down_after_ms", "phase"] +
+              ["%s_ms" % i for i, _ in TLS_IMPLS] +
+              ["ratio_tls", "sentinel_tls_over_plain",
+               "agent_tls_over_plain"], rows)
+    if idle:
+        md.append("Idle window of the first run of the first signal (3 "
+                  "agents / 3 sentinels, CPU from /proc):\n")
+        md.append("| | " + " | ".join(n for _, n in TLS_IMPLS) + " |")
+        md.append("|---" * (len(TLS_IMPLS) + 1) + "|")
+        for key, what, d in (("agent_cpu_mean", "agent CPU %, mean", 2),
+                             ("agent_cpu_max", "agent CPU %, busiest", 2),
+                             ("agent_rss_kb_max", "agent RSS kB, max", 0),
+                             ("redis_cpu_mean", "redis-server CPU %, mean",
+                              2)):
+            md.append("| %s | %s |" % (what, " | ".join(
+                fmt(idle.get(i, {}).get(key), d) for i, _ in TLS_IMPLS)))
+        md.append("")
+    return table, idle
+
+
 def leader_loss(outdir, raw, md):
     path = os.path.join(raw, "raft.log")
     el, rd, apply_line = [], [], None
@@ -506,9 +604,20 @@ plot "scale.dat" using 1:2 with linespoints pt 7 lw 2 lc rgb "#d04020" title "rs
     return by
 
 
-def targets(table, fp, rd, sc):
+def targets(table, fp, rd, sc, tls=None):
     """[(target, where we are, met?)] for every target of the issue."""
     out = []
+    for (sig, da), m in sorted((tls or {}).items()):
+        a, plain = m["agent-tls"][3], m["agent"][3]
+        if sig == "KILL" and a is not None:
+            # issue 16: over TLS, within down-after + 100 ms like plaintext
+            out.append(("failover over TLS, SIGKILL master, down-after %d: "
+                        "kill -> replicas linked <= down-after + 100 = %d ms "
+                        "median" % (da, da + 100),
+                        "%s ms (plaintext %s ms), %s x redis-sentinel TLS" % (
+                            fmt(a), fmt(plain),
+                            fmt(ratio(a, m["sentinel-tls"][3]), 2)),
+                        a <= da + 100))
     for (sig, da), m in sorted(table.items(), key=lambda k: (k[0][1], k[0][0])):
         a, s = m["agent"][3], m["sentinel"][3]
         if sig == "KILL" and a is not None:
@@ -570,6 +679,7 @@ def main():
     series = load_failover(raw)
     table = failover(outdir, series, md) if series else {}
     fp = idle_footprint(outdir, series, md)
+    tls, tls_idle = tls_failover(outdir, raw, md)
     rs = restart(outdir, raw, md)
     el, rd, nle, apply_line = leader_loss(outdir, raw, md)
     disc = discovery(outdir, raw)
@@ -611,7 +721,7 @@ def main():
         md.append("not run\n")
     md.append("## 4. Scale: one agent watching N endpoints\n")
     sc = scale(outdir, raw, md)
-    tg = targets(table, fp, rd, sc)
+    tg = targets(table, fp, rd, sc, tls)
     md.append("## Targets\n")
     md.append("| target | where we are | |")
     md.append("|---|---|---|")
@@ -638,6 +748,25 @@ def main():
                  "(n=%d/%d) | %s | %s | %s |" % (
                      sig, da, m["sentinel_n"], m["agent_n"], fmt(s), fmt(a),
                      fmt(ratio(a, s), 2)))
+    for (sig, da), m in sorted(tls.items()):
+        s, a = m["sentinel-tls"][3], m["agent-tls"][3]
+        t.append("| SIG%s master, Redis over TLS only, down-after %d: "
+                 "replicas linked, ms (n=%d/%d) | %s | %s | %s |" % (
+                     sig, da, m["sentinel-tls_n"], m["agent-tls_n"], fmt(s),
+                     fmt(a), fmt(ratio(a, s), 2)))
+        t.append("| SIG%s master, down-after %d: replicas linked, TLS / "
+                 "plaintext, same run | %s | %s | - |" % (
+                     sig, da, fmt(ratio(s, m["sentinel"][3]), 2),
+                     fmt(ratio(a, m["agent"][3]), 2)))
+    if tls_idle.get("agent-tls") and tls_idle.get("sentinel-tls"):
+        s, a = tls_idle["sentinel-tls"], tls_idle["agent-tls"]
+        for key, what, d in (("agent_cpu_mean", "idle CPU with TLS to "
+                              "Redis, % of a core", 2),
+                             ("agent_rss_kb_max", "idle RSS with TLS to "
+                              "Redis (OpenSSL loaded), kB", 0)):
+            t.append("| %s | %s | %s | %s |" % (
+                what, fmt(s[key], d), fmt(a[key], d),
+                fmt(ratio(a[key], s[key]), 2)))
     if rs:
         s, a = rs["sentinel"], rs["agent"]
         t.append("| master killed and restarted at once (<150 ms), with its "

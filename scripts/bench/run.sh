@@ -30,6 +30,12 @@
 #                       P + 200 (k - 1)
 #   --scale "N.."       endpoints per scale point (default "10 100 300
 #                       1000"; "" skips), --scale-seconds S per point (30)
+#   --tls-runs N        runs of the TLS series (default: --runs; 0 skips):
+#                       failover.sh --tls, down-after 1000, --signals,
+#                       redis-sentinel and rsm-agent in plaintext and with
+#                       Redis on its TLS port only, in one run, on ports
+#                       P + 2000 (clear of the plain series), idle window
+#                       --idle-seconds in the first signal's series
 #
 # Parts: 1c. probe load (scripts/bench/probe_load.py: commands/s and input
 # bytes/s each Redis receives from 3 agents vs 3 sentinels, idle, for
@@ -38,7 +44,8 @@
 # killed and restarted at once (scripts/bench/restart.py: did the agents
 # fail over, how long until the group is healthy, keys kept); 2. agent leader
 # loss (scripts/bench/raft.sh) and a failover started while the agent leader
-# is SIGKILLed (failover.sh --kill-leader); 3. client port
+# is SIGKILLed (failover.sh --kill-leader); 1d. failover and idle CPU
+# with TLS to Redis vs plaintext, both sides (failover.sh --tls); 3. client port
 # (scripts/bench/discovery.sh); 4. scale (scripts/bench/scale.py: one agent
 # and one redis-sentinel, N endpoints simulated by one C process,
 # scripts/bench/fake_redis.c, not real redis-servers).
@@ -64,8 +71,9 @@ base=7000
 scale="10 100 300 1000"
 scale_seconds=30
 leader_kill="1000"
+tls_runs=
 usage() {
-    sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,57p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 while [ $# -gt 0 ]; do
@@ -82,11 +90,13 @@ while [ $# -gt 0 ]; do
     --scale) scale=${2?}; shift 2 ;;
     --scale-seconds) scale_seconds=${2:?}; shift 2 ;;
     --leader-kill) leader_kill=${2?}; shift 2 ;;
+    --tls-runs) tls_runs=${2?}; shift 2 ;;
     -h | --help) usage 0 ;;
     *) echo "bench/run: unknown argument '$1'" >&2; usage ;;
     esac
 done
-for v in "$runs" "$idle_seconds" "$rounds" "$requests" "$base" "$scale_seconds" $down_afters $stop_down_afters $scale $leader_kill ${restart_runs:-0}; do
+tls_runs=${tls_runs:-$runs}
+for v in "$tls_runs" "$runs" "$idle_seconds" "$rounds" "$requests" "$base" "$scale_seconds" $down_afters $stop_down_afters $scale $leader_kill ${restart_runs:-0}; do
     case $v in '' | *[!0-9]*) echo "bench/run: bad number '$v'" >&2; exit 2 ;; esac
 done
 
@@ -162,6 +172,25 @@ if [ "$idle_seconds" -gt 0 ]; then
     python3 scripts/bench/probe_load.py --seconds "$idle_seconds" \
         --json "$raw/probe-load.json" >"$raw/probe-load.log" 2>&1 || status=1
     tail -5 "$raw/probe-load.log" >&2
+fi
+
+# 1d. failover and idle with TLS to Redis, against plaintext in the same run
+if [ "$tls_runs" -gt 0 ]; then
+    echo "== failover with TLS to Redis and without, $signals," \
+         "$tls_runs runs" >&2
+    log=$raw/tls-failover-1000.log
+    scripts/bench/failover.sh --tls --runs "$tls_runs" --signals "$signals" \
+        --down-after 1000 --base-port $((base + 2000)) \
+        --idle-seconds "$idle_seconds" >"$log" 2>&1 || status=1
+    json=$(awk '/^json: / {print $2}' "$log")
+    if [ -n "$json" ] && [ -f "$json" ]; then
+        mv "$json" "$raw/tls-failover-1000.json"
+        mv "${json%.json}" "$raw/tls-failover-1000"
+    else
+        echo "bench/run: TLS failover: no result (see $log)" >&2
+        status=1
+    fi
+    sed -n '/^Failover/,$p' "$log" >&2
 fi
 
 # 2. agent leader loss (idle is measured above, next to redis-sentinel)
