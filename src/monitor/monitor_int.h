@@ -55,6 +55,10 @@ struct instance {
     bool reprobe;                   /* probe again when it ends */
     bool fast;                      /* probe again at the fast timer */
     int64_t probe_sent_ms;          /* of the latest probe sent, -1 */
+    int64_t due_ms;                 /* the next probe's turn (loop time):
+                                       its period is reckoned when the
+                                       latest probe is sent and again when
+                                       its result comes */
     int64_t fed_probe_sent_ms;      /* of the latest result fed */
     int64_t full_probe_ms;          /* the latest probe that read INFO
                                        server and persistence too, -1 */

@@ -398,6 +398,10 @@ unsigned monitor_slice_count(const struct rsm_monitor_config *cfg)
 
     for (unsigned i = 0; i < cfg->n_groups; i++)
         n += cfg->groups[i].n_addrs;
+    /* idle instances are probed about once a second, not each interval
+     * (monitor_probe.c): count the probes of one interval at that rate */
+    if (cfg->probe_interval_ms < 1000)
+        n = (n * cfg->probe_interval_ms + 999) / 1000;
     want = (n + SLICE_PROBES - 1) / SLICE_PROBES;
     if (want > most)
         want = most;

@@ -171,6 +171,8 @@ static uint64_t monitor__crash_gather(struct instance *in)
     return 50;
 }
 
+static void monitor__reckon_due(struct instance *in, int64_t sent_ms);
+
 static void monitor__probe_done(struct probe *p)
 {
     struct instance *in = p->in;
@@ -190,8 +192,12 @@ static void monitor__probe_done(struct probe *p)
         if (!p->failed)
             in->probe_error[0] = '\0';
         int64_t restarted = g->health[in->index].restarted_at_ms;
-        struct rsm_info before = g->health[in->index].info;
-        bool had_info = g->health[in->index].has_info;
+        /* A role, master or link seen changing: whatever follows (a
+         * failover by someone, a resync) is read at once, then each probe
+         * interval for a while, not at the idle rate. */
+        bool changed =
+            m->acting && p->res.has_info && g->health[in->index].has_info &&
+            monitor__info_changed(&g->health[in->index].info, &p->res.info);
 
         monitor__count_latency(&g->latency, &p->res, uv_hrtime() - p->sent_ns);
         /* results are fed in the order their probes were sent */
@@ -213,12 +219,9 @@ static void monitor__probe_done(struct probe *p)
                     monitor_probe(&g->inst[j]);
             }
         }
-        /* A role, master or link seen changing: whatever follows (a
-         * failover by someone, a resync) is read at once, then each probe
-         * interval for a while, not at the idle rate. */
-        if (m->acting && p->res.has_info && had_info &&
-            monitor__info_changed(&before, &p->res.info))
+        if (changed)
             monitor_group_stir(g);
+        monitor__reckon_due(in, p->sent_ms);
         if (m->acting)
             monitor_mark_dirty(g);
         /* A master that stops answering may be restarting empty: look
@@ -393,6 +396,7 @@ void monitor_probe(struct instance *in)
     }
     in->probing = true;
     in->probe_sent_ms = p->sent_ms;
+    monitor__reckon_due(in, p->sent_ms);
     rsm_detector_probe_pending(&in->g->health[in->index], p->sent_ms);
     /* a master that does not answer in time is suspected then, not when
      * the probe times out or the next one is due */
@@ -444,11 +448,13 @@ static int64_t monitor__idle_period(const struct group *g, bool master)
 
 bool monitor_group_busy(const struct group *g, int64_t now)
 {
-    const struct rsm_group *cg = monitor_committed(g);
+    const struct rsm_group *cg;
 
-    return cg == NULL || !cg->has_master || cg->in_flight ||
-           g->verdict.status != RSM_MASTER_OK || g->manual.cb != NULL ||
-           g->proposing || now < g->busy_until_ms;
+    if (g->verdict.status != RSM_MASTER_OK || g->manual.cb != NULL ||
+        g->proposing || now < g->busy_until_ms)
+        return true;
+    cg = monitor_committed(g); /* a lookup: last */
+    return cg == NULL || !cg->has_master || cg->in_flight;
 }
 
 /* Is the instance in a state that can change on its own soon? */
@@ -493,23 +499,33 @@ static bool monitor__due(const struct instance *in, int64_t period, int64_t now)
            now - in->probe_sent_ms >= period - DUE_SLACK_MS;
 }
 
+/* in's next turn, after a probe sent at sent_ms: reckoned at the send and
+ * again when its result is in (the state it brings may shorten it), so
+ * that a turn only compares times. A group that turns busy is read at
+ * once (monitor_group_stir), which reckons again. */
+static void monitor__reckon_due(struct instance *in, int64_t sent_ms)
+{
+    const struct group *g = in->g;
+    int64_t now = monitor_mono_ms(g->m), period;
+
+    if (g->m->acting)
+        period = monitor__probe_period(in, monitor_group_busy(g, now), now);
+    else
+        period = monitor__idle_period(g, false);
+    in->due_ms = sent_ms + period - DUE_SLACK_MS;
+}
+
 void monitor_probe_group(struct group *g)
 {
     int64_t now = monitor_mono_ms(g->m);
-    bool busy = g->m->acting && monitor_group_busy(g, now);
 
     for (unsigned i = 0; i < g->cfg.n_addrs; i++) {
         struct instance *in = &g->inst[i];
 
-        if (in->probing)
+        if (in->probing || (in->probe_sent_ms >= 0 && now < in->due_ms))
             continue;
-        if (g->m->acting) {
-            if (monitor__due(in, monitor__probe_period(in, busy, now), now))
-                monitor_probe(in);
-        } else if (monitor_is_committed_master(in) &&
-                   monitor__due(in, monitor__idle_period(g, false), now)) {
+        if (g->m->acting || monitor_is_committed_master(in))
             monitor_probe(in);
-        }
     }
 }
 

@@ -115,7 +115,10 @@ struct rsm_redis {
     void *close_arg;
     rsm_redis_drop_cb drop_cb; /* the server ended the connection */
     void *drop_arg;
-    char rbuf[16384];
+    /* one read's worth: every read is handed whole to the RESP reader,
+     * which keeps its own copy; 4 KB holds a probe's INFO reply, and a
+     * link watching one of 1,000 endpoints should not hold 16 KB */
+    char rbuf[4096];
 };
 
 /* --- redis.c ----------------------------------------------------------- */
