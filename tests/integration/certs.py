@@ -52,6 +52,8 @@ def openssl(d, *args):
 
 
 def _paths(d, name):
+    """name.crt, name.key, name.csr in d, absolute (openssl runs in d)."""
+    d = os.path.abspath(d)
     return (os.path.join(d, name + ".crt"), os.path.join(d, name + ".key"),
             os.path.join(d, name + ".csr"))
 
@@ -90,7 +92,8 @@ def _tidy(d, name):
 
 
 def make_ca(d, name, cn=None, days=DAYS):
-    """A self-signed CA: d/name.crt, d/name.key."""
+    """A self-signed CA: d/name.crt, d/name.key (d made if missing)."""
+    d = os.path.abspath(d)
     os.makedirs(d, exist_ok=True)
     crt, key, _ = _paths(d, name)
     # -config /dev/null: only the extensions given here, none of
@@ -109,6 +112,8 @@ def make_cert(d, ca, name, cn=None, san=(), days=DAYS):
     """A certificate signed by ca (a Cert of make_ca): d/name.crt,
     d/name.key; subject CN=cn (default name), subjectAltName san, a
     list like ["DNS:agent-1", "IP:127.0.0.1"] (none if empty)."""
+    d = os.path.abspath(d)
+    os.makedirs(d, exist_ok=True)
     crt, key, csr = _new_key_and_csr(d, name, cn or name)
     openssl(d, "x509", "-req", "-in", csr, "-CA", ca.crt, "-CAkey", ca.key,
             "-set_serial", "0x" + secrets.token_hex(8), "-days", str(days),
@@ -120,6 +125,8 @@ def make_cert(d, ca, name, cn=None, san=(), days=DAYS):
 def make_expired(d, ca, name, cn=None, san=("IP:127.0.0.1",)):
     """A certificate signed by ca that expired: valid from 2020-01-01 to
     2020-01-02 (UTC). Otherwise like make_cert."""
+    d = os.path.abspath(d)
+    os.makedirs(d, exist_ok=True)
     crt, key, csr = _new_key_and_csr(d, name, cn or name)
     db = os.path.join(d, name + ".cadb")  # openssl ca's bookkeeping
     os.makedirs(db, exist_ok=True)
