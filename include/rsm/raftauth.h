@@ -60,10 +60,13 @@ enum rsm_raftauth_reason {
     RSM_RAFTAUTH_CLUSTER_MISMATCH, /* both cluster ids known, different */
     RSM_RAFTAUTH_BAD_PROOF,        /* the peer's MAC is wrong: other secret */
     RSM_RAFTAUTH_TIMEOUT,          /* not finished before the deadline (I/O) */
-    RSM_RAFTAUTH_CLOSED,  /* the peer closed during the handshake (I/O) */
-    RSM_RAFTAUTH_REFUSED, /* the peer sent ERROR (its reason: see
-                             rsm_raftauth.peer_reason) */
-    RSM_RAFTAUTH_BUSY,    /* too many handshakes at once (I/O) */
+    RSM_RAFTAUTH_CLOSED,   /* the peer closed during the handshake (I/O) */
+    RSM_RAFTAUTH_REFUSED,  /* the peer sent ERROR (its reason: see
+                              rsm_raftauth.peer_reason) */
+    RSM_RAFTAUTH_BUSY,     /* too many handshakes at once (I/O) */
+    RSM_RAFTAUTH_TLS,      /* the TLS handshake failed (I/O) */
+    RSM_RAFTAUTH_IDENTITY, /* the peer's certificate does not name the
+                              member it claims to be */
     RSM_RAFTAUTH_REASON_COUNT
 };
 

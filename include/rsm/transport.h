@@ -46,6 +46,8 @@
 
 #include "rsm/addr.h"
 
+struct rsm_tls;
+
 /* Counters for status, /metrics and tests. */
 struct rsm_transport_stats {
     bool authenticated;      /* a secret is configured */
@@ -58,15 +60,35 @@ struct rsm_transport_stats {
                                 handshake (nothing reached raft) */
     uint64_t auth_failed;    /* outgoing connections that failed it */
     uint64_t auth_accepted;  /* incoming connections handed to raft */
+    bool tls;                /* every connection is mutual TLS */
+    uint64_t tls_failed;     /* TLS handshakes that failed (either side:
+                                another CA, an expired certificate, a
+                                plaintext peer, a certificate that does
+                                not name the member) */
 };
 
-/* The group secret and this agent's identity. The secret is copied at
- * init; cluster_id (may be NULL: always "") is called at every handshake
- * and returns the group's cluster id or "" while unknown. */
+/* The group secret, TLS, and this agent's identity. The secret is copied
+ * at init; cluster_id (may be NULL: always "") is called at every
+ * handshake and returns the group's cluster id or "" while unknown.
+ *
+ * With TLS (both contexts set) every connection is mutual TLS before
+ * anything else: the client verifies that the server's certificate names
+ * the host of the member address it dialled, the server that the
+ * client's certificate names the host of the member address it claims in
+ * HELLO (a DNS name or an IP address of the certificate's
+ * subjectAltName). Then the handshake runs inside TLS; without a secret
+ * it runs with a built-in key: it carries the ids, addresses and cluster
+ * ids and proves nothing itself, the certificates do. libraft gets one
+ * end of a socketpair per connection; the transport pumps between it and
+ * the TLS session on the TCP connection (transport_tls.c). */
 struct rsm_transport_auth {
-    const unsigned char *secret; /* NULL or secret_len 0: no handshake */
+    const unsigned char *secret; /* NULL or secret_len 0: no handshake
+                                    (unless TLS) */
     size_t secret_len;
-    raft_id self_id; /* must be the id raft_init() is given */
+    struct rsm_tls *tls_server; /* NULL: no TLS; requires client
+                                   certificates */
+    struct rsm_tls *tls_client; /* with this agent's certificate */
+    raft_id self_id;            /* must be the id raft_init() is given */
     const char *(*cluster_id)(void *arg);
     void *arg;
 };

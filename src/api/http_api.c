@@ -158,6 +158,10 @@ static void http_api__transport_metrics(struct rsm_textbuf *t,
         {"rsm_raft_resolve_errors_total",
          "Raft peer host names that did not resolve.",
          offsetof(struct rsm_transport_stats, resolve_errors)},
+        {"rsm_raft_tls_failed_total",
+         "Raft connections whose TLS failed (another CA, an expired "
+         "certificate, a plaintext peer).",
+         offsetof(struct rsm_transport_stats, tls_failed)},
     };
 
     if (ts == NULL)
@@ -165,6 +169,10 @@ static void http_api__transport_metrics(struct rsm_textbuf *t,
     http_api__scalar(t, "rsm_raft_auth_enabled", "gauge",
                      "1 when Raft connections need the cluster secret.",
                      ts->authenticated);
+    http_api__scalar(t, "rsm_raft_tls", "gauge",
+                     "1 when every Raft connection is mutual TLS "
+                     "(--tls-raft).",
+                     ts->tls);
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         uint64_t v;
 

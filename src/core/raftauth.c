@@ -57,6 +57,10 @@ static const struct {
                              "handshake"},
     [RSM_RAFTAUTH_REFUSED] = {"refused", "the peer refused the handshake"},
     [RSM_RAFTAUTH_BUSY] = {"busy", "too many handshakes in progress"},
+    [RSM_RAFTAUTH_TLS] = {"tls", "the TLS handshake failed"},
+    [RSM_RAFTAUTH_IDENTITY] = {"identity",
+                               "the certificate does not name the member "
+                               "it claims to be"},
 };
 
 const char *rsm_raftauth_reason_str(enum rsm_raftauth_reason r)

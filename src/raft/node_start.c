@@ -298,6 +298,8 @@ static int node__init_transport(struct rsm_node *n, char *errmsg, size_t errlen)
     struct rsm_transport_auth auth = {
         .secret = n->cfg.cluster_secret,
         .secret_len = n->cfg.cluster_secret_len,
+        .tls_server = n->cfg.raft_tls_server,
+        .tls_client = n->cfg.raft_tls_client,
         .self_id = n->cfg.id,
         .cluster_id = node__transport_cluster_id,
         .arg = n,

@@ -40,7 +40,7 @@ void transport__maybe_closed(struct impl *im)
     raft_uv_transport_close_cb cb = im->close_cb;
 
     if (!im->closing || !im->inner_closed || im->n_pending > 0 ||
-        im->n_incoming > 0 || cb == NULL)
+        im->n_incoming > 0 || im->n_pumps > 0 || cb == NULL)
         return;
     im->close_cb = NULL;
     cb(im->outer);
@@ -183,23 +183,38 @@ static int transport__resolve_bind(struct impl *im, const struct rsm_addr *bind,
     return 0;
 }
 
-/* Keep a copy of the secret and the identity callbacks. */
+/* With TLS and no secret, the handshake (inside TLS) runs with this key:
+ * it carries ids, addresses and cluster ids; the certificates are what
+ * authenticates (transport.h). */
+static const char transport__tls_key[] = "rsm-agent raft over TLS, no secret";
+
+/* Keep a copy of the secret (with TLS and none: the built-in key), the TLS
+ * contexts and the identity callbacks. */
 static int transport__setup_auth(struct impl *im,
                                  const struct rsm_transport_auth *auth,
                                  char *errmsg, size_t errlen)
 {
-    im->secret = malloc(auth->secret_len);
+    bool secret = auth->secret != NULL && auth->secret_len > 0;
+    const unsigned char *key =
+        secret ? auth->secret : (const unsigned char *)transport__tls_key;
+    size_t key_len = secret ? auth->secret_len : sizeof transport__tls_key - 1;
+
+    im->secret = malloc(key_len);
     if (im->secret == NULL)
         return rsm_errf(RSM_ENOMEM, errmsg, errlen, "transport: no memory");
-    memcpy(im->secret, auth->secret, auth->secret_len);
-    im->secret_len = auth->secret_len;
+    memcpy(im->secret, key, key_len);
+    im->secret_len = key_len;
+    im->tls_server = auth->tls_server;
+    im->tls_client = auth->tls_client;
+    im->stats.tls = im->tls_server != NULL;
     im->self_id = auth->self_id;
     im->cluster_id = auth->cluster_id;
     im->cluster_id_arg = auth->arg;
     im->auth = true;
     im->stats.authenticated = true;
-    rsm_log(RSM_LOG_INFO, "raft-authenticated", "bind=%s handshake=hmac-sha256",
-            im->bind);
+    rsm_log(RSM_LOG_INFO, "raft-authenticated", "bind=%s handshake=%s tls=%s",
+            im->bind, secret ? "hmac-sha256" : "ids-only",
+            im->stats.tls ? "mutual" : "off");
     return 0;
 }
 
@@ -246,7 +261,8 @@ int rsm_transport_init(struct raft_uv_transport *t, uv_loop_t *loop,
     rv = transport__resolve_bind(im, bind, errmsg, errlen);
     if (rv != 0)
         goto err_after_alloc;
-    if (auth != NULL && auth->secret != NULL && auth->secret_len > 0)
+    if (auth != NULL && ((auth->secret != NULL && auth->secret_len > 0) ||
+                         auth->tls_server != NULL))
         rv = transport__setup_auth(im, auth, errmsg, errlen);
     else
         rv = transport__setup_tcp(im, errmsg, errlen);

@@ -106,6 +106,19 @@ static void transport__auth_hint(enum rsm_raftauth_reason r,
                  "one named: check --peers on this agent and on %s",
                  who);
         break;
+    case RSM_RAFTAUTH_TLS:
+        snprintf(buf, len,
+                 "every agent needs --tls-raft on and a certificate "
+                 "(--tls-cert-file, valid now) from a CA the others trust "
+                 "(--tls-ca-cert-file): check this agent and %s",
+                 who);
+        break;
+    case RSM_RAFTAUTH_IDENTITY:
+        snprintf(buf, len,
+                 "the certificate of %s must name the host of its member "
+                 "address (subjectAltName DNS or IP)",
+                 incoming ? who : "this agent");
+        break;
     case RSM_RAFTAUTH_VERSION:
         snprintf(buf, len, "%s runs another rsm-agent version", who);
         break;

@@ -5,6 +5,7 @@
  * (transport_authlog.c) and closes the connection, and nothing of it ever
  * reaches raft. */
 #include "transport_int.h"
+#include "rsm/err.h"
 #include "rsm/log.h"
 
 #include <assert.h>
@@ -70,8 +71,9 @@ static void transport__hs_handle_closed(uv_handle_t *h)
 {
     struct hs *hs = h->data;
 
-    if (h == (uv_handle_t *)hs->tcp) {
+    if (h == (uv_handle_t *)hs->stream) {
         raft_free(h);
+        hs->stream = NULL;
         hs->tcp = NULL;
     }
     assert(hs->open > 0);
@@ -90,6 +92,7 @@ static void transport__hs_open(struct impl *im, struct hs *hs)
     hs->im = im;
     uv_tcp_init(im->loop, hs->tcp);
     hs->tcp->data = hs;
+    hs->stream = (uv_stream_t *)hs->tcp;
     uv_timer_init(im->loop, &hs->timer);
     hs->timer.data = hs;
     hs->open = 2;
@@ -103,9 +106,10 @@ static void transport__hs_abort(struct hs *hs)
     if (hs->aborting)
         return;
     hs->aborting = true;
+    transport__pump_detach(hs); /* it sees its pipe end close */
     uv_timer_stop(&hs->timer);
-    if (hs->tcp != NULL)
-        uv_close((uv_handle_t *)hs->tcp, transport__hs_handle_closed);
+    if (hs->stream != NULL)
+        uv_close((uv_handle_t *)hs->stream, transport__hs_handle_closed);
     uv_close((uv_handle_t *)&hs->timer, transport__hs_handle_closed);
 }
 
@@ -114,9 +118,11 @@ static void transport__hs_abort(struct hs *hs)
  * that closes. */
 static uv_stream_t *transport__hs_release(struct hs *hs)
 {
-    uv_stream_t *s = (uv_stream_t *)hs->tcp;
+    uv_stream_t *s = hs->stream;
 
     assert(hs->verified && hs->n_writing == 0 && !hs->aborting);
+    transport__pump_detach(hs); /* the pump serves raft_uv's stream now */
+    hs->stream = NULL;
     hs->tcp = NULL;
     hs->open--;
     s->data = NULL;
@@ -132,10 +138,10 @@ static void transport__hs_send_error(struct hs *hs, enum rsm_raftauth_reason r)
     uv_buf_t buf;
 
     if (r == RSM_RAFTAUTH_CLOSED || r == RSM_RAFTAUTH_REFUSED ||
-        hs->tcp == NULL)
+        r == RSM_RAFTAUTH_TLS || hs->stream == NULL)
         return;
     buf = uv_buf_init((char *)msg, (unsigned)rsm_raftauth_error(r, msg));
-    (void)uv_try_write((uv_stream_t *)hs->tcp, &buf, 1);
+    (void)uv_try_write(hs->stream, &buf, 1);
 }
 
 static void transport__hs_fail(struct hs *hs, enum rsm_raftauth_reason r,
@@ -196,8 +202,7 @@ static int transport__hs_read_next(struct hs *hs)
 {
     hs->have = 0;
     hs->need = RSM_RAFTAUTH_HEADER_LEN;
-    return uv_read_start((uv_stream_t *)hs->tcp, transport__hs_alloc,
-                         transport__hs_read);
+    return uv_read_start(hs->stream, transport__hs_alloc, transport__hs_read);
 }
 
 static void transport__hs_written(uv_write_t *req, int status)
@@ -233,7 +238,7 @@ static int transport__hs_write(struct hs *hs, size_t len)
     uv_buf_t buf = uv_buf_init((char *)hs->wbuf[hs->n_writes], (unsigned)len);
     int rv;
 
-    rv = uv_write(req, (uv_stream_t *)hs->tcp, &buf, 1, transport__hs_written);
+    rv = uv_write(req, hs->stream, &buf, 1, transport__hs_written);
     if (rv != 0)
         return rv;
     req->data = hs;
@@ -297,23 +302,15 @@ static void transport__out_fail(struct hs *hs, enum rsm_raftauth_reason r,
         transport__answer(c, NULL, RAFT_NOCONNECTION);
 }
 
-static void transport__out_connected(uv_connect_t *req, int status)
+/* Send HELLO (on the TCP connection, or inside TLS). */
+static void transport__out_hello(struct hs *hs)
 {
-    struct hs *hs = req->data;
     struct impl *im = hs->im;
     unsigned char nonce[RSM_RAFTAUTH_NONCE_LEN];
     enum rsm_raftauth_reason r;
     size_t len;
 
-    if (hs->aborting)
-        return;
-    if (status != 0) {
-        transport__out_fail(hs, RSM_RAFTAUTH_OK, uv_strerror(status));
-        return;
-    }
-    transport__set_user_timeout(hs->tcp);
     hs->step = HS_HELLO;
-    uv_timer_start(&hs->timer, transport__hs_timeout, HANDSHAKE_TIMEOUT_MS, 0);
     if (!transport__random(nonce, sizeof nonce)) {
         rsm_log(RSM_LOG_ERROR, "raft-auth-random-failed", NULL);
         transport__out_fail(hs, RSM_RAFTAUTH_OK, "getrandom failed");
@@ -328,6 +325,50 @@ static void transport__out_connected(uv_connect_t *req, int status)
     }
     if (transport__hs_write(hs, len) != 0 || transport__hs_read_next(hs) != 0)
         transport__out_fail(hs, RSM_RAFTAUTH_CLOSED, "cannot write or read");
+}
+
+static void transport__out_connected(uv_connect_t *req, int status)
+{
+    struct hs *hs = req->data;
+    int rv;
+
+    if (hs->aborting)
+        return;
+    if (status != 0) {
+        transport__out_fail(hs, RSM_RAFTAUTH_OK, uv_strerror(status));
+        return;
+    }
+    transport__set_user_timeout(hs->tcp);
+    uv_timer_start(&hs->timer, transport__hs_timeout, HANDSHAKE_TIMEOUT_MS, 0);
+    if (hs->im->tls_server == NULL) {
+        transport__out_hello(hs);
+        return;
+    }
+    /* TLS first: the server must be the host we dialled. */
+    hs->step = HS_TLS;
+    rv = transport__pump_start(hs, hs->out->addr.host);
+    if (rv != 0)
+        transport__out_fail(hs, RSM_RAFTAUTH_TLS, uv_strerror(rv));
+}
+
+void transport__hs_tls_ready(struct hs *hs)
+{
+    if (hs->aborting)
+        return;
+    if (hs->out != NULL) {
+        transport__out_hello(hs);
+        return;
+    }
+    hs->step = HS_HELLO;
+    if (transport__hs_read_next(hs) != 0)
+        transport__in_refuse(hs, RSM_RAFTAUTH_CLOSED, "cannot read");
+}
+
+void transport__hs_tls_failed(struct hs *hs, const char *why)
+{
+    if (hs->aborting)
+        return;
+    transport__hs_fail(hs, RSM_RAFTAUTH_TLS, why);
 }
 
 /* CHALLENGE (or ERROR) from the server. */
@@ -418,6 +459,32 @@ static void transport__in_refuse(struct hs *hs, enum rsm_raftauth_reason r,
     transport__hs_abort(hs);
 }
 
+/* With TLS: does the client's certificate name the host of the member
+ * address it claims? If not, refused (and false). */
+static bool transport__in_identity(struct hs *hs)
+{
+    struct rsm_addr claimed;
+    char detail[640], text[RSM_RAFTAUTH_ADDR_MAX + 1];
+
+    /* "host:raftport[/apiport]" (node.h): the host is what counts */
+    snprintf(text, sizeof text, "%s", hs->auth.hello.address);
+    text[strcspn(text, "/")] = '\0';
+    if (rsm_addr_parse(text, &claimed, NULL, 0) != 0) {
+        transport__in_refuse(hs, RSM_RAFTAUTH_MALFORMED,
+                             "the address in HELLO does not parse");
+        return false;
+    }
+    if (transport__pump_peer_is(hs, claimed.host))
+        return true;
+    snprintf(detail, sizeof detail,
+             "member %llu claims address %s; its certificate does not name "
+             "%s",
+             (unsigned long long)hs->auth.hello.client_id,
+             hs->auth.hello.address, claimed.host);
+    transport__in_refuse(hs, RSM_RAFTAUTH_IDENTITY, detail);
+    return false;
+}
+
 /* HELLO, then PROOF (or ERROR) from the client. */
 static void transport__in_frame(struct hs *hs)
 {
@@ -438,6 +505,10 @@ static void transport__in_frame(struct hs *hs)
             transport__in_refuse(hs, r, hs->auth.detail);
             return;
         }
+        /* With TLS the member it claims must be the one its certificate
+         * names: said now, so that the client hears why (ERROR). */
+        if (hs->im->tls_server != NULL && !transport__in_identity(hs))
+            return;
         hs->step = HS_PROOF;
         if (transport__hs_write(hs, len) != 0 ||
             transport__hs_read_next(hs) != 0)
@@ -518,8 +589,14 @@ static void transport__on_connection(uv_stream_t *listener, int status)
         transport__in_refuse(hs, RSM_RAFTAUTH_BUSY, NULL);
         return;
     }
-    hs->step = HS_HELLO;
     uv_timer_start(&hs->timer, transport__hs_timeout, HANDSHAKE_TIMEOUT_MS, 0);
+    if (im->tls_server != NULL) { /* TLS first; then HELLO inside it */
+        hs->step = HS_TLS;
+        if (transport__pump_start(hs, NULL) != 0)
+            transport__hs_abort(hs);
+        return;
+    }
+    hs->step = HS_HELLO;
     if (transport__hs_read_next(hs) != 0)
         transport__hs_abort(hs);
 }
@@ -566,6 +643,7 @@ void transport__auth_close(struct impl *im)
     }
     for (struct hs *hs = im->incoming; hs != NULL; hs = hs->next)
         transport__hs_abort(hs);
+    transport__pumps_close(im);
     if (im->listener_on) {
         uv_close((uv_handle_t *)&im->listener, transport__listener_closed);
     } else { /* never listened: still report completion from the loop */

@@ -40,6 +40,7 @@
 
 struct conn;
 struct hs;
+struct pump;
 
 /* What we remember about a peer: log resolution failures and IP changes
  * once, not on every retry. */
@@ -87,11 +88,18 @@ struct impl {
     struct hs *incoming; /* handshakes of accepted connections */
     unsigned n_incoming;
     struct auth_seen seen[AUTH_LOG_SLOTS];
+
+    /* With TLS (tls_server set): every connection's pump
+     * (transport_tls.c). */
+    struct rsm_tls *tls_server, *tls_client;
+    struct pump *pumps;
+    unsigned n_pumps;
 };
 
 /* Steps of a handshake. */
 enum hs_step {
     HS_CONNECTING, /* client: TCP connect in flight */
+    HS_TLS,        /* either side: the TLS handshake (transport_tls.c) */
     HS_HELLO,      /* client: HELLO sent, CHALLENGE due; server: HELLO due */
     HS_PROOF,      /* client: PROOF being written; server: PROOF due */
 };
@@ -104,8 +112,13 @@ enum hs_step {
  * socket for raft_uv. */
 struct hs {
     struct impl *im;
-    struct conn *out; /* client side: the connect request; NULL: server */
-    uv_tcp_t *tcp;    /* NULL once handed to raft_uv */
+    struct conn *out;    /* client side: the connect request; NULL: server */
+    uv_tcp_t *tcp;       /* the TCP connection, until the pump takes it */
+    uv_stream_t *stream; /* what the handshake reads and writes, and what
+                            raft_uv gets: tcp, or with TLS the pump's
+                            socketpair end (a uv_pipe_t); NULL once
+                            handed over */
+    struct pump *pump;   /* with TLS, while both live */
     uv_timer_t timer;
     uv_connect_t connect;
     uv_write_t wreq[2];
@@ -178,6 +191,34 @@ int transport__auth_listen(struct impl *im, char *errmsg, size_t errlen);
 
 /* close() with a secret: stop listening, abort every handshake. */
 void transport__auth_close(struct impl *im);
+
+/* --- transport_hs.c, for transport_tls.c --------------------------- */
+
+/* TLS is up on hs's connection: go on with the handshake (inside it). */
+void transport__hs_tls_ready(struct hs *hs);
+
+/* TLS failed on hs's connection (why: OpenSSL's reason). */
+void transport__hs_tls_failed(struct hs *hs, const char *why);
+
+/* --- transport_tls.c ----------------------------------------------- */
+
+/* With TLS: make hs's connection TLS. The pump takes hs->tcp (connected
+ * or accepted) and gives hs->stream the other end of a socketpair;
+ * hs->open is unchanged (the stream replaces the TCP handle). A client
+ * verifies the server against peer_host. transport__hs_tls_ready() or
+ * _failed() runs later, from the loop. 0, or a libuv error with hs->tcp
+ * still hs's. */
+int transport__pump_start(struct hs *hs, const char *peer_host);
+
+/* hs is done with its pump (handed over or aborting): no callback to hs
+ * any more. */
+void transport__pump_detach(struct hs *hs);
+
+/* Does the peer's certificate on hs's connection name host? */
+bool transport__pump_peer_is(const struct hs *hs, const char *host);
+
+/* close(): close every pump; transport__maybe_closed() waits for them. */
+void transport__pumps_close(struct impl *im);
 
 /* --- transport_authlog.c ------------------------------------------- */
 

@@ -403,6 +403,9 @@ class Agent:
     def __init__(self, group, id_):
         self.group = group
         self.id = id_
+        # Its address: 127.0.0.1 unless a test gives each agent its own
+        # loopback address (e.g. certificates naming each member).
+        self.host = HOST
         self.raft_port = free_port()
         self.api_port = free_port()
         self.data_dir = os.path.join(group.tc.workdir, "agent%d" % id_)
@@ -411,10 +414,10 @@ class Agent:
 
     @property
     def api(self):
-        return "%s:%d" % (HOST, self.api_port)
+        return "%s:%d" % (self.host, self.api_port)
 
     def member_addr(self):
-        return "%s:%d/%d" % (HOST, self.raft_port, self.api_port)
+        return "%s:%d/%d" % (self.host, self.raft_port, self.api_port)
 
     def argv(self, extra=()):
         g = self.group
@@ -425,7 +428,7 @@ class Agent:
             rest += ["--http-bind", "off"]
         return [binary("rsm-agent", g.build_dir), "--id", str(self.id),
                 "--peers", g.peers(),
-                "--raft-bind", "%s:%d" % (HOST, self.raft_port),
+                "--raft-bind", "%s:%d" % (self.host, self.raft_port),
                 "--api-bind", self.api, "--data-dir", self.data_dir,
                 "--election-timeout-ms", str(g.election_ms),
                 "--heartbeat-timeout-ms", str(g.heartbeat_ms), *rest]
@@ -456,7 +459,7 @@ class Agent:
         return self.stop(signal.SIGKILL)
 
     def call(self, *args, timeout=2.0):
-        return call(self.api_port, *args, timeout=timeout,
+        return call(self.api_port, *args, host=self.host, timeout=timeout,
                     password=self.group.password)
 
     def status(self):
