@@ -36,11 +36,13 @@ struct rsm_advertise;
 
 struct rsm_advertise_config {
     uint64_t id;
-    struct rsm_addr api;      /* this agent's client address, as others
-                                 reach it */
-    struct rsm_addr http;     /* its HTTP address; empty: none */
-    char agent_password[256]; /* AUTH to the leader's client port, "" for
-                                 none; never logged, wiped at stop */
+    struct rsm_addr api;             /* this agent's client address, as others
+                                        reach it */
+    struct rsm_addr http;            /* its HTTP address; empty: none */
+    char agent_password[256];        /* AUTH to the leader's client port, "" for
+                                        none; never logged, wiped at stop */
+    const struct rsm_tls *agent_tls; /* TLS to it (--tls-api), NULL:
+                                        plaintext; not owned */
 };
 
 /* Start (the node must outlive the stop callback: a proposal in flight

@@ -99,6 +99,9 @@ struct rsm_monitor_config {
     /* TLS to Redis (--tls-redis), NULL: plaintext; not owned, outlives
      * the monitor */
     const struct rsm_tls *redis_tls;
+    /* TLS to the other agents' client ports (--tls-api: views, leader
+     * view pushes, forwarding), NULL: plaintext; not owned */
+    const struct rsm_tls *agent_tls;
     /* --on-failover, --hook-timeout-ms, --hook-env */
     struct rsm_hook_config hook;
     /* --fence; max_lag_s from --down-after-ms (rsm_fence_max_lag_s()) */

@@ -64,7 +64,7 @@ int agent_tls_create(struct agent *a)
     if (rv == 0 && s->tls_raft)
         rv = agent__tls_make(a, "raft-server", RSM_TLS_SERVER, RSM_TLS_AUTH_YES,
                              &a->tls_raft_server);
-    if (rv == 0 && (s->tls_redis || s->tls_raft))
+    if (rv == 0 && (s->tls_redis || s->tls_raft || s->tls_api))
         rv = agent__tls_make(a, "client", RSM_TLS_CLIENT, RSM_TLS_AUTH_YES,
                              &a->tls_client);
     if (rv != 0) {
@@ -73,8 +73,12 @@ int agent_tls_create(struct agent *a)
     }
     if (s->tls_redis)
         s->mon.redis_tls = a->tls_client;
-    if (s->tls_api)
+    if (s->tls_api) {
         s->api.limits.tls = a->tls_server; /* limits_set by settings.c */
+        /* the agents' own links to each other's client ports */
+        s->mon.agent_tls = a->tls_client;
+        s->adv.agent_tls = a->tls_client;
+    }
     if (s->tls_raft) {
         s->node.raft_tls_server = a->tls_raft_server;
         s->node.raft_tls_client = a->tls_client;

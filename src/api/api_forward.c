@@ -93,6 +93,7 @@ static enum rsm_resp_status api__forward_argv(const struct api_call *x,
     memset(&fc, 0, sizeof fc);
     fc.to = st.leader.api;
     fc.password = mc->agent_password[0] ? mc->agent_password : NULL;
+    fc.tls = mc->agent_tls;
     fc.agent_id = st.id;
     fc.timeout_ms = FORWARD_TIMEOUT_MS;
     fw->a = a;

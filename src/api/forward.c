@@ -67,6 +67,7 @@ int rsm_forward_start(uv_loop_t *loop, const struct rsm_forward_config *cfg,
     memset(&rc, 0, sizeof rc);
     rc.addr = cfg->to;
     rc.password = cfg->password;
+    rc.tls = cfg->tls;
     rc.connect_timeout_ms = cfg->timeout_ms;
     rv = rsm_redis_create(loop, &rc, &f->link);
     if (rv != 0) {

@@ -39,9 +39,11 @@ typedef void (*rsm_forward_cb)(void *arg, struct rsm_forward *f,
 
 struct rsm_forward_config {
     struct rsm_addr to;
-    const char *password; /* AUTH on the link, NULL for none (copied) */
-    uint64_t agent_id;    /* the forwarding agent, in its link's name */
-    uint64_t timeout_ms;  /* connect + answer */
+    const char *password;      /* AUTH on the link, NULL for none (copied) */
+    uint64_t agent_id;         /* the forwarding agent, in its link's name */
+    uint64_t timeout_ms;       /* connect + answer */
+    const struct rsm_tls *tls; /* TLS to the leader's client port (the
+                                  agents' --tls-api), NULL: plaintext */
 };
 
 /* Send argv (argc words) to cfg->to; cb runs exactly once, never from

@@ -253,6 +253,7 @@ static struct rsm_redis *monitor__peer_link(struct rsm_monitor *m,
     memset(&rc, 0, sizeof rc);
     rc.addr = p->api;
     rc.password = m->cfg.agent_password[0] ? m->cfg.agent_password : NULL;
+    rc.tls = m->cfg.agent_tls;
     rc.connect_timeout_ms = monitor_probe_timeout(m);
     if (rsm_redis_create(m->loop, &rc, &p->link) != 0)
         p->link = NULL;

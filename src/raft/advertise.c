@@ -187,6 +187,7 @@ static void advertise__ask_leader(struct rsm_advertise *a,
         memset(&rc, 0, sizeof rc);
         rc.addr = l->api;
         rc.password = a->cfg.agent_password[0] ? a->cfg.agent_password : NULL;
+        rc.tls = a->cfg.agent_tls;
         rc.connect_timeout_ms = TIMEOUT_MS;
         if (rsm_redis_create(a->loop, &rc, &a->link) != 0)
             return;

@@ -134,13 +134,11 @@ class TestTlsApi(TestCase):
 
     def test_sentinel_clients_find_the_master_over_tls(self):
         m, rs = self.replication_set()
-        # --quorum 1: the leader's own links to the other agents' client
-        # ports (RSM VIEWS, forwarding, advertising: src/monitor, src/api,
-        # src/raft/advertise.c) do not speak TLS yet, so the leader hears
-        # no other agent's view and decides on its own one.
+        # quorum 2 (the default): the leader needs another agent's view,
+        # which it asks over that agent's TLS client port (RSM VIEWS)
         ag = TlsAgents(self, self.ctx, args=[
             "--monitor", "g=%s" % ",".join(r.addr for r in [m] + rs),
-            "--down-after-ms", str(DOWN_AFTER_MS), "--quorum", "1",
+            "--down-after-ms", str(DOWN_AFTER_MS),
             "--probe-interval-ms", "100"] + self.tls_args())
         ag.start()
         ag.wait_leader(timeout=15)
@@ -167,6 +165,8 @@ class TestTlsApi(TestCase):
         for a in ag:
             self.assertTrue(a.alive(), "agent %d died:\n%s" % (a.id,
                                                                a.output()))
+            # the agents' own links to each other's client ports speak TLS
+            self.assertEqual(a.events("tls-failed"), [], "agent %d" % a.id)
 
     def one_agent(self, args):
         ag = TlsAgents(self, self.ctx, n=1, args=args)
