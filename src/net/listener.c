@@ -224,6 +224,21 @@ static void listener__log_refused(struct rsm_listener *l, const char *peer)
     l->refused = 0;
 }
 
+void rsm_listener_tls_failed(struct rsm_listener *l, const char *peer,
+                             const char *why)
+{
+    uint64_t now = uv_now(l->loop);
+    char q[RSM_ERRMSG_SIZE + 8];
+
+    l->tls_failed++;
+    if (l->tls_logged_ms != 0 && now - l->tls_logged_ms < REFUSED_LOG_EVERY_MS)
+        return;
+    rsm_log(RSM_LOG_WARN, "tls-failed", "listener=%s peer=%s why=%s count=%u",
+            l->prefix, peer, rsm_log_quote(why, q, sizeof q), l->tls_failed);
+    l->tls_logged_ms = now;
+    l->tls_failed = 0;
+}
+
 int rsm_listener_accept(struct rsm_listener *l, struct rsm_listener_conn *c,
                         void *data)
 {
@@ -242,7 +257,7 @@ int rsm_listener_accept(struct rsm_listener *l, struct rsm_listener_conn *c,
         return RSM_EIO;
     uv_tcp_nodelay(&c->tcp, 1);
     listener__peer_name(&c->tcp, c->peer, sizeof c->peer);
-    c->log_prefix = l->prefix;
+    c->owner = l;
     if (l->tls != NULL && rsm_tls_session_new(l->tls, NULL, &c->tls) != 0)
         return RSM_EIO; /* out of memory: close it */
     if (l->conns > l->max_conns) {

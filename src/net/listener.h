@@ -58,7 +58,7 @@ struct rsm_listener_conn {
     struct rsm_tls_session *tls;      /* NULL: plaintext; private */
     uv_alloc_cb alloc_cb;             /* the owner's, with TLS; private */
     uv_read_cb read_cb;               /* the owner's, with TLS; private */
-    const char *log_prefix;           /* the listener's; private */
+    struct rsm_listener *owner;       /* private */
     struct rsm_listener_conn *next;   /* the set, read-only: see
                                          rsm_listener_first() */
     struct rsm_listener_conn *prev;   /* private */
@@ -87,6 +87,8 @@ struct rsm_listener {
     unsigned conns;                  /* in the set */
     unsigned refused;                /* refusals since refused_logged_ms */
     uint64_t refused_logged_ms;      /* uv_now() of the last refusal logged */
+    unsigned tls_failed;             /* TLS failures since tls_logged_ms */
+    uint64_t tls_logged_ms;          /* uv_now() of the last one logged */
     uint16_t port;
     struct rsm_tls *tls;
     char name[RSM_ADDR_STRLEN]; /* the bind address as configured */
@@ -177,7 +179,8 @@ bool rsm_listener_stop_closed(struct rsm_listener_stop *st,
  * on the plaintext: the handshake runs first, inside the reads; alloc_cb
  * and read_cb get decrypted bytes; read_cb gets UV_EOF at the client's
  * close_notify or EOF and UV_EPROTO when TLS fails (the failure is
- * logged as "<prefix>-tls-failed" with the peer and OpenSSL's reason).
+ * logged as "tls-failed" with the listener's prefix, the peer and
+ * OpenSSL's reason, at most once a second with the count).
  * Differences: a pause (read_stop) takes effect once the bytes of the
  * current socket read are delivered (at most one read, 64 KB); a write
  * before the handshake is done fails with UV_ENOTCONN (a client refused
@@ -193,6 +196,10 @@ int rsm_listener_conn_write(struct rsm_listener_conn *c, uv_write_t *req,
 int rsm_listener_conn_try_write(struct rsm_listener_conn *c,
                                 const uv_buf_t bufs[], unsigned nbufs);
 size_t rsm_listener_conn_write_queue_size(const struct rsm_listener_conn *c);
+/* listener_io.c: TLS failed on a connection of l; logged (rate-limited). */
+void rsm_listener_tls_failed(struct rsm_listener *l, const char *peer,
+                             const char *why);
+
 /* With TLS a close_notify goes out first. */
 int rsm_listener_conn_shutdown(struct rsm_listener_conn *c, uv_shutdown_t *req,
                                uv_shutdown_cb cb);

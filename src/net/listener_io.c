@@ -10,7 +10,6 @@
 #include "listener.h"
 
 #include "rsm/err.h"
-#include "rsm/log.h"
 #include "rsm/tls_session.h"
 
 #include <stdio.h>
@@ -92,7 +91,7 @@ static void lio__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void lio__deliver(struct rsm_listener_conn *c)
 {
     uv_stream_t *st = (uv_stream_t *)&c->tcp;
-    char why[RSM_ERRMSG_SIZE], q[RSM_ERRMSG_SIZE + 8];
+    char why[RSM_ERRMSG_SIZE];
     uv_buf_t b;
     ssize_t n;
 
@@ -122,8 +121,7 @@ static void lio__deliver(struct rsm_listener_conn *c)
             c->read_cb(st, UV_EOF, &b);
             return;
         }
-        rsm_log(RSM_LOG_WARN, "tls-failed", "listener=%s peer=%s why=%s",
-                c->log_prefix, c->peer, rsm_log_quote(why, q, sizeof q));
+        rsm_listener_tls_failed(c->owner, c->peer, why);
         c->read_cb(st, UV_EPROTO, &b);
         return;
     }
