@@ -22,8 +22,9 @@
 # Environment: RSM_AGENT_BIN (default: build/rsm-agent of this checkout),
 # RSM_BENCH_REPLICAS, RSM_BENCH_RAFT_OFFSET, RSM_BENCH_AGENT_ARGS (extra
 # flags, word-split), RSM_BENCH_PROBE_MS (default 100), RSM_BENCH_TLS_DIR
-# (set by sfb_shim.py --tls: TLS to Redis, --tls-redis with the client
-# certificate and the CA of that directory: client.crt/.key, ca.crt).
+# (set by sfb_shim.py --tls: TLS to Redis (--tls-redis) and between the
+# agents (--tls-raft), with server.crt/.key and ca.crt of that directory;
+# the client port the bench asks stays plaintext).
 set -euo pipefail
 
 if [ $# -ne 11 ]; then
@@ -55,8 +56,11 @@ done
 
 tls=()
 if [ -n "${RSM_BENCH_TLS_DIR:-}" ]; then
-    tls=(--tls-redis on --tls-cert-file "$RSM_BENCH_TLS_DIR/client.crt"
-        --tls-key-file "$RSM_BENCH_TLS_DIR/client.key"
+    # server.crt names 127.0.0.1, every agent's address here: it serves
+    # as the client certificate to Redis and for Raft over mutual TLS
+    tls=(--tls-redis on --tls-raft on
+        --tls-cert-file "$RSM_BENCH_TLS_DIR/server.crt"
+        --tls-key-file "$RSM_BENCH_TLS_DIR/server.key"
         --tls-ca-cert-file "$RSM_BENCH_TLS_DIR/ca.crt")
 fi
 

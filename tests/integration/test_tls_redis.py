@@ -22,6 +22,7 @@ import os
 import shlex
 import socket
 import ssl
+import subprocess
 import time
 import unittest
 
@@ -206,6 +207,29 @@ class TestTlsRedis(TestCase):
                                  "one line per distinct error, not per probe")
         self.assertEqual(m.info().get("role"), "master")
         return a
+
+    def test_rsmctl_promote_over_tls(self):
+        """The one-shot promotion speaks TLS to Redis's TLS port: a dead
+        master's best replica is promoted, the other re-pointed over TLS;
+        without --tls it reaches nothing and refuses (exit 3)."""
+        m, rs = self.tls_set()
+        targets = [r.addr for r in [m] + rs]
+        m.kill()
+        p = self.pki
+        tls = ["--tls", "--cacert", p["ca"].crt, "--cert", p["client"].crt,
+               "--key", p["client"].key]
+        plain = subprocess.run([binary("rsmctl"), "promote"] + targets,
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(plain.returncode, 3, plain.stdout + plain.stderr)
+        run = subprocess.run([binary("rsmctl"), "promote"] + tls + targets,
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        roles = {r.port: r.info().get("role") for r in rs}
+        self.assertEqual(sorted(roles.values()), ["master", "slave"], roles)
+        new = [r for r in rs if roles[r.port] == "master"][0]
+        other = [r for r in rs if r is not new][0]
+        wait_until(lambda: other.linked_to(new.port), timeout=15,
+                   what="the other replica linked to the promoted one (TLS)")
 
     def test_untrusted_server_certificate(self):
         # a CA that did not sign the servers' certificate
