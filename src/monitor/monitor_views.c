@@ -38,12 +38,17 @@ static void monitor__store_view(struct group *g, const struct rsm_agent_view *v,
 }
 
 /* The state of a view on the wire: the detector's state, except that a
- * SUSPECT whose latest probes were refused connects is sent as "refused"
- * (crash evidence, detector.h). A leader from before the crash path reads
- * "refused" as unknown: no vote, which is what it gave a fresh suspect. */
+ * SUSPECT or DOWN whose latest probes were refused connects is sent as
+ * "refused" (crash evidence, detector.h). DOWN too: a follower PINGs
+ * about once a second, so at down-after 1 s its silence may already be
+ * down-after long at its first refusal, and its crash evidence must
+ * still count (read back as SUSPECT + refused, it still votes on the
+ * silence path: detector__votes_down). A leader from before the crash
+ * path reads "refused" as unknown: no vote. */
 const char *rsm_monitor_view_state_str(const struct rsm_agent_view *v)
 {
-    if (v->refused && v->state == RSM_HEALTH_SUSPECT)
+    if (v->refused &&
+        (v->state == RSM_HEALTH_SUSPECT || v->state == RSM_HEALTH_DOWN))
         return "refused";
     return rsm_health_state_str(v->state);
 }
