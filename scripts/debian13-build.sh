@@ -41,7 +41,8 @@ log() { printf '[debian13-build %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 PACKAGES=(build-essential cmake pkg-config libuv1-dev libhiredis-dev
           libraft-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev
-          libcmocka-dev libhttp-parser-dev nettle-dev liblz4-dev redis-server git
+          libcmocka-dev libhttp-parser-dev nettle-dev liblz4-dev libssl-dev
+          openssl redis-server git
           python3)
 
 if ! command -v debootstrap >/dev/null; then

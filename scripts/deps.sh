@@ -8,7 +8,7 @@ RSM_PACKAGES=(
     build-essential cmake pkg-config git
     libuv1-dev libhiredis-dev libraft-dev libprotobuf-c-dev
     protobuf-c-compiler libjansson-dev liblz4-dev libcmocka-dev libhttp-parser-dev
-    nettle-dev libssl-dev
+    nettle-dev libssl-dev openssl curl
     redis-server redis-tools redis-sentinel python3 python3-redis iproute2
     procps python3-prometheus-client
     clang libclang-rt-14-dev nftables

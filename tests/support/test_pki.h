@@ -16,7 +16,7 @@ int test_pki_setup(void);
 int test_pki_teardown(void);
 
 /* name.crt and name.key, signed by ca ("ca" or "ca2"), valid for days
- * (negative: expired that many days ago), with subjectAltName san (e.g.
+ * (negative: expired, valid only on 2020-01-01), with subjectAltName san (e.g.
  * "DNS:agent-1,IP:127.0.0.1"; NULL: none). Fails the test on error. */
 void test_pki_cert(const char *name, const char *ca, int days, const char *san);
 
