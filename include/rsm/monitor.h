@@ -203,6 +203,14 @@ bool rsm_monitor_group_status(const struct rsm_monitor *m, size_t index,
 bool rsm_monitor_group_status_of(const struct rsm_monitor *m, const char *name,
                                  struct rsm_monitor_group_status *out);
 
+/* A number that changes whenever what rsm_monitor_group_status_of()
+ * says of the group named name may have changed for a reason other than
+ * time passing (a probe done, a view received, an evaluation asked for,
+ * which includes a silence reaching down-after on the acting leader);
+ * UINT64_MAX if it is not watched. Lets a poller skip unchanged groups. */
+uint64_t rsm_monitor_group_changes(const struct rsm_monitor *m,
+                                   const char *name);
+
 /* Is the group named name watched now? */
 bool rsm_monitor_has_group(const struct rsm_monitor *m, const char *name);
 

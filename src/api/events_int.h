@@ -21,10 +21,11 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define POLL_MS   100
-#define REPEAT_MS 1000 /* same action event, same instance: dropped */
-#define PUSH_MS   1000 /* the leader's view is pushed at least this often */
-#define N_RECENT  8
+#define POLL_MS      100
+#define IDLE_POLL_MS 1000 /* a group nothing happened to: polled anyway */
+#define REPEAT_MS    1000 /* same action event, same instance: dropped */
+#define PUSH_MS      1000 /* the leader's view is pushed at least this often */
+#define N_RECENT     8
 
 struct inst_track {
     struct rsm_addr addr;
@@ -60,6 +61,13 @@ struct track {
     size_t relay_len;
     struct rsm_leaderview_origin relay_origin;
     int64_t relay_ms;
+    bool relay_new; /* a relay since the latest poll */
+    /* What the latest poll of the group saw (events__poll_changed). */
+    bool polled;
+    uint64_t polled_changes; /* rsm_monitor_group_changes() */
+    uint64_t polled_applied; /* the node's applied index */
+    bool polled_caught_up;
+    int64_t polled_ms;
 };
 
 /* An event waiting to be published. */
@@ -146,6 +154,12 @@ void events__build_view(struct rsm_events *ev, const struct rsm_group *g,
 
 /* Follow g's masters and publish its detector transitions now. */
 void events__poll_group(struct rsm_events *ev, const struct rsm_group *g);
+
+/* events__poll_group(), unless nothing the poll reads has changed since
+ * the group's latest poll (its monitor changes, the applied index, a
+ * relay, catching up) and that poll is less than IDLE_POLL_MS old. */
+void events__poll_changed(struct rsm_events *ev, const struct rsm_group *g,
+                          uint64_t applied);
 
 /* Has the node applied its log up to what was committed when a leader was
  * first known (entries up to there are history, not news)? Sets

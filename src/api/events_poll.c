@@ -29,13 +29,20 @@ static void events__publish_instance(struct rsm_events *ev, const char *name,
 static void events__poll_sdown(struct rsm_events *ev, struct track *t,
                                const struct rsm_sentinel_view *v)
 {
-    struct track old = *t;
+    struct inst_track old[sizeof t->inst / sizeof t->inst[0]];
+    size_t n_old = t->n;
 
     assert(t->n <= sizeof t->inst / sizeof t->inst[0]);
+    memcpy(old, t->inst, n_old * sizeof old[0]); /* not the whole track */
     t->n = 0;
     for (size_t i = 0; i < v->n; i++) {
         const struct rsm_sentinel_instance *in = &v->inst[i];
-        const struct inst_track *was = events__inst_find(&old, &in->addr);
+        const struct inst_track *was = NULL;
+
+        for (size_t j = 0; j < n_old && was == NULL; j++) {
+            if (rsm_addr_equal(&old[j].addr, &in->addr))
+                was = &old[j];
+        }
 
         if (!in->watched || t->n == sizeof t->inst / sizeof t->inst[0])
             continue;
@@ -105,9 +112,38 @@ void events__poll_group(struct rsm_events *ev, const struct rsm_group *g)
         if (t->shape != t->pushed_shape)
             ev->push_due = true;
     }
+    t->polled = true;
+    t->polled_ms = events__now_ms(ev);
+    t->relay_new = false;
 done:
     free(v);
     free(gs);
+}
+
+void events__poll_changed(struct rsm_events *ev, const struct rsm_group *g,
+                          uint64_t applied)
+{
+    uint64_t changes = ev->mon != NULL
+                           ? rsm_monitor_group_changes(ev->mon, g->name)
+                           : UINT64_MAX;
+    struct track *t = events__track_get(ev, g->name);
+
+    if (t == NULL)
+        return;
+    if (t->polled && changes != UINT64_MAX && changes == t->polled_changes &&
+        applied == t->polled_applied && !t->relay_new &&
+        ev->caught_up == t->polled_caught_up &&
+        events__now_ms(ev) - t->polled_ms < IDLE_POLL_MS) {
+        t->seen = true; /* still in the FSM */
+        return;
+    }
+    events__poll_group(ev, g);
+    t = events__track_get(ev, g->name); /* the poll may have moved it */
+    if (t != NULL) {
+        t->polled_changes = changes;
+        t->polled_applied = applied;
+        t->polled_caught_up = ev->caught_up;
+    }
 }
 
 void events__check_caught_up(struct rsm_events *ev)
@@ -149,14 +185,16 @@ void events__on_poll(uv_timer_t *timer)
 {
     struct rsm_events *ev = timer->data;
     const struct rsm_fsm *fsm = events__fsm_of(ev);
+    struct rsm_node_status st;
     size_t n;
 
     uv_timer_start(&ev->timer, events__on_poll, events__until_next_poll(ev), 0);
     events__check_caught_up(ev);
+    ev->node.get_status(ev->node.node, &st);
     for (size_t i = 0; i < ev->n_tracks; i++)
         ev->tracks[i].seen = false;
     for (size_t i = 0; fsm != NULL && i < fsm->n_groups; i++)
-        events__poll_group(ev, &fsm->groups[i]);
+        events__poll_changed(ev, &fsm->groups[i], st.applied_index);
     n = 0;
     for (size_t i = 0; i < ev->n_tracks; i++) { /* groups gone from the FSM */
         if (ev->tracks[i].seen) {

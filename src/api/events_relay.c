@@ -131,6 +131,7 @@ static void events__keep_relay(struct rsm_events *ev, const char *text,
     t->relay_len = len;
     t->relay_origin = *o;
     t->relay_ms = now;
+    t->relay_new = true;
 }
 
 /* Read every group of text, and keep them if keep. */

@@ -128,6 +128,10 @@ struct group {
                               down_after), -1 none; see monitor_check_at */
     int64_t busy_until_ms; /* every instance probed each probe interval
                               until then (a change seen, an action sent) */
+    uint64_t changes;      /* bumped by anything that may change what the
+                              group's status says: a probe done, a view
+                              received, an evaluation asked for (see
+                              rsm_monitor_group_changes) */
 };
 
 /* Another agent the leader asks for its views. */

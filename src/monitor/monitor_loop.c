@@ -374,6 +374,7 @@ void monitor_mark_dirty(struct group *g)
 {
     struct rsm_monitor *m = g->m;
 
+    g->changes++;
     g->dirty = true;
     if (!m->kick_armed && !m->stopping) {
         m->kick_armed = true;

@@ -184,6 +184,7 @@ static void monitor__probe_done(struct probe *p)
     if (p->canceled && !monitor_group_gone(g))
         rsm_detector_probe_pending(&g->health[in->index], -1);
     if (!p->canceled && !monitor_group_gone(g)) {
+        g->changes++;
         p->res.time_ms = monitor_mono_ms(m);
         if (p->failed)
             p->res.has_info = false;

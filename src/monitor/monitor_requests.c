@@ -62,6 +62,14 @@ bool rsm_monitor_group_status_of(const struct rsm_monitor *m, const char *name,
     return true;
 }
 
+uint64_t rsm_monitor_group_changes(const struct rsm_monitor *m,
+                                   const char *name)
+{
+    const struct group *g = monitor_group_by_name(m, name);
+
+    return g != NULL ? g->changes : UINT64_MAX;
+}
+
 bool rsm_monitor_has_group(const struct rsm_monitor *m, const char *name)
 {
     return monitor_group_by_name(m, name) != NULL;

@@ -31,6 +31,7 @@ static void monitor__store_view(struct group *g, const struct rsm_agent_view *v,
     }
     g->views[i] = *v;
     g->views_ms[i] = now;
+    g->changes++;
     /* crash evidence, or a vote on a suspected master: judge now, not at
      * the turn */
     if (v->refused || g->verdict.status != RSM_MASTER_OK)
