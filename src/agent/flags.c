@@ -91,7 +91,15 @@ const struct opt agent_opts[O_COUNT] = {
                          "--down-after-ms; silence (a hang, a partition) "
                          "still waits for it. 0: off"},
     [O_PROBE_INTERVAL] = {"probe-interval-ms", "RSM_PROBE_INTERVAL_MS", "MS",
-                          "100", "how often every instance is probed"},
+                          "100",
+                          "the reaction step: a reply later than this makes "
+                          "an instance suspect (the leader then asks the "
+                          "other agents and re-reads every instance at "
+                          "once), and a busy group (master suspect, failover "
+                          "in flight, a change seen) is probed this often. "
+                          "Idle, probes are slower: the master every "
+                          "min(down-after/2, 1 s), other instances and the "
+                          "followers' PINGs every min(down-after, 1 s)"},
     [O_QUORUM] = {"quorum", "RSM_QUORUM", "N", "majority",
                   "agents that must see a master down, the leader "
                   "included"},
