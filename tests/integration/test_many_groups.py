@@ -34,8 +34,10 @@ class ManyGroupsTest(TestCase):
         self.addCleanup(farm.stop)
         # probes at 2 Hz (timeout 1.5 s): one Python process serves the
         # 300 endpoints, and a busy test machine must not make it miss.
-        # 10 turns of 50 ms; a 50 ms heartbeat puts them on raft's ticks
-        # (rsm_monitor_anchor_ms), which must not change their rate.
+        # 5 turns of 100 ms (monitor_slice_count: 300 instances counted at
+        # the idle rate of about one probe a second, 32 a turn); a 50 ms
+        # heartbeat puts them on raft's ticks (rsm_monitor_anchor_ms),
+        # which must not change their rate.
         ag = Agents(self, 3, args=monitor_args(farm.groups) +
                     ["--probe-interval-ms", "500"], heartbeat_ms=50)
         http = {}
@@ -80,7 +82,7 @@ class ManyGroupsTest(TestCase):
 
         # every instance is still probed once per interval (500 ms), but
         # not all at once: the 300 are probed in turns spread over the
-        # interval (10 turns 50 ms apart here)
+        # interval (5 turns 100 ms apart here)
         farm.reset()
         time.sleep(3)
         with farm.lock:
@@ -90,8 +92,8 @@ class ManyGroupsTest(TestCase):
         median = periods[len(periods) // 2]
         self.assertTrue(450 <= median <= 550, median)
         masters = [last[g[0]] for g in farm.groups if g[0] in last]
-        bins = {int((t * 1000) % 500 // 50) for t in masters}
-        self.assertGreaterEqual(len(bins), 6, sorted(bins))
+        bins = {int((t * 1000) % 500 // 100) for t in masters}
+        self.assertGreaterEqual(len(bins), 4, sorted(bins))
 
     def test_more_groups_than_the_cap_is_refused(self):
         agent = binary("rsm-agent")
