@@ -286,11 +286,14 @@ void monitor_send_action(struct group *g, const struct rsm_redis_action *act,
     assert(in == NULL || in->g == g);
     if (in == NULL)
         return;
-    /* Skip what is in flight, or done and not yet seen by a later probe. */
+    /* Skip what is in flight, or done and not yet seen by a later probe:
+     * one sent after the action's reply came, so in a later millisecond
+     * (a probe sent in the same one may have gone out before the action
+     * and show the state before it). */
     if (in->acting && monitor__same_action(&in->action, act))
         return;
     if (in->action_done_ms >= 0 && monitor__same_action(&in->action, act) &&
-        in->fed_probe_sent_ms < in->action_done_ms)
+        in->fed_probe_sent_ms <= in->action_done_ms)
         return;
     argc = monitor__action_argv(act, argv, port, sizeof port, ms, sizeof ms);
     ctx = calloc(1, sizeof *ctx);
