@@ -26,11 +26,12 @@
 # as above, then both with Redis on its TLS port only (port 0, tls-port,
 # tls-replication yes, client certificates), the sentinels with the same
 # tls-* options (TLS to Redis and between sentinels), the agents with
-# --tls-redis (sfb_shim.py --tls; certificates made for the run by
+# --tls-redis and --tls-raft (sfb_shim.py --tls, agent.sh; certificates
+# made for the run by
 # tests/integration/certs.py in the temp dir). TLS series on P+50 (Redis)
 # and P+20050 (sentinels, their tls-ports P+20550) for redis-sentinel,
-# P+150 and P+20150 (Raft P+21150) for rsm-agent. The agents' Raft and
-# API ports and the sentinels' ports the bench asks stay plaintext.
+# P+150 and P+20150 (Raft P+21150) for rsm-agent. The agents' client
+# ports and the sentinels' ports the bench asks stay plaintext.
 #
 # Prints the medians of t_role (a replica is master), t_replicas (every
 # surviving replica linked to it) and t_discovery (every agent names it), in

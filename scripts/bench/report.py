@@ -391,8 +391,9 @@ def tls_failover(outdir, raw, md):
     md.append("Redis on its TLS port only (port 0, tls-replication yes, "
               "client certificates required), the sentinels with the same "
               "tls-* options (TLS to Redis and between sentinels), the "
-              "agents with --tls-redis; the agents' Raft and the ports the "
-              "bench asks stay plaintext. Certificates: EC P-256, made for "
+              "agents with --tls-redis and Raft over mutual TLS "
+              "(--tls-raft); the client ports the bench asks stay "
+              "plaintext. Certificates: EC P-256, made for "
               "the run by tests/integration/certs.py. Medians in ms from "
               "the signal.\n")
     md.append("| signal | down-after | metric | " + " | ".join(
