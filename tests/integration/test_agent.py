@@ -289,8 +289,10 @@ class AgentTest(TestCase):
                    what="restarted agent caught up")
         self.assertEqual(killed.status()["leader"]["id"], leader.id)
 
-        # 5. SIGTERM the leader: leadership moves well inside an election
-        # timeout (no election gap) and the process exits 0.
+        # 5. SIGTERM the leader: it hands leadership over (raft's
+        # transfer, not an election after a timeout) and exits 0. The gap
+        # is reported, not asserted (a timing, for scripts/bench/raft.sh):
+        # on a loaded CI machine it once took 1.7 s.
         old = leader
         old.proc.signal(signal.SIGTERM)
         rc = old.proc.p.wait(timeout=3 * ELECTION_MS / 1000.0 + 5)
@@ -302,10 +304,12 @@ class AgentTest(TestCase):
                  if ts_seconds(e) >= sent]
         self.assertTrue(ready, leader.proc.output())
         gap = ready[0] - sent
-        self.assertLess(gap, ELECTION_MS / 1000.0,
-                        "new leader ready %.3f s after SIGTERM" % gap)
+        print("\n  SIGTERM hand-over: new leader ready %.3f s after the "
+              "signal (election timeout %.1f s)" % (gap, ELECTION_MS / 1000.0))
         self.assertTrue(old.find("leadership-transferred",
-                                 leader=leader.id))
+                                 leader=leader.id), old.proc.output())
+        self.assertFalse(old.find("leadership-transfer-timeout"),
+                         old.proc.output())
         self.assertTrue(old.find("node-stopped"))
 
         # 6. The rest stop cleanly too (the last one alone skips the
